@@ -1,0 +1,76 @@
+import StrataChecker
+import StrataCompiler
+import StrataDiagnostics
+import StrataSyntax
+
+/// A pipeline that passed every check, compiled for one query.
+public struct CompiledPipeline: Sendable {
+    public var pipeline: CheckedPipeline
+    public var graph: ExecutionGraph
+    public var cost: CostSummary
+
+    /// The graph (or cost table) in one of the `EmitFormat`s.
+    public func render(_ format: EmitFormat) -> String {
+        GraphRenderer(graph: graph, pipeline: pipeline, cost: cost).render(format)
+    }
+}
+
+/// What compiling a pipeline file produced: the compiled pipeline when there
+/// are no errors, and every diagnostic found either way.
+public struct CompileResult: Sendable {
+    public var compiled: CompiledPipeline?
+    /// Sorted by file and position.
+    public var diagnostics: [Diagnostic]
+    /// The text of every file read, for `DiagnosticRenderer`.
+    public var sources: SourceMap
+
+    public var hasErrors: Bool { diagnostics.containsErrors }
+}
+
+/// The front half of Strata: YAML text → located tree → pipeline syntax →
+/// checked pipeline → execution graph with its static cost, each stage
+/// reporting into one list of diagnostics.
+///
+/// ```swift
+/// let result = PipelineCompiler().compile(path: "Pipelines/quickstart.yaml")
+/// if let compiled = result.compiled {
+///     print(compiled.render(.cost))
+/// } else {
+///     print(DiagnosticRenderer(sources: result.sources).render(result.diagnostics))
+/// }
+/// ```
+public struct PipelineCompiler: Sendable {
+    public var loader: SourceLoader
+
+    public init(loader: SourceLoader = SourceLoader()) {
+        self.loader = loader
+    }
+
+    /// Compiles the pipeline file at `path` and the files it includes.
+    public func compile(path: String) -> CompileResult {
+        finish(loader.load(path: path))
+    }
+
+    /// Compiles pipeline text, as if read from `path` (includes resolve relative to it).
+    public func compile(source: String, path: String = "<input>.yaml") -> CompileResult {
+        finish(loader.load(text: source, path: path))
+    }
+
+    private func finish(_ loaded: LoadedPipeline) -> CompileResult {
+        var diagnostics = loaded.diagnostics
+        guard loaded.hasSyntaxTree else {
+            return CompileResult(compiled: nil, diagnostics: diagnostics.sortedForDisplay(), sources: loaded.sources)
+        }
+        let (checked, checkDiagnostics) = PipelineChecker.check(loaded)
+        diagnostics += checkDiagnostics
+        var compiled: CompiledPipeline?
+        if let checked {
+            let graph = GraphBuilder.build(checked)
+            let cost = CostSummary(graph: graph, pipeline: checked)
+            diagnostics += BudgetCheck.check(cost, against: checked)
+            compiled = CompiledPipeline(pipeline: checked, graph: graph, cost: cost)
+        }
+        diagnostics = diagnostics.sortedForDisplay()
+        return CompileResult(compiled: diagnostics.containsErrors ? nil : compiled, diagnostics: diagnostics, sources: loaded.sources)
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check pipeline files and report every problem, before any model call is spent.",
+        discussion: "Exits 0 when no file has errors, 1 when one does, 2 on usage errors."
+    )
+
+    @Argument(help: "Pipeline files to check.")
+    var files: [String]
+
+    @Option(help: "How to print diagnostics: text (to standard error) or json (to standard output).")
+    var format: DiagnosticFormat = .text
+
+    func run() async throws {
+        let compiler = PipelineCompiler()
+        var all: [Diagnostic] = []
+        var sources = SourceMap()
+        var failed = false
+        for file in files {
+            let result = compiler.compile(path: file)
+            all += result.diagnostics
+            for diagnostic in result.diagnostics {
+                for path in Set([diagnostic.range.file] + diagnostic.notes.compactMap(\.range?.file)) {
+                    if let source = result.sources[path] { sources.add(source) }
+                }
+            }
+            failed = failed || result.hasErrors
+            if format == .text {
+                printDiagnostics(result.diagnostics, sources: result.sources, format: .text)
+                let status = result.hasErrors ? "failed" : "ok"
+                writeError("\(file): \(status) (\(summary(of: result.diagnostics)))")
+            }
+        }
+        if format == .json { printDiagnostics(all, sources: sources, format: .json) }
+        if failed { throw ExitCode(1) }
+    }
+}
+
+struct CompileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compile",
+        abstract: "Compile a pipeline into its execution graph for one query.",
+        discussion: """
+        --emit json: the graph and cost for tools; dot: Graphviz; mermaid: a flowchart for Markdown; \
+        cost: the worst-case calls, tokens, USD and latency of one query, per layer.
+        """
+    )
+
+    @Argument(help: "The pipeline file.")
+    var file: String
+
+    @Option(help: "What to write: \(EmitFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var emit: EmitFormat = .cost
+
+    @Option(name: [.short, .customLong("output")], help: "Write to this file instead of standard output.")
+    var output: String?
+
+    @Option(help: "How to print diagnostics: text or json.")
+    var format: DiagnosticFormat = .text
+
+    func run() async throws {
+        let result = PipelineCompiler().compile(path: file)
+        // Standard output carries the emitted graph, so diagnostics go to standard error in both formats.
+        printDiagnostics(result.diagnostics, sources: result.sources, format: format, toStandardError: true)
+        guard let compiled = result.compiled else {
+            if format == .text {
+                let reason = result.hasErrors ? summary(of: result.diagnostics) : "it declares no layers"
+                writeError("\(file): not compiled (\(reason))")
+            }
+            throw ExitCode(1)
+        }
+        let text = compiled.render(emit)
+        if let output {
+            try text.write(toFile: output, atomically: true, encoding: .utf8)
+        } else {
+            print(text, terminator: "")
+        }
+    }
+}
+
+extension EmitFormat: ExpressibleByArgument {}

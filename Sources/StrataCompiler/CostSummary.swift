@@ -1,0 +1,57 @@
+import StrataChecker
+import StrataSyntax
+
+/// The worst-case cost of one query, per layer and in total.
+public struct CostSummary: Sendable, Codable {
+    public struct Line: Sendable, Codable, Hashable {
+        /// The layer's index, or nil for the total.
+        public var layer: Int?
+        public var kind: String
+        public var calls: Int
+        public var inputTokens: Int
+        public var outputTokens: Int
+        public var usd: Double
+        /// Seconds this layer adds to the critical path.
+        public var latencySeconds: Double
+    }
+
+    public var layers: [Line]
+    public var total: Line
+
+    /// Computes the summary from a graph: sums over call nodes, and the critical
+    /// path (longest path, node times including concurrency waves).
+    public init(graph: ExecutionGraph, pipeline: CheckedPipeline) {
+        var lines = pipeline.layers.map {
+            Line(layer: $0.index, kind: $0.kind.rawValue, calls: 0, inputTokens: 0, outputTokens: 0, usd: 0, latencySeconds: 0)
+        }
+        var position: [Int: Int] = [:]
+        for (offset, layer) in pipeline.layers.enumerated() { position[layer.index] = offset }
+        var finish = [Double](repeating: 0, count: graph.nodes.count)
+        var layerEnd = [Double](repeating: 0, count: lines.count)
+        for node in graph.nodes {
+            var start = 0.0
+            for dependency in node.dependencies where finish[dependency] > start { start = finish[dependency] }
+            finish[node.id] = start + node.seconds
+            guard let offset = position[node.layer] else { continue }
+            layerEnd[offset] = max(layerEnd[offset], finish[node.id])
+            guard node.operation.isCall, let modelIndex = node.model else { continue }
+            let model = pipeline.models[modelIndex]
+            lines[offset].calls += 1
+            lines[offset].inputTokens += node.inputTokens
+            lines[offset].outputTokens += node.outputTokens
+            lines[offset].usd += model.usd(input: node.inputTokens, output: node.outputTokens)
+        }
+        var previousEnd = 0.0
+        for offset in lines.indices {
+            lines[offset].latencySeconds = max(0, layerEnd[offset] - previousEnd)
+            previousEnd = max(previousEnd, layerEnd[offset])
+        }
+        layers = lines
+        total = Line(layer: nil, kind: "total",
+                     calls: lines.reduce(0) { $0 + $1.calls },
+                     inputTokens: lines.reduce(0) { $0 + $1.inputTokens },
+                     outputTokens: lines.reduce(0) { $0 + $1.outputTokens },
+                     usd: lines.reduce(0) { $0 + $1.usd },
+                     latencySeconds: finish.last ?? 0)
+    }
+}

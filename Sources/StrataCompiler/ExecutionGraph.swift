@@ -1,0 +1,80 @@
+import StrataChecker
+import StrataSyntax
+
+/// What a node of the execution graph does: an LLM call, or a pure step.
+public enum NodeOperation: String, Sendable, Codable, CaseIterable {
+    // LLM calls
+    case generate, critique, rank, fuse
+    case verifyReasoning = "verify-reasoning"
+    case verifyVerdict = "verify-verdict"
+    case writeTests = "write-tests"
+    case judgeTests = "judge-tests"
+    // Pure steps
+    /// Gathers the candidates of the calls it depends on into a pool.
+    case collect
+    case parseCritiques = "parse-critiques"
+    /// Parses the permutation (repairing it deterministically) and keeps the top k.
+    case selectTopK = "select-top-k"
+    case filterVerdicts = "filter-verdicts"
+    /// Runs one candidate's code against the tests in the sandbox.
+    case executeTests = "execute-tests"
+    /// Sorts candidates by tests passed and keeps the top k.
+    case selectByTests = "select-by-tests"
+    /// The first candidate of the last pool.
+    case answer
+
+    public var isCall: Bool {
+        switch self {
+        case .generate, .critique, .rank, .fuse, .verifyReasoning, .verifyVerdict, .writeTests, .judgeTests: true
+        default: false
+        }
+    }
+
+    init(_ role: CallRole) {
+        switch role {
+        case .generate: self = .generate
+        case .critique: self = .critique
+        case .rank: self = .rank
+        case .fuse: self = .fuse
+        case .verifyReasoning: self = .verifyReasoning
+        case .verifyVerdict: self = .verifyVerdict
+        case .writeTests: self = .writeTests
+        case .judgeTests: self = .judgeTests
+        }
+    }
+}
+
+/// One node of the graph for one query. Dependencies always have smaller ids,
+/// so the node array is already in a topological order.
+public struct GraphNode: Sendable, Codable, Hashable {
+    public var id: Int
+    /// Index of the layer in the pipeline; the final `answer` step has the index of the last layer.
+    public var layer: Int
+    public var operation: NodeOperation
+    /// Index into `ExecutionGraph.models`, for calls.
+    public var model: Int?
+    /// Per model within a layer, 0-based: distinct samples stay distinct in the cache.
+    public var sample: Int?
+    public var seed: Int?
+    /// The incoming candidate this node works on (verify, unit-test).
+    public var candidate: Int?
+    public var temperature: Double?
+    /// Worst-case estimated prompt tokens (calls only).
+    public var inputTokens: Int
+    /// `max_tokens` (calls only).
+    public var outputTokens: Int
+    /// Estimated seconds this node takes once started, with waves for concurrency limits.
+    public var seconds: Double
+    public var dependencies: [Int]
+}
+
+/// The compiled form of a pipeline for one query: one node per LLM call (at
+/// its worst case) plus the pure steps between them.
+public struct ExecutionGraph: Sendable, Codable {
+    public var pipeline: String
+    public var models: [String]
+    public var layers: [LayerKind]
+    public var nodes: [GraphNode]
+    /// The node whose output is the answer.
+    public var answer: Int
+}

@@ -1,0 +1,134 @@
+import Foundation
+import StrataChecker
+
+/// The formats `strata compile --emit` writes.
+public enum EmitFormat: String, Sendable, CaseIterable, Codable {
+    /// The graph and its cost as JSON, for tools.
+    case json
+    /// Graphviz.
+    case dot
+    /// A Mermaid flowchart, for Markdown.
+    case mermaid
+    /// A table of the worst-case cost per layer.
+    case cost
+}
+
+/// Renders a compiled graph in the `EmitFormat`s.
+public struct GraphRenderer: Sendable {
+    public var graph: ExecutionGraph
+    public var pipeline: CheckedPipeline
+    public var cost: CostSummary
+
+    public init(graph: ExecutionGraph, pipeline: CheckedPipeline, cost: CostSummary) {
+        self.graph = graph
+        self.pipeline = pipeline
+        self.cost = cost
+    }
+
+    public func render(_ format: EmitFormat) -> String {
+        switch format {
+        case .json: json()
+        case .dot: dot()
+        case .mermaid: mermaid()
+        case .cost: costTable()
+        }
+    }
+
+    func label(_ node: GraphNode) -> String {
+        var parts = [node.operation.rawValue]
+        if let model = node.model { parts.append(graph.models[model]) }
+        if let sample = node.sample { parts.append("#\(sample)") }
+        if let candidate = node.candidate { parts.append("[\(candidate + 1)]") }
+        if node.operation == .selectTopK || node.operation == .selectByTests,
+           let k = pipeline.layers.first(where: { $0.index == node.layer })?.topK {
+            parts.append("k=\(k)")
+        }
+        return parts.joined(separator: " ")
+    }
+
+    func json() -> String {
+        struct Document: Encodable {
+            var graph: ExecutionGraph
+            var cost: CostSummary
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(Document(graph: graph, cost: cost))) ?? Data()
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    func dot() -> String {
+        var out = "digraph strata {\n  rankdir=TB;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n"
+        var byLayer: [Int: [GraphNode]] = [:]
+        for node in graph.nodes { byLayer[node.layer, default: []].append(node) }
+        for layer in pipeline.layers {
+            out += "  subgraph cluster_\(layer.index) {\n    label=\"\(layer.index + 1). \(layer.kind.rawValue) (pool \(layer.poolIn) → \(layer.poolOut))\";\n"
+            for node in byLayer[layer.index] ?? [] where node.operation != .answer {
+                let shape = node.operation.isCall ? "" : ", shape=ellipse, style=dashed"
+                out += "    n\(node.id) [label=\"\(label(node))\"\(shape)];\n"
+            }
+            out += "  }\n"
+        }
+        out += "  n\(graph.answer) [label=\"answer\", shape=doublecircle];\n"
+        for node in graph.nodes {
+            for dependency in node.dependencies { out += "  n\(dependency) -> n\(node.id);\n" }
+        }
+        return out + "}\n"
+    }
+
+    func mermaid() -> String {
+        var out = "flowchart TD\n"
+        var byLayer: [Int: [GraphNode]] = [:]
+        for node in graph.nodes { byLayer[node.layer, default: []].append(node) }
+        for layer in pipeline.layers {
+            out += "  subgraph L\(layer.index)[\"\(layer.index + 1). \(layer.kind.rawValue): pool \(layer.poolIn) → \(layer.poolOut)\"]\n"
+            for node in byLayer[layer.index] ?? [] where node.operation != .answer {
+                let text = label(node)
+                out += node.operation.isCall ? "    n\(node.id)[\"\(text)\"]\n" : "    n\(node.id)([\"\(text)\"])\n"
+            }
+            out += "  end\n"
+        }
+        out += "  n\(graph.answer){{\"answer\"}}\n"
+        for node in graph.nodes {
+            for dependency in node.dependencies { out += "  n\(dependency) --> n\(node.id)\n" }
+        }
+        return out
+    }
+
+    func costTable() -> String {
+        let header = ["layer", "kind", "pool", "calls", "input tok", "output tok", "USD", "latency s"]
+        var rows: [[String]] = []
+        for (line, layer) in zip(cost.layers, pipeline.layers) {
+            rows.append([String(layer.index + 1), line.kind, "\(layer.poolIn) → \(layer.poolOut)", String(line.calls),
+                         String(line.inputTokens), String(line.outputTokens), formatUSD(line.usd), formatSeconds(line.latencySeconds)])
+        }
+        let total = cost.total
+        rows.append(["", "total", "", String(total.calls), String(total.inputTokens), String(total.outputTokens),
+                     formatUSD(total.usd), formatSeconds(total.latencySeconds)])
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        func format(_ row: [String]) -> String {
+            row.enumerated().map { i, cell in
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                return i < 3 ? cell + pad : pad + cell
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        var out = "Worst-case cost of one query: \(graph.pipeline)\n\n"
+        out += format(header) + "\n"
+        out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
+        for (i, row) in rows.enumerated() {
+            if i == rows.count - 1 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
+            out += format(row) + "\n"
+        }
+        var budgetParts: [String] = []
+        let budget = pipeline.budget
+        if let calls = budget.calls { budgetParts.append("\(calls) calls") }
+        if let tokens = budget.inputTokens { budgetParts.append("\(tokens) input tokens") }
+        if let tokens = budget.outputTokens { budgetParts.append("\(tokens) output tokens") }
+        if let usd = budget.usd { budgetParts.append("\(formatUSD(usd)) USD") }
+        if let seconds = budget.latencySeconds { budgetParts.append("\(formatSeconds(seconds)) s") }
+        out += "\nEstimates assume a query of \(budget.queryTokens) tokens; latency is the critical path, with waves where a model's max_in_flight is exceeded.\n"
+        if !budgetParts.isEmpty { out += "Budget per query: " + budgetParts.joined(separator: ", ") + ".\n" }
+        return out
+    }
+}

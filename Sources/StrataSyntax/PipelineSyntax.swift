@@ -1,0 +1,170 @@
+import StrataDiagnostics
+
+/// The six layer kinds of semantics.md.
+public enum LayerKind: String, Sendable, Codable, CaseIterable {
+    case ensemble, critique, rank, fuse, verify
+    case unitTest = "unit-test"
+
+    /// Layers that make new candidates (and so drop critiques).
+    public var makesCandidates: Bool { self == .ensemble || self == .fuse }
+    /// Layers that read the critiques attached to candidates.
+    public var readsCritiques: Bool { self == .rank || self == .fuse }
+}
+
+public enum Provider: String, Sendable, Codable, CaseIterable {
+    case openai
+    case anthropic
+    case openaiCompatible = "openai-compatible"
+}
+
+/// What a filtering layer does when it would leave no candidate.
+public enum EmptyPolicy: String, Sendable, Codable, CaseIterable {
+    /// Pass the layer's input pool on unchanged (Archon's behaviour).
+    case keepAll = "keep-all"
+    /// Fail the query with a reason.
+    case fail
+}
+
+public enum UnitTestMode: String, Sendable, Codable, CaseIterable {
+    /// Natural-language assertions graded by a model.
+    case judge
+    /// Executable Python tests run in the sandbox.
+    case execute
+}
+
+public enum TestSource: String, Sendable, Codable, CaseIterable {
+    /// A model writes the tests.
+    case model
+    /// The dataset item carries its own tests (execute mode only).
+    case dataset
+}
+
+/// Whether rank asks for JSON-schema output.
+public enum StructuredOutput: String, Sendable, Codable, CaseIterable {
+    /// When the model declares the capability.
+    case auto
+    case on
+    case off
+}
+
+/// What critique does with a reply it cannot parse after its retries.
+public enum MalformedPolicy: String, Sendable, Codable, CaseIterable {
+    case fail
+    /// Pass the pool on without critiques.
+    case passThrough = "pass-through"
+}
+
+/// Sampling settings as written; nil where the file is silent.
+public struct SamplingSyntax: Sendable {
+    public var temperature: Located<Double>?
+    public var maxTokens: Located<Int>?
+    public var topP: Located<Double>?
+    public var seed: Located<Int>?
+
+    public init() {}
+}
+
+/// A `models:` entry as written.
+public struct ModelSyntax: Sendable {
+    public var name: Located<String>
+    public var range: SourceRange
+    public var provider: Located<Provider>?
+    public var model: Located<String>?
+    public var baseURL: Located<String>?
+    public var apiKeyEnv: [Located<String>] = []
+    public var contextWindow: Located<Int>?
+    public var priceInput: Located<Double>?
+    public var priceOutput: Located<Double>?
+    public var supportsN: Located<Bool>?
+    public var supportsJSONSchema: Located<Bool>?
+    public var supportsSeed: Located<Bool>?
+    public var supportsStreaming: Located<Bool>?
+    public var maxInFlight: Located<Int>?
+    public var requestsPerMinute: Located<Int>?
+    public var tokensPerMinute: Located<Int>?
+    public var overheadMs: Located<Double>?
+    public var tokensPerSecond: Located<Double>?
+
+    public init(name: Located<String>, range: SourceRange) {
+        self.name = name
+        self.range = range
+    }
+}
+
+/// The per-query `budget:` as written.
+public struct BudgetSyntax: Sendable {
+    public var range: SourceRange
+    public var calls: Located<Int>?
+    public var inputTokens: Located<Int>?
+    public var outputTokens: Located<Int>?
+    public var usd: Located<Double>?
+    public var latencySeconds: Located<Double>?
+    public var queryTokens: Located<Int>?
+
+    public init(range: SourceRange) { self.range = range }
+}
+
+/// One model entry of a layer: a generator, a fuser, or the model of a
+/// standalone layer.
+public struct EntrySyntax: Sendable {
+    public var model: Located<String>
+    public var samples: Located<Int>?
+    public var sampling: SamplingSyntax
+    public var range: SourceRange
+
+    public init(model: Located<String>, samples: Located<Int>? = nil, sampling: SamplingSyntax = .init(), range: SourceRange) {
+        self.model = model
+        self.samples = samples
+        self.sampling = sampling
+        self.range = range
+    }
+}
+
+/// One item of `layers:` as written.
+public struct LayerSyntax: Sendable {
+    public var kind: LayerKind
+    /// Where the kind key (`rank:`) is written: what diagnostics about the layer point at.
+    public var kindRange: SourceRange
+    public var range: SourceRange
+    public var entries: [EntrySyntax] = []
+    /// Sampling written on a standalone layer (also copied into its entry).
+    public var sampling = SamplingSyntax()
+    public var prompt: Located<String>?
+    /// `verdict_prompt` (verify) or `judge_prompt` (unit-test).
+    public var secondPrompt: Located<String>?
+    public var topK: Located<Int>?
+    public var firstK: Located<Int>?
+    public var lengthControl: Located<Bool>?
+    public var onEmpty: Located<EmptyPolicy>?
+    public var mode: Located<UnitTestMode>?
+    public var tests: Located<Int>?
+    public var testSource: Located<TestSource>?
+    public var structured: Located<StructuredOutput>?
+    public var onMalformed: Located<MalformedPolicy>?
+    public var timeoutSeconds: Located<Double>?
+    public var memoryMB: Located<Int>?
+
+    public init(kind: LayerKind, kindRange: SourceRange, range: SourceRange) {
+        self.kind = kind
+        self.kindRange = kindRange
+        self.range = range
+    }
+}
+
+/// One file of the language as written: a pipeline, or a file of shared
+/// models and defaults that pipelines include.
+public struct PipelineSyntax: Sendable {
+    public var file: String
+    public var version: Located<Int>?
+    public var name: Located<String>?
+    public var description: Located<String>?
+    public var includes: [Located<String>] = []
+    public var models: [ModelSyntax] = []
+    public var defaults = SamplingSyntax()
+    public var budget: BudgetSyntax?
+    public var layers: [LayerSyntax] = []
+    /// Where each top-level key is written.
+    public var topLevelKeys: [String: SourceRange] = [:]
+
+    public init(file: String) { self.file = file }
+}

@@ -1,0 +1,27 @@
+/// Every key the language accepts, per mapping context. The decoder reads
+/// mappings against these lists, and a test keeps `Grammar/strata.schema.json`
+/// in sync with them (each context is a `$defs` entry of the schema).
+public enum Vocabulary {
+    static let sampling = ["temperature", "max_tokens", "top_p", "seed"]
+
+    public static let contexts: [String: [String]] = [
+        "pipeline": ["strata", "name", "description", "include", "models", "defaults", "budget", "layers"],
+        "model": ["provider", "model", "base_url", "api_key_env", "context_window", "price", "capabilities", "limits", "latency"],
+        "price": ["input", "output"],
+        "capabilities": ["n", "json_schema", "seed", "streaming"],
+        "limits": ["max_in_flight", "requests_per_minute", "tokens_per_minute"],
+        "latency": ["overhead_ms", "tokens_per_second"],
+        "defaults": sampling,
+        "budget": ["calls", "input_tokens", "output_tokens", "usd", "latency_s", "query_tokens"],
+        "layer": LayerKind.allCases.map(\.rawValue),
+        "ensemble": ["models", "prompt"],
+        "fuse": ["models", "prompt", "length_control"],
+        "entry": ["model", "samples"] + sampling,
+        "critique": ["model", "prompt", "on_malformed"] + sampling,
+        "rank": ["model", "top_k", "prompt", "structured"] + sampling,
+        "verify": ["model", "first_k", "on_empty", "prompt", "verdict_prompt"] + sampling,
+        "unit-test": ["model", "mode", "tests", "test_source", "top_k", "on_empty", "prompt", "judge_prompt", "timeout_s", "memory_mb"] + sampling,
+    ]
+
+    static func keys(_ context: String) -> [String] { contexts[context] ?? [] }
+}
