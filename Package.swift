@@ -55,6 +55,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StrataCompilerTests", dependencies: ["Strata"]),
-        .testTarget(name: "StrataCLITests", dependencies: ["Strata"]),
+        .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataCLI"]),
     ]
 )

@@ -19,6 +19,9 @@ public struct CompiledPipeline: Sendable {
 /// are no errors, and every diagnostic found either way.
 public struct CompileResult: Sendable {
     public var compiled: CompiledPipeline?
+    /// The graph as far as it could be built even when there are errors (a
+    /// budget overrun, say), so the cost of a broken pipeline can still be shown.
+    public var estimate: CompiledPipeline?
     /// Sorted by file and position.
     public var diagnostics: [Diagnostic]
     /// The text of every file read, for `DiagnosticRenderer`.
@@ -48,20 +51,26 @@ public struct PipelineCompiler: Sendable {
 
     /// Compiles the pipeline file at `path` and the files it includes.
     public func compile(path: String) -> CompileResult {
-        finish(loader.load(path: path))
+        finish(loader.load(path: path), allowModelsFile: false)
+    }
+
+    /// Checks the file at `path`, which may be a pipeline or a file of shared
+    /// models and defaults that pipelines include.
+    public func check(path: String) -> CompileResult {
+        finish(loader.load(path: path), allowModelsFile: true)
     }
 
     /// Compiles pipeline text, as if read from `path` (includes resolve relative to it).
     public func compile(source: String, path: String = "<input>.yaml") -> CompileResult {
-        finish(loader.load(text: source, path: path))
+        finish(loader.load(text: source, path: path), allowModelsFile: false)
     }
 
-    private func finish(_ loaded: LoadedPipeline) -> CompileResult {
+    private func finish(_ loaded: LoadedPipeline, allowModelsFile: Bool) -> CompileResult {
         var diagnostics = loaded.diagnostics
         guard loaded.hasSyntaxTree else {
-            return CompileResult(compiled: nil, diagnostics: diagnostics.sortedForDisplay(), sources: loaded.sources)
+            return CompileResult(compiled: nil, estimate: nil, diagnostics: diagnostics.sortedForDisplay(), sources: loaded.sources)
         }
-        let (checked, checkDiagnostics) = PipelineChecker.check(loaded)
+        let (checked, checkDiagnostics) = PipelineChecker.check(loaded, allowModelsFile: allowModelsFile)
         diagnostics += checkDiagnostics
         var compiled: CompiledPipeline?
         if let checked {
@@ -71,6 +80,7 @@ public struct PipelineCompiler: Sendable {
             compiled = CompiledPipeline(pipeline: checked, graph: graph, cost: cost)
         }
         diagnostics = diagnostics.sortedForDisplay()
-        return CompileResult(compiled: diagnostics.containsErrors ? nil : compiled, diagnostics: diagnostics, sources: loaded.sources)
+        return CompileResult(compiled: diagnostics.containsErrors ? nil : compiled, estimate: compiled,
+                             diagnostics: diagnostics, sources: loaded.sources)
     }
 }

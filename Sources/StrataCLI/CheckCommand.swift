@@ -21,7 +21,7 @@ struct CheckCommand: AsyncParsableCommand {
         var sources = SourceMap()
         var failed = false
         for file in files {
-            let result = compiler.compile(path: file)
+            let result = compiler.check(path: file)
             all += result.diagnostics
             for diagnostic in result.diagnostics {
                 for path in Set([diagnostic.range.file] + diagnostic.notes.compactMap(\.range?.file)) {
@@ -67,13 +67,20 @@ struct CompileCommand: AsyncParsableCommand {
         // Standard output carries the emitted graph, so diagnostics go to standard error in both formats.
         printDiagnostics(result.diagnostics, sources: result.sources, format: format, toStandardError: true)
         guard let compiled = result.compiled else {
+            if emit == .cost, let estimate = result.estimate {
+                // Show what a query would cost even when it is over budget: that is what the user must fix.
+                try write(estimate.render(.cost))
+            }
             if format == .text {
                 let reason = result.hasErrors ? summary(of: result.diagnostics) : "it declares no layers"
                 writeError("\(file): not compiled (\(reason))")
             }
             throw ExitCode(1)
         }
-        let text = compiled.render(emit)
+        try write(compiled.render(emit))
+    }
+
+    private func write(_ text: String) throws {
         if let output {
             try text.write(toFile: output, atomically: true, encoding: .utf8)
         } else {

@@ -11,8 +11,11 @@ public enum PipelineChecker {
 
     /// Checks a loaded pipeline. The result's pipeline is nil when the layers
     /// cannot be resolved at all; diagnostics are every problem found.
-    public static func check(_ loaded: LoadedPipeline) -> (CheckedPipeline?, [Diagnostic]) {
-        var walk = LayerWalk(main: loaded.main)
+    ///
+    /// With `allowModelsFile`, a file with no `layers:` key that declares models
+    /// or defaults is accepted as a file for pipelines to include.
+    public static func check(_ loaded: LoadedPipeline, allowModelsFile: Bool = false) -> (CheckedPipeline?, [Diagnostic]) {
+        var walk = LayerWalk(main: loaded.main, allowModelsFile: allowModelsFile)
         walk.resolveModels(included: loaded.included)
         walk.resolveDefaults(included: loaded.included)
         walk.resolveBudget()
@@ -29,13 +32,17 @@ public enum PipelineChecker {
 /// One checking pass over a pipeline's layers.
 private struct LayerWalk {
     let main: PipelineSyntax
+    let allowModelsFile: Bool
     var resolver = ModelResolver()
     var diagnostics: [Diagnostic] = []
     var defaults = Sampling.builtIn
     var budget = Budget(queryTokens: Budget.defaultQueryTokens, ranges: [:])
     var usedModels: Set<String> = []
 
-    init(main: PipelineSyntax) { self.main = main }
+    init(main: PipelineSyntax, allowModelsFile: Bool) {
+        self.main = main
+        self.allowModelsFile = allowModelsFile
+    }
 
     mutating func report(_ code: DiagnosticCode, _ message: String, at range: SourceRange,
                          notes: [DiagnosticNote] = [], fixIts: [FixIt] = []) {
@@ -124,7 +131,8 @@ private struct LayerWalk {
     mutating func checkLayers() -> [CheckedLayer]? {
         if main.layers.isEmpty {
             // A file of shared models and defaults (no 'layers:' key) is complete as it is.
-            let isModelsFile = main.topLevelKeys["layers"] == nil && (!main.models.isEmpty || main.topLevelKeys["defaults"] != nil)
+            let isModelsFile = allowModelsFile && main.topLevelKeys["layers"] == nil
+                && (!main.models.isEmpty || main.topLevelKeys["defaults"] != nil)
             if !isModelsFile {
                 report(.noLayers, "the pipeline has no layers", at: main.topLevelKeys["layers"] ?? .startOf(main.file),
                        notes: [DiagnosticNote("a pipeline starts with an ensemble layer, e.g. 'layers: [ { ensemble: [ { model: NAME, samples: 5 } ] } ]'")])
@@ -298,11 +306,14 @@ private struct LayerWalk {
         var firstK: Int?
         switch kind {
         case .ensemble, .fuse:
-            let total = entries.reduce(0) { $0 + $1.samples }
+            // Counted from the entries as written, so an undeclared model does not shrink the pool and cascade.
+            let total = layer.entries.reduce(0) { $0 + ($1.samples?.value ?? 1) }
             poolOut = PoolRange(total, total)
             candidateTokensOut = entries.map(\.sampling.maxTokens).max() ?? 0
-            for (entry, syntax) in zip(entries, layer.entries) where entry.samples > 1 && entry.sampling.temperature == 0 {
-                report(.identicalSamples, "\(entry.samples) samples at temperature 0 will all be the same answer", at: syntax.samples?.range ?? syntax.range,
+            for syntax in layer.entries {
+                let samples = syntax.samples?.value ?? 1
+                guard samples > 1, (syntax.sampling.temperature?.value ?? defaults.temperature) == 0 else { continue }
+                report(.identicalSamples, "\(samples) samples at temperature 0 will all be the same answer", at: syntax.samples?.range ?? syntax.range,
                        notes: [DiagnosticNote("greedy decoding ignores the seed; raise 'temperature' or use 'samples: 1'")])
             }
             if kind == .fuse, n > PipelineChecker.largeFuseThreshold {
@@ -316,14 +327,14 @@ private struct LayerWalk {
             let requested = layer.topK?.value ?? min(poolIn.max, 1)
             if let written = layer.topK {
                 if written.value > poolIn.max, poolIn.max > 0 {
-                    report(.topKExceedsPool, "'top_k' is \(written.value), but this layer receives at most \(poolIn.max) candidates", at: written.range,
-                           notes: [DiagnosticNote("the previous layer yields \(poolIn) candidates")],
+                    report(.topKExceedsPool, "'top_k' is \(written.value), but this layer receives at most \(candidates(poolIn.max))", at: written.range,
+                           notes: [DiagnosticNote("the previous layer yields \(poolIn) candidate\(poolIn.max == 1 ? "" : "s")")],
                            fixIts: [.replace(written.range, with: "\(poolIn.max)")])
                 } else if written.value == poolIn.max, poolIn.min == poolIn.max {
                     report(.rankKeepsEverything, "'top_k' keeps all \(written.value) candidates, so this rank only reorders them", at: written.range,
                            notes: [DiagnosticNote("lower 'top_k' to filter, or keep it if only the order matters (the first candidate becomes the answer)")])
                 } else if written.value > poolIn.min {
-                    report(.topKMayExceedPool, "'top_k' is \(written.value), but this layer can receive as few as \(poolIn.min) candidates", at: written.range,
+                    report(.topKMayExceedPool, "'top_k' is \(written.value), but this layer can receive as few as \(candidates(poolIn.min))", at: written.range,
                            notes: [DiagnosticNote("when fewer arrive, all of them are kept")])
                 }
             } else {
@@ -335,19 +346,19 @@ private struct LayerWalk {
         case .verify:
             firstK = layer.firstK?.value
             if let written = layer.firstK, written.value >= poolIn.max, poolIn.max > 0 {
-                report(.firstKNeverStops, "'first_k' is \(written.value), but at most \(poolIn.max) candidates arrive, so verify never stops early", at: written.range,
+                report(.firstKNeverStops, "'first_k' is \(written.value), but at most \(candidates(poolIn.max)) arrive, so verify never stops early", at: written.range,
                        notes: [DiagnosticNote("remove 'first_k' or lower it")])
             }
             let kept = min(firstK ?? poolIn.max, poolIn.max)
-            poolOut = filteredPool(poolIn, keptMax: kept, policy: layer.onEmpty?.value)
+            poolOut = filteredPool(poolIn, keptMax: kept, policy: layer.onEmpty?.value, kind: kind)
         case .unitTest:
             topK = layer.topK?.value
             if let written = layer.topK, written.value > poolIn.max, poolIn.max > 0 {
-                report(.topKExceedsPool, "'top_k' is \(written.value), but this layer receives at most \(poolIn.max) candidates", at: written.range,
+                report(.topKExceedsPool, "'top_k' is \(written.value), but this layer receives at most \(candidates(poolIn.max))", at: written.range,
                        fixIts: [.replace(written.range, with: "\(poolIn.max)")])
             }
             let kept = min(topK ?? poolIn.max, poolIn.max)
-            poolOut = filteredPool(poolIn, keptMax: kept, policy: layer.onEmpty?.value)
+            poolOut = filteredPool(poolIn, keptMax: kept, policy: layer.onEmpty?.value, kind: kind)
         }
         if (kind == .verify || kind == .unitTest), poolOut.min == 0 {
             pool.emptiedBy = (kind, layer.kindRange)
@@ -411,14 +422,19 @@ private struct LayerWalk {
     }
 
     /// The pool out of a filtering layer (verify, unit-test).
-    func filteredPool(_ poolIn: PoolRange, keptMax: Int, policy: EmptyPolicy?) -> PoolRange {
+    func filteredPool(_ poolIn: PoolRange, keptMax: Int, policy: EmptyPolicy?, kind: LayerKind) -> PoolRange {
         switch policy {
-        case nil: PoolRange(0, keptMax)
-        case .fail: PoolRange(min(1, poolIn.min), keptMax)
-        // keep-all passes the whole input on when nothing passes.
-        case .keepAll: PoolRange(min(1, poolIn.min), poolIn.max)
+        case nil: return PoolRange(0, keptMax)
+        // A query that reaches the next layer has at least one candidate.
+        case .fail: return PoolRange(min(1, keptMax), keptMax)
+        case .keepAll:
+            // verify passes its whole input on when nothing is correct; unit-test
+            // keeps everything, sorted, and still cuts to top_k.
+            return kind == .verify ? PoolRange(min(1, poolIn.min), poolIn.max) : PoolRange(min(keptMax, poolIn.min), keptMax)
         }
     }
+
+    func candidates(_ count: Int) -> String { count == 1 ? "1 candidate" : "\(count) candidates" }
 
     static func mainRole(_ kind: LayerKind) -> CallRole {
         switch kind {

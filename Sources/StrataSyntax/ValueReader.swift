@@ -20,19 +20,24 @@ struct ValueReader {
             return nil
         }
         let allowed = Vocabulary.keys(context)
+        let written = Set(pairs.compactMap { $0.key.scalar?.value })
         var result: [(key: String, keyRange: SourceRange, value: YAMLNode)] = []
         for pair in pairs {
             guard let key = pair.key.scalar?.value else { continue }
             if allowed.contains(key) {
                 result.append((key, pair.key.range, pair.value))
-            } else {
-                unknownKey(key, at: pair.key.range, in: what, allowed: allowed)
+            } else if let intended = unknownKey(key, at: pair.key.range, in: what, allowed: allowed), !written.contains(intended) {
+                // Read a typo as the key it most likely meant, so one slip does not
+                // cascade into errors about missing settings later on.
+                result.append((intended, pair.key.range, pair.value))
             }
         }
         return result
     }
 
-    mutating func unknownKey(_ key: String, at range: SourceRange, in what: String, allowed: [String]) {
+    /// Reports an unknown key; returns the key it most likely meant, if any.
+    @discardableResult
+    mutating func unknownKey(_ key: String, at range: SourceRange, in what: String, allowed: [String]) -> String? {
         var fixIts: [FixIt] = []
         var message = "unknown key '\(key)' in \(what)"
         if let suggestion = Suggestions.closest(to: key, in: allowed) {
@@ -41,6 +46,7 @@ struct ValueReader {
         }
         report(.unknownKey, message, at: range,
                notes: [DiagnosticNote("\(what) accepts: \(allowed.joined(separator: ", "))")], fixIts: fixIts)
+        return Suggestions.closest(to: key, in: allowed)
     }
 
     mutating func string(_ node: YAMLNode, key: String) -> Located<String>? {
