@@ -390,11 +390,11 @@ private struct LayerWalk {
         if kind == .rank, let model = entries.first.map({ resolver.models[$0.model] }) {
             switch layer.structured?.value ?? .auto {
             case .auto: structured = model.supportsJSONSchema
-            case .off: structured = false
-            case .on:
+            case .never: structured = false
+            case .always:
                 structured = true
                 if !model.supportsJSONSchema, let written = layer.structured {
-                    report(.missingCapability, "'structured: on' asks for JSON-schema output, but model '\(model.name)' does not declare that capability", at: written.range,
+                    report(.missingCapability, "'structured: always' asks for JSON-schema output, but model '\(model.name)' does not declare that capability", at: written.range,
                            notes: [DiagnosticNote("declare 'capabilities: { json_schema: true }' on the model if its server supports it, or use 'structured: auto'")],
                            fixIts: [.replace(written.range, with: "auto")])
                 }

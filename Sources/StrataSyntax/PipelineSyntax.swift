@@ -39,12 +39,13 @@ public enum TestSource: String, Sendable, Codable, CaseIterable {
     case dataset
 }
 
-/// Whether rank asks for JSON-schema output.
+/// Whether rank asks for JSON-schema output. (Not `on`/`off`: YAML 1.1 tools
+/// read those as booleans.)
 public enum StructuredOutput: String, Sendable, Codable, CaseIterable {
     /// When the model declares the capability.
     case auto
-    case on
-    case off
+    case always
+    case never
 }
 
 /// What critique does with a reply it cannot parse after its retries.

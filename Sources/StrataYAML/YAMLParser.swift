@@ -18,7 +18,8 @@ public enum YAMLParser {
     public static let defaultMaxExpandedNodes = 100_000
 
     public static func parse(_ text: String, file: String, maxExpandedNodes: Int = defaultMaxExpandedNodes) -> YAMLParseResult {
-        var builder = TreeBuilder(file: file, maxExpandedNodes: maxExpandedNodes)
+        var builder = TreeBuilder(file: file, maxExpandedNodes: maxExpandedNodes,
+                                  lineLengths: text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.unicodeScalars.count })
         var bytes = Array(text.utf8)
         if bytes.isEmpty { bytes = [0x0A] }  // libyaml wants a non-empty buffer pointer
         bytes.withUnsafeBufferPointer { buffer in
@@ -67,13 +68,21 @@ private struct TreeBuilder {
     var stack: [Frame] = []
     var expandedNodes = 0
 
-    init(file: String, maxExpandedNodes: Int) {
+    /// Scalars per line, so positions libyaml reports past the end clamp into the text.
+    let lineLengths: [Int]
+
+    init(file: String, maxExpandedNodes: Int, lineLengths: [Int]) {
         self.file = file
         self.maxExpandedNodes = maxExpandedNodes
+        self.lineLengths = lineLengths.isEmpty ? [0] : lineLengths
     }
 
     func location(_ mark: yaml_mark_t) -> SourceLocation {
-        SourceLocation(line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+        let line = Int(mark.line) + 1
+        guard line <= lineLengths.count else {
+            return SourceLocation(line: lineLengths.count, column: lineLengths[lineLengths.count - 1] + 1)
+        }
+        return SourceLocation(line: line, column: min(Int(mark.column) + 1, lineLengths[line - 1] + 1))
     }
 
     func range(_ start: yaml_mark_t, _ end: yaml_mark_t) -> SourceRange {

@@ -300,7 +300,7 @@ import Testing
               local: { provider: openai-compatible, model: q, base_url: http://127.0.0.1:8080/v1 }
             layers:
               - ensemble: [{ model: local, samples: 3 }]
-              - rank: { model: local, top_k: 1, structured: 1️⃣on }
+              - rank: { model: local, top_k: 1, structured: 1️⃣always }
             """, [("1️⃣", .missingCapability)])
     }
 
