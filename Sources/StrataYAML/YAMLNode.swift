@@ -12,6 +12,12 @@ public struct YAMLNode: Sendable {
         public var style: ScalarStyle
         /// The explicit tag (`!!str`, `!!int`), if any.
         public var tag: String?
+
+        public init(value: String, style: ScalarStyle, tag: String? = nil) {
+            self.value = value
+            self.style = style
+            self.tag = tag
+        }
     }
 
     public struct Pair: Sendable {

@@ -1,0 +1,169 @@
+import Foundation
+import Strata
+import Testing
+
+struct NotCompiled: Error, CustomStringConvertible {
+    var description: String
+}
+
+func compile(_ source: String) throws -> CompiledPipeline {
+    let result = PipelineCompiler().compile(source: source, path: "test.yaml")
+    guard let compiled = result.compiled else {
+        throw NotCompiled(description: DiagnosticRenderer(sources: result.sources).render(result.diagnostics))
+    }
+    return compiled
+}
+
+let header = """
+    strata: 1
+    models:
+      m: { provider: openai-compatible, model: q, base_url: http://127.0.0.1:9/v1, context_window: 32768,
+           price: { input: 1, output: 2 }, limits: { max_in_flight: 100 }, latency: { overhead_ms: 200, tokens_per_second: 1000000 } }
+      n: { provider: openai-compatible, model: r, base_url: http://127.0.0.1:9/v1, context_window: 32768,
+           limits: { max_in_flight: 2 }, latency: { overhead_ms: 1000, tokens_per_second: 100 } }
+    defaults: { max_tokens: 100, seed: 10 }
+
+    """
+
+@Suite struct GraphBuilderTests {
+    @Test func sampleRankFuseHasOneNodePerCallAndThreeRoundsOfLatency() throws {
+        let compiled = try compile(header + """
+            layers:
+              - ensemble: [{ model: m, samples: 10 }]
+              - rank: { model: m, top_k: 5 }
+              - fuse: [m]
+            """)
+        let graph = compiled.graph
+        let calls = graph.nodes.filter(\.operation.isCall)
+        #expect(calls.count == 12)
+        #expect(calls.filter { $0.operation == .generate }.count == 10)
+        // Distinct samples, distinct seeds, numbered from the base seed.
+        let generations = calls.filter { $0.operation == .generate }
+        #expect(generations.map(\.sample) == (0..<10).map { $0 })
+        #expect(generations.map(\.seed) == (10..<20).map { $0 })
+        // Dependencies always point backwards; the answer is the last node.
+        for node in graph.nodes { #expect(node.dependencies.allSatisfy { $0 < node.id }) }
+        #expect(graph.nodes[graph.answer].operation == .answer)
+        // Three dependent rounds of ~0.2 s each.
+        #expect(abs(compiled.cost.total.latencySeconds - 0.6) < 0.01)
+        #expect(compiled.cost.layers.map(\.calls) == [10, 1, 1])
+    }
+
+    @Test func verifyChainsReasoningBeforeVerdictPerCandidate() throws {
+        let compiled = try compile(header + """
+            layers:
+              - ensemble: [{ model: m, samples: 3 }]
+              - verify: { model: m, on_empty: keep-all }
+              - fuse: [m]
+            """)
+        let nodes = compiled.graph.nodes
+        let verdicts = nodes.filter { $0.operation == .verifyVerdict }
+        #expect(verdicts.count == 3)
+        for verdict in verdicts {
+            let reasoning = nodes[verdict.dependencies[0]]
+            #expect(reasoning.operation == .verifyReasoning)
+            #expect(reasoning.candidate == verdict.candidate)
+        }
+        #expect(compiled.cost.layers[1].calls == 6)
+        #expect(abs(compiled.cost.total.latencySeconds - 0.8) < 0.01)
+    }
+
+    @Test func unitTestExecuteRunsSandboxStepsNotCalls() throws {
+        let compiled = try compile(header + """
+            layers:
+              - ensemble: [{ model: m, samples: 4 }]
+              - unit-test: { model: m, mode: execute, top_k: 1, on_empty: keep-all, timeout_s: 3 }
+            """)
+        let layer = compiled.graph.nodes.filter { $0.layer == 1 }
+        #expect(layer.filter(\.operation.isCall).map(\.operation) == [.writeTests])
+        #expect(layer.filter { $0.operation == .executeTests }.count == 4)
+        #expect(abs(compiled.cost.total.latencySeconds - (0.2 + 0.2 + 3)) < 0.01)
+    }
+
+    @Test func unitTestJudgeGradesEveryCandidate() throws {
+        let compiled = try compile(header + """
+            layers:
+              - ensemble: [{ model: m, samples: 4 }]
+              - unit-test: { model: m, top_k: 1, on_empty: keep-all }
+            """)
+        #expect(compiled.cost.layers[1].calls == 5)
+    }
+
+    @Test func concurrencyLimitsAddWaves() throws {
+        // n allows 2 in flight: 5 samples take 3 waves of 1 + 100/100 = 2 s.
+        let compiled = try compile(header + """
+            layers:
+              - ensemble: [{ model: n, samples: 5 }]
+              - fuse: [m]
+            """)
+        #expect(abs(compiled.cost.layers[0].latencySeconds - 6) < 0.01)
+    }
+
+    @Test func samplesOfOneModelAcrossEntriesKeepDistinctIndices() throws {
+        let compiled = try compile(header + """
+            layers:
+              - ensemble:
+                  - { model: m, samples: 2 }
+                  - { model: n, samples: 1 }
+                  - { model: m, samples: 2, temperature: 1.0 }
+              - fuse: [m]
+            """)
+        let m = compiled.graph.nodes.filter { $0.operation == .generate && $0.model == 0 }
+        #expect(m.map(\.sample) == [0, 1, 2, 3])
+        #expect(Set(m.map(\.seed)).count == 4)
+    }
+
+    @Test func costAddsUpTokensAndDollars() throws {
+        let compiled = try compile(header + """
+            budget: { query_tokens: 100 }
+            layers:
+              - ensemble: [{ model: m, samples: 2 }]
+              - fuse: [m]
+            """)
+        let total = compiled.cost.total
+        // Two generations and one fuse call of max_tokens 100 each.
+        #expect(total.outputTokens == 300)
+        let nodes = compiled.graph.nodes.filter(\.operation.isCall)
+        #expect(total.inputTokens == nodes.reduce(0) { $0 + $1.inputTokens })
+        // The fuse prompt embeds both candidates' max_tokens.
+        let fuse = try #require(nodes.last)
+        let generate = try #require(nodes.first)
+        #expect(fuse.inputTokens > generate.inputTokens + 200)
+        let expectedUSD = Double(total.inputTokens) * 1 / 1_000_000 + Double(total.outputTokens) * 2 / 1_000_000
+        #expect(abs(total.usd - expectedUSD) < 1e-12)
+    }
+
+    @Test func emittersDescribeTheSameGraph() throws {
+        let compiled = try compile(header + """
+            layers:
+              - ensemble: [{ model: m, samples: 3 }]
+              - critique: { model: m }
+              - rank: { model: m, top_k: 2 }
+              - fuse: [m]
+            """)
+        let edges = compiled.graph.nodes.reduce(0) { $0 + $1.dependencies.count }
+        let dot = compiled.render(.dot)
+        #expect(dot.hasPrefix("digraph strata {"))
+        #expect(dot.components(separatedBy: " -> ").count - 1 == edges)
+        let mermaid = compiled.render(.mermaid)
+        #expect(mermaid.hasPrefix("flowchart TD"))
+        #expect(mermaid.components(separatedBy: " --> ").count - 1 == edges)
+        #expect(mermaid.contains("subgraph L1[\"2. critique: pool 3 → 3\"]"))
+        let json = try JSONSerialization.jsonObject(with: Data(compiled.render(.json).utf8)) as? [String: Any]
+        let graph = try #require(json?["graph"] as? [String: Any])
+        #expect((graph["nodes"] as? [Any])?.count == compiled.graph.nodes.count)
+        let cost = compiled.render(.cost)
+        #expect(cost.contains("total"))
+        #expect(cost.contains("critique  3 → 3"))
+    }
+
+    @Test func overAHundredThousandCallsCompile() throws {
+        let compiled = try compile(header + """
+            layers:
+              - ensemble: [{ model: m, samples: 34000 }, { model: n, samples: 1 }]
+              - verify: { model: m, first_k: 1, on_empty: fail }
+            """)
+        #expect(compiled.cost.total.calls == 34_001 + 2 * 34_001)
+        #expect(compiled.graph.nodes.filter(\.operation.isCall).count == compiled.cost.total.calls)
+    }
+}
