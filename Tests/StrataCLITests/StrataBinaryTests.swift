@@ -1,0 +1,171 @@
+import Foundation
+import Testing
+
+/// End-to-end tests of the real `strata` binary, as swift-argument-parser tests its tools.
+@Suite struct StrataBinaryTests {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The built `strata` next to the test bundle.
+    static var binary: URL {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("strata")
+        if FileManager.default.isExecutableFile(atPath: besideTests.path) { return besideTests }
+        return packageRoot.appendingPathComponent(".build/debug/strata")
+    }
+
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Outcome {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory ?? Self.packageRoot
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "NO_COLOR")
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes before waiting, so a large output cannot block the child.
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                       stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("strata-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func checkPassesOnEveryExamplePipeline() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.packageRoot.appendingPathComponent("Pipelines").path)
+            .filter { $0.hasSuffix(".yaml") }.map { "Pipelines/\($0)" }
+        let outcome = try run(["check"] + files + ["Pipelines/models/local.yaml"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("Pipelines/quickstart.yaml: ok"))
+    }
+
+    @Test func threeMistakesAreReportedWithCaretsAndFixIts() throws {
+        let directory = try temporaryDirectory()
+        try """
+            strata: 1
+            models:
+              gpt: { provider: openai, model: gpt-4o-mini }
+            layers:
+              - ensemble:
+                  - model: gpt
+                    smaples: 3
+              - rank: { model: gtp, top_k: 2 }
+              - fuse: [{ model: gpt, temperature: -1 }]
+            """.write(to: directory.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
+        let outcome = try run(["check", "broken.yaml"], in: directory)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("broken.yaml:7:9: error[E010]: unknown key 'smaples' in a model entry; did you mean 'samples'?"))
+        #expect(outcome.stderr.contains("broken.yaml:8:20: error[E020]: model 'gtp' is not declared; did you mean 'gpt'?"))
+        #expect(outcome.stderr.contains("broken.yaml:9:39: error[E013]: 'temperature' is -1, but it must be between 0 and 2"))
+        #expect(outcome.stderr.contains("""
+              |
+            7 |         smaples: 3
+              |         ^^^^^^^
+            """))
+        #expect(outcome.stderr.contains("= help: replace 'smaples' with 'samples'"))
+        #expect(outcome.stderr.contains("broken.yaml: failed (3 errors, 0 warnings)"))
+        // Not a terminal: no colour codes.
+        #expect(!outcome.stderr.contains("\u{1B}["))
+    }
+
+    @Test func jsonDiagnosticsAreMachineReadable() throws {
+        let directory = try temporaryDirectory()
+        try "strata: 1\nlayers:\n  - rank: { model: nobody, top_k: 1 }\n"
+            .write(to: directory.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
+        let outcome = try run(["check", "--format", "json", "bad.yaml"], in: directory)
+        #expect(outcome.status == 1)
+        let document = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
+        let diagnostics = try #require(document?["diagnostics"] as? [[String: Any]])
+        let codes = diagnostics.compactMap { $0["code"] as? String }
+        #expect(codes.contains("E030"))
+        #expect(codes.contains("E020"))
+        let first = try #require(diagnostics.first { $0["code"] as? String == "E020" })
+        let range = try #require(first["range"] as? [String: Any])
+        #expect((range["start"] as? [String: Int])?["line"] == 3)
+        #expect(first["severity"] as? String == "error")
+    }
+
+    @Test func usageErrorsExitTwoAndMissingFilesExitOne() throws {
+        #expect(try run(["check"]).status == 2)
+        #expect(try run(["compile", "Pipelines/quickstart.yaml", "--emit", "pdf"]).status == 2)
+        #expect(try run(["frobnicate"]).status == 2)
+        let missing = try run(["check", "does-not-exist.yaml"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("does-not-exist.yaml:1:1: error[E007]: cannot read 'does-not-exist.yaml': no such file"))
+        #expect(try run(["--help"]).status == 0)
+    }
+
+    @Test func compileEmitsEveryFormat() throws {
+        let cost = try run(["compile", "Pipelines/quickstart.yaml", "--emit", "cost"])
+        #expect(cost.status == 0)
+        #expect(cost.stdout.contains("Worst-case cost of one query: quickstart"))
+        #expect(cost.stdout.contains("total"))
+        let mermaid = try run(["compile", "Pipelines/quickstart.yaml", "--emit", "mermaid"])
+        #expect(mermaid.stdout.hasPrefix("flowchart TD"))
+        let dot = try run(["compile", "Pipelines/quickstart.yaml", "--emit", "dot"])
+        #expect(dot.stdout.hasPrefix("digraph strata {"))
+        let json = try run(["compile", "Pipelines/quickstart.yaml", "--emit", "json"])
+        let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect((document?["cost"] as? [String: Any])?["total"] != nil)
+    }
+
+    @Test func compileShowsTheCostOfAPipelineOverBudget() throws {
+        let directory = try temporaryDirectory()
+        try """
+            strata: 1
+            models:
+              gpt: { provider: openai, model: gpt-4o-mini }
+            budget: { calls: 3 }
+            layers:
+              - ensemble: [{ model: gpt, samples: 5 }]
+              - fuse: [gpt]
+            """.write(to: directory.appendingPathComponent("pricey.yaml"), atomically: true, encoding: .utf8)
+        let outcome = try run(["compile", "pricey.yaml", "--emit", "cost"], in: directory)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("error[E050]: the worst case of a query is 6 calls, over the budget of 3 by 3 (100%)"))
+        #expect(outcome.stdout.contains("total"))
+    }
+
+    @Test func colourOnlyWhenAskedByTheTerminalAndNeverWithNoColor() throws {
+        // `script` gives the child a real terminal.
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }
+        let directory = try temporaryDirectory()
+        try "strata: 1\nlayers: []\n".write(to: directory.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
+        func viaTerminal(_ environment: [String: String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+            process.arguments = ["-qec", "\(Self.binary.path) check e.yaml", "/dev/null"]
+            process.currentDirectoryURL = directory
+            var env = ProcessInfo.processInfo.environment
+            env.removeValue(forKey: "NO_COLOR")
+            env["TERM"] = "xterm"
+            for (key, value) in environment { env[key] = value }
+            process.environment = env
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        #expect(try viaTerminal([:]).contains("\u{1B}[1;31merror[E018]"))
+        let plain = try viaTerminal(["NO_COLOR": "1"])
+        #expect(plain.contains("error[E018]"))
+        #expect(!plain.contains("\u{1B}["))
+    }
+}
