@@ -18,6 +18,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -31,8 +35,43 @@ let package = Package(
         .target(name: "StrataChecker", dependencies: ["StrataSyntax", "StrataDiagnostics"]),
         .target(name: "StrataCompiler", dependencies: ["StrataChecker", "StrataSyntax", "StrataDiagnostics"]),
         .target(
+            name: "StrataProviders",
+            dependencies: [
+                "StrataChecker",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "StrataCache",
+            dependencies: [
+                "StrataProviders",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(name: "StrataSandbox"),
+        .target(
+            name: "StrataRuntime",
+            dependencies: ["StrataCompiler", "StrataProviders", "StrataCache", "StrataSandbox"]
+        ),
+        .target(
             name: "Strata",
-            dependencies: ["StrataDiagnostics", "StrataYAML", "StrataSyntax", "StrataChecker", "StrataCompiler"]
+            dependencies: [
+                "StrataDiagnostics", "StrataYAML", "StrataSyntax", "StrataChecker", "StrataCompiler",
+                "StrataProviders", "StrataCache", "StrataSandbox", "StrataRuntime",
+            ]
+        ),
+        // An OpenAI- and Anthropic-compatible HTTP server with scripted replies and
+        // fault injection, for tests and benchmarks (never shipped in the product).
+        .target(
+            name: "StrataTestServer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .executableTarget(
             name: "StrataCLI",
@@ -55,6 +94,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StrataCompilerTests", dependencies: ["Strata"]),
+        .testTarget(name: "StrataRuntimeTests", dependencies: ["Strata", "StrataTestServer"]),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataCLI"]),
     ]
 )

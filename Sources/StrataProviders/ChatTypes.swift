@@ -1,0 +1,95 @@
+/// One message of a conversation.
+public struct ChatMessage: Sendable, Hashable, Codable {
+    public enum Role: String, Sendable, Hashable, Codable { case system, user, assistant }
+
+    public var role: Role
+    public var content: String
+
+    public init(_ role: Role, _ content: String) {
+        self.role = role
+        self.content = content
+    }
+
+    public static func system(_ content: String) -> ChatMessage { ChatMessage(.system, content) }
+    public static func user(_ content: String) -> ChatMessage { ChatMessage(.user, content) }
+    public static func assistant(_ content: String) -> ChatMessage { ChatMessage(.assistant, content) }
+}
+
+/// A JSON schema the reply must follow (OpenAI `response_format: json_schema`).
+public struct ResponseSchema: Sendable, Hashable, Codable {
+    public var name: String
+    /// The schema as canonical JSON text.
+    public var json: String
+
+    public init(name: String, json: String) {
+        self.name = name
+        self.json = json
+    }
+}
+
+/// A provider-neutral chat completion request.
+public struct ChatRequest: Sendable, Hashable, Codable {
+    public var model: String
+    public var messages: [ChatMessage]
+    public var temperature: Double
+    public var topP: Double
+    public var maxTokens: Int
+    public var seed: Int?
+    /// Completions wanted from this one request (only for providers that accept n > 1).
+    public var n: Int
+    public var schema: ResponseSchema?
+    public var stop: [String]
+
+    public init(model: String, messages: [ChatMessage], temperature: Double = 0.7, topP: Double = 1, maxTokens: Int = 512,
+                seed: Int? = nil, n: Int = 1, schema: ResponseSchema? = nil, stop: [String] = []) {
+        self.model = model
+        self.messages = messages
+        self.temperature = temperature
+        self.topP = topP
+        self.maxTokens = maxTokens
+        self.seed = seed
+        self.n = n
+        self.schema = schema
+        self.stop = stop
+    }
+}
+
+/// Token counts a provider reports for one request.
+public struct Usage: Sendable, Hashable, Codable {
+    public var inputTokens: Int
+    public var outputTokens: Int
+
+    public init(inputTokens: Int = 0, outputTokens: Int = 0) {
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+    }
+
+    public static func + (lhs: Usage, rhs: Usage) -> Usage {
+        Usage(inputTokens: lhs.inputTokens + rhs.inputTokens, outputTokens: lhs.outputTokens + rhs.outputTokens)
+    }
+}
+
+/// A completed reply: one text per requested completion.
+public struct ChatResponse: Sendable, Hashable, Codable {
+    public var texts: [String]
+    public var usage: Usage
+    public var finishReason: String?
+
+    public init(texts: [String], usage: Usage, finishReason: String? = nil) {
+        self.texts = texts
+        self.usage = usage
+        self.finishReason = finishReason
+    }
+}
+
+/// What a call went through on its way to a reply, for the trace.
+public struct CallRecord: Sendable, Hashable, Codable {
+    /// HTTP attempts made (1 when the first succeeded).
+    public var attempts: Int = 0
+    /// Times the key was rotated after a quota or rate-limit reply.
+    public var keyRotations: Int = 0
+    /// Why each failed attempt failed, keys redacted.
+    public var failures: [String] = []
+
+    public init() {}
+}

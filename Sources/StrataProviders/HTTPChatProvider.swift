@@ -1,0 +1,157 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import StrataChecker
+import StrataSyntax
+
+/// A chat provider over HTTP: OpenAI Chat Completions (and compatible
+/// servers) or Anthropic Messages, with timeouts, retries with backoff and
+/// jitter, `Retry-After`, key rotation, and streaming.
+public struct HTTPChatProvider: ChatProvider {
+    let client: HTTPClient
+    let baseURL: String
+    let wire: any WireFormat
+    let keys: KeyRing
+    let requiresKey: Bool
+    public let retry: RetryPolicy
+    public let timeouts: Timeouts
+
+    /// A provider for a declared model. `client` is shared by every provider of a runtime.
+    public init(model: ResolvedModel, client: HTTPClient, retry: RetryPolicy = .default, timeouts: Timeouts = Timeouts(),
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.client = client
+        self.baseURL = model.baseURL
+        self.wire = model.provider == .anthropic ? AnthropicWire() : OpenAIWire()
+        self.keys = KeyRing(variables: model.apiKeyEnv, environment: environment)
+        // Self-hosted servers usually need no key; the hosted APIs always do.
+        self.requiresKey = model.provider != .openaiCompatible
+        self.retry = retry
+        self.timeouts = timeouts
+    }
+
+    /// Makes the shared HTTP client with the connect and read timeouts.
+    public static func makeClient(timeouts: Timeouts = Timeouts()) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .milliseconds(Int64(timeouts.connect * 1000)), read: .milliseconds(Int64(timeouts.read * 1000)))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func complete(_ request: ChatRequest, onDelta: (@Sendable (String) -> Void)?) async throws -> ProviderReply {
+        var record = CallRecord()
+        if requiresKey, keys.isEmpty { throw ProviderError.missingKey(variables: keys.variables) }
+        var attempt = 0
+        while true {
+            try Task.checkCancellation()
+            record.attempts += 1
+            let key = keys.currentKey()
+            var retryAfter: Double?
+            do {
+                let response = try await send(request, key: key, onDelta: onDelta, retryAfter: &retryAfter)
+                return ProviderReply(response: response, record: record)
+            } catch let error as ProviderError {
+                let redacted = redact(error)
+                record.failures.append(redacted.description)
+                if case .http(let status, _) = error, status == 429 || status == 402 || status == 401 || status == 403, let key,
+                   keys.count > 1, keys.rotate(after: key) {
+                    // Quota, rate limit or a revoked key: the next key may work at once.
+                    record.keyRotations += 1
+                    if status != 429 || record.keyRotations < keys.count {
+                        attempt += 1
+                        if attempt >= retry.maxAttempts + keys.count { throw redacted }
+                        continue
+                    }
+                }
+                attempt += 1
+                guard redacted.isRetryable, attempt < retry.maxAttempts else { throw redacted }
+                let wait = retry.delay(afterAttempt: attempt - 1, retryAfter: retryAfter)
+                try await Task.sleep(nanoseconds: UInt64(wait * 1_000_000_000))
+            } catch is CancellationError {
+                throw ProviderError.cancelled
+            }
+        }
+    }
+
+    private func redact(_ error: ProviderError) -> ProviderError {
+        switch error {
+        case .http(let status, let message): .http(status: status, message: keys.redact(message))
+        case .network(let message): .network(keys.redact(message))
+        case .timeout(let message): .timeout(keys.redact(message))
+        case .malformedResponse(let message): .malformedResponse(keys.redact(message))
+        default: error
+        }
+    }
+
+    /// One HTTP attempt.
+    private func send(_ request: ChatRequest, key: String?, onDelta: (@Sendable (String) -> Void)?, retryAfter: inout Double?) async throws -> ChatResponse {
+        let stream = onDelta != nil
+        var http = HTTPClientRequest(url: baseURL + wire.path)
+        http.method = .POST
+        for (name, value) in wire.headers(key: key) { http.headers.add(name: name, value: value) }
+        if stream { http.headers.add(name: "Accept", value: "text/event-stream") }
+        http.body = .bytes(ByteBuffer(bytes: Array(try wire.body(request, stream: stream))))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(http, timeout: .milliseconds(Int64(timeouts.total * 1000)))
+        } catch {
+            throw Self.classify(error)
+        }
+        guard (200..<300).contains(Int(response.status.code)) else {
+            retryAfter = RetryPolicy.parseRetryAfter(response.headers.first(name: "retry-after"))
+            let body = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+            throw ProviderError.http(status: Int(response.status.code), message: Self.errorMessage(body) ?? response.status.reasonPhrase)
+        }
+        let isEventStream = response.headers.first(name: "content-type")?.contains("text/event-stream") ?? false
+        do {
+            if stream, isEventStream, let onDelta {
+                var parser = SSEParser()
+                var reply = StreamedReply()
+                for try await chunk in response.body {
+                    for event in parser.feed(chunk.readableBytesView) {
+                        if let delta = try wire.apply(event, to: &reply) { onDelta(delta) }
+                    }
+                }
+                for event in parser.finish() {
+                    if let delta = try wire.apply(event, to: &reply) { onDelta(delta) }
+                }
+                guard reply.done || reply.finishReason != nil else {
+                    throw ProviderError.malformedResponse("the stream ended before the reply was complete")
+                }
+                if reply.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ProviderError.malformedResponse("empty content") }
+                return ChatResponse(texts: [reply.text], usage: reply.usage, finishReason: reply.finishReason)
+            }
+            let body = try await response.body.collect(upTo: 32 * 1024 * 1024)
+            let decoded = try wire.decode(Data(body.readableBytesView))
+            if let onDelta { decoded.texts.first.map(onDelta) }
+            return decoded
+        } catch let error as ProviderError {
+            throw error
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
+    static func classify(_ error: Error) -> ProviderError {
+        if error is CancellationError { return .cancelled }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .cancelled: return .cancelled
+            case .connectTimeout, .readTimeout, .deadlineExceeded, .writeTimeout: return .timeout(String(describing: error))
+            default: return .network(String(describing: error))
+            }
+        }
+        let text = String(describing: error)
+        return text.lowercased().contains("timeout") ? .timeout(text) : .network(text)
+    }
+
+    /// The `error.message` of an OpenAI or Anthropic error body, if there is one.
+    static func errorMessage(_ body: String) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
+            return body.isEmpty ? nil : String(body.prefix(200))
+        }
+        if let error = object["error"] as? [String: Any], let message = error["message"] as? String { return message }
+        if let message = object["message"] as? String { return message }
+        return String(body.prefix(200))
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+
+/// How one HTTP API spells chat requests and replies.
+protocol WireFormat: Sendable {
+    /// Path under the base URL, e.g. `/chat/completions`.
+    var path: String { get }
+    func headers(key: String?) -> [(String, String)]
+    func body(_ request: ChatRequest, stream: Bool) throws -> Data
+    func decode(_ data: Data) throws -> ChatResponse
+    /// Folds one SSE event into the reply being streamed; returns the text delta, if any.
+    func apply(_ event: SSEParser.Event, to reply: inout StreamedReply) throws -> String?
+}
+
+/// A reply assembled from stream events.
+struct StreamedReply {
+    var text = ""
+    var usage = Usage()
+    var finishReason: String?
+    var done = false
+}
+
+func jsonObject(_ data: Data) throws -> [String: Any] {
+    guard let object = try? JSONSerialization.jsonObject(with: data), let dictionary = object as? [String: Any] else {
+        let preview = String(decoding: data.prefix(120), as: UTF8.self)
+        throw ProviderError.malformedResponse("not a JSON object: \(preview)")
+    }
+    return dictionary
+}
+
+/// OpenAI Chat Completions, and every server that speaks it.
+struct OpenAIWire: WireFormat {
+    var path: String { "/chat/completions" }
+
+    func headers(key: String?) -> [(String, String)] {
+        var headers = [("Content-Type", "application/json")]
+        if let key { headers.append(("Authorization", "Bearer \(key)")) }
+        return headers
+    }
+
+    func body(_ request: ChatRequest, stream: Bool) throws -> Data {
+        var body: [String: Any] = [
+            "model": request.model,
+            "messages": request.messages.map { ["role": $0.role.rawValue, "content": $0.content] },
+            "temperature": request.temperature,
+            "top_p": request.topP,
+            "max_tokens": request.maxTokens,
+        ]
+        if let seed = request.seed { body["seed"] = seed }
+        if request.n > 1 { body["n"] = request.n }
+        if !request.stop.isEmpty { body["stop"] = request.stop }
+        if let schema = request.schema {
+            let parsed = try JSONSerialization.jsonObject(with: Data(schema.json.utf8))
+            body["response_format"] = ["type": "json_schema", "json_schema": ["name": schema.name, "schema": parsed, "strict": true]]
+        }
+        if stream {
+            body["stream"] = true
+            body["stream_options"] = ["include_usage": true]
+        }
+        return try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+    }
+
+    func decode(_ data: Data) throws -> ChatResponse {
+        let object = try jsonObject(data)
+        guard let choices = object["choices"] as? [[String: Any]], !choices.isEmpty else {
+            throw ProviderError.malformedResponse("no choices in the reply")
+        }
+        var texts: [String] = []
+        for choice in choices {
+            guard let message = choice["message"] as? [String: Any], let content = message["content"] as? String else {
+                throw ProviderError.malformedResponse("a choice has no message content")
+            }
+            texts.append(content)
+        }
+        if texts.allSatisfy({ $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
+            throw ProviderError.malformedResponse("empty content")
+        }
+        let usage = object["usage"] as? [String: Any]
+        return ChatResponse(
+            texts: texts,
+            usage: Usage(inputTokens: usage?["prompt_tokens"] as? Int ?? 0, outputTokens: usage?["completion_tokens"] as? Int ?? 0),
+            finishReason: choices.first?["finish_reason"] as? String)
+    }
+
+    func apply(_ event: SSEParser.Event, to reply: inout StreamedReply) throws -> String? {
+        if event.data == "[DONE]" {
+            reply.done = true
+            return nil
+        }
+        let object = try jsonObject(Data(event.data.utf8))
+        if let usage = object["usage"] as? [String: Any] {
+            reply.usage = Usage(inputTokens: usage["prompt_tokens"] as? Int ?? 0, outputTokens: usage["completion_tokens"] as? Int ?? 0)
+        }
+        guard let choice = (object["choices"] as? [[String: Any]])?.first else { return nil }
+        if let reason = choice["finish_reason"] as? String { reply.finishReason = reason }
+        guard let delta = (choice["delta"] as? [String: Any])?["content"] as? String, !delta.isEmpty else { return nil }
+        reply.text += delta
+        return delta
+    }
+}
+
+/// Anthropic Messages: the system prompt is a separate field, `x-api-key`
+/// authenticates, and usage has its own names.
+struct AnthropicWire: WireFormat {
+    static let version = "2023-06-01"
+    var path: String { "/messages" }
+
+    func headers(key: String?) -> [(String, String)] {
+        var headers = [("Content-Type", "application/json"), ("anthropic-version", Self.version)]
+        if let key { headers.append(("x-api-key", key)) }
+        return headers
+    }
+
+    func body(_ request: ChatRequest, stream: Bool) throws -> Data {
+        let system = request.messages.filter { $0.role == .system }.map(\.content).joined(separator: "\n\n")
+        var body: [String: Any] = [
+            "model": request.model,
+            "messages": request.messages.filter { $0.role != .system }.map { ["role": $0.role.rawValue, "content": $0.content] },
+            "max_tokens": request.maxTokens,
+            "temperature": min(request.temperature, 1),
+        ]
+        if !system.isEmpty { body["system"] = system }
+        // Recent models refuse temperature and top_p together; send top_p only when it cuts.
+        if request.topP < 1 { body["top_p"] = request.topP; body.removeValue(forKey: "temperature") }
+        if !request.stop.isEmpty { body["stop_sequences"] = request.stop }
+        if stream { body["stream"] = true }
+        return try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+    }
+
+    func decode(_ data: Data) throws -> ChatResponse {
+        let object = try jsonObject(data)
+        guard let content = object["content"] as? [[String: Any]] else {
+            throw ProviderError.malformedResponse("no content in the reply")
+        }
+        let text = content.filter { $0["type"] as? String == "text" }.compactMap { $0["text"] as? String }.joined()
+        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ProviderError.malformedResponse("empty content") }
+        let usage = object["usage"] as? [String: Any]
+        return ChatResponse(
+            texts: [text],
+            usage: Usage(inputTokens: usage?["input_tokens"] as? Int ?? 0, outputTokens: usage?["output_tokens"] as? Int ?? 0),
+            finishReason: object["stop_reason"] as? String)
+    }
+
+    func apply(_ event: SSEParser.Event, to reply: inout StreamedReply) throws -> String? {
+        let object = try jsonObject(Data(event.data.utf8))
+        switch object["type"] as? String ?? event.event {
+        case "message_start":
+            let usage = (object["message"] as? [String: Any])?["usage"] as? [String: Any]
+            reply.usage.inputTokens = usage?["input_tokens"] as? Int ?? 0
+        case "content_block_delta":
+            guard let delta = object["delta"] as? [String: Any], let text = delta["text"] as? String else { return nil }
+            reply.text += text
+            return text
+        case "message_delta":
+            if let usage = object["usage"] as? [String: Any], let output = usage["output_tokens"] as? Int { reply.usage.outputTokens = output }
+            if let reason = (object["delta"] as? [String: Any])?["stop_reason"] as? String { reply.finishReason = reason }
+        case "message_stop":
+            reply.done = true
+        case "error":
+            let message = (object["error"] as? [String: Any])?["message"] as? String ?? "stream error"
+            throw ProviderError.http(status: 500, message: message)
+        default:
+            break
+        }
+        return nil
+    }
+}

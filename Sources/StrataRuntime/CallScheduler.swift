@@ -1,0 +1,165 @@
+import Dispatch
+import Foundation
+
+/// Per-model limits on concurrent calls, requests per minute and tokens per minute.
+public struct ModelLimits: Sendable, Hashable {
+    public var maxInFlight: Int
+    public var requestsPerMinute: Int?
+    public var tokensPerMinute: Int?
+
+    public init(maxInFlight: Int, requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil) {
+        self.maxInFlight = max(1, maxInFlight)
+        self.requestsPerMinute = requestsPerMinute
+        self.tokensPerMinute = tokensPerMinute
+    }
+}
+
+/// Admits model calls within each model's limits. All its state lives on one
+/// serial `DispatchQueue`; callers wait asynchronously for a permit, so every
+/// ready call of every query is queued at once and the scheduler keeps each
+/// model exactly at its limits and never above. Waiting callers are served in
+/// arrival order per model; a cancelled caller leaves the queue at once.
+public final class CallScheduler: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "strata.scheduler")
+    private var models: [ModelState]
+    private var nextTicket: UInt64 = 0
+    private let clock: @Sendable () -> Double
+
+    struct Waiter {
+        var ticket: UInt64
+        var tokens: Int
+        var continuation: CheckedContinuation<Void, Error>
+    }
+
+    struct TokenBucket {
+        var capacity: Double
+        var available: Double
+        /// Units refilled per second.
+        var rate: Double
+        var updated: Double
+
+        mutating func refill(now: Double) {
+            available = min(capacity, available + (now - updated) * rate)
+            updated = now
+        }
+
+        /// Seconds until `amount` is available (0 when it is now).
+        func wait(for amount: Double) -> Double {
+            amount <= available ? 0 : (amount - available) / rate
+        }
+    }
+
+    struct ModelState {
+        var limits: ModelLimits
+        var inFlight = 0
+        var requests: TokenBucket?
+        var tokens: TokenBucket?
+        var waiters: [Waiter] = []
+        var head = 0
+        var wakeScheduled = false
+        var peakInFlight = 0
+    }
+
+    public init(limits: [ModelLimits], clock: @escaping @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }) {
+        self.clock = clock
+        let now = clock()
+        models = limits.map { limit in
+            var state = ModelState(limits: limit)
+            if let rpm = limit.requestsPerMinute {
+                state.requests = TokenBucket(capacity: Double(rpm), available: Double(rpm), rate: Double(rpm) / 60, updated: now)
+            }
+            if let tpm = limit.tokensPerMinute {
+                state.tokens = TokenBucket(capacity: Double(tpm), available: Double(tpm), rate: Double(tpm) / 60, updated: now)
+            }
+            return state
+        }
+    }
+
+    /// Runs `work` once model `model` admits a call estimated at `tokens` tokens.
+    public func withPermit<T: Sendable>(model: Int, tokens: Int, _ work: @Sendable () async throws -> T) async throws -> T {
+        try await acquire(model: model, tokens: tokens)
+        defer { release(model: model) }
+        return try await work()
+    }
+
+    /// The most calls that were ever in flight at once for `model`.
+    public func peakInFlight(model: Int) -> Int { queue.sync { models[model].peakInFlight } }
+
+    func acquire(model: Int, tokens: Int) async throws {
+        let ticket: UInt64 = queue.sync {
+            nextTicket += 1
+            return nextTicket
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                queue.async { [self] in
+                    if Task.isCancelled {
+                        continuation.resume(throwing: CancellationError())
+                        return
+                    }
+                    models[model].waiters.append(Waiter(ticket: ticket, tokens: tokens, continuation: continuation))
+                    admit(model)
+                }
+            }
+        } onCancel: {
+            queue.async { [self] in
+                let head = models[model].head
+                if let index = models[model].waiters[head...].firstIndex(where: { $0.ticket == ticket }) {
+                    let waiter = models[model].waiters.remove(at: index)
+                    waiter.continuation.resume(throwing: CancellationError())
+                }
+            }
+        }
+    }
+
+    func release(model: Int) {
+        queue.async { [self] in
+            models[model].inFlight -= 1
+            admit(model)
+        }
+    }
+
+    /// Grants permits while the limits allow; on the queue. State is mutated in
+    /// place (never copied out), so a queue of 100,000 waiters stays cheap.
+    private func admit(_ model: Int) {
+        guard let delay = models[model].grant(now: clock()), !models[model].wakeScheduled else { return }
+        models[model].wakeScheduled = true
+        queue.asyncAfter(deadline: .now() + delay) { [self] in
+            models[model].wakeScheduled = false
+            admit(model)
+        }
+    }
+}
+
+extension CallScheduler.ModelState {
+    /// Resumes every waiter the limits admit now; returns the seconds until the
+    /// next one can go when a rate limit (not concurrency) holds it back.
+    mutating func grant(now: Double) -> Double? {
+        requests?.refill(now: now)
+        tokens?.refill(now: now)
+        var blockedFor: Double?
+        while head < waiters.count, inFlight < limits.maxInFlight {
+            // A call bigger than the whole bucket may still go once the bucket is full.
+            let tokenNeed = min(Double(waiters[head].tokens), tokens?.capacity ?? 0)
+            let delay = max(requests?.wait(for: 1) ?? 0, tokens?.wait(for: tokenNeed) ?? 0)
+            if delay > 0 {
+                blockedFor = delay
+                break
+            }
+            requests?.available -= 1
+            tokens?.available -= tokenNeed
+            inFlight += 1
+            peakInFlight = max(peakInFlight, inFlight)
+            let continuation = waiters[head].continuation
+            head += 1
+            continuation.resume()
+        }
+        // Drop the served prefix now and then, so the array does not grow forever.
+        if head > 1024, head * 2 > waiters.count {
+            waiters.removeFirst(head)
+            head = 0
+        }
+        return blockedFor
+    }
+}
+

@@ -1,0 +1,338 @@
+import Foundation
+import StrataChecker
+import StrataProviders
+import StrataSandbox
+import StrataSyntax
+
+/// The six layer kinds, as semantics.md defines them.
+enum LayerExecutors {
+    /// ensemble and fuse: each entry's model, `samples` times, with distinct seeds.
+    /// Fuse embeds the pool (with critiques); both return new candidates without critiques.
+    static func generate(_ layer: CheckedLayer, pool: [Candidate], query: Query, context: LayerContext,
+                         onDelta: (@Sendable (String) -> Void)?) async throws -> [Candidate] {
+        let isFuse = layer.kind == .fuse
+        let role: CallRole = isFuse ? .fuse : .generate
+        let template = layer.prompts[role] ?? ""
+        let messages: [ChatMessage]
+        if isFuse {
+            let prompt = PromptRenderer.render(template, [
+                "query": PromptRenderer.queryText(query.messages),
+                "candidates": PromptRenderer.candidatesText(pool, critiques: true),
+                "n": String(pool.count),
+                "length_control": layer.lengthControl ? PromptTemplate.lengthControlSentence : "",
+            ])
+            messages = [.user(prompt)]
+        } else {
+            messages = [.system(template)] + query.messages
+        }
+        // Sample indices run per model across the layer's entries.
+        var jobs: [(entry: CheckedEntry, sample: Int)] = []
+        var nextSample: [Int: Int] = [:]
+        for entry in layer.entries {
+            for _ in 0..<entry.samples {
+                let sample = nextSample[entry.model, default: 0]
+                nextSample[entry.model] = sample + 1
+                jobs.append((entry, sample))
+            }
+        }
+        let streamOne = jobs.count == 1 ? onDelta : nil
+        let results = await withTaskGroup(of: (Int, Result<String, ProviderError>).self) { group in
+            for (index, job) in jobs.enumerated() {
+                group.addTask {
+                    (index, await context.call(role.rawValue, entry: job.entry, messages: messages, sample: job.sample,
+                                               candidate: nil, onDelta: streamOne))
+                }
+            }
+            var results = [Result<String, ProviderError>?](repeating: nil, count: jobs.count)
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
+        var candidates: [Candidate] = []
+        var failures: [String] = []
+        for (job, result) in zip(jobs, results) {
+            let name = context.runtime.pipeline.models[job.entry.model].name
+            switch result {
+            case .success(let text)?: candidates.append(Candidate(text: text, origin: "\(name)#\(job.sample)"))
+            case .failure(let error)?:
+                failures.append("\(name)#\(job.sample): \(error)")
+                context.note("dropped \(name)#\(job.sample): \(error)")
+            case nil: break
+            }
+        }
+        if Task.isCancelled { throw CancellationError() }
+        guard !candidates.isEmpty else {
+            throw QueryFailure(reason: "every call failed (\(failures.first ?? "no calls"))")
+        }
+        if onDelta != nil, streamOne == nil, let first = candidates.first?.text { onDelta?(first) }
+        return candidates
+    }
+
+    /// One call lists strengths and weaknesses of every candidate; the reply is
+    /// split into exactly N critiques, retried with new seeds when it cannot be.
+    static func critique(_ layer: CheckedLayer, pool: [Candidate], query: Query, context: LayerContext) async throws -> [Candidate] {
+        let prompt = PromptRenderer.render(layer.prompts[.critique] ?? "", [
+            "query": PromptRenderer.queryText(query.messages),
+            "candidates": PromptRenderer.candidatesText(pool, critiques: false),
+            "n": String(pool.count),
+        ])
+        let entry = layer.entries[0]
+        var lastProblem = "no reply"
+        for attempt in 0...context.runtime.options.malformedRetries {
+            switch await context.call(CallRole.critique.rawValue, entry: entry, messages: [.user(prompt)], sample: nil,
+                                      candidate: nil, seedOffset: attempt * 1_000_003) {
+            case .success(let text):
+                if let critiques = ReplyParsers.critiques(text, count: pool.count) {
+                    return zip(pool, critiques).map { candidate, critique in
+                        var candidate = candidate
+                        candidate.critique = critique
+                        return candidate
+                    }
+                }
+                lastProblem = "the reply does not hold exactly \(pool.count) critiques"
+                context.note("critique attempt \(attempt + 1): \(lastProblem); retrying with a new seed")
+            case .failure(let error):
+                if error == .cancelled { throw CancellationError() }
+                lastProblem = error.description
+            }
+        }
+        if layer.onMalformed == .passThrough {
+            context.note("critique failed (\(lastProblem)); passing the pool on without critiques, as the pipeline says")
+            return pool
+        }
+        throw QueryFailure(reason: "critique failed: \(lastProblem)")
+    }
+
+    static let rankingSchema = ResponseSchema(
+        name: "ranking",
+        json: #"{"type":"object","properties":{"ranking":{"type":"array","items":{"type":"integer"}}},"required":["ranking"],"additionalProperties":false}"#)
+
+    /// One call asks for a permutation; a malformed one is repaired
+    /// deterministically and the repair recorded; the top k are kept.
+    static func rank(_ layer: CheckedLayer, pool: [Candidate], query: Query, context: LayerContext) async throws -> [Candidate] {
+        let topK = min(layer.topK ?? 1, pool.count)
+        if pool.count == 1 {
+            context.note("one candidate: nothing to rank")
+            return pool
+        }
+        var prompt = PromptRenderer.render(layer.prompts[.rank] ?? "", [
+            "query": PromptRenderer.queryText(query.messages),
+            "candidates": PromptRenderer.candidatesText(pool, critiques: true),
+            "n": String(pool.count),
+            "top_k": String(topK),
+        ])
+        if layer.structuredOutput { prompt += "\nAnswer in JSON: {\"ranking\": [ids, best first]}." }
+        let result = await context.call(CallRole.rank.rawValue, entry: layer.entries[0], messages: [.user(prompt)], sample: nil,
+                                        candidate: nil, schema: layer.structuredOutput ? rankingSchema : nil)
+        var order = Array(pool.indices)
+        switch result {
+        case .success(let text):
+            if let ranking = ReplyParsers.ranking(text, count: pool.count) {
+                order = ranking.order
+                if let repair = ranking.repair { context.note("ranking repaired: \(repair)") }
+            } else {
+                context.note("no ranking could be read from the reply; keeping the input order")
+            }
+        case .failure(let error):
+            if error == .cancelled { throw CancellationError() }
+            context.note("the rank call failed (\(error)); keeping the input order")
+        }
+        context.note("ranking: " + order.map { "[\($0 + 1)]" }.joined(separator: " > ") + ", keeping \(topK)")
+        return order.prefix(topK).map { pool[$0] }
+    }
+
+    /// Per candidate a reasoning call, then a verdict call; keeps the correct
+    /// ones. With `first_k` it stops once the first k correct candidates (in
+    /// pool order) are known, which keeps the result deterministic.
+    static func verify(_ layer: CheckedLayer, pool: [Candidate], query: Query, context: LayerContext) async throws -> [Candidate] {
+        let entry = layer.entries[0]
+        let queryText = PromptRenderer.queryText(query.messages)
+        let retries = context.runtime.options.malformedRetries
+        let firstK = layer.firstK
+        let verdicts: [Bool?] = await withTaskGroup(of: (Int, Bool?).self) { group in
+            for (index, candidate) in pool.enumerated() {
+                group.addTask {
+                    let reasoningPrompt = PromptRenderer.render(layer.prompts[.verifyReasoning] ?? "", ["query": queryText, "candidate": candidate.text])
+                    guard case .success(let reasoning) = await context.call(CallRole.verifyReasoning.rawValue, entry: entry,
+                                                                          messages: [.user(reasoningPrompt)], sample: nil, candidate: index) else {
+                        return (index, nil)
+                    }
+                    let verdictPrompt = PromptRenderer.render(layer.prompts[.verifyVerdict] ?? "",
+                                                              ["query": queryText, "candidate": candidate.text, "reasoning": reasoning])
+                    for attempt in 0...retries {
+                        if case .success(let text) = await context.call(CallRole.verifyVerdict.rawValue, entry: entry, messages: [.user(verdictPrompt)],
+                                                                       sample: nil, candidate: index, seedOffset: attempt * 1_000_003),
+                           let verdict = ReplyParsers.verdict(text) {
+                            return (index, verdict)
+                        }
+                    }
+                    return (index, nil)
+                }
+            }
+            var verdicts = [Bool?](repeating: nil, count: pool.count)
+            var finished = [Bool](repeating: false, count: pool.count)
+            for await (index, verdict) in group {
+                verdicts[index] = verdict
+                finished[index] = true
+                if let k = firstK, Self.firstKnown(k, verdicts: verdicts, finished: finished) {
+                    group.cancelAll()
+                    break
+                }
+            }
+            return verdicts
+        }
+        if Task.isCancelled { throw CancellationError() }
+        var kept: [Candidate] = []
+        for (index, verdict) in verdicts.enumerated() {
+            switch verdict {
+            case true?: kept.append(pool[index])
+            case false?: context.note("[\(index + 1)] judged incorrect")
+            case nil: context.note("[\(index + 1)] unverified: no readable verdict (counted as not correct)")
+            }
+            if let k = firstK, kept.count == k { break }
+        }
+        if kept.isEmpty {
+            switch layer.onEmpty {
+            case .keepAll?:
+                context.note("no candidate was judged correct; keeping all \(pool.count) (on_empty: keep-all)")
+                return pool
+            case .fail?: throw QueryFailure(reason: "no candidate was judged correct (on_empty: fail)")
+            case nil: context.note("no candidate was judged correct")
+            }
+        }
+        return kept
+    }
+
+    /// Whether the first `k` correct candidates in pool order are known: every
+    /// candidate before the k-th correct one has finished.
+    static func firstKnown(_ k: Int, verdicts: [Bool?], finished: [Bool]) -> Bool {
+        var correct = 0
+        for index in verdicts.indices {
+            guard finished[index] else { return false }
+            if verdicts[index] == true {
+                correct += 1
+                if correct == k { return true }
+            }
+        }
+        return false
+    }
+
+    /// Writes tests (or takes the dataset's), grades every candidate — by a
+    /// judge model, or by running its code in the sandbox — drops those that
+    /// pass none, sorts by tests passed (stable) and keeps the top k.
+    static func unitTest(_ layer: CheckedLayer, pool: [Candidate], query: Query, context: LayerContext) async throws -> [Candidate] {
+        let queryText = PromptRenderer.queryText(query.messages)
+        let entry = layer.entries.first
+        let execute = layer.mode == .execute
+        var judgeTests: [String] = []
+        var executableTests: [String] = []
+        if layer.testSource == .dataset {
+            guard let tests = query.tests else { throw QueryFailure(reason: "the query carries no tests (test_source: dataset)") }
+            executableTests = [tests]
+        } else if let entry {
+            let prompt = PromptRenderer.render(layer.prompts[.writeTests] ?? "", ["query": queryText, "test_count": String(layer.tests)])
+            switch await context.call(CallRole.writeTests.rawValue, entry: entry, messages: [.user(prompt)], sample: nil, candidate: nil) {
+            case .success(let text):
+                if execute {
+                    executableTests = Array(ReplyParsers.assertions(text).prefix(layer.tests))
+                } else {
+                    judgeTests = Array(ReplyParsers.judgeTests(text).prefix(layer.tests))
+                }
+            case .failure(let error):
+                if error == .cancelled { throw CancellationError() }
+                throw QueryFailure(reason: "writing the tests failed: \(error)")
+            }
+        }
+        let testCount = execute ? executableTests.count : judgeTests.count
+        guard testCount > 0 else { throw QueryFailure(reason: "no tests could be read from the test writer's reply") }
+        context.note("\(testCount) test\(testCount == 1 ? "" : "s")" + (execute ? " to execute" : ": " + judgeTests.joined(separator: " | ")))
+        let testsText = judgeTests.enumerated().map { "[\($0.offset + 1)] \($0.element)" }.joined(separator: "\n")
+        let limits = SandboxLimits(memoryMB: layer.memoryMB, wallSeconds: layer.timeoutSeconds)
+        let runnable = executableTests
+        let passed: [Int] = await withTaskGroup(of: (Int, Int).self) { group in
+            for (index, candidate) in pool.enumerated() {
+                group.addTask {
+                    if execute {
+                        let script = TestHarness.script(solution: ReplyParsers.code(candidate.text), tests: runnable,
+                                                        fromDataset: layer.testSource == .dataset)
+                        let result = await Sandbox.runPython(script, limits: limits)
+                        let count = TestHarness.passed(result, tests: testCount)
+                        context.note("[\(index + 1)] passed \(count)/\(testCount) executed tests" + (result.timedOut ? " (timed out)" : ""))
+                        return (index, count)
+                    }
+                    let prompt = PromptRenderer.render(layer.prompts[.judgeTests] ?? "", ["query": queryText, "candidate": candidate.text, "tests": testsText])
+                    guard let entry, case .success(let text) = await context.call(CallRole.judgeTests.rawValue, entry: entry,
+                                                                                 messages: [.user(prompt)], sample: nil, candidate: index) else {
+                        return (index, 0)
+                    }
+                    return (index, ReplyParsers.passedCount(text, tests: testCount))
+                }
+            }
+            var passed = [Int](repeating: 0, count: pool.count)
+            for await (index, count) in group { passed[index] = count }
+            return passed
+        }
+        if Task.isCancelled { throw CancellationError() }
+        let scored = pool.enumerated().map { index, candidate -> Candidate in
+            var candidate = candidate
+            candidate.testsPassed = passed[index]
+            return candidate
+        }
+        var survivors = scored.filter { ($0.testsPassed ?? 0) > 0 }
+        if survivors.isEmpty {
+            switch layer.onEmpty {
+            case .keepAll?:
+                context.note("no candidate passed a test; keeping all (on_empty: keep-all)")
+                survivors = scored
+            case .fail?: throw QueryFailure(reason: "no candidate passed a test (on_empty: fail)")
+            case nil: context.note("no candidate passed a test")
+            }
+        }
+        // A stable sort: ties keep pool order.
+        let sorted = survivors.enumerated().sorted { ($0.element.testsPassed ?? 0, -$0.offset) > ($1.element.testsPassed ?? 0, -$1.offset) }.map(\.element)
+        return Array(sorted.prefix(layer.topK ?? sorted.count))
+    }
+}
+
+/// The Python that runs a candidate against tests and reports how many passed.
+enum TestHarness {
+    static let marker = "STRATA_TESTS_PASSED"
+
+    /// Model-written asserts run one by one; a dataset's test program runs whole (all or nothing).
+    static func script(solution: String, tests: [String], fromDataset: Bool) -> String {
+        let encodedSolution = pythonString(solution)
+        let encodedTests = "[" + tests.map(pythonString).joined(separator: ", ") + "]"
+        return """
+            import sys
+            passed = 0
+            namespace = {"__name__": "__candidate__"}
+            try:
+                exec(compile(\(encodedSolution), "candidate.py", "exec"), namespace)
+            except BaseException as error:
+                print("candidate failed to load:", type(error).__name__, error, file=sys.stderr)
+                print("\(marker) 0")
+                sys.exit(0)
+            for test in \(encodedTests):
+                try:
+                    exec(compile(test, "test.py", "exec"), namespace)
+                    passed += 1
+                except BaseException as error:
+                    print("test failed:", type(error).__name__, error, file=sys.stderr)
+            print("\(marker)", passed)
+            """
+    }
+
+    static func pythonString(_ text: String) -> String {
+        // JSON string syntax is valid Python string syntax.
+        let data = (try? JSONSerialization.data(withJSONObject: [text])) ?? Data("[\"\"]".utf8)
+        let array = String(decoding: data, as: UTF8.self)
+        return String(array.dropFirst().dropLast())
+    }
+
+    static func passed(_ result: SandboxResult, tests: Int) -> Int {
+        guard !result.timedOut else { return 0 }
+        for line in result.stdout.split(separator: "\n").reversed() where line.hasPrefix(marker) {
+            return min(tests, Int(line.dropFirst(marker.count).trimmingCharacters(in: .whitespaces)) ?? 0)
+        }
+        return 0
+    }
+}

@@ -1,0 +1,225 @@
+import AsyncHTTPClient
+import Foundation
+import StrataCache
+import StrataChecker
+import StrataProviders
+import StrataSandbox
+import StrataSyntax
+
+/// Settings of a runtime.
+public struct RuntimeOptions: Sendable {
+    public var cache: ResponseCache
+    public var trace: TraceWriter?
+    public var retry: RetryPolicy
+    public var timeouts: Timeouts
+    /// Providers by model name, replacing the HTTP clients for those models.
+    public var providers: [String: any ChatProvider]
+    public var environment: [String: String]
+    /// Retries of a reply that cannot be parsed (critique, verdict), each with a new seed.
+    public var malformedRetries: Int
+
+    public init(cache: ResponseCache = .disabled, trace: TraceWriter? = nil, retry: RetryPolicy = .default, timeouts: Timeouts = Timeouts(),
+                providers: [String: any ChatProvider] = [:], environment: [String: String] = ProcessInfo.processInfo.environment,
+                malformedRetries: Int = 2) {
+        self.cache = cache
+        self.trace = trace
+        self.retry = retry
+        self.timeouts = timeouts
+        self.providers = providers
+        self.environment = environment
+        self.malformedRetries = malformedRetries
+    }
+}
+
+/// Runs a checked pipeline on queries. Every call of a layer is in flight at
+/// once, within each model's limits; many queries share one runtime (and so
+/// one scheduler and one set of limits). Failed calls drop one candidate and
+/// are recorded; a query fails, with its reason, only when a layer is left
+/// with nothing to work on.
+///
+/// ```swift
+/// let runtime = try PipelineRuntime(pipeline: compiled.pipeline)
+/// let result = try await runtime.run(Query(prompt: "What is 17 × 23?"))
+/// print(result.answer ?? result.failure ?? "")
+/// try await runtime.shutdown()
+/// ```
+public final class PipelineRuntime: Sendable {
+    public let pipeline: CheckedPipeline
+    let options: RuntimeOptions
+    let providers: [any ChatProvider]
+    let scheduler: CallScheduler
+    let client: HTTPClient?
+    private let counter = QueryCounter()
+
+    public init(pipeline: CheckedPipeline, options: RuntimeOptions = RuntimeOptions()) throws {
+        self.pipeline = pipeline
+        self.options = options
+        let needsHTTP = pipeline.models.contains { options.providers[$0.name] == nil }
+        let client = needsHTTP ? HTTPChatProvider.makeClient(timeouts: options.timeouts) : nil
+        self.client = client
+        providers = pipeline.models.map { model in
+            options.providers[model.name]
+                ?? HTTPChatProvider(model: model, client: client!, retry: options.retry, timeouts: options.timeouts, environment: options.environment)
+        }
+        scheduler = CallScheduler(limits: pipeline.models.map {
+            ModelLimits(maxInFlight: $0.maxInFlight, requestsPerMinute: $0.requestsPerMinute, tokensPerMinute: $0.tokensPerMinute)
+        })
+    }
+
+    /// Closes the HTTP connections. Call once, when no query is running.
+    public func shutdown() async throws {
+        try await client?.shutdown()
+        options.trace?.flush()
+    }
+
+    /// The most calls that were in flight at once for the named model.
+    public func peakInFlight(model name: String) -> Int {
+        pipeline.models.firstIndex { $0.name == name }.map { scheduler.peakInFlight(model: $0) } ?? 0
+    }
+
+    /// Answers one query. `id` names it in the trace; `onDelta` receives the
+    /// final layer's text as it streams (when that layer makes one call).
+    public func run(_ query: Query, id: String? = nil, onDelta: (@Sendable (String) -> Void)? = nil,
+                    onLayer: (@Sendable (LayerReport) -> Void)? = nil) async -> RunResult {
+        let queryID = id ?? "q\(counter.next())"
+        let started = Date()
+        var pool: [Candidate] = []
+        var reports: [LayerReport] = []
+        var failure: String?
+        for layer in pipeline.layers {
+            let isLast = layer.index == pipeline.layers.last?.index
+            let context = LayerContext(runtime: self, layer: layer, query: queryID)
+            let layerStart = Date()
+            let candidatesIn = pool.count
+            do {
+                try Task.checkCancellation()
+                pool = try await execute(layer, pool: pool, query: query, context: context, onDelta: isLast ? onDelta : nil)
+            } catch let error as QueryFailure {
+                failure = "layer \(layer.index + 1) (\(layer.kind.rawValue)): \(error.reason)"
+                pool = []
+            } catch {
+                failure = error is CancellationError || (error as? ProviderError) == .cancelled
+                    ? "cancelled" : "layer \(layer.index + 1) (\(layer.kind.rawValue)): \(error)"
+                pool = []
+            }
+            var usage = context.usage
+            usage.seconds = Date().timeIntervalSince(layerStart)
+            let report = LayerReport(index: layer.index, kind: layer.kind.rawValue, candidatesIn: candidatesIn,
+                                     candidates: pool, notes: context.notes, usage: usage)
+            reports.append(report)
+            onLayer?(report)
+            if failure != nil { break }
+        }
+        if failure == nil, pool.isEmpty { failure = "the last layer left no candidate" }
+        var total = reports.reduce(RunUsage()) { $0 + $1.usage }
+        total.seconds = Date().timeIntervalSince(started)
+        return RunResult(answer: failure == nil ? pool.first?.text : nil, failure: failure, layers: reports, usage: total)
+    }
+
+    func execute(_ layer: CheckedLayer, pool: [Candidate], query: Query, context: LayerContext,
+                 onDelta: (@Sendable (String) -> Void)?) async throws -> [Candidate] {
+        if layer.kind != .ensemble, pool.isEmpty { throw QueryFailure(reason: "no candidates to work on") }
+        switch layer.kind {
+        case .ensemble: return try await LayerExecutors.generate(layer, pool: pool, query: query, context: context, onDelta: onDelta)
+        case .fuse: return try await LayerExecutors.generate(layer, pool: pool, query: query, context: context, onDelta: onDelta)
+        case .critique: return try await LayerExecutors.critique(layer, pool: pool, query: query, context: context)
+        case .rank: return try await LayerExecutors.rank(layer, pool: pool, query: query, context: context)
+        case .verify: return try await LayerExecutors.verify(layer, pool: pool, query: query, context: context)
+        case .unitTest: return try await LayerExecutors.unitTest(layer, pool: pool, query: query, context: context)
+        }
+    }
+}
+
+/// Why a query stopped.
+struct QueryFailure: Error {
+    var reason: String
+}
+
+final class QueryCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int { lock.withLock { value += 1; return value } }
+}
+
+/// The calls, usage and notes of one layer of one query.
+final class LayerContext: @unchecked Sendable {
+    let runtime: PipelineRuntime
+    let layer: CheckedLayer
+    let query: String
+    private let lock = NSLock()
+    private var _usage = RunUsage()
+    private var _notes: [String] = []
+
+    init(runtime: PipelineRuntime, layer: CheckedLayer, query: String) {
+        self.runtime = runtime
+        self.layer = layer
+        self.query = query
+    }
+
+    var usage: RunUsage { lock.withLock { _usage } }
+    var notes: [String] { lock.withLock { _notes } }
+
+    func note(_ text: String) {
+        lock.withLock { _notes.append(text) }
+        runtime.options.trace?.write(TraceEvent(query: query, layer: layer.index, operation: "note", note: text))
+    }
+
+    /// One model call through the cache and the scheduler. Returns the reply's
+    /// texts, or the error (recorded in usage and trace).
+    func call(_ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
+              seedOffset: Int = 0, maxTokens: Int? = nil, schema: ResponseSchema? = nil,
+              onDelta: (@Sendable (String) -> Void)? = nil) async -> Result<String, ProviderError> {
+        let model = runtime.pipeline.models[entry.model]
+        let seed = model.supportsSeed ? entry.sampling.seed + (sample ?? 0) + seedOffset : nil
+        let request = ChatRequest(model: model.modelID, messages: messages, temperature: entry.sampling.temperature,
+                                  topP: entry.sampling.topP, maxTokens: maxTokens ?? entry.sampling.maxTokens, seed: seed, schema: schema)
+        let cacheKey = ResponseCache.key(endpoint: "\(model.provider.rawValue) \(model.baseURL)", request: request,
+                                         sample: (sample ?? 0) + seedOffset)
+        var event = TraceEvent(query: query, layer: layer.index, operation: operation, model: model.name, sample: sample,
+                               seed: seed, candidate: candidate)
+        let start = Date()
+        if let cached = runtime.options.cache.lookup(cacheKey), let text = cached.texts.first {
+            event.cacheHit = true
+            event.inputTokens = cached.usage.inputTokens
+            event.outputTokens = cached.usage.outputTokens
+            lock.withLock { _usage.cacheHits += 1 }
+            runtime.options.trace?.write(event)
+            onDelta?(text)
+            return .success(text)
+        }
+        let estimate = messages.reduce(0) { $0 + $1.content.utf8.count / 4 } + request.maxTokens
+        let provider = runtime.providers[entry.model]
+        do {
+            let reply = try await runtime.scheduler.withPermit(model: entry.model, tokens: estimate) {
+                try await provider.complete(request, onDelta: onDelta)
+            }
+            guard let text = reply.response.texts.first else { throw ProviderError.malformedResponse("no text") }
+            runtime.options.cache.store(reply.response, for: cacheKey)
+            let usd = model.usd(input: reply.response.usage.inputTokens, output: reply.response.usage.outputTokens)
+            event.inputTokens = reply.response.usage.inputTokens
+            event.outputTokens = reply.response.usage.outputTokens
+            event.usd = usd
+            event.attempts = reply.record.attempts
+            event.seconds = Date().timeIntervalSince(start)
+            lock.withLock {
+                _usage.calls += 1
+                _usage.retries += max(0, reply.record.attempts - 1)
+                _usage.inputTokens += reply.response.usage.inputTokens
+                _usage.outputTokens += reply.response.usage.outputTokens
+                _usage.usd += usd
+            }
+            runtime.options.trace?.write(event)
+            return .success(text)
+        } catch {
+            let failure: ProviderError = (error as? ProviderError) ?? (error is CancellationError ? .cancelled : .network(String(describing: error)))
+            event.error = failure.description
+            event.seconds = Date().timeIntervalSince(start)
+            lock.withLock {
+                _usage.calls += 1
+                _usage.failedCalls += 1
+            }
+            runtime.options.trace?.write(event)
+            return .failure(failure)
+        }
+    }
+}

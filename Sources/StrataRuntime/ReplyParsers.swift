@@ -1,0 +1,161 @@
+import Foundation
+
+/// Reads the structured parts of model replies: rankings, critiques,
+/// verdicts, test lists and test grades. Each parser says when it had to
+/// repair or could not read a reply, so the trace can record it.
+enum ReplyParsers {
+    struct Ranking: Equatable {
+        /// 0-based candidate indices, best first, a permutation of 0..<n.
+        var order: [Int]
+        /// What was repaired, or nil when the reply was a clean permutation.
+        var repair: String?
+    }
+
+    /// The first permutation in `text` (`[4] > [2] > …`, or JSON `{"ranking": [4, 2, …]}`),
+    /// repaired deterministically: out-of-range and repeated ids dropped, missing ids
+    /// appended in input order. Nil when no id can be read at all.
+    static func ranking(_ text: String, count n: Int) -> Ranking? {
+        var ids: [Int] = []
+        if let data = text.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let list = object["ranking"] as? [Any] {
+            ids = list.compactMap { ($0 as? Int) ?? Int(($0 as? String)?.trimmingCharacters(in: CharacterSet(charactersIn: "[] ")) ?? "") }
+        } else {
+            ids = bracketedNumbers(in: firstRankingLine(text))
+        }
+        guard !ids.isEmpty else { return nil }
+        var seen = Set<Int>()
+        var order: [Int] = []
+        var problems: [String] = []
+        for id in ids {
+            guard (1...n).contains(id) else { problems.append("id \(id) is out of range 1…\(n)"); continue }
+            guard seen.insert(id).inserted else { problems.append("id \(id) is repeated"); continue }
+            order.append(id - 1)
+        }
+        let missing = (0..<n).filter { !seen.contains($0 + 1) }
+        if !missing.isEmpty {
+            problems.append("ids \(missing.map { String($0 + 1) }.joined(separator: ", ")) are missing (appended in input order)")
+            order += missing
+        }
+        guard !seen.isEmpty else { return nil }
+        return Ranking(order: order, repair: problems.isEmpty ? nil : problems.joined(separator: "; "))
+    }
+
+    /// The line holding the ranking: the first with a `>` between bracketed ids, else the whole text.
+    private static func firstRankingLine(_ text: String) -> String {
+        for line in text.split(separator: "\n") where line.contains(">") && line.contains("[") { return String(line) }
+        return text
+    }
+
+    static func bracketedNumbers(in text: String) -> [Int] {
+        var numbers: [Int] = []
+        var index = text.startIndex
+        while let open = text[index...].firstIndex(of: "[") {
+            guard let close = text[open...].firstIndex(of: "]") else { break }
+            if let number = Int(text[text.index(after: open)..<close].trimmingCharacters(in: .whitespaces)) { numbers.append(number) }
+            index = text.index(after: close)
+        }
+        return numbers
+    }
+
+    /// Splits a critique reply into exactly `n` critiques, one per `[i]` section; nil otherwise.
+    static func critiques(_ text: String, count n: Int) -> [String]? {
+        var sections: [Int: String] = [:]
+        var current: Int?
+        var buffer: [Substring] = []
+        func flush() {
+            if let current, sections[current] == nil {
+                sections[current] = buffer.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            buffer.removeAll()
+        }
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.drop { $0 == " " || $0 == "*" || $0 == "#" }
+            if trimmed.hasPrefix("["), let close = trimmed.firstIndex(of: "]"),
+               let number = Int(trimmed[trimmed.index(after: trimmed.startIndex)..<close]), (1...n).contains(number) {
+                flush()
+                current = number
+                buffer = [trimmed[trimmed.index(after: close)...]]
+                continue
+            }
+            buffer.append(line)
+        }
+        flush()
+        guard sections.count == n else { return nil }
+        return (1...n).map { sections[$0] ?? "" }
+    }
+
+    /// The verdict ending a verification reply: the last `[Correct]` or `[Incorrect]`.
+    static func verdict(_ text: String) -> Bool? {
+        let lowered = text.lowercased()
+        let correct = lowered.range(of: "[correct]", options: .backwards)?.lowerBound
+        let incorrect = lowered.range(of: "[incorrect]", options: .backwards)?.lowerBound
+        switch (correct, incorrect) {
+        case (nil, nil): return nil
+        case (.some, nil): return true
+        case (nil, .some): return false
+        case (let c?, let i?): return c > i
+        }
+    }
+
+    /// Natural-language tests: numbered lines `[1] …`, `1. …`, or `- …`.
+    static func judgeTests(_ text: String) -> [String] {
+        var tests: [String] = []
+        for line in text.split(separator: "\n") {
+            var body = line.trimmingCharacters(in: .whitespaces)
+            if body.hasPrefix("["), let close = body.firstIndex(of: "]"), Int(body[body.index(after: body.startIndex)..<close]) != nil {
+                body = String(body[body.index(after: close)...])
+            } else if let dot = body.firstIndex(of: "."), Int(body[..<dot]) != nil {
+                body = String(body[body.index(after: dot)...])
+            } else if body.hasPrefix("- ") {
+                body = String(body.dropFirst(2))
+            } else {
+                continue
+            }
+            let test = body.trimmingCharacters(in: .whitespaces)
+            if !test.isEmpty { tests.append(test) }
+        }
+        return tests
+    }
+
+    /// How many tests a judge reply marks passed: per line `[i] [Passed]`, each test counted once.
+    static func passedCount(_ text: String, tests: Int) -> Int {
+        var passed = Set<Int>()
+        var unnumbered = 0
+        for line in text.split(separator: "\n") {
+            let lowered = line.lowercased()
+            guard lowered.contains("[passed]") else { continue }
+            if let number = bracketedNumbers(in: String(line)).first, (1...max(1, tests)).contains(number) {
+                passed.insert(number)
+            } else {
+                unnumbered += 1
+            }
+        }
+        return min(tests, passed.count + unnumbered)
+    }
+
+    /// The code of a reply: the first fenced block (```python or plain ```), else the whole text.
+    static func code(_ text: String) -> String {
+        let blocks = fencedBlocks(text)
+        return blocks.first ?? text
+    }
+
+    static func fencedBlocks(_ text: String) -> [String] {
+        var blocks: [String] = []
+        var inside = false
+        var current: [Substring] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.trimmingCharacters(in: .whitespaces).hasPrefix("```") {
+                if inside { blocks.append(current.joined(separator: "\n")); current = [] }
+                inside.toggle()
+                continue
+            }
+            if inside { current.append(line) }
+        }
+        return blocks
+    }
+
+    /// Executable tests from a reply: the `assert` statements of its code.
+    static func assertions(_ text: String) -> [String] {
+        code(text).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("assert ") }
+    }
+}

@@ -1,0 +1,108 @@
+import StrataProviders
+
+/// A query: a conversation whose last message is the user's, and (for code
+/// tasks in `unit-test` execute mode with `test_source: dataset`) its tests.
+public struct Query: Sendable, Hashable, Codable {
+    public var messages: [ChatMessage]
+    /// Python that checks a solution (e.g. HumanEval's `check` plus its call).
+    public var tests: String?
+
+    public init(messages: [ChatMessage], tests: String? = nil) {
+        self.messages = messages
+        self.tests = tests
+    }
+
+    public init(prompt: String, tests: String? = nil) {
+        self.init(messages: [.user(prompt)], tests: tests)
+    }
+}
+
+/// A candidate response in a pool.
+public struct Candidate: Sendable, Hashable, Codable {
+    public var text: String
+    /// The model and sample that wrote it, e.g. `local#3`.
+    public var origin: String
+    /// Attached by a critique layer; dropped by layers that make new candidates.
+    public var critique: String?
+    /// Tests passed, set by a unit-test layer.
+    public var testsPassed: Int?
+
+    public init(text: String, origin: String, critique: String? = nil, testsPassed: Int? = nil) {
+        self.text = text
+        self.origin = origin
+        self.critique = critique
+        self.testsPassed = testsPassed
+    }
+}
+
+/// Calls, tokens, dollars and time, summed.
+public struct RunUsage: Sendable, Hashable, Codable {
+    public var calls = 0
+    public var cacheHits = 0
+    public var failedCalls = 0
+    public var retries = 0
+    public var inputTokens = 0
+    public var outputTokens = 0
+    public var usd = 0.0
+    /// Wall-clock seconds.
+    public var seconds = 0.0
+
+    public init() {}
+
+    public static func + (lhs: RunUsage, rhs: RunUsage) -> RunUsage {
+        var sum = lhs
+        sum.calls += rhs.calls
+        sum.cacheHits += rhs.cacheHits
+        sum.failedCalls += rhs.failedCalls
+        sum.retries += rhs.retries
+        sum.inputTokens += rhs.inputTokens
+        sum.outputTokens += rhs.outputTokens
+        sum.usd += rhs.usd
+        sum.seconds += rhs.seconds
+        return sum
+    }
+}
+
+/// What one layer did for one query.
+public struct LayerReport: Sendable, Hashable, Codable {
+    public var index: Int
+    public var kind: String
+    public var candidatesIn: Int
+    public var candidates: [Candidate]
+    /// Repairs, fallbacks, verdicts, rankings and failures, in words.
+    public var notes: [String]
+    public var usage: RunUsage
+}
+
+/// The result of one query: its answer (or why there is none), and what every layer did.
+public struct RunResult: Sendable, Hashable, Codable {
+    public var answer: String?
+    public var failure: String?
+    public var layers: [LayerReport]
+    public var usage: RunUsage
+}
+
+/// One line of the trace: a model call or a pure step of one query.
+public struct TraceEvent: Sendable, Hashable, Codable {
+    public var query: String
+    public var layer: Int
+    public var operation: String
+    public var model: String?
+    public var sample: Int?
+    public var seed: Int?
+    public var candidate: Int?
+    public var inputTokens: Int = 0
+    public var outputTokens: Int = 0
+    public var usd: Double = 0
+    public var seconds: Double = 0
+    public var cacheHit: Bool = false
+    public var attempts: Int = 0
+    public var error: String?
+    public var note: String?
+
+    enum CodingKeys: String, CodingKey {
+        case query, layer, operation, model, sample, seed, candidate
+        case inputTokens = "input_tokens", outputTokens = "output_tokens", usd, seconds
+        case cacheHit = "cache_hit", attempts, error, note
+    }
+}

@@ -1,0 +1,222 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Limits on one sandboxed run.
+public struct SandboxLimits: Sendable, Hashable {
+    public var cpuSeconds: Int
+    public var memoryMB: Int
+    public var fileSizeMB: Int
+    public var processes: Int
+    public var wallSeconds: Double
+    /// Bytes of stdout and of stderr kept; the rest is read and dropped.
+    public var outputBytes: Int
+
+    public init(cpuSeconds: Int = 5, memoryMB: Int = 512, fileSizeMB: Int = 8, processes: Int = 16, wallSeconds: Double = 10, outputBytes: Int = 64 * 1024) {
+        self.cpuSeconds = cpuSeconds
+        self.memoryMB = memoryMB
+        self.fileSizeMB = fileSizeMB
+        self.processes = processes
+        self.wallSeconds = wallSeconds
+        self.outputBytes = outputBytes
+    }
+}
+
+/// What a sandboxed run did.
+public struct SandboxResult: Sendable, Hashable, Codable {
+    public var exitStatus: Int32
+    public var stdout: String
+    public var stderr: String
+    public var timedOut: Bool
+    public var outputTruncated: Bool
+    public var seconds: Double
+    /// The isolation that was in force (e.g. "setsid, rlimits, no network, uid nobody").
+    public var isolation: String
+}
+
+/// Runs untrusted Python (code written by a model) in a subprocess: its own
+/// session and process group, a scratch directory, rlimits on CPU time,
+/// memory, file size and process count, no network (a new network namespace
+/// where the OS allows), an unprivileged user when started as root, a clean
+/// environment (no API keys), capped output, and a wall-clock timeout that
+/// kills the whole process group.
+public enum Sandbox {
+    struct Isolation {
+        var prefix: [String]
+        var description: String
+        var dropToNobody: Bool
+    }
+
+    /// Probed once: which isolation tools work on this machine.
+    static let isolation: Isolation = {
+        var prefix = ["/usr/bin/setsid"]
+        var parts = ["own session", "rlimits", "scratch dir", "clean environment"]
+        if !FileManager.default.isExecutableFile(atPath: prefix[0]) { prefix = [] }
+        if probe(["/usr/bin/unshare", "--net", "/bin/true"]) {
+            prefix += ["/usr/bin/unshare", "--net"]
+            parts.append("no network")
+        }
+        var dropToNobody = false
+        if getuid() == 0, probe(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/true"]) {
+            prefix += ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            parts.append("uid nobody")
+            dropToNobody = true
+        }
+        return Isolation(prefix: prefix, description: parts.joined(separator: ", "), dropToNobody: dropToNobody)
+    }()
+
+    static func probe(_ command: [String]) -> Bool {
+        guard FileManager.default.isExecutableFile(atPath: command[0]) else { return false }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    /// The Python interpreter, found on the usual paths.
+    static let python: String? = ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        ?? ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { "\($0)/python3" }
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// Runs `source` with `python3 -I` under `limits`.
+    public static func runPython(_ source: String, limits: SandboxLimits = SandboxLimits()) async -> SandboxResult {
+        let isolation = Self.isolation
+        guard let python else {
+            return SandboxResult(exitStatus: -1, stdout: "", stderr: "python3 not found", timedOut: false, outputTruncated: false,
+                                 seconds: 0, isolation: isolation.description)
+        }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("strata-sandbox-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        do {
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            try source.write(to: scratch.appendingPathComponent("main.py"), atomically: true, encoding: .utf8)
+            if isolation.dropToNobody {
+                chmod(scratch.path, 0o777)
+                chmod(scratch.appendingPathComponent("main.py").path, 0o644)
+            }
+        } catch {
+            return SandboxResult(exitStatus: -1, stdout: "", stderr: "cannot prepare the scratch directory: \(error)", timedOut: false,
+                                 outputTruncated: false, seconds: 0, isolation: isolation.description)
+        }
+        let shell = "ulimit -t \(limits.cpuSeconds); ulimit -v \(limits.memoryMB * 1024); ulimit -f \(limits.fileSizeMB * 2048); "
+            + "ulimit -u \(limits.processes); ulimit -c 0; exec \(python) -I -B main.py"
+        let command = isolation.prefix + ["/bin/sh", "-c", shell]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.currentDirectoryURL = scratch
+        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch.path, "TMPDIR": scratch.path,
+                               "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"]
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        let start = Date()
+        let outReader = CappedReader(handle: stdout.fileHandleForReading, cap: limits.outputBytes)
+        let errReader = CappedReader(handle: stderr.fileHandleForReading, cap: limits.outputBytes)
+        let exited = ExitSignal()
+        process.terminationHandler = { _ in exited.fire() }
+        do {
+            try process.run()
+        } catch {
+            return SandboxResult(exitStatus: -1, stdout: "", stderr: "cannot start the sandbox: \(error)", timedOut: false,
+                                 outputTruncated: false, seconds: 0, isolation: isolation.description)
+        }
+        let pid = process.processIdentifier
+        outReader.start()
+        errReader.start()
+        let finishedInTime = await exited.wait(seconds: limits.wallSeconds)
+        // Kill the whole group either way: children may outlive the main process.
+        kill(-pid, SIGKILL)
+        if !finishedInTime { _ = await exited.wait(seconds: 5) }
+        let out = outReader.finish(within: 1)
+        let err = errReader.finish(within: 1)
+        return SandboxResult(
+            exitStatus: finishedInTime ? process.terminationStatus : -9,
+            stdout: String(decoding: out.data, as: UTF8.self), stderr: String(decoding: err.data, as: UTF8.self),
+            timedOut: !finishedInTime, outputTruncated: out.truncated || err.truncated,
+            seconds: Date().timeIntervalSince(start), isolation: isolation.description)
+    }
+}
+
+/// Signals the end of a process to async waiters, with a timeout.
+final class ExitSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var fired = false
+    private var waiters: [CheckedContinuation<Bool, Never>] = []
+
+    func fire() {
+        let waiting: [CheckedContinuation<Bool, Never>] = lock.withLock {
+            fired = true
+            defer { waiters.removeAll() }
+            return waiters
+        }
+        for waiter in waiting { waiter.resume(returning: true) }
+    }
+
+    /// True when fired within `seconds`.
+    func wait(seconds: Double) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let alreadyFired: Bool = lock.withLock {
+                if fired { return true }
+                waiters.append(continuation)
+                return false
+            }
+            if alreadyFired {
+                continuation.resume(returning: true)
+                return
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+                let timedOut: Bool = lock.withLock {
+                    guard let index = waiters.firstIndex(where: { _ in true }), !fired else { return false }
+                    waiters.remove(at: index)
+                    return true
+                }
+                if timedOut { continuation.resume(returning: false) }
+            }
+        }
+    }
+}
+
+/// Reads a pipe to its end on its own thread, keeping the first `cap` bytes,
+/// so a flood of output can neither fill memory nor block the child.
+final class CappedReader: @unchecked Sendable {
+    private let handle: FileHandle
+    private let cap: Int
+    private let lock = NSLock()
+    private var data = Data()
+    private var truncated = false
+    private let done = DispatchSemaphore(value: 0)
+
+    init(handle: FileHandle, cap: Int) {
+        self.handle = handle
+        self.cap = cap
+    }
+
+    func start() {
+        Thread.detachNewThread { [self] in
+            let fd = handle.fileDescriptor
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = read(fd, &buffer, buffer.count)
+                if count <= 0 { break }
+                lock.withLock {
+                    let room = cap - data.count
+                    if room > 0 { data.append(contentsOf: buffer[0..<min(room, count)]) }
+                    if count > room { truncated = true }
+                }
+            }
+            done.signal()
+        }
+    }
+
+    func finish(within seconds: Double) -> (data: Data, truncated: Bool) {
+        _ = done.wait(timeout: .now() + seconds)
+        return lock.withLock { (data, truncated) }
+    }
+}

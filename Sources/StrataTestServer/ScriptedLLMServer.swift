@@ -1,0 +1,309 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A request as the test server saw it.
+public struct ReceivedRequest: @unchecked Sendable {
+    public var method: String
+    public var path: String
+    public var headers: [String: String]
+    public var body: [String: Any] { (try? JSONSerialization.jsonObject(with: rawBody)) as? [String: Any] ?? [:] }
+    public var rawBody: Data
+
+    /// `anthropic` for `/messages`, `openai` otherwise.
+    public var isAnthropic: Bool { path.hasSuffix("/messages") }
+    /// All message texts, system prompt included.
+    public var promptText: String {
+        let body = body
+        var parts: [String] = []
+        if let system = body["system"] as? String { parts.append(system) }
+        for message in body["messages"] as? [[String: Any]] ?? [] { parts.append(message["content"] as? String ?? "") }
+        return parts.joined(separator: "\n")
+    }
+    public var seed: Int? { body["seed"] as? Int }
+    public var stream: Bool { body["stream"] as? Bool ?? false }
+}
+
+
+
+/// What the server does with one request.
+public enum ScriptedReply: Sendable {
+    /// A normal completion (in the request's wire format, streamed if asked).
+    case text(String, inputTokens: Int = 10, outputTokens: Int = 5)
+    /// Several choices (OpenAI `n > 1`).
+    case texts([String])
+    /// An error status with a JSON error body and optional headers (e.g. `Retry-After`).
+    case status(Int, message: String = "scripted error", headers: [String: String] = [:])
+    /// A body that is not valid JSON.
+    case malformedJSON
+    /// A 200 whose Content-Length promises more than is sent; the connection then closes.
+    case truncated
+    /// Never answers (until the client gives up).
+    case hang
+    /// Streams `text` in `chunks` pieces, `interval` seconds apart.
+    case slowStream(String, chunks: Int, interval: Double)
+    /// A raw body with a status and content type.
+    case raw(status: Int, contentType: String, body: String)
+}
+
+/// An in-process OpenAI- and Anthropic-compatible server on 127.0.0.1 with a
+/// random port: real HTTP over real sockets, scripted replies, fixed latency
+/// and fault injection.
+public final class ScriptedLLMServer: @unchecked Sendable {
+    public typealias Responder = @Sendable (ReceivedRequest, Int) -> ScriptedReply
+
+    private let group: MultiThreadedEventLoopGroup
+    private var channel: Channel?
+    private let lock = NSLock()
+    private var _requests: [ReceivedRequest] = []
+    private var _responder: Responder
+    private var _latency: Double
+    private var _inFlight = 0
+    private var _maxInFlight = 0
+
+    public private(set) var port: Int = 0
+    public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+
+    /// Starts serving. `latency` delays every reply; `responder` gets each request and its 0-based index.
+    public init(latency: Double = 0, threads: Int = 1, responder: @escaping Responder = ScriptedLLMServer.echo) throws {
+        self._latency = latency
+        self._responder = responder
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 1024)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+                    channel.pipeline.addHandler(RequestHandler(server: self))
+                }
+            }
+            .childChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+        channel = try bootstrap.bind(host: "127.0.0.1", port: 0).wait()
+        port = channel?.localAddress?.port ?? 0
+    }
+
+    deinit {
+        try? channel?.close().wait()
+        try? group.syncShutdownGracefully()
+    }
+
+    public func shutdown() {
+        try? channel?.close().wait()
+        channel = nil
+    }
+
+    /// Every request received so far, in arrival order.
+    public var requests: [ReceivedRequest] { lock.withLock { _requests } }
+    public var requestCount: Int { lock.withLock { _requests.count } }
+    /// The most requests that were being handled at once.
+    public var maxInFlight: Int { lock.withLock { _maxInFlight } }
+
+    public func setResponder(_ responder: @escaping Responder) { lock.withLock { _responder = responder } }
+    public func setLatency(_ latency: Double) { lock.withLock { _latency = latency } }
+    public func resetRecords() { lock.withLock { _requests.removeAll(); _maxInFlight = 0 } }
+
+    fileprivate func accept(_ request: ReceivedRequest) -> (ScriptedReply, Double) {
+        lock.withLock {
+            let index = _requests.count
+            _requests.append(request)
+            _inFlight += 1
+            _maxInFlight = max(_maxInFlight, _inFlight)
+            return (_responder(request, index), _latency)
+        }
+    }
+
+    fileprivate func finished() { lock.withLock { _inFlight -= 1 } }
+
+    /// The default responder: answers like a tiny, deterministic model.
+    /// Rank prompts get a reversed permutation, critiques one per candidate,
+    /// verdicts `[Correct]`, unit-test judges `[Passed]`; anything else echoes
+    /// the last user message with the seed.
+    public static let echo: Responder = { request, _ in
+        .text(defaultAnswer(for: request))
+    }
+
+    public static func defaultAnswer(for request: ReceivedRequest) -> String {
+        let prompt = request.promptText
+        let count = countCandidates(in: prompt)
+        if prompt.contains("Rank the") {
+            if (request.body["response_format"] as? [String: Any]) != nil {
+                return "{\"ranking\": [" + (1...max(1, count)).reversed().map(String.init).joined(separator: ", ") + "]}"
+            }
+            return (1...max(1, count)).reversed().map { "[\($0)]" }.joined(separator: " > ")
+        }
+        if prompt.contains("Strengths:") {
+            return (1...max(1, count)).map { "[\($0)] Strengths: clear.\nWeaknesses: none found." }.joined(separator: "\n")
+        }
+        if prompt.contains("[Correct] or [Incorrect]") { return "The reasoning holds. [Correct]" }
+        if prompt.contains("[Passed] or") {
+            let tests = prompt.components(separatedBy: "\n").filter { $0.hasPrefix("[") && $0.contains("]") }.count
+            return (1...max(1, tests)).map { "[\($0)] [Passed]" }.joined(separator: "\n")
+        }
+        if prompt.contains("unit tests for the instruction") { return "[1] The response answers.\n[2] The response is short." }
+        let last = (request.body["messages"] as? [[String: Any]])?.last?["content"] as? String ?? ""
+        return "answer(seed \(request.seed.map(String.init) ?? "none")): \(last.prefix(60))"
+    }
+
+    /// Candidates are embedded as lines starting `[i]`.
+    static func countCandidates(in prompt: String) -> Int {
+        var highest = 0
+        for line in prompt.split(separator: "\n") where line.hasPrefix("[") {
+            if let close = line.firstIndex(of: "]"), let number = Int(line[line.index(after: line.startIndex)..<close]) {
+                highest = max(highest, number)
+            }
+        }
+        return highest
+    }
+}
+
+private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let server: ScriptedLLMServer
+    var head: HTTPRequestHead?
+    var body = Data()
+
+    init(server: ScriptedLLMServer) { self.server = server }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body = Data()
+        case .body(var buffer):
+            if let bytes = buffer.readBytes(length: buffer.readableBytes) { body.append(contentsOf: bytes) }
+        case .end:
+            guard let head else { return }
+            handle(head, context: context)
+        }
+    }
+
+    func handle(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        var headers: [String: String] = [:]
+        for (name, value) in head.headers { headers[name.lowercased()] = value }
+        if head.method == .GET {
+            let body = head.uri.hasSuffix("/models") ? #"{"object":"list","data":[{"id":"scripted","object":"model"}]}"# : #"{"status":"ok"}"#
+            write(status: .ok, contentType: "application/json", body: body, context: context)
+            return
+        }
+        let request = ReceivedRequest(method: "\(head.method)", path: head.uri, headers: headers, rawBody: body)
+        let (reply, latency) = server.accept(request)
+        let loop = context.eventLoop
+        let respond = { [self] in self.respond(reply, to: request, context: context) }
+        if latency > 0 {
+            loop.scheduleTask(in: .nanoseconds(Int64(latency * 1e9)), respond)
+        } else {
+            respond()
+        }
+    }
+
+    func respond(_ reply: ScriptedReply, to request: ReceivedRequest, context: ChannelHandlerContext) {
+        switch reply {
+        case .text(let text, let input, let output):
+            if request.stream {
+                streamReply(text, chunks: 3, interval: 0, request: request, usage: (input, output), context: context)
+            } else {
+                write(status: .ok, contentType: "application/json", body: Self.completion([text], request: request, usage: (input, output)), context: context)
+            }
+        case .texts(let texts):
+            write(status: .ok, contentType: "application/json", body: Self.completion(texts, request: request, usage: (10, 5 * texts.count)), context: context)
+        case .status(let code, let message, let extra):
+            let body = request.isAnthropic
+                ? #"{"type":"error","error":{"type":"scripted","message":"\#(message)"}}"#
+                : #"{"error":{"message":"\#(message)","type":"scripted"}}"#
+            write(status: HTTPResponseStatus(statusCode: code), contentType: "application/json", body: body, extraHeaders: extra, context: context)
+        case .malformedJSON:
+            write(status: .ok, contentType: "application/json", body: #"{"choices": [ {"message": "#, context: context)
+        case .truncated:
+            var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", "4096")])
+            headers.add(name: "Connection", value: "close")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            var buffer = context.channel.allocator.buffer(capacity: 32)
+            buffer.writeString(#"{"choices": [{"message": {"con"#)
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            context.close(promise: nil)
+            server.finished()
+        case .hang:
+            break  // the client's timeout ends it; the connection closes with the server
+        case .slowStream(let text, let chunks, let interval):
+            streamReply(text, chunks: chunks, interval: interval, request: request, usage: (10, chunks), context: context)
+        case .raw(let status, let contentType, let body):
+            write(status: HTTPResponseStatus(statusCode: status), contentType: contentType, body: body, context: context)
+        }
+    }
+
+    static func completion(_ texts: [String], request: ReceivedRequest, usage: (Int, Int)) -> String {
+        let object: [String: Any]
+        if request.isAnthropic {
+            object = ["id": "msg_test", "type": "message", "role": "assistant",
+                      "content": [["type": "text", "text": texts.first ?? ""]], "stop_reason": "end_turn",
+                      "usage": ["input_tokens": usage.0, "output_tokens": usage.1]]
+        } else {
+            object = ["id": "chatcmpl-test", "object": "chat.completion",
+                      "choices": texts.enumerated().map { ["index": $0.offset, "message": ["role": "assistant", "content": $0.element], "finish_reason": "stop"] },
+                      "usage": ["prompt_tokens": usage.0, "completion_tokens": usage.1, "total_tokens": usage.0 + usage.1]]
+        }
+        return String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    func streamReply(_ text: String, chunks: Int, interval: Double, request: ReceivedRequest, usage: (Int, Int), context: ChannelHandlerContext) {
+        let headers = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        let scalars = Array(text)
+        let size = max(1, (scalars.count + chunks - 1) / max(1, chunks))
+        var pieces: [String] = stride(from: 0, to: scalars.count, by: size).map { String(scalars[$0..<min(scalars.count, $0 + size)]) }
+        if pieces.isEmpty { pieces = [""] }
+        var events: [String] = []
+        if request.isAnthropic {
+            events.append("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":\(usage.0)}}}\n\n")
+            for piece in pieces {
+                let data = try! JSONSerialization.data(withJSONObject: ["type": "content_block_delta", "delta": ["type": "text_delta", "text": piece]])
+                events.append("event: content_block_delta\ndata: \(String(decoding: data, as: UTF8.self))\n\n")
+            }
+            events.append("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":\(usage.1)}}\n\n")
+            events.append("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+        } else {
+            for piece in pieces {
+                let data = try! JSONSerialization.data(withJSONObject: ["choices": [["index": 0, "delta": ["content": piece]]]])
+                // Split each event across two writes, mid-line, as real servers' TCP segments do.
+                let event = "data: \(String(decoding: data, as: UTF8.self))\r\n\r\n"
+                let middle = event.index(event.startIndex, offsetBy: event.count / 2)
+                events.append(String(event[..<middle]))
+                events.append(String(event[middle...]))
+            }
+            events.append("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":\(usage.0),\"completion_tokens\":\(usage.1)}}\n\n")
+            events.append("data: [DONE]\n\n")
+        }
+        sendEvents(events[...], interval: interval, context: context)
+    }
+
+    func sendEvents(_ events: ArraySlice<String>, interval: Double, context: ChannelHandlerContext) {
+        guard let first = events.first else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            server.finished()
+            return
+        }
+        var buffer = context.channel.allocator.buffer(capacity: first.utf8.count)
+        buffer.writeString(first)
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let rest = events.dropFirst()
+        if interval > 0, first.hasSuffix("\n\n") {
+            context.eventLoop.scheduleTask(in: .nanoseconds(Int64(interval * 1e9))) { self.sendEvents(rest, interval: interval, context: context) }
+        } else {
+            sendEvents(rest, interval: interval, context: context)
+        }
+    }
+
+    func write(status: HTTPResponseStatus, contentType: String, body: String, extraHeaders: [String: String] = [:], context: ChannelHandlerContext) {
+        var headers = HTTPHeaders([("Content-Type", contentType), ("Content-Length", String(body.utf8.count))])
+        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
+        buffer.writeString(body)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        server.finished()
+    }
+}
