@@ -1,0 +1,171 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a pipeline on one prompt, or on every item of a JSONL file.",
+        discussion: """
+        One query: --prompt TEXT prints the answer (--explain adds each layer's candidates, critiques, \
+        rankings, verdicts and usage; --stream prints the final answer's tokens as they arrive).
+        Batch: --input items.jsonl --output answers.jsonl. Each input line is {"id": …, "prompt": "…"} or \
+        {"id": …, "messages": [{"role": "user", "content": "…"}]}, optionally with "tests". Answers are appended \
+        as each item finishes; rerunning skips items already in the output, so a killed batch resumes.
+        """
+    )
+
+    @Argument(help: "The pipeline file.")
+    var pipeline: String
+
+    @Option(help: "The question to answer.")
+    var prompt: String?
+
+    @Option(help: "A JSONL file of items to answer.")
+    var input: String?
+
+    @Option(help: "Where batch answers go (JSONL, appended).")
+    var output: String?
+
+    @Flag(help: "Print every layer's candidates, critiques, rankings, verdicts and usage.")
+    var explain = false
+
+    @Flag(help: "Stream the final answer's tokens as they arrive.")
+    var stream = false
+
+    @Option(help: "Response cache: off, read, write or readwrite.")
+    var cache: CacheMode = .readwrite
+
+    @Option(help: "The response cache's SQLite file.")
+    var cachePath = ".strata/cache.sqlite"
+
+    @Option(help: "Write one JSON line per model call and step to this file.")
+    var trace: String?
+
+    @Option(help: "Batch items in flight at once (each still obeys every model's limits).")
+    var concurrency: Int = 16
+
+    func validate() throws {
+        if (prompt == nil) == (input == nil) { throw ValidationError("give exactly one of --prompt and --input") }
+        if input != nil, output == nil { throw ValidationError("--input needs --output") }
+        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+    }
+
+    func run() async throws {
+        let result = PipelineCompiler().compile(path: pipeline)
+        printDiagnostics(result.diagnostics, sources: result.sources, format: .text)
+        guard let compiled = result.compiled else {
+            writeError("\(pipeline): not run (\(summary(of: result.diagnostics)))")
+            throw ExitCode(1)
+        }
+        let options = RuntimeOptions(
+            cache: try ResponseCache(path: cachePath, mode: cache),
+            trace: try trace.map { try TraceWriter(path: $0) })
+        let runtime = try PipelineRuntime(pipeline: compiled.pipeline, options: options)
+        let interrupt = InterruptHandler()
+        let failed: Bool
+        if let prompt {
+            failed = try await interrupt.run { await runOne(prompt, runtime: runtime) }
+        } else {
+            failed = try await interrupt.run { try await runBatch(runtime: runtime) }
+        }
+        try await runtime.shutdown()
+        if failed { throw ExitCode(1) }
+    }
+
+    /// Returns whether the query failed.
+    func runOne(_ prompt: String, runtime: PipelineRuntime) async -> Bool {
+        let streamed = StreamedOutput()
+        let showProgress = stream
+        var onDelta: (@Sendable (String) -> Void)?
+        if stream {
+            onDelta = { @Sendable text in streamed.write(text) }
+        }
+        let onLayer: @Sendable (LayerReport) -> Void = { report in
+            guard showProgress else { return }
+            let seconds = String(format: "%.1f", report.usage.seconds)
+            writeError("· layer \(report.index + 1) \(report.kind): \(report.candidates.count) candidate(s), \(report.usage.calls) call(s), \(seconds) s")
+        }
+        let result = await runtime.run(Query(prompt: prompt), onDelta: onDelta, onLayer: onLayer)
+        if explain { print(Explanation.render(result, pipeline: runtime.pipeline)) }
+        if let answer = result.answer {
+            if stream, streamed.wroteAnything { print("") } else if !explain { print(answer) }
+        } else {
+            writeError("no answer: \(result.failure ?? "unknown failure")")
+        }
+        writeError(Explanation.usageLine(result.usage))
+        return result.answer == nil
+    }
+
+    /// Returns whether any item failed.
+    func runBatch(runtime: PipelineRuntime) async throws -> Bool {
+        guard let input, let output else { return false }
+        let items = try BatchItem.read(path: input)
+        let done = BatchItem.finishedIDs(path: output)
+        let pending = items.filter { !done.contains($0.id) }
+        let writer = try AnswerWriter(path: output)
+        let progress = Progress(total: items.count, alreadyDone: items.count - pending.count)
+        writeError("\(items.count) items, \(items.count - pending.count) already answered in \(output), \(pending.count) to go")
+        var anyFailed = false
+        await withTaskGroup(of: RunResult.self) { group in
+            var next = pending.makeIterator()
+            func launch() -> Bool {
+                guard let item = next.next() else { return false }
+                group.addTask {
+                    let result = await runtime.run(item.query, id: item.id)
+                    writer.write(id: item.id, result: result)
+                    return result
+                }
+                return true
+            }
+            for _ in 0..<concurrency where launch() {}
+            while let result = await group.next() {
+                anyFailed = anyFailed || result.answer == nil
+                progress.finished(result)
+                if Task.isCancelled { group.cancelAll(); continue }
+                _ = launch()
+            }
+        }
+        writer.close()
+        progress.close()
+        return anyFailed
+    }
+}
+
+extension CacheMode: ExpressibleByArgument {}
+
+/// Collects streamed text to standard output.
+final class StreamedOutput: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var wroteAnything = false
+
+    func write(_ text: String) {
+        lock.withLock {
+            wroteAnything = true
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+}
+
+/// Ctrl-C cancels the running work (in-flight HTTP requests included); what
+/// was written stays written. A second Ctrl-C exits at once.
+final class InterruptHandler: @unchecked Sendable {
+    private var source: DispatchSourceSignal?
+    private var interrupted = false
+
+    func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await body() }
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .main)
+        source.setEventHandler { [self] in
+            if interrupted { Foundation.exit(130) }
+            interrupted = true
+            writeError("\ninterrupted: cancelling in-flight calls (Ctrl-C again to quit at once)")
+            task.cancel()
+        }
+        source.resume()
+        self.source = source
+        defer { source.cancel() }
+        return try await task.value
+    }
+}
