@@ -294,7 +294,7 @@ enum LayerExecutors {
 }
 
 /// The Python that runs a candidate against tests and reports how many passed.
-enum TestHarness {
+public enum TestHarness {
     static let marker = "STRATA_TESTS_PASSED"
 
     /// Model-written asserts run one by one; a dataset's test program runs whole (all or nothing).
@@ -321,7 +321,7 @@ enum TestHarness {
             """
     }
 
-    static func pythonString(_ text: String) -> String {
+    public static func pythonString(_ text: String) -> String {
         // JSON string syntax is valid Python string syntax.
         let data = (try? JSONSerialization.data(withJSONObject: [text])) ?? Data("[\"\"]".utf8)
         let array = String(decoding: data, as: UTF8.self)

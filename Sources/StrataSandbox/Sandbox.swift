@@ -31,12 +31,12 @@ public struct SandboxResult: Sendable, Hashable, Codable {
     public var timedOut: Bool
     public var outputTruncated: Bool
     public var seconds: Double
-    /// The isolation that was in force (e.g. "setsid, rlimits, no network, uid nobody").
+    /// The isolation that was in force (e.g. "own process group, rlimits, no network, uid nobody").
     public var isolation: String
 }
 
 /// Runs untrusted Python (code written by a model) in a subprocess: its own
-/// session and process group, a scratch directory, rlimits on CPU time,
+/// process group, a scratch directory, rlimits on CPU time,
 /// memory, file size and process count, no network (a new network namespace
 /// where the OS allows), an unprivileged user when started as root, a clean
 /// environment (no API keys), capped output, and a wall-clock timeout that
@@ -50,9 +50,10 @@ public enum Sandbox {
 
     /// Probed once: which isolation tools work on this machine.
     static let isolation: Isolation = {
-        var prefix = ["/usr/bin/setsid"]
-        var parts = ["own session", "rlimits", "scratch dir", "clean environment"]
-        if !FileManager.default.isExecutableFile(atPath: prefix[0]) { prefix = [] }
+        // Foundation already starts the child as the leader of its own process
+        // group, so killing the group (-pid) reaches everything it forks.
+        var prefix: [String] = []
+        var parts = ["own process group", "rlimits", "scratch dir", "clean environment"]
         if probe(["/usr/bin/unshare", "--net", "/bin/true"]) {
             prefix += ["/usr/bin/unshare", "--net"]
             parts.append("no network")
@@ -65,6 +66,9 @@ public enum Sandbox {
         }
         return Isolation(prefix: prefix, description: parts.joined(separator: ", "), dropToNobody: dropToNobody)
     }()
+
+    /// The isolation in force on this machine, in words.
+    public static var isolationDescription: String { isolation.description }
 
     static func probe(_ command: [String]) -> Bool {
         guard FileManager.default.isExecutableFile(atPath: command[0]) else { return false }
@@ -128,6 +132,9 @@ public enum Sandbox {
                                  outputTruncated: false, seconds: 0, isolation: isolation.description)
         }
         let pid = process.processIdentifier
+        // The parent's copies of the write ends must close, or the readers never see EOF.
+        try? stdout.fileHandleForWriting.close()
+        try? stderr.fileHandleForWriting.close()
         outReader.start()
         errReader.start()
         let finishedInTime = await exited.wait(seconds: limits.wallSeconds)

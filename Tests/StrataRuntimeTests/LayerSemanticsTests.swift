@@ -1,0 +1,197 @@
+import Foundation
+import Strata
+import StrataTestServer
+import Testing
+
+@Suite struct LayerSemanticsTests {
+    @Test func sampleRankFuseAnswersWithDistinctSeeds() async throws {
+        let server = try ScriptedLLMServer()
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 10 }]
+              - rank: { model: m, top_k: 5 }
+              - fuse: [m]
+            """, server: server))
+        let result = await rt.run(Query(prompt: "What is 2+2?"))
+        try await rt.shutdown()
+        #expect(result.failure == nil)
+        #expect(result.answer?.hasPrefix("answer(seed 100)") == true)
+        #expect(server.requestCount == 12)
+        let seeds = server.requests.prefix(10).compactMap(\.seed)
+        #expect(Set(seeds) == Set(100..<110))
+        #expect(result.layers.map(\.candidates.count) == [10, 5, 1])
+        // The echo server ranks in reverse: the top five are samples 9…5.
+        #expect(result.layers[1].candidates.map(\.origin) == ["m#9", "m#8", "m#7", "m#6", "m#5"])
+        #expect(result.usage.calls == 12)
+        #expect(result.usage.inputTokens == 120)
+    }
+
+    @Test func critiquesAttachToTheirCandidatesAndReachTheFuser() async throws {
+        let server = try ScriptedLLMServer()
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 3 }]
+              - critique: { model: m }
+              - rank: { model: m, top_k: 2 }
+              - fuse: [m]
+            """, server: server))
+        let result = await rt.run(Query(prompt: "Explain tides."))
+        try await rt.shutdown()
+        #expect(result.failure == nil)
+        #expect(result.layers[1].candidates.allSatisfy { $0.critique == "Strengths: clear.\nWeaknesses: none found." })
+        let fusePrompt = server.requests.last?.promptText ?? ""
+        #expect(fusePrompt.contains("Critique of [1]: Strengths: clear."))
+        // Fuse makes new candidates: no critiques carried forward.
+        #expect(result.layers[3].candidates.allSatisfy { $0.critique == nil })
+    }
+
+    @Test func unparseableCritiqueIsRetriedThenFailsTheQuery() async throws {
+        let server = try ScriptedLLMServer { request, _ in
+            request.promptText.contains("Strengths:") ? .text("I liked them all.") : .text(ScriptedLLMServer.defaultAnswer(for: request))
+        }
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 2 }]
+              - critique: { model: m }
+              - fuse: [m]
+            """, server: server))
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        #expect(result.answer == nil)
+        #expect(result.failure?.contains("critique failed") == true)
+        // 2 samples + 3 critique attempts (each with its own seed).
+        #expect(server.requestCount == 5)
+        let critiqueSeeds = server.requests.suffix(3).compactMap(\.seed)
+        #expect(Set(critiqueSeeds).count == 3)
+    }
+
+    @Test func malformedRankingIsRepairedAndRecorded() async throws {
+        let server = try ScriptedLLMServer { request, _ in
+            request.promptText.contains("Rank the") ? .text("[3] > [3] > [9]") : .text(ScriptedLLMServer.defaultAnswer(for: request))
+        }
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 3 }]
+              - rank: { model: m, top_k: 2 }
+              - fuse: [m]
+            """, server: server))
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        #expect(result.layers[1].candidates.map(\.origin) == ["m#2", "m#0"])
+        let notes = result.layers[1].notes.joined(separator: "\n")
+        #expect(notes.contains("ranking repaired"))
+        #expect(notes.contains("id 9 is out of range"))
+        #expect(notes.contains("id 3 is repeated"))
+    }
+
+    @Test func rankAsksForJSONSchemaWhenTheModelSupportsIt() async throws {
+        let server = try ScriptedLLMServer()
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 3 }]
+              - rank: { model: m, top_k: 1 }
+            """, server: server, capabilities: "{ json_schema: true }"))
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        let rankRequest = try #require(server.requests.last)
+        let format = rankRequest.body["response_format"] as? [String: Any]
+        #expect(format?["type"] as? String == "json_schema")
+        #expect(result.answer?.contains("seed 102") == true)
+    }
+
+    @Test func verifyKeepsCorrectOnesAndFallsBackPerPolicy() async throws {
+        // Candidates from even seeds are judged correct.
+        let server = try ScriptedLLMServer { request, _ in
+            let prompt = request.promptText
+            if prompt.contains("[Correct] or [Incorrect]") {
+                return .text(prompt.contains("Response:\nanswer(seed 100)") || prompt.contains("Response:\nanswer(seed 102)") ? "Fine. [Correct]" : "Wrong. [Incorrect]")
+            }
+            return .text(ScriptedLLMServer.defaultAnswer(for: request))
+        }
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 4 }]
+              - verify: { model: m, on_empty: keep-all }
+              - fuse: [m]
+            """, server: server))
+        let result = await rt.run(Query(prompt: "q"))
+        #expect(result.layers[1].candidates.map(\.origin) == ["m#0", "m#2"])
+        #expect(result.layers[1].notes.contains("[2] judged incorrect"))
+        // Nothing correct: keep-all passes everything on.
+        server.setResponder { request, _ in
+            request.promptText.contains("[Correct] or [Incorrect]") ? .text("[Incorrect]") : .text(ScriptedLLMServer.defaultAnswer(for: request))
+        }
+        let fallback = await rt.run(Query(prompt: "another"))
+        try await rt.shutdown()
+        #expect(fallback.layers[1].candidates.count == 4)
+        #expect(fallback.answer != nil)
+    }
+
+    @Test func verifyFailPolicyFailsTheQuery() async throws {
+        let server = try ScriptedLLMServer { request, _ in
+            request.promptText.contains("[Correct] or [Incorrect]") ? .text("no idea") : .text(ScriptedLLMServer.defaultAnswer(for: request))
+        }
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 2 }]
+              - verify: { model: m, on_empty: fail }
+            """, server: server))
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        #expect(result.answer == nil)
+        #expect(result.failure?.contains("no candidate was judged correct") == true)
+        #expect(result.layers[1].notes.contains { $0.contains("unverified") })
+    }
+
+    @Test func verifyFirstKStopsEarlyAndDeterministically() async throws {
+        let server = try ScriptedLLMServer()
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 6 }]
+              - verify: { model: m, first_k: 2, on_empty: fail }
+              - fuse: [m]
+            """, server: server))
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        #expect(result.layers[1].candidates.map(\.origin) == ["m#0", "m#1"])
+    }
+
+    @Test func unitTestJudgeSortsByTestsPassed() async throws {
+        let server = try ScriptedLLMServer { request, _ in
+            let prompt = request.promptText
+            if prompt.contains("[Passed] or") {
+                // seed 101 passes both tests, seed 100 one, seed 102 none.
+                if prompt.contains("seed 101)") { return .text("[1] [Passed]\n[2] [Passed]") }
+                if prompt.contains("seed 100)") { return .text("[1] [Passed]\n[2] [Failed]") }
+                return .text("[1] [Failed]\n[2] [Failed]")
+            }
+            return .text(ScriptedLLMServer.defaultAnswer(for: request))
+        }
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 3 }]
+              - unit-test: { model: m, tests: 2, top_k: 2, on_empty: keep-all }
+            """, server: server))
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        #expect(result.layers[1].candidates.map(\.origin) == ["m#1", "m#0"])
+        #expect(result.layers[1].candidates.map(\.testsPassed) == [2, 1])
+        // 3 generations + 1 test writer + 3 judges.
+        #expect(server.requestCount == 7)
+    }
+
+    @Test func unitTestExecuteRunsCandidateCodeInTheSandbox() async throws {
+        let server = try ScriptedLLMServer { request, _ in
+            let prompt = request.promptText
+            if prompt.contains("Python assert statements") {
+                return .text("```python\nassert add(1, 2) == 3\nassert add(-1, 1) == 0\nassert add(2, 2) == 4\n```")
+            }
+            switch request.seed {
+            case 100?: return .text("```python\ndef add(a, b):\n    return a - b\n```")
+            case 101?: return .text("```python\ndef add(a, b):\n    return a + b\n```")
+            default: return .text("```python\nwhile True:\n    pass\n```")
+            }
+        }
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 3 }]
+              - unit-test: { model: m, mode: execute, tests: 3, top_k: 1, on_empty: fail, timeout_s: 2 }
+            """, server: server))
+        let result = await rt.run(Query(prompt: "Write add(a, b)."))
+        try await rt.shutdown()
+        #expect(result.failure == nil, "\(result.failure ?? "")")
+        #expect(result.layers[1].candidates.first?.origin == "m#1")
+        #expect(result.layers[1].candidates.first?.testsPassed == 3)
+        #expect(result.layers[1].notes.contains { $0.contains("(timed out)") })
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Strata
+import StrataTestServer
+import Testing
+
+/// A pipeline whose models all point at `server`.
+func pipeline(_ layers: String, server: ScriptedLLMServer, provider: String = "openai-compatible",
+              extraModel: String = "", capabilities: String = "{ json_schema: false }", maxInFlight: Int = 64,
+              apiKeyEnv: String? = nil) throws -> CheckedPipeline {
+    let keys = apiKeyEnv.map { ", api_key_env: \($0)" } ?? ""
+    let source = """
+        strata: 1
+        models:
+          m: { provider: \(provider), model: test-model, base_url: "\(server.baseURL)", capabilities: \(capabilities),
+               limits: { max_in_flight: \(maxInFlight) }\(keys) }
+        \(extraModel)
+        defaults: { max_tokens: 64, seed: 100, temperature: 0.7 }
+        layers:
+        \(layers)
+        """
+    let result = PipelineCompiler().compile(source: source, path: "test.yaml")
+    guard let compiled = result.compiled else {
+        throw TestFailure(DiagnosticRenderer(sources: result.sources).render(result.diagnostics))
+    }
+    return compiled.pipeline
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Fast retries so fault tests take milliseconds.
+let quickRetry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05, maxRetryAfter: 0.2)
+
+func runtime(_ pipeline: CheckedPipeline, cache: ResponseCache = .disabled, trace: TraceWriter? = nil,
+             timeouts: Timeouts = Timeouts(connect: 2, read: 5, total: 10), environment: [String: String] = [:],
+             providers: [String: any ChatProvider] = [:]) throws -> PipelineRuntime {
+    try PipelineRuntime(pipeline: pipeline, options: RuntimeOptions(
+        cache: cache, trace: trace, retry: quickRetry, timeouts: timeouts, providers: providers, environment: environment))
+}
+
+func temporaryPath(_ name: String) -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-tests-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory.appendingPathComponent(name).path
+}
