@@ -85,6 +85,11 @@ let package = Package(
             dependencies: ["Strata"],
             path: "Benchmarks/CompileBenchmark"
         ),
+        .executableTarget(
+            name: "RuntimeBenchmark",
+            dependencies: ["Strata", "StrataTestServer"],
+            path: "Benchmarks/RuntimeBenchmark"
+        ),
         .testTarget(name: "StrataYAMLTests", dependencies: ["StrataYAML"]),
         .testTarget(
             name: "StrataCheckerTests",
@@ -95,6 +100,6 @@ let package = Package(
         ),
         .testTarget(name: "StrataCompilerTests", dependencies: ["Strata"]),
         .testTarget(name: "StrataRuntimeTests", dependencies: ["Strata", "StrataTestServer"]),
-        .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataCLI"]),
+        .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataCLI", "StrataTestServer"]),
     ]
 )

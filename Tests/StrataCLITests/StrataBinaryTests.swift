@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestServer
 import Testing
 
 /// End-to-end tests of the real `strata` binary, as swift-argument-parser tests its tools.
@@ -167,5 +168,78 @@ import Testing
         let plain = try viaTerminal(["NO_COLOR": "1"])
         #expect(plain.contains("error[E018]"))
         #expect(!plain.contains("\u{1B}["))
+    }
+}
+
+/// `strata run` against the in-process test server, as a real subprocess.
+@Suite struct StrataRunTests {
+    func writePipeline(_ server: ScriptedLLMServer, in directory: URL) throws -> String {
+        let path = directory.appendingPathComponent("p.yaml").path
+        try """
+            strata: 1
+            models:
+              m: { provider: openai-compatible, model: test, base_url: "\(server.baseURL)", limits: { max_in_flight: 4 } }
+            defaults: { max_tokens: 32 }
+            layers:
+              - ensemble: [{ model: m, samples: 3 }]
+              - rank: { model: m, top_k: 2 }
+              - fuse: [m]
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func runPrintsTheAnswerAndExplains() throws {
+        let server = try ScriptedLLMServer()
+        let directory = try StrataBinaryTests().temporaryDirectory()
+        let pipeline = try writePipeline(server, in: directory)
+        let plain = try StrataBinaryTests().run(["run", pipeline, "--prompt", "Hello there", "--cache", "off"], in: directory)
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.stdout.hasPrefix("answer(seed 0): "))
+        #expect(plain.stderr.contains("5 calls"))
+        let explained = try StrataBinaryTests().run(["run", pipeline, "--prompt", "Hello there", "--explain", "--cache", "off"], in: directory)
+        #expect(explained.stdout.contains("── layer 2: rank — 3 in → 2 out"))
+        #expect(explained.stdout.contains("ranking: [3] > [2] > [1], keeping 2"))
+        let streamed = try StrataBinaryTests().run(["run", pipeline, "--prompt", "Hello there", "--stream", "--cache", "off"], in: directory)
+        #expect(streamed.stdout.hasPrefix("answer(seed 0): "))
+        #expect(streamed.stderr.contains("· layer 1 ensemble: 3 candidate(s)"))
+    }
+
+    @Test func aKilledBatchResumesWhereItStopped() async throws {
+        let server = try ScriptedLLMServer(latency: 0.05)
+        let directory = try StrataBinaryTests().temporaryDirectory()
+        let pipeline = try writePipeline(server, in: directory)
+        let input = directory.appendingPathComponent("items.jsonl").path
+        let output = directory.appendingPathComponent("answers.jsonl").path
+        try (0..<40).map { #"{"id": "item-\#($0)", "prompt": "question \#($0)"}"# }.joined(separator: "\n")
+            .write(toFile: input, atomically: true, encoding: .utf8)
+        let arguments = ["run", pipeline, "--input", input, "--output", output, "--concurrency", "2"]
+
+        let process = Process()
+        process.executableURL = StrataBinaryTests.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        func lines() -> [String] {
+            ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while lines().count < 6, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let answeredBeforeKill = lines().count
+        #expect(answeredBeforeKill >= 6 && answeredBeforeKill < 40)
+        let requestsBeforeResume = server.requestCount
+
+        let resumed = try StrataBinaryTests().run(arguments, in: directory)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("40 items, \(answeredBeforeKill) already answered"))
+        let ids = lines().compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? String
+        }
+        #expect(ids.count == 40)
+        #expect(Set(ids) == Set((0..<40).map { "item-\($0)" }))
+        // Finished items cost nothing again: at most the unfinished ones' 5 calls each.
+        #expect(server.requestCount - requestsBeforeResume <= (40 - answeredBeforeKill) * 5)
     }
 }

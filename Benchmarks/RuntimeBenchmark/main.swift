@@ -1,0 +1,101 @@
+// Measures the runtime against the in-process test server (real HTTP on
+// 127.0.0.1) and against a zero-latency in-process provider.
+// Run in release: `swift run -c release RuntimeBenchmark [--quick]`.
+import Foundation
+import Strata
+import StrataTestServer
+
+func peakResidentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return .nan }
+    return kilobytes / 1024
+}
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+let quick = CommandLine.arguments.contains("--quick")
+let root = FileManager.default.currentDirectoryPath
+
+/// The paper's first canonical pipeline, pointed at `baseURL` with `maxInFlight`.
+func sampleRankFuse(baseURL: String, maxInFlight: Int) -> CheckedPipeline {
+    guard var pipeline = PipelineCompiler().compile(path: "\(root)/Pipelines/archon-sample-rank-fuse.yaml").compiled?.pipeline else {
+        print("Pipelines/archon-sample-rank-fuse.yaml did not compile"); exit(1)
+    }
+    for index in pipeline.models.indices {
+        pipeline.models[index].provider = .openaiCompatible
+        pipeline.models[index].baseURL = baseURL
+        pipeline.models[index].maxInFlight = maxInFlight
+        pipeline.models[index].requestsPerMinute = nil
+        pipeline.models[index].tokensPerMinute = nil
+    }
+    return pipeline
+}
+
+// 1. Critical path: 10 samples → rank 5 → fuse, 200 ms a call: the bound is 3 × 200 ms.
+do {
+    let server = try ScriptedLLMServer(latency: 0.2)
+    let runtime = try PipelineRuntime(pipeline: sampleRankFuse(baseURL: server.baseURL, maxInFlight: 64))
+    _ = await runtime.run(Query(prompt: "warm up the connection pool"))
+    var times: [Double] = []
+    for round in 0..<5 {
+        let start = now()
+        let result = await runtime.run(Query(prompt: "critical path \(round)"))
+        times.append(now() - start)
+        if result.answer == nil { print("failed: \(result.failure ?? "")") }
+    }
+    try await runtime.shutdown()
+    times.sort()
+    print(String(format: "1. critical path, 10 samples → rank 5 → fuse at 200 ms/call: median %.3f s (bound 0.600 s, +%.1f%%), best %.3f s",
+                 times[2], (times[2] / 0.6 - 1) * 100, times[0]))
+}
+
+// 2. Throughput: many queries × that pipeline with max in-flight C: calls/s vs C / latency.
+do {
+    let latency = 0.05, limit = 32
+    let queries = quick ? 100 : 1000
+    let server = try ScriptedLLMServer(latency: latency, threads: 2)
+    let runtime = try PipelineRuntime(pipeline: sampleRankFuse(baseURL: server.baseURL, maxInFlight: limit))
+    let start = now()
+    let failures = await withTaskGroup(of: Bool.self) { group in
+        for item in 0..<queries { group.addTask { await runtime.run(Query(prompt: "throughput \(item)")).answer == nil } }
+        var failures = 0
+        for await failed in group where failed { failures += 1 }
+        return failures
+    }
+    let elapsed = now() - start
+    let calls = server.requestCount
+    try await runtime.shutdown()
+    let ideal = Double(limit) / latency
+    print(String(format: "2. throughput, %d queries (%d calls), C = %d, %.0f ms/call: %.1f calls/s vs ideal %.1f (%.1f%%), peak in flight %d, %d failed",
+                 queries, calls, limit, latency * 1000, Double(calls) / elapsed, ideal, Double(calls) / elapsed / ideal * 100, server.maxInFlight, failures))
+}
+
+// 3. Overhead: 100,000+ call nodes against a zero-latency in-process provider.
+struct Instant: ChatProvider {
+    func complete(_ request: ChatRequest, onDelta: (@Sendable (String) -> Void)?) async throws -> ProviderReply {
+        let verdict = request.messages.last?.content.contains("[Correct] or [Incorrect]") == true
+        return ProviderReply(response: ChatResponse(texts: [verdict ? "[Correct]" : "ok"], usage: Usage(inputTokens: 1, outputTokens: 1)))
+    }
+}
+do {
+    let samples = quick ? 5_000 : 34_000
+    let source = """
+        strata: 1
+        models:
+          m: { provider: openai-compatible, model: q, base_url: http://127.0.0.1:9/v1, context_window: 32768, limits: { max_in_flight: 256 } }
+        layers:
+          - ensemble: [{ model: m, samples: \(samples) }]
+          - verify: { model: m, on_empty: fail }
+          - fuse: [{ model: m, max_tokens: 1 }]
+        """
+    guard let compiled = PipelineCompiler().compile(source: source, path: "overhead.yaml").estimate else { print("overhead pipeline did not compile"); exit(1) }
+    let runtime = try PipelineRuntime(pipeline: compiled.pipeline, options: RuntimeOptions(providers: ["m": Instant()]))
+    let start = now()
+    let result = await runtime.run(Query(prompt: "overhead"))
+    let elapsed = now() - start
+    try await runtime.shutdown()
+    let calls = result.usage.calls
+    print(String(format: "3. overhead, %d call nodes, zero-latency provider: %.2f s, %.1f µs per node, peak RSS %.0f MB%@",
+                 calls, elapsed, elapsed / Double(calls) * 1e6, peakResidentMegabytes(), result.answer == nil ? " (FAILED: \(result.failure ?? ""))" : ""))
+}
