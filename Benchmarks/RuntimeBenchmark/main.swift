@@ -15,6 +15,9 @@ func peakResidentMegabytes() -> Double {
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 let quick = CommandLine.arguments.contains("--quick")
+/// `--only 3` runs one benchmark.
+let only = CommandLine.arguments.firstIndex(of: "--only").flatMap { Int(CommandLine.arguments[$0 + 1]) }
+func selected(_ number: Int) -> Bool { only == nil || only == number }
 let root = FileManager.default.currentDirectoryPath
 
 /// The paper's first canonical pipeline, pointed at `baseURL` with `maxInFlight`.
@@ -33,7 +36,7 @@ func sampleRankFuse(baseURL: String, maxInFlight: Int) -> CheckedPipeline {
 }
 
 // 1. Critical path: 10 samples → rank 5 → fuse, 200 ms a call: the bound is 3 × 200 ms.
-do {
+if selected(1) {
     let server = try ScriptedLLMServer(latency: 0.2)
     let runtime = try PipelineRuntime(pipeline: sampleRankFuse(baseURL: server.baseURL, maxInFlight: 64))
     _ = await runtime.run(Query(prompt: "warm up the connection pool"))
@@ -51,7 +54,7 @@ do {
 }
 
 // 2. Throughput: many queries × that pipeline with max in-flight C: calls/s vs C / latency.
-do {
+if selected(2) {
     let latency = 0.05, limit = 32
     let queries = quick ? 100 : 1000
     let server = try ScriptedLLMServer(latency: latency, threads: 2)
@@ -78,7 +81,7 @@ struct Instant: ChatProvider {
         return ProviderReply(response: ChatResponse(texts: [verdict ? "[Correct]" : "ok"], usage: Usage(inputTokens: 1, outputTokens: 1)))
     }
 }
-do {
+if selected(3) {
     let samples = quick ? 5_000 : 34_000
     let source = """
         strata: 1

@@ -20,6 +20,9 @@ public final class ResponseCache: Sendable {
     public let mode: CacheMode
     private let database: DatabasePool?
 
+    /// Whether lookups or stores do anything; callers skip computing keys otherwise.
+    public var isEnabled: Bool { mode != .off }
+
     /// Opens (creating if needed) the cache at `path`.
     public init(path: String, mode: CacheMode = .readwrite) throws {
         self.mode = mode
@@ -54,7 +57,19 @@ public final class ResponseCache: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var canonical = Data("strata-cache-v1\n\(endpoint)\n\(sample)\n".utf8)
         canonical.append((try? encoder.encode(request)) ?? Data())
-        return SHA256.hash(data: canonical).map { String(format: "%02x", $0) }.joined()
+        return hex(SHA256.hash(data: canonical))
+    }
+
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    static func hex(_ digest: some Sequence<UInt8>) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64)
+        for byte in digest {
+            bytes.append(digits[Int(byte >> 4)])
+            bytes.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public func lookup(_ key: String) -> ChatResponse? {

@@ -23,6 +23,7 @@ public final class CallScheduler: @unchecked Sendable {
     private let queue = DispatchQueue(label: "strata.scheduler")
     private var models: [ModelState]
     private var nextTicket: UInt64 = 0
+    private let ticketLock = NSLock()
     private let clock: @Sendable () -> Double
 
     struct Waiter {
@@ -86,7 +87,7 @@ public final class CallScheduler: @unchecked Sendable {
     public func peakInFlight(model: Int) -> Int { queue.sync { models[model].peakInFlight } }
 
     func acquire(model: Int, tokens: Int) async throws {
-        let ticket: UInt64 = queue.sync {
+        let ticket: UInt64 = ticketLock.withLock {
             nextTicket += 1
             return nextTicket
         }

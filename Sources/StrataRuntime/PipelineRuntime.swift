@@ -173,12 +173,14 @@ final class LayerContext: @unchecked Sendable {
         let seed = model.supportsSeed ? entry.sampling.seed + (sample ?? 0) + seedOffset : nil
         let request = ChatRequest(model: model.modelID, messages: messages, temperature: entry.sampling.temperature,
                                   topP: entry.sampling.topP, maxTokens: maxTokens ?? entry.sampling.maxTokens, seed: seed, schema: schema)
-        let cacheKey = ResponseCache.key(endpoint: "\(model.provider.rawValue) \(model.baseURL)", request: request,
-                                         sample: (sample ?? 0) + seedOffset)
+        let cache = runtime.options.cache
+        let cacheKey = cache.isEnabled
+            ? ResponseCache.key(endpoint: "\(model.provider.rawValue) \(model.baseURL)", request: request, sample: (sample ?? 0) + seedOffset)
+            : ""
         var event = TraceEvent(query: query, layer: layer.index, operation: operation, model: model.name, sample: sample,
                                seed: seed, candidate: candidate)
         let start = Date()
-        if let cached = runtime.options.cache.lookup(cacheKey), let text = cached.texts.first {
+        if cache.isEnabled, let cached = cache.lookup(cacheKey), let text = cached.texts.first {
             event.cacheHit = true
             event.inputTokens = cached.usage.inputTokens
             event.outputTokens = cached.usage.outputTokens
@@ -194,7 +196,7 @@ final class LayerContext: @unchecked Sendable {
                 try await provider.complete(request, onDelta: onDelta)
             }
             guard let text = reply.response.texts.first else { throw ProviderError.malformedResponse("no text") }
-            runtime.options.cache.store(reply.response, for: cacheKey)
+            if cache.isEnabled { cache.store(reply.response, for: cacheKey) }
             let usd = model.usd(input: reply.response.usage.inputTokens, output: reply.response.usage.outputTokens)
             event.inputTokens = reply.response.usage.inputTokens
             event.outputTokens = reply.response.usage.outputTokens
