@@ -89,7 +89,8 @@ public enum Sandbox {
 
     /// Runs `source` with `python3 -I` under `limits`.
     public static func runPython(_ source: String, limits: SandboxLimits = SandboxLimits()) async -> SandboxResult {
-        let isolation = Self.isolation
+        // The first use probes the machine with subprocesses: keep that off the cooperative thread pool.
+        let isolation = await offPool { Self.isolation }
         guard let python else {
             return SandboxResult(exitStatus: -1, stdout: "", stderr: "python3 not found", timedOut: false, outputTruncated: false,
                                  seconds: 0, isolation: isolation.description)
@@ -141,13 +142,21 @@ public enum Sandbox {
         // Kill the whole group either way: children may outlive the main process.
         kill(-pid, SIGKILL)
         if !finishedInTime { _ = await exited.wait(seconds: 5) }
-        let out = outReader.finish(within: 1)
-        let err = errReader.finish(within: 1)
+        let out = await offPool { outReader.finish(within: 1) }
+        let err = await offPool { errReader.finish(within: 1) }
         return SandboxResult(
             exitStatus: finishedInTime ? process.terminationStatus : -9,
             stdout: String(decoding: out.data, as: UTF8.self), stderr: String(decoding: err.data, as: UTF8.self),
             timedOut: !finishedInTime, outputTruncated: out.truncated || err.truncated,
             seconds: Date().timeIntervalSince(start), isolation: isolation.description)
+    }
+}
+
+/// Runs blocking work on a Dispatch worker, never on Swift's cooperative pool
+/// (two threads on a two-core machine: one blocked wait would stall half of it).
+func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: work()) }
     }
 }
 

@@ -19,7 +19,16 @@ import Testing
         var stderr: String
     }
 
-    func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Outcome {
+    /// Runs the binary on a Dispatch worker, so waiting for it never blocks Swift's cooperative pool.
+    func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) async throws -> Outcome {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try runBlocking(arguments, environment: environment, in: directory) })
+            }
+        }
+    }
+
+    func runBlocking(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Outcome {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
@@ -46,15 +55,15 @@ import Testing
         return url
     }
 
-    @Test func checkPassesOnEveryExamplePipeline() throws {
+    @Test func checkPassesOnEveryExamplePipeline() async throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.packageRoot.appendingPathComponent("Pipelines").path)
             .filter { $0.hasSuffix(".yaml") }.map { "Pipelines/\($0)" }
-        let outcome = try run(["check"] + files + ["Pipelines/models/local.yaml"])
+        let outcome = try await run(["check"] + files + ["Pipelines/models/local.yaml"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("Pipelines/quickstart.yaml: ok"))
     }
 
-    @Test func threeMistakesAreReportedWithCaretsAndFixIts() throws {
+    @Test func threeMistakesAreReportedWithCaretsAndFixIts() async throws {
         let directory = try temporaryDirectory()
         try """
             strata: 1
@@ -67,7 +76,7 @@ import Testing
               - rank: { model: gtp, top_k: 2 }
               - fuse: [{ model: gpt, temperature: -1 }]
             """.write(to: directory.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
-        let outcome = try run(["check", "broken.yaml"], in: directory)
+        let outcome = try await run(["check", "broken.yaml"], in: directory)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("broken.yaml:7:9: error[E010]: unknown key 'smaples' in a model entry; did you mean 'samples'?"))
         #expect(outcome.stderr.contains("broken.yaml:8:20: error[E020]: model 'gtp' is not declared; did you mean 'gpt'?"))
@@ -83,11 +92,11 @@ import Testing
         #expect(!outcome.stderr.contains("\u{1B}["))
     }
 
-    @Test func jsonDiagnosticsAreMachineReadable() throws {
+    @Test func jsonDiagnosticsAreMachineReadable() async throws {
         let directory = try temporaryDirectory()
         try "strata: 1\nlayers:\n  - rank: { model: nobody, top_k: 1 }\n"
             .write(to: directory.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
-        let outcome = try run(["check", "--format", "json", "bad.yaml"], in: directory)
+        let outcome = try await run(["check", "--format", "json", "bad.yaml"], in: directory)
         #expect(outcome.status == 1)
         let document = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
         let diagnostics = try #require(document?["diagnostics"] as? [[String: Any]])
@@ -100,31 +109,31 @@ import Testing
         #expect(first["severity"] as? String == "error")
     }
 
-    @Test func usageErrorsExitTwoAndMissingFilesExitOne() throws {
-        #expect(try run(["check"]).status == 2)
-        #expect(try run(["compile", "Pipelines/quickstart.yaml", "--emit", "pdf"]).status == 2)
-        #expect(try run(["frobnicate"]).status == 2)
-        let missing = try run(["check", "does-not-exist.yaml"])
+    @Test func usageErrorsExitTwoAndMissingFilesExitOne() async throws {
+        #expect(try await run(["check"]).status == 2)
+        #expect(try await run(["compile", "Pipelines/quickstart.yaml", "--emit", "pdf"]).status == 2)
+        #expect(try await run(["frobnicate"]).status == 2)
+        let missing = try await run(["check", "does-not-exist.yaml"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("does-not-exist.yaml:1:1: error[E007]: cannot read 'does-not-exist.yaml': no such file"))
-        #expect(try run(["--help"]).status == 0)
+        #expect(try await run(["--help"]).status == 0)
     }
 
-    @Test func compileEmitsEveryFormat() throws {
-        let cost = try run(["compile", "Pipelines/quickstart.yaml", "--emit", "cost"])
+    @Test func compileEmitsEveryFormat() async throws {
+        let cost = try await run(["compile", "Pipelines/quickstart.yaml", "--emit", "cost"])
         #expect(cost.status == 0)
         #expect(cost.stdout.contains("Worst-case cost of one query: quickstart"))
         #expect(cost.stdout.contains("total"))
-        let mermaid = try run(["compile", "Pipelines/quickstart.yaml", "--emit", "mermaid"])
+        let mermaid = try await run(["compile", "Pipelines/quickstart.yaml", "--emit", "mermaid"])
         #expect(mermaid.stdout.hasPrefix("flowchart TD"))
-        let dot = try run(["compile", "Pipelines/quickstart.yaml", "--emit", "dot"])
+        let dot = try await run(["compile", "Pipelines/quickstart.yaml", "--emit", "dot"])
         #expect(dot.stdout.hasPrefix("digraph strata {"))
-        let json = try run(["compile", "Pipelines/quickstart.yaml", "--emit", "json"])
+        let json = try await run(["compile", "Pipelines/quickstart.yaml", "--emit", "json"])
         let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect((document?["cost"] as? [String: Any])?["total"] != nil)
     }
 
-    @Test func compileShowsTheCostOfAPipelineOverBudget() throws {
+    @Test func compileShowsTheCostOfAPipelineOverBudget() async throws {
         let directory = try temporaryDirectory()
         try """
             strata: 1
@@ -135,18 +144,18 @@ import Testing
               - ensemble: [{ model: gpt, samples: 5 }]
               - fuse: [gpt]
             """.write(to: directory.appendingPathComponent("pricey.yaml"), atomically: true, encoding: .utf8)
-        let outcome = try run(["compile", "pricey.yaml", "--emit", "cost"], in: directory)
+        let outcome = try await run(["compile", "pricey.yaml", "--emit", "cost"], in: directory)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("error[E050]: the worst case of a query is 6 calls, over the budget of 3 by 3 (100%)"))
         #expect(outcome.stdout.contains("total"))
     }
 
-    @Test func colourOnlyWhenAskedByTheTerminalAndNeverWithNoColor() throws {
+    @Test func colourOnlyWhenAskedByTheTerminalAndNeverWithNoColor() async throws {
         // `script` gives the child a real terminal.
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }
         let directory = try temporaryDirectory()
         try "strata: 1\nlayers: []\n".write(to: directory.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
-        func viaTerminal(_ environment: [String: String]) throws -> String {
+        @Sendable func viaTerminal(_ environment: [String: String]) throws -> String {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
             process.arguments = ["-qec", "\(Self.binary.path) check e.yaml", "/dev/null"]
@@ -164,8 +173,9 @@ import Testing
             process.waitUntilExit()
             return String(decoding: data, as: UTF8.self)
         }
-        #expect(try viaTerminal([:]).contains("\u{1B}[1;31merror[E018]"))
-        let plain = try viaTerminal(["NO_COLOR": "1"])
+        let coloured = try await offPool { try viaTerminal([:]) }
+        #expect(coloured.contains("\u{1B}[1;31merror[E018]"))
+        let plain = try await offPool { try viaTerminal(["NO_COLOR": "1"]) }
         #expect(plain.contains("error[E018]"))
         #expect(!plain.contains("\u{1B}["))
     }
@@ -188,18 +198,18 @@ import Testing
         return path
     }
 
-    @Test func runPrintsTheAnswerAndExplains() throws {
+    @Test func runPrintsTheAnswerAndExplains() async throws {
         let server = try ScriptedLLMServer()
         let directory = try StrataBinaryTests().temporaryDirectory()
         let pipeline = try writePipeline(server, in: directory)
-        let plain = try StrataBinaryTests().run(["run", pipeline, "--prompt", "Hello there", "--cache", "off"], in: directory)
+        let plain = try await StrataBinaryTests().run(["run", pipeline, "--prompt", "Hello there", "--cache", "off"], in: directory)
         #expect(plain.status == 0, "\(plain.stderr)")
         #expect(plain.stdout.hasPrefix("answer(seed 0): "))
         #expect(plain.stderr.contains("5 calls"))
-        let explained = try StrataBinaryTests().run(["run", pipeline, "--prompt", "Hello there", "--explain", "--cache", "off"], in: directory)
+        let explained = try await StrataBinaryTests().run(["run", pipeline, "--prompt", "Hello there", "--explain", "--cache", "off"], in: directory)
         #expect(explained.stdout.contains("── layer 2: rank — 3 in → 2 out"))
         #expect(explained.stdout.contains("ranking: [3] > [2] > [1], keeping 2"))
-        let streamed = try StrataBinaryTests().run(["run", pipeline, "--prompt", "Hello there", "--stream", "--cache", "off"], in: directory)
+        let streamed = try await StrataBinaryTests().run(["run", pipeline, "--prompt", "Hello there", "--stream", "--cache", "off"], in: directory)
         #expect(streamed.stdout.hasPrefix("answer(seed 0): "))
         #expect(streamed.stderr.contains("· layer 1 ensemble: 3 candidate(s)"))
     }
@@ -226,12 +236,12 @@ import Testing
         let deadline = Date().addingTimeInterval(30)
         while lines().count < 6, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        try await offPool { process.waitUntilExit() }
         let answeredBeforeKill = lines().count
         #expect(answeredBeforeKill >= 6 && answeredBeforeKill < 40)
         let requestsBeforeResume = server.requestCount
 
-        let resumed = try StrataBinaryTests().run(arguments, in: directory)
+        let resumed = try await StrataBinaryTests().run(arguments, in: directory)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("40 items, \(answeredBeforeKill) already answered"))
         let ids = lines().compactMap { line in
@@ -241,5 +251,12 @@ import Testing
         #expect(Set(ids) == Set((0..<40).map { "item-\($0)" }))
         // Finished items cost nothing again: at most the unfinished ones' 5 calls each.
         #expect(server.requestCount - requestsBeforeResume <= (40 - answeredBeforeKill) * 5)
+    }
+}
+
+/// Blocking work on a Dispatch worker, off Swift's cooperative pool.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }

@@ -54,14 +54,14 @@ import Testing
     }
 
     @Test func mutatedPipelinesNeverCrash() async {
-        await propertyCheck(count: 400, input: Gen.int(in: 0...Int(Int32.max)).array(of: 1...8)) { operations in
+        await propertyCheck(count: 250, input: Gen.int(in: 0...Int(Int32.max)).array(of: 1...8)) { operations in
             let seed = Self.seeds[operations[0] % Self.seeds.count]
             Self.expectTotal(Self.mutate(seed, with: Array(operations.dropFirst())))
         }
     }
 
     @Test func randomDocumentsNeverCrash() async {
-        await propertyCheck(count: 400, input: Gen.element(of: Self.fragments).array(of: 0...60)) { pieces in
+        await propertyCheck(count: 250, input: Gen.element(of: Self.fragments).array(of: 0...60)) { pieces in
             Self.expectTotal(pieces.compactMap { $0 }.joined())
         }
     }

@@ -30,11 +30,12 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Fast retries so fault tests take milliseconds.
+/// Fast retries so fault tests take milliseconds. (Timeouts stay generous: the
+/// whole suite runs in parallel on two cores, and a starved test must not time out.)
 let quickRetry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05, maxRetryAfter: 0.2)
 
 func runtime(_ pipeline: CheckedPipeline, cache: ResponseCache = .disabled, trace: TraceWriter? = nil,
-             timeouts: Timeouts = Timeouts(connect: 2, read: 5, total: 10), environment: [String: String] = [:],
+             timeouts: Timeouts = Timeouts(connect: 10, read: 30, total: 60), environment: [String: String] = [:],
              providers: [String: any ChatProvider] = [:]) throws -> PipelineRuntime {
     try PipelineRuntime(pipeline: pipeline, options: RuntimeOptions(
         cache: cache, trace: trace, retry: quickRetry, timeouts: timeouts, providers: providers, environment: environment))
