@@ -1,0 +1,163 @@
+import Foundation
+import Strata
+import Testing
+
+/// The real local model server, if one is up: the default model on 8080, else the tiny one on 8081.
+enum LiveServer {
+    static let port: Int? = [8080, 8081].first(where: isListening)
+
+    static var isUp: Bool { port != nil }
+
+    static func isListening(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A pipeline on the live model, with short outputs to keep the suite fast on two cores.
+    static func pipeline(_ layers: String, maxTokens: Int = 48) throws -> CheckedPipeline {
+        let source = """
+            strata: 1
+            models:
+              live: { provider: openai-compatible, model: local, base_url: "http://127.0.0.1:\(port ?? 8080)/v1", context_window: 4096,
+                      capabilities: { json_schema: true }, limits: { max_in_flight: 4 } }
+            defaults: { max_tokens: \(maxTokens), temperature: 0.8, seed: 1 }
+            layers:
+            \(layers)
+            """
+        let result = PipelineCompiler().compile(source: source, path: "live.yaml")
+        guard let compiled = result.compiled else {
+            throw LiveFailure(DiagnosticRenderer(sources: result.sources).render(result.diagnostics))
+        }
+        return compiled.pipeline
+    }
+
+    static func runtime(_ pipeline: CheckedPipeline, cache: ResponseCache = .disabled) throws -> PipelineRuntime {
+        try PipelineRuntime(pipeline: pipeline, options: RuntimeOptions(cache: cache, timeouts: Timeouts(connect: 10, read: 300, total: 600)))
+    }
+}
+
+struct LiveFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+@Suite(.enabled(if: LiveServer.isUp, "the local model server is down: start it with `scripts/local-llm start` (scripts/test does)"),
+       .serialized)
+struct LiveModelTests {
+    @Test func quickstartPipelineEndToEnd() async throws {
+        var compiled = try #require(PipelineCompiler().compile(path: LiveServer.root.appendingPathComponent("Pipelines/quickstart.yaml").path).compiled)
+        if LiveServer.port == 8081 {
+            // Only the tiny model is up: point the quickstart at it.
+            compiled.pipeline.models[0].baseURL = "http://127.0.0.1:8081/v1"
+        }
+        let runtime = try LiveServer.runtime(compiled.pipeline)
+        let result = await runtime.run(Query(prompt: "Name the capital of France in one word."))
+        try await runtime.shutdown()
+        #expect(result.failure == nil, "\(result.failure ?? "")")
+        #expect(!(result.answer ?? "").isEmpty)
+        #expect(result.layers.map(\.kind) == ["ensemble", "rank", "fuse"])
+        #expect(result.usage.calls == 6)
+        #expect(result.usage.outputTokens > 0)
+    }
+
+    @Test func everyLayerKindOnce() async throws {
+        let runtime = try LiveServer.runtime(try LiveServer.pipeline("""
+              - ensemble: [{ model: live, samples: 3 }]
+              - critique: { model: live, max_tokens: 160, on_malformed: pass-through }
+              - rank: { model: live, top_k: 2 }
+              - verify: { model: live, on_empty: keep-all, max_tokens: 48 }
+              - unit-test: { model: live, mode: judge, tests: 2, top_k: 2, on_empty: keep-all }
+              - fuse: [live]
+            """))
+        let result = await runtime.run(Query(prompt: "What is 6 times 7? Answer briefly."))
+        try await runtime.shutdown()
+        #expect(result.failure == nil, "\(result.failure ?? "")")
+        #expect(result.layers.map(\.kind) == ["ensemble", "critique", "rank", "verify", "unit-test", "fuse"])
+        #expect(result.answer != nil)
+    }
+
+    @Test func unitTestExecuteRunsRealModelCode() async throws {
+        let runtime = try LiveServer.runtime(try LiveServer.pipeline("""
+              - ensemble: [{ model: live, samples: 2 }]
+              - unit-test: { mode: execute, test_source: dataset, top_k: 1, on_empty: keep-all, timeout_s: 5 }
+            """, maxTokens: 96))
+        let result = await runtime.run(Query(prompt: "Write a Python function add(a, b) that returns a + b. Reply with only the code.",
+                                              tests: "assert add(2, 3) == 5\nassert add(-1, 1) == 0"))
+        try await runtime.shutdown()
+        #expect(result.failure == nil, "\(result.failure ?? "")")
+        #expect(result.layers[1].notes.contains { $0.contains("executed tests") })
+    }
+
+    @Test func streamingDeliversPieces() async throws {
+        let runtime = try LiveServer.runtime(try LiveServer.pipeline("""
+              - ensemble: [{ model: live, samples: 1, max_tokens: 40 }]
+            """))
+        let pieces = LivePieces()
+        let result = await runtime.run(Query(prompt: "Count from one to ten in words."), onDelta: { pieces.append($0) })
+        try await runtime.shutdown()
+        #expect(result.answer != nil)
+        #expect(pieces.count > 1, "a streamed reply arrives in several pieces")
+        #expect(pieces.joined == result.answer)
+    }
+
+    @Test func rankWithJSONSchemaOutput() async throws {
+        let runtime = try LiveServer.runtime(try LiveServer.pipeline("""
+              - ensemble: [{ model: live, samples: 3 }]
+              - rank: { model: live, top_k: 1, structured: always, max_tokens: 32 }
+            """))
+        let result = await runtime.run(Query(prompt: "Give one word for a happy feeling."))
+        try await runtime.shutdown()
+        #expect(result.failure == nil)
+        let notes = result.layers[1].notes.joined(separator: "\n")
+        #expect(notes.contains("ranking: ["))
+        #expect(!notes.contains("no ranking could be read"), "the server's JSON-schema output must parse")
+    }
+
+    @Test func samplesWithDistinctSeedsGiveDistinctCandidates() async throws {
+        let runtime = try LiveServer.runtime(try LiveServer.pipeline("""
+              - ensemble: [{ model: live, samples: 4, temperature: 1.0 }]
+              - fuse: [live]
+            """, maxTokens: 24))
+        let result = await runtime.run(Query(prompt: "Invent a name for a cat."))
+        try await runtime.shutdown()
+        let texts = result.layers[0].candidates.map(\.text)
+        #expect(texts.count == 4)
+        #expect(Set(texts).count >= 2, "distinct seeds should give distinct samples: \(texts)")
+    }
+
+    @Test func rerunHitsTheCacheWithZeroNewCalls() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("strata-live-\(UUID().uuidString).sqlite").path
+        let pipeline = try LiveServer.pipeline("""
+              - ensemble: [{ model: live, samples: 2 }]
+              - fuse: [live]
+            """, maxTokens: 24)
+        let first = try LiveServer.runtime(pipeline, cache: try ResponseCache(path: path))
+        let cold = await first.run(Query(prompt: "Say hello."))
+        try await first.shutdown()
+        let second = try LiveServer.runtime(pipeline, cache: try ResponseCache(path: path))
+        let warm = await second.run(Query(prompt: "Say hello."))
+        try await second.shutdown()
+        #expect(cold.usage.calls == 3)
+        #expect(warm.usage.calls == 0)
+        #expect(warm.usage.cacheHits == 3)
+        #expect(warm.answer == cold.answer)
+    }
+}
+
+final class LivePieces: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pieces: [String] = []
+    func append(_ piece: String) { lock.withLock { pieces.append(piece) } }
+    var count: Int { lock.withLock { pieces.count } }
+    var joined: String { lock.withLock { pieces.joined() } }
+}
