@@ -53,17 +53,12 @@ public struct HTTPChatProvider: ChatProvider {
             } catch let error as ProviderError {
                 let redacted = redact(error)
                 record.failures.append(redacted.description)
-                if case .http(let status, _) = error, status == 429 || status == 402 || status == 401 || status == 403, let key,
-                   keys.count > 1, keys.rotate(after: key) {
-                    // Quota, rate limit or a revoked key: the next key may work at once.
-                    record.keyRotations += 1
-                    if status != 429 || record.keyRotations < keys.count {
-                        attempt += 1
-                        if attempt >= retry.maxAttempts + keys.count { throw redacted }
-                        continue
-                    }
-                }
                 attempt += 1
+                // Quota, rate limit or a revoked key: the next key may work at once (each key is tried once).
+                if Self.rotatesKey(error), let key, record.keyRotations < keys.count - 1, keys.rotate(after: key) {
+                    record.keyRotations += 1
+                    continue
+                }
                 guard redacted.isRetryable, attempt < retry.maxAttempts else { throw redacted }
                 let wait = retry.delay(afterAttempt: attempt - 1, retryAfter: retryAfter)
                 try await Task.sleep(nanoseconds: UInt64(wait * 1_000_000_000))
@@ -130,6 +125,11 @@ public struct HTTPChatProvider: ChatProvider {
         } catch {
             throw Self.classify(error)
         }
+    }
+
+    static func rotatesKey(_ error: ProviderError) -> Bool {
+        if case .http(let status, _) = error { return [401, 402, 403, 429].contains(status) }
+        return false
     }
 
     static func classify(_ error: Error) -> ProviderError {
