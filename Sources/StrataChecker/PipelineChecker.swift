@@ -385,9 +385,10 @@ private struct LayerWalk {
             }
         }
 
-        // Rule 7: capabilities.
+        // Rule 7: capabilities. Layers that parse a model's judgement ask for
+        // JSON-schema output where the model can give it.
         var structured = false
-        if kind == .rank, let model = entries.first.map({ resolver.models[$0.model] }) {
+        if !kind.makesCandidates, let model = entries.first.map({ resolver.models[$0.model] }) {
             switch layer.structured?.value ?? .auto {
             case .auto: structured = model.supportsJSONSchema
             case .never: structured = false

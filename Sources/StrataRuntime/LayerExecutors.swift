@@ -76,10 +76,14 @@ enum LayerExecutors {
             "n": String(pool.count),
         ])
         let entry = layer.entries[0]
+        let structured = layer.structuredOutput
+        let message = structured
+            ? prompt + "\nAnswer in JSON: {\"critiques\": [{\"strengths\": \"…\", \"weaknesses\": \"…\"}, …]}, one entry per response, in order."
+            : prompt
         var lastProblem = "no reply"
         for attempt in 0...context.runtime.options.malformedRetries {
-            switch await context.call(CallRole.critique.rawValue, entry: entry, messages: [.user(prompt)], sample: nil,
-                                      candidate: nil, seedOffset: attempt * 1_000_003) {
+            switch await context.call(CallRole.critique.rawValue, entry: entry, messages: [.user(message)], sample: nil,
+                                      candidate: nil, seedOffset: attempt * 1_000_003, schema: structured ? critiqueSchema : nil) {
             case .success(let text):
                 if let critiques = ReplyParsers.critiques(text, count: pool.count) {
                     return zip(pool, critiques).map { candidate, critique in
@@ -101,6 +105,18 @@ enum LayerExecutors {
         }
         throw QueryFailure(reason: "critique failed: \(lastProblem)")
     }
+
+    /// `{"type":"object","properties":{"<property>": <items>},"required":["<property>"],"additionalProperties":false}`
+    static func objectSchema(_ name: String, property: String, _ items: String) -> ResponseSchema {
+        ResponseSchema(name: name, json: #"{"type":"object","properties":{"# + "\"\(property)\":" + items
+                       + #"},"required":["# + "\"\(property)\"" + #"],"additionalProperties":false}"#)
+    }
+
+    static let critiqueSchema = objectSchema("critiques", property: "critiques",
+        #"{"type":"array","items":{"type":"object","properties":{"strengths":{"type":"string"},"weaknesses":{"type":"string"}},"required":["strengths","weaknesses"],"additionalProperties":false}}"#)
+    static let verdictSchema = objectSchema("verdict", property: "verdict", #"{"type":"string","enum":["correct","incorrect"]}"#)
+    static let testsSchema = objectSchema("tests", property: "tests", #"{"type":"array","items":{"type":"string"}}"#)
+    static let passedSchema = objectSchema("passed", property: "passed", #"{"type":"array","items":{"type":"boolean"}}"#)
 
     static let rankingSchema = ResponseSchema(
         name: "ranking",
@@ -156,11 +172,13 @@ enum LayerExecutors {
                                                                           messages: [.user(reasoningPrompt)], sample: nil, candidate: index) else {
                         return (index, nil)
                     }
-                    let verdictPrompt = PromptRenderer.render(layer.prompts[.verifyVerdict] ?? "",
+                    var verdictPrompt = PromptRenderer.render(layer.prompts[.verifyVerdict] ?? "",
                                                               ["query": queryText, "candidate": candidate.text, "reasoning": reasoning])
+                    if layer.structuredOutput { verdictPrompt += "\nAnswer in JSON: {\"verdict\": \"correct\"} or {\"verdict\": \"incorrect\"}." }
                     for attempt in 0...retries {
                         if case .success(let text) = await context.call(CallRole.verifyVerdict.rawValue, entry: entry, messages: [.user(verdictPrompt)],
-                                                                       sample: nil, candidate: index, seedOffset: attempt * 1_000_003),
+                                                                       sample: nil, candidate: index, seedOffset: attempt * 1_000_003,
+                                                                       schema: layer.structuredOutput ? verdictSchema : nil),
                            let verdict = ReplyParsers.verdict(text) {
                             return (index, verdict)
                         }
@@ -229,8 +247,12 @@ enum LayerExecutors {
             guard let tests = query.tests else { throw QueryFailure(reason: "the query carries no tests (test_source: dataset)") }
             executableTests = [tests]
         } else if let entry {
-            let prompt = PromptRenderer.render(layer.prompts[.writeTests] ?? "", ["query": queryText, "test_count": String(layer.tests)])
-            switch await context.call(CallRole.writeTests.rawValue, entry: entry, messages: [.user(prompt)], sample: nil, candidate: nil) {
+            var prompt = PromptRenderer.render(layer.prompts[.writeTests] ?? "", ["query": queryText, "test_count": String(layer.tests)])
+            // Executable tests are code; only natural-language tests come back as JSON.
+            let structured = layer.structuredOutput && !execute
+            if structured { prompt += "\nAnswer in JSON: {\"tests\": [\"…\", …]}." }
+            switch await context.call(CallRole.writeTests.rawValue, entry: entry, messages: [.user(prompt)], sample: nil, candidate: nil,
+                                      schema: structured ? testsSchema : nil) {
             case .success(let text):
                 if execute {
                     executableTests = Array(ReplyParsers.assertions(text).prefix(layer.tests))
@@ -259,9 +281,11 @@ enum LayerExecutors {
                         context.note("[\(index + 1)] passed \(count)/\(testCount) executed tests" + (result.timedOut ? " (timed out)" : ""))
                         return (index, count)
                     }
-                    let prompt = PromptRenderer.render(layer.prompts[.judgeTests] ?? "", ["query": queryText, "candidate": candidate.text, "tests": testsText])
+                    var prompt = PromptRenderer.render(layer.prompts[.judgeTests] ?? "", ["query": queryText, "candidate": candidate.text, "tests": testsText])
+                    if layer.structuredOutput { prompt += "\nAnswer in JSON: {\"passed\": [true or false for each test, in order]}." }
                     guard let entry, case .success(let text) = await context.call(CallRole.judgeTests.rawValue, entry: entry,
-                                                                                 messages: [.user(prompt)], sample: nil, candidate: index) else {
+                                                                                 messages: [.user(prompt)], sample: nil, candidate: index,
+                                                                                 schema: layer.structuredOutput ? passedSchema : nil) else {
                         return (index, 0)
                     }
                     return (index, ReplyParsers.passedCount(text, tests: testCount))

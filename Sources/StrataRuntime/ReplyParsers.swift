@@ -57,8 +57,19 @@ enum ReplyParsers {
         return numbers
     }
 
-    /// Splits a critique reply into exactly `n` critiques, one per `[i]` section; nil otherwise.
+    /// The reply as a JSON object, when it is one (structured output).
+    static func json(_ text: String) -> [String: Any]? {
+        guard text.first(where: { !$0.isWhitespace }) == "{", let data = text.data(using: .utf8) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
+
+    /// Splits a critique reply into exactly `n` critiques: JSON `{"critiques": [...]}`,
+    /// or one `[i]` section each; nil otherwise.
     static func critiques(_ text: String, count n: Int) -> [String]? {
+        if let object = json(text), let list = object["critiques"] as? [[String: Any]] {
+            guard list.count == n else { return nil }
+            return list.map { "Strengths: \($0["strengths"] as? String ?? "")\nWeaknesses: \($0["weaknesses"] as? String ?? "")" }
+        }
         var sections: [Int: String] = [:]
         var current: Int?
         var buffer: [Substring] = []
@@ -86,6 +97,13 @@ enum ReplyParsers {
 
     /// The verdict ending a verification reply: the last `[Correct]` or `[Incorrect]`.
     static func verdict(_ text: String) -> Bool? {
+        if let verdict = json(text)?["verdict"] as? String {
+            switch verdict.lowercased() {
+            case "correct": return true
+            case "incorrect": return false
+            default: return nil
+            }
+        }
         let lowered = text.lowercased()
         let correct = lowered.range(of: "[correct]", options: .backwards)?.lowerBound
         let incorrect = lowered.range(of: "[incorrect]", options: .backwards)?.lowerBound
@@ -99,6 +117,9 @@ enum ReplyParsers {
 
     /// Natural-language tests: numbered lines `[1] …`, `1. …`, or `- …`.
     static func judgeTests(_ text: String) -> [String] {
+        if let list = json(text)?["tests"] as? [String] {
+            return list.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        }
         var tests: [String] = []
         for line in text.split(separator: "\n") {
             var body = line.trimmingCharacters(in: .whitespaces)
@@ -119,6 +140,9 @@ enum ReplyParsers {
 
     /// How many tests a judge reply marks passed: per line `[i] [Passed]`, each test counted once.
     static func passedCount(_ text: String, tests: Int) -> Int {
+        if let list = json(text)?["passed"] as? [Bool] {
+            return min(tests, list.prefix(tests).filter { $0 }.count)
+        }
         var passed = Set<Int>()
         var unnumbered = 0
         for line in text.split(separator: "\n") {
@@ -157,5 +181,15 @@ enum ReplyParsers {
     /// Executable tests from a reply: the `assert` statements of its code.
     static func assertions(_ text: String) -> [String] {
         code(text).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("assert ") }
+    }
+}
+
+/// The reply parsers, for tests and tools that read replies the same way the runtime does.
+public enum ReplyParsersProbe {
+    public static func verdict(_ text: String) -> Bool? { ReplyParsers.verdict(text) }
+    public static func passed(_ text: String, tests: Int) -> Int { ReplyParsers.passedCount(text, tests: tests) }
+    public static func critiques(_ text: String, count: Int) -> [String]? { ReplyParsers.critiques(text, count: count) }
+    public static func ranking(_ text: String, count: Int) -> (order: [Int], repair: String?)? {
+        ReplyParsers.ranking(text, count: count).map { ($0.order, $0.repair) }
     }
 }

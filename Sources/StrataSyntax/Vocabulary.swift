@@ -17,10 +17,10 @@ public enum Vocabulary {
         "ensemble": ["models", "prompt"],
         "fuse": ["models", "prompt", "length_control"],
         "entry": ["model", "samples"] + sampling,
-        "critique": ["model", "prompt", "on_malformed"] + sampling,
+        "critique": ["model", "prompt", "on_malformed", "structured"] + sampling,
         "rank": ["model", "top_k", "prompt", "structured"] + sampling,
-        "verify": ["model", "first_k", "on_empty", "prompt", "verdict_prompt"] + sampling,
-        "unit-test": ["model", "mode", "tests", "test_source", "top_k", "on_empty", "prompt", "judge_prompt", "timeout_s", "memory_mb"] + sampling,
+        "verify": ["model", "first_k", "on_empty", "prompt", "verdict_prompt", "structured"] + sampling,
+        "unit-test": ["model", "mode", "tests", "test_source", "top_k", "on_empty", "prompt", "judge_prompt", "timeout_s", "memory_mb", "structured"] + sampling,
     ]
 
     static func keys(_ context: String) -> [String] { contexts[context] ?? [] }

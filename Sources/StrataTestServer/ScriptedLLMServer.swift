@@ -126,6 +126,18 @@ public final class ScriptedLLMServer: @unchecked Sendable {
     public static func defaultAnswer(for request: ReceivedRequest) -> String {
         let prompt = request.promptText
         let count = countCandidates(in: prompt)
+        // JSON-schema requests get JSON in the schema's shape.
+        if let format = request.body["response_format"] as? [String: Any],
+           let name = (format["json_schema"] as? [String: Any])?["name"] as? String {
+            switch name {
+            case "critiques":
+                return #"{"critiques": ["# + (1...max(1, count)).map { _ in #"{"strengths": "clear", "weaknesses": "none found"}"# }.joined(separator: ", ") + "]}"
+            case "verdict": return #"{"verdict": "correct"}"#
+            case "tests": return #"{"tests": ["The response answers.", "The response is short."]}"#
+            case "passed": return #"{"passed": [true, true]}"#
+            default: break
+            }
+        }
         if prompt.contains("Rank the") {
             if (request.body["response_format"] as? [String: Any]) != nil {
                 return "{\"ranking\": [" + (1...max(1, count)).reversed().map(String.init).joined(separator: ", ") + "]}"

@@ -195,3 +195,33 @@ import Testing
         #expect(result.layers[1].notes.contains { $0.contains("(timed out)") })
     }
 }
+
+@Suite struct StructuredOutputTests {
+    @Test func judgingLayersAskForJSONWhereTheModelSupportsIt() async throws {
+        let server = try ScriptedLLMServer()
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 3 }]
+              - critique: { model: m }
+              - rank: { model: m, top_k: 2 }
+              - verify: { model: m, on_empty: fail }
+              - unit-test: { model: m, tests: 2, top_k: 1, on_empty: fail }
+            """, server: server, capabilities: "{ json_schema: true }"))
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        #expect(result.failure == nil, "\(result.failure ?? "")")
+        let schemaNames = server.requests.compactMap { request -> String? in
+            ((request.body["response_format"] as? [String: Any])?["json_schema"] as? [String: Any])?["name"] as? String
+        }
+        #expect(Set(schemaNames) == ["critiques", "ranking", "verdict", "tests", "passed"])
+        #expect(result.layers[1].candidates.allSatisfy { $0.critique == "Strengths: clear\nWeaknesses: none found" })
+        #expect(result.layers[4].candidates.first?.testsPassed == 2)
+        // Verify's reasoning call is free text: only the verdict is structured.
+        #expect(schemaNames.filter { $0 == "verdict" }.count == 2)
+    }
+
+    @Test func structuredRepliesParse() {
+        #expect(ReplyParsersProbe.verdict(#"{"verdict": "incorrect"}"#) == false)
+        #expect(ReplyParsersProbe.passed(#"{"passed": [true, false, true]}"#, tests: 3) == 2)
+        #expect(ReplyParsersProbe.critiques(#"{"critiques": [{"strengths": "a", "weaknesses": "b"}]}"#, count: 2) == nil)
+    }
+}
