@@ -100,6 +100,8 @@ public struct CheckedLayer: Sendable, Codable {
     public var onMalformed: MalformedPolicy
     public var timeoutSeconds: Double
     public var memoryMB: Int
+    /// How a vote layer reads each candidate's answer.
+    public var extractor: AnswerExtractorKind?
     /// The prompt templates this layer sends, by role.
     public var prompts: [CallRole: String]
     /// Estimated input tokens of one call, by role (worst case).

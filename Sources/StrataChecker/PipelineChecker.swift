@@ -203,6 +203,7 @@ private struct LayerWalk {
         case .verify: return 2 * n
         case .unitTest:
             return (layer.testSource == .dataset ? 0 : 1) + (layer.mode == .judge ? n : 0)
+        case .vote: return 0
         }
     }
 
@@ -220,7 +221,7 @@ private struct LayerWalk {
             }
         }
         // Only unit-test may run without a model (dataset tests, execute mode); that case is checked below.
-        if kind != .unitTest, layer.entries.isEmpty { resolved = false }
+        if kind != .unitTest, !kind.callsNoModel, layer.entries.isEmpty { resolved = false }
         let poolIn = pool.range
         let modeValue = layer.mode?.value ?? .judge
         let testSource = layer.testSource?.value ?? .model
@@ -260,9 +261,10 @@ private struct LayerWalk {
 
         // Prompts and their token estimates.
         var prompts: [CallRole: String] = [:]
-        let mainTemplate: PromptTemplate
+        let mainTemplate: PromptTemplate?
         var secondTemplate: PromptTemplate?
         switch kind {
+        case .vote: mainTemplate = nil
         case .ensemble: mainTemplate = .generate
         case .critique: mainTemplate = .critique
         case .rank: mainTemplate = .rank
@@ -272,8 +274,9 @@ private struct LayerWalk {
             mainTemplate = modeValue == .execute ? .writeExecutableTests : .writeJudgeTests
             secondTemplate = modeValue == .judge ? .judgeTests : nil
         }
-        let mainRole = Self.mainRole(kind)
-        prompts[mainRole] = checkPrompt(layer.prompt, against: mainTemplate)
+        if let mainTemplate, let mainRole = Self.mainRole(kind) {
+            prompts[mainRole] = checkPrompt(layer.prompt, against: mainTemplate)
+        }
         if let secondTemplate {
             prompts[kind == .verify ? .verifyVerdict : .judgeTests] = checkPrompt(layer.secondPrompt, against: secondTemplate)
         } else if let second = layer.secondPrompt {
@@ -297,6 +300,7 @@ private struct LayerWalk {
         case .unitTest:
             if testSource == .model { inputTokens[.writeTests] = fixed(.writeTests) + query }
             if modeValue == .judge { inputTokens[.judgeTests] = fixed(.judgeTests) + query + pool.candidateTokens + writeTestsOutput }
+        case .vote: break
         }
 
         // Settings and pool arithmetic.
@@ -359,6 +363,13 @@ private struct LayerWalk {
             }
             let kept = min(topK ?? poolIn.max, poolIn.max)
             poolOut = filteredPool(poolIn, keptMax: kept, policy: layer.onEmpty?.value, kind: kind)
+        case .vote:
+            if poolIn.max < 3, poolIn.max > 0 {
+                report(.fewVoters, "this vote receives at most \(candidates(poolIn.max)); a majority needs at least three", at: layer.kindRange,
+                       notes: [DiagnosticNote("sample more candidates in the ensemble, or drop the vote")])
+            }
+            // The winning answer's candidates: at least one whenever any arrive.
+            poolOut = PoolRange(min(1, poolIn.min), poolIn.max)
         }
         if (kind == .verify || kind == .unitTest), poolOut.min == 0 {
             pool.emptiedBy = (kind, layer.kindRange)
@@ -419,7 +430,7 @@ private struct LayerWalk {
             onEmpty: layer.onEmpty?.value, mode: kind == .unitTest ? modeValue : nil, tests: layer.tests?.value ?? 5,
             testSource: kind == .unitTest ? testSource : nil, structuredOutput: structured,
             onMalformed: layer.onMalformed?.value ?? .fail, timeoutSeconds: layer.timeoutSeconds?.value ?? 10,
-            memoryMB: layer.memoryMB?.value ?? 512, prompts: prompts, inputTokens: inputTokens, range: layer.range)
+            memoryMB: layer.memoryMB?.value ?? 512, extractor: kind == .vote ? layer.extractor?.value ?? .numeric : nil, prompts: prompts, inputTokens: inputTokens, range: layer.range)
     }
 
     /// The pool out of a filtering layer (verify, unit-test).
@@ -437,8 +448,9 @@ private struct LayerWalk {
 
     func candidates(_ count: Int) -> String { count == 1 ? "1 candidate" : "\(count) candidates" }
 
-    static func mainRole(_ kind: LayerKind) -> CallRole {
+    static func mainRole(_ kind: LayerKind) -> CallRole? {
         switch kind {
+        case .vote: nil
         case .ensemble: .generate
         case .critique: .critique
         case .rank: .rank

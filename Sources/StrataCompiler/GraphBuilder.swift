@@ -92,6 +92,8 @@ private struct Builder {
                 verdicts.append(call(layer, .verifyVerdict, entry: entry, sample: nil, candidate: candidate, dependencies: [reasoning], waves: waveCount))
             }
             return add(layer.index, .filterVerdicts, dependencies: inputs + verdicts)
+        case .vote:
+            return add(layer.index, .vote, dependencies: inputs)
         case .unitTest:
             var testInputs = inputs
             if layer.testSource == .model, let entry = layer.entries.first {

@@ -46,6 +46,7 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
     case identicalSamples = "W040"
     case firstKNeverStops = "W041"
     case tooManyCalls = "E042"
+    case fewVoters = "W043"
 
     // Budgets
     case budgetExceeded = "E050"
@@ -95,6 +96,7 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
         case .identicalSamples: "repeated samples at temperature 0 give identical candidates"
         case .firstKNeverStops: "first_k is at least the pool size, so verify never stops early"
         case .tooManyCalls: "the pipeline expands to more calls per query than Strata will compile"
+        case .fewVoters: "a vote over fewer than three candidates cannot break a tie by majority"
         case .budgetExceeded: "the worst case of a query exceeds the declared budget"
         }
     }

@@ -126,6 +126,7 @@ public final class PipelineRuntime: Sendable {
         case .rank: return try await LayerExecutors.rank(layer, pool: pool, query: query, context: context)
         case .verify: return try await LayerExecutors.verify(layer, pool: pool, query: query, context: context)
         case .unitTest: return try await LayerExecutors.unitTest(layer, pool: pool, query: query, context: context)
+        case .vote: return LayerExecutors.vote(layer, pool: pool, context: context)
         }
     }
 }

@@ -257,12 +257,13 @@ private struct Decoder {
             case "tests": layer.tests = reader.int(value, key: key, in: 1...50)
             case "timeout_s": layer.timeoutSeconds = reader.double(value, key: key, in: 0.1...600)
             case "memory_mb": layer.memoryMB = reader.int(value, key: key, in: 16...65_536)
+            case "extractor": layer.extractor = reader.choice(value, key: key, as: AnswerExtractorKind.self)
             default: reader.decodeSampling(key, value, into: &layer.sampling)
             }
         }
         if let model {
             layer.entries = [EntrySyntax(model: model, sampling: layer.sampling, range: model.range)]
-        } else if layer.kind != .unitTest {
+        } else if layer.kind != .unitTest, !layer.kind.callsNoModel {
             reader.report(.missingKey, "the '\(kind)' layer names no model", at: layer.kindRange,
                           notes: [DiagnosticNote("add 'model: NAME' naming a model declared under 'models:'")])
         }

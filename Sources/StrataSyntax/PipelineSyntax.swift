@@ -4,11 +4,27 @@ import StrataDiagnostics
 public enum LayerKind: String, Sendable, Codable, CaseIterable {
     case ensemble, critique, rank, fuse, verify
     case unitTest = "unit-test"
+    /// Self-consistency: keeps the candidates whose extracted answer is most frequent. No model calls.
+    case vote
 
     /// Layers that make new candidates (and so drop critiques).
     public var makesCandidates: Bool { self == .ensemble || self == .fuse }
     /// Layers that read the critiques attached to candidates.
     public var readsCritiques: Bool { self == .rank || self == .fuse }
+    /// Layers that call no model.
+    public var callsNoModel: Bool { self == .vote }
+}
+
+/// How a final answer is read out of a response, for voting and scoring.
+public enum AnswerExtractorKind: String, Sendable, Codable, CaseIterable {
+    /// The final number: `#### N`, else `\boxed{N}`, else the last number; normalized.
+    case numeric
+    /// The contents of the last `\boxed{…}`.
+    case boxed
+    /// The first fenced code block, whitespace-normalized.
+    case code
+    /// The whole text, trimmed and case-folded.
+    case exact
 }
 
 public enum Provider: String, Sendable, Codable, CaseIterable {
@@ -144,6 +160,7 @@ public struct LayerSyntax: Sendable {
     public var onMalformed: Located<MalformedPolicy>?
     public var timeoutSeconds: Located<Double>?
     public var memoryMB: Located<Int>?
+    public var extractor: Located<AnswerExtractorKind>?
 
     public init(kind: LayerKind, kindRange: SourceRange, range: SourceRange) {
         self.kind = kind

@@ -342,6 +342,21 @@ import Testing
             """, [])
     }
 
+    @Test func voteNeedsVoters() {
+        expectDiagnostics(Self.gpt + """
+            layers:
+              - ensemble: [{ model: gpt, samples: 2 }]
+              - 1️⃣vote: { extractor: numeric }
+              - fuse: [gpt]
+            """, [("1️⃣", .fewVoters)])
+        expectDiagnostics(Self.gpt + """
+            layers:
+              - ensemble: [{ model: gpt, samples: 5 }]
+              - vote: { extractor: 1️⃣number }
+              - fuse: [gpt]
+            """, [("1️⃣", .unknownValue)])
+    }
+
     @Test func budgetsAreCheckedAgainstTheWorstCase() {
         let source = Self.gpt + """
             budget:

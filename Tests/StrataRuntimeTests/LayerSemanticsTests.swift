@@ -225,3 +225,37 @@ import Testing
         #expect(ReplyParsersProbe.critiques(#"{"critiques": [{"strengths": "a", "weaknesses": "b"}]}"#, count: 2) == nil)
     }
 }
+
+@Suite struct VoteTests {
+    @Test func majorityWinsTiesGoToPoolOrderAndCountsAreRecorded() async throws {
+        let answers = ["so #### 42", "It is 41.", "\\boxed{42}", "41", "I think 1,000 / 25 = 40", "no idea"]
+        let server = try ScriptedLLMServer { request, _ in
+            .text(answers[(request.seed ?? 100) - 100])
+        }
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 6 }]
+              - vote: { extractor: numeric }
+            """, server: server))
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        // 42 ×2 and 41 ×2 tie; 42 appears first in the pool.
+        #expect(result.layers[1].candidates.map(\.origin) == ["m#0", "m#2"])
+        #expect(result.layers[1].notes == ["vote (numeric): 42: 2, 41: 2, 40: 1; 1 unreadable → 42"])
+        #expect(result.layers[1].usage.calls == 0)
+        #expect(server.requestCount == 6)
+    }
+
+    @Test func numericExtractionIsStrict() {
+        let cases: [(String, String?)] = [
+            ("The answer is 1,234.", "1234"), ("#### -7", "-7"), ("\\boxed{3/4}", "0.75"), ("costs $12.50 in total", "12.5"),
+            ("first 3 then 5 km", "5"), ("#### 2.0", "2"), ("nothing here", nil), ("x = .5", "0.5"),
+            ("We get 10 apples; \\boxed{12} is final.", "12"), ("The ratio is 6 / 8", "0.75"),
+        ]
+        for (text, expected) in cases {
+            #expect(AnswerExtractor.extract(.numeric, from: text) == expected, "\(text)")
+        }
+        #expect(AnswerExtractor.extract(.exact, from: "  Paris.\n") == "paris")
+        #expect(AnswerExtractor.extract(.boxed, from: "so \\boxed{\\frac{1}{2}}") == "\\frac{1}{2}")
+        #expect(AnswerExtractor.extract(.code, from: "Here:\n```python\ndef f():  \n    return 1\n```\n") == "def f():\n    return 1")
+    }
+}
