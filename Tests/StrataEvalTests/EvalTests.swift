@@ -1,0 +1,180 @@
+import Foundation
+import Strata
+import StrataTestServer
+import Testing
+
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+@Suite struct DatasetTests {
+    @Test func humanEvalReadsStraightFromGzip() throws {
+        let loaded = try DatasetLoader.load(path: fixtures.appendingPathComponent("HumanEval-first5.jsonl.gz").path)
+        #expect(loaded.format == .humaneval)
+        #expect(loaded.items.map(\.id) == ["HumanEval/0", "HumanEval/1", "HumanEval/2", "HumanEval/3", "HumanEval/4"])
+        #expect(loaded.items[0].tests?.hasSuffix("check(has_close_elements)\n") == true)
+        #expect(loaded.hash.count == 64)
+    }
+
+    @Test func gsm8kAndReasoningGymReferences() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gsm-\(UUID().uuidString).jsonl").path
+        try #"{"question": "2+2?", "answer": "Two and two.\n#### 4"}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        let gsm = try DatasetLoader.load(path: path)
+        #expect(gsm.format == .gsm8k)
+        #expect(gsm.items[0].reference == "4")
+        let gym = try DatasetLoader.load(path: fixtures.appendingPathComponent("gsm_symbolic-50-seed7.jsonl").path)
+        #expect(gym.format == .reasoningGym)
+        #expect(gym.items.count == 50)
+        #expect(gym.items[0].reference == "1687.5")
+    }
+
+    @Test func mtBenchHasTwoTurns() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mt-\(UUID().uuidString).jsonl").path
+        try #"{"question_id": 81, "category": "writing", "turns": ["Write a poem.", "Now make it rhyme."]}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        let loaded = try DatasetLoader.load(path: path)
+        #expect(loaded.format == .mtbench)
+        #expect(loaded.items[0].id == "81")
+        #expect(loaded.items[0].followUps == ["Now make it rhyme."])
+    }
+
+    @Test func fieldMappingAndBadLines() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("map-\(UUID().uuidString).jsonl").path
+        try "{\"q\": \"hi\", \"a\": \"hello\", \"key\": 7}\nnot json\n".write(toFile: path, atomically: true, encoding: .utf8)
+        var fields = FieldMapping()
+        fields.query = "q"
+        fields.reference = "a"
+        fields.id = "key"
+        #expect(throws: DatasetError.self) { try DatasetLoader.load(path: path, format: .jsonl, fields: fields) }
+        try "{\"q\": \"hi\", \"a\": \"hello\", \"key\": 7}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let loaded = try DatasetLoader.load(path: path, format: .jsonl, fields: fields)
+        #expect(loaded.items[0].id == "7")
+        #expect(loaded.items[0].reference == "hello")
+    }
+
+    @Test func splitsAreDeterministicAndComplementary() throws {
+        let items = try DatasetLoader.load(path: fixtures.appendingPathComponent("gsm_symbolic-50-seed7.jsonl").path).items
+        let dev = DatasetSplit("dev:0.2", seed: 3)!.apply(items)
+        let test = DatasetSplit("test:0.2", seed: 3)!.apply(items)
+        #expect(dev.count + test.count == items.count)
+        #expect(Set(dev.map(\.id)).isDisjoint(with: test.map(\.id)))
+        #expect(dev.map(\.id) == DatasetSplit("dev:0.2", seed: 3)!.apply(items).map(\.id))
+        #expect(dev.count > 3 && dev.count < 20)
+        #expect(DatasetSplit("dev:0.2", seed: 4)!.apply(items).map(\.id) != dev.map(\.id))
+    }
+}
+
+@Suite struct ScorerTests {
+    func item(_ reference: String?) -> DatasetItem { DatasetItem(id: "x", query: Query(prompt: "q"), reference: reference) }
+
+    @Test func numericIsStrictAboutTheFinalAnswer() async {
+        let cases: [(String, String, Double)] = [
+            ("So the total is 1,687.50 dollars. #### 1687.5", "1687.5", 1),
+            ("The answer is \\boxed{42}.", "42", 1),
+            ("We had 42 apples but ate 2, so 40 are left.", "42", 0),  // Archon would accept: it contains 42
+            ("3/4 of the cake", "0.75", 1),
+            ("#### 18", "#### 18", 1),
+            ("It costs $5.", "5", 1),
+            ("no number", "5", 0),
+        ]
+        for (answer, reference, expected) in cases {
+            #expect(await Scorer.numeric.score(answer: answer, item: item(reference)).score == expected, "\(answer)")
+        }
+    }
+
+    @Test func textScorers() async {
+        #expect(await Scorer.exact.score(answer: " Paris\n", item: item("Paris")).score == 1)
+        #expect(await Scorer.exact.score(answer: "paris", item: item("Paris")).score == 0)
+        #expect(await Scorer.normalized.score(answer: "  PARIS. ", item: item("Paris")).score == 1)
+        #expect(await Scorer.contains.score(answer: "It is Paris, of course", item: item("paris")).score == 1)
+        #expect(await Scorer("regex:^[0-9]+$")!.score(answer: "123", item: item(nil)).score == 1)
+        #expect(await Scorer("regex:^[0-9]+$")!.score(answer: "12a", item: item(nil)).score == 0)
+        #expect(Scorer("regex:(") == nil)
+    }
+
+    @Test func codeScorerRunsHumanEvalTests() async throws {
+        let problem = try DatasetLoader.load(path: fixtures.appendingPathComponent("HumanEval-first5.jsonl.gz").path).items[0]
+        let right = """
+            ```python
+            def has_close_elements(numbers, threshold):
+                return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])
+            ```
+            """
+        let wrong = "```python\ndef has_close_elements(numbers, threshold):\n    return False\n```"
+        let hostile = "```python\ndef has_close_elements(numbers, threshold):\n    while True:\n        pass\n```"
+        #expect(await Scorer.code.score(answer: right, item: problem).score == 1)
+        #expect(await Scorer.code.score(answer: wrong, item: problem).score == 0)
+        let hung = await Scorer.code.score(answer: hostile, item: problem, limits: SandboxLimits(wallSeconds: 1))
+        #expect(hung.score == 0 && hung.detail == "timed out")
+    }
+}
+
+@Suite struct StatisticsTests {
+    @Test func wilsonIntervals() {
+        let interval = Statistics.wilson(successes: 8, n: 10)
+        #expect(abs(interval.lowerBound - 0.4902) < 0.001)
+        #expect(abs(interval.upperBound - 0.9433) < 0.001)
+        #expect(Statistics.wilson(successes: 0, n: 10).lowerBound == 0)
+    }
+
+    @Test func mcNemarAndPercentiles() {
+        #expect(abs(Statistics.mcNemar(onlyA: 0, onlyB: 6) - 0.03125) < 1e-9)
+        #expect(Statistics.mcNemar(onlyA: 3, onlyB: 3) == 1)
+        #expect(Statistics.percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.5) == 5)
+        #expect(Statistics.percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95) == 10)
+        let interval = Statistics.bootstrap([0.2, 0.4, 0.6, 0.8])
+        #expect(interval.contains(0.5))
+        #expect(interval == Statistics.bootstrap([0.2, 0.4, 0.6, 0.8]))
+    }
+}
+
+@Suite struct EvaluatorTests {
+    /// Answers "#### 1687.5" to gsm_symbolic-0 and "#### 0" to everything else.
+    static func server() throws -> ScriptedLLMServer {
+        try ScriptedLLMServer { request, _ in
+            .text(request.promptText.contains("David collects garbage") ? "#### 1687.5" : "#### 0")
+        }
+    }
+
+    static func runtime(_ server: ScriptedLLMServer) throws -> PipelineRuntime {
+        let result = PipelineCompiler().compile(source: """
+            strata: 1
+            models:
+              m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
+            layers:
+              - ensemble: [m]
+            """, path: "eval.yaml")
+        return try PipelineRuntime(pipeline: try #require(result.compiled).pipeline)
+    }
+
+    @Test func evaluatesStoresAndResumes() async throws {
+        let server = try Self.server()
+        let items = Array(try DatasetLoader.load(path: fixtures.appendingPathComponent("gsm_symbolic-50-seed7.jsonl").path).items.prefix(10))
+        let storePath = FileManager.default.temporaryDirectory.appendingPathComponent("runs-\(UUID().uuidString).sqlite").path
+        let store = try RunStore(path: storePath)
+        let key = RunKey(pipelineHash: "p", datasetHash: "d", scorer: "numeric", selection: "first 10")
+        try store.begin(key, pipelinePath: "eval.yaml", pipelineYAML: "", datasetPath: "gsm", items: 10)
+        let runtime = try Self.runtime(server)
+        let evaluator = Evaluator(runtime: runtime, scorer: .numeric, store: store, concurrency: 4)
+        // A first pass over 4 items, as if killed after them.
+        _ = try await evaluator.evaluate(Array(items.prefix(4)), run: key.id)
+        #expect(server.requestCount == 4)
+        let results = try await evaluator.evaluate(items, run: key.id)
+        #expect(server.requestCount == 10, "finished items are not run again")
+        #expect(results.count == 10)
+        let summary = EvalSummary(pipeline: "p", results: results)
+        #expect(summary.mean == 0.1)
+        #expect(summary.intervalMethod == "wilson")
+        // A finished run is a cache hit: no new calls.
+        _ = try await evaluator.evaluate(items, run: key.id)
+        #expect(server.requestCount == 10)
+        try await runtime.shutdown()
+    }
+
+    @Test func pairedComparison() {
+        func results(_ scores: [Double]) -> [ItemResult] {
+            scores.enumerated().map { ItemResult(itemID: "i\($0.offset)", answer: "", failure: nil, score: $0.element, detail: nil, usage: RunUsage()) }
+        }
+        let comparison = PairedComparison(results([1, 1, 1, 1, 1, 1, 0, 1]), results([0, 0, 0, 0, 0, 0, 0, 1]))
+        #expect(comparison.shared == 8)
+        #expect(comparison.onlyA == 6 && comparison.onlyB == 0)
+        #expect(abs(comparison.pValue - 0.03125) < 1e-9)
+    }
+}
