@@ -260,3 +260,42 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
         DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }
+
+/// `strata eval` end to end: the binary, the test server, a real SQLite run store.
+@Suite struct StrataEvalCommandTests {
+    @Test func evalScoresComparesAndReusesFinishedRuns() async throws {
+        let server = try ScriptedLLMServer { request, _ in
+            .text(request.promptText.contains("David collects garbage") ? "#### 1687.5" : "#### 0")
+        }
+        let directory = try StrataBinaryTests().temporaryDirectory()
+        for (name, samples) in [("one.yaml", 1), ("three.yaml", 3)] {
+            try """
+                strata: 1
+                models:
+                  m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
+                layers:
+                  - ensemble: [{ model: m, samples: \(samples) }]
+                  - fuse: [m]
+                """.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        let dataset = StrataBinaryTests.packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
+        let arguments = ["eval", "one.yaml", "--dataset", dataset, "--limit", "5", "--compare", "three.yaml", "--format", "json"]
+        let first = try await StrataBinaryTests().run(arguments, in: directory)
+        #expect(first.status == 0, "\(first.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any]
+        let runs = try #require(report?["runs"] as? [[String: Any]])
+        #expect(runs.map { $0["mean"] as? Double } == [0.2, 0.2])
+        #expect(report?["scorer"] as? String == "numeric")
+        #expect((report?["comparison"] as? [String: Any])?["shared"] as? Int == 5)
+        let calls = server.requestCount
+        // one.yaml: 2 calls an item; three.yaml: 4, but its sample 0 is one.yaml's, served by the shared response cache.
+        #expect(calls == 5 * 2 + 5 * 3)
+        // The same eval again is a cache hit in the run store: no model calls.
+        let again = try await StrataBinaryTests().run(arguments, in: directory)
+        #expect(again.status == 0)
+        #expect(server.requestCount == calls)
+        let text = try await StrataBinaryTests().run(["eval", "one.yaml", "--dataset", dataset, "--limit", "5"], in: directory)
+        #expect(text.stdout.contains("scored by numeric"))
+        #expect(text.stdout.contains("0.200  0.036–0.624 (wilson)"))
+    }
+}
