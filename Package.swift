@@ -98,6 +98,11 @@ let package = Package(
             dependencies: ["Strata", "StrataTestServer"],
             path: "Benchmarks/RuntimeBenchmark"
         ),
+        .executableTarget(
+            name: "EvalBenchmark",
+            dependencies: ["Strata"],
+            path: "Benchmarks/EvalBenchmark"
+        ),
         .testTarget(name: "StrataYAMLTests", dependencies: ["StrataYAML"]),
         .testTarget(
             name: "StrataCheckerTests",
