@@ -58,6 +58,9 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Output: text or json.")
     var format: DiagnosticFormat = .text
 
+    @Option(help: "Also write one self-contained HTML page: summary, score-vs-cost plot, per-item drill-down.")
+    var report: String?
+
     func run() async throws {
         var mapping = FieldMapping()
         for assignment in field {
@@ -125,6 +128,13 @@ struct EvalCommand: AsyncParsableCommand {
             summaries.append((path, EvalSummary(pipeline: program.pipeline.name ?? path, results: results), results))
         }
         let comparison = summaries.count == 2 ? PairedComparison(summaries[0].2, summaries[1].2) : nil
+        if let report {
+            let page = HTMLReport.render(title: "Strata eval: " + summaries.map(\.1.pipeline).joined(separator: " vs "), dataset: dataset,
+                                         scorer: scoring.description, runs: summaries.map { HTMLReport.Run(summary: $0.1, results: $0.2) },
+                                         items: selected, comparison: comparison)
+            try page.write(toFile: report, atomically: true, encoding: .utf8)
+            writeError("report written to \(report)")
+        }
         switch format {
         case .json:
             struct Report: Encodable {
@@ -158,12 +168,12 @@ extension DatasetFormat: ExpressibleByArgument {}
 enum EvalReport {
     static func text(_ runs: [EvalSummary], comparison: PairedComparison?, dataset: String, scorer: String) -> String {
         var out = "\(dataset), scored by \(scorer)\n\n"
-        let header = ["pipeline", "items", "score", "95% interval", "failed", "calls/item", "tokens in/out per item", "USD/item", "p50 s", "p95 s"]
+        let header = ["pipeline", "items", "score", "95% interval", "failed", "calls/item sent of asked", "tokens in/out per item", "USD/item", "p50 s", "p95 s"]
         var rows: [[String]] = []
         for run in runs {
             rows.append([run.pipeline, String(run.items), String(format: "%.3f", run.mean),
                          String(format: "%.3f–%.3f (%@)", run.intervalLow, run.intervalHigh, run.intervalMethod), String(run.failures),
-                         String(format: "%.1f", run.callsPerItem), String(format: "%.0f / %.0f", run.inputTokensPerItem, run.outputTokensPerItem),
+                         String(format: "%.1f of %.1f", run.callsPerItem, run.requestedCallsPerItem), String(format: "%.0f / %.0f", run.inputTokensPerItem, run.outputTokensPerItem),
                          String(format: "%.5f", run.usdPerItem), String(format: "%.1f", run.latencyP50), String(format: "%.1f", run.latencyP95)])
         }
         var widths = header.map(\.count)

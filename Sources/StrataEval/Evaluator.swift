@@ -15,7 +15,10 @@ public struct EvalSummary: Sendable, Codable, Hashable {
     public var intervalMethod: String
     public var failures: Int
     public var failureReasons: [String: Int]
+    /// Calls sent to a model per item (cache hits excluded).
     public var callsPerItem: Double
+    /// Calls the pipeline asked for per item, cache hits included: its cost independent of the cache.
+    public var requestedCallsPerItem: Double
     public var inputTokensPerItem: Double
     public var outputTokensPerItem: Double
     public var usdPerItem: Double
@@ -41,6 +44,7 @@ public struct EvalSummary: Sendable, Codable, Hashable {
         failures = failed.count
         failureReasons = Dictionary(failed.map { (Self.reasonClass($0), 1) }, uniquingKeysWith: +)
         callsPerItem = Double(results.reduce(0) { $0 + $1.usage.calls }) / n
+        requestedCallsPerItem = Double(results.reduce(0) { $0 + $1.usage.calls + $1.usage.cacheHits }) / n
         inputTokensPerItem = Double(results.reduce(0) { $0 + $1.usage.inputTokens }) / n
         outputTokensPerItem = Double(results.reduce(0) { $0 + $1.usage.outputTokens }) / n
         usdTotal = results.reduce(0) { $0 + $1.usage.usd }
@@ -143,9 +147,11 @@ public struct Evaluator: Sendable {
             usage = usage + result.usage
         }
         guard let answer = result.answer else {
-            return ItemResult(itemID: item.id, answer: nil, failure: result.failure ?? "no answer", score: 0, detail: nil, usage: usage)
+            return ItemResult(itemID: item.id, answer: nil, failure: result.failure ?? "no answer", score: 0, detail: nil, usage: usage,
+                              layers: result.layers)
         }
         let outcome = await scorer.score(answer: answer, item: item)
-        return ItemResult(itemID: item.id, answer: answer, failure: nil, score: outcome.score, detail: outcome.detail, usage: usage)
+        return ItemResult(itemID: item.id, answer: answer, failure: nil, score: outcome.score, detail: outcome.detail, usage: usage,
+                          layers: result.layers)
     }
 }

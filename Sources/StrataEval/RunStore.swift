@@ -11,14 +11,17 @@ public struct ItemResult: Sendable, Hashable, Codable {
     public var score: Double
     public var detail: String?
     public var usage: RunUsage
+    /// What every layer did, for drill-down reports.
+    public var layers: [LayerReport]
 
-    public init(itemID: String, answer: String?, failure: String?, score: Double, detail: String?, usage: RunUsage) {
+    public init(itemID: String, answer: String?, failure: String?, score: Double, detail: String?, usage: RunUsage, layers: [LayerReport] = []) {
         self.itemID = itemID
         self.answer = answer
         self.failure = failure
         self.score = score
         self.detail = detail
         self.usage = usage
+        self.layers = layers
     }
 }
 
@@ -53,9 +56,10 @@ public final class RunStore: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         database = try DatabasePool(path: path, configuration: configuration)
-        try database.write { db in
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
             try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS runs (
+                CREATE TABLE runs (
                     id TEXT PRIMARY KEY NOT NULL,
                     pipeline_path TEXT NOT NULL,
                     pipeline_hash TEXT NOT NULL,
@@ -67,7 +71,7 @@ public final class RunStore: Sendable {
                     items INTEGER NOT NULL,
                     created_at REAL NOT NULL
                 );
-                CREATE TABLE IF NOT EXISTS results (
+                CREATE TABLE results (
                     run_id TEXT NOT NULL REFERENCES runs(id),
                     item_id TEXT NOT NULL,
                     answer TEXT,
@@ -75,11 +79,13 @@ public final class RunStore: Sendable {
                     score REAL NOT NULL,
                     detail TEXT,
                     usage TEXT NOT NULL,
+                    layers TEXT NOT NULL,
                     finished_at REAL NOT NULL,
                     PRIMARY KEY (run_id, item_id)
                 );
                 """)
         }
+        try migrator.migrate(database)
     }
 
     /// Records the run if it is new.
@@ -95,11 +101,13 @@ public final class RunStore: Sendable {
 
     public func record(_ result: ItemResult, run: String) throws {
         let usage = String(decoding: try JSONEncoder().encode(result.usage), as: UTF8.self)
+        let layers = String(decoding: try JSONEncoder().encode(result.layers), as: UTF8.self)
         try database.write { db in
             try db.execute(sql: """
-                INSERT OR REPLACE INTO results (run_id, item_id, answer, failure, score, detail, usage, finished_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [run, result.itemID, result.answer, result.failure, result.score, result.detail, usage, Date().timeIntervalSince1970])
+                INSERT OR REPLACE INTO results (run_id, item_id, answer, failure, score, detail, usage, layers, finished_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [run, result.itemID, result.answer, result.failure, result.score, result.detail, usage, layers,
+                                 Date().timeIntervalSince1970])
         }
     }
 
@@ -107,8 +115,10 @@ public final class RunStore: Sendable {
         try database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM results WHERE run_id = ? ORDER BY item_id", arguments: [run]).map { row in
                 let usageText: String = row["usage"]
+                let layersText: String = row["layers"]
                 return ItemResult(itemID: row["item_id"], answer: row["answer"], failure: row["failure"], score: row["score"], detail: row["detail"],
-                                  usage: (try? JSONDecoder().decode(RunUsage.self, from: Data(usageText.utf8))) ?? RunUsage())
+                                  usage: (try? JSONDecoder().decode(RunUsage.self, from: Data(usageText.utf8))) ?? RunUsage(),
+                                  layers: (try? JSONDecoder().decode([LayerReport].self, from: Data(layersText.utf8))) ?? [])
             }
         }
     }

@@ -299,3 +299,49 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
         #expect(text.stdout.contains("0.200  0.036–0.624 (wilson)"))
     }
 }
+
+/// The eval report, loaded in headless Chromium (Debian's `chromium`).
+@Suite struct EvalReportTests {
+    static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: chromium != nil, "chromium is not installed: scripts/bootstrap --tests installs it"))
+    func reportLoadsInChromiumWithItsTable() async throws {
+        let server = try ScriptedLLMServer { request, _ in
+            .text(request.promptText.contains("David collects garbage") ? "#### 1687.5" : "#### 0 <script>alert(1)</script>")
+        }
+        let directory = try StrataBinaryTests().temporaryDirectory()
+        try """
+            strata: 1
+            models:
+              m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
+            layers:
+              - ensemble: [{ model: m, samples: 2 }]
+              - fuse: [m]
+            """.write(to: directory.appendingPathComponent("p.yaml"), atomically: true, encoding: .utf8)
+        let dataset = StrataBinaryTests.packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
+        let report = directory.appendingPathComponent("report.html").path
+        let outcome = try await StrataBinaryTests().run(["eval", "p.yaml", "--dataset", dataset, "--limit", "4", "--report", report], in: directory)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let chromium = try #require(Self.chromium)
+        let dom: String = try await offPool {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: chromium)
+            process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                                 "--user-data-dir=\(directory.appendingPathComponent("chromium").path)", "--dump-dom", "file://\(report)"]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        #expect(dom.contains("<table id=\"summary\">"))
+        #expect(dom.contains("<td>p.yaml</td><td>4</td><td>0.250</td>"))
+        #expect(dom.contains("<svg") && dom.contains("id=\"plot\""))
+        #expect(dom.components(separatedBy: "class=\"item\"").count - 1 == 4)
+        // Model output is escaped, never run.
+        #expect(!dom.contains("<script>alert(1)</script>"))
+        #expect(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+    }
+}

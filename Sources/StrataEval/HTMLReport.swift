@@ -1,0 +1,126 @@
+import Foundation
+import StrataRuntime
+
+/// One self-contained HTML page for an evaluation: the summary table, an
+/// accuracy-vs-cost plot (inline SVG), and a drill-down per item — query,
+/// answer, reference, score, and every layer's candidates. No network: no
+/// scripts, fonts or styles are fetched.
+public enum HTMLReport {
+    public struct Run: Sendable {
+        public var summary: EvalSummary
+        public var results: [ItemResult]
+
+        public init(summary: EvalSummary, results: [ItemResult]) {
+            self.summary = summary
+            self.results = results
+        }
+    }
+
+    public static func render(title: String, dataset: String, scorer: String, runs: [Run], items: [DatasetItem],
+                              comparison: PairedComparison? = nil) -> String {
+        var html = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+            <style>
+            body { font: 14px/1.45 -apple-system, system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #1d1d1f; padding: 0 1em; }
+            table { border-collapse: collapse; margin: 1em 0; }
+            th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
+            th:first-child, td:first-child { text-align: left; }
+            details { margin: .3em 0; border: 1px solid #e5e5e5; border-radius: 6px; padding: .3em .7em; }
+            summary { cursor: pointer; }
+            pre { white-space: pre-wrap; background: #f6f6f6; padding: .5em; border-radius: 4px; margin: .3em 0; }
+            .right { color: #0a7d32; } .wrong { color: #b3261e; } .note { color: #666; font-size: 12px; }
+            </style></head><body>
+            <h1>\(escape(title))</h1>
+            <p>Dataset <code>\(escape(dataset))</code>, \(items.count) items, scored by <code>\(escape(scorer))</code>.</p>
+            <h2>Summary</h2>
+            <table id="summary"><thead><tr><th>pipeline</th><th>items</th><th>score</th><th>95% interval</th><th>failed</th>
+            <th>calls/item (sent of asked)</th><th>tokens in/out per item</th><th>USD/item</th><th>latency p50 s</th><th>p95 s</th></tr></thead><tbody>
+
+            """
+        for run in runs {
+            let s = run.summary
+            html += "<tr><td>\(escape(s.pipeline))</td><td>\(s.items)</td><td>\(format(s.mean, 3))</td>"
+                + "<td>\(format(s.intervalLow, 3))–\(format(s.intervalHigh, 3)) (\(s.intervalMethod))</td><td>\(s.failures)</td>"
+                + "<td>\(format(s.callsPerItem, 1)) of \(format(s.requestedCallsPerItem, 1))</td><td>\(format(s.inputTokensPerItem, 0)) / \(format(s.outputTokensPerItem, 0))</td>"
+                + "<td>\(format(s.usdPerItem, 5))</td><td>\(format(s.latencyP50, 1))</td><td>\(format(s.latencyP95, 1))</td></tr>\n"
+        }
+        html += "</tbody></table>\n"
+        if let comparison {
+            html += "<p>Paired on \(comparison.shared) shared items: \(format(comparison.meanA, 3)) vs \(format(comparison.meanB, 3)); "
+                + "only the first right on \(comparison.onlyA), only the second on \(comparison.onlyB); \(escape(comparison.test)) p = \(format(comparison.pValue, 4)).</p>\n"
+        }
+        html += "<h2>Score against cost</h2>\n" + plot(runs.map(\.summary)) + "\n<h2>Items</h2>\n"
+        let byID = Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for run in runs {
+            html += "<h3>\(escape(run.summary.pipeline))</h3>\n"
+            for result in run.results {
+                let item = byID[result.itemID]
+                let verdict = result.score >= 1 ? "right" : "wrong"
+                html += "<details class=\"item\"><summary><span class=\"\(verdict)\">\(format(result.score, 2))</span> \(escape(result.itemID))"
+                    + (result.failure.map { " — failed: \(escape($0))" } ?? "") + "</summary>\n"
+                if let item { html += "<p><b>Query</b></p><pre>\(escape(item.query.messages.map(\.content).joined(separator: "\n\n")))</pre>\n" }
+                html += "<p><b>Answer</b></p><pre>\(escape(result.answer ?? "(none)"))</pre>\n"
+                if let reference = item?.reference { html += "<p><b>Reference</b></p><pre>\(escape(reference))</pre>\n" }
+                if let detail = result.detail { html += "<p class=\"note\">\(escape(detail))</p>\n" }
+                html += "<p class=\"note\">\(result.usage.calls) calls, \(result.usage.inputTokens) / \(result.usage.outputTokens) tokens, \(format(result.usage.seconds, 1)) s</p>\n"
+                for layer in result.layers {
+                    html += "<details><summary>layer \(layer.index + 1): \(escape(layer.kind)) — \(layer.candidatesIn) in → \(layer.candidates.count) out</summary>\n"
+                    for note in layer.notes { html += "<p class=\"note\">\(escape(note))</p>\n" }
+                    for (index, candidate) in layer.candidates.enumerated() {
+                        html += "<p>[\(index + 1)] \(escape(candidate.origin))</p><pre>\(escape(candidate.text))</pre>\n"
+                        if let critique = candidate.critique { html += "<p class=\"note\">critique: \(escape(critique))</p>\n" }
+                    }
+                    html += "</details>\n"
+                }
+                html += "</details>\n"
+            }
+        }
+        return html + "</body></html>\n"
+    }
+
+    /// Score (with its interval) against cost per item: USD when anything cost money, else calls.
+    static func plot(_ runs: [EvalSummary]) -> String {
+        let width = 640.0, height = 360.0, left = 60.0, right = 20.0, top = 20.0, bottom = 50.0
+        let useUSD = runs.contains { $0.usdPerItem > 0 }
+        let costs = runs.map { useUSD ? $0.usdPerItem : $0.requestedCallsPerItem }
+        let maxCost = max(costs.max() ?? 1, useUSD ? 1e-9 : 1) * 1.1
+        func x(_ cost: Double) -> Double { left + cost / maxCost * (width - left - right) }
+        func y(_ score: Double) -> Double { top + (1 - score) * (height - top - bottom) }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"plot\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">\n"
+        svg += "<rect x=\"0\" y=\"0\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"white\"/>\n"
+        for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
+            svg += "<line x1=\"\(left)\" y1=\"\(y(tick))\" x2=\"\(width - right)\" y2=\"\(y(tick))\" stroke=\"#eee\"/>"
+            svg += "<text x=\"\(left - 8)\" y=\"\(y(tick) + 4)\" font-size=\"11\" text-anchor=\"end\">\(format(tick, 2))</text>\n"
+        }
+        svg += "<line x1=\"\(left)\" y1=\"\(y(0))\" x2=\"\(width - right)\" y2=\"\(y(0))\" stroke=\"#888\"/>\n"
+        svg += "<text x=\"\((left + width - right) / 2)\" y=\"\(height - 12)\" font-size=\"12\" text-anchor=\"middle\">\(useUSD ? "USD per item" : "model calls per item")</text>\n"
+        svg += "<text x=\"14\" y=\"\((top + height - bottom) / 2)\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 \((top + height - bottom) / 2))\">score</text>\n"
+        let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+        for (index, run) in runs.enumerated() {
+            let color = colors[index % colors.count]
+            let cx = x(costs[index])
+            svg += "<line x1=\"\(cx)\" y1=\"\(y(run.intervalLow))\" x2=\"\(cx)\" y2=\"\(y(run.intervalHigh))\" stroke=\"\(color)\" stroke-width=\"2\"/>"
+            svg += "<circle cx=\"\(cx)\" cy=\"\(y(run.mean))\" r=\"5\" fill=\"\(color)\"/>"
+            svg += "<text x=\"\(cx + 8)\" y=\"\(y(run.mean) - 6)\" font-size=\"12\" fill=\"\(color)\">\(escape(run.pipeline))</text>\n"
+        }
+        return svg + "</svg>"
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    static func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+}
