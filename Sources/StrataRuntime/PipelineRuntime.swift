@@ -66,10 +66,15 @@ public final class PipelineRuntime: Sendable {
         })
     }
 
-    /// Closes the HTTP connections. Call once, when no query is running.
+    /// Closes the HTTP connections. Call when no query is running; a runtime
+    /// dropped without it closes them in the background instead.
     public func shutdown() async throws {
-        try await client?.shutdown()
+        if counter.markShutDown() { try await client?.shutdown() }
         options.trace?.flush()
+    }
+
+    deinit {
+        if counter.markShutDown() { client?.shutdown { _ in } }
     }
 
     /// The most calls that were in flight at once for the named model.
@@ -136,10 +141,14 @@ struct QueryFailure: Error {
     var reason: String
 }
 
+/// Query ids, and whether the HTTP client was shut down: the runtime's only mutable state outside the scheduler.
 final class QueryCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
+    private var shutDown = false
     func next() -> Int { lock.withLock { value += 1; return value } }
+    /// True the first time only.
+    func markShutDown() -> Bool { lock.withLock { defer { shutDown = true }; return !shutDown } }
 }
 
 /// The calls, usage and notes of one layer of one query.
