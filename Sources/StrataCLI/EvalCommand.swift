@@ -58,6 +58,15 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Output: text or json.")
     var format: DiagnosticFormat = .text
 
+    @Option(help: "The judge pipeline for --scorer judge or pairwise (its answer is the judgement).")
+    var judge: String?
+
+    @Option(help: "A file holding the judge's prompt ({question}, {answer}, {reference}; pairwise: {answer_a}, {answer_b}).")
+    var judgePrompt: String?
+
+    @Option(help: "The baseline pipeline for --scorer pairwise.")
+    var baseline: String?
+
     @Option(help: "Also write one self-contained HTML page: summary, score-vs-cost plot, per-item drill-down.")
     var report: String?
 
@@ -99,7 +108,22 @@ struct EvalCommand: AsyncParsableCommand {
         }
         let resolvedFormat = loaded.format
         let scoring: Scorer
-        if let scorer {
+        var helpers: [PipelineRuntime] = []
+        if let scorer, scorer == "judge" || scorer == "pairwise" {
+            guard let judge else { throw ValidationError("--scorer \(scorer) needs --judge JUDGE_PIPELINE") }
+            let prompt = try judgePrompt.map { try String(contentsOfFile: $0, encoding: .utf8) }
+            let judgeRuntime = try Self.runtime(for: judge)
+            helpers.append(judgeRuntime)
+            let judgeConfig = Judge(runtime: judgeRuntime, prompt: prompt, name: (judge as NSString).lastPathComponent)
+            if scorer == "judge" {
+                scoring = .judge(judgeConfig)
+            } else {
+                guard let baseline else { throw ValidationError("--scorer pairwise needs --baseline PIPELINE") }
+                let baselineRuntime = try Self.runtime(for: baseline)
+                helpers.append(baselineRuntime)
+                scoring = .pairwise(judgeConfig, baseline: baselineRuntime, baselineName: (baseline as NSString).lastPathComponent)
+            }
+        } else if let scorer {
             guard let parsed = Scorer(scorer) else { throw ValidationError("unknown scorer '\(scorer)'") }
             scoring = parsed
         } else {
@@ -127,6 +151,7 @@ struct EvalCommand: AsyncParsableCommand {
             try await runtime.shutdown()
             summaries.append((path, EvalSummary(pipeline: program.pipeline.name ?? path, results: results), results))
         }
+        for helper in helpers { try await helper.shutdown() }
         let comparison = summaries.count == 2 ? PairedComparison(summaries[0].2, summaries[1].2) : nil
         if let report {
             let page = HTMLReport.render(title: "Strata eval: " + summaries.map(\.1.pipeline).joined(separator: " vs "), dataset: dataset,
@@ -151,6 +176,17 @@ struct EvalCommand: AsyncParsableCommand {
         case .text:
             print(EvalReport.text(summaries.map(\.1), comparison: comparison, dataset: dataset, scorer: scoring.description))
         }
+    }
+
+    /// A runtime for a helper pipeline (judge, baseline), sharing the default response cache.
+    static func runtime(for path: String) throws -> PipelineRuntime {
+        let result = PipelineCompiler().compile(path: path)
+        printDiagnostics(result.diagnostics, sources: result.sources, format: .text)
+        guard let compiled = result.compiled else {
+            writeError("\(path): not usable (\(summary(of: result.diagnostics)))")
+            throw ExitCode(1)
+        }
+        return try PipelineRuntime(pipeline: compiled.pipeline, options: RuntimeOptions(cache: try ResponseCache(path: ".strata/cache.sqlite")))
     }
 
     static func defaultScorer(for item: DatasetItem, format: DatasetFormat) -> Scorer {

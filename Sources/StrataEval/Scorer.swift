@@ -17,13 +17,19 @@ import StrataSyntax
 /// - `code`: HumanEval-style execution: the item's code prefix (its prompt, with imports), the
 ///   answer's code, then the item's tests and `check(entry_point)`, run in the sandbox; 1 when
 ///   the program exits 0 within the limits.
-public enum Scorer: Sendable, Hashable, CustomStringConvertible {
+/// - `judge`: single-answer grading by an LLM judge, 1–10 (MT-Bench's prompt, with the reference
+///   when the item has one), scored as rating / 10; no readable `[[rating]]` scores 0 with a reason.
+/// - `pairwise`: the judge compares the answer with a baseline pipeline's, both orders played;
+///   1 win, 0 loss, 0.5 for a tie or when the orders disagree.
+public enum Scorer: Sendable, CustomStringConvertible {
     case exact
     case normalized
     case numeric
     case regex(String)
     case contains
     case code
+    case judge(Judge)
+    case pairwise(Judge, baseline: PipelineRuntime, baselineName: String)
 
     public init?(_ text: String) {
         switch text {
@@ -46,6 +52,8 @@ public enum Scorer: Sendable, Hashable, CustomStringConvertible {
         case .regex(let pattern): "regex:\(pattern)"
         case .contains: "contains"
         case .code: "code"
+        case .judge(let judge): "judge:\(judge.name)"
+        case .pairwise(let judge, _, let baseline): "pairwise:\(judge.name) vs \(baseline)"
         }
     }
 
@@ -93,6 +101,17 @@ public enum Scorer: Sendable, Hashable, CustomStringConvertible {
             if result.exitStatus == 0 { return Outcome(score: 1) }
             let lastError = result.stderr.split(separator: "\n").last.map(String.init) ?? "exit \(result.exitStatus)"
             return Outcome(score: 0, detail: String(lastError.prefix(200)))
+        case .judge(let judge):
+            let question = item.query.messages.last?.content ?? ""
+            let (score, detail) = await judge.grade(question: question, answer: answer, reference: item.reference, id: item.id)
+            return Outcome(score: score ?? 0, detail: detail)
+        case .pairwise(let judge, let baseline, _):
+            guard let baselineAnswer = await baseline.run(item.query, id: "baseline:\(item.id)").answer else {
+                return Outcome(score: 1, detail: "the baseline gave no answer: a win")
+            }
+            let question = item.query.messages.last?.content ?? ""
+            let (score, detail) = await judge.compare(question: question, answer: answer, baseline: baselineAnswer, id: item.id)
+            return Outcome(score: score, detail: detail)
         }
     }
 

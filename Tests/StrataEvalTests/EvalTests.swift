@@ -178,3 +178,58 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(abs(comparison.pValue - 0.03125) < 1e-9)
     }
 }
+
+@Suite struct JudgeScorerTests {
+    static func runtime(_ server: ScriptedLLMServer) throws -> PipelineRuntime {
+        let result = PipelineCompiler().compile(source: """
+            strata: 1
+            models:
+              j: { provider: openai-compatible, model: judge, base_url: "\(server.baseURL)" }
+            layers:
+              - ensemble: [j]
+            """, path: "judge.yaml")
+        return try PipelineRuntime(pipeline: try #require(result.compiled).pipeline)
+    }
+
+    @Test func singleGradingReadsTheRating() async throws {
+        let server = try ScriptedLLMServer { request, _ in
+            .text(request.promptText.contains("[The Start of Reference Answer]\nParis") ? "Accurate. Rating: [[8]]" : "Rating: [[3]]")
+        }
+        let judge = Judge(runtime: try Self.runtime(server), name: "test")
+        let item = DatasetItem(id: "q1", query: Query(prompt: "Capital of France?"), reference: "Paris")
+        let outcome = await Scorer.judge(judge).score(answer: "Paris.", item: item)
+        #expect(outcome.score == 0.8)
+        #expect(outcome.detail == "rated 8/10")
+        server.setResponder { _, _ in .text("I cannot rate this.") }
+        let unreadable = await Scorer.judge(judge).score(answer: "Lyon.", item: DatasetItem(id: "q2", query: Query(prompt: "x")))
+        #expect(unreadable.score == 0 && unreadable.detail == "the judge gave no [[rating]]")
+        try await judge.runtime.shutdown()
+    }
+
+    @Test func pairwisePlaysBothOrdersAndCancelsPositionBias() async throws {
+        // A fair judge: excellent > good > poor, wherever the answer stands; equal is a tie.
+        let server = try ScriptedLLMServer { request, _ in
+            let prompt = request.promptText
+            guard prompt.contains("Assistant A's Answer") else { return .text("a good baseline answer") }
+            func quality(_ mark: String) -> Int {
+                let answer = prompt.components(separatedBy: "[The Start of Assistant \(mark)'s Answer]\n")[1].components(separatedBy: "\n[The End")[0]
+                return answer.contains("excellent") ? 3 : answer.contains("good") ? 2 : 1
+            }
+            let (a, b) = (quality("A"), quality("B"))
+            return .text(a > b ? "[[A]]" : a < b ? "[[B]]" : "[[C]]")
+        }
+        let judgeRuntime = try Self.runtime(server), baseline = try Self.runtime(server)
+        let scorer = Scorer.pairwise(Judge(runtime: judgeRuntime, name: "fair"), baseline: baseline, baselineName: "base")
+        let item = DatasetItem(id: "q", query: Query(prompt: "Say something."))
+        #expect(await scorer.score(answer: "an excellent answer", item: item).score == 1)
+        #expect(await scorer.score(answer: "a poor answer", item: item).score == 0)
+        #expect(await scorer.score(answer: "another good answer", item: item).score == 0.5)
+        // A judge that always says A (pure position bias) produces disagreements: ties.
+        server.setResponder { request, _ in .text(request.promptText.contains("Assistant A's Answer") ? "[[A]]" : "baseline") }
+        let biased = await scorer.score(answer: "another answer", item: item)
+        #expect(biased.score == 0.5)
+        #expect(biased.detail?.contains("disagree") == true)
+        try await judgeRuntime.shutdown()
+        try await baseline.shutdown()
+    }
+}
