@@ -43,11 +43,7 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "The run store's SQLite file.")
     var store = ".strata/runs.sqlite"
 
-    @Option(help: "Response cache: off, read, write or readwrite.")
-    var cache: CacheMode = .readwrite
-
-    @Option(help: "The response cache's SQLite file.")
-    var cachePath = ".strata/cache.sqlite"
+    @OptionGroup var cacheOptions: CacheOptions
 
     @Option(help: "Items in flight at once.")
     var concurrency: Int = 8
@@ -112,14 +108,14 @@ struct EvalCommand: AsyncParsableCommand {
         if let scorer, scorer == "judge" || scorer == "pairwise" {
             guard let judge else { throw ValidationError("--scorer \(scorer) needs --judge JUDGE_PIPELINE") }
             let prompt = try judgePrompt.map { try String(contentsOfFile: $0, encoding: .utf8) }
-            let judgeRuntime = try Self.runtime(for: judge)
+            let judgeRuntime = try Self.runtime(for: judge, cache: try cacheOptions.open())
             helpers.append(judgeRuntime)
             let judgeConfig = Judge(runtime: judgeRuntime, prompt: prompt, name: (judge as NSString).lastPathComponent)
             if scorer == "judge" {
                 scoring = .judge(judgeConfig)
             } else {
                 guard let baseline else { throw ValidationError("--scorer pairwise needs --baseline PIPELINE") }
-                let baselineRuntime = try Self.runtime(for: baseline)
+                let baselineRuntime = try Self.runtime(for: baseline, cache: try cacheOptions.open())
                 helpers.append(baselineRuntime)
                 scoring = .pairwise(judgeConfig, baseline: baselineRuntime, baselineName: (baseline as NSString).lastPathComponent)
             }
@@ -130,7 +126,7 @@ struct EvalCommand: AsyncParsableCommand {
             scoring = loaded.items.first.map { Self.defaultScorer(for: $0, format: resolvedFormat) } ?? .normalized
         }
         let runStore = try RunStore(path: store)
-        let responseCache = try ResponseCache(path: cachePath, mode: cache)
+        let responseCache = try cacheOptions.open()
         var summaries: [(String, EvalSummary, [ItemResult])] = []
         for path in [pipeline] + (compare.map { [$0] } ?? []) {
             let compiled = PipelineCompiler().compile(path: path)
@@ -178,15 +174,15 @@ struct EvalCommand: AsyncParsableCommand {
         }
     }
 
-    /// A runtime for a helper pipeline (judge, baseline), sharing the default response cache.
-    static func runtime(for path: String) throws -> PipelineRuntime {
+    /// A runtime for a helper pipeline (judge, baseline), sharing the response cache.
+    static func runtime(for path: String, cache: ResponseCache) throws -> PipelineRuntime {
         let result = PipelineCompiler().compile(path: path)
         printDiagnostics(result.diagnostics, sources: result.sources, format: .text)
         guard let compiled = result.compiled else {
             writeError("\(path): not usable (\(summary(of: result.diagnostics)))")
             throw ExitCode(1)
         }
-        return try PipelineRuntime(pipeline: compiled.pipeline, options: RuntimeOptions(cache: try ResponseCache(path: ".strata/cache.sqlite")))
+        return try PipelineRuntime(pipeline: compiled.pipeline, options: RuntimeOptions(cache: cache))
     }
 
     static func defaultScorer(for item: DatasetItem, format: DatasetFormat) -> Scorer {

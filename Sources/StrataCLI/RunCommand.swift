@@ -33,11 +33,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Stream the final answer's tokens as they arrive.")
     var stream = false
 
-    @Option(help: "Response cache: off, read, write or readwrite.")
-    var cache: CacheMode = .readwrite
-
-    @Option(help: "The response cache's SQLite file.")
-    var cachePath = ".strata/cache.sqlite"
+    @OptionGroup var cacheOptions: CacheOptions
 
     @Option(help: "Write one JSON line per model call and step to this file.")
     var trace: String?
@@ -59,7 +55,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let options = RuntimeOptions(
-            cache: try ResponseCache(path: cachePath, mode: cache),
+            cache: try cacheOptions.open(),
             trace: try trace.map { try TraceWriter(path: $0) })
         let runtime = try PipelineRuntime(pipeline: compiled.pipeline, options: options)
         let interrupt = InterruptHandler()
@@ -133,6 +129,17 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 extension CacheMode: ExpressibleByArgument {}
+
+/// `--cache` and `--cache-path`, shared by the commands that call models.
+struct CacheOptions: ParsableArguments {
+    @Option(help: "Response cache: off, read, write or readwrite.")
+    var cache: CacheMode = .readwrite
+
+    @Option(help: "The response cache's SQLite file.")
+    var cachePath = ".strata/cache.sqlite"
+
+    func open() throws -> ResponseCache { try ResponseCache(path: cachePath, mode: cache) }
+}
 
 /// Collects streamed text to standard output.
 final class StreamedOutput: @unchecked Sendable {
