@@ -233,3 +233,22 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         try await baseline.shutdown()
     }
 }
+
+@Suite struct MultiTurnTests {
+    @Test func theSecondTurnSeesTheFirstAnswer() async throws {
+        let server = try ScriptedLLMServer { request, _ in
+            let messages = request.body["messages"] as? [[String: Any]] ?? []
+            return .text(messages.count > 2 ? "turn two, after: \(messages[messages.count - 2]["content"] as? String ?? "")" : "first answer")
+        }
+        let runtime = try EvaluatorTests.runtime(server)
+        let store = try RunStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("mt-\(UUID().uuidString).sqlite").path)
+        let key = RunKey(pipelineHash: "p", datasetHash: "mt", scorer: "contains", selection: "")
+        try store.begin(key, pipelinePath: "p", pipelineYAML: "", datasetPath: "mt", items: 1)
+        let item = DatasetItem(id: "81", query: Query(prompt: "Write a poem."), reference: "after: first answer", followUps: ["Now make it rhyme."])
+        let results = try await Evaluator(runtime: runtime, scorer: .contains, store: store).evaluate([item], run: key.id)
+        try await runtime.shutdown()
+        #expect(results.first?.answer == "turn two, after: first answer")
+        #expect(results.first?.score == 1)
+        #expect(results.first?.usage.calls == 2)
+    }
+}
