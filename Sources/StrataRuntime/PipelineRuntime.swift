@@ -39,7 +39,7 @@ public struct RuntimeOptions: Sendable {
 ///
 /// ```swift
 /// let runtime = try PipelineRuntime(pipeline: compiled.pipeline)
-/// let result = try await runtime.run(Query(prompt: "What is 17 × 23?"))
+/// let result = await runtime.run(Query(prompt: "What is 17 × 23?"))
 /// print(result.answer ?? result.failure ?? "")
 /// try await runtime.shutdown()
 /// ```
@@ -49,7 +49,7 @@ public final class PipelineRuntime: Sendable {
     let providers: [any ChatProvider]
     let scheduler: CallScheduler
     let client: HTTPClient?
-    private let counter = QueryCounter()
+    private let state = RuntimeState()
 
     public init(pipeline: CheckedPipeline, options: RuntimeOptions = RuntimeOptions()) throws {
         self.pipeline = pipeline
@@ -69,12 +69,12 @@ public final class PipelineRuntime: Sendable {
     /// Closes the HTTP connections. Call when no query is running; a runtime
     /// dropped without it closes them in the background instead.
     public func shutdown() async throws {
-        if counter.markShutDown() { try await client?.shutdown() }
+        if state.markShutDown() { try await client?.shutdown() }
         options.trace?.flush()
     }
 
     deinit {
-        if counter.markShutDown() { client?.shutdown { _ in } }
+        if state.markShutDown() { client?.shutdown { _ in } }
     }
 
     /// The most calls that were in flight at once for the named model.
@@ -86,7 +86,7 @@ public final class PipelineRuntime: Sendable {
     /// final layer's text as it streams (when that layer makes one call).
     public func run(_ query: Query, id: String? = nil, onDelta: (@Sendable (String) -> Void)? = nil,
                     onLayer: (@Sendable (LayerReport) -> Void)? = nil) async -> RunResult {
-        let queryID = id ?? "q\(counter.next())"
+        let queryID = id ?? "q\(state.nextQuery())"
         let started = Date()
         var pool: [Candidate] = []
         var reports: [LayerReport] = []
@@ -142,11 +142,11 @@ struct QueryFailure: Error {
 }
 
 /// Query ids, and whether the HTTP client was shut down: the runtime's only mutable state outside the scheduler.
-final class QueryCounter: @unchecked Sendable {
+final class RuntimeState: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
     private var shutDown = false
-    func next() -> Int { lock.withLock { value += 1; return value } }
+    func nextQuery() -> Int { lock.withLock { value += 1; return value } }
     /// True the first time only.
     func markShutDown() -> Bool { lock.withLock { defer { shutDown = true }; return !shutDown } }
 }
