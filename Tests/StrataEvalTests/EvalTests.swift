@@ -180,16 +180,8 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
 }
 
 @Suite struct JudgeScorerTests {
-    static func runtime(_ server: ScriptedLLMServer) throws -> PipelineRuntime {
-        let result = PipelineCompiler().compile(source: """
-            strata: 1
-            models:
-              j: { provider: openai-compatible, model: judge, base_url: "\(server.baseURL)" }
-            layers:
-              - ensemble: [j]
-            """, path: "judge.yaml")
-        return try PipelineRuntime(pipeline: try #require(result.compiled).pipeline)
-    }
+    /// A judge (or baseline) is a one-call pipeline like the evaluator tests' own.
+    static func runtime(_ server: ScriptedLLMServer) throws -> PipelineRuntime { try EvaluatorTests.runtime(server) }
 
     @Test func singleGradingReadsTheRating() async throws {
         let server = try ScriptedLLMServer { request, _ in
