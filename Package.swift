@@ -6,6 +6,8 @@ import PackageDescription
 //
 //   YAML text ─▶ StrataYAML ─▶ StrataSyntax ─▶ StrataChecker ─▶ StrataCompiler
 //                (located tree)  (pipeline AST)  (typed pipeline)  (execution graph, cost)
+//   graph ─▶ StrataRuntime (+ StrataProviders, StrataCache, StrataSandbox) ─▶ StrataEval ─▶ StrataSearch
+//            (answers, traces)                                               (run store)   (study store, best pipeline)
 //
 // `Strata` re-exports the public API; `StrataCLI` is the thin `strata` executable.
 let package = Package(
@@ -65,10 +67,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "StrataSearch",
+            dependencies: [
+                "StrataEval",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "Strata",
             dependencies: [
                 "StrataDiagnostics", "StrataYAML", "StrataSyntax", "StrataChecker", "StrataCompiler",
-                "StrataProviders", "StrataCache", "StrataSandbox", "StrataRuntime", "StrataEval",
+                "StrataProviders", "StrataCache", "StrataSandbox", "StrataRuntime", "StrataEval", "StrataSearch",
             ]
         ),
         // An OpenAI- and Anthropic-compatible HTTP server with scripted replies and

@@ -51,6 +51,14 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
     // Budgets
     case budgetExceeded = "E050"
 
+    // Search spaces
+    case axisDomain = "E060"
+    case searchExpression = "E061"
+    case unknownAxis = "E062"
+    case templateDirective = "E063"
+    case unusedAxis = "W064"
+    case noFeasibleConfiguration = "E065"
+
     /// The severity this code is always reported with.
     public var severity: Severity {
         rawValue.hasPrefix("E") ? .error : .warning
@@ -98,6 +106,12 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
         case .tooManyCalls: "the pipeline expands to more calls per query than Strata will compile"
         case .fewVoters: "a vote over fewer than three candidates cannot break a tie by majority"
         case .budgetExceeded: "the worst case of a query exceeds the declared budget"
+        case .axisDomain: "a search axis has no values or a malformed domain"
+        case .searchExpression: "an expression in a search space does not parse or cannot be evaluated"
+        case .unknownAxis: "a name in a search space is neither an axis declared before it nor a loop variable"
+        case .templateDirective: "a `$` directive in a pipeline template is misplaced or malformed"
+        case .unusedAxis: "an axis is never read by the pipeline template"
+        case .noFeasibleConfiguration: "no configuration of the search space passes the checker and the budget"
         }
     }
 }

@@ -49,6 +49,20 @@ public struct SourceLoader: Sendable {
                               hasSyntaxTree: hasTree)
     }
 
+    /// Loads a pipeline from a YAML tree built elsewhere — a search space's
+    /// template with its axes filled in — whose ranges point into `source`,
+    /// so diagnostics about the pipeline show the lines that produced it.
+    public func load(tree: YAMLNode, source: SourceFile) -> LoadedPipeline {
+        var state = State()
+        state.sources.add(source)
+        let (main, diagnostics) = PipelineDecoder.decode(tree, file: source.path)
+        state.diagnostics += diagnostics
+        state.stack = [Self.canonical(source.path)]
+        resolveIncludes(of: main, state: &state)
+        return LoadedPipeline(main: main, included: state.included, sources: state.sources, diagnostics: state.diagnostics,
+                              hasSyntaxTree: true)
+    }
+
     private struct State {
         var sources = SourceMap()
         var diagnostics: [Diagnostic] = []
@@ -105,7 +119,7 @@ public struct SourceLoader: Sendable {
         }
     }
 
-    static func resolve(_ include: String, relativeTo file: String) -> String {
+    package static func resolve(_ include: String, relativeTo file: String) -> String {
         if include.hasPrefix("/") { return include }
         let directory = (file as NSString).deletingLastPathComponent
         return directory.isEmpty ? include : (directory as NSString).appendingPathComponent(include)

@@ -23,6 +23,11 @@ public struct YAMLNode: Sendable {
     public struct Pair: Sendable {
         public var key: YAMLNode
         public var value: YAMLNode
+
+        public init(key: YAMLNode, value: YAMLNode) {
+            self.key = key
+            self.value = value
+        }
     }
 
     public indirect enum Content: Sendable {

@@ -1,0 +1,159 @@
+import StrataDiagnostics
+import StrataYAML
+
+/// One value an axis can take.
+public enum AxisValue: Sendable, Hashable, Codable, CustomStringConvertible {
+    case int(Int)
+    case bool(Bool)
+    case string(String)
+    /// A ranked model list's prefix: the models a configuration uses.
+    case list([String])
+
+    public var description: String {
+        switch self {
+        case .int(let value): String(value)
+        case .bool(let value): String(value)
+        case .string(let value): value
+        case .list(let values): "[" + values.joined(separator: ", ") + "]"
+        }
+    }
+
+    /// As written in an expression (strings quoted).
+    var expressionText: String {
+        if case .string(let value) = self { return "'\(value)'" }
+        return description
+    }
+
+    /// Numbers as themselves, booleans as 0/1, lists as their length.
+    var numericValue: Int? {
+        switch self {
+        case .int(let value): value
+        case .bool(let value): value ? 1 : 0
+        case .list(let values): values.count
+        case .string: nil
+        }
+    }
+}
+
+extension Optional where Wrapped == AxisValue {
+    /// Conditions: false for an inactive axis, `false`, 0, "" and an empty list.
+    var truthValue: Bool {
+        switch self {
+        case nil: false
+        case .bool(let value)?: value
+        case .int(let value)?: value != 0
+        case .string(let value)?: !value.isEmpty && value != "none"
+        case .list(let values)?: !values.isEmpty
+        }
+    }
+}
+
+/// A named dimension of a search space.
+public struct Axis: Sendable {
+    public enum Domain: Sendable, Hashable {
+        /// Unordered alternatives (`values: [...]`).
+        case choice([AxisValue])
+        /// `range: [low, high]` with `step:`; ordered.
+        case integers(ClosedRange<Int>, step: Int)
+        /// The first k models of a ranked list, for each k given; ordered by k.
+        case topK(models: [String], k: [Int])
+    }
+
+    public var name: String
+    public var domain: Domain
+    /// The axis only exists (varies) when this holds for the axes before it.
+    var condition: SearchExpression?
+    public var conditionText: String?
+    /// Where the axis is declared, for diagnostics.
+    public var range: SourceRange
+
+    /// Every value, in order.
+    public var values: [AxisValue] {
+        switch domain {
+        case .choice(let values): values
+        case .integers(let bounds, let step): stride(from: bounds.lowerBound, through: bounds.upperBound, by: step).map(AxisValue.int)
+        case .topK(let models, let ks): ks.map { .list(Array(models.prefix($0))) }
+        }
+    }
+
+    /// Ordered axes let a model-based sampler share evidence between neighbours.
+    public var isOrdered: Bool {
+        if case .choice = domain { return false }
+        return true
+    }
+}
+
+/// An assignment of a value to every axis that is active under it.
+public struct Configuration: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Active axes only; an axis whose condition fails is absent.
+    public var values: [String: AxisValue]
+
+    public init(_ values: [String: AxisValue]) {
+        self.values = values
+    }
+
+    public subscript(axis: String) -> AxisValue? { values[axis] }
+
+    /// A stable text form (axes sorted by name), used as the configuration's key in stores.
+    public var key: String {
+        values.keys.sorted().map { "\($0)=\(values[$0]!)" }.joined(separator: " ")
+    }
+
+    public var description: String { key }
+}
+
+/// A family of pipelines: axes with domains and a pipeline template that reads them.
+public struct SearchSpace: Sendable {
+    public var name: String
+    public var description: String?
+    public var axes: [Axis]
+    /// The pipeline template (the `pipeline:` mapping), ranges pointing into `source`.
+    var template: YAMLNode
+    /// The per-query budget declared by the space (the `budget:` mapping), if any.
+    var budget: YAMLNode?
+    public var source: SourceFile
+
+    /// Every configuration, in declaration order of axes and values (the grid order).
+    public func enumerate() -> [Configuration] {
+        var result: [Configuration] = []
+        func walk(_ index: Int, _ bindings: [String: AxisValue]) {
+            guard index < axes.count else {
+                result.append(Configuration(bindings))
+                return
+            }
+            let axis = axes[index]
+            if !isActive(axis, under: bindings) { return walk(index + 1, bindings) }
+            for value in axis.values {
+                var next = bindings
+                next[axis.name] = value
+                walk(index + 1, next)
+            }
+        }
+        walk(0, [:])
+        return result
+    }
+
+    /// The number of configurations, without listing them.
+    public var size: Int { enumerate().count }
+
+    func isActive(_ axis: Axis, under bindings: [String: AxisValue]) -> Bool {
+        guard let condition = axis.condition else { return true }
+        return ((try? condition.evaluate(bindings)) ?? nil).truthValue
+    }
+
+    /// `configuration` with `axis` set to `value`, and the axes after it made
+    /// consistent: an axis that becomes active takes its first value, one that
+    /// becomes inactive is dropped. Greedy search moves along axes with this.
+    public func moving(_ configuration: Configuration, axis name: String, to value: AxisValue) -> Configuration {
+        var bindings: [String: AxisValue] = [:]
+        for axis in axes {
+            guard isActive(axis, under: bindings) else { continue }
+            if axis.name == name {
+                bindings[axis.name] = value
+            } else {
+                bindings[axis.name] = configuration[axis.name] ?? axis.values.first
+            }
+        }
+        return Configuration(bindings)
+    }
+}
