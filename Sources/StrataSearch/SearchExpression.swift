@@ -8,6 +8,8 @@ indirect enum SearchExpression: Sendable, Hashable, CustomStringConvertible {
     case not(SearchExpression)
     case negate(SearchExpression)
     case binary(String, SearchExpression, SearchExpression)
+    /// `min(a, b)` or `max(a, b)`.
+    case call(String, SearchExpression, SearchExpression)
 
     /// Every name the expression reads.
     var names: Set<String> {
@@ -15,7 +17,7 @@ indirect enum SearchExpression: Sendable, Hashable, CustomStringConvertible {
         case .literal: []
         case .name(let name): [name]
         case .not(let inner), .negate(let inner): inner.names
-        case .binary(_, let lhs, let rhs): lhs.names.union(rhs.names)
+        case .binary(_, let lhs, let rhs), .call(_, let lhs, let rhs): lhs.names.union(rhs.names)
         }
     }
 
@@ -26,6 +28,7 @@ indirect enum SearchExpression: Sendable, Hashable, CustomStringConvertible {
         case .not(let inner): "not \(inner)"
         case .negate(let inner): "-\(inner)"
         case .binary(let op, let lhs, let rhs): "(\(lhs) \(op) \(rhs))"
+        case .call(let function, let lhs, let rhs): "\(function)(\(lhs), \(rhs))"
         }
     }
 
@@ -49,6 +52,11 @@ indirect enum SearchExpression: Sendable, Hashable, CustomStringConvertible {
                 throw EvaluationError(message: "'-' needs a number in \(self)")
             }
             return .int(-value)
+        case .call(let function, let lhsExpression, let rhsExpression):
+            guard let a = try lhsExpression.evaluate(bindings)?.numericValue, let b = try rhsExpression.evaluate(bindings)?.numericValue else {
+                throw EvaluationError(message: "\(function) needs two numbers in \(self)")
+            }
+            return .int(function == "min" ? Swift.min(a, b) : Swift.max(a, b))
         case .binary(let op, let lhsExpression, let rhsExpression):
             let lhs = try lhsExpression.evaluate(bindings)
             if op == "and", !lhs.truthValue { return .bool(false) }
@@ -132,7 +140,7 @@ extension SearchExpression {
                 if ["==", "!=", "<=", ">=", "&&", "||"].contains(two) {
                     tokens.append(Token(kind: .symbol, text: two == "&&" ? "and" : two == "||" ? "or" : two, offset: start))
                     index += 2
-                } else if "+-*<>()!".contains(character) {
+                } else if "+-*<>()!,".contains(character) {
                     tokens.append(Token(kind: .symbol, text: character == "!" ? "not" : String(character), offset: start))
                     index += 1
                 } else {
@@ -206,6 +214,13 @@ extension SearchExpression {
                 case "true": return .literal(.bool(true))
                 case "false": return .literal(.bool(false))
                 case "and", "or", "not": throw ParseError(message: "'\(token.text)' needs a value before it", offset: token.offset)
+                case "min", "max" where peek?.text == "(":
+                    position += 1
+                    let lhs = try parseOr()
+                    guard take([","]) != nil else { throw ParseError(message: "\(token.text)( needs two arguments", offset: peek?.offset ?? length) }
+                    let rhs = try parseOr()
+                    guard take([")"]) != nil else { throw ParseError(message: "missing ')'", offset: peek?.offset ?? length) }
+                    return .call(token.text, lhs, rhs)
                 default: return .name(token.text)
                 }
             case .symbol:

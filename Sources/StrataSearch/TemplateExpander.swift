@@ -14,8 +14,10 @@ import StrataYAML
 enum TemplateExpander {
     /// The expression text of a scalar that reads a value, if it is one.
     static func reference(in scalar: YAMLNode.Scalar) -> String? {
-        guard scalar.style == .plain, scalar.value.hasPrefix("$") else { return nil }
+        guard scalar.style != .literal, scalar.style != .folded, scalar.value.hasPrefix("$") else { return nil }
+        // `${…}` may be quoted (flow mappings need it); `$name` is plain.
         if scalar.value.hasPrefix("${"), scalar.value.hasSuffix("}") { return String(scalar.value.dropFirst(2).dropLast()) }
+        guard scalar.style == .plain else { return nil }
         let name = scalar.value.dropFirst()
         guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else { return nil }
         return String(name)

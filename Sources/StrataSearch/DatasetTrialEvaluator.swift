@@ -1,0 +1,125 @@
+import Foundation
+import StrataCache
+import StrataChecker
+import StrataEval
+import StrataRuntime
+
+/// Scores configurations on a dataset against the real models, through the
+/// eval machinery: every item goes to the run store as it finishes (so a
+/// killed search loses nothing) and every call through the shared response
+/// cache (so configurations that share generators and samples share calls).
+/// A trial on more items continues the run of the same configuration.
+public struct DatasetTrialEvaluator: TrialEvaluator {
+    public let dev: [DatasetItem]
+    public let holdout: [DatasetItem]
+    public let datasetHash: String
+    public let datasetPath: String
+    public let split: String
+    public let scorer: Scorer
+    public let store: RunStore
+    public let options: RuntimeOptions
+    /// Items in flight at once within a trial.
+    public let concurrency: Int
+
+    public init(dev: [DatasetItem], holdout: [DatasetItem], datasetHash: String, datasetPath: String, split: String, scorer: Scorer,
+                store: RunStore, options: RuntimeOptions, concurrency: Int = 8) {
+        self.dev = dev
+        self.holdout = holdout
+        self.datasetHash = datasetHash
+        self.datasetPath = datasetPath
+        self.split = split
+        self.scorer = scorer
+        self.store = store
+        self.options = options
+        self.concurrency = concurrency
+    }
+
+    public var dataIdentity: String {
+        "\(datasetHash) \(split) dev \(dev.map(\.id).joined(separator: ",")) holdout \(holdout.map(\.id).joined(separator: ",")) \(scorer)"
+    }
+    public var devItems: Int { dev.count }
+    public var holdoutItems: Int { holdout.count }
+
+    public func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, items: Int, meter: SpendMeter) async throws -> TrialOutcome {
+        guard let checked = pipeline.pipeline, let tree = pipeline.tree else {
+            throw SearchStopped(reason: "internal: an infeasible configuration reached the evaluator")
+        }
+        let yaml = PipelineWriter.render(tree, templatePath: pipeline.sources.all.first?.path ?? "", outputPath: "search.yaml",
+                                         header: ["configuration: \(pipeline.configuration.key)"])
+        let included = pipeline.sources.all.dropFirst().map(\.text)
+        let hash = ContentHash.sha256(([yaml] + included).joined(separator: "\n\u{0}"))
+        return try await evaluate(checked, pipelineHash: hash, pipelineYAML: yaml, label: pipeline.configuration.key, phase: phase, items: items, meter: meter)
+    }
+
+    /// Scores any checked pipeline the same way (the baseline a search is compared with).
+    public func evaluate(_ checked: CheckedPipeline, pipelineHash: String, pipelineYAML: String, label: String, phase: TrialPhase, items: Int,
+                         meter: SpendMeter) async throws -> TrialOutcome {
+        let selected = Array((phase == .dev ? dev : holdout).prefix(items))
+        let key = RunKey(pipelineHash: pipelineHash, datasetHash: datasetHash, scorer: scorer.description, selection: "search \(phase.rawValue) \(split)")
+        try store.begin(key, pipelinePath: label, pipelineYAML: pipelineYAML, datasetPath: datasetPath, items: (phase == .dev ? dev : holdout).count)
+        let runtime = try PipelineRuntime(pipeline: checked, options: options)
+        let evaluator = Evaluator(runtime: runtime, scorer: scorer, store: store, concurrency: concurrency)
+        let spend = TrialSpend()
+        let start = Date()
+        let task = Task {
+            try await evaluator.evaluate(selected, run: key.id) { result in
+                let (calls, usd) = spend.add(result.usage)
+                if meter.exhausted(addingCalls: calls, usd: usd) != nil { spend.stop() }
+            }
+        }
+        spend.task = task
+        if spend.stopped { task.cancel() }
+        let results: [ItemResult]
+        do {
+            results = try await task.value
+        } catch {
+            try? await runtime.shutdown()
+            throw error
+        }
+        try await runtime.shutdown()
+        let (calls, usd) = spend.total
+        if spend.stopped || results.count < selected.count {
+            throw SearchStopped(reason: meter.exhausted(addingCalls: calls, usd: usd) ?? "the trial was interrupted", calls: calls, usd: usd)
+        }
+        let n = Double(max(1, results.count))
+        return TrialOutcome(
+            score: results.reduce(0) { $0 + $1.score } / n, items: results.count,
+            itemScores: Dictionary(results.map { ($0.itemID, $0.score) }, uniquingKeysWith: { first, _ in first }),
+            failures: results.filter { $0.failure != nil }.count,
+            requestedCalls: results.reduce(0) { $0 + $1.usage.calls + $1.usage.cacheHits }, issuedCalls: calls,
+            inputTokens: results.reduce(0) { $0 + $1.usage.inputTokens }, outputTokens: results.reduce(0) { $0 + $1.usage.outputTokens },
+            usd: usd, seconds: Date().timeIntervalSince(start))
+    }
+}
+
+/// What a trial in progress has spent; cancels it when the search must stop.
+final class TrialSpend: @unchecked Sendable {
+    private let lock = NSLock()
+    private var calls = 0
+    private var usd = 0.0
+    private var _stopped = false
+    var stopped: Bool { lock.withLock { _stopped } }
+    var task: Task<[ItemResult], Error>? {
+        get { lock.withLock { _task } }
+        set { lock.withLock { _task = newValue } }
+    }
+    private var _task: Task<[ItemResult], Error>?
+
+    func add(_ usage: RunUsage) -> (Int, Double) {
+        lock.withLock {
+            calls += usage.calls
+            usd += usage.usd
+            return (calls, usd)
+        }
+    }
+
+    var total: (Int, Double) { lock.withLock { (calls, usd) } }
+
+    func stop() {
+        let task = lock.withLock { () -> Task<[ItemResult], Error>? in
+            _stopped = true
+            return _task
+        }
+        task?.cancel()
+    }
+}

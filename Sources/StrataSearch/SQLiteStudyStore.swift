@@ -1,0 +1,86 @@
+import Foundation
+import GRDB
+
+/// The study store in a SQLite file (GRDB, WAL): one row per trial, written
+/// as each finishes, so `kill -9` loses at most the trials in flight.
+public final class SQLiteStudyStore: StudyStore {
+    private let database: DatabasePool
+
+    public init(path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        var configuration = GRDB.Configuration()
+        configuration.busyMode = .timeout(30)
+        database = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE studies (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    space_path TEXT NOT NULL,
+                    settings TEXT NOT NULL,
+                    created_at REAL NOT NULL
+                );
+                CREATE TABLE trials (
+                    study_id TEXT NOT NULL REFERENCES studies(id),
+                    identity TEXT NOT NULL,
+                    number INTEGER NOT NULL,
+                    configuration TEXT NOT NULL,
+                    phase TEXT NOT NULL,
+                    fidelity INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    score REAL,
+                    objective REAL,
+                    outcome TEXT,
+                    error TEXT,
+                    static_calls INTEGER NOT NULL,
+                    static_usd REAL NOT NULL,
+                    finished_at REAL NOT NULL,
+                    PRIMARY KEY (study_id, identity)
+                );
+                """)
+        }
+        try migrator.migrate(database)
+    }
+
+    public func open(_ study: StudyDescriptor) async throws {
+        try await database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO studies (id, name, space_path, settings, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [study.id, study.name, study.spacePath, study.settings, Date().timeIntervalSince1970])
+        }
+    }
+
+    public func trials(study: String) async throws -> [TrialRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM trials WHERE study_id = ? ORDER BY number", arguments: [study]).map { row in
+                let configuration: String = row["configuration"]
+                let outcome: String? = row["outcome"]
+                return TrialRecord(
+                    number: row["number"],
+                    configuration: try JSONDecoder().decode(Configuration.self, from: Data(configuration.utf8)),
+                    phase: TrialPhase(rawValue: row["phase"]) ?? .dev, fidelity: row["fidelity"],
+                    status: TrialStatus(rawValue: row["status"]) ?? .failed,
+                    outcome: try outcome.map { try JSONDecoder().decode(TrialOutcome.self, from: Data($0.utf8)) },
+                    error: row["error"], objective: row["objective"], staticCalls: row["static_calls"], staticUSD: row["static_usd"],
+                    finishedAt: Date(timeIntervalSince1970: row["finished_at"]))
+            }
+        }
+    }
+
+    public func record(_ trial: TrialRecord, study: String) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let configuration = String(decoding: try encoder.encode(trial.configuration), as: UTF8.self)
+        let outcome = try trial.outcome.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        try await database.write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO trials (study_id, identity, number, configuration, phase, fidelity, status, score, objective, outcome, error,
+                                               static_calls, static_usd, finished_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [study, trial.identity, trial.number, configuration, trial.phase.rawValue, trial.fidelity, trial.status.rawValue,
+                                 trial.outcome?.score, trial.objective, outcome, trial.error, trial.staticCalls, trial.staticUSD,
+                                 trial.finishedAt.timeIntervalSince1970])
+        }
+    }
+}

@@ -1,0 +1,105 @@
+/// A deterministic random source (SplitMix64): the same seed gives the same search.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The search algorithms.
+public enum SearchAlgorithm: String, Sendable, CaseIterable, Codable {
+    /// Uniform over the feasible configurations, without repeats.
+    case random
+    /// Every feasible configuration in declaration order.
+    case grid
+    /// One axis at a time: try every value of an axis with the others fixed,
+    /// keep the best, move to the next axis; restart when a pass finds nothing better.
+    case greedy
+    /// Tree-structured Parzen estimator: categorical and conditional axes natively.
+    case tpe
+}
+
+/// A finished evaluation as a sampler sees it: the configuration's index in
+/// the feasible set and its objective (higher is better).
+public struct Observation: Sendable, Hashable {
+    public var index: Int
+    public var value: Double
+
+    public init(index: Int, value: Double) {
+        self.index = index
+        self.value = value
+    }
+}
+
+/// The feasible configurations with every axis value encoded as an index, so
+/// samplers work on small integers.
+public struct EncodedSpace: Sendable {
+    public let axes: [Axis]
+    public let configurations: [Configuration]
+    /// `codes[i][a]`: the index of configuration i's value on axis a, or -1 when inactive.
+    let codes: [[Int]]
+    let indexByKey: [String: Int]
+
+    public init(axes: [Axis], configurations: [Configuration]) {
+        self.axes = axes
+        self.configurations = configurations
+        let values = axes.map(\.values)
+        codes = configurations.map { configuration in
+            axes.indices.map { a in configuration[axes[a].name].flatMap { values[a].firstIndex(of: $0) } ?? -1 }
+        }
+        indexByKey = Dictionary(configurations.enumerated().map { ($0.element.key, $0.offset) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public var count: Int { configurations.count }
+
+    func index(of configuration: Configuration) -> Int? { indexByKey[configuration.key] }
+}
+
+/// Proposes the next configuration to evaluate from what has been seen.
+/// Samplers are deterministic given their generator and history.
+protocol Sampler {
+    /// The index of a feasible configuration not in `excluded`, or nil when none is left.
+    mutating func next(history: [Observation], excluded: Set<Int>, rng: inout SeededGenerator) -> Int?
+}
+
+extension SearchAlgorithm {
+    func makeSampler(space: SearchSpace, encoded: EncodedSpace) -> any Sampler {
+        switch self {
+        case .random: RandomSampler(count: encoded.count)
+        case .grid: GridSampler(count: encoded.count)
+        case .greedy: GreedySampler(space: space, encoded: encoded)
+        case .tpe: TPESampler(encoded: encoded)
+        }
+    }
+}
+
+struct RandomSampler: Sampler {
+    var count: Int
+
+    mutating func next(history: [Observation], excluded: Set<Int>, rng: inout SeededGenerator) -> Int? {
+        guard excluded.count < count else { return nil }
+        while true {
+            let index = Int.random(in: 0..<count, using: &rng)
+            if !excluded.contains(index) { return index }
+        }
+    }
+}
+
+struct GridSampler: Sampler {
+    var count: Int
+    var position = 0
+
+    init(count: Int) { self.count = count }
+
+    mutating func next(history: [Observation], excluded: Set<Int>, rng: inout SeededGenerator) -> Int? {
+        while position < count, excluded.contains(position) { position += 1 }
+        return position < count ? position : nil
+    }
+}

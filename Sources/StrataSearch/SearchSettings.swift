@@ -1,0 +1,107 @@
+import Foundation
+
+/// What the optimizer maximizes.
+public enum Objective: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The mean score.
+    case score
+    /// score − λ · cost, cost being the static worst case per query.
+    case penalized(lambda: Double, cost: CostMeasure)
+    /// Score and cost both: the optimizer maximizes score, and the leaders
+    /// re-evaluated at the end are the Pareto front of score vs cost.
+    case pareto(cost: CostMeasure)
+
+    public var description: String {
+        switch self {
+        case .score: "score"
+        case .penalized(let lambda, let cost): "score − \(lambda)·\(cost.rawValue)"
+        case .pareto(let cost): "Pareto front of score vs \(cost.rawValue)"
+        }
+    }
+
+    var costMeasure: CostMeasure? {
+        switch self {
+        case .score: nil
+        case .penalized(_, let cost), .pareto(let cost): cost
+        }
+    }
+}
+
+/// How the cost of a configuration is counted (statically, per query).
+public enum CostMeasure: String, Sendable, Hashable, Codable, CaseIterable {
+    case calls, usd
+}
+
+/// How many items a trial is scored on.
+public enum Fidelity: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Every trial on the whole search split.
+    case full
+    /// Successive halving: batches of configurations start on `minItems`
+    /// items; the best 1/eta go on to eta times as many, up to the whole split.
+    case halving(eta: Int, minItems: Int)
+    /// Hyperband: successive-halving brackets that trade many configurations on
+    /// few items against few configurations on many, in turn.
+    case hyperband(eta: Int, minItems: Int)
+
+    public var description: String {
+        switch self {
+        case .full: "full"
+        case .halving(let eta, let minItems): "successive halving (eta \(eta), from \(minItems) items)"
+        case .hyperband(let eta, let minItems): "hyperband (eta \(eta), from \(minItems) items)"
+        }
+    }
+
+    /// The item counts of the rungs, smallest first, ending at `total`.
+    func rungs(total: Int) -> [Int] {
+        switch self {
+        case .full: return [total]
+        case .halving(let eta, let minItems), .hyperband(let eta, let minItems):
+            var rungs: [Int] = []
+            var items = max(1, min(minItems, total))
+            while items < total {
+                rungs.append(items)
+                items *= max(2, eta)
+            }
+            return rungs + [total]
+        }
+    }
+}
+
+/// Limits on the whole search. When one is reached the search stops cleanly
+/// and reports the best configuration so far.
+public struct SearchLimits: Sendable, Hashable, Codable {
+    /// Model calls actually sent (cache hits are free).
+    public var calls: Int?
+    public var usd: Double?
+    public var seconds: Double?
+    /// Distinct configurations to try.
+    public var trials: Int?
+
+    public init(calls: Int? = nil, usd: Double? = nil, seconds: Double? = nil, trials: Int? = nil) {
+        self.calls = calls
+        self.usd = usd
+        self.seconds = seconds
+        self.trials = trials
+    }
+}
+
+/// Everything that shapes a search.
+public struct SearchSettings: Sendable, Hashable, Codable {
+    public var algorithm: SearchAlgorithm
+    public var seed: UInt64
+    public var fidelity: Fidelity
+    public var objective: Objective
+    public var limits: SearchLimits
+    /// How many of the best configurations are re-evaluated on the whole
+    /// search split and then on the held-out split.
+    public var leaders: Int
+
+    public init(algorithm: SearchAlgorithm = .tpe, seed: UInt64 = 0, fidelity: Fidelity = .full, objective: Objective = .score,
+                limits: SearchLimits = SearchLimits(), leaders: Int = 3) {
+        self.algorithm = algorithm
+        self.seed = seed
+        self.fidelity = fidelity
+        self.objective = objective
+        self.limits = limits
+        self.leaders = max(1, leaders)
+    }
+}

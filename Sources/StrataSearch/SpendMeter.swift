@@ -1,0 +1,44 @@
+import Foundation
+
+/// The search's spend against its limits, shared with evaluators so a trial
+/// stops between items the moment a limit is reached.
+public final class SpendMeter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let limits: SearchLimits
+    private let start = Date()
+    private var calls: Int
+    private var usd: Double
+    private let priorSeconds: Double
+
+    init(limits: SearchLimits, calls: Int, usd: Double, seconds: Double) {
+        self.limits = limits
+        self.calls = calls
+        self.usd = usd
+        self.priorSeconds = seconds
+    }
+
+    /// Adds what a trial cost (the search does this as each trial finishes).
+    func add(calls: Int, usd: Double) {
+        lock.withLock {
+            self.calls += calls
+            self.usd += usd
+        }
+    }
+
+    /// Calls sent, USD spent and seconds elapsed, including earlier runs of the same study.
+    public var spent: (calls: Int, usd: Double, seconds: Double) {
+        lock.withLock { (calls, usd, priorSeconds + Date().timeIntervalSince(start)) }
+    }
+
+    /// Why the search must stop, or nil while every limit holds. An evaluator
+    /// passes what the trial in progress has spent so far.
+    public func exhausted(addingCalls pendingCalls: Int = 0, usd pendingUSD: Double = 0) -> String? {
+        var (calls, usd, seconds) = spent
+        calls += pendingCalls
+        usd += pendingUSD
+        if let limit = limits.calls, calls >= limit { return "the call budget (\(limit) calls) is spent" }
+        if let limit = limits.usd, usd >= limit { return String(format: "the USD budget ($%.4f) is spent", limit) }
+        if let limit = limits.seconds, seconds >= limit { return "the time budget (\(Int(limit)) s) is used up" }
+        return nil
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+/// Which part of the dataset a trial was scored on.
+public enum TrialPhase: String, Sendable, Codable, Hashable {
+    /// The search split (the paper's 20%): what the optimizer sees.
+    case dev
+    /// The held-out split: only the final leaders and the baseline.
+    case holdout
+}
+
+/// How a trial ended.
+public enum TrialStatus: String, Sendable, Codable, Hashable {
+    case complete
+    /// The evaluator threw (a dataset problem, every item failing to run, …).
+    case failed
+}
+
+/// What evaluating a configuration on some items measured.
+public struct TrialOutcome: Sendable, Codable, Hashable {
+    /// Mean score over the items.
+    public var score: Double
+    public var items: Int
+    /// Score per item id, for paired comparisons.
+    public var itemScores: [String: Double]
+    public var failures: Int
+    /// Model calls the pipeline asked for, and those actually sent (the rest were cache hits).
+    public var requestedCalls: Int
+    public var issuedCalls: Int
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var usd: Double
+    /// Wall-clock seconds of the evaluation.
+    public var seconds: Double
+
+    public init(score: Double, items: Int, itemScores: [String: Double] = [:], failures: Int = 0, requestedCalls: Int = 0, issuedCalls: Int = 0,
+                inputTokens: Int = 0, outputTokens: Int = 0, usd: Double = 0, seconds: Double = 0) {
+        self.score = score
+        self.items = items
+        self.itemScores = itemScores
+        self.failures = failures
+        self.requestedCalls = requestedCalls
+        self.issuedCalls = issuedCalls
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.usd = usd
+        self.seconds = seconds
+    }
+}
+
+/// One evaluation of one configuration at one fidelity, as stored.
+public struct TrialRecord: Sendable, Codable, Hashable {
+    /// Order of completion within the study, from 0.
+    public var number: Int
+    public var configuration: Configuration
+    public var phase: TrialPhase
+    /// The number of items scored (the fidelity).
+    public var fidelity: Int
+    public var status: TrialStatus
+    public var outcome: TrialOutcome?
+    public var error: String?
+    /// The objective the optimizer saw (higher is better).
+    public var objective: Double?
+    /// Static worst-case calls and USD per query, from the compiler.
+    public var staticCalls: Int
+    public var staticUSD: Double
+    public var finishedAt: Date
+
+    public init(number: Int, configuration: Configuration, phase: TrialPhase, fidelity: Int, status: TrialStatus, outcome: TrialOutcome?,
+                error: String?, objective: Double?, staticCalls: Int, staticUSD: Double, finishedAt: Date = Date()) {
+        self.number = number
+        self.configuration = configuration
+        self.phase = phase
+        self.fidelity = fidelity
+        self.status = status
+        self.outcome = outcome
+        self.error = error
+        self.objective = objective
+        self.staticCalls = staticCalls
+        self.staticUSD = staticUSD
+        self.finishedAt = finishedAt
+    }
+
+    /// What identifies a trial for resuming: the same configuration on the same items is never run twice.
+    public var identity: String { "\(phase.rawValue)|\(fidelity)|\(configuration.key)" }
+}
+
+/// What identifies a study: the same space, data and settings resume the same study.
+public struct StudyDescriptor: Sendable, Codable, Hashable {
+    public var id: String
+    public var name: String
+    public var spacePath: String
+    /// The settings, as JSON, for people reading the store.
+    public var settings: String
+
+    public init(id: String, name: String, spacePath: String, settings: String) {
+        self.id = id
+        self.name = name
+        self.spacePath = spacePath
+        self.settings = settings
+    }
+}
+
+/// Where a search keeps its trials. Everything above this protocol works on
+/// any store: SQLite here, a PostgreSQL store shared by workers on many
+/// machines later — so nothing may assume SQLite, a single process or a
+/// local file.
+public protocol StudyStore: Sendable {
+    /// Creates the study if it is new; a known id is resumed.
+    func open(_ study: StudyDescriptor) async throws
+    /// Every trial recorded for the study, in order of `number`.
+    func trials(study: String) async throws -> [TrialRecord]
+    /// Records a finished trial (replacing one with the same identity).
+    func record(_ trial: TrialRecord, study: String) async throws
+}
+
+/// A store that lives as long as the process: tests, benchmarks, embedding.
+public actor InMemoryStudyStore: StudyStore {
+    private var studies: [String: [TrialRecord]] = [:]
+
+    public init() {}
+
+    public func open(_ study: StudyDescriptor) { if studies[study.id] == nil { studies[study.id] = [] } }
+
+    public func trials(study: String) -> [TrialRecord] { studies[study] ?? [] }
+
+    public func record(_ trial: TrialRecord, study: String) {
+        studies[study, default: []].removeAll { $0.identity == trial.identity }
+        studies[study, default: []].append(trial)
+    }
+}
