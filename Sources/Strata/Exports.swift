@@ -8,5 +8,6 @@
 @_exported import StrataProviders
 @_exported import StrataRuntime
 @_exported import StrataSandbox
+@_exported import StrataSearch
 @_exported import StrataSyntax
 @_exported import StrataYAML

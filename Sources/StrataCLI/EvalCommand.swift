@@ -16,17 +16,7 @@ struct EvalCommand: AsyncParsableCommand {
     @Argument(help: "The pipeline file.")
     var pipeline: String
 
-    @Option(help: "The dataset file (JSONL, or gzip-compressed JSONL).")
-    var dataset: String
-
-    @Option(help: "The dataset's format: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var datasetFormat: DatasetFormat = .auto
-
-    @Option(help: "Map a field for jsonl datasets: query=FIELD, reference=FIELD, tests=FIELD or id=FIELD.")
-    var field: [String] = []
-
-    @Option(help: "How answers are scored (default: by the dataset's format).")
-    var scorer: String?
+    @OptionGroup var data: DatasetOptions
 
     @Option(help: "Evaluate a deterministic split, e.g. dev:0.2 or test:0.2 (the fraction is the dev share).")
     var split: String?
@@ -67,25 +57,9 @@ struct EvalCommand: AsyncParsableCommand {
     var report: String?
 
     func run() async throws {
-        var mapping = FieldMapping()
-        for assignment in field {
-            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw ValidationError("--field takes NAME=FIELD, not '\(assignment)'") }
-            switch parts[0] {
-            case "query": mapping.query = parts[1]
-            case "reference": mapping.reference = parts[1]
-            case "tests": mapping.tests = parts[1]
-            case "id": mapping.id = parts[1]
-            default: throw ValidationError("--field names query, reference, tests or id, not '\(parts[0])'")
-            }
-        }
-        let loaded: (items: [DatasetItem], hash: String, format: DatasetFormat)
-        do {
-            loaded = try DatasetLoader.load(path: dataset, format: datasetFormat, fields: mapping)
-        } catch {
-            writeError("\(error)")
-            throw ExitCode(1)
-        }
+        let dataset = data.dataset
+        let scorer = data.scorer
+        let loaded = try data.load()
         var selected = loaded.items
         var selection: [String] = []
         if let split {
@@ -102,7 +76,6 @@ struct EvalCommand: AsyncParsableCommand {
             selected = Array(selected.prefix(limit))
             selection.append("limit \(limit)")
         }
-        let resolvedFormat = loaded.format
         let scoring: Scorer
         var helpers: [PipelineRuntime] = []
         if let scorer, scorer == "judge" || scorer == "pairwise" {
@@ -119,11 +92,8 @@ struct EvalCommand: AsyncParsableCommand {
                 helpers.append(baselineRuntime)
                 scoring = .pairwise(judgeConfig, baseline: baselineRuntime, baselineName: (baseline as NSString).lastPathComponent)
             }
-        } else if let scorer {
-            guard let parsed = Scorer(scorer) else { throw ValidationError("unknown scorer '\(scorer)'") }
-            scoring = parsed
         } else {
-            scoring = loaded.items.first.map { Self.defaultScorer(for: $0, format: resolvedFormat) } ?? .normalized
+            scoring = try data.plainScorer(for: loaded)
         }
         let runStore = try RunStore(path: store)
         let responseCache = try cacheOptions.open()
@@ -183,6 +153,52 @@ struct EvalCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         return try PipelineRuntime(pipeline: compiled.pipeline, options: RuntimeOptions(cache: cache))
+    }
+
+}
+
+/// The dataset options shared by `eval` and `search`.
+struct DatasetOptions: ParsableArguments {
+    @Option(help: "The dataset file (JSONL, or gzip-compressed JSONL).")
+    var dataset: String
+
+    @Option(help: "The dataset's format: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var datasetFormat: DatasetFormat = .auto
+
+    @Option(help: "Map a field for jsonl datasets: query=FIELD, reference=FIELD, tests=FIELD or id=FIELD.")
+    var field: [String] = []
+
+    @Option(help: "How answers are scored (default: by the dataset's format).")
+    var scorer: String?
+
+    func load() throws -> (items: [DatasetItem], hash: String, format: DatasetFormat) {
+        var mapping = FieldMapping()
+        for assignment in field {
+            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--field takes NAME=FIELD, not '\(assignment)'") }
+            switch parts[0] {
+            case "query": mapping.query = parts[1]
+            case "reference": mapping.reference = parts[1]
+            case "tests": mapping.tests = parts[1]
+            case "id": mapping.id = parts[1]
+            default: throw ValidationError("--field names query, reference, tests or id, not '\(parts[0])'")
+            }
+        }
+        do {
+            return try DatasetLoader.load(path: dataset, format: datasetFormat, fields: mapping)
+        } catch {
+            writeError("\(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// The scorer asked for, or the dataset's default (judge scorers are set up by `eval`).
+    func plainScorer(for loaded: (items: [DatasetItem], hash: String, format: DatasetFormat)) throws -> Scorer {
+        if let scorer {
+            guard let parsed = Scorer(scorer) else { throw ValidationError("unknown scorer '\(scorer)'") }
+            return parsed
+        }
+        return loaded.items.first.map { Self.defaultScorer(for: $0, format: loaded.format) } ?? .normalized
     }
 
     static func defaultScorer(for item: DatasetItem, format: DatasetFormat) -> Scorer {

@@ -8,7 +8,7 @@ import StrataYAML
 /// Per-query limits a configuration must meet to be evaluated at all. They
 /// are checked statically by the compiler (a configuration over budget is
 /// never run), and override the space's and the template's `budget:`.
-public struct QueryBudget: Sendable, Hashable, Codable {
+public struct QueryBudget: Sendable, Hashable, Codable, CustomStringConvertible {
     public var calls: Int?
     public var usd: Double?
     public var latencySeconds: Double?
@@ -22,6 +22,9 @@ public struct QueryBudget: Sendable, Hashable, Codable {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
     }
+
+    /// "calls 10, usd 0.5", or empty.
+    public var description: String { entries.map { "\($0.0) \($0.1)" }.joined(separator: ", ") }
 
     var entries: [(String, String)] {
         var result: [(String, String)] = []

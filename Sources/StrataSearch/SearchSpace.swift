@@ -113,6 +113,12 @@ public struct SearchSpace: Sendable {
     var budget: YAMLNode?
     public var source: SourceFile
 
+    /// The space's own per-query budget as written ("calls 30"), or empty.
+    public var budgetDescription: String {
+        guard case .mapping(let pairs)? = budget?.content else { return "" }
+        return pairs.map { "\($0.key.scalar?.value ?? "") \($0.value.scalar?.value ?? "")" }.joined(separator: ", ")
+    }
+
     /// Every configuration, in declaration order of axes and values (the grid order).
     public func enumerate() -> [Configuration] {
         var result: [Configuration] = []

@@ -17,6 +17,9 @@ public final class SpendMeter: @unchecked Sendable {
         self.priorSeconds = seconds
     }
 
+    /// A meter with no limits and nothing spent, for evaluations outside a search.
+    public static func unlimited() -> SpendMeter { SpendMeter(limits: SearchLimits(), calls: 0, usd: 0, seconds: 0) }
+
     /// Adds what a trial cost (the search does this as each trial finishes).
     func add(calls: Int, usd: Double) {
         lock.withLock {

@@ -1,0 +1,302 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+struct SearchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Search a space of pipelines for the best one under a compute budget.",
+        discussion: """
+        Every configuration is checked and compiled first; those over the per-query budget (--budget-*) are never run. \
+        Trials go to a SQLite study store: kill the search and rerun the same command to resume it without repeating \
+        finished trials or calls. --max-* limit the whole search; when one is reached it stops cleanly with the best so far. \
+        The leaders are re-evaluated on the whole search split and scored on the held-out split; the winner is written as \
+        a pipeline file.
+        """
+    )
+
+    @Argument(help: "The search file (strata-search: 1).")
+    var space: String
+
+    @Flag(help: "Show the space's size, what is feasible and the projected worst-case calls, and spend nothing.")
+    var dryRun = false
+
+    @OptionGroup var data: DatasetOptionalOptions
+
+    @Option(help: "The search split, as dev:FRACTION (the rest is held out).")
+    var split = "dev:0.2"
+
+    @Option(help: "The split's seed.")
+    var splitSeed = 0
+
+    @Option(help: "Use at most this many search-split items.")
+    var devLimit: Int?
+
+    @Option(help: "Use at most this many held-out items (0: no held-out scoring).")
+    var holdoutLimit: Int?
+
+    @Option(help: "random, grid, greedy or tpe.")
+    var algorithm: SearchAlgorithm = .tpe
+
+    @Option(help: "The search's seed (proposals are reproducible).")
+    var seed: UInt64 = 0
+
+    @Option(help: "full, halving (successive halving over items) or hyperband.")
+    var fidelity = "full"
+
+    @Option(help: "Halving rate for halving and hyperband.")
+    var eta = 3
+
+    @Option(help: "Items of the first rung for halving and hyperband.")
+    var minItems: Int?
+
+    @Option(help: "score, penalized (score − λ·cost) or pareto.")
+    var objective = "score"
+
+    @Option(help: "λ for --objective penalized.")
+    var lambda = 0.01
+
+    @Option(help: "The cost for penalized and pareto: calls or usd (static worst case per query).")
+    var cost: CostMeasure = .calls
+
+    @Option(help: "Per query: at most this many model calls (static worst case).")
+    var budgetCalls: Int?
+    @Option(help: "Per query: at most this many USD.")
+    var budgetUsd: Double?
+    @Option(help: "Per query: at most this many seconds of estimated latency.")
+    var budgetLatency: Double?
+    @Option(help: "Per query: at most this many input tokens.")
+    var budgetInputTokens: Int?
+    @Option(help: "Per query: at most this many output tokens.")
+    var budgetOutputTokens: Int?
+
+    @Option(help: "The whole search: at most this many model calls sent (cache hits are free).")
+    var maxCalls: Int?
+    @Option(help: "The whole search: at most this many USD.")
+    var maxUsd: Double?
+    @Option(help: "The whole search: at most this many seconds.")
+    var maxTime: Double?
+    @Option(help: "The whole search: at most this many configurations tried.")
+    var trials: Int?
+
+    @Option(help: "How many leaders are re-evaluated on the whole search split and held out.")
+    var leaders = 3
+
+    @Option(help: "A pipeline to score on the held-out split next to the winner (e.g. one call to one model).")
+    var baseline: String?
+
+    @Option(help: "The study store's SQLite file.")
+    var store = ".strata/studies.sqlite"
+
+    @Option(help: "The run store's SQLite file (per-item results).")
+    var runStore = ".strata/runs.sqlite"
+
+    @OptionGroup var cacheOptions: CacheOptions
+
+    @Option(help: "Items in flight at once within a trial.")
+    var concurrency = 8
+
+    @Option(name: [.short, .customLong("output")], help: "Where to write the best pipeline (default: NAME.best.yaml).")
+    var output: String?
+
+    @Option(help: "Also write one self-contained HTML page: leaderboard, score-vs-cost plot with the Pareto front, the best pipeline's graph.")
+    var report: String?
+
+    @Option(help: "Output: text or json.")
+    var format: DiagnosticFormat = .text
+
+    func settings() throws -> SearchSettings {
+        let minimum = minItems ?? 0
+        let fidelityValue: Fidelity
+        switch fidelity {
+        case "full": fidelityValue = .full
+        case "halving": fidelityValue = .halving(eta: eta, minItems: minimum)
+        case "hyperband": fidelityValue = .hyperband(eta: eta, minItems: minimum)
+        default: throw ValidationError("--fidelity is full, halving or hyperband, not '\(fidelity)'")
+        }
+        let objectiveValue: Objective
+        switch objective {
+        case "score": objectiveValue = .score
+        case "penalized": objectiveValue = .penalized(lambda: lambda, cost: cost)
+        case "pareto": objectiveValue = .pareto(cost: cost)
+        default: throw ValidationError("--objective is score, penalized or pareto, not '\(objective)'")
+        }
+        guard eta >= 2 else { throw ValidationError("--eta must be at least 2") }
+        return SearchSettings(algorithm: algorithm, seed: seed, fidelity: fidelityValue, objective: objectiveValue,
+                              limits: SearchLimits(calls: maxCalls, usd: maxUsd, seconds: maxTime, trials: trials), leaders: leaders)
+    }
+
+    func run() async throws {
+        let loaded = SearchSpaceLoader.load(path: space)
+        printDiagnostics(loaded.diagnostics, sources: loaded.sources, format: .text)
+        guard let searchSpace = loaded.space else {
+            writeError("\(space): not searched (\(summary(of: loaded.diagnostics)))")
+            throw ExitCode(1)
+        }
+        var settings = try settings()
+        let budget = QueryBudget(calls: budgetCalls, usd: budgetUsd, latencySeconds: budgetLatency, inputTokens: budgetInputTokens,
+                                 outputTokens: budgetOutputTokens)
+        let plan = SearchPlan(space: searchSpace, budget: budget)
+        if let empty = plan.emptinessDiagnostic {
+            var sources = loaded.sources
+            for reason in plan.infeasibleReasons { for file in reason.example.sources.all { sources.add(file) } }
+            printDiagnostics([empty] + plan.infeasibleReasons.prefix(3).compactMap { $0.example.diagnostics.first { $0.severity == .error } },
+                             sources: sources, format: .text)
+            throw ExitCode(1)
+        }
+        // The data: the search split (with its limit) and the held-out rest.
+        var dev: [DatasetItem] = []
+        var holdout: [DatasetItem] = []
+        var datasetHash = ""
+        var scorer = Scorer.normalized
+        let splitValue = DatasetSplit(split, seed: splitSeed)
+        guard let splitValue, splitValue.part == .dev else { throw ValidationError("--split takes dev:FRACTION, e.g. dev:0.2") }
+        if let path = data.dataset {
+            let options = DatasetOptions(dataset: path, datasetFormat: data.datasetFormat, field: data.field, scorer: data.scorer)
+            let dataset = try options.load()
+            datasetHash = dataset.hash
+            scorer = try options.plainScorer(for: dataset)
+            dev = splitValue.apply(dataset.items)
+            holdout = DatasetSplit(part: .test, fraction: splitValue.fraction, seed: splitSeed).apply(dataset.items)
+            if let devLimit { dev = Array(dev.prefix(devLimit)) }
+            if let holdoutLimit { holdout = Array(holdout.prefix(holdoutLimit)) }
+        }
+        if case .halving(let eta, 0) = settings.fidelity { settings.fidelity = .halving(eta: eta, minItems: max(1, dev.count / (eta * eta))) }
+        if case .hyperband(let eta, 0) = settings.fidelity { settings.fidelity = .hyperband(eta: eta, minItems: max(1, dev.count / (eta * eta))) }
+        if dryRun {
+            print(SearchText.dryRun(plan: plan, settings: settings, devItems: dev.count, holdoutItems: holdout.count, dataset: data.dataset))
+            return
+        }
+        guard let datasetPath = data.dataset else { throw ValidationError("a search needs --dataset (or --dry-run)") }
+        guard !dev.isEmpty else { throw ValidationError("the search split of \(datasetPath) is empty; raise the dev fraction of --split") }
+        let cache = try cacheOptions.open()
+        let runs = try RunStore(path: runStore)
+        let evaluator = DatasetTrialEvaluator(dev: dev, holdout: holdout, datasetHash: datasetHash, datasetPath: datasetPath,
+                                              split: "\(splitValue)", scorer: scorer, store: runs, options: RuntimeOptions(cache: cache),
+                                              concurrency: concurrency)
+        let studies = try SQLiteStudyStore(path: store)
+        let search = Search(plan: plan, settings: settings, evaluator: evaluator, store: studies)
+        writeError("\(searchSpace.name): \(plan.feasible.count) of \(plan.size) configurations feasible; study \(search.study.id) in \(store)")
+        let progress = SearchProgress(settings: settings, feasible: plan.feasible.count, limits: settings.limits)
+        let result = try await search.run { trial, reused in progress.trial(trial, reused: reused) }
+        progress.close()
+
+        var baselineOutcome: TrialOutcome?
+        if let baseline, !holdout.isEmpty, result.stopReason == nil {
+            let compiled = PipelineCompiler().compile(path: baseline)
+            printDiagnostics(compiled.diagnostics, sources: compiled.sources, format: .text)
+            guard let program = compiled.compiled else {
+                writeError("\(baseline): not usable as a baseline (\(summary(of: compiled.diagnostics)))")
+                throw ExitCode(1)
+            }
+            let hash = ContentHash.sha256(compiled.sources.all.map { "\($0.path)\n\($0.text)" }.joined(separator: "\n\u{0}"))
+            let meter = SearchLimits().meter()
+            baselineOutcome = try await evaluator.evaluate(program.pipeline, pipelineHash: hash, pipelineYAML: compiled.sources[baseline]?.text ?? "",
+                                                           label: baseline, phase: .holdout, items: holdout.count, meter: meter)
+        }
+        let outputPath = output ?? "\(searchSpace.name).best.yaml"
+        if let best = result.best, let tree = best.configured.tree {
+            let text = PipelineWriter.render(tree, templatePath: space, outputPath: outputPath,
+                                             header: SearchText.bestHeader(result: result, best: best, space: space, dataset: datasetPath))
+            try text.write(toFile: outputPath, atomically: true, encoding: .utf8)
+        }
+        let summaryValue = SearchSummary(result: result, baseline: baseline, baselineOutcome: baselineOutcome, bestPath: result.best == nil ? nil : outputPath,
+                                         dataset: datasetPath, devItems: dev.count, holdoutItems: holdout.count)
+        if let report {
+            let page = SearchReport.render(summary: summaryValue, result: result, title: "Strata search: \(searchSpace.name)")
+            try page.write(toFile: report, atomically: true, encoding: .utf8)
+            writeError("report written to \(report)")
+        }
+        switch format {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(summaryValue), as: UTF8.self))
+        case .text:
+            print(SearchText.result(summaryValue))
+        }
+    }
+}
+
+/// `--dataset` and friends, optional here because `--dry-run` needs no data.
+struct DatasetOptionalOptions: ParsableArguments {
+    @Option(help: "The dataset file (JSONL, or gzip-compressed JSONL).")
+    var dataset: String?
+
+    @Option(help: "The dataset's format: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var datasetFormat: DatasetFormat = .auto
+
+    @Option(help: "Map a field for jsonl datasets: query=FIELD, reference=FIELD, tests=FIELD or id=FIELD.")
+    var field: [String] = []
+
+    @Option(help: "How answers are scored (default: by the dataset's format).")
+    var scorer: String?
+}
+
+extension DatasetOptions {
+    init(dataset: String, datasetFormat: DatasetFormat, field: [String], scorer: String?) {
+        self.init()
+        self.dataset = dataset
+        self.datasetFormat = datasetFormat
+        self.field = field
+        self.scorer = scorer
+    }
+}
+
+extension SearchAlgorithm: ExpressibleByArgument {}
+extension CostMeasure: ExpressibleByArgument {}
+
+/// Trials done, best so far, spend against the limits and an ETA, on standard error.
+final class SearchProgress: @unchecked Sendable {
+    private let lock = NSLock()
+    private let settings: SearchSettings
+    private let feasible: Int
+    private let limits: SearchLimits
+    private let start = Date()
+    private var done = 0
+    private var reused = 0
+    private var calls = 0
+    private var usd = 0.0
+    private var best: (Double, String)?
+    private var configurations: Set<String> = []
+
+    init(settings: SearchSettings, feasible: Int, limits: SearchLimits) {
+        self.settings = settings
+        self.feasible = feasible
+        self.limits = limits
+    }
+
+    func trial(_ trial: TrialRecord, reused wasReused: Bool) {
+        lock.withLock {
+            done += 1
+            if wasReused { reused += 1 }
+            configurations.insert(trial.configuration.key)
+            calls += wasReused ? 0 : trial.outcome?.issuedCalls ?? 0
+            usd += wasReused ? 0 : trial.outcome?.usd ?? 0
+            if trial.phase == .dev, let objective = trial.objective, objective > (best?.0 ?? -.infinity) { best = (objective, trial.configuration.key) }
+            let planned = min(limits.trials ?? feasible, feasible)
+            let elapsed = Date().timeIntervalSince(start)
+            let fresh = max(1, done - reused)
+            let eta = Double(max(0, planned - configurations.count)) * elapsed / Double(fresh)
+            var line = "trial \(trial.number) [\(trial.phase.rawValue) \(trial.fidelity) items] \(trial.configuration.key): "
+            if let outcome = trial.outcome {
+                line += String(format: "score %.3f", outcome.score)
+            } else {
+                line += "failed (\(trial.error ?? "unknown"))"
+            }
+            if wasReused { line += " (from the store)" }
+            line += String(format: " | best %.3f | %d configs of %d", best?.0 ?? 0, configurations.count, planned)
+            line += " | calls \(calls)" + (limits.calls.map { "/\($0)" } ?? "")
+            if usd > 0 || limits.usd != nil { line += String(format: " | $%.4f", usd) + (limits.usd.map { String(format: "/$%.2f", $0) } ?? "") }
+            if !wasReused { line += String(format: " | ETA %.0fs", eta) }
+            writeError(line)
+        }
+    }
+
+    func close() {}
+}
+
+extension SearchLimits {
+    /// A meter with these limits and nothing spent (for evaluations outside a search).
+    func meter() -> SpendMeter { SpendMeter.unlimited() }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import StrataEval
+import StrataRuntime
+
+/// A search's result as plain data: what `--format json` prints and the
+/// report draws.
+public struct SearchSummary: Sendable, Codable {
+    public struct Row: Sendable, Codable {
+        public var rank: Int
+        public var configuration: String
+        public var values: [String: String]
+        /// Items of the search split it was scored on, and the score there.
+        public var items: Int
+        public var score: Double
+        public var objective: Double
+        public var staticCalls: Int
+        public var staticUSD: Double
+        public var paretoFront: Bool
+        public var holdoutScore: Double?
+        public var holdoutLow: Double?
+        public var holdoutHigh: Double?
+        public var holdoutItems: Int?
+    }
+
+    public struct Baseline: Sendable, Codable {
+        public var pipeline: String
+        public var holdoutScore: Double
+        public var holdoutLow: Double
+        public var holdoutHigh: Double
+        public var holdoutItems: Int
+        public var calls: Int
+    }
+
+    public var study: String
+    public var space: String
+    public var algorithm: String
+    public var fidelity: String
+    public var objective: String
+    public var dataset: String
+    public var devItems: Int
+    public var holdoutItems: Int
+    public var spaceSize: Int
+    public var feasible: Int
+    public var configurationsTried: Int
+    public var trialsRun: Int
+    public var trialsReused: Int
+    public var requestedCalls: Int
+    public var issuedCalls: Int
+    public var usd: Double
+    public var seconds: Double
+    public var stopReason: String?
+    public var best: Row?
+    public var leaders: [Row]
+    public var leaderboard: [Row]
+    public var baseline: Baseline?
+    /// Winner vs baseline on the held-out items both were scored on.
+    public var comparison: PairedComparison?
+    public var bestPipelinePath: String?
+
+    public init(result: SearchResult, baseline: String?, baselineOutcome: TrialOutcome?, bestPath: String?, dataset: String,
+                devItems: Int, holdoutItems: Int) {
+        func interval(_ outcome: TrialOutcome) -> ClosedRange<Double> {
+            let scores = Array(outcome.itemScores.values)
+            if Statistics.isBinary(scores) { return Statistics.wilson(successes: scores.reduce(0, +), n: scores.count) }
+            return Statistics.bootstrap(scores)
+        }
+        func row(_ entry: LeaderboardEntry, rank: Int) -> Row {
+            let holdout = entry.holdout?.outcome
+            let range = holdout.map(interval)
+            return Row(rank: rank, configuration: entry.configuration.key, values: entry.configuration.values.mapValues(\.description),
+                       items: entry.dev.fidelity, score: entry.dev.outcome?.score ?? 0, objective: entry.objective,
+                       staticCalls: entry.dev.staticCalls, staticUSD: entry.dev.staticUSD, paretoFront: entry.onParetoFront,
+                       holdoutScore: holdout?.score, holdoutLow: range?.lowerBound, holdoutHigh: range?.upperBound, holdoutItems: holdout?.items)
+        }
+        study = result.study.id
+        space = result.study.name
+        algorithm = result.settings.algorithm.rawValue
+        fidelity = result.settings.fidelity.description
+        objective = result.settings.objective.description
+        self.dataset = dataset
+        self.devItems = devItems
+        self.holdoutItems = holdoutItems
+        spaceSize = result.spaceSize
+        feasible = result.feasibleCount
+        configurationsTried = Set(result.trials.filter { $0.phase == .dev }.map(\.configuration.key)).count
+        trialsRun = result.trialsRun
+        trialsReused = result.trialsReused
+        requestedCalls = result.requestedCalls
+        issuedCalls = result.issuedCalls
+        usd = result.usd
+        seconds = result.seconds
+        stopReason = result.stopReason
+        leaderboard = result.leaderboard.enumerated().map { row($0.element, rank: $0.offset + 1) }
+        leaders = result.leaders.map { leader in
+            row(leader, rank: (result.leaderboard.firstIndex { $0.configuration == leader.configuration } ?? 0) + 1)
+        }
+        best = leaders.first
+        bestPipelinePath = bestPath
+        if let baseline, let baselineOutcome {
+            let range = interval(baselineOutcome)
+            self.baseline = Baseline(pipeline: baseline, holdoutScore: baselineOutcome.score, holdoutLow: range.lowerBound,
+                                     holdoutHigh: range.upperBound, holdoutItems: baselineOutcome.items, calls: baselineOutcome.requestedCalls)
+            if let winner = result.best?.holdout?.outcome {
+                func results(_ outcome: TrialOutcome) -> [ItemResult] {
+                    outcome.itemScores.sorted { $0.key < $1.key }.map {
+                        ItemResult(itemID: $0.key, answer: nil, failure: nil, score: $0.value, detail: nil, usage: RunUsage())
+                    }
+                }
+                comparison = PairedComparison(results(winner), results(baselineOutcome))
+            }
+        }
+    }
+}
