@@ -113,6 +113,11 @@ let package = Package(
             dependencies: ["Strata"],
             path: "Benchmarks/EvalBenchmark"
         ),
+        .executableTarget(
+            name: "SearchBenchmark",
+            dependencies: ["Strata"],
+            path: "Benchmarks/SearchBenchmark"
+        ),
         .testTarget(name: "StrataYAMLTests", dependencies: ["StrataYAML"]),
         .testTarget(
             name: "StrataCheckerTests",

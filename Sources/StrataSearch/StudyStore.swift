@@ -115,16 +115,13 @@ public protocol StudyStore: Sendable {
 
 /// A store that lives as long as the process: tests, benchmarks, embedding.
 public actor InMemoryStudyStore: StudyStore {
-    private var studies: [String: [TrialRecord]] = [:]
+    private var studies: [String: [String: TrialRecord]] = [:]
 
     public init() {}
 
-    public func open(_ study: StudyDescriptor) { if studies[study.id] == nil { studies[study.id] = [] } }
+    public func open(_ study: StudyDescriptor) { if studies[study.id] == nil { studies[study.id] = [:] } }
 
-    public func trials(study: String) -> [TrialRecord] { studies[study] ?? [] }
+    public func trials(study: String) -> [TrialRecord] { (studies[study] ?? [:]).values.sorted { $0.number < $1.number } }
 
-    public func record(_ trial: TrialRecord, study: String) {
-        studies[study, default: []].removeAll { $0.identity == trial.identity }
-        studies[study, default: []].append(trial)
-    }
+    public func record(_ trial: TrialRecord, study: String) { studies[study, default: [:]][trial.identity] = trial }
 }
