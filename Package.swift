@@ -129,6 +129,7 @@ let package = Package(
         .testTarget(name: "StrataCompilerTests", dependencies: ["Strata"]),
         .testTarget(name: "StrataRuntimeTests", dependencies: ["Strata", "StrataTestServer"]),
         .testTarget(name: "StrataEvalTests", dependencies: ["Strata", "StrataTestServer"]),
+        .testTarget(name: "StrataSearchTests", dependencies: ["Strata", "StrataTestServer"]),
         // Against the real local model server (`scripts/local-llm start`); skipped, visibly, when it is down.
         .testTarget(name: "StrataLiveTests", dependencies: ["Strata"]),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataCLI", "StrataTestServer"]),

@@ -130,6 +130,7 @@ final class SearchRun: @unchecked Sendable {
     let onTrial: @Sendable (TrialRecord, Bool) -> Void
     let meter: SpendMeter
     var memo: [String: TrialRecord] = [:]
+    var fromStore: Set<String> = []
     var nextNumber: Int
     var history: [Observation] = []
     var excluded: Set<Int> = []
@@ -138,7 +139,6 @@ final class SearchRun: @unchecked Sendable {
     var configurationsTried = 0
     var trialsRun = 0
     var trialsReused = 0
-    var requested = 0
     var stopReason: String?
     var leaders: [Int] = []
 
@@ -149,6 +149,7 @@ final class SearchRun: @unchecked Sendable {
         evaluator = search.evaluator
         self.onTrial = onTrial
         for record in previous { memo[record.identity] = record }
+        fromStore = Set(memo.keys)
         nextNumber = (previous.map(\.number).max() ?? -1) + 1
         let outcomes = previous.compactMap(\.outcome)
         meter = SpendMeter(limits: settings.limits, calls: outcomes.reduce(0) { $0 + $1.issuedCalls },
@@ -178,9 +179,12 @@ final class SearchRun: @unchecked Sendable {
         let configured = plan.feasible[index]
         let identity = "\(phase.rawValue)|\(items)|\(configured.configuration.key)"
         if let record = memo[identity] {
-            trialsReused += 1
-            requested += record.outcome?.requestedCalls ?? 0
-            onTrial(record, true)
+            // Found finished in the store by a resumed search: reported once. A
+            // trial of this run asked for again (a leader already on every item) is not news.
+            if fromStore.remove(identity) != nil {
+                trialsReused += 1
+                onTrial(record, true)
+            }
             return record
         }
         if let reason = meter.exhausted() { throw SearchStopped(reason: reason) }
@@ -190,7 +194,6 @@ final class SearchRun: @unchecked Sendable {
             let outcome = try await evaluator.evaluate(configured, phase: phase, items: items, meter: meter)
             record.outcome = outcome
             record.objective = objective(outcome, index: index)
-            requested += outcome.requestedCalls
             meter.add(calls: outcome.issuedCalls, usd: outcome.usd)
         } catch let stopped as SearchStopped {
             meter.add(calls: stopped.calls, usd: stopped.usd)

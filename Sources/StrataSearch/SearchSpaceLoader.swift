@@ -130,7 +130,8 @@ struct SpaceReader {
         }
         var used: Set<String> = []
         validateTemplate(template, scope: Set(axes.map(\.name)), used: &used, inSequence: false)
-        for axis in axes where !used.contains(axis.name) && !axes.contains(where: { $0.condition?.names.contains(axis.name) == true }) {
+        for axis in axes { used.formUnion(Self.mentionedNames(axis.conditionText ?? "")) }
+        for axis in axes where !used.contains(axis.name) {
             report(.unusedAxis, "axis '\(axis.name)' is never read by the pipeline template", at: axis.range,
                    notes: [DiagnosticNote("every value of it gives the same pipeline, so it only multiplies the space; read it as '$\(axis.name)' or remove it")])
         }
@@ -316,6 +317,13 @@ struct SpaceReader {
     // MARK: Expressions and the template
 
     /// Parses an expression scalar and checks that every name it reads is in scope.
+    /// The names an expression's text mentions, even when it does not parse,
+    /// so one broken expression does not also make its axes look unused.
+    static func mentionedNames(_ text: String) -> Set<String> {
+        let tokens = (try? SearchExpression.tokenize(text)) ?? []
+        return Set(tokens.filter { $0.kind == .word }.map(\.text))
+    }
+
     mutating func expression(_ node: YAMLNode, scope: Set<String>, what: String) -> SearchExpression? {
         guard let scalar = node.scalar, !node.isNull else {
             report(.searchExpression, "\(what) must be an expression, not \(node.kindDescription)", at: node.range)
@@ -352,8 +360,8 @@ struct SpaceReader {
         switch node.content {
         case .scalar(let scalar):
             if let reference = TemplateExpander.reference(in: scalar) {
-                if let parsed = expression(node, scope: scope, what: "'\(scalar.value)'") { used.formUnion(parsed.names) }
-                _ = reference
+                _ = expression(node, scope: scope, what: "'\(scalar.value)'")
+                used.formUnion(Self.mentionedNames(reference))
             }
         case .sequence(let items):
             for item in items { validateTemplate(item, scope: scope, used: &used, inSequence: true) }
@@ -368,10 +376,9 @@ struct SpaceReader {
                 for pair in directives {
                     let key = pair.key.scalar!.value
                     switch key {
-                    case "$if":
-                        if let parsed = expression(pair.value, scope: scope, what: "'$if'") { used.formUnion(parsed.names) }
-                    case "$each":
-                        if let parsed = expression(pair.value, scope: scope, what: "'$each'") { used.formUnion(parsed.names) }
+                    case "$if", "$each":
+                        _ = expression(pair.value, scope: scope, what: "'\(key)'")
+                        used.formUnion(Self.mentionedNames(pair.value.scalar?.value ?? ""))
                     case "$as":
                         guard let name = pair.value.scalar?.value, name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
                             report(.templateDirective, "'$as' names the loop variable and must be an identifier", at: pair.value.range)
@@ -387,6 +394,7 @@ struct SpaceReader {
                             continue
                         }
                     default:
+                        used.formUnion(Self.mentionedNames(pair.value.scalar?.value ?? ""))
                         let known = ["$if", "$each", "$as", "$splice"]
                         report(.templateDirective, "unknown directive '\(key)'" + (Suggestions.closest(to: key, in: known).map { "; did you mean '\($0)'?" } ?? ""),
                                at: pair.key.range, notes: [DiagnosticNote("directives: \(known.joined(separator: ", "))")],

@@ -1,0 +1,168 @@
+import Foundation
+import Strata
+import Testing
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func loadSpace(_ text: String, path: String = "space.yaml") throws -> SearchSpace {
+    let loaded = SearchSpaceLoader.load(text: text, path: path)
+    return try #require(loaded.space, "\(DiagnosticRenderer(sources: loaded.sources).render(loaded.diagnostics))")
+}
+
+@Suite struct SearchSpaceTests {
+    @Test func thePapersSpaceHasItsSizeAndABudgetFilter() throws {
+        let loaded = SearchSpaceLoader.load(path: packageRoot.appendingPathComponent("Pipelines/searches/archon-paper-space.yaml").path)
+        #expect(loaded.diagnostics.isEmpty)
+        let space = try #require(loaded.space)
+        // 5 generator lists × 5 samples × (1 + 3 rounds × 5 fuser counts) × 2 × 3: fusers only exists with several rounds.
+        #expect(space.size == 5 * 5 * (1 + 3 * 5) * 2 * 3)
+        let plan = SearchPlan(space: space)
+        #expect(plan.feasible.count >= 1_000)
+        #expect(plan.feasible.allSatisfy { ($0.cost?.total.calls ?? .max) <= 30 })
+        #expect(plan.infeasibleReasons.contains { $0.code == .budgetExceeded })
+        // A tighter per-query budget from the caller leaves fewer.
+        #expect(SearchPlan(space: space, budget: QueryBudget(calls: 10)).feasible.count < plan.feasible.count)
+    }
+
+    @Test func expressionsReadAxesAndLoopVariables() throws {
+        let space = try loadSpace("""
+            strata-search: 1
+            axes:
+              models: { top: [a, b, c], k: [1, 3] }
+              rounds: { range: [1, 3] }
+              wide: { values: [2, 4], when: rounds > 1 and not (rounds == 3) }
+            pipeline:
+              models:
+                a: { provider: openai-compatible, model: a, base_url: "http://127.0.0.1:9/v1" }
+                b: { provider: openai-compatible, model: b, base_url: "http://127.0.0.1:9/v1" }
+                c: { provider: openai-compatible, model: c, base_url: "http://127.0.0.1:9/v1" }
+              layers:
+                - ensemble:
+                    - { $each: $models, $as: name, model: $name, samples: "${max(1, 3 - rounds)}" }
+                - $each: $rounds
+                  $as: round
+                  $splice:
+                    - { $if: round < rounds, fuse: [{ model: a, samples: "${min(wide, 3)}" }] }
+                    - { $if: round == rounds, fuse: [a] }
+            """)
+        // rounds 1 and 3 leave `wide` inactive; rounds 2 has two values: 2 × (1 + 2 + 1).
+        #expect(space.size == 8)
+        let compiler = ConfigurationCompiler(space: space)
+        let configuration = Configuration(["models": .list(["a", "b", "c"]), "rounds": .int(2), "wide": .int(4)])
+        let configured = compiler.compile(configuration)
+        #expect(configured.isFeasible, "\(configured.diagnostics)")
+        let pipeline = try #require(configured.pipeline)
+        #expect(pipeline.layers.map(\.kind) == [.ensemble, .fuse, .fuse])
+        #expect(pipeline.layers[0].entries.map(\.samples) == [1, 1, 1])
+        #expect(pipeline.layers[1].entries.map(\.samples) == [3])
+        #expect(configured.cost?.total.calls == 3 + 3 + 1)
+        let moved = space.moving(configuration, axis: "rounds", to: .int(3))
+        #expect(moved.values["wide"] == nil)
+        #expect(space.moving(moved, axis: "rounds", to: .int(2)).values["wide"] == .int(2))
+    }
+
+    /// The winner is written as a pipeline `strata check` accepts, with includes still resolving.
+    @Test func aConfigurationIsWrittenAsAValidPipeline() throws {
+        let path = packageRoot.appendingPathComponent("Pipelines/searches/archon-paper-space.yaml").path
+        let space = try #require(SearchSpaceLoader.load(path: path).space)
+        let plan = SearchPlan(space: space)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-writer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for configured in [plan.cheapest, plan.mostExpensive, plan.feasible[plan.feasible.count / 2]].compactMap({ $0 }) {
+            let output = directory.appendingPathComponent("best.yaml").path
+            let text = PipelineWriter.render(try #require(configured.tree), templatePath: path, outputPath: output,
+                                             header: ["Found by a test.", "", "configuration: \(configured.configuration.key)"])
+            try text.write(toFile: output, atomically: true, encoding: .utf8)
+            let result = PipelineCompiler().compile(path: output)
+            #expect(!result.hasErrors, "\(text)\n\(DiagnosticRenderer(sources: result.sources).render(result.diagnostics))")
+            #expect(result.compiled?.cost.total == configured.cost?.total)
+            #expect(text.hasPrefix("# Found by a test.\n#\n# configuration: "))
+        }
+    }
+}
+
+@Suite struct SamplerTests {
+    static let plan: SearchPlan = {
+        let space = SearchSpaceLoader.load(path: packageRoot.appendingPathComponent("Pipelines/searches/archon-paper-space.yaml").path).space!
+        return SearchPlan(space: space, budget: QueryBudget(calls: 12))
+    }()
+
+    /// Scores from a fixed function of the configuration, recording what was asked.
+    final class RecordingEvaluator: TrialEvaluator, @unchecked Sendable {
+        let lock = NSLock()
+        var asked: [String] = []
+        var dataIdentity: String { "recording" }
+        var devItems: Int { 9 }
+        var holdoutItems: Int { 4 }
+
+        func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, items: Int, meter: SpendMeter) async throws -> TrialOutcome {
+            lock.withLock { asked.append("\(phase.rawValue) \(items) \(pipeline.configuration.key)") }
+            #expect(pipeline.isFeasible)
+            let samples = pipeline.configuration["samples"]?.description ?? "0"
+            let score = Double(Int(samples) ?? 0) / 5 + (pipeline.configuration["critique"] == .bool(true) ? 0.1 : 0)
+            return TrialOutcome(score: score, items: items, requestedCalls: items * 3, issuedCalls: items)
+        }
+    }
+
+    @Test(arguments: SearchAlgorithm.allCases)
+    func proposalsAreFeasibleDistinctAndReproducible(_ algorithm: SearchAlgorithm) async throws {
+        func run() async throws -> [String] {
+            let evaluator = RecordingEvaluator()
+            let search = Search(plan: Self.plan, settings: SearchSettings(algorithm: algorithm, seed: 42, limits: SearchLimits(trials: 25)),
+                                evaluator: evaluator, store: InMemoryStudyStore())
+            let result = try await search.run()
+            #expect(result.leaders.count == 3)
+            #expect(result.best?.holdout?.outcome?.items == 4)
+            return evaluator.asked
+        }
+        let first = try await run()
+        let exploration = first.filter { $0.hasPrefix("dev 9 ") }
+        #expect(exploration.count == 25)
+        #expect(Set(exploration).count == 25)
+        #expect(first.filter { $0.hasPrefix("holdout 4 ") }.count == 3)
+        #expect(try await run() == first)
+    }
+
+    @Test func tpeFindsBetterConfigurationsThanItsRandomStart() async throws {
+        let evaluator = RecordingEvaluator()
+        let search = Search(plan: Self.plan, settings: SearchSettings(algorithm: .tpe, seed: 3, limits: SearchLimits(trials: 40)),
+                            evaluator: evaluator, store: InMemoryStudyStore())
+        let result = try await search.run()
+        // The objective peaks at 5 samples with critique.
+        #expect(result.best?.dev.outcome?.score == 1.1)
+    }
+
+    @Test func successiveHalvingPromotesTheBestToMoreItems() async throws {
+        let evaluator = RecordingEvaluator()
+        let settings = SearchSettings(algorithm: .random, seed: 1, fidelity: .halving(eta: 3, minItems: 1), limits: SearchLimits(trials: 9))
+        let result = try await Search(plan: Self.plan, settings: settings, evaluator: evaluator, store: InMemoryStudyStore()).run()
+        let dev = evaluator.asked.filter { $0.hasPrefix("dev") }
+        #expect(dev.filter { $0.hasPrefix("dev 1 ") }.count == 9)
+        #expect(dev.filter { $0.hasPrefix("dev 3 ") }.count == 3)
+        // One reaches the whole split in the bracket; the leaders step re-evaluates the next best there too.
+        #expect(dev.filter { $0.hasPrefix("dev 9 ") }.count == 3)
+        #expect(result.leaders.allSatisfy { $0.dev.fidelity == 9 })
+        #expect(result.requestedCalls == 3 * (9 * 1 + 3 * 3 + 3 * 9 + 3 * 4))
+    }
+
+    @Test func aSearchLimitStopsCleanlyWithTheBestSoFar() async throws {
+        let evaluator = RecordingEvaluator()
+        // Each trial sends 9 calls: the third trial crosses 20 and nothing starts after it.
+        let settings = SearchSettings(algorithm: .random, seed: 5, limits: SearchLimits(calls: 20))
+        let result = try await Search(plan: Self.plan, settings: settings, evaluator: evaluator, store: InMemoryStudyStore()).run()
+        #expect(result.stopReason?.contains("call budget") == true)
+        #expect(evaluator.asked.count == 3)
+        #expect(result.best != nil)
+        #expect(result.best?.holdout == nil)
+    }
+
+    @Test func penalizedObjectivePrefersTheCheaperOfEqualScores() async throws {
+        let evaluator = RecordingEvaluator()
+        let settings = SearchSettings(algorithm: .grid, objective: .penalized(lambda: 0.001, cost: .calls), limits: SearchLimits(trials: 400))
+        let result = try await Search(plan: Self.plan, settings: settings, evaluator: evaluator, store: InMemoryStudyStore()).run()
+        let best = try #require(result.best)
+        let sameScore = result.leaderboard.filter { $0.dev.outcome?.score == best.dev.outcome?.score }
+        #expect(sameScore.allSatisfy { $0.dev.staticCalls >= best.dev.staticCalls })
+        #expect(result.leaderboard.contains { $0.onParetoFront })
+    }
+}
