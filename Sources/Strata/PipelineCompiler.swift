@@ -28,6 +28,13 @@ public struct CompileResult: Sendable {
     public var sources: SourceMap
 
     public var hasErrors: Bool { diagnostics.containsErrors }
+
+    public init(compiled: CompiledPipeline?, estimate: CompiledPipeline?, diagnostics: [Diagnostic], sources: SourceMap) {
+        self.compiled = compiled
+        self.estimate = estimate
+        self.diagnostics = diagnostics
+        self.sources = sources
+    }
 }
 
 /// The front half of Strata: YAML text → located tree → pipeline syntax →

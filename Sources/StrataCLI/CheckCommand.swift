@@ -21,7 +21,7 @@ struct CheckCommand: AsyncParsableCommand {
         var sources = SourceMap()
         var failed = false
         for file in files {
-            let result = compiler.check(path: file)
+            let result = Self.isSearchFile(file) ? Self.checkSearch(path: file) : compiler.check(path: file)
             all += result.diagnostics
             for diagnostic in result.diagnostics {
                 for path in Set([diagnostic.range.file] + diagnostic.notes.compactMap(\.range?.file)) {
@@ -37,6 +37,28 @@ struct CheckCommand: AsyncParsableCommand {
         }
         if format == .json { printDiagnostics(all, sources: sources, format: .json) }
         if failed { throw ExitCode(1) }
+    }
+}
+
+extension CheckCommand {
+    static func isSearchFile(_ path: String) -> Bool {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+        return SearchSpaceLoader.isSearchFile(text: text)
+    }
+
+    /// A search file: its own diagnostics, then whether any configuration is feasible.
+    static func checkSearch(path: String) -> CompileResult {
+        let loaded = SearchSpaceLoader.load(path: path)
+        var diagnostics = loaded.diagnostics
+        var sources = loaded.sources
+        if let space = loaded.space {
+            let plan = SearchPlan(space: space)
+            if let empty = plan.emptinessDiagnostic {
+                diagnostics.append(empty)
+                for reason in plan.infeasibleReasons { for file in reason.example.sources.all { sources.add(file) } }
+            }
+        }
+        return CompileResult(compiled: nil, estimate: nil, diagnostics: diagnostics, sources: sources)
     }
 }
 

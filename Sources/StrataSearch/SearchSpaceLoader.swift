@@ -124,7 +124,7 @@ struct SpaceReader {
             report(.wrongType, "'pipeline' must be a pipeline mapping, not \(template.kindDescription)", at: template.range)
             return nil
         }
-        if axes.isEmpty {
+        if axes.isEmpty, !pairs.contains(where: { $0.key == "axes" && !$0.value.isNull && !Self.isEmptyMapping($0.value) }) {
             report(.axisDomain, "the space has no axes, so there is nothing to search", at: root.range,
                    notes: [DiagnosticNote("declare at least one axis under 'axes:', e.g. 'samples: { range: [1, 5] }'")])
         }
@@ -137,6 +137,11 @@ struct SpaceReader {
         }
         return SearchSpace(name: name ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent, description: description,
                            axes: axes, template: template, budget: budget, source: source)
+    }
+
+    static func isEmptyMapping(_ node: YAMLNode) -> Bool {
+        if case .mapping(let pairs) = node.content { return pairs.isEmpty }
+        return false
     }
 
     mutating func text(_ node: YAMLNode, key: String) -> String? {
