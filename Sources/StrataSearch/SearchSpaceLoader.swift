@@ -17,8 +17,9 @@ public struct SearchSpaceLoadResult: Sendable {
 /// diagnostics machinery as pipelines.
 public enum SearchSpaceLoader {
     public static let currentVersion = 1
-    static let fileKeys = ["strata-search", "name", "description", "axes", "budget", "pipeline"]
-    static let axisKeys = ["values", "range", "step", "top", "k", "when"]
+    /// The keys of a search file and of an axis (`Grammar/strata-search.schema.json` is kept in sync by a test).
+    public static let fileKeys = ["strata-search", "name", "description", "axes", "budget", "pipeline"]
+    public static let axisKeys = ["values", "range", "step", "top", "k", "when"]
 
     /// True when `text` looks like a search file rather than a pipeline (its
     /// first top-level key is `strata-search`), so `strata check` can route it.

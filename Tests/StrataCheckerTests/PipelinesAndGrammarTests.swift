@@ -76,6 +76,17 @@ func yamlFiles(under folder: String) throws -> [String] {
         }
     }
 
+    /// The search-file schema names exactly the keys the search loader reads.
+    @Test func searchSchemaKeysMatchTheLoader() throws {
+        let data = try Data(contentsOf: packageRoot.appendingPathComponent("Grammar/strata-search.schema.json"))
+        let schema = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let top = try #require(schema["properties"] as? [String: Any])
+        #expect(Set(top.keys) == Set(SearchSpaceLoader.fileKeys))
+        let axis = try #require(((schema["$defs"] as? [String: Any])?["axis"] as? [String: Any])?["oneOf"] as? [[String: Any]])
+        let axisKeys = try #require(axis.compactMap { $0["properties"] as? [String: Any] }.first)
+        #expect(Set(axisKeys.keys) == Set(SearchSpaceLoader.axisKeys))
+    }
+
     /// The enumerations the checker accepts match the schema's `enum`s.
     @Test func schemaEnumsMatchTheChecker() throws {
         let text = try String(contentsOf: packageRoot.appendingPathComponent("Grammar/strata.schema.json"), encoding: .utf8)
