@@ -179,7 +179,6 @@ struct SearchCommand: AsyncParsableCommand {
         writeError("\(searchSpace.name): \(plan.feasible.count) of \(plan.size) configurations feasible; study \(search.study.id) in \(store)")
         let progress = SearchProgress(settings: settings, feasible: plan.feasible.count, limits: settings.limits)
         let result = try await search.run { trial, reused in progress.trial(trial, reused: reused) }
-        progress.close()
 
         var baselineOutcome: TrialOutcome?
         if let baseline, !holdout.isEmpty, result.stopReason == nil {
@@ -190,7 +189,7 @@ struct SearchCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             let hash = ContentHash.sha256(compiled.sources.all.map { "\($0.path)\n\($0.text)" }.joined(separator: "\n\u{0}"))
-            let meter = SearchLimits().meter()
+            let meter = SpendMeter.unlimited()
             baselineOutcome = try await evaluator.evaluate(program.pipeline, pipelineHash: hash, pipelineYAML: compiled.sources[baseline]?.text ?? "",
                                                            label: baseline, phase: .holdout, items: holdout.count, meter: meter)
         }
@@ -292,11 +291,4 @@ final class SearchProgress: @unchecked Sendable {
             writeError(line)
         }
     }
-
-    func close() {}
-}
-
-extension SearchLimits {
-    /// A meter with these limits and nothing spent (for evaluations outside a search).
-    func meter() -> SpendMeter { SpendMeter.unlimited() }
 }

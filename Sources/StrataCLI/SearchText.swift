@@ -12,7 +12,7 @@ enum SearchText {
 
     static func cost(_ configured: ConfiguredPipeline) -> String {
         guard let total = configured.cost?.total else { return "" }
-        return String(format: "%d calls, $%.4f, %@ tokens in / %@ out, %.1f s per query", total.calls, total.usd,
+        return String(format: "%d call%@, $%.4f, %@ tokens in / %@ out, %.1f s per query", total.calls, total.calls == 1 ? "" : "s", total.usd,
                       number(total.inputTokens), number(total.outputTokens), total.latencySeconds)
     }
 

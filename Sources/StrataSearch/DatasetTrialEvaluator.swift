@@ -44,9 +44,11 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
         guard let checked = pipeline.pipeline, let tree = pipeline.tree else {
             throw SearchStopped(reason: "internal: an infeasible configuration reached the evaluator")
         }
-        let yaml = PipelineWriter.render(tree, templatePath: pipeline.sources.all.first?.path ?? "", outputPath: "search.yaml",
+        // The filled tree's ranges point into the search file; includes are the other sources.
+        let spacePath = tree.range.file
+        let yaml = PipelineWriter.render(tree, templatePath: spacePath, outputPath: spacePath,
                                          header: ["configuration: \(pipeline.configuration.key)"])
-        let included = pipeline.sources.all.dropFirst().map(\.text)
+        let included = pipeline.sources.all.filter { $0.path != spacePath }.map(\.text)
         let hash = ContentHash.sha256(([yaml] + included).joined(separator: "\n\u{0}"))
         return try await evaluate(checked, pipelineHash: hash, pipelineYAML: yaml, label: pipeline.configuration.key, phase: phase, items: items, meter: meter)
     }

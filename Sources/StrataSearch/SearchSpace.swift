@@ -67,6 +67,41 @@ public struct Axis: Sendable {
     /// Where the axis is declared, for diagnostics.
     public var range: SourceRange
 
+    /// An axis for a space defined in code (`SearchSpaceLoader.load(name:axes:pipeline:)`);
+    /// `when` is an expression over the axes before it.
+    public init(name: String, domain: Domain, when: String? = nil) {
+        self.name = name
+        self.domain = domain
+        self.conditionText = when
+        self.condition = nil
+        self.range = .startOf("<code>")
+    }
+
+    init(name: String, domain: Domain, condition: SearchExpression?, conditionText: String?, range: SourceRange) {
+        self.name = name
+        self.domain = domain
+        self.condition = condition
+        self.conditionText = conditionText
+        self.range = range
+    }
+
+    /// The axis as written in a search file.
+    var yaml: String {
+        func scalar(_ value: AxisValue) -> String {
+            if case .string(let text) = value { return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            return value.description
+        }
+        var fields: [String]
+        switch domain {
+        case .choice(let values): fields = ["values: [\(values.map(scalar).joined(separator: ", "))]"]
+        case .integers(let bounds, let step): fields = ["range: [\(bounds.lowerBound), \(bounds.upperBound)]", "step: \(step)"]
+        case .topK(let models, let ks):
+            fields = ["top: [\(models.map { scalar(.string($0)) }.joined(separator: ", "))]", "k: [\(ks.map(String.init).joined(separator: ", "))]"]
+        }
+        if let conditionText { fields.append("when: \(scalar(.string(conditionText)))") }
+        return "{ " + fields.joined(separator: ", ") + " }"
+    }
+
     /// Every value, in order.
     public var values: [AxisValue] {
         switch domain {

@@ -36,6 +36,18 @@ public enum SearchSpaceLoader {
         }
     }
 
+    /// A space defined in code: the axes, and the pipeline template as YAML
+    /// text. It is written out as a search file and read back, so it is
+    /// checked exactly like one (diagnostics point into that text, at `path`).
+    public static func load(name: String, axes: [Axis], pipeline: String, budget: QueryBudget = QueryBudget(),
+                            path: String = "<code>.yaml") -> SearchSpaceLoadResult {
+        var text = "strata-search: \(currentVersion)\nname: \"\(name)\"\naxes:\n"
+        for axis in axes { text += "  \(axis.name): \(axis.yaml)\n" }
+        if !budget.description.isEmpty { text += "budget: { " + budget.entries.map { "\($0.0): \($0.1)" }.joined(separator: ", ") + " }\n" }
+        text += "pipeline:\n" + pipeline.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n") + "\n"
+        return load(text: text, path: path)
+    }
+
     public static func load(text: String, path: String) -> SearchSpaceLoadResult {
         var sources = SourceMap()
         let source = SourceFile(path: path, text: text)

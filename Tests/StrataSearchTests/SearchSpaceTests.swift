@@ -166,3 +166,32 @@ func loadSpace(_ text: String, path: String = "space.yaml") throws -> SearchSpac
         #expect(result.leaderboard.contains { $0.onParetoFront })
     }
 }
+
+@Suite struct SpaceInCodeTests {
+    @Test func aSpaceDefinedInCodeIsCheckedLikeAFile() throws {
+        let axes = [
+            Axis(name: "models", domain: .topK(models: ["a", "b"], k: [1, 2])),
+            Axis(name: "samples", domain: .integers(1...5, step: 2)),
+            Axis(name: "fuse", domain: .choice([.bool(false), .bool(true)])),
+            Axis(name: "fusers", domain: .integers(1...2, step: 1), when: "fuse and samples > 1"),
+        ]
+        let pipeline = """
+            models:
+              a: { provider: openai-compatible, model: a, base_url: "http://127.0.0.1:9/v1" }
+              b: { provider: openai-compatible, model: b, base_url: "http://127.0.0.1:9/v1" }
+            layers:
+              - ensemble: [{ $each: $models, model: $it, samples: $samples }]
+              - { $if: fuse, fuse: [{ model: a, samples: "${max(1, fusers)}" }] }
+              - { $if: fusers == 2, fuse: [a] }
+            """
+        let loaded = SearchSpaceLoader.load(name: "in-code", axes: axes, pipeline: pipeline, budget: QueryBudget(calls: 8))
+        let space = try #require(loaded.space, "\(DiagnosticRenderer(sources: loaded.sources).render(loaded.diagnostics))")
+        // 2 model lists × (samples 1: 2 fuse settings; samples 3 and 5: no fuse, or fuse with 1 or 2 fusers).
+        #expect(space.size == 2 * (2 + 2 * 3))
+        let plan = SearchPlan(space: space)
+        #expect(plan.feasible.allSatisfy { ($0.cost?.total.calls ?? 99) <= 8 })
+        #expect(plan.feasible.count < space.size)
+        let broken = SearchSpaceLoader.load(name: "broken", axes: [Axis(name: "x", domain: .choice([.int(1)]), when: "y > 1")], pipeline: "layers: []")
+        #expect(broken.diagnostics.contains { $0.code == .unknownAxis })
+    }
+}
