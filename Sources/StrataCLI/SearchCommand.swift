@@ -82,7 +82,7 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "How many leaders are re-evaluated on the whole search split and held out.")
     var leaders = 3
 
-    @Option(help: "A pipeline to score on the held-out split next to the winner (e.g. one call to one model).")
+    @Option(help: "A pipeline to score on the held-out split next to the winner (default: the space's cheapest configuration).")
     var baseline: String?
 
     @Option(help: "The study store's SQLite file.")
@@ -180,18 +180,25 @@ struct SearchCommand: AsyncParsableCommand {
         let progress = SearchProgress(settings: settings, feasible: plan.feasible.count, limits: settings.limits)
         let result = try await search.run { trial, reused in progress.trial(trial, reused: reused) }
 
+        // The comparison the user needs: the winner against a plain baseline on the
+        // held-out items — the given pipeline, or else the space's cheapest configuration.
         var baselineOutcome: TrialOutcome?
-        if let baseline, !holdout.isEmpty, result.stopReason == nil {
-            let compiled = PipelineCompiler().compile(path: baseline)
-            printDiagnostics(compiled.diagnostics, sources: compiled.sources, format: .text)
-            guard let program = compiled.compiled else {
-                writeError("\(baseline): not usable as a baseline (\(summary(of: compiled.diagnostics)))")
-                throw ExitCode(1)
+        var baselineLabel = baseline
+        if !holdout.isEmpty, result.stopReason == nil {
+            if let baseline {
+                let compiled = PipelineCompiler().compile(path: baseline)
+                printDiagnostics(compiled.diagnostics, sources: compiled.sources, format: .text)
+                guard let program = compiled.compiled else {
+                    writeError("\(baseline): not usable as a baseline (\(summary(of: compiled.diagnostics)))")
+                    throw ExitCode(1)
+                }
+                let hash = ContentHash.sha256(compiled.sources.all.map { "\($0.path)\n\($0.text)" }.joined(separator: "\n\u{0}"))
+                baselineOutcome = try await evaluator.evaluate(program.pipeline, pipelineHash: hash, pipelineYAML: compiled.sources[baseline]?.text ?? "",
+                                                               label: baseline, phase: .holdout, items: holdout.count, meter: SpendMeter.unlimited())
+            } else if let cheapest = plan.cheapest {
+                baselineLabel = "the cheapest configuration (\(cheapest.configuration.key))"
+                baselineOutcome = try await evaluator.evaluate(cheapest, phase: .holdout, items: holdout.count, meter: SpendMeter.unlimited())
             }
-            let hash = ContentHash.sha256(compiled.sources.all.map { "\($0.path)\n\($0.text)" }.joined(separator: "\n\u{0}"))
-            let meter = SpendMeter.unlimited()
-            baselineOutcome = try await evaluator.evaluate(program.pipeline, pipelineHash: hash, pipelineYAML: compiled.sources[baseline]?.text ?? "",
-                                                           label: baseline, phase: .holdout, items: holdout.count, meter: meter)
         }
         let outputPath = output ?? "\(searchSpace.name).best.yaml"
         if let best = result.best, let tree = best.configured.tree {
@@ -199,7 +206,7 @@ struct SearchCommand: AsyncParsableCommand {
                                              header: SearchText.bestHeader(result: result, best: best, space: space, dataset: datasetPath))
             try text.write(toFile: outputPath, atomically: true, encoding: .utf8)
         }
-        let summaryValue = SearchSummary(result: result, baseline: baseline, baselineOutcome: baselineOutcome, bestPath: result.best == nil ? nil : outputPath,
+        let summaryValue = SearchSummary(result: result, baseline: baselineLabel, baselineOutcome: baselineOutcome, bestPath: result.best == nil ? nil : outputPath,
                                          dataset: datasetPath, devItems: dev.count, holdoutItems: holdout.count)
         if let report {
             let page = SearchReport.render(summary: summaryValue, result: result, title: "Strata search: \(searchSpace.name)")

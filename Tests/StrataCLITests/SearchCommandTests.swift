@@ -145,3 +145,19 @@ import Testing
         }
     }
 }
+
+extension SearchCommandTests {
+    /// Without --baseline, the winner is compared with the space's cheapest configuration.
+    @Test func theCheapestConfigurationIsTheDefaultBaseline() async throws {
+        let server = try ScriptedLLMServer { request, _ in .text(request.promptText.count % 2 == 0 ? "#### 1687.5" : "#### 3") }
+        let directory = try StrataBinaryTests().temporaryDirectory()
+        try writeFiles(server, in: directory)
+        let dataset = StrataBinaryTests.packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
+        let outcome = try await StrataBinaryTests().run(["search", "space.yaml", "--dataset", dataset, "--dev-limit", "4", "--holdout-limit", "3",
+                                                         "--algorithm", "grid", "--trials", "3"], in: directory)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("baseline the cheapest configuration (fuse=false narrow=none samples=1): held out"))
+        #expect(outcome.stdout.contains("best pipeline written to space.best.yaml"))
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("space.best.yaml").path))
+    }
+}
