@@ -264,7 +264,9 @@ final class SearchRun: @unchecked Sendable {
         }
     }
 
-    /// The best record so far of each evaluated configuration: most items, then latest.
+    /// The best record so far of each evaluated configuration (most items,
+    /// then latest), ranked by items first: a score on the whole split beats
+    /// a luckier one on a few items, which is what halving promotes by.
     func standings() -> [(index: Int, record: TrialRecord)] {
         var best: [Int: TrialRecord] = [:]
         for record in memo.values where record.phase == .dev && record.status == .complete {
@@ -273,9 +275,9 @@ final class SearchRun: @unchecked Sendable {
             best[index] = record
         }
         return best.map { ($0.key, $0.value) }.sorted {
+            if $0.record.fidelity != $1.record.fidelity { return $0.record.fidelity > $1.record.fidelity }
             let a = $0.record.objective ?? -.infinity, b = $1.record.objective ?? -.infinity
             if a != b { return a > b }
-            if $0.record.fidelity != $1.record.fidelity { return $0.record.fidelity > $1.record.fidelity }
             return $0.index < $1.index
         }
     }
