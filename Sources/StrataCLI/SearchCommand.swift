@@ -291,7 +291,7 @@ final class SearchProgress: @unchecked Sendable {
                 line += "failed (\(trial.error ?? "unknown"))"
             }
             if wasReused { line += " (from the store)" }
-            line += String(format: " | best %.3f | %d configs of %d", best?.0 ?? 0, configurations.count, planned)
+            line += String(format: " | best %.3f | %d of %d configurations", best?.0 ?? 0, configurations.count, planned)
             line += " | calls \(calls)" + (limits.calls.map { "/\($0)" } ?? "")
             if usd > 0 || limits.usd != nil { line += String(format: " | $%.4f", usd) + (limits.usd.map { String(format: "/$%.2f", $0) } ?? "") }
             if !wasReused { line += String(format: " | ETA %.0fs", eta) }

@@ -68,6 +68,8 @@ public final class ConfigurationCompiler: Sendable {
         self.loader = SourceLoader(readFile: { try files.read($0) })
     }
 
+    /// Fills the template with `configuration`, then checks and compiles it
+    /// with the per-query budget; infeasible configurations keep their diagnostics.
     public func compile(_ configuration: Configuration) -> ConfiguredPipeline {
         var result = ConfiguredPipeline(configuration: configuration, tree: nil, pipeline: nil, cost: nil, diagnostics: [], sources: SourceMap())
         result.sources.add(space.source)

@@ -21,6 +21,10 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
     /// Items in flight at once within a trial.
     public let concurrency: Int
 
+    /// - Parameters:
+    ///   - dev: the search split, in the order fidelities take prefixes of it.
+    ///   - holdout: the held-out split, for the leaders and the baseline.
+    ///   - split: a description of the split, part of every run's key.
     public init(dev: [DatasetItem], holdout: [DatasetItem], datasetHash: String, datasetPath: String, split: String, scorer: Scorer,
                 store: RunStore, options: RuntimeOptions, concurrency: Int = 8) {
         self.dev = dev

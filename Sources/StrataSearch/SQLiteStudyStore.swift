@@ -6,6 +6,7 @@ import GRDB
 public final class SQLiteStudyStore: StudyStore {
     private let database: DatabasePool
 
+    /// Opens (creating if needed) the store at `path`; several searches may share one file.
     public init(path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }

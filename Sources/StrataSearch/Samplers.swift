@@ -28,11 +28,11 @@ public enum SearchAlgorithm: String, Sendable, CaseIterable, Codable {
 
 /// A finished evaluation as a sampler sees it: the configuration's index in
 /// the feasible set and its objective (higher is better).
-public struct Observation: Sendable, Hashable {
-    public var index: Int
-    public var value: Double
+struct Observation: Sendable, Hashable {
+    var index: Int
+    var value: Double
 
-    public init(index: Int, value: Double) {
+    init(index: Int, value: Double) {
         self.index = index
         self.value = value
     }
@@ -40,14 +40,14 @@ public struct Observation: Sendable, Hashable {
 
 /// The feasible configurations with every axis value encoded as an index, so
 /// samplers work on small integers.
-public struct EncodedSpace: Sendable {
-    public let axes: [Axis]
-    public let configurations: [Configuration]
+struct EncodedSpace: Sendable {
+    let axes: [Axis]
+    let configurations: [Configuration]
     /// `codes[i][a]`: the index of configuration i's value on axis a, or -1 when inactive.
     let codes: [[Int]]
     let indexByKey: [String: Int]
 
-    public init(axes: [Axis], configurations: [Configuration]) {
+    init(axes: [Axis], configurations: [Configuration]) {
         self.axes = axes
         self.configurations = configurations
         let values = axes.map(\.values)
@@ -57,7 +57,7 @@ public struct EncodedSpace: Sendable {
         indexByKey = Dictionary(configurations.enumerated().map { ($0.element.key, $0.offset) }, uniquingKeysWith: { first, _ in first })
     }
 
-    public var count: Int { configurations.count }
+    var count: Int { configurations.count }
 
     func index(of configuration: Configuration) -> Int? { indexByKey[configuration.key] }
 }

@@ -88,6 +88,8 @@ public final class Search: Sendable {
     let evaluator: any TrialEvaluator
     let store: any StudyStore
 
+    /// The study's identity is the space, the per-query budget, the data and
+    /// every setting but the search-wide limits, so raising a limit continues it.
     public init(plan: SearchPlan, settings: SearchSettings, evaluator: any TrialEvaluator, store: any StudyStore) {
         self.plan = plan
         self.settings = settings
