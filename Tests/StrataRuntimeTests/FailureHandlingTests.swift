@@ -77,8 +77,9 @@ import Testing
         try await rt.shutdown()
         #expect(result.failure == nil)
         #expect(result.usage.retries >= 1)
-        // The read timeout is 60 s: finishing far sooner shows the 0.5 s total timeout ended the hung call.
-        #expect(clock.now - start < .seconds(20))
+        // The read timeout is 60 s: finishing well before it shows the 0.5 s total timeout ended the hung call
+        // (the margin is for a loaded 2-core machine, where this once took 21 s).
+        #expect(clock.now - start < .seconds(45))
     }
 
     @Test func keysRotateOnRateLimitsAndNeverLeak() async throws {
