@@ -284,8 +284,14 @@ final class SearchRun: @unchecked Sendable {
         }
     }
 
+    /// Score against cost — the objective's cost measure, or calls per query when it has none.
     func paretoFront(_ standings: [(index: Int, record: TrialRecord)]) -> Set<Int> {
-        let points = standings.map { (index: $0.index, score: $0.record.outcome?.score ?? 0, cost: cost(of: $0.index)) }
+        let measure = settings.objective.costMeasure ?? .calls
+        let points = standings.map { standing in
+            let configured = plan.feasible[standing.index]
+            return (index: standing.index, score: standing.record.outcome?.score ?? 0,
+                    cost: measure == .calls ? Double(SearchPlan.calls(configured)) : SearchPlan.usd(configured))
+        }
         return Set(points.filter { point in
             !points.contains { other in
                 other.score >= point.score && other.cost <= point.cost && (other.score > point.score || other.cost < point.cost)

@@ -84,46 +84,48 @@ public enum SearchReport {
         return svg + "</svg>"
     }
 
-    /// The execution graph by layer: one column per layer, one box per node
-    /// (at most 12 drawn per layer), edges from each layer to the next.
+    /// The execution graph, left to right by depth (a node sits one column
+    /// after the deepest node it depends on), with its real edges; at most 12
+    /// boxes a column are drawn.
     static func graph(_ graph: ExecutionGraph) -> String {
+        var depth: [Int: Int] = [:]
         var columns: [[GraphNode]] = []
+        // Dependencies have smaller ids, so one pass in order settles every depth.
         for node in graph.nodes {
-            let column = node.layer + 1  // the query node has layer -1
+            let column = (node.dependencies.compactMap { depth[$0] }.max() ?? -1) + 1
+            depth[node.id] = column
             while columns.count <= column { columns.append([]) }
             columns[column].append(node)
         }
-        let columnWidth = 150.0, rowHeight = 30.0, shown = 12
-        let height = Double(min(shown, columns.map(\.count).max() ?? 1) + 2) * rowHeight
-        var svg = "<svg id=\"graph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(Double(columns.count) * columnWidth + 20))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"execution graph\">\n"
-        func position(_ column: Int, _ row: Int, _ count: Int) -> (Double, Double) {
-            let visible = min(count, shown)
-            let top = (height - Double(visible) * rowHeight) / 2
-            return (10 + Double(column) * columnWidth, top + Double(row) * rowHeight)
-        }
-        for column in 1..<max(1, columns.count) {
-            let previous = columns[column - 1], current = columns[column]
-            for a in 0..<min(previous.count, shown) {
-                for b in 0..<min(current.count, shown) {
-                    let (x1, y1) = position(column - 1, a, previous.count), (x2, y2) = position(column, b, current.count)
-                    svg += "<line x1=\"\(x1 + 120)\" y1=\"\(y1 + 11)\" x2=\"\(x2)\" y2=\"\(y2 + 11)\" stroke=\"#bbb\" stroke-width=\"0.6\"/>"
-                }
-            }
-            svg += "\n"
-        }
+        let columnWidth = 150.0, rowHeight = 30.0, shown = 12, top = 24.0
+        let height = Double(min(shown, columns.map(\.count).max() ?? 1) + 1) * rowHeight + top
+        var place: [Int: (Double, Double)] = [:]
         for (column, nodes) in columns.enumerated() {
-            let kind = column == 0 ? "query" : (column - 1 < graph.layers.count ? graph.layers[column - 1].rawValue : "")
-            svg += "<text x=\"\(10 + Double(column) * columnWidth)\" y=\"14\">\(escape(kind))</text>\n"
-            for (row, node) in nodes.prefix(shown).enumerated() {
-                let (x, y) = position(column, row, nodes.count)
-                let model = node.model.flatMap { $0 < graph.models.count ? graph.models[$0] : nil } ?? node.operation.rawValue
-                let label = node.sample.map { "\(model) #\($0 + 1)" } ?? model
-                svg += "<rect x=\"\(x)\" y=\"\(y)\" width=\"120\" height=\"22\" rx=\"4\" fill=\"\(node.operation.isCall ? "#e8f0fb" : "#f4f4f4")\" stroke=\"#7a9cc6\"/>"
+            let visible = min(nodes.count, shown) + (nodes.count > shown ? 1 : 0)
+            let first = top + (height - top - Double(visible) * rowHeight) / 2
+            for (row, node) in nodes.prefix(shown).enumerated() { place[node.id] = (10 + Double(column) * columnWidth, first + Double(row) * rowHeight) }
+        }
+        var svg = "<svg id=\"graph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(Double(columns.count) * columnWidth + 20))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"execution graph\">\n"
+        for node in graph.nodes {
+            guard let (x2, y2) = place[node.id] else { continue }
+            for dependency in node.dependencies {
+                guard let (x1, y1) = place[dependency] else { continue }
+                svg += "<line x1=\"\(x1 + 120)\" y1=\"\(y1 + 11)\" x2=\"\(x2)\" y2=\"\(y2 + 11)\" stroke=\"#bbb\" stroke-width=\"0.8\"/>"
+            }
+        }
+        svg += "\n"
+        for (column, nodes) in columns.enumerated() {
+            let layers = Set(nodes.map(\.layer)).sorted().compactMap { $0 >= 0 && $0 < graph.layers.count ? graph.layers[$0].rawValue : nil }
+            svg += "<text x=\"\(10 + Double(column) * columnWidth)\" y=\"14\">\(escape(layers.joined(separator: ", ")))</text>\n"
+            for node in nodes.prefix(shown) {
+                guard let (x, y) = place[node.id] else { continue }
+                let model = node.model.flatMap { $0 < graph.models.count ? graph.models[$0] : nil }
+                let label = model.map { name in node.operation.rawValue + " " + name + (node.sample.map { " #\($0 + 1)" } ?? "") } ?? node.operation.rawValue
+                svg += "<rect x=\"\(x)\" y=\"\(y)\" width=\"120\" height=\"22\" rx=\"4\" fill=\"\(node.operation.isCall ? "#e8f0fb" : "#f4f4f4")\" stroke=\"#7a9cc6\"><title>\(escape(label))</title></rect>"
                 svg += "<text x=\"\(x + 5)\" y=\"\(y + 15)\">\(escape(String(label.prefix(20))))</text>\n"
             }
-            if nodes.count > shown {
-                let (x, y) = position(column, shown, nodes.count)
-                svg += "<text x=\"\(x + 5)\" y=\"\(y + 15)\">+\(nodes.count - shown) more</text>\n"
+            if nodes.count > shown, let last = nodes.prefix(shown).last, let (x, y) = place[last.id] {
+                svg += "<text x=\"\(x + 5)\" y=\"\(y + rowHeight + 15)\">+\(nodes.count - shown) more</text>\n"
             }
         }
         return svg + "</svg>"
