@@ -1,5 +1,6 @@
 import Foundation
 import StrataDiagnostics
+import StrataSyntax
 import StrataYAML
 
 /// What reading a search file produced.
@@ -117,7 +118,11 @@ struct SpaceReader {
             case "description": description = text(value, key: key)
             case "axes": axes = readAxes(value)
             case "budget":
-                if case .mapping = value.content { budget = value } else {
+                if case .mapping = value.content {
+                    // Checked here once, rather than as an error of every configuration.
+                    _ = self.pairs(value, allowed: Vocabulary.contexts["budget"] ?? [], what: "the per-query budget")
+                    budget = value
+                } else {
                     report(.wrongType, "'budget' must be a mapping of per-query limits (calls, usd, latency_s, …), not \(value.kindDescription)", at: value.range)
                 }
             case "pipeline": template = value
