@@ -55,13 +55,15 @@ public enum Fidelity: Sendable, Hashable, Codable, CustomStringConvertible {
         switch self {
         case .full: return [total]
         case .halving(let eta, let minItems), .hyperband(let eta, let minItems):
-            var rungs: [Int] = []
-            var items = max(1, min(minItems, total))
-            while items < total {
-                rungs.append(items)
-                items *= max(2, eta)
+            // Down from the whole split, dividing by eta while a rung keeps at least minItems:
+            // 30 items, eta 3, from 3 gives 3, 10, 30 (not 3, 9, 27, 30).
+            var rungs = [total]
+            var items = Double(total)
+            while items / Double(max(2, eta)) >= Double(max(1, minItems)) {
+                items /= Double(max(2, eta))
+                rungs.insert(Int(items.rounded(.down)), at: 0)
             }
-            return rungs + [total]
+            return rungs
         }
     }
 }

@@ -195,3 +195,13 @@ func loadSpace(_ text: String, path: String = "space.yaml") throws -> SearchSpac
         #expect(broken.diagnostics.contains { $0.code == .unknownAxis })
     }
 }
+
+@Suite struct FidelityTests {
+    @Test func rungsDivideTheSplitByEta() {
+        #expect(Fidelity.halving(eta: 3, minItems: 3).rungs(total: 30) == [3, 10, 30])
+        #expect(Fidelity.halving(eta: 3, minItems: 1).rungs(total: 9) == [1, 3, 9])
+        #expect(Fidelity.hyperband(eta: 2, minItems: 5).rungs(total: 40) == [5, 10, 20, 40])
+        #expect(Fidelity.halving(eta: 3, minItems: 50).rungs(total: 30) == [30])
+        #expect(Fidelity.full.rungs(total: 7) == [7])
+    }
+}
