@@ -56,10 +56,14 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Also write one self-contained HTML page: summary, score-vs-cost plot, per-item drill-down.")
     var report: String?
 
+    func validate() throws {
+        if data.dataset == nil { throw ValidationError("Missing expected argument '--dataset <dataset>'") }
+    }
+
     func run() async throws {
-        let dataset = data.dataset
-        let scorer = data.scorer
         let loaded = try data.load()
+        let dataset = data.dataset ?? ""
+        let scorer = data.scorer
         var selected = loaded.items
         var selection: [String] = []
         if let split {
@@ -157,10 +161,10 @@ struct EvalCommand: AsyncParsableCommand {
 
 }
 
-/// The dataset options shared by `eval` and `search`.
+/// The dataset options shared by `eval` and `search` (optional for `search --dry-run`).
 struct DatasetOptions: ParsableArguments {
     @Option(help: "The dataset file (JSONL, or gzip-compressed JSONL).")
-    var dataset: String
+    var dataset: String?
 
     @Option(help: "The dataset's format: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var datasetFormat: DatasetFormat = .auto
@@ -172,6 +176,7 @@ struct DatasetOptions: ParsableArguments {
     var scorer: String?
 
     func load() throws -> (items: [DatasetItem], hash: String, format: DatasetFormat) {
+        guard let dataset else { throw ValidationError("Missing expected argument '--dataset <dataset>'") }
         var mapping = FieldMapping()
         for assignment in field {
             let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)

@@ -21,7 +21,7 @@ struct SearchCommand: AsyncParsableCommand {
     @Flag(help: "Show the space's size, what is feasible and the projected worst-case calls, and spend nothing.")
     var dryRun = false
 
-    @OptionGroup var data: DatasetOptionalOptions
+    @OptionGroup var data: DatasetOptions
 
     @Option(help: "The search split, as dev:FRACTION (the rest is held out).")
     var split = "dev:0.2"
@@ -151,11 +151,10 @@ struct SearchCommand: AsyncParsableCommand {
         var scorer = Scorer.normalized
         let splitValue = DatasetSplit(split, seed: splitSeed)
         guard let splitValue, splitValue.part == .dev else { throw ValidationError("--split takes dev:FRACTION, e.g. dev:0.2") }
-        if let path = data.dataset {
-            let options = DatasetOptions(dataset: path, datasetFormat: data.datasetFormat, field: data.field, scorer: data.scorer)
-            let dataset = try options.load()
+        if data.dataset != nil {
+            let dataset = try data.load()
             datasetHash = dataset.hash
-            scorer = try options.plainScorer(for: dataset)
+            scorer = try data.plainScorer(for: dataset)
             dev = splitValue.apply(dataset.items)
             holdout = DatasetSplit(part: .test, fraction: splitValue.fraction, seed: splitSeed).apply(dataset.items)
             if let devLimit { dev = Array(dev.prefix(devLimit)) }
@@ -221,31 +220,6 @@ struct SearchCommand: AsyncParsableCommand {
         case .text:
             print(SearchText.result(summaryValue))
         }
-    }
-}
-
-/// `--dataset` and friends, optional here because `--dry-run` needs no data.
-struct DatasetOptionalOptions: ParsableArguments {
-    @Option(help: "The dataset file (JSONL, or gzip-compressed JSONL).")
-    var dataset: String?
-
-    @Option(help: "The dataset's format: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var datasetFormat: DatasetFormat = .auto
-
-    @Option(help: "Map a field for jsonl datasets: query=FIELD, reference=FIELD, tests=FIELD or id=FIELD.")
-    var field: [String] = []
-
-    @Option(help: "How answers are scored (default: by the dataset's format).")
-    var scorer: String?
-}
-
-extension DatasetOptions {
-    init(dataset: String, datasetFormat: DatasetFormat, field: [String], scorer: String?) {
-        self.init()
-        self.dataset = dataset
-        self.datasetFormat = datasetFormat
-        self.field = field
-        self.scorer = scorer
     }
 }
 
