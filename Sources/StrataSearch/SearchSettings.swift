@@ -51,7 +51,7 @@ public enum Fidelity: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     /// The item counts of the rungs, smallest first, ending at `total`.
-    func rungs(total: Int) -> [Int] {
+    public func rungs(total: Int) -> [Int] {
         switch self {
         case .full: return [total]
         case .halving(let eta, let minItems), .hyperband(let eta, let minItems):
