@@ -215,7 +215,9 @@ import Testing
     }
 
     @Test func aKilledBatchResumesWhereItStopped() async throws {
-        let server = try ScriptedLLMServer(latency: 0.05)
+        // 40 items × 5 calls, 2 items at a time, 0.2 s a call: about 20 s, so the
+        // kill lands mid-batch even when a loaded CI machine polls late.
+        let server = try ScriptedLLMServer(latency: 0.2)
         let directory = try StrataBinaryTests().temporaryDirectory()
         let pipeline = try writePipeline(server, in: directory)
         let input = directory.appendingPathComponent("items.jsonl").path
