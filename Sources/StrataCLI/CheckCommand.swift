@@ -21,7 +21,8 @@ struct CheckCommand: AsyncParsableCommand {
         var sources = SourceMap()
         var failed = false
         for file in files {
-            let result = Self.isSearchFile(file) ? Self.checkSearch(path: file) : compiler.check(path: file)
+            let text = try? String(contentsOfFile: file, encoding: .utf8)
+            let result = text.map(SearchSpaceLoader.isSearchFile(text:)) == true ? Self.checkSearch(text: text!, path: file) : compiler.check(path: file)
             all += result.diagnostics
             for diagnostic in result.diagnostics {
                 for path in Set([diagnostic.range.file] + diagnostic.notes.compactMap(\.range?.file)) {
@@ -41,14 +42,9 @@ struct CheckCommand: AsyncParsableCommand {
 }
 
 extension CheckCommand {
-    static func isSearchFile(_ path: String) -> Bool {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
-        return SearchSpaceLoader.isSearchFile(text: text)
-    }
-
     /// A search file: its own diagnostics, then whether any configuration is feasible.
-    static func checkSearch(path: String) -> CompileResult {
-        let loaded = SearchSpaceLoader.load(path: path)
+    static func checkSearch(text: String, path: String) -> CompileResult {
+        let loaded = SearchSpaceLoader.load(text: text, path: path)
         var diagnostics = loaded.diagnostics
         var sources = loaded.sources
         if let space = loaded.space {

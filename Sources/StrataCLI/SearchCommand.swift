@@ -176,7 +176,7 @@ struct SearchCommand: AsyncParsableCommand {
         let studies = try SQLiteStudyStore(path: store)
         let search = Search(plan: plan, settings: settings, evaluator: evaluator, store: studies)
         writeError("\(searchSpace.name): \(plan.feasible.count) of \(plan.size) configurations feasible; study \(search.study.id) in \(store)")
-        let progress = SearchProgress(settings: settings, feasible: plan.feasible.count, limits: settings.limits)
+        let progress = SearchProgress(feasible: plan.feasible.count, limits: settings.limits)
         let result = try await search.run { trial, reused in progress.trial(trial, reused: reused) }
 
         // The comparison the user needs: the winner against a plain baseline on the
@@ -229,7 +229,6 @@ extension CostMeasure: ExpressibleByArgument {}
 /// Trials done, best so far, spend against the limits and an ETA, on standard error.
 final class SearchProgress: @unchecked Sendable {
     private let lock = NSLock()
-    private let settings: SearchSettings
     private let feasible: Int
     private let limits: SearchLimits
     private let start = Date()
@@ -240,8 +239,7 @@ final class SearchProgress: @unchecked Sendable {
     private var best: (Double, String)?
     private var configurations: Set<String> = []
 
-    init(settings: SearchSettings, feasible: Int, limits: SearchLimits) {
-        self.settings = settings
+    init(feasible: Int, limits: SearchLimits) {
         self.feasible = feasible
         self.limits = limits
     }

@@ -30,11 +30,7 @@ public final class ResponseCache: Sendable {
             database = nil
             return
         }
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(30)
-        let pool = try DatabasePool(path: path, configuration: configuration)
+        let pool = try SQLiteFile.openPool(at: path)
         try pool.write { db in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS responses (

@@ -51,11 +51,7 @@ public final class RunStore: Sendable {
     private let database: DatabasePool
 
     public init(path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(30)
-        database = try DatabasePool(path: path, configuration: configuration)
+        database = try SQLiteFile.openPool(at: path)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """

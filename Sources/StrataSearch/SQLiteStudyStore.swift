@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import StrataCache
 
 /// The study store in a SQLite file (GRDB, WAL): one row per trial, written
 /// as each finishes, so `kill -9` loses at most the trials in flight.
@@ -8,11 +9,7 @@ public final class SQLiteStudyStore: StudyStore {
 
     /// Opens (creating if needed) the store at `path`; several searches may share one file.
     public init(path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        var configuration = GRDB.Configuration()
-        configuration.busyMode = .timeout(30)
-        database = try DatabasePool(path: path, configuration: configuration)
+        database = try SQLiteFile.openPool(at: path)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """

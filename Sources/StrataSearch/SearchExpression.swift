@@ -2,6 +2,12 @@
 /// template conditions (`$if:`), loop counts (`$each:`) and computed values
 /// (`${rounds - 1}`). Integers, booleans, quoted strings, axis and loop
 /// variable names, `+ - *`, comparisons, `and` / `or` / `not`, parentheses.
+/// A name an axis or loop variable may have: a letter or `_`, then letters, digits or `_`.
+func isIdentifier<S: StringProtocol>(_ text: S) -> Bool {
+    guard let first = text.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
+    return text.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+}
+
 indirect enum SearchExpression: Sendable, Hashable, CustomStringConvertible {
     case literal(AxisValue)
     case name(String)

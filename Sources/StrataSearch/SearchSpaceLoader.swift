@@ -180,7 +180,7 @@ struct SpaceReader {
         var axes: [Axis] = []
         for pair in pairs {
             guard let name = pair.key.scalar?.value else { continue }
-            guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+            guard isIdentifier(name) else {
                 report(.axisDomain, "axis name '\(name)' is not a plain identifier", at: pair.key.range,
                        notes: [DiagnosticNote("templates and conditions read axes by name: letters, digits and '_'")])
                 continue
@@ -403,7 +403,7 @@ struct SpaceReader {
                         _ = expression(pair.value, scope: scope, what: "'\(key)'")
                         used.formUnion(Self.mentionedNames(pair.value.scalar?.value ?? ""))
                     case "$as":
-                        guard let name = pair.value.scalar?.value, name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                        guard let name = pair.value.scalar?.value, isIdentifier(name) else {
                             report(.templateDirective, "'$as' names the loop variable and must be an identifier", at: pair.value.range)
                             continue
                         }

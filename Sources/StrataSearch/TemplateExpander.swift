@@ -19,7 +19,7 @@ enum TemplateExpander {
         if scalar.value.hasPrefix("${"), scalar.value.hasSuffix("}") { return String(scalar.value.dropFirst(2).dropLast()) }
         guard scalar.style == .plain else { return nil }
         let name = scalar.value.dropFirst()
-        guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else { return nil }
+        guard isIdentifier(name) else { return nil }
         return String(name)
     }
 

@@ -127,19 +127,7 @@ import Testing
 
         if let chromium = EvalReportTests.chromium {
             let report = directory.appendingPathComponent("search.html").path
-            let dom: String = try await offPool {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: chromium)
-                process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                                     "--user-data-dir=\(directory.appendingPathComponent("chromium").path)", "--dump-dom", "file://\(report)"]
-                let out = Pipe()
-                process.standardOutput = out
-                process.standardError = FileHandle.nullDevice
-                try process.run()
-                let data = out.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                return String(decoding: data, as: UTF8.self)
-            }
+            let dom = try await EvalReportTests.renderedDOM(of: report, profile: directory, chromium: chromium)
             #expect(dom.contains("<table id=\"leaderboard\">"))
             #expect(dom.contains("id=\"scatter\""))
             #expect(dom.contains("id=\"graph\""))

@@ -306,6 +306,23 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
 @Suite struct EvalReportTests {
     static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
+    /// The page's DOM after headless Chromium has loaded and laid it out.
+    static func renderedDOM(of page: String, profile directory: URL, chromium: String) async throws -> String {
+        try await offPool {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: chromium)
+            process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                                 "--user-data-dir=\(directory.appendingPathComponent("chromium").path)", "--dump-dom", "file://\(page)"]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+
     @Test(.enabled(if: chromium != nil, "chromium is not installed: scripts/bootstrap --tests installs it"))
     func reportLoadsInChromiumWithItsTable() async throws {
         let server = try ScriptedLLMServer { request, _ in
@@ -324,20 +341,7 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
         let report = directory.appendingPathComponent("report.html").path
         let outcome = try await StrataBinaryTests().run(["eval", "p.yaml", "--dataset", dataset, "--limit", "4", "--report", report], in: directory)
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        let chromium = try #require(Self.chromium)
-        let dom: String = try await offPool {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: chromium)
-            process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                                 "--user-data-dir=\(directory.appendingPathComponent("chromium").path)", "--dump-dom", "file://\(report)"]
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
-        }
+        let dom = try await Self.renderedDOM(of: report, profile: directory, chromium: try #require(Self.chromium))
         #expect(dom.contains("<table id=\"summary\">"))
         #expect(dom.contains("<td>p.yaml</td><td>4</td><td>0.250</td>"))
         #expect(dom.contains("<svg") && dom.contains("id=\"plot\""))

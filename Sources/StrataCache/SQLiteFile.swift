@@ -1,0 +1,15 @@
+import Foundation
+import GRDB
+
+/// How every Strata store opens its SQLite file: the folder created if
+/// missing, WAL through a pool, and a busy timeout so a second process (a
+/// resumed run, a report reader) waits instead of failing.
+package enum SQLiteFile {
+    package static func openPool(at path: String) throws -> DatabasePool {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        return try DatabasePool(path: path, configuration: configuration)
+    }
+}
