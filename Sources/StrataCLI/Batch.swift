@@ -82,6 +82,7 @@ final class AnswerWriter: @unchecked Sendable {
         ]
         if let answer = result.answer { object["answer"] = answer }
         if let failure = result.failure { object["failure"] = failure }
+        if !result.notices.isEmpty { object["notices"] = result.notices }
         guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         data.append(0x0A)
         queue.sync {

@@ -34,6 +34,9 @@ struct CheckCommand: AsyncParsableCommand {
                 printDiagnostics(result.diagnostics, sources: result.sources, format: .text)
                 let status = result.hasErrors ? "failed" : "ok"
                 writeError("\(file): \(status) (\(summary(of: result.diagnostics)))")
+                if let pipeline = (result.compiled ?? result.estimate)?.pipeline {
+                    for route in Self.keyRoutes(pipeline) { writeError("  \(route)") }
+                }
             }
         }
         if format == .json { printDiagnostics(all, sources: sources, format: .json) }
@@ -108,3 +111,18 @@ struct CompileCommand: AsyncParsableCommand {
 }
 
 extension EmitFormat: ExpressibleByArgument {}
+
+extension CheckCommand {
+    /// Which key variable goes to which host, so a pipeline from elsewhere
+    /// cannot send a secret anywhere without it showing here.
+    static func keyRoutes(_ pipeline: CheckedPipeline) -> [String] {
+        var hosts: [String: [String: [String]]] = [:]
+        for model in pipeline.models {
+            let host = KeyDestination.host(of: model.baseURL) ?? model.baseURL
+            for variable in model.apiKeyEnv { hosts[variable, default: [:]][host, default: []].append(model.name) }
+        }
+        return hosts.keys.sorted().flatMap { variable in
+            hosts[variable]!.keys.sorted().map { host in "key \(variable) → \(host) (\(hosts[variable]![host]!.joined(separator: ", ")))" }
+        }
+    }
+}

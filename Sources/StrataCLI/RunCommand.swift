@@ -89,6 +89,7 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             writeError("no answer: \(result.failure ?? "unknown failure")")
         }
+        for notice in result.notices { writeError("note: \(notice)") }
         writeError(Explanation.usageLine(result.usage))
         return result.answer == nil
     }

@@ -98,6 +98,9 @@ public struct CheckedLayer: Sendable, Codable {
     /// Rank asks for JSON-schema output.
     public var structuredOutput: Bool
     public var onMalformed: MalformedPolicy
+    /// What happens when every call of the layer fails: fuse passes on its best
+    /// input candidate unless the pipeline says otherwise.
+    public var onFailure: FailurePolicy
     public var timeoutSeconds: Double
     public var memoryMB: Int
     /// How a vote layer reads each candidate's answer.

@@ -78,6 +78,19 @@ struct ModelResolver {
                     notes: [DiagnosticNote("use letters, digits and '_', not starting with a digit")]))
             }
         }
+        // Keys go only where they are meant to: https (or this machine), and a hosted API's key only to that API.
+        let keyVariables = syntax.apiKeyEnv.isEmpty ? defaults.apiKeyEnv : syntax.apiKeyEnv.map(\.value)
+        for variable in keyVariables where !baseURL.isEmpty && Self.isVariableName(variable) {
+            guard let refusal = KeyDestination.refusal(variable: variable, baseURL: baseURL) else { continue }
+            let at = syntax.apiKeyEnv.first { $0.value == variable }?.range ?? syntax.baseURL?.range ?? syntax.name.range
+            var notes = [DiagnosticNote("a pipeline file decides where keys go, so Strata refuses to send one anywhere it was not meant for")]
+            if syntax.apiKeyEnv.isEmpty, !defaults.apiKeyEnv.isEmpty {
+                notes.append(DiagnosticNote("'provider: \(provider.rawValue)' sends \(variable) by default; for another server use 'provider: openai-compatible' and name its own key with 'api_key_env'"))
+            } else {
+                notes.append(DiagnosticNote("use an https:// base_url, or a key variable of this server's own"))
+            }
+            diagnostics.append(Diagnostic(.providerSetting, "model '\(name)': \(refusal)", at: at, notes: notes))
+        }
         models.append(ResolvedModel(
             name: name, provider: provider, modelID: modelID, baseURL: baseURL,
             apiKeyEnv: syntax.apiKeyEnv.isEmpty ? defaults.apiKeyEnv : syntax.apiKeyEnv.map(\.value),

@@ -11,10 +11,10 @@ public enum BudgetCheck {
         func check(_ key: String, limit: Double?, actual: Double, unit: String, format: (Double) -> String, perLayer: (CostSummary.Line) -> Double) {
             guard let limit, actual > limit, let range = budget.ranges[key] else { return }
             let over = actual - limit
-            let percent = limit > 0 ? Int((over / limit * 100).rounded()) : 100
+            let percent = limit > 0 ? wholePercent(over / limit * 100) : "100"
             var notes: [DiagnosticNote] = []
             if let costliest = cost.layers.max(by: { perLayer($0) < perLayer($1) }), let index = costliest.layer {
-                let share = actual > 0 ? Int((perLayer(costliest) / actual * 100).rounded()) : 0
+                let share = actual > 0 ? wholePercent(perLayer(costliest) / actual * 100) : "0"
                 notes.append(DiagnosticNote(
                     "layer \(index + 1) (\(costliest.kind)) costs the most: \(format(perLayer(costliest))) \(unit), \(share)% of the total",
                     at: pipeline.layers[index].range))
@@ -25,7 +25,7 @@ public enum BudgetCheck {
                 "the worst case of a query is \(format(actual)) \(unit), over the budget of \(format(limit)) by \(format(over)) (\(percent)%)",
                 at: range, notes: notes))
         }
-        let integer: (Double) -> String = { String(Int($0)) }
+        let integer: (Double) -> String = { $0.isFinite && abs($0) < 9e18 ? String(Int($0)) : String($0) }
         check("calls", limit: budget.calls.map(Double.init), actual: Double(cost.total.calls), unit: "calls", format: integer) { Double($0.calls) }
         check("input_tokens", limit: budget.inputTokens.map(Double.init), actual: Double(cost.total.inputTokens), unit: "input tokens", format: integer) { Double($0.inputTokens) }
         check("output_tokens", limit: budget.outputTokens.map(Double.init), actual: Double(cost.total.outputTokens), unit: "output tokens", format: integer) { Double($0.outputTokens) }
@@ -42,3 +42,9 @@ func formatUSD(_ value: Double) -> String {
 }
 
 func formatSeconds(_ value: Double) -> String { String(format: "%.1f", value) }
+
+/// A percentage as a whole number, without trapping on values an `Int` cannot hold.
+func wholePercent(_ value: Double) -> String {
+    guard value.isFinite else { return "∞" }
+    return abs(value) < 1e15 ? String(Int(value.rounded())) : String(format: "%.3g", value)
+}

@@ -94,10 +94,38 @@ extension Sequence<Diagnostic> {
     public var containsErrors: Bool { contains { $0.severity == .error } }
 
     /// Sorted by file, then position, then code: the order they are printed in.
+    /// Sorted by file and position, with repeats folded: past the third copy of a
+    /// code and message, each becomes a line of a note on the first, so a
+    /// mistake written a thousand times prints a few times (with where the others are).
     public func sortedForDisplay() -> [Diagnostic] {
-        sorted {
+        let sorted = sorted {
             ($0.range.file, $0.range.start.line, $0.range.start.column, $0.code.rawValue)
                 < ($1.range.file, $1.range.start.line, $1.range.start.column, $1.code.rawValue)
         }
+        var result: [Diagnostic] = []
+        var firstIndex: [String: Int] = [:]
+        var repeats: [Int: [SourceRange]] = [:]
+        var copies: [String: Int] = [:]
+        for diagnostic in sorted {
+            let key = diagnostic.code.rawValue + "\u{0}" + diagnostic.message
+            copies[key, default: 0] += 1
+            if copies[key]! > Self.repeatsShownInFull, let first = firstIndex[key] {
+                repeats[first, default: []].append(diagnostic.range)
+            } else {
+                if firstIndex[key] == nil { firstIndex[key] = result.count }
+                result.append(diagnostic)
+            }
+        }
+        for (index, ranges) in repeats {
+            let shown = ranges.prefix(Self.foldedPositionsShown).map { "\($0.file):\($0.start)" }.joined(separator: ", ")
+            let more = ranges.count > Self.foldedPositionsShown ? ", …" : ""
+            result[index].notes.append(DiagnosticNote("the same problem \(ranges.count == 1 ? "occurs once more" : "occurs \(ranges.count) more times") (not shown): \(shown)\(more)"))
+        }
+        return result
     }
+
+    /// Copies of one diagnostic shown in full before the rest are folded.
+    static var repeatsShownInFull: Int { 3 }
+    /// Positions of folded repeats listed in the note.
+    static var foldedPositionsShown: Int { 5 }
 }

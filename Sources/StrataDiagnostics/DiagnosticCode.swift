@@ -11,6 +11,7 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
     case complexKey = "E006"
     case unreadableFile = "E007"
     case includeCycle = "E008"
+    case limitExceeded = "E009"
 
     // Structure of the language
     case unknownKey = "E010"
@@ -75,6 +76,7 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
         case .complexKey: "mapping keys must be scalars"
         case .unreadableFile: "a file (the pipeline or an include) cannot be read"
         case .includeCycle: "files include each other in a cycle"
+        case .limitExceeded: "the input exceeds a limit on size, nesting depth, expansion or arithmetic"
         case .unknownKey: "a key the language does not define"
         case .wrongType: "a value of the wrong type"
         case .missingKey: "a required key is missing"

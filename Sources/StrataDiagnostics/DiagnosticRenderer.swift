@@ -14,6 +14,9 @@ public struct DiagnosticRenderer: Sendable {
     /// ANSI colour; callers decide (a TTY and no `NO_COLOR`).
     public var colored: Bool
 
+    /// Columns of a source line shown in a snippet.
+    static let maxSnippetWidth = 160
+
     public init(sources: SourceMap, colored: Bool = false) {
         self.sources = sources
         self.colored = colored
@@ -61,17 +64,31 @@ public struct DiagnosticRenderer: Sendable {
     }
 
     private func snippet(for range: SourceRange, color: Color) -> String {
-        guard let file = sources[range.file], let line = file.line(range.start.line) else { return "" }
+        guard let file = sources[range.file], let fullLine = file.line(range.start.line) else { return "" }
         let gutter = String(range.start.line)
         let pad = String(repeating: " ", count: gutter.count)
-        let scalars = Array(line.unicodeScalars)
-        let startColumn = max(1, min(range.start.column, scalars.count + 1))
-        let endColumn: Int
+        var scalars = Array(fullLine.unicodeScalars)
+        var startColumn = max(1, min(range.start.column, scalars.count + 1))
+        var endColumn: Int
         if range.end.line == range.start.line {
             endColumn = max(startColumn + 1, min(range.end.column, scalars.count + 1))
         } else {
             endColumn = max(startColumn + 1, scalars.count + 1)
         }
+        // A long line is shown as a window around the range, marked with '…' where cut.
+        if scalars.count > Self.maxSnippetWidth {
+            let from = max(0, min(startColumn - 1 - Self.maxSnippetWidth / 4, scalars.count - Self.maxSnippetWidth))
+            let to = min(scalars.count, from + Self.maxSnippetWidth)
+            let cutLeft = from > 0, cutRight = to < scalars.count
+            scalars = (cutLeft ? ["…"] : []) + Array(scalars[from..<to]) + (cutRight ? ["…"] : [])
+            let shift = from - (cutLeft ? 1 : 0)
+            startColumn = max(1, startColumn - shift)
+            endColumn = max(startColumn + 1, min(endColumn - shift, scalars.count + 1))
+        }
+        // Control bytes are never written to the terminal as they are.
+        scalars = scalars.map { ($0.value < 0x20 && $0 != "\t") || (0x7F...0x9F).contains($0.value) ? "\u{FFFD}" : $0 }
+        var line = ""
+        line.unicodeScalars.append(contentsOf: scalars)
         // Keep tabs as tabs under the line so carets stay aligned in any terminal.
         let lead = scalars.prefix(startColumn - 1).map { $0 == "\t" ? "\t" : " " }.joined()
         let carets = String(repeating: "^", count: endColumn - startColumn)

@@ -8,11 +8,31 @@ public struct SourceFile: Sendable {
     public init(path: String, text: String) {
         self.path = path
         self.text = text
+        self.lines = Self.lines(of: text)
+    }
+
+    /// The lines of `text` without their terminators. `\n`, `\r\n` and a lone `\r`
+    /// each end a line, as they do for libyaml. (Splitting a `String` on the
+    /// Character `"\n"` would not: `"\r\n"` is one Character.)
+    public static func lines(of text: String) -> [Substring] {
         var lines: [Substring] = []
-        text.split(separator: "\n", omittingEmptySubsequences: false).forEach { line in
-            lines.append(line.hasSuffix("\r") ? line.dropLast() : line)
+        let scalars = text.unicodeScalars
+        var start = scalars.startIndex
+        var index = start
+        while index != scalars.endIndex {
+            let scalar = scalars[index]
+            if scalar == "\n" || scalar == "\r" {
+                lines.append(Substring(scalars[start..<index]))
+                var next = scalars.index(after: index)
+                if scalar == "\r", next != scalars.endIndex, scalars[next] == "\n" { next = scalars.index(after: next) }
+                start = next
+                index = next
+            } else {
+                index = scalars.index(after: index)
+            }
         }
-        self.lines = lines
+        lines.append(Substring(scalars[start..<scalars.endIndex]))
+        return lines
     }
 
     /// Line `number` (1-based), or nil past the end.
@@ -36,4 +56,40 @@ public struct SourceMap: Sendable {
 
     /// Every file read, sorted by path.
     public var all: [SourceFile] { files.keys.sorted().compactMap { files[$0] } }
+}
+
+/// Bytes that are not UTF-8 text, and where the first bad byte is.
+public struct InvalidUTF8: Error, Sendable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var byteOffset: Int
+
+    public var description: String { "not UTF-8 text: an invalid byte at line \(location.line), column \(location.column)" }
+
+    /// Decodes `bytes` as UTF-8, or says where the first invalid sequence starts.
+    public static func decode(_ bytes: [UInt8]) throws -> String {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var offset = 0, line = 1, column = 1
+        var previousWasCR = false
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                if scalar == "\n" {
+                    if !previousWasCR { line += 1 }
+                    column = 1
+                } else if scalar == "\r" {
+                    line += 1
+                    column = 1
+                } else {
+                    column += 1
+                }
+                previousWasCR = scalar == "\r"
+                offset += UTF8.width(scalar)
+            case .emptyInput:
+                return String(decoding: bytes, as: UTF8.self)
+            case .error:
+                throw InvalidUTF8(location: SourceLocation(line: line, column: column), byteOffset: offset)
+            }
+        }
+    }
 }

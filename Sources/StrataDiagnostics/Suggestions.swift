@@ -1,10 +1,18 @@
 /// "Did you mean …?" support: the closest candidate by edit distance, if close enough
 /// to be a plausible typo.
 public enum Suggestions {
+    /// Words longer than this get no suggestion: keys and names are short, and
+    /// the distance costs the product of the two lengths.
+    public static let maxWordLength = 64
+
     public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
+        let length = word.unicodeScalars.count
+        guard length <= maxWordLength else { return nil }
         let lowered = word.lowercased()
         var best: (String, Int)?
         for candidate in candidates {
+            // A length difference alone beyond a third of the word rules a candidate out.
+            guard abs(candidate.unicodeScalars.count - length) <= max(1, length / 3) + 1 else { continue }
             let distance = editDistance(lowered, candidate.lowercased())
             if best == nil || distance < best!.1 { best = (candidate, distance) }
         }

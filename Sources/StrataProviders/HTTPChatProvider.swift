@@ -23,7 +23,9 @@ public struct HTTPChatProvider: ChatProvider {
         self.client = client
         self.baseURL = model.baseURL
         self.wire = model.provider == .anthropic ? AnthropicWire() : OpenAIWire()
-        self.keys = KeyRing(variables: model.apiKeyEnv, environment: environment)
+        // The checker refuses these; a model built in code is held to the same rule here.
+        let allowed = model.apiKeyEnv.filter { KeyDestination.refusal(variable: $0, baseURL: model.baseURL) == nil }
+        self.keys = KeyRing(variables: allowed, environment: environment)
         // Self-hosted servers usually need no key; the hosted APIs always do.
         self.requiresKey = model.provider != .openaiCompatible
         self.retry = retry

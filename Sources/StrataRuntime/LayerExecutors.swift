@@ -36,14 +36,14 @@ enum LayerExecutors {
             }
         }
         let streamOne = jobs.count == 1 ? onDelta : nil
-        let results = await withTaskGroup(of: (Int, Result<String, ProviderError>).self) { group in
+        let results = await withTaskGroup(of: (Int, Result<CallReply, ProviderError>).self) { group in
             for (index, job) in jobs.enumerated() {
                 group.addTask {
-                    (index, await context.call(role.rawValue, entry: job.entry, messages: messages, sample: job.sample,
-                                               candidate: nil, onDelta: streamOne))
+                    (index, await context.reply(role.rawValue, entry: job.entry, messages: messages, sample: job.sample,
+                                                candidate: nil, onDelta: streamOne))
                 }
             }
-            var results = [Result<String, ProviderError>?](repeating: nil, count: jobs.count)
+            var results = [Result<CallReply, ProviderError>?](repeating: nil, count: jobs.count)
             for await (index, result) in group { results[index] = result }
             return results
         }
@@ -52,7 +52,9 @@ enum LayerExecutors {
         for (job, result) in zip(jobs, results) {
             let name = context.runtime.pipeline.models[job.entry.model].name
             switch result {
-            case .success(let text)?: candidates.append(Candidate(text: text, origin: "\(name)#\(job.sample)"))
+            case .success(let reply)?:
+                candidates.append(Candidate(text: reply.text, origin: "\(name)#\(job.sample)", truncated: reply.truncated ? true : nil))
+                if reply.truncated { context.note("\(name)#\(job.sample) stopped at max_tokens (\(job.entry.sampling.maxTokens))") }
             case .failure(let error)?:
                 failures.append("\(name)#\(job.sample): \(error)")
                 context.note("dropped \(name)#\(job.sample): \(error)")
@@ -60,11 +62,31 @@ enum LayerExecutors {
             }
         }
         if Task.isCancelled { throw CancellationError() }
-        guard !candidates.isEmpty else {
-            throw QueryFailure(reason: "every call failed (\(failures.first ?? "no calls"))")
+        if candidates.isEmpty {
+            let reason = "every call failed (\(failures.first ?? "no calls"))"
+            candidates = try fallback(layer, pool: pool, reason: reason, context: context)
+            if onDelta != nil, let first = candidates.first?.text { onDelta?(first) }
+            return candidates
         }
         if onDelta != nil, streamOne == nil, let first = candidates.first?.text { onDelta?(first) }
         return candidates
+    }
+
+    /// What a layer whose every call failed hands on, by its `on_failure`
+    /// policy; the fallback is recorded as a note the run result carries.
+    static func fallback(_ layer: CheckedLayer, pool: [Candidate], reason: String, context: LayerContext) throws -> [Candidate] {
+        // Critiques describe the candidates they came with; a generating layer's output never carries them.
+        let stripped = layer.kind.makesCandidates ? pool.map { var candidate = $0; candidate.critique = nil; return candidate } : pool
+        switch layer.onFailure {
+        case .bestCandidate where !pool.isEmpty:
+            context.fallback("\(reason); passing on the best candidate it was given ([1] \(pool[0].origin)), as on_failure: best-candidate says")
+            return [stripped[0]]
+        case .passThrough where !pool.isEmpty:
+            context.fallback("\(reason); passing on the \(pool.count) candidate(s) it was given, as on_failure: pass-through says")
+            return stripped
+        default:
+            throw QueryFailure(reason: reason)
+        }
     }
 
     /// One call lists strengths and weaknesses of every candidate; the reply is
@@ -261,7 +283,7 @@ enum LayerExecutors {
                 }
             case .failure(let error):
                 if error == .cancelled { throw CancellationError() }
-                throw QueryFailure(reason: "writing the tests failed: \(error)")
+                return try fallback(layer, pool: pool, reason: "writing the tests failed: \(error)", context: context)
             }
         }
         let testCount = execute ? executableTests.count : judgeTests.count

@@ -90,6 +90,7 @@ public final class PipelineRuntime: Sendable {
         let started = Date()
         var pool: [Candidate] = []
         var reports: [LayerReport] = []
+        var notices: [String] = []
         var failure: String?
         for layer in pipeline.layers {
             let isLast = layer.index == pipeline.layers.last?.index
@@ -112,13 +113,17 @@ public final class PipelineRuntime: Sendable {
             let report = LayerReport(index: layer.index, kind: layer.kind.rawValue, candidatesIn: candidatesIn,
                                      candidates: pool, notes: context.notes, usage: usage)
             reports.append(report)
+            notices += context.fallbacks.map { "layer \(layer.index + 1) (\(layer.kind.rawValue)): \($0)" }
             onLayer?(report)
             if failure != nil { break }
         }
         if failure == nil, pool.isEmpty { failure = "the last layer left no candidate" }
         var total = reports.reduce(RunUsage()) { $0 + $1.usage }
         total.seconds = Date().timeIntervalSince(started)
-        return RunResult(answer: failure == nil ? pool.first?.text : nil, failure: failure, layers: reports, usage: total)
+        if failure == nil, let answer = pool.first, answer.truncated == true {
+            notices.append("the answer stopped at its max_tokens limit and may be cut off (\(answer.origin)); raise 'max_tokens' on the layer that wrote it for longer answers")
+        }
+        return RunResult(answer: failure == nil ? pool.first?.text : nil, failure: failure, layers: reports, usage: total, notices: notices)
     }
 
     func execute(_ layer: CheckedLayer, pool: [Candidate], query: Query, context: LayerContext,
@@ -159,6 +164,7 @@ final class LayerContext: @unchecked Sendable {
     private let lock = NSLock()
     private var _usage = RunUsage()
     private var _notes: [String] = []
+    private var _fallbacks: [String] = []
 
     init(runtime: PipelineRuntime, layer: CheckedLayer, query: String) {
         self.runtime = runtime
@@ -168,6 +174,13 @@ final class LayerContext: @unchecked Sendable {
 
     var usage: RunUsage { lock.withLock { _usage } }
     var notes: [String] { lock.withLock { _notes } }
+    /// Fallbacks taken: notes the run result carries as notices.
+    var fallbacks: [String] { lock.withLock { _fallbacks } }
+
+    func fallback(_ text: String) {
+        lock.withLock { _fallbacks.append(text) }
+        note(text)
+    }
 
     func note(_ text: String) {
         lock.withLock { _notes.append(text) }
@@ -175,13 +188,45 @@ final class LayerContext: @unchecked Sendable {
     }
 
     /// One model call through the cache and the scheduler. Returns the reply's
-    /// texts, or the error (recorded in usage and trace).
+    /// text, or the error (recorded in usage and trace).
     func call(_ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
               seedOffset: Int = 0, maxTokens: Int? = nil, schema: ResponseSchema? = nil,
               onDelta: (@Sendable (String) -> Void)? = nil) async -> Result<String, ProviderError> {
+        await reply(operation, entry: entry, messages: messages, sample: sample, candidate: candidate, seedOffset: seedOffset,
+                    maxTokens: maxTokens, schema: schema, onDelta: onDelta).map(\.text)
+    }
+
+    /// Seed offsets of the retries of a malformed reply: far from the sample
+    /// indices and from the parse retries' offsets, so every retry is a new request.
+    static let malformedRetryStride = 7_919
+
+    /// One model call, as `call`, with whether the reply stopped at `max_tokens`.
+    /// A malformed reply (empty, unreadable) is asked again with a fresh seed —
+    /// and, at temperature 0, a little temperature, since greedy decoding
+    /// ignores the seed — up to `malformedRetries` times, each retry recorded.
+    func reply(_ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
+               seedOffset: Int = 0, maxTokens: Int? = nil, schema: ResponseSchema? = nil,
+               onDelta: (@Sendable (String) -> Void)? = nil) async -> Result<CallReply, ProviderError> {
+        let retries = runtime.options.malformedRetries
+        var attempt = 0
+        while true {
+            let result = await attemptCall(operation, entry: entry, messages: messages, sample: sample, candidate: candidate,
+                                           seedOffset: seedOffset + attempt * Self.malformedRetryStride,
+                                           retryTemperature: attempt > 0, maxTokens: maxTokens, schema: schema, onDelta: onDelta)
+            guard case .failure(.malformedResponse(let problem)) = result, attempt < retries, !Task.isCancelled else { return result }
+            attempt += 1
+            let name = runtime.pipeline.models[entry.model].name
+            note("\(operation) \(name)\(sample.map { "#\($0)" } ?? ""): malformed reply (\(problem)); asking again with a fresh seed (retry \(attempt) of \(retries))")
+        }
+    }
+
+    private func attemptCall(_ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
+                             seedOffset: Int, retryTemperature: Bool, maxTokens: Int?, schema: ResponseSchema?,
+                             onDelta: (@Sendable (String) -> Void)?) async -> Result<CallReply, ProviderError> {
         let model = runtime.pipeline.models[entry.model]
         let seed = model.supportsSeed ? entry.sampling.seed + (sample ?? 0) + seedOffset : nil
-        let request = ChatRequest(model: model.modelID, messages: messages, temperature: entry.sampling.temperature,
+        let temperature = retryTemperature ? max(entry.sampling.temperature, 0.5) : entry.sampling.temperature
+        let request = ChatRequest(model: model.modelID, messages: messages, temperature: temperature,
                                   topP: entry.sampling.topP, maxTokens: maxTokens ?? entry.sampling.maxTokens, seed: seed, schema: schema)
         let cache = runtime.options.cache
         let cacheKey = cache.isEnabled
@@ -190,14 +235,15 @@ final class LayerContext: @unchecked Sendable {
         var event = TraceEvent(query: query, layer: layer.index, operation: operation, model: model.name, sample: sample,
                                seed: seed, candidate: candidate)
         let start = Date()
-        if cache.isEnabled, let cached = cache.lookup(cacheKey), let text = cached.texts.first {
+        if cache.isEnabled, let cached = cache.lookup(cacheKey), let text = cached.texts.first,
+           !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             event.cacheHit = true
             event.inputTokens = cached.usage.inputTokens
             event.outputTokens = cached.usage.outputTokens
             lock.withLock { _usage.cacheHits += 1 }
             runtime.options.trace?.write(event)
             onDelta?(text)
-            return .success(text)
+            return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
         }
         let estimate = messages.reduce(0) { $0 + $1.content.utf8.count / 4 } + request.maxTokens
         let provider = runtime.providers[entry.model]
@@ -221,7 +267,7 @@ final class LayerContext: @unchecked Sendable {
                 _usage.usd += usd
             }
             runtime.options.trace?.write(event)
-            return .success(text)
+            return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(reply.response.finishReason)))
         } catch {
             let failure: ProviderError = (error as? ProviderError) ?? (error is CancellationError ? .cancelled : .network(String(describing: error)))
             event.error = failure.description
@@ -233,5 +279,16 @@ final class LayerContext: @unchecked Sendable {
             runtime.options.trace?.write(event)
             return .failure(failure)
         }
+    }
+}
+
+/// A model's reply as the layers use it.
+struct CallReply: Sendable {
+    var text: String
+    /// The model stopped at `max_tokens` (OpenAI `length`, Anthropic `max_tokens`).
+    var truncated: Bool
+
+    static func stoppedAtLimit(_ finishReason: String?) -> Bool {
+        finishReason == "length" || finishReason == "max_tokens"
     }
 }

@@ -26,12 +26,15 @@ public struct Candidate: Sendable, Hashable, Codable {
     public var critique: String?
     /// Tests passed, set by a unit-test layer.
     public var testsPassed: Int?
+    /// True when the model stopped at `max_tokens`, so the text may end mid-sentence.
+    public var truncated: Bool?
 
-    public init(text: String, origin: String, critique: String? = nil, testsPassed: Int? = nil) {
+    public init(text: String, origin: String, critique: String? = nil, testsPassed: Int? = nil, truncated: Bool? = nil) {
         self.text = text
         self.origin = origin
         self.critique = critique
         self.testsPassed = testsPassed
+        self.truncated = truncated
     }
 }
 
@@ -80,6 +83,9 @@ public struct RunResult: Sendable, Hashable, Codable {
     public var failure: String?
     public var layers: [LayerReport]
     public var usage: RunUsage
+    /// What a reader of the answer must know: a fallback that produced it, or
+    /// that it was cut at `max_tokens`.
+    public var notices: [String] = []
 }
 
 /// One line of the trace: a model call or a pure step of one query.

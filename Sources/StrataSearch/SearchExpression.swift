@@ -57,7 +57,9 @@ indirect enum SearchExpression: Sendable, Hashable, CustomStringConvertible {
             guard case .int(let value)? = try inner.evaluate(bindings) else {
                 throw EvaluationError(message: "'-' needs a number in \(self)")
             }
-            return .int(-value)
+            let (negated, overflow) = 0.subtractingReportingOverflow(value)
+            if overflow { throw EvaluationError(message: "'\(self)' overflows a 64-bit integer") }
+            return .int(negated)
         case .call(let function, let lhsExpression, let rhsExpression):
             guard let a = try lhsExpression.evaluate(bindings)?.numericValue, let b = try rhsExpression.evaluate(bindings)?.numericValue else {
                 throw EvaluationError(message: "\(function) needs two numbers in \(self)")
@@ -78,10 +80,14 @@ indirect enum SearchExpression: Sendable, Hashable, CustomStringConvertible {
             guard let a = lhs.numericValue, let b = rhs.numericValue else {
                 throw EvaluationError(message: "'\(op)' needs numbers, not \(lhs.expressionText) and \(rhs.expressionText)")
             }
+            func checked(_ result: (partialValue: Int, overflow: Bool)) throws(EvaluationError) -> AxisValue {
+                if result.overflow { throw EvaluationError(message: "'\(self)' overflows a 64-bit integer") }
+                return .int(result.partialValue)
+            }
             switch op {
-            case "+": return .int(a + b)
-            case "-": return .int(a - b)
-            case "*": return .int(a * b)
+            case "+": return try checked(a.addingReportingOverflow(b))
+            case "-": return try checked(a.subtractingReportingOverflow(b))
+            case "*": return try checked(a.multipliedReportingOverflow(by: b))
             case "<": return .bool(a < b)
             case "<=": return .bool(a <= b)
             case ">": return .bool(a > b)
@@ -99,9 +105,17 @@ extension SearchExpression {
         var offset: Int
     }
 
+    /// Tokens an expression may have. Expressions are short; the bound keeps
+    /// the tree (evaluated and freed recursively) shallow whatever is written.
+    static let maxTokens = 200
+
     /// Parses `text`; the error's offset lets the caller point at the bad token.
     static func parse(_ text: String) throws(ParseError) -> SearchExpression {
-        var parser = Parser(tokens: try tokenize(text), length: text.count)
+        let tokens = try tokenize(text)
+        if tokens.count > maxTokens {
+            throw ParseError(message: "the expression has \(tokens.count) tokens; at most \(maxTokens) are allowed", offset: tokens[maxTokens].offset)
+        }
+        var parser = Parser(tokens: tokens, length: text.count)
         let expression = try parser.parseOr()
         if let extra = parser.peek {
             throw ParseError(message: "unexpected '\(extra.text)' after a complete expression", offset: extra.offset)

@@ -103,6 +103,15 @@ public struct Axis: Sendable {
     }
 
     /// Every value, in order.
+    /// How many values the axis has, without listing them.
+    var valueCount: Int {
+        switch domain {
+        case .choice(let values): values.count
+        case .integers(let bounds, let step): (bounds.upperBound - bounds.lowerBound) / step + 1
+        case .topK(_, let ks): ks.count
+        }
+    }
+
     public var values: [AxisValue] {
         switch domain {
         case .choice(let values): values
@@ -153,6 +162,9 @@ public struct SearchSpace: Sendable {
         guard case .mapping(let pairs)? = budget?.content else { return "" }
         return pairs.map { "\($0.key.scalar?.value ?? "") \($0.value.scalar?.value ?? "")" }.joined(separator: ", ")
     }
+
+    /// The most configurations a space may have: every one is listed and scored.
+    public static let maxConfigurations = 200_000
 
     /// Every configuration, in declaration order of axes and values (the grid order).
     public func enumerate() -> [Configuration] {

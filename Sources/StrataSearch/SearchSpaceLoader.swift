@@ -146,6 +146,18 @@ struct SpaceReader {
             report(.axisDomain, "the space has no axes, so there is nothing to search", at: root.range,
                    notes: [DiagnosticNote("declare at least one axis under 'axes:', e.g. 'samples: { range: [1, 5] }'")])
         }
+        // The grid is listed in full (samplers score every configuration): bound it before anything is allocated.
+        var bound = 1
+        for axis in axes {
+            let (product, overflow) = bound.multipliedReportingOverflow(by: max(1, axis.valueCount))
+            bound = overflow ? Int.max : product
+        }
+        if bound > SearchSpace.maxConfigurations {
+            report(.limitExceeded, "the axes allow up to \(bound == Int.max ? "more than 2^63" : String(bound)) configurations; a search space may have at most \(SearchSpace.maxConfigurations)",
+                   at: axes.first?.range ?? root.range,
+                   notes: [DiagnosticNote("the count multiplies the axes' value counts (conditions not counted); use coarser 'step's or fewer values")])
+            return nil
+        }
         var used: Set<String> = []
         validateTemplate(template, scope: Set(axes.map(\.name)), used: &used, inSequence: false)
         for axis in axes { used.formUnion(Self.mentionedNames(axis.conditionText ?? "")) }
@@ -286,8 +298,10 @@ struct SpaceReader {
             }
             step = value
         }
-        if (high - low) / step + 1 > 10_000 {
-            report(.axisDomain, "axis '\(axis)' has \((high - low) / step + 1) values; a search axis takes at most 10,000", at: node.range)
+        let (span, overflow) = high.subtractingReportingOverflow(low)
+        if overflow || span / step + 1 > 10_000 {
+            let count = overflow ? "more than 10,000" : String(span / step + 1)
+            report(.axisDomain, "axis '\(axis)' has \(count) values; a search axis takes at most 10,000", at: node.range)
             return nil
         }
         return .integers(low...high, step: step)

@@ -27,13 +27,24 @@ enum TemplateExpander {
         var diagnostic: Diagnostic
     }
 
+    /// Repetitions one `$each` may make, and nodes one filled template may hold:
+    /// a pipeline has a few dozen layers, and these bounds are checked before allocating.
+    static let maxEachCount = 1_000
+    static let maxNodes = 200_000
+
     static func expand(_ template: YAMLNode, bindings: [String: AxisValue]) throws(Failure) -> YAMLNode {
-        var results = try expandItem(template, bindings: bindings, inSequence: false)
+        var produced = 0
+        var results = try expandItem(template, bindings: bindings, inSequence: false, produced: &produced)
         return results.removeFirst()
     }
 
     /// One template node becomes zero or more nodes (only list items can become other than one).
-    private static func expandItem(_ node: YAMLNode, bindings: [String: AxisValue], inSequence: Bool) throws(Failure) -> [YAMLNode] {
+    private static func expandItem(_ node: YAMLNode, bindings: [String: AxisValue], inSequence: Bool, produced: inout Int) throws(Failure) -> [YAMLNode] {
+        produced += 1
+        if produced > maxNodes {
+            throw Failure(diagnostic: Diagnostic(.limitExceeded, "filling the template makes more than \(maxNodes) nodes", at: node.range,
+                                                 notes: [DiagnosticNote("nested '$each' repetitions multiply; lower their counts")]))
+        }
         switch node.content {
         case .scalar(let scalar):
             guard let text = reference(in: scalar) else { return [node] }
@@ -45,7 +56,7 @@ enum TemplateExpander {
             return [Self.node(for: value, at: node.range)]
         case .sequence(let items):
             var expanded: [YAMLNode] = []
-            for item in items { expanded += try expandItem(item, bindings: bindings, inSequence: true) }
+            for item in items { expanded += try expandItem(item, bindings: bindings, inSequence: true, produced: &produced) }
             return [YAMLNode(.sequence(expanded), range: node.range)]
         case .mapping(let pairs):
             let directives = Dictionary(pairs.compactMap { pair in pair.key.scalar.flatMap { $0.value.hasPrefix("$") ? ($0.value, pair.value) : nil } },
@@ -53,7 +64,7 @@ enum TemplateExpander {
             if directives.isEmpty || !inSequence {
                 var expanded: [YAMLNode.Pair] = []
                 for pair in pairs {
-                    let value = try expandItem(pair.value, bindings: bindings, inSequence: false)
+                    let value = try expandItem(pair.value, bindings: bindings, inSequence: false, produced: &produced)
                     expanded.append(YAMLNode.Pair(key: pair.key, value: value[0]))
                 }
                 return [YAMLNode(.mapping(expanded), range: node.range)]
@@ -70,7 +81,11 @@ enum TemplateExpander {
                 let elements: [AxisValue]
                 switch source {
                 case .list(let values)?: elements = values.map(AxisValue.string)
-                case .int(let count)?: elements = count > 0 ? (1...count).map(AxisValue.int) : []
+                case .int(let count)?:
+                    guard count <= maxEachCount else {
+                        throw Failure(diagnostic: Diagnostic(.limitExceeded, "'$each' would repeat \(count) times; at most \(maxEachCount) are allowed", at: each.range))
+                    }
+                    elements = count > 0 ? (1...count).map(AxisValue.int) : []
                 case nil: elements = []
                 default:
                     throw Failure(diagnostic: Diagnostic(.searchExpression, "'$each' needs a list or a count, not \(source!.expressionText)", at: each.range))
@@ -80,11 +95,11 @@ enum TemplateExpander {
             var expanded: [YAMLNode] = []
             for iteration in iterations {
                 if let splice = directives["$splice"], case .sequence(let items) = splice.content {
-                    for item in items { expanded += try expandItem(item, bindings: iteration, inSequence: true) }
+                    for item in items { expanded += try expandItem(item, bindings: iteration, inSequence: true, produced: &produced) }
                 } else {
                     var kept: [YAMLNode.Pair] = []
                     for pair in pairs where pair.key.scalar?.value.hasPrefix("$") != true {
-                        kept.append(YAMLNode.Pair(key: pair.key, value: try expandItem(pair.value, bindings: iteration, inSequence: false)[0]))
+                        kept.append(YAMLNode.Pair(key: pair.key, value: try expandItem(pair.value, bindings: iteration, inSequence: false, produced: &produced)[0]))
                     }
                     expanded.append(YAMLNode(.mapping(kept), range: node.range))
                 }

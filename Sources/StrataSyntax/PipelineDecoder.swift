@@ -79,7 +79,8 @@ private struct Decoder {
                 case "context_window": model.contextWindow = reader.int(value, key: key, in: 256...100_000_000)
                 case "price":
                     for (priceKey, _, priceValue) in reader.mapping(value, context: "price", what: "'price' (USD per million tokens)") ?? [] {
-                        let price = reader.double(priceValue, key: priceKey)
+                        // USD per million tokens: the bound keeps every cost sum finite.
+                        let price = reader.double(priceValue, key: priceKey, in: 0...1_000_000)
                         if priceKey == "input" { model.priceInput = price } else { model.priceOutput = price }
                     }
                 case "capabilities":
@@ -104,9 +105,9 @@ private struct Decoder {
                 case "latency":
                     for (latencyKey, _, latencyValue) in reader.mapping(value, context: "latency", what: "'latency'") ?? [] {
                         if latencyKey == "overhead_ms" {
-                            model.overheadMs = reader.double(latencyValue, key: latencyKey)
+                            model.overheadMs = reader.double(latencyValue, key: latencyKey, in: 0...86_400_000)
                         } else {
-                            model.tokensPerSecond = reader.double(latencyValue, key: latencyKey, positive: true)
+                            model.tokensPerSecond = reader.double(latencyValue, key: latencyKey, in: 0.001...10_000_000)
                         }
                     }
                 default: break
@@ -123,8 +124,8 @@ private struct Decoder {
             case "calls": budget.calls = reader.int(value, key: key, in: 1...Int.max)
             case "input_tokens": budget.inputTokens = reader.int(value, key: key, in: 1...Int.max)
             case "output_tokens": budget.outputTokens = reader.int(value, key: key, in: 1...Int.max)
-            case "usd": budget.usd = reader.double(value, key: key)
-            case "latency_s": budget.latencySeconds = reader.double(value, key: key, positive: true)
+            case "usd": budget.usd = reader.double(value, key: key, in: 0...1_000_000_000)
+            case "latency_s": budget.latencySeconds = reader.double(value, key: key, in: 0.001...10_000_000)
             default: budget.queryTokens = reader.int(value, key: key, in: 1...Int.max)
             }
         }
@@ -187,6 +188,7 @@ private struct Decoder {
                 switch key {
                 case "models": layer.entries = decodeEntries(value)
                 case "prompt": layer.prompt = reader.string(value, key: key)
+                case "on_failure": layer.onFailure = reader.choice(value, key: key, as: FailurePolicy.self)
                 default: layer.lengthControl = reader.bool(value, key: key)
                 }
             }
@@ -251,6 +253,7 @@ private struct Decoder {
             case "first_k": layer.firstK = reader.int(value, key: key, in: 1...Int.max)
             case "on_empty": layer.onEmpty = reader.choice(value, key: key, as: EmptyPolicy.self)
             case "on_malformed": layer.onMalformed = reader.choice(value, key: key, as: MalformedPolicy.self)
+            case "on_failure": layer.onFailure = reader.choice(value, key: key, as: FailurePolicy.self)
             case "structured": layer.structured = reader.choice(value, key: key, as: StructuredOutput.self)
             case "mode": layer.mode = reader.choice(value, key: key, as: UnitTestMode.self)
             case "test_source": layer.testSource = reader.choice(value, key: key, as: TestSource.self)

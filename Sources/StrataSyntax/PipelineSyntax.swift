@@ -71,6 +71,17 @@ public enum MalformedPolicy: String, Sendable, Codable, CaseIterable {
     case passThrough = "pass-through"
 }
 
+/// What a layer does when every one of its model calls fails (after retries).
+public enum FailurePolicy: String, Sendable, Codable, CaseIterable {
+    /// Fail the query with the reason.
+    case fail
+    /// Pass on the first (best-ranked) candidate the layer was given: fuse's default,
+    /// so a query never ends without an answer while a candidate exists.
+    case bestCandidate = "best-candidate"
+    /// Pass the layer's input pool on unchanged.
+    case passThrough = "pass-through"
+}
+
 /// Sampling settings as written; nil where the file is silent.
 public struct SamplingSyntax: Sendable {
     public var temperature: Located<Double>?
@@ -158,6 +169,7 @@ public struct LayerSyntax: Sendable {
     public var testSource: Located<TestSource>?
     public var structured: Located<StructuredOutput>?
     public var onMalformed: Located<MalformedPolicy>?
+    public var onFailure: Located<FailurePolicy>?
     public var timeoutSeconds: Located<Double>?
     public var memoryMB: Located<Int>?
     public var extractor: Located<AnswerExtractorKind>?

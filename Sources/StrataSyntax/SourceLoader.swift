@@ -22,9 +22,28 @@ public struct LoadedPipeline: Sendable {
 public struct SourceLoader: Sendable {
     /// Reads a file's text; replaceable so tests and embedders can serve files from memory.
     public var readFile: @Sendable (String) throws -> String
+    /// Directories, besides the pipeline's own tree and the working directory,
+    /// that includes may read from (the CLI's `--include-path`, and `STRATA_INCLUDE_PATH`).
+    public var includeRoots: [String] = ProcessInfo.processInfo.environment["STRATA_INCLUDE_PATH"]
+        .map { $0.split(separator: ":").map(String.init) } ?? []
 
-    public init(readFile: @escaping @Sendable (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) }) {
+    public init(readFile: @escaping @Sendable (String) throws -> String = SourceLoader.readTextFile) {
         self.readFile = readFile
+    }
+
+    /// Reads a regular file of UTF-8 text of at most `YAMLParser.maxBytes`, saying
+    /// where the first invalid byte is (`InvalidUTF8`) when it is not text.
+    @Sendable public static func readTextFile(_ path: String) throws -> String {
+        var status = stat()
+        if stat(path, &status) == 0 {
+            guard status.st_mode & S_IFMT == S_IFREG else { throw LoadRefusal("it is not a regular file") }
+            guard Int(status.st_size) <= YAMLParser.maxBytes else {
+                throw LoadRefusal("it is \(status.st_size) bytes; at most \(YAMLParser.maxBytes) are read")
+            }
+        }
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard data.count <= YAMLParser.maxBytes else { throw LoadRefusal("it is \(data.count) bytes; at most \(YAMLParser.maxBytes) are read") }
+        return try InvalidUTF8.decode([UInt8](data))
     }
 
     /// Loads the pipeline at `path`.
@@ -32,9 +51,11 @@ public struct SourceLoader: Sendable {
         do {
             return load(text: try readFile(path), path: path)
         } catch {
+            var at = SourceRange.startOf(path)
+            if let invalid = error as? InvalidUTF8 { at = SourceRange(file: path, start: invalid.location, end: invalid.location) }
             return LoadedPipeline(
                 main: PipelineSyntax(file: path), included: [], sources: SourceMap(),
-                diagnostics: [Diagnostic(.unreadableFile, "cannot read '\(path)': \(Self.reason(error))", at: .startOf(path))],
+                diagnostics: [Diagnostic(.unreadableFile, "cannot read '\(path)': \(Self.reason(error))", at: at)],
                 hasSyntaxTree: false)
         }
     }
@@ -44,6 +65,7 @@ public struct SourceLoader: Sendable {
         var state = State()
         let (main, hasTree) = parse(text: text, path: path, state: &state)
         state.stack = [Self.canonical(path)]
+        state.roots = ([Self.treeRoot(of: state.stack[0]), FileManager.default.currentDirectoryPath] + includeRoots).map(Self.realPath)
         resolveIncludes(of: main, state: &state)
         return LoadedPipeline(main: main, included: state.included, sources: state.sources, diagnostics: state.diagnostics,
                               hasSyntaxTree: hasTree)
@@ -58,6 +80,7 @@ public struct SourceLoader: Sendable {
         let (main, diagnostics) = PipelineDecoder.decode(tree, file: source.path)
         state.diagnostics += diagnostics
         state.stack = [Self.canonical(source.path)]
+        state.roots = ([Self.treeRoot(of: state.stack[0]), FileManager.default.currentDirectoryPath] + includeRoots).map(Self.realPath)
         resolveIncludes(of: main, state: &state)
         return LoadedPipeline(main: main, included: state.included, sources: state.sources, diagnostics: state.diagnostics,
                               hasSyntaxTree: true)
@@ -69,14 +92,22 @@ public struct SourceLoader: Sendable {
         var included: [PipelineSyntax] = []
         var loaded: Set<String> = []
         var stack: [String] = []
+        /// The directories includes may read from.
+        var roots: [String] = []
     }
 
-    private func parse(text: String, path: String, state: inout State) -> (PipelineSyntax, hasTree: Bool) {
-        state.sources.add(SourceFile(path: path, text: text))
+    /// Parses one file. An included file that is not valid YAML is never quoted
+    /// (its text stays out of the source map): it may be a file that was never
+    /// meant to be shown, and its first bad line is all a diagnostic would print.
+    private func parse(text: String, path: String, state: inout State, quoteOnSyntaxError: Bool = true) -> (PipelineSyntax, hasTree: Bool) {
         let yaml = YAMLParser.parse(text, file: path)
         state.diagnostics += yaml.diagnostics
         // A file that is not valid YAML has no tree; decoding it would only add noise.
-        if yaml.root == nil, yaml.diagnostics.containsErrors { return (PipelineSyntax(file: path), false) }
+        if yaml.root == nil, yaml.diagnostics.containsErrors {
+            if quoteOnSyntaxError { state.sources.add(SourceFile(path: path, text: text)) }
+            return (PipelineSyntax(file: path), false)
+        }
+        state.sources.add(SourceFile(path: path, text: text))
         let (syntax, diagnostics) = PipelineDecoder.decode(yaml.root, file: path)
         state.diagnostics += diagnostics
         return (syntax, true)
@@ -94,6 +125,13 @@ public struct SourceLoader: Sendable {
                 continue
             }
             if state.loaded.contains(key) { continue }  // a diamond: declarations apply once
+            if let refusal = Self.includeRefusal(path, roots: state.roots) {
+                state.diagnostics.append(Diagnostic(
+                    .unreadableFile, "refusing to include '\(include.value)': \(refusal)", at: include.range,
+                    notes: [DiagnosticNote("includes read YAML files under the pipeline's own tree (\(state.roots[0])), so a pipeline from elsewhere cannot make Strata print other files"),
+                            DiagnosticNote("to allow another directory, pass '--include-path DIR' or set STRATA_INCLUDE_PATH")]))
+                continue
+            }
             let text: String
             do {
                 text = try readFile(path)
@@ -104,7 +142,7 @@ public struct SourceLoader: Sendable {
                 continue
             }
             state.loaded.insert(key)
-            let (syntax, _) = parse(text: text, path: path, state: &state)
+            let (syntax, _) = parse(text: text, path: path, state: &state, quoteOnSyntaxError: false)
             for key in ["layers", "budget"] {
                 if let range = syntax.topLevelKeys[key] {
                     state.diagnostics.append(Diagnostic(
@@ -125,11 +163,43 @@ public struct SourceLoader: Sendable {
         return directory.isEmpty ? include : (directory as NSString).appendingPathComponent(include)
     }
 
+    /// The pipeline's own tree: the nearest directory above the file that holds
+    /// `.git`, `Package.swift` or `.strata` (a project), else the file's own directory.
+    static func treeRoot(of file: String) -> String {
+        let directory = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL
+        var candidate = directory
+        while true {
+            for marker in [".git", "Package.swift", ".strata"]
+            where FileManager.default.fileExists(atPath: candidate.appendingPathComponent(marker).path) {
+                return candidate.path
+            }
+            let parent = candidate.deletingLastPathComponent()
+            if parent.path == candidate.path || candidate.path == "/" { return directory.path }
+            candidate = parent
+        }
+    }
+
+    static func realPath(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
+    /// Why an include may not be read, or nil: it must be a `.yaml`/`.yml` file
+    /// under one of `roots`, symbolic links followed.
+    static func includeRefusal(_ path: String, roots: [String]) -> String? {
+        let real = realPath(path)
+        let ext = URL(fileURLWithPath: real).pathExtension.lowercased()
+        guard ext == "yaml" || ext == "yml" else { return "only .yaml and .yml files can be included" }
+        let inside = roots.contains { root in real == root || real.hasPrefix(root.hasSuffix("/") ? root : root + "/") }
+        return inside ? nil : "'\(real)' is outside the pipeline's tree"
+    }
+
     static func canonical(_ path: String) -> String {
         URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     static func reason(_ error: Error) -> String {
+        if let invalid = error as? InvalidUTF8 { return invalid.description }
+        if let refusal = error as? LoadRefusal { return refusal.reason }
         let nsError = error as NSError
         if nsError.domain == NSCocoaErrorDomain, nsError.code == NSFileReadNoSuchFileError || nsError.code == 260 {
             return "no such file"
@@ -137,4 +207,10 @@ public struct SourceLoader: Sendable {
         if nsError.code == NSFileReadInapplicableStringEncodingError { return "not UTF-8 text" }
         return nsError.localizedDescription
     }
+}
+
+/// Why a file is not read at all.
+struct LoadRefusal: Error {
+    var reason: String
+    init(_ reason: String) { self.reason = reason }
 }

@@ -15,13 +15,13 @@ public enum Vocabulary {
         "budget": ["calls", "input_tokens", "output_tokens", "usd", "latency_s", "query_tokens"],
         "layer": LayerKind.allCases.map(\.rawValue),
         "ensemble": ["models", "prompt"],
-        "fuse": ["models", "prompt", "length_control"],
+        "fuse": ["models", "prompt", "length_control", "on_failure"],
         "entry": ["model", "samples"] + sampling,
         "critique": ["model", "prompt", "on_malformed", "structured"] + sampling,
         "rank": ["model", "top_k", "prompt", "structured"] + sampling,
         "verify": ["model", "first_k", "on_empty", "prompt", "verdict_prompt", "structured"] + sampling,
         "vote": ["extractor"],
-        "unit-test": ["model", "mode", "tests", "test_source", "top_k", "on_empty", "prompt", "judge_prompt", "timeout_s", "memory_mb", "structured"] + sampling,
+        "unit-test": ["model", "mode", "tests", "test_source", "top_k", "on_empty", "on_failure", "prompt", "judge_prompt", "timeout_s", "memory_mb", "structured"] + sampling,
     ]
 
     static func keys(_ context: String) -> [String] { contexts[context] ?? [] }

@@ -16,10 +16,21 @@ public struct YAMLParseResult: Sendable {
 public enum YAMLParser {
     /// The most nodes a document may expand to once aliases are followed.
     public static let defaultMaxExpandedNodes = 100_000
+    /// The deepest nesting of collections a document may have. Real pipelines
+    /// nest a handful of levels; the bound keeps every later recursive walk
+    /// (decoding, freeing the tree) far from the stack's end.
+    public static let maxDepth = 128
+    /// The largest file read, in bytes: pipelines are a few kilobytes.
+    public static let maxBytes = 4 * 1024 * 1024
 
     public static func parse(_ text: String, file: String, maxExpandedNodes: Int = defaultMaxExpandedNodes) -> YAMLParseResult {
         var builder = TreeBuilder(file: file, maxExpandedNodes: maxExpandedNodes,
-                                  lineLengths: text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.unicodeScalars.count })
+                                  lineLengths: SourceFile.lines(of: text).map { $0.unicodeScalars.count })
+        if text.utf8.count > maxBytes {
+            builder.fail(.limitExceeded, "the file is \(text.utf8.count) bytes; at most \(maxBytes) are read", at: .startOf(file),
+                         notes: [DiagnosticNote("pipeline and search files are a few kilobytes; this is refused so a huge file cannot exhaust memory")])
+            return YAMLParseResult(root: nil, diagnostics: builder.diagnostics)
+        }
         var bytes = Array(text.utf8)
         if bytes.isEmpty { bytes = [0x0A] }  // libyaml wants a non-empty buffer pointer
         bytes.withUnsafeBufferPointer { buffer in
@@ -34,7 +45,7 @@ public enum YAMLParser {
             var event = yaml_event_t()
             while !builder.finished {
                 guard yaml_parser_parse(&parser, &event) != 0 else {
-                    builder.syntaxError(parser)
+                    builder.syntaxError(parser, bytes: buffer)
                     return
                 }
                 builder.handle(event)
@@ -57,9 +68,13 @@ private struct TreeBuilder {
     struct Anchored { var node: YAMLNode; var weight: Int }
     var anchors: [String: Anchored] = [:]
 
-    enum FrameKind { case sequence([YAMLNode]), mapping([YAMLNode.Pair], pendingKey: YAMLNode?) }
+    /// An open collection. Items and pairs are stored directly (not in an enum
+    /// payload) so appending to them mutates in place: building a long list is linear.
     struct Frame {
-        var kind: FrameKind
+        var isMapping: Bool
+        var items: [YAMLNode] = []
+        var pairs: [YAMLNode.Pair] = []
+        var pendingKey: YAMLNode?
         var start: SourceLocation
         var anchor: String?
         /// Nodes this collection expands to, aliases followed.
@@ -85,6 +100,24 @@ private struct TreeBuilder {
         return SourceLocation(line: line, column: min(Int(mark.column) + 1, lineLengths[line - 1] + 1))
     }
 
+    /// The line and column (in scalars) of a byte offset into the UTF-8 text.
+    func location(byteOffset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> SourceLocation {
+        var line = 1, column = 1, index = 0
+        let end = min(byteOffset, bytes.count)
+        while index < end {
+            let byte = bytes[index]
+            if byte == 0x0A || byte == 0x0D {
+                if byte == 0x0D, index + 1 < end, bytes[index + 1] == 0x0A { index += 1 }
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 {
+                column += 1  // a scalar starts at every byte that is not a continuation byte
+            }
+            index += 1
+        }
+        return SourceLocation(line: line, column: column)
+    }
+
     func range(_ start: yaml_mark_t, _ end: yaml_mark_t) -> SourceRange {
         SourceRange(file: file, start: location(start), end: location(end))
     }
@@ -95,10 +128,10 @@ private struct TreeBuilder {
         root = nil
     }
 
-    mutating func syntaxError(_ parser: yaml_parser_t) {
+    mutating func syntaxError(_ parser: yaml_parser_t, bytes: UnsafeBufferPointer<UInt8>) {
         let problem = parser.problem.map { String(cString: $0) } ?? "malformed YAML"
-        let mark = parser.problem_mark
-        let at = location(mark)
+        // The reader (bad bytes, control characters) reports a byte offset, not a mark.
+        let at = parser.error == YAML_READER_ERROR ? location(byteOffset: parser.problem_offset, in: bytes) : location(parser.problem_mark)
         var notes: [DiagnosticNote] = []
         if let context = parser.context {
             let contextAt = location(parser.context_mark)
@@ -155,22 +188,21 @@ private struct TreeBuilder {
                 return
             }
             add(anchored.node, weight: anchored.weight, anchor: nil, aliasRange: at)
-        case YAML_SEQUENCE_START_EVENT:
-            stack.append(Frame(kind: .sequence([]), start: location(event.start_mark),
-                               anchor: Self.string(event.data.sequence_start.anchor)))
-        case YAML_MAPPING_START_EVENT:
-            stack.append(Frame(kind: .mapping([], pendingKey: nil), start: location(event.start_mark),
-                               anchor: Self.string(event.data.mapping_start.anchor)))
+        case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+            guard stack.count < YAMLParser.maxDepth else {
+                fail(.limitExceeded, "collections nest deeper than \(YAMLParser.maxDepth) levels here", at: range(event.start_mark, event.end_mark),
+                     notes: [DiagnosticNote("pipelines nest a few levels; this is refused so a small file cannot exhaust the stack")])
+                return
+            }
+            let isMapping = event.type == YAML_MAPPING_START_EVENT
+            let anchor = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
+            stack.append(Frame(isMapping: isMapping, start: location(event.start_mark), anchor: Self.string(anchor)))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             guard let frame = stack.popLast() else { return }
             let nodeRange = SourceRange(file: file, start: frame.start, end: location(event.end_mark))
-            let node: YAMLNode
-            switch frame.kind {
-            case .sequence(let items):
-                node = YAMLNode(.sequence(items), range: nodeRange)
-            case .mapping(let pairs, _):
-                node = YAMLNode(.mapping(resolveMerges(pairs)), range: nodeRange)
-            }
+            let node = frame.isMapping
+                ? YAMLNode(.mapping(resolveMerges(frame.pairs)), range: nodeRange)
+                : YAMLNode(.sequence(frame.items), range: nodeRange)
             add(node, weight: frame.weight, anchor: frame.anchor)
         default:
             break
@@ -190,27 +222,23 @@ private struct TreeBuilder {
                 return
             }
         }
-        guard var frame = stack.popLast() else {
+        guard !stack.isEmpty else {
             root = node
             return
         }
-        frame.weight += weight
-        switch frame.kind {
-        case .sequence(var items):
-            items.append(node)
-            frame.kind = .sequence(items)
-        case .mapping(var pairs, let pendingKey):
-            if let key = pendingKey {
-                pairs.append(.init(key: key, value: node))
-                frame.kind = .mapping(pairs, pendingKey: nil)
-            } else {
-                if node.scalar == nil {
-                    diagnostics.append(Diagnostic(.complexKey, "mapping keys must be plain text, not \(node.kindDescription)", at: node.range))
-                }
-                frame.kind = .mapping(pairs, pendingKey: node)
+        let top = stack.count - 1
+        stack[top].weight += weight
+        if !stack[top].isMapping {
+            stack[top].items.append(node)
+        } else if let key = stack[top].pendingKey {
+            stack[top].pairs.append(.init(key: key, value: node))
+            stack[top].pendingKey = nil
+        } else {
+            if node.scalar == nil {
+                diagnostics.append(Diagnostic(.complexKey, "mapping keys must be plain text, not \(node.kindDescription)", at: node.range))
             }
+            stack[top].pendingKey = node
         }
-        stack.append(frame)
     }
 
     /// Applies `<<` merge keys and reports duplicate keys. Explicit keys win
