@@ -1,26 +1,47 @@
 import Foundation
 import Strata
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One item of a batch input file.
 struct BatchItem: Sendable {
     var id: String
+    /// The id was written as a JSON integer, and is written back as one.
+    var idIsInteger = false
     var query: Query
 
+    /// Reads a JSONL file (LF or CRLF); a bad line is reported as `file:line`.
     static func read(path: String) throws -> [BatchItem] {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let text: String
+        do {
+            text = try InvalidUTF8.decode([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+        } catch let invalid as InvalidUTF8 {
+            throw ValidationFailure("\(path):\(invalid.location): \(invalid)")
+        }
         var items: [BatchItem] = []
         var seen = Set<String>()
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, line) in SourceFile.lines(of: text).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
                 throw ValidationFailure("\(path):\(number + 1): not a JSON object")
             }
-            let id = (object["id"] as? String) ?? (object["id"] as? Int).map(String.init) ?? "line-\(number + 1)"
-            guard seen.insert(id).inserted else { throw ValidationFailure("\(path):\(number + 1): id '\(id)' appears twice") }
+            var item = BatchItem(id: "line-\(number + 1)", query: Query(prompt: ""))
+            if object["id"] != nil {
+                // JSONDecoder tells integers from booleans and fractions, which JSONSerialization's NSNumber does not.
+                guard let probe = try? JSONDecoder().decode(IDProbe.self, from: Data(trimmed.utf8)), let id = probe.id else {
+                    throw ValidationFailure("\(path):\(number + 1): 'id' must be a string or an integer, so answers can be matched to it")
+                }
+                switch id {
+                case .string(let text): item.id = text
+                case .integer(let value): item.id = String(value); item.idIsInteger = true
+                }
+            }
+            guard seen.insert(item.id).inserted else { throw ValidationFailure("\(path):\(number + 1): id '\(item.id)' appears twice") }
             let tests = object["tests"] as? String
             if let prompt = (object["prompt"] as? String) ?? (object["question"] as? String) {
-                items.append(BatchItem(id: id, query: Query(prompt: prompt, tests: tests)))
+                item.query = Query(prompt: prompt, tests: tests)
             } else if let messages = object["messages"] as? [[String: Any]] {
                 let parsed = messages.compactMap { message -> ChatMessage? in
                     guard let role = (message["role"] as? String).flatMap(ChatMessage.Role.init(rawValue:)),
@@ -30,25 +51,41 @@ struct BatchItem: Sendable {
                 guard parsed.count == messages.count, parsed.last?.role == .user else {
                     throw ValidationFailure("\(path):\(number + 1): 'messages' must be role/content pairs ending with the user's")
                 }
-                items.append(BatchItem(id: id, query: Query(messages: parsed, tests: tests)))
+                item.query = Query(messages: parsed, tests: tests)
             } else {
                 throw ValidationFailure("\(path):\(number + 1): needs 'prompt' or 'messages'")
             }
+            items.append(item)
         }
         return items
     }
 
-    /// Ids already in the output file. A last line cut short by a kill is ignored (and rewritten).
-    static func finishedIDs(path: String) -> Set<String> {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+    /// Ids already in the output file: answered ones, and (unless they are to be
+    /// retried) failed ones. A last line cut short by a kill is ignored (and rewritten).
+    static func finishedIDs(path: String, includingFailed: Bool) -> Set<String> {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { return [] }
         var ids = Set<String>()
-        for line in text.split(separator: "\n") {
-            if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let id = object["id"] as? String {
-                ids.insert(id)
-            }
+        for line in SourceFile.lines(of: String(decoding: data, as: UTF8.self)) {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+            let id = (object["id"] as? String) ?? (object["id"] as? NSNumber).map { String($0.int64Value) }
+            guard let id else { continue }
+            if object["answer"] != nil || includingFailed { ids.insert(id) }
         }
         return ids
     }
+}
+
+/// An item's `id` as written: a string or an integer, nothing else.
+struct IDProbe: Decodable {
+    enum ID: Decodable {
+        case string(String), integer(Int64)
+        init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self) { self = .string(text); return }
+            self = .integer(try container.decode(Int64.self))
+        }
+    }
+    var id: ID?
 }
 
 struct ValidationFailure: Error, CustomStringConvertible {
@@ -56,42 +93,85 @@ struct ValidationFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Appends one JSON line per finished item, flushed at once so a kill loses nothing finished.
+/// Appends one JSON line per finished item. The file is locked for the whole
+/// batch (a second writer is refused), each line goes out in one `write` to a
+/// file opened for appending, and is synced at once, so a kill loses nothing
+/// finished. The first write error stops further writes and is reported.
 final class AnswerWriter: @unchecked Sendable {
     private let queue = DispatchQueue(label: "strata.answers")
-    private let handle: FileHandle
+    private let descriptor: Int32
+    private let path: String
+    /// The first write error; guarded by `queue`.
+    private var failure: String?
 
     init(path: String) throws {
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let handle = FileHandle(forUpdatingAtPath: path) else { throw ValidationFailure("cannot write \(path)") }
-        // A line cut short by a kill would corrupt the next one: end the file with a newline.
-        let end = handle.seekToEndOfFile()
-        if end > 0 {
-            handle.seek(toFileOffset: end - 1)
-            if handle.readData(ofLength: 1) != Data([0x0A]) { handle.write(Data([0x0A])) }
+        self.path = path
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw ValidationFailure("cannot write \(path): \(String(cString: strerror(errno)))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            Glibc.close(descriptor)
+            throw ValidationFailure("\(path) is being written by another strata run; wait for it to finish or choose another --output")
         }
-        self.handle = handle
+        self.descriptor = descriptor
+        // A line cut short by a kill would corrupt the next one: end the file with a newline.
+        if let handle = FileHandle(forReadingAtPath: path) {
+            let end = handle.seekToEndOfFile()
+            if end > 0 {
+                handle.seek(toFileOffset: end - 1)
+                if handle.readData(ofLength: 1) != Data([0x0A]) { try writeAll(Data([0x0A])) }
+            }
+            try? handle.close()
+        }
     }
 
-    func write(id: String, result: RunResult) {
+    /// Why writing stopped, if it did.
+    var error: String? { queue.sync { failure } }
+
+    /// Returns false when the line could not be written (the batch should stop).
+    @discardableResult
+    func write(_ item: BatchItem, result: RunResult) -> Bool {
         var object: [String: Any] = [
-            "id": id,
+            "id": item.idIsInteger ? (Int64(item.id).map { NSNumber(value: $0) } ?? item.id as Any) : item.id,
             "usage": ["calls": result.usage.calls, "cache_hits": result.usage.cacheHits, "failed_calls": result.usage.failedCalls,
                       "input_tokens": result.usage.inputTokens, "output_tokens": result.usage.outputTokens,
-                      "usd": result.usage.usd, "seconds": result.usage.seconds],
+                      "usd": result.usage.usd.isFinite ? result.usage.usd as Any : NSNull(), "seconds": result.usage.seconds],
         ]
         if let answer = result.answer { object["answer"] = answer }
         if let failure = result.failure { object["failure"] = failure }
         if !result.notices.isEmpty { object["notices"] = result.notices }
-        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            queue.sync { if failure == nil { failure = "item '\(item.id)' could not be encoded as JSON" } }
+            return false
+        }
         data.append(0x0A)
-        queue.sync {
-            handle.write(data)
-            try? handle.synchronize()
+        return queue.sync {
+            guard failure == nil else { return false }
+            do {
+                try writeAll(data)
+                if fsync(descriptor) != 0 { throw ValidationFailure(String(cString: strerror(errno))) }
+                return true
+            } catch {
+                failure = "cannot write \(path): \(error)"
+                return false
+            }
         }
     }
 
-    func close() { queue.sync { try? handle.close() } }
+    private func writeAll(_ data: Data) throws {
+        try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw ValidationFailure(String(cString: strerror(errno)))
+                }
+                offset += written
+            }
+        }
+    }
+
+    func close() { queue.sync { _ = Glibc.close(descriptor) } }
 }
 
 /// done/total, rate, ETA and cost so far, on standard error.

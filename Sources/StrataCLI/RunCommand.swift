@@ -11,7 +11,9 @@ struct RunCommand: AsyncParsableCommand {
         rankings, verdicts and usage; --stream prints the final answer's tokens as they arrive).
         Batch: --input items.jsonl --output answers.jsonl. Each input line is {"id": …, "prompt": "…"} or \
         {"id": …, "messages": [{"role": "user", "content": "…"}]}, optionally with "tests". Answers are appended \
-        as each item finishes; rerunning skips items already in the output, so a killed batch resumes.
+        as each item finishes; rerunning skips items already answered in the output, so a killed batch resumes \
+        (--retry-failed runs failed items again; the last line for an id is its result). Exit status 0 means \
+        every item has an answer; 1 that some remain (failed, or not reached).
         """
     )
 
@@ -41,10 +43,17 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Batch items in flight at once (each still obeys every model's limits).")
     var concurrency: Int = 16
 
+    @Flag(help: "Run again the items whose earlier result in --output is a failure.")
+    var retryFailed = false
+
     func validate() throws {
         if (prompt == nil) == (input == nil) { throw ValidationError("give exactly one of --prompt and --input") }
         if input != nil, output == nil { throw ValidationError("--input needs --output") }
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if let input, let output,
+           URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath() == URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath() {
+            throw ValidationError("--input and --output name the same file; answers go to a file of their own")
+        }
     }
 
     func run() async throws {
@@ -94,38 +103,54 @@ struct RunCommand: AsyncParsableCommand {
         return result.answer == nil
     }
 
-    /// Returns whether any item failed.
+    /// Returns whether any item is left without an answer.
     func runBatch(runtime: PipelineRuntime) async throws -> Bool {
         guard let input, let output else { return false }
         let items = try BatchItem.read(path: input)
-        let done = BatchItem.finishedIDs(path: output)
-        let pending = items.filter { !done.contains($0.id) }
         let writer = try AnswerWriter(path: output)
+        defer { writer.close() }
+        let done = BatchItem.finishedIDs(path: output, includingFailed: !retryFailed)
+        let answeredBefore = BatchItem.finishedIDs(path: output, includingFailed: false)
+        let pending = items.filter { !done.contains($0.id) }
         let progress = Progress(total: items.count, alreadyDone: items.count - pending.count)
         writeError("\(items.count) items, \(items.count - pending.count) already answered in \(output), \(pending.count) to go")
-        var anyFailed = false
-        await withTaskGroup(of: RunResult.self) { group in
+        var answered = 0
+        var failed = 0
+        await withTaskGroup(of: (BatchItem, RunResult).self) { group in
             var next = pending.makeIterator()
+            var stopped = false
             func launch() -> Bool {
-                guard let item = next.next() else { return false }
-                group.addTask {
-                    let result = await runtime.run(item.query, id: item.id)
-                    writer.write(id: item.id, result: result)
-                    return result
-                }
+                guard !stopped, let item = next.next() else { return false }
+                group.addTask { (item, await runtime.run(item.query, id: item.id)) }
                 return true
             }
             for _ in 0..<concurrency where launch() {}
-            while let result = await group.next() {
-                anyFailed = anyFailed || result.answer == nil
-                progress.finished(result)
-                if Task.isCancelled { group.cancelAll(); continue }
+            while let (item, result) = await group.next() {
+                // An item cut short by Ctrl-C is not done: it is not recorded, and a rerun runs it.
+                if result.failure == "cancelled" || Task.isCancelled && result.answer == nil {
+                    // not recorded
+                } else if writer.write(item, result: result) {
+                    if result.answer == nil { failed += 1 } else { answered += 1 }
+                    progress.finished(result)
+                } else {
+                    if !stopped { group.cancelAll() }
+                    stopped = true
+                }
+                if Task.isCancelled { stopped = true; group.cancelAll(); continue }
                 _ = launch()
             }
         }
-        writer.close()
         progress.close()
-        return anyFailed
+        if let error = writer.error {
+            writeError("stopped: \(error); every line written before it is kept, and a rerun carries on")
+        }
+        // Items already failed in the output count too: they have no answer yet.
+        let remaining = items.filter { !answeredBefore.contains($0.id) }.count - answered
+        if remaining > 0 {
+            writeError("\(remaining) item\(remaining == 1 ? "" : "s") without an answer; rerun to carry on"
+                       + (failed > 0 || !retryFailed ? " (--retry-failed runs failed items again)" : ""))
+        }
+        return remaining > 0 || writer.error != nil
     }
 }
 

@@ -293,7 +293,8 @@ private struct LayerWalk {
         case .ensemble: inputTokens[.generate] = fixed(.generate) + query
         case .critique: inputTokens[.critique] = fixed(.critique) + query + embedded
         case .rank: inputTokens[.rank] = fixed(.rank) + query + embedded
-        case .fuse: inputTokens[.fuse] = fixed(.fuse) + query + embedded + TokenEstimate.of(PromptTemplate.lengthControlSentence)
+        // The fuse prompt is a system message that quotes the query, followed by the query itself.
+        case .fuse: inputTokens[.fuse] = fixed(.fuse) + 2 * query + embedded + TokenEstimate.of(PromptTemplate.lengthControlSentence)
         case .verify:
             inputTokens[.verifyReasoning] = fixed(.verifyReasoning) + query + pool.candidateTokens
             inputTokens[.verifyVerdict] = fixed(.verifyVerdict) + query + pool.candidateTokens + base.maxTokens

@@ -115,7 +115,7 @@ public struct HTTPChatProvider: ChatProvider {
                 guard reply.done || reply.finishReason != nil else {
                     throw ProviderError.malformedResponse("the stream ended before the reply was complete")
                 }
-                if reply.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ProviderError.malformedResponse("empty content") }
+                if reply.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ProviderError.emptyContent }
                 return ChatResponse(texts: [reply.text], usage: reply.usage, finishReason: reply.finishReason)
             }
             let body = try await response.body.collect(upTo: 32 * 1024 * 1024)

@@ -14,11 +14,17 @@ public enum ProviderError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The caller cancelled.
     case cancelled
 
-    /// Whether another attempt may succeed (408, 409, 429, 5xx, network, timeouts, malformed bodies).
+    /// The reply that arrived whole but said nothing: the same request with the
+    /// same seed says nothing again, so only a fresh seed (the runtime's retry) helps.
+    public static let emptyContent = ProviderError.malformedResponse("empty content")
+
+    /// Whether another attempt of the same request may succeed (408, 409, 429,
+    /// 5xx, network, timeouts, bodies broken in transit — not an empty reply).
     public var isRetryable: Bool {
         switch self {
         case .http(let status, _): status == 408 || status == 409 || status == 429 || (500...599).contains(status)
-        case .network, .timeout, .malformedResponse: true
+        case .malformedResponse: self != Self.emptyContent
+        case .network, .timeout: true
         case .missingKey, .cancelled: false
         }
     }

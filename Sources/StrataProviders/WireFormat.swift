@@ -72,7 +72,7 @@ struct OpenAIWire: WireFormat {
             texts.append(content)
         }
         if texts.allSatisfy({ $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
-            throw ProviderError.malformedResponse("empty content")
+            throw ProviderError.emptyContent
         }
         let usage = object["usage"] as? [String: Any]
         return ChatResponse(
@@ -132,7 +132,7 @@ struct AnthropicWire: WireFormat {
             throw ProviderError.malformedResponse("no content in the reply")
         }
         let text = content.filter { $0["type"] as? String == "text" }.compactMap { $0["text"] as? String }.joined()
-        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ProviderError.malformedResponse("empty content") }
+        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ProviderError.emptyContent }
         let usage = object["usage"] as? [String: Any]
         return ChatResponse(
             texts: [text],

@@ -21,7 +21,7 @@ enum LayerExecutors {
                 "n": String(pool.count),
                 "length_control": layer.lengthControl ? PromptTemplate.lengthControlSentence : "",
             ])
-            messages = [.user(prompt)]
+            messages = [.system(prompt)] + query.messages
         } else {
             messages = [.system(template)] + query.messages
         }

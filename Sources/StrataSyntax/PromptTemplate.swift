@@ -82,23 +82,27 @@ extension PromptTemplate {
         """,
         allowed: ["n", "query", "candidates", "top_k"], required: ["query", "candidates"])
 
+    /// Sent as the system message, before the query's own conversation, so the
+    /// last thing the fuser reads is the user's request and it answers that.
+    /// (As a user message after the candidates, small models described the
+    /// candidates instead: see the README's fuse-prompt table.)
     public static let fuse = PromptTemplate(
         role: "fuse",
         text: """
-        You have been given several responses to the latest user query. Synthesize them into one high-quality response. \
-        Evaluate them critically: some of them may be biased, incomplete or wrong. Do not copy any one of them; \
-        write a refined, accurate and complete answer to the instruction. Follow the instruction's format exactly.{length_control}
+        You answer the user's request. Other assistants have drafted answers to it; some drafts may be wrong, \
+        incomplete or badly formatted. Synthesize what is right in them, fix what is wrong, and write your own \
+        complete answer in the format the request asks for. Never mention the drafts.{length_control}
 
-        Instruction: {query}
+        The request: {query}
 
-        Responses:
+        Drafts:
         {candidates}
         """,
         allowed: ["n", "query", "candidates", "length_control"], required: ["query", "candidates"])
 
     /// Appended to the fuse prompt by `length_control: true`.
     public static let lengthControlSentence =
-        " Your answer must be no longer than the longest of the responses."
+        " Your answer must be no longer than the longest of the drafts."
 
     public static let verifyReasoning = PromptTemplate(
         role: "verify",
