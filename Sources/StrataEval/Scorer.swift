@@ -95,11 +95,11 @@ public enum Scorer: Sendable, CustomStringConvertible {
             return Outcome(score: answer.range(of: reference, options: [.caseInsensitive]) != nil ? 1 : 0)
         case .code:
             guard let tests = item.tests else { return Outcome(score: 0, detail: "the item has no tests") }
-            let program = Self.program(answer: answer, prefix: item.codePrefix, tests: tests)
-            let result = await Sandbox.runPython(program, limits: limits)
-            if result.timedOut { return Outcome(score: 0, detail: "timed out") }
-            if result.exitStatus == 0 { return Outcome(score: 1) }
-            let lastError = result.stderr.split(separator: "\n").last.map(String.init) ?? "exit \(result.exitStatus)"
+            // The verdict is the checker's: the test program must run to its end, not merely exit 0.
+            let check = await Sandbox.check(solution: Self.solution(answer: answer, prefix: item.codePrefix), tests: [tests], limits: limits)
+            if check.result.timedOut { return Outcome(score: 0, detail: "timed out") }
+            if check.passed == [true] { return Outcome(score: 1) }
+            let lastError = check.result.stderr.split(separator: "\n").last.map(String.init) ?? "exit \(check.result.exitStatus)"
             return Outcome(score: 0, detail: String(lastError.prefix(200)))
         case .judge(let judge):
             let question = item.query.messages.last?.content ?? ""
@@ -120,17 +120,12 @@ public enum Scorer: Sendable, CustomStringConvertible {
         return abs(x - y) <= 1e-9 * max(1, abs(x), abs(y))
     }
 
-    /// The HumanEval program: the prompt (for its imports and helpers), the solution, the tests.
-    static func program(answer: String, prefix: String?, tests: String) -> String {
+    /// The HumanEval solution: the prompt (for its imports and helpers), then the answer's code.
+    static func solution(answer: String, prefix: String?) -> String {
         let code = AnswerExtractor.extract(.code, from: answer) ?? answer
-        var program = ""
-        if let prefix {
-            // A complete function replaces the prompt's stub; a bare body continues it.
-            let continuesPrompt = !code.contains("def ") && code.hasPrefix(" ")
-            program = continuesPrompt ? prefix + code : prefix + "\n    pass\n\n" + code
-        } else {
-            program = code
-        }
-        return program + "\n\n" + tests
+        guard let prefix else { return code }
+        // A complete function replaces the prompt's stub; a bare body continues it.
+        let continuesPrompt = !code.contains("def ") && code.hasPrefix(" ")
+        return continuesPrompt ? prefix + code : prefix + "\n    pass\n\n" + code
     }
 }

@@ -296,11 +296,10 @@ enum LayerExecutors {
             for (index, candidate) in pool.enumerated() {
                 group.addTask {
                     if execute {
-                        let script = TestHarness.script(solution: ReplyParsers.code(candidate.text), tests: runnable,
-                                                        fromDataset: layer.testSource == .dataset)
-                        let result = await Sandbox.runPython(script, limits: limits)
-                        let count = TestHarness.passed(result, tests: testCount)
-                        context.note("[\(index + 1)] passed \(count)/\(testCount) executed tests" + (result.timedOut ? " (timed out)" : ""))
+                        // Model-written asserts run one by one; a dataset's test program runs whole (all or nothing).
+                        let check = await Sandbox.check(solution: ReplyParsers.code(candidate.text), tests: runnable, limits: limits)
+                        let count = check.passed.filter { $0 }.count
+                        context.note("[\(index + 1)] passed \(count)/\(testCount) executed tests" + (check.result.timedOut ? " (timed out)" : ""))
                         return (index, count)
                     }
                     var prompt = PromptRenderer.render(layer.prompts[.judgeTests] ?? "", ["query": queryText, "candidate": candidate.text, "tests": testsText])
@@ -336,50 +335,6 @@ enum LayerExecutors {
         // A stable sort: ties keep pool order.
         let sorted = survivors.enumerated().sorted { ($0.element.testsPassed ?? 0, -$0.offset) > ($1.element.testsPassed ?? 0, -$1.offset) }.map(\.element)
         return Array(sorted.prefix(layer.topK ?? sorted.count))
-    }
-}
-
-/// The Python that runs a candidate against tests and reports how many passed.
-public enum TestHarness {
-    static let marker = "STRATA_TESTS_PASSED"
-
-    /// Model-written asserts run one by one; a dataset's test program runs whole (all or nothing).
-    static func script(solution: String, tests: [String], fromDataset: Bool) -> String {
-        let encodedSolution = pythonString(solution)
-        let encodedTests = "[" + tests.map(pythonString).joined(separator: ", ") + "]"
-        return """
-            import sys
-            passed = 0
-            namespace = {"__name__": "__candidate__"}
-            try:
-                exec(compile(\(encodedSolution), "candidate.py", "exec"), namespace)
-            except BaseException as error:
-                print("candidate failed to load:", type(error).__name__, error, file=sys.stderr)
-                print("\(marker) 0")
-                sys.exit(0)
-            for test in \(encodedTests):
-                try:
-                    exec(compile(test, "test.py", "exec"), namespace)
-                    passed += 1
-                except BaseException as error:
-                    print("test failed:", type(error).__name__, error, file=sys.stderr)
-            print("\(marker)", passed)
-            """
-    }
-
-    public static func pythonString(_ text: String) -> String {
-        // JSON string syntax is valid Python string syntax.
-        let data = (try? JSONSerialization.data(withJSONObject: [text])) ?? Data("[\"\"]".utf8)
-        let array = String(decoding: data, as: UTF8.self)
-        return String(array.dropFirst().dropLast())
-    }
-
-    static func passed(_ result: SandboxResult, tests: Int) -> Int {
-        guard !result.timedOut else { return 0 }
-        for line in result.stdout.split(separator: "\n").reversed() where line.hasPrefix(marker) {
-            return min(tests, Int(line.dropFirst(marker.count).trimmingCharacters(in: .whitespaces)) ?? 0)
-        }
-        return 0
     }
 }
 

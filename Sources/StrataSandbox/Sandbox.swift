@@ -35,36 +35,41 @@ public struct SandboxResult: Sendable, Hashable, Codable {
     public var isolation: String
 }
 
-/// Runs untrusted Python (code written by a model) in a subprocess: its own
-/// process group, a scratch directory, rlimits on CPU time,
-/// memory, file size and process count, no network (a new network namespace
-/// where the OS allows), an unprivileged user when started as root, a clean
-/// environment (no API keys), capped output, and a wall-clock timeout that
-/// kills the whole process group.
+/// Runs untrusted Python (code written by a model) in a subprocess. Where the
+/// OS allows (root, or unprivileged user namespaces): its own PID, mount and
+/// network namespaces — so everything it starts dies with it, even a `setsid`
+/// child — a private `/tmp` holding only the run's files, the working
+/// directory, home and `/run` hidden, `no_new_privs`, and uid nobody when
+/// started as root. Everywhere: rlimits set with `setrlimit` in the child (CPU,
+/// memory, file size, processes, no core files), its own process group killed
+/// at the wall-clock limit, a clean environment (no API keys), capped output.
+/// `isolationDescription` says which of these are in force.
 public enum Sandbox {
     struct Isolation {
         var prefix: [String]
         var description: String
+        var privateMounts: Bool
         var dropToNobody: Bool
     }
 
-    /// Probed once: which isolation tools work on this machine.
+    static let namespaces = ["--pid", "--fork", "--kill-child", "--mount", "--mount-proc", "--net"]
+
+    /// Probed once: which isolation this machine allows.
     static let isolation: Isolation = {
-        // Foundation already starts the child as the leader of its own process
-        // group, so killing the group (-pid) reaches everything it forks.
-        var prefix: [String] = []
-        var parts = ["own process group", "rlimits", "scratch dir", "clean environment"]
-        if probe(["/usr/bin/unshare", "--net", "/bin/true"]) {
-            prefix += ["/usr/bin/unshare", "--net"]
-            parts.append("no network")
+        let unshare = "/usr/bin/unshare"
+        var parts = ["own process group", "rlimits (setrlimit)", "no_new_privs", "clean environment"]
+        if getuid() == 0, probe([unshare] + namespaces + ["/bin/true"]) {
+            parts += ["PID, mount and network namespaces", "private /tmp", "working directory and home hidden", "uid nobody"]
+            return Isolation(prefix: [unshare] + namespaces, description: parts.joined(separator: ", "), privateMounts: true, dropToNobody: true)
         }
-        var dropToNobody = false
-        if getuid() == 0, probe(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/true"]) {
-            prefix += ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-            parts.append("uid nobody")
-            dropToNobody = true
+        let user = [unshare, "--user", "--map-root-user"] + namespaces
+        if probe(user + ["/bin/true"]) {
+            parts += ["user, PID, mount and network namespaces", "private /tmp", "working directory and home hidden"]
+            return Isolation(prefix: user, description: parts.joined(separator: ", "), privateMounts: true, dropToNobody: false)
         }
-        return Isolation(prefix: prefix, description: parts.joined(separator: ", "), dropToNobody: dropToNobody)
+        // No namespaces here: rlimits and the process group are all there is.
+        parts += ["scratch directory (no namespaces available: the file system and network are visible)"]
+        return Isolation(prefix: [], description: parts.joined(separator: ", "), privateMounts: false, dropToNobody: getuid() == 0)
     }()
 
     /// The isolation in force on this machine, in words.
@@ -87,8 +92,39 @@ public enum Sandbox {
         ?? ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { "\($0)/python3" }
             .first { FileManager.default.isExecutableFile(atPath: $0) }
 
+    /// Directories the sandbox must not see: where strata runs (datasets,
+    /// stores, caches live there), home directories and sockets — except one
+    /// that holds the interpreter itself.
+    static func hiddenDirectories(python: String) -> [String] {
+        let interpreter = URL(fileURLWithPath: python).resolvingSymlinksInPath().path
+        let candidates = [FileManager.default.currentDirectoryPath, ProcessInfo.processInfo.environment["HOME"] ?? "", "/home", "/root", "/run", "/srv", "/mnt", "/media"]
+        return Array(Set(candidates.filter { !$0.isEmpty && $0 != "/" && !interpreter.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") })).sorted()
+    }
+
     /// Runs `source` with `python3 -I` under `limits`.
     public static func runPython(_ source: String, limits: SandboxLimits = SandboxLimits()) async -> SandboxResult {
+        await run(files: ["main.py": source], main: "main.py", limits: limits)
+    }
+
+    /// Runs `solution` against each of `tests` (Python sources), each test in
+    /// a process of its own, and returns which passed. Code and tests travel as
+    /// files; the verdict comes from a trusted checker, never from the
+    /// candidate's output or exit status.
+    public static func check(solution: String, tests: [String], limits: SandboxLimits = SandboxLimits()) async -> (passed: [Bool], result: SandboxResult) {
+        var files = ["checker.py": SandboxScripts.checker, "solution.py": solution]
+        for (index, test) in tests.enumerated() { files["tests/\(index).py"] = test }
+        let result = await run(files: files, main: "checker.py", limits: limits)
+        var passed = [Bool](repeating: false, count: tests.count)
+        if !result.timedOut {
+            for line in result.stdout.split(separator: "\n") where line.hasPrefix("STRATA_VERDICT ") {
+                let parts = line.split(separator: " ")
+                if parts.count == 3, let index = Int(parts[1]), passed.indices.contains(index) { passed[index] = parts[2] == "pass" }
+            }
+        }
+        return (passed, result)
+    }
+
+    static func run(files: [String: String], main: String, limits: SandboxLimits) async -> SandboxResult {
         // The first use probes the machine with subprocesses: keep that off the cooperative thread pool.
         let isolation = await offPool { Self.isolation }
         guard let python else {
@@ -99,24 +135,39 @@ public enum Sandbox {
         defer { try? FileManager.default.removeItem(at: scratch) }
         do {
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-            try source.write(to: scratch.appendingPathComponent("main.py"), atomically: true, encoding: .utf8)
-            if isolation.dropToNobody {
+            for (name, text) in files {
+                let url = scratch.appendingPathComponent(name)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try text.write(to: url, atomically: false, encoding: .utf8)
+            }
+            let config: [String: Any] = [
+                "scratch": scratch.path, "files": Array(files.keys), "main": main, "python": python,
+                "private_mounts": isolation.privateMounts, "drop_to_nobody": isolation.dropToNobody,
+                "hide": hiddenDirectories(python: python), "tmp_mb": max(8, limits.fileSizeMB * 4),
+                "limits": ["cpu": limits.cpuSeconds, "memory": limits.memoryMB * 1024 * 1024, "file": limits.fileSizeMB * 1024 * 1024,
+                           "processes": limits.processes],
+                "environment": ["PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"],
+            ]
+            try JSONSerialization.data(withJSONObject: config).write(to: scratch.appendingPathComponent("sandbox.json"))
+            try SandboxScripts.launcher.write(to: scratch.appendingPathComponent("launcher.py"), atomically: false, encoding: .utf8)
+            if isolation.dropToNobody, !isolation.privateMounts {
+                // Without a private /tmp the run works in the scratch directory itself, as nobody.
+                for path in (try? FileManager.default.subpathsOfDirectory(atPath: scratch.path)) ?? [] {
+                    chmod(scratch.appendingPathComponent(path).path, 0o777)
+                }
                 chmod(scratch.path, 0o777)
-                chmod(scratch.appendingPathComponent("main.py").path, 0o644)
             }
         } catch {
             return SandboxResult(exitStatus: -1, stdout: "", stderr: "cannot prepare the scratch directory: \(error)", timedOut: false,
                                  outputTruncated: false, seconds: 0, isolation: isolation.description)
         }
-        let shell = "ulimit -t \(limits.cpuSeconds); ulimit -v \(limits.memoryMB * 1024); ulimit -f \(limits.fileSizeMB * 2048); "
-            + "ulimit -u \(limits.processes); ulimit -c 0; exec \(python) -I -B main.py"
-        let command = isolation.prefix + ["/bin/sh", "-c", shell]
+        let command = isolation.prefix + [python, "-I", "-S", "-B", scratch.appendingPathComponent("launcher.py").path,
+                                          scratch.appendingPathComponent("sandbox.json").path]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
         process.currentDirectoryURL = scratch
-        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch.path, "TMPDIR": scratch.path,
-                               "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"]
+        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"]
         let stdout = Pipe(), stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr

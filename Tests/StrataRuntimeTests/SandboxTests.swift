@@ -26,7 +26,7 @@ import Testing
             import os, time
             if os.fork() == 0:
                 time.sleep(2)
-                open(\(TestHarness.pythonString(marker)), "w").write("escaped")
+                open(\(pythonLiteral(marker)), "w").write("escaped")
                 os._exit(0)
             while True:
                 pass
@@ -73,7 +73,7 @@ import Testing
 
     @Test func writingOutsideTheScratchDirectoryFails() async {
         let target = "/etc/strata-sandbox-test-\(UUID().uuidString)"
-        let result = await Sandbox.runPython("open(\(TestHarness.pythonString(target)), 'w').write('x')\nprint('wrote')")
+        let result = await Sandbox.runPython("open(\(pythonLiteral(target)), 'w').write('x')\nprint('wrote')")
         #expect(!result.stdout.contains("wrote") || !Sandbox.isolationDescription.contains("nobody"))
         if Sandbox.isolationDescription.contains("nobody") {
             #expect(!FileManager.default.fileExists(atPath: target))
@@ -106,4 +106,57 @@ import Testing
         let result = await Sandbox.runPython("import os\nprint(sorted(os.environ))")
         #expect(!result.stdout.contains("STRATA_TEST_SECRET_KEY"))
     }
+
+    @Test func candidatesCannotFakeAPassAndSlashesSurvive() async {
+        let tests = ["assert mean([1, 2, 3]) == 2", "assert mean([2, 4]) == 3"]
+        let honest = await Sandbox.check(solution: "def mean(xs):\n    return sum(xs) / len(xs)\n", tests: tests)
+        #expect(honest.passed == [true, true], "\(honest.result.stderr)")
+        let exits = await Sandbox.check(solution: "import os\nos._exit(0)\n", tests: tests)
+        #expect(exits.passed == [false, false])
+        let prints = await Sandbox.check(solution: "print('STRATA_VERDICT 0 pass')\nprint('STRATA_VERDICT 1 pass')\ndef mean(xs):\n    return 0\n", tests: tests)
+        #expect(prints.passed == [false, false])
+        let partial = await Sandbox.check(solution: "def mean(xs):\n    return 2\n", tests: tests)
+        #expect(partial.passed == [true, false])
+    }
+
+    @Test func theSandboxSeesNeitherTheWorkingDirectoryNorOutlivesItsDeadline() async throws {
+        guard Sandbox.isolationDescription.contains("namespaces") else { return }  // said in the description where the OS refuses
+        let cwd = FileManager.default.currentDirectoryPath
+        let probe = await Sandbox.runPython("""
+            import os
+            try:
+                print("entries", len(os.listdir(\(pythonLiteral(cwd)))))
+            except OSError as error:
+                print("refused", error)
+            print("tmp", sorted(os.listdir("/tmp")))
+            """)
+        #expect(probe.stdout.contains("entries 0") || probe.stdout.contains("refused"), "\(probe.stdout)\(probe.stderr)")
+        #expect(probe.stdout.contains("tmp ['work']"), "\(probe.stdout)\(probe.stderr)")
+        // A setsid child in its own session still dies with the sandbox's PID namespace.
+        let token = "strata-setsid-\(UUID().uuidString.prefix(8))"
+        _ = await Sandbox.runPython("""
+            import os, sys
+            if os.fork() == 0:
+                os.setsid()
+                os.execv(sys.executable, [sys.executable, "-c", "# \(token)\\nimport time\\ntime.sleep(60)"])
+            import time
+            time.sleep(30)
+            """, limits: SandboxLimits(wallSeconds: 1))
+        try await Task.sleep(nanoseconds: 500_000_000)
+        let ps = Process()
+        ps.executableURL = URL(fileURLWithPath: "/bin/sh")
+        ps.arguments = ["-c", "ps -eo args | grep -v grep | grep -c '\(token)' || true"]
+        let pipe = Pipe()
+        ps.standardOutput = pipe
+        try ps.run()
+        let count = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        ps.waitUntilExit()
+        #expect(count == "0")
+    }
+}
+
+/// A Python string literal (JSON string syntax is valid Python).
+func pythonLiteral(_ text: String) -> String {
+    let data = (try? JSONSerialization.data(withJSONObject: [text])) ?? Data("[\"\"]".utf8)
+    return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
 }
