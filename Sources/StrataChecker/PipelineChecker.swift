@@ -374,8 +374,9 @@ private struct LayerWalk {
         }
         // A fallback passes on candidates the layer was given, so later prompts must have room for them.
         // (Like any failed call, it is not counted in the lower bound of the pool.)
-        if let failure = layer.onFailure?.value ?? (kind == .fuse ? .bestCandidate : nil), failure != .fail, poolIn.max > 0 {
-            if failure == .passThrough { poolOut.max = max(poolOut.max, poolIn.max) }
+        let onFailure = layer.onFailure?.value ?? FailurePolicy.defaultPolicy(for: kind)
+        if onFailure != .fail, poolIn.max > 0 {
+            if onFailure == .passThrough { poolOut.max = max(poolOut.max, poolIn.max) }
             candidateTokensOut = max(candidateTokensOut, pool.candidateTokens)
         }
         if (kind == .verify || kind == .unitTest), poolOut.min == 0 {
@@ -437,7 +438,7 @@ private struct LayerWalk {
             onEmpty: layer.onEmpty?.value, mode: kind == .unitTest ? modeValue : nil, tests: layer.tests?.value ?? 5,
             testSource: kind == .unitTest ? testSource : nil, structuredOutput: structured,
             onMalformed: layer.onMalformed?.value ?? .fail,
-            onFailure: layer.onFailure?.value ?? (kind == .fuse ? .bestCandidate : .fail), timeoutSeconds: layer.timeoutSeconds?.value ?? 10,
+            onFailure: onFailure, timeoutSeconds: layer.timeoutSeconds?.value ?? 10,
             memoryMB: layer.memoryMB?.value ?? 512, extractor: kind == .vote ? layer.extractor?.value ?? .numeric : nil, prompts: prompts, inputTokens: inputTokens, range: layer.range)
     }
 

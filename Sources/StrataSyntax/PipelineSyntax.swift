@@ -80,6 +80,11 @@ public enum FailurePolicy: String, Sendable, Codable, CaseIterable {
     case bestCandidate = "best-candidate"
     /// Pass the layer's input pool on unchanged.
     case passThrough = "pass-through"
+
+    /// The policy of a layer that does not say: fuse falls back, the rest fail.
+    public static func defaultPolicy(for kind: LayerKind) -> FailurePolicy {
+        kind == .fuse ? .bestCandidate : .fail
+    }
 }
 
 /// Sampling settings as written; nil where the file is silent.

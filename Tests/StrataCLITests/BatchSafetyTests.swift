@@ -45,12 +45,7 @@ import Testing
         let output = directory.appendingPathComponent("answers.jsonl").path
         try (0..<6).map { #"{"id": "i\#($0)", "prompt": "q\#($0)"}"# }.joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
         let arguments = ["run", pipeline, "--input", input, "--output", output, "--cache", "off", "--concurrency", "1"]
-        let first = Process()
-        first.executableURL = StrataBinaryTests.binary
-        first.arguments = arguments
-        first.currentDirectoryURL = directory
-        first.standardError = FileHandle.nullDevice
-        try first.run()
+        let first = try cli.start(arguments, in: directory)
         try await Task.sleep(nanoseconds: 700_000_000)
         let second = try await cli.run(arguments, in: directory)
         #expect(second.status != 0)
@@ -100,12 +95,7 @@ import Testing
         let slow = try ScriptedLLMServer(latency: 1.0)
         let slowPipeline = try StrataRunTests().writePipeline(slow, in: directory)
         let output2 = directory.appendingPathComponent("answers2.jsonl").path
-        let process = Process()
-        process.executableURL = StrataBinaryTests.binary
-        process.arguments = ["run", slowPipeline, "--input", input, "--output", output2, "--cache", "off"]
-        process.currentDirectoryURL = directory
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try cli.start(["run", slowPipeline, "--input", input, "--output", output2, "--cache", "off"], in: directory)
         try await Task.sleep(nanoseconds: 800_000_000)
         kill(process.processIdentifier, SIGINT)
         try await offPool { process.waitUntilExit() }

@@ -49,6 +49,17 @@ import Testing
                        stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Starts the binary in the background (standard error discarded), for tests that signal or race it.
+    func start(_ arguments: [String], in directory: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("strata-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -226,12 +237,7 @@ import Testing
             .write(toFile: input, atomically: true, encoding: .utf8)
         let arguments = ["run", pipeline, "--input", input, "--output", output, "--concurrency", "2"]
 
-        let process = Process()
-        process.executableURL = StrataBinaryTests.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try StrataBinaryTests().start(arguments, in: directory)
         func lines() -> [String] {
             ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         }
