@@ -118,6 +118,12 @@ let package = Package(
             dependencies: ["Strata"],
             path: "Benchmarks/SearchBenchmark"
         ),
+        // The front end under libFuzzer (scripts/fuzz), or replaying saved inputs.
+        .executableTarget(
+            name: "FrontEndFuzzer",
+            dependencies: ["Strata"],
+            path: "Fuzz/FrontEndFuzzer"
+        ),
         .testTarget(name: "StrataYAMLTests", dependencies: ["StrataYAML"]),
         .testTarget(
             name: "StrataCheckerTests",
@@ -127,7 +133,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StrataCompilerTests", dependencies: ["Strata"]),
-        .testTarget(name: "StrataRuntimeTests", dependencies: ["Strata", "StrataTestServer"]),
+        .testTarget(
+            name: "StrataRuntimeTests",
+            dependencies: ["Strata", "StrataTestServer", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "StrataEvalTests", dependencies: ["Strata", "StrataTestServer"]),
         .testTarget(name: "StrataSearchTests", dependencies: ["Strata", "StrataTestServer"]),
         // Against the real local model server (`scripts/local-llm start`); skipped, visibly, when it is down.

@@ -1,6 +1,7 @@
 import StrataChecker
 import StrataCompiler
 import StrataDiagnostics
+import StrataSearch
 import StrataSyntax
 
 /// A pipeline that passed every check, compiled for one query.
@@ -61,10 +62,32 @@ public struct PipelineCompiler: Sendable {
         finish(loader.load(path: path), allowModelsFile: false)
     }
 
-    /// Checks the file at `path`, which may be a pipeline or a file of shared
-    /// models and defaults that pipelines include.
+    /// Checks the file at `path`, which may be a pipeline, a file of shared
+    /// models and defaults that pipelines include, or a search space (checked
+    /// as a file, then for at least one feasible configuration).
     public func check(path: String) -> CompileResult {
-        finish(loader.load(path: path), allowModelsFile: true)
+        let text: String
+        do {
+            text = try loader.readFile(path)
+        } catch {
+            return CompileResult(compiled: nil, estimate: nil, diagnostics: [SourceLoader.unreadable(path, error)], sources: SourceMap())
+        }
+        if SearchSpaceLoader.isSearchFile(text: text) { return checkSearch(text: text, path: path) }
+        return finish(loader.load(text: text, path: path), allowModelsFile: true)
+    }
+
+    private func checkSearch(text: String, path: String) -> CompileResult {
+        let loaded = SearchSpaceLoader.load(text: text, path: path)
+        var diagnostics = loaded.diagnostics
+        var sources = loaded.sources
+        if var space = loaded.space {
+            space.includeRoots = loader.includeRoots
+            if let (diagnostic, exampleSources) = SearchPlan.feasibilityDiagnostic(space: space) {
+                diagnostics.append(diagnostic)
+                for file in exampleSources.all { sources.add(file) }
+            }
+        }
+        return CompileResult(compiled: nil, estimate: nil, diagnostics: diagnostics, sources: sources)
     }
 
     /// Compiles pipeline text, as if read from `path` (includes resolve relative to it).

@@ -29,14 +29,11 @@ struct BatchItem: Sendable {
             }
             var item = BatchItem(id: "line-\(number + 1)", query: Query(prompt: ""))
             if object["id"] != nil {
-                // JSONDecoder tells integers from booleans and fractions, which JSONSerialization's NSNumber does not.
-                guard let probe = try? JSONDecoder().decode(IDProbe.self, from: Data(trimmed.utf8)), let id = probe.id else {
+                guard let id = RecordID.read(trimmed, key: "id") else {
                     throw ValidationFailure("\(path):\(number + 1): 'id' must be a string or an integer, so answers can be matched to it")
                 }
-                switch id {
-                case .string(let text): item.id = text
-                case .integer(let value): item.id = String(value); item.idIsInteger = true
-                }
+                item.id = id.text
+                if case .integer = id { item.idIsInteger = true }
             }
             guard seen.insert(item.id).inserted else { throw ValidationFailure("\(path):\(number + 1): id '\(item.id)' appears twice") }
             let tests = object["tests"] as? String
@@ -73,19 +70,6 @@ struct BatchItem: Sendable {
         }
         return ids
     }
-}
-
-/// An item's `id` as written: a string or an integer, nothing else.
-struct IDProbe: Decodable {
-    enum ID: Decodable {
-        case string(String), integer(Int64)
-        init(from decoder: Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let text = try? container.decode(String.self) { self = .string(text); return }
-            self = .integer(try container.decode(Int64.self))
-        }
-    }
-    var id: ID?
 }
 
 struct ValidationFailure: Error, CustomStringConvertible {

@@ -15,14 +15,15 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(help: "How to print diagnostics: text (to standard error) or json (to standard output).")
     var format: DiagnosticFormat = .text
 
+    @OptionGroup var includes: IncludeOptions
+
     func run() async throws {
-        let compiler = PipelineCompiler()
+        let compiler = includes.compiler
         var all: [Diagnostic] = []
         var sources = SourceMap()
         var failed = false
         for file in files {
-            let text = try? String(contentsOfFile: file, encoding: .utf8)
-            let result = text.map(SearchSpaceLoader.isSearchFile(text:)) == true ? Self.checkSearch(text: text!, path: file) : compiler.check(path: file)
+            let result = compiler.check(path: file)
             all += result.diagnostics
             for diagnostic in result.diagnostics {
                 for path in Set([diagnostic.range.file] + diagnostic.notes.compactMap(\.range?.file)) {
@@ -41,23 +42,6 @@ struct CheckCommand: AsyncParsableCommand {
         }
         if format == .json { printDiagnostics(all, sources: sources, format: .json) }
         if failed { throw ExitCode(1) }
-    }
-}
-
-extension CheckCommand {
-    /// A search file: its own diagnostics, then whether any configuration is feasible.
-    static func checkSearch(text: String, path: String) -> CompileResult {
-        let loaded = SearchSpaceLoader.load(text: text, path: path)
-        var diagnostics = loaded.diagnostics
-        var sources = loaded.sources
-        if let space = loaded.space {
-            let plan = SearchPlan(space: space)
-            if let empty = plan.emptinessDiagnostic {
-                diagnostics.append(empty)
-                for reason in plan.infeasibleReasons { for file in reason.example.sources.all { sources.add(file) } }
-            }
-        }
-        return CompileResult(compiled: nil, estimate: nil, diagnostics: diagnostics, sources: sources)
     }
 }
 
@@ -83,8 +67,10 @@ struct CompileCommand: AsyncParsableCommand {
     @Option(help: "How to print diagnostics: text or json.")
     var format: DiagnosticFormat = .text
 
+    @OptionGroup var includes: IncludeOptions
+
     func run() async throws {
-        let result = PipelineCompiler().compile(path: file)
+        let result = includes.compiler.compile(path: file)
         // Standard output carries the emitted graph, so diagnostics go to standard error in both formats.
         printDiagnostics(result.diagnostics, sources: result.sources, format: format, toStandardError: true)
         guard let compiled = result.compiled else {

@@ -34,6 +34,7 @@ struct EvalCommand: AsyncParsableCommand {
     var store = ".strata/runs.sqlite"
 
     @OptionGroup var cacheOptions: CacheOptions
+    @OptionGroup var includes: IncludeOptions
 
     @Option(help: "Items in flight at once.")
     var concurrency: Int = 8
@@ -85,14 +86,14 @@ struct EvalCommand: AsyncParsableCommand {
         if let scorer, scorer == "judge" || scorer == "pairwise" {
             guard let judge else { throw ValidationError("--scorer \(scorer) needs --judge JUDGE_PIPELINE") }
             let prompt = try judgePrompt.map { try String(contentsOfFile: $0, encoding: .utf8) }
-            let judgeRuntime = try Self.runtime(for: judge, cache: try cacheOptions.open())
+            let judgeRuntime = try Self.runtime(for: judge, cache: try cacheOptions.open(), compiler: includes.compiler)
             helpers.append(judgeRuntime)
             let judgeConfig = Judge(runtime: judgeRuntime, prompt: prompt, name: (judge as NSString).lastPathComponent)
             if scorer == "judge" {
                 scoring = .judge(judgeConfig)
             } else {
                 guard let baseline else { throw ValidationError("--scorer pairwise needs --baseline PIPELINE") }
-                let baselineRuntime = try Self.runtime(for: baseline, cache: try cacheOptions.open())
+                let baselineRuntime = try Self.runtime(for: baseline, cache: try cacheOptions.open(), compiler: includes.compiler)
                 helpers.append(baselineRuntime)
                 scoring = .pairwise(judgeConfig, baseline: baselineRuntime, baselineName: (baseline as NSString).lastPathComponent)
             }
@@ -103,7 +104,7 @@ struct EvalCommand: AsyncParsableCommand {
         let responseCache = try cacheOptions.open()
         var summaries: [(String, EvalSummary, [ItemResult])] = []
         for path in [pipeline] + (compare.map { [$0] } ?? []) {
-            let compiled = PipelineCompiler().compile(path: path)
+            let compiled = includes.compiler.compile(path: path)
             printDiagnostics(compiled.diagnostics, sources: compiled.sources, format: .text)
             guard let program = compiled.compiled else {
                 writeError("\(path): not evaluated (\(summary(of: compiled.diagnostics)))")
@@ -149,8 +150,8 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     /// A runtime for a helper pipeline (judge, baseline), sharing the response cache.
-    static func runtime(for path: String, cache: ResponseCache) throws -> PipelineRuntime {
-        let result = PipelineCompiler().compile(path: path)
+    static func runtime(for path: String, cache: ResponseCache, compiler: PipelineCompiler) throws -> PipelineRuntime {
+        let result = compiler.compile(path: path)
         printDiagnostics(result.diagnostics, sources: result.sources, format: .text)
         guard let compiled = result.compiled else {
             writeError("\(path): not usable (\(summary(of: result.diagnostics)))")

@@ -36,6 +36,7 @@ struct RunCommand: AsyncParsableCommand {
     var stream = false
 
     @OptionGroup var cacheOptions: CacheOptions
+    @OptionGroup var includes: IncludeOptions
 
     @Option(help: "Write one JSON line per model call and step to this file.")
     var trace: String?
@@ -57,7 +58,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let result = PipelineCompiler().compile(path: pipeline)
+        let result = includes.compiler.compile(path: pipeline)
         printDiagnostics(result.diagnostics, sources: result.sources, format: .text)
         guard let compiled = result.compiled else {
             writeError("\(pipeline): not run (\(summary(of: result.diagnostics)))")
@@ -164,7 +165,11 @@ struct CacheOptions: ParsableArguments {
     @Option(help: "The response cache's SQLite file.")
     var cachePath = ".strata/cache.sqlite"
 
-    func open() throws -> ResponseCache { try ResponseCache(path: cachePath, mode: cache) }
+    /// Opens the cache; whatever it cannot do (a corrupt file, a lock held
+    /// by another process) is said on standard error as it happens.
+    func open() throws -> ResponseCache {
+        try ResponseCache(path: cachePath, mode: cache, report: { writeError("warning: \($0)") })
+    }
 }
 
 /// Collects streamed text to standard output.

@@ -92,6 +92,7 @@ struct SearchCommand: AsyncParsableCommand {
     var runStore = ".strata/runs.sqlite"
 
     @OptionGroup var cacheOptions: CacheOptions
+    @OptionGroup var includes: IncludeOptions
 
     @Option(help: "Items in flight at once within a trial.")
     var concurrency = 8
@@ -129,10 +130,11 @@ struct SearchCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = SearchSpaceLoader.load(path: space)
         printDiagnostics(loaded.diagnostics, sources: loaded.sources, format: .text)
-        guard let searchSpace = loaded.space else {
+        guard var searchSpace = loaded.space else {
             writeError("\(space): not searched (\(summary(of: loaded.diagnostics)))")
             throw ExitCode(1)
         }
+        searchSpace.includeRoots = includes.loader.includeRoots
         var settings = try settings()
         let budget = QueryBudget(calls: budgetCalls, usd: budgetUsd, latencySeconds: budgetLatency, inputTokens: budgetInputTokens,
                                  outputTokens: budgetOutputTokens)
@@ -185,7 +187,7 @@ struct SearchCommand: AsyncParsableCommand {
         var baselineLabel = baseline
         if !holdout.isEmpty, result.stopReason == nil {
             if let baseline {
-                let compiled = PipelineCompiler().compile(path: baseline)
+                let compiled = includes.compiler.compile(path: baseline)
                 printDiagnostics(compiled.diagnostics, sources: compiled.sources, format: .text)
                 guard let program = compiled.compiled else {
                     writeError("\(baseline): not usable as a baseline (\(summary(of: compiled.diagnostics)))")

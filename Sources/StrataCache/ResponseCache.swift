@@ -11,6 +11,28 @@ public enum CacheMode: String, Sendable, CaseIterable, Codable {
     public var writes: Bool { self == .write || self == .readwrite }
 }
 
+/// Something the response cache could not do. The run goes on without it (a
+/// miss, an unstored reply), but never silently: every problem is counted and
+/// the first few of each kind are passed to the cache's reporter.
+public struct CacheProblem: Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// The file was not a readable SQLite database; it was moved aside and a new cache started.
+        case corruptFile = "corrupt file"
+        /// An entry could not be decoded; the request went to the model.
+        case unreadableEntry = "unreadable entry"
+        /// Another process held the cache's lock past the wait limit; the reply was not stored (or not looked up).
+        case lockTimeout = "lock timeout"
+        /// A lookup or store waited long for the lock, but got it.
+        case slowLock = "slow lock"
+        /// SQLite refused a read or a write for another reason (disk full, I/O error).
+        case failed = "failed"
+    }
+
+    public var kind: Kind
+    public var message: String
+    public var description: String { "cache: \(message)" }
+}
+
 /// A content-addressed response cache in SQLite (WAL, safe under concurrent
 /// writers, in one process or several). The key is SHA-256 over the canonical
 /// request — endpoint identity, model, messages, sampling parameters, schema —
@@ -18,19 +40,43 @@ public enum CacheMode: String, Sendable, CaseIterable, Codable {
 /// are never part of the request, so they never reach the cache.
 public final class ResponseCache: Sendable {
     public let mode: CacheMode
+    public let path: String
     private let database: DatabasePool?
+    private let problems: ProblemLog
+    /// How long a lookup or store waits for another process's lock. A cache is
+    /// worth less than the run it would stall, so this is short.
+    public let lockTimeout: TimeInterval
 
     /// Whether lookups or stores do anything; callers skip computing keys otherwise.
     public var isEnabled: Bool { mode != .off }
 
-    /// Opens (creating if needed) the cache at `path`.
-    public init(path: String, mode: CacheMode = .readwrite) throws {
+    /// Opens (creating if needed) the cache at `path`. A file that is not a
+    /// readable SQLite database is moved aside (`path.corrupt-TIME`) and a new
+    /// cache started, reported as `.corruptFile`. `report` hears the first
+    /// three problems of each kind, as they happen.
+    public init(path: String, mode: CacheMode = .readwrite, lockTimeout: TimeInterval = 5,
+                report: @escaping @Sendable (CacheProblem) -> Void = { _ in }) throws {
         self.mode = mode
+        self.path = path
+        self.lockTimeout = lockTimeout
+        self.problems = ProblemLog(report: report)
         guard mode != .off else {
             database = nil
             return
         }
-        let pool = try SQLiteFile.openPool(at: path)
+        do {
+            database = try Self.open(path, lockTimeout: lockTimeout)
+        } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode) {
+            let aside = "\(path).corrupt-\(Int(Date().timeIntervalSince1970))"
+            try FileManager.default.moveItem(atPath: path, toPath: aside)
+            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            problems.add(CacheProblem(kind: .corruptFile, message: "'\(path)' was not a readable SQLite database (\(error.message ?? "\(error.resultCode)")); moved it to '\(aside)' and started an empty cache"))
+            database = try Self.open(path, lockTimeout: lockTimeout)
+        }
+    }
+
+    private static func open(_ path: String, lockTimeout: TimeInterval) throws -> DatabasePool {
+        let pool = try SQLiteFile.openPool(at: path, busyTimeout: lockTimeout)
         try pool.write { db in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS responses (
@@ -40,7 +86,7 @@ public final class ResponseCache: Sendable {
                 )
                 """)
         }
-        database = pool
+        return pool
     }
 
     /// A cache that does nothing.
@@ -58,25 +104,77 @@ public final class ResponseCache: Sendable {
 
     public func lookup(_ key: String) -> ChatResponse? {
         guard mode.reads, let database else { return nil }
-        let data = try? database.read { db in
+        guard let data = attempt("look up a reply", { try database.read { db in
             try Data.fetchOne(db, sql: "SELECT response FROM responses WHERE key = ?", arguments: [key])
+        } }) ?? nil else { return nil }
+        do {
+            return try JSONDecoder().decode(ChatResponse.self, from: data)
+        } catch {
+            problems.add(CacheProblem(kind: .unreadableEntry, message: "entry \(key.prefix(12)) in '\(path)' is not a stored reply (\(data.count) bytes); asked the model instead, and its reply replaces the entry"))
+            return nil
         }
-        return data.flatMap { try? JSONDecoder().decode(ChatResponse.self, from: $0) }
     }
 
     public func store(_ response: ChatResponse, for key: String) {
         guard mode.writes, let database, let data = try? JSONEncoder().encode(response) else { return }
-        try? database.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO responses (key, response, created_at) VALUES (?, ?, ?)",
-                           arguments: [key, data, Date().timeIntervalSince1970])
+        _ = attempt("store a reply") {
+            try database.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO responses (key, response, created_at) VALUES (?, ?, ?)",
+                               arguments: [key, data, Date().timeIntervalSince1970])
+            }
         }
     }
+
+    /// Runs one database access, turning a failure or a long wait into a problem.
+    private func attempt<T>(_ what: String, _ body: () throws -> T) -> T? {
+        let start = Date()
+        do {
+            let value = try body()
+            let waited = Date().timeIntervalSince(start)
+            if waited > max(1, lockTimeout / 2) {
+                problems.add(CacheProblem(kind: .slowLock, message: "waited \(String(format: "%.1f", waited)) s to \(what) in '\(path)' (another process holds its lock)"))
+            }
+            return value
+        } catch let error as DatabaseError where [.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode) {
+            problems.add(CacheProblem(kind: .lockTimeout, message: "could not \(what) in '\(path)': another process held its lock for \(String(format: "%.0f", lockTimeout)) s; carried on without it"))
+        } catch {
+            problems.add(CacheProblem(kind: .failed, message: "could not \(what) in '\(path)': \(error); carried on without it"))
+        }
+        return nil
+    }
+
+    /// Every problem so far by kind, for a summary at the end of a run.
+    public func problemCounts() -> [CacheProblem.Kind: Int] { problems.counts() }
 
     /// Entries stored, for reports and tests.
     public func count() -> Int {
         guard let database else { return 0 }
-        return (try? database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM responses") }) ?? 0 ?? 0
+        let count = attempt("count entries") { try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM responses") } }
+        return (count ?? nil) ?? 0
     }
+}
+
+/// Problems counted by kind; the first few of each go to the reporter.
+private final class ProblemLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byKind: [CacheProblem.Kind: Int] = [:]
+    private let report: @Sendable (CacheProblem) -> Void
+    static let reportedPerKind = 3
+
+    init(report: @escaping @Sendable (CacheProblem) -> Void) { self.report = report }
+
+    func add(_ problem: CacheProblem) {
+        let count = lock.withLock {
+            byKind[problem.kind, default: 0] += 1
+            return byKind[problem.kind]!
+        }
+        guard count <= Self.reportedPerKind else { return }
+        var shown = problem
+        if count == Self.reportedPerKind { shown.message += " (more of this kind are counted, not shown)" }
+        report(shown)
+    }
+
+    func counts() -> [CacheProblem.Kind: Int] { lock.withLock { byKind } }
 }
 
 /// SHA-256 as lowercase hex: cache keys, pipeline and dataset hashes.

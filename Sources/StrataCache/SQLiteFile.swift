@@ -5,11 +5,11 @@ import GRDB
 /// missing, WAL through a pool, and a busy timeout so a second process (a
 /// resumed run, a report reader) waits instead of failing.
 package enum SQLiteFile {
-    package static func openPool(at path: String) throws -> DatabasePool {
+    package static func openPool(at path: String, busyTimeout: TimeInterval = 30) throws -> DatabasePool {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         var configuration = Configuration()
-        configuration.busyMode = .timeout(30)
+        configuration.busyMode = .timeout(busyTimeout)
         return try DatabasePool(path: path, configuration: configuration)
     }
 }

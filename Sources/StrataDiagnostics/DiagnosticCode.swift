@@ -59,6 +59,7 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
     case templateDirective = "E063"
     case unusedAxis = "W064"
     case noFeasibleConfiguration = "E065"
+    case feasibilityUnproven = "W066"
 
     /// The severity this code is always reported with.
     public var severity: Severity {
@@ -114,6 +115,7 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
         case .templateDirective: "a `$` directive in a pipeline template is misplaced or malformed"
         case .unusedAxis: "an axis is never read by the pipeline template"
         case .noFeasibleConfiguration: "no configuration of the search space passes the checker and the budget"
+        case .feasibilityUnproven: "`strata check` found no feasible configuration among those it compiled; the rest are unchecked"
         }
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import StrataCache
+import StrataDiagnostics
 import StrataProviders
 import StrataRuntime
 
@@ -67,25 +68,48 @@ public enum DatasetLoader {
         guard var data = FileManager.default.contents(atPath: path) else { throw DatasetError("cannot read \(path)") }
         let hash = ContentHash.sha256(data)
         if data.starts(with: [0x1F, 0x8B]) { data = try gunzip(data, path: path) }
-        let text = String(decoding: data, as: UTF8.self)
-        var records: [(line: Int, object: [String: Any])] = []
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let text: String
+        do {
+            text = try InvalidUTF8.decode([UInt8](data))
+        } catch let invalid as InvalidUTF8 {
+            throw DatasetError("\(path):\(invalid.location): \(invalid)")
+        }
+        var records: [(line: Int, object: [String: Any], text: Substring)] = []
+        for (number, line) in SourceFile.lines(of: text).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
                 throw DatasetError("\(path):\(number + 1): not a JSON object")
             }
-            records.append((number + 1, object))
+            records.append((number + 1, object, line))
         }
         let resolved = format == .auto ? detect(path: path, first: records.first?.object ?? [:]) : format
         var items: [DatasetItem] = []
         var seen = Set<String>()
-        for (line, object) in records {
-            let item = try read(object, format: resolved, fields: fields, line: line, path: path)
+        for (line, object, lineText) in records {
+            var item = try read(object, format: resolved, fields: fields, line: line, path: path)
+            // Ids are matched against stores and reports: a boolean or a fraction would come back changed.
+            let idKey = idField(of: resolved, fields: fields)
+            if let value = object[idKey], (value as? String) == nil {
+                guard let id = RecordID.read(String(lineText), key: idKey) else {
+                    throw DatasetError("\(path):\(line): '\(idKey)' must be a string or an integer, so results can be matched to it")
+                }
+                item.id = id.text
+            }
             guard seen.insert(item.id).inserted else { throw DatasetError("\(path):\(line): id '\(item.id)' appears twice") }
             items.append(item)
         }
         return (items, hash, resolved)
+    }
+
+    /// The field that names an item in `format`.
+    static func idField(of format: DatasetFormat, fields: FieldMapping) -> String {
+        switch format {
+        case .humaneval: "task_id"
+        case .mtbench: "question_id"
+        case .gsm8k, .reasoningGym: "id"
+        case .jsonl, .auto: fields.id
+        }
     }
 
     static func detect(path: String, first: [String: Any]) -> DatasetFormat {
@@ -193,4 +217,48 @@ public struct DatasetSplit: Sendable, Hashable, CustomStringConvertible {
     public func apply(_ items: [DatasetItem]) -> [DatasetItem] { items.filter { contains($0.id) } }
 
     public var description: String { "\(part.rawValue):\(fraction) seed \(seed)" }
+}
+
+/// A JSONL record's id as written: a string or an integer, nothing else.
+/// JSONDecoder tells integers from booleans and fractions, which
+/// JSONSerialization's NSNumber does not.
+package enum RecordID: Decodable, Sendable {
+    case string(String), integer(Int64)
+
+    package init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) { self = .string(text); return }
+        self = .integer(try container.decode(Int64.self))
+    }
+
+    package var text: String {
+        switch self {
+        case .string(let text): text
+        case .integer(let value): String(value)
+        }
+    }
+
+    /// The id under `key` in the JSON object `line`, or nil when it is neither a string nor an integer.
+    package static func read(_ line: String, key: String) -> RecordID? {
+        let decoder = JSONDecoder()
+        decoder.userInfo[Probe.keyName] = key
+        return (try? decoder.decode(Probe.self, from: Data(line.utf8)))?.id
+    }
+
+    private struct Probe: Decodable {
+        static let keyName = CodingUserInfoKey(rawValue: "strata.idKey")!
+        var id: RecordID?
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: Key.self)
+            id = try container.decodeIfPresent(RecordID.self, forKey: Key(stringValue: decoder.userInfo[Self.keyName] as? String ?? "id"))
+        }
+    }
 }

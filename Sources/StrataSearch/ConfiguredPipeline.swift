@@ -55,7 +55,7 @@ public struct ConfiguredPipeline: Sendable {
 }
 
 /// Turns configurations into checked, compiled pipelines. Included files are
-/// read once and shared by every configuration.
+/// read and parsed once and shared by every configuration.
 public final class ConfigurationCompiler: Sendable {
     public let space: SearchSpace
     public let budget: QueryBudget
@@ -64,8 +64,7 @@ public final class ConfigurationCompiler: Sendable {
     public init(space: SearchSpace, budget: QueryBudget = QueryBudget()) {
         self.space = space
         self.budget = budget
-        let files = FileCache()
-        self.loader = SourceLoader(readFile: { try files.read($0) })
+        self.loader = SourceLoader(includeRoots: space.includeRoots, includeCache: IncludeCache())
     }
 
     /// Fills the template with `configuration`, then checks and compiles it
@@ -128,18 +127,5 @@ public final class ConfigurationCompiler: Sendable {
             pairs.insert(YAMLNode.Pair(key: scalar("budget", at: budgetRange), value: YAMLNode(.mapping(budgetPairs), range: budgetRange)), at: layersIndex)
         }
         return YAMLNode(.mapping(pairs), range: range)
-    }
-}
-
-/// Included files by path, read once.
-final class FileCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var texts: [String: String] = [:]
-
-    func read(_ path: String) throws -> String {
-        if let text = lock.withLock({ texts[path] }) { return text }
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        lock.withLock { texts[path] = text }
-        return text
     }
 }

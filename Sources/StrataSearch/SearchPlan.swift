@@ -1,3 +1,4 @@
+import Dispatch
 import StrataDiagnostics
 
 /// The space checked before anything is spent: every configuration compiled,
@@ -25,31 +26,78 @@ public struct SearchPlan: Sendable {
         let compiler = ConfigurationCompiler(space: space, budget: budget)
         let all = space.enumerate()
         var feasible: [ConfiguredPipeline] = []
-        var reasons: [String: InfeasibleReason] = [:]
-        var order: [String] = []
+        var tally = InfeasibleTally()
         for configuration in all {
             let configured = compiler.compile(configuration)
-            if configured.isFeasible {
-                feasible.append(configured)
-                continue
-            }
-            guard let first = configured.diagnostics.first(where: { $0.severity == .error }) else { continue }
-            // Budget messages carry numbers; group them by code alone.
-            let key = first.code == .budgetExceeded ? first.code.rawValue : first.code.rawValue + first.message
-            if reasons[key] == nil {
-                reasons[key] = InfeasibleReason(code: first.code, message: first.code == .budgetExceeded ? first.code.summary : first.message,
-                                                count: 0, example: configured)
-                order.append(key)
-            }
-            reasons[key]!.count += 1
+            if configured.isFeasible { feasible.append(configured) } else { tally.add(configured) }
         }
         self.space = space
         self.budget = budget
         self.size = all.count
         self.feasible = feasible
-        self.infeasibleReasons = order.map { reasons[$0]! }.sorted { $0.count > $1.count }
+        self.infeasibleReasons = tally.reasons
         self.encoded = EncodedSpace(axes: space.axes, configurations: feasible.map(\.configuration))
     }
+
+    /// Infeasible configurations grouped by their first error.
+    struct InfeasibleTally {
+        private var byKey: [String: InfeasibleReason] = [:]
+        private var order: [String] = []
+
+        mutating func add(_ configured: ConfiguredPipeline) {
+            guard let first = configured.diagnostics.first(where: { $0.severity == .error }) else { return }
+            // Budget messages carry numbers; group them by code alone.
+            let key = first.code == .budgetExceeded ? first.code.rawValue : first.code.rawValue + first.message
+            if byKey[key] == nil {
+                byKey[key] = InfeasibleReason(code: first.code, message: first.code == .budgetExceeded ? first.code.summary : first.message,
+                                                count: 0, example: configured)
+                order.append(key)
+            }
+            byKey[key]!.count += 1
+        }
+
+        var reasons: [InfeasibleReason] { order.map { byKey[$0]! }.sorted { $0.count > $1.count } }
+    }
+
+    /// Whether `space` has a feasible configuration, found without compiling
+    /// all of it: configurations spread evenly over the grid are compiled
+    /// until one is feasible, at most `limit` of them and for at most
+    /// `seconds` (a large template costs more per configuration), so
+    /// `strata check` stays fast on a space of 200,000 configurations.
+    /// Returns E065 when every configuration was compiled and none is
+    /// feasible, W066 when a limit was reached first, and nil otherwise.
+    public static func feasibilityDiagnostic(space: SearchSpace, budget: QueryBudget = QueryBudget(), limit: Int = 500,
+                                             seconds: Double = 0.5) -> (Diagnostic, sources: SourceMap)? {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        let compiler = ConfigurationCompiler(space: space, budget: budget)
+        let all = space.enumerate()
+        guard !all.isEmpty else { return nil }
+        // A stride coprime with the size visits every index once, spread over all axes.
+        var stride = max(1, Int(Double(all.count) * 0.618))
+        while gcd(stride, all.count) != 1 { stride += 1 }
+        var tally = InfeasibleTally()
+        var compiled = 0
+        for step in 0..<min(limit, all.count) {
+            let configured = compiler.compile(all[(step * stride) % all.count])
+            compiled += 1
+            if configured.isFeasible { return nil }
+            tally.add(configured)
+            if DispatchTime.now().uptimeNanoseconds > deadline { break }
+        }
+        let reasons = tally.reasons
+        let notes = reasons.prefix(3).map { DiagnosticNote("\($0.count) configuration(s): \($0.message)", at: $0.example.diagnostics.first?.range) }
+        var sources = SourceMap()
+        for reason in reasons { for file in reason.example.sources.all { sources.add(file) } }
+        if compiled == all.count {
+            return (Diagnostic(.noFeasibleConfiguration, "none of the \(all.count) configurations of '\(space.name)' passes the checker and the budget",
+                               at: .startOf(space.source.path), notes: Array(notes)), sources)
+        }
+        return (Diagnostic(.feasibilityUnproven, "none of \(compiled) configurations of '\(space.name)', spread over its \(all.count), passes the checker and the budget",
+                           at: .startOf(space.source.path),
+                           notes: Array(notes) + [DiagnosticNote("`strata search --dry-run` compiles every configuration and says whether any is feasible")]), sources)
+    }
+
+    private static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
     /// Static worst-case calls per query of a feasible configuration.
     static func calls(_ configured: ConfiguredPipeline) -> Int { configured.cost?.total.calls ?? 0 }

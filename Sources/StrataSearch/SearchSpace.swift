@@ -1,4 +1,5 @@
 import StrataDiagnostics
+import StrataSyntax
 import StrataYAML
 
 /// One value an axis can take.
@@ -156,6 +157,9 @@ public struct SearchSpace: Sendable {
     /// The per-query budget declared by the space (the `budget:` mapping), if any.
     var budget: YAMLNode?
     public var source: SourceFile
+    /// Directories besides the space's own tree that its template's includes
+    /// may read from (`--include-path`, `STRATA_INCLUDE_PATH`).
+    public var includeRoots: [String] = SourceLoader.environmentIncludeRoots
 
     /// The space's own per-query budget as written ("calls 30"), or empty.
     public var budgetDescription: String {

@@ -30,10 +30,9 @@ public enum SearchSpaceLoader {
 
     public static func load(path: String) -> SearchSpaceLoadResult {
         do {
-            return load(text: try String(contentsOfFile: path, encoding: .utf8), path: path)
+            return load(text: try SourceLoader.readTextFile(path), path: path)
         } catch {
-            return SearchSpaceLoadResult(space: nil, diagnostics: [Diagnostic(.unreadableFile, "cannot read '\(path)'", at: .startOf(path))],
-                                         sources: SourceMap())
+            return SearchSpaceLoadResult(space: nil, diagnostics: [SourceLoader.unreadable(path, error)], sources: SourceMap())
         }
     }
 

@@ -24,11 +24,22 @@ public struct SourceLoader: Sendable {
     public var readFile: @Sendable (String) throws -> String
     /// Directories, besides the pipeline's own tree and the working directory,
     /// that includes may read from (the CLI's `--include-path`, and `STRATA_INCLUDE_PATH`).
-    public var includeRoots: [String] = ProcessInfo.processInfo.environment["STRATA_INCLUDE_PATH"]
-        .map { $0.split(separator: ":").map(String.init) } ?? []
+    public var includeRoots: [String] = SourceLoader.environmentIncludeRoots
 
-    public init(readFile: @escaping @Sendable (String) throws -> String = SourceLoader.readTextFile) {
+    /// The directories named by `STRATA_INCLUDE_PATH` (colon-separated).
+    public static var environmentIncludeRoots: [String] {
+        ProcessInfo.processInfo.environment["STRATA_INCLUDE_PATH"].map { $0.split(separator: ":").map(String.init) } ?? []
+    }
+
+    /// When set, each included file is read and parsed once and shared by every
+    /// load through this loader (a search space's configurations, say).
+    public var includeCache: IncludeCache?
+
+    public init(readFile: @escaping @Sendable (String) throws -> String = SourceLoader.readTextFile,
+                includeRoots: [String]? = nil, includeCache: IncludeCache? = nil) {
         self.readFile = readFile
+        if let includeRoots { self.includeRoots = includeRoots }
+        self.includeCache = includeCache
     }
 
     /// Reads a regular file of UTF-8 text of at most `YAMLParser.maxBytes`, saying
@@ -51,13 +62,17 @@ public struct SourceLoader: Sendable {
         do {
             return load(text: try readFile(path), path: path)
         } catch {
-            var at = SourceRange.startOf(path)
-            if let invalid = error as? InvalidUTF8 { at = SourceRange(file: path, start: invalid.location, end: invalid.location) }
-            return LoadedPipeline(
-                main: PipelineSyntax(file: path), included: [], sources: SourceMap(),
-                diagnostics: [Diagnostic(.unreadableFile, "cannot read '\(path)': \(Self.reason(error))", at: at)],
-                hasSyntaxTree: false)
+            return LoadedPipeline(main: PipelineSyntax(file: path), included: [], sources: SourceMap(),
+                                  diagnostics: [Self.unreadable(path, error)], hasSyntaxTree: false)
         }
+    }
+
+    /// The diagnostic for a file given on the command line that `readTextFile`
+    /// refused: where its first invalid byte is, or why it was not read.
+    public static func unreadable(_ path: String, _ error: Error) -> Diagnostic {
+        var at = SourceRange.startOf(path)
+        if let invalid = error as? InvalidUTF8 { at = SourceRange(file: path, start: invalid.location, end: invalid.location) }
+        return Diagnostic(.unreadableFile, "cannot read '\(path)': \(reason(error))", at: at)
     }
 
     /// Loads a pipeline from `text`, as if read from `path` (includes resolve relative to it).
@@ -86,7 +101,7 @@ public struct SourceLoader: Sendable {
                               hasSyntaxTree: true)
     }
 
-    private struct State {
+    fileprivate struct State {
         var sources = SourceMap()
         var diagnostics: [Diagnostic] = []
         var included: [PipelineSyntax] = []
@@ -100,17 +115,31 @@ public struct SourceLoader: Sendable {
     /// (its text stays out of the source map): it may be a file that was never
     /// meant to be shown, and its first bad line is all a diagnostic would print.
     private func parse(text: String, path: String, state: inout State, quoteOnSyntaxError: Bool = true) -> (PipelineSyntax, hasTree: Bool) {
+        Self.parse(text: text, path: path, quoteOnSyntaxError: quoteOnSyntaxError).apply(to: &state)
+    }
+
+    fileprivate static func parse(text: String, path: String, quoteOnSyntaxError: Bool) -> ParsedFile {
         let yaml = YAMLParser.parse(text, file: path)
-        state.diagnostics += yaml.diagnostics
         // A file that is not valid YAML has no tree; decoding it would only add noise.
         if yaml.root == nil, yaml.diagnostics.containsErrors {
-            if quoteOnSyntaxError { state.sources.add(SourceFile(path: path, text: text)) }
-            return (PipelineSyntax(file: path), false)
+            return ParsedFile(syntax: PipelineSyntax(file: path), hasTree: false, diagnostics: yaml.diagnostics,
+                              source: quoteOnSyntaxError ? SourceFile(path: path, text: text) : nil)
         }
-        state.sources.add(SourceFile(path: path, text: text))
         let (syntax, diagnostics) = PipelineDecoder.decode(yaml.root, file: path)
-        state.diagnostics += diagnostics
-        return (syntax, true)
+        return ParsedFile(syntax: syntax, hasTree: true, diagnostics: yaml.diagnostics + diagnostics, source: SourceFile(path: path, text: text))
+    }
+
+    /// An included file read and parsed, or why it could not be read.
+    private func parsedInclude(_ path: String) -> Result<ParsedFile, ReadFailure> {
+        if let cached = includeCache?.parsed(path) { return cached }
+        let result: Result<ParsedFile, ReadFailure>
+        do {
+            result = .success(Self.parse(text: try readFile(path), path: path, quoteOnSyntaxError: false))
+        } catch {
+            result = .failure(ReadFailure(reason: Self.reason(error)))
+        }
+        includeCache?.store(result, for: path)
+        return result
     }
 
     private func resolveIncludes(of file: PipelineSyntax, state: inout State) {
@@ -132,17 +161,18 @@ public struct SourceLoader: Sendable {
                             DiagnosticNote("to allow another directory, pass '--include-path DIR' or set STRATA_INCLUDE_PATH")]))
                 continue
             }
-            let text: String
-            do {
-                text = try readFile(path)
-            } catch {
+            let parsed: ParsedFile
+            switch parsedInclude(path) {
+            case .success(let file):
+                parsed = file
+            case .failure(let failure):
                 state.diagnostics.append(Diagnostic(
-                    .unreadableFile, "cannot read included file '\(include.value)': \(Self.reason(error))", at: include.range,
+                    .unreadableFile, "cannot read included file '\(include.value)': \(failure.reason)", at: include.range,
                     notes: [DiagnosticNote("include paths are relative to the file that includes them; this one resolved to '\(path)'")]))
                 continue
             }
             state.loaded.insert(key)
-            let (syntax, _) = parse(text: text, path: path, state: &state, quoteOnSyntaxError: false)
+            let (syntax, _) = parsed.apply(to: &state)
             for key in ["layers", "budget"] {
                 if let range = syntax.topLevelKeys[key] {
                     state.diagnostics.append(Diagnostic(
@@ -213,4 +243,40 @@ public struct SourceLoader: Sendable {
 struct LoadRefusal: Error {
     var reason: String
     init(_ reason: String) { self.reason = reason }
+}
+
+/// One file parsed: what the loader adds to its state each time the file is used.
+struct ParsedFile: Sendable {
+    var syntax: PipelineSyntax
+    var hasTree: Bool
+    var diagnostics: [Diagnostic]
+    /// Nil for an included file that is not valid YAML: it is never quoted.
+    var source: SourceFile?
+
+    fileprivate func apply(to state: inout SourceLoader.State) -> (PipelineSyntax, hasTree: Bool) {
+        state.diagnostics += diagnostics
+        if let source { state.sources.add(source) }
+        return (syntax, hasTree)
+    }
+}
+
+struct ReadFailure: Error, Sendable {
+    var reason: String
+}
+
+/// Included files read and parsed once, for a loader that loads many variants
+/// of one pipeline: a search space compiles every configuration of its
+/// template, and each would otherwise read and parse the same includes again.
+public final class IncludeCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var files: [String: Result<ParsedFile, ReadFailure>] = [:]
+
+    public init() {}
+
+    func parsed(_ path: String) -> Result<ParsedFile, ReadFailure>? { lock.withLock { files[path] } }
+
+    func store(_ result: Result<ParsedFile, ReadFailure>, for path: String) { lock.withLock { files[path] = result } }
+
+    /// How many distinct files were read, for tests.
+    public var count: Int { lock.withLock { files.count } }
 }

@@ -7,10 +7,13 @@ import Testing
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The built `strata` next to the test bundle.
-    static var binary: URL {
-        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("strata")
+    static var binary: URL { product("strata") }
+
+    /// A built executable of the package, next to the test bundle.
+    static func product(_ name: String) -> URL {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
         if FileManager.default.isExecutableFile(atPath: besideTests.path) { return besideTests }
-        return packageRoot.appendingPathComponent(".build/debug/strata")
+        return packageRoot.appendingPathComponent(".build/debug/\(name)")
     }
 
     struct Outcome {
@@ -20,17 +23,19 @@ import Testing
     }
 
     /// Runs the binary on a Dispatch worker, so waiting for it never blocks Swift's cooperative pool.
-    func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) async throws -> Outcome {
+    func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
+             executable: URL = binary) async throws -> Outcome {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try runBlocking(arguments, environment: environment, in: directory) })
+                continuation.resume(with: Result { try runBlocking(arguments, environment: environment, in: directory, executable: executable) })
             }
         }
     }
 
-    func runBlocking(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Outcome {
+    func runBlocking(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
+                     executable: URL = binary) throws -> Outcome {
         let process = Process()
-        process.executableURL = Self.binary
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory ?? Self.packageRoot
         var env = ProcessInfo.processInfo.environment
@@ -72,6 +77,29 @@ import Testing
         let outcome = try await run(["check"] + files + ["Pipelines/models/local.yaml"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("Pipelines/quickstart.yaml: ok"))
+    }
+
+    @Test func everyFuzzRegressionInputIsCheckedQuickly() async throws {
+        // The fuzz target's replay mode runs each saved input through the whole front end.
+        let outcome = try await run(["--max-seconds", "2", "Fuzz/regressions", "Pipelines"], executable: Self.product("FrontEndFuzzer"))
+        #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+        let replayed = outcome.stdout.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        #expect(replayed >= 30, "\(outcome.stdout)")
+    }
+
+    @Test func includePathAllowsADirectoryOutsideTheTree() async throws {
+        let directory = try temporaryDirectory()
+        let shared = try temporaryDirectory()
+        try "strata: 1\n".write(to: directory.appendingPathComponent(".strata"), atomically: true, encoding: .utf8)
+        try "strata: 1\nmodels:\n  m: { provider: openai, model: gpt-4o-mini }\n"
+            .write(to: shared.appendingPathComponent("models.yaml"), atomically: true, encoding: .utf8)
+        try "strata: 1\ninclude: \(shared.path)/models.yaml\nlayers:\n  - ensemble: [m]\n"
+            .write(to: directory.appendingPathComponent("main.yaml"), atomically: true, encoding: .utf8)
+        let refused = try await run(["check", "main.yaml"], in: directory)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("refusing to include"))
+        let allowed = try await run(["check", "--include-path", shared.path, "main.yaml"], in: directory)
+        #expect(allowed.status == 0, "\(allowed.stderr)")
     }
 
     @Test func threeMistakesAreReportedWithCaretsAndFixIts() async throws {

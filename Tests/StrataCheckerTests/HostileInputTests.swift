@@ -148,6 +148,51 @@ import Testing
         let elapsed = Self.seconds { _ = PipelineCompiler().compile(source: source, path: "main.yaml") }
         #expect(elapsed < 1.0, "took \(elapsed) s")
     }
+
+    @Test func includesAreReadAndParsedOncePerSearch() throws {
+        let reads = Counter()
+        let cache = IncludeCache()
+        let loader = SourceLoader(readFile: { path in
+            if path.hasSuffix("models.yaml") { reads.increment() }
+            return "strata: 1\nmodels:\n  gpt: { provider: openai, model: gpt-4o-mini }\n"
+        }, includeRoots: ["/"], includeCache: cache)
+        for samples in 1...5 {
+            let loaded = loader.load(text: "strata: 1\ninclude: models.yaml\nlayers:\n  - ensemble: [{ model: gpt, samples: \(samples) }]\n",
+                                     path: "/pipelines/main.yaml")
+            #expect(loaded.included.count == 1)
+            #expect(loaded.diagnostics.isEmpty)
+        }
+        #expect(reads.value == 1)
+        #expect(cache.count == 1)
+    }
+
+    @Test func aHugeInfeasibleSpaceIsCheckedQuickly() throws {
+        // 100,000 configurations, none feasible: `strata check` compiled every one.
+        let directory = try temporaryDirectory()
+        let path = directory.appendingPathComponent("space.yaml").path
+        var text = "strata-search: 1\nname: s\naxes:\n"
+        for axis in 0..<5 { text += "  a\(axis): { range: [1, 10] }\n" }
+        text += "pipeline:\n  layers:\n    - ensemble: [{ model: nosuch, samples: $a0 }]\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        var result: CompileResult?
+        let elapsed = Self.seconds { result = PipelineCompiler().check(path: path) }
+        #expect(elapsed < 2.0, "took \(elapsed) s")
+        #expect(result?.diagnostics.map(\.code).contains(.feasibilityUnproven) == true)
+        #expect(result?.hasErrors == false)
+        #expect(result?.diagnostics.map(\.code).filter { $0 == .unusedAxis }.count == 4)
+
+        // A small space is compiled whole, and its emptiness is an error.
+        let small = text.replacingOccurrences(of: "range: [1, 10]", with: "range: [1, 2]")
+        try small.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(PipelineCompiler().check(path: path).diagnostics.map(\.code).contains(.noFeasibleConfiguration))
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }
 
 func temporaryDirectory() throws -> URL {

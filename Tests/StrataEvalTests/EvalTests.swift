@@ -35,6 +35,22 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(loaded.items[0].followUps == ["Now make it rhyme."])
     }
 
+    @Test func crlfInvalidBytesAndIdsAreReadAsWritten() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ids-\(UUID().uuidString).jsonl").path
+        try "{\"id\": 12, \"prompt\": \"a\"}\r\n\r\n{\"id\": \"x-1\", \"prompt\": \"b\"}\r\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let loaded = try DatasetLoader.load(path: path, format: .jsonl)
+        #expect(loaded.items.map(\.id) == ["12", "x-1"])
+        #expect(loaded.items.map { $0.query.messages.last?.content } == ["a", "b"])
+
+        for (line, expected) in [("{\"id\": true, \"prompt\": \"a\"}", ":2: 'id' must be a string or an integer"),
+                                 ("{\"id\": 1.5, \"prompt\": \"a\"}", ":2: 'id' must be a string or an integer")] {
+            try ("{\"id\": 1, \"prompt\": \"ok\"}\r\n" + line + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            #expect { try DatasetLoader.load(path: path, format: .jsonl) } throws: { "\($0)".contains(path + expected) }
+        }
+        try Data(Array("{\"prompt\": \"ok\"}\n{\"prompt\": \"caf".utf8) + [0xE9] + Array("\"}\n".utf8)).write(to: URL(fileURLWithPath: path))
+        #expect { try DatasetLoader.load(path: path, format: .jsonl) } throws: { "\($0)".hasPrefix(path + ":2:") }
+    }
+
     @Test func fieldMappingAndBadLines() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("map-\(UUID().uuidString).jsonl").path
         try "{\"q\": \"hi\", \"a\": \"hello\", \"key\": 7}\nnot json\n".write(toFile: path, atomically: true, encoding: .utf8)

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Strata
 import StrataTestServer
 import Testing
@@ -65,6 +66,41 @@ import Testing
             }
         }
         #expect(caches[0].count() == 100)
+    }
+
+    @Test func cacheProblemsAreReportedNotSilent() throws {
+        let path = temporaryPath("cache.sqlite")
+        let problems = ProblemList()
+        let request = ChatRequest(model: "m", messages: [.user("hi")])
+        let key = ResponseCache.key(endpoint: "e", request: request, sample: 0)
+
+        // A file that is not a database is moved aside, and the run gets a fresh cache.
+        try Data(repeating: 0x41, count: 8192).write(to: URL(fileURLWithPath: path))
+        let cache = try ResponseCache(path: path, report: problems.add)
+        #expect(problems.kinds == [.corruptFile])
+        let aside = try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent)
+            .filter { $0.hasPrefix((path as NSString).lastPathComponent + ".corrupt-") }
+        #expect(aside.count == 1)
+        cache.store(ChatResponse(texts: ["hello"], usage: Usage()), for: key)
+        #expect(cache.lookup(key)?.texts == ["hello"])
+
+        // An entry that is not a stored reply is a miss, said once.
+        let other = try ResponseCache(path: path, report: problems.add)
+        let pool = try DatabaseQueue(path: path)
+        try pool.write { try $0.execute(sql: "UPDATE responses SET response = x'00ff'") }
+        #expect(other.lookup(key) == nil)
+        #expect(problems.kinds == [.corruptFile, .unreadableEntry])
+
+        // A lock held past the wait limit drops the store, and says so.
+        let impatient = try ResponseCache(path: path, lockTimeout: 0.2, report: problems.add)
+        try pool.inDatabase { db in
+            try db.execute(sql: "BEGIN EXCLUSIVE")
+            impatient.store(ChatResponse(texts: ["later"], usage: Usage()), for: key)
+            try db.execute(sql: "COMMIT")
+        }
+        #expect(problems.kinds.last == .lockTimeout)
+        #expect(impatient.problemCounts()[.lockTimeout] == 1)
+        #expect(problems.messages.allSatisfy { $0.contains(path) })
     }
 
     @Test func cacheKeysNeverContainKeys() {
@@ -175,4 +211,12 @@ final class Pieces: @unchecked Sendable {
     private var pieces: [String] = []
     func append(_ piece: String) { lock.withLock { pieces.append(piece) } }
     var all: [String] { lock.withLock { pieces } }
+}
+
+final class ProblemList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var problems: [CacheProblem] = []
+    func add(_ problem: CacheProblem) { lock.withLock { problems.append(problem) } }
+    var kinds: [CacheProblem.Kind] { lock.withLock { problems.map(\.kind) } }
+    var messages: [String] { lock.withLock { problems.map(\.message) } }
 }
