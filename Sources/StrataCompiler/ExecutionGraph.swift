@@ -55,10 +55,14 @@ public struct GraphNode: Sendable, Codable, Hashable {
     public var operation: NodeOperation
     /// Index into `ExecutionGraph.models`, for calls.
     public var model: Int?
+    /// Index of the layer's entry that makes this call.
+    public var entry: Int?
     /// Per model within a layer, 0-based: distinct samples stay distinct in the cache.
     public var sample: Int?
     public var seed: Int?
-    /// The incoming candidate this node works on (verify, unit-test).
+    /// The incoming candidate this node works on (verify, unit-test): its
+    /// position in the previous layer's pool or, when it depends directly on
+    /// a call of a generating layer, that call's position among the layer's calls.
     public var candidate: Int?
     public var temperature: Double?
     /// Worst-case estimated prompt tokens (calls only).

@@ -23,20 +23,21 @@ private struct Builder {
 
     mutating func add(_ layer: Int, _ operation: NodeOperation, dependencies: [Int], seconds: Double = 0) -> Int {
         let id = nodes.count
-        nodes.append(GraphNode(id: id, layer: layer, operation: operation, model: nil, sample: nil, seed: nil, candidate: nil,
+        nodes.append(GraphNode(id: id, layer: layer, operation: operation, model: nil, entry: nil, sample: nil, seed: nil, candidate: nil,
                                temperature: nil, inputTokens: 0, outputTokens: 0, seconds: seconds, dependencies: dependencies))
         return id
     }
 
     /// Adds an LLM call; `waves` stretches its time when more calls of its group
     /// run than the model allows in flight.
-    mutating func call(_ layer: CheckedLayer, _ role: CallRole, entry: CheckedEntry, sample: Int?, candidate: Int?,
+    mutating func call(_ layer: CheckedLayer, _ role: CallRole, entry entryIndex: Int, sample: Int?, candidate: Int?,
                        dependencies: [Int], waves: Int, outputTokens: Int? = nil) -> Int {
+        let entry = layer.entries[entryIndex]
         let model = pipeline.models[entry.model]
         let output = outputTokens ?? entry.sampling.maxTokens
         let id = nodes.count
         nodes.append(GraphNode(
-            id: id, layer: layer.index, operation: NodeOperation(role), model: entry.model, sample: sample,
+            id: id, layer: layer.index, operation: NodeOperation(role), model: entry.model, entry: entryIndex, sample: sample,
             seed: entry.sampling.seed + (sample ?? 0), candidate: candidate, temperature: entry.sampling.temperature,
             inputTokens: layer.inputTokens[role] ?? 0, outputTokens: output,
             seconds: model.callSeconds(outputTokens: output) * Double(waves), dependencies: dependencies))
@@ -48,6 +49,11 @@ private struct Builder {
         return (count + limit - 1) / limit
     }
 
+    /// The calls of the previous layer, one per candidate it makes, when a
+    /// per-candidate step may start on each as soon as it exists: a generating
+    /// layer that cannot fall back to the pool it was given.
+    var streamedCalls: [Int]?
+
     mutating func buildAll() {
         var pool: Int?
         for layer in pipeline.layers {
@@ -56,10 +62,19 @@ private struct Builder {
         _ = add(pipeline.layers.count - 1, .answer, dependencies: pool.map { [$0] } ?? [])
     }
 
+    /// What per-candidate work on candidate `index` waits for: the call that
+    /// makes it, when the previous layer streams, or else the whole pool.
+    func source(of index: Int, upstream: [Int]?, inputs: [Int]) -> [Int] {
+        if let upstream, index < upstream.count { return [upstream[index]] }
+        return inputs
+    }
+
     /// Adds a layer's nodes; returns the node that yields its pool.
     mutating func build(_ layer: CheckedLayer, after previous: Int?) -> Int {
         let inputs = previous.map { [$0] } ?? []
         let n = layer.poolIn.max
+        let upstream = streamedCalls
+        streamedCalls = nil
         switch layer.kind {
         case .ensemble, .fuse:
             let role: CallRole = layer.kind == .ensemble ? .generate : .fuse
@@ -68,52 +83,58 @@ private struct Builder {
             var nextSample: [Int: Int] = [:]
             var calls: [Int] = []
             calls.reserveCapacity(perModel.values.reduce(0, +))
-            for entry in layer.entries {
+            for (entryIndex, entry) in layer.entries.enumerated() {
                 let waveCount = waves(perModel[entry.model]!, model: entry.model)
                 for _ in 0..<entry.samples {
                     let sample = nextSample[entry.model, default: 0]
                     nextSample[entry.model] = sample + 1
-                    calls.append(call(layer, role, entry: entry, sample: sample, candidate: nil, dependencies: inputs, waves: waveCount))
+                    calls.append(call(layer, role, entry: entryIndex, sample: sample, candidate: nil, dependencies: inputs, waves: waveCount))
                 }
             }
-            return add(layer.index, .collect, dependencies: calls)
+            // A fuse that may fall back hands on candidates no call made: the next layer waits for its pool.
+            if layer.kind == .ensemble || layer.onFailure == .fail { streamedCalls = calls }
+            // The input pool too: a fuse whose every call fails falls back to it.
+            return add(layer.index, .collect, dependencies: inputs + calls)
         case .critique:
-            let critique = call(layer, .critique, entry: layer.entries[0], sample: nil, candidate: nil, dependencies: inputs, waves: 1)
+            let critique = call(layer, .critique, entry: 0, sample: nil, candidate: nil, dependencies: inputs, waves: 1)
             return add(layer.index, .parseCritiques, dependencies: inputs + [critique])
         case .rank:
-            let rank = call(layer, .rank, entry: layer.entries[0], sample: nil, candidate: nil, dependencies: inputs, waves: 1)
+            let rank = call(layer, .rank, entry: 0, sample: nil, candidate: nil, dependencies: inputs, waves: 1)
             return add(layer.index, .selectTopK, dependencies: inputs + [rank])
         case .verify:
-            let entry = layer.entries[0]
-            let waveCount = waves(n, model: entry.model)
+            let waveCount = waves(n, model: layer.entries[0].model)
             var verdicts: [Int] = []
             for candidate in 0..<n {
-                let reasoning = call(layer, .verifyReasoning, entry: entry, sample: nil, candidate: candidate, dependencies: inputs, waves: waveCount)
-                verdicts.append(call(layer, .verifyVerdict, entry: entry, sample: nil, candidate: candidate, dependencies: [reasoning], waves: waveCount))
+                let reasoning = call(layer, .verifyReasoning, entry: 0, sample: nil, candidate: candidate,
+                                     dependencies: source(of: candidate, upstream: upstream, inputs: inputs), waves: waveCount)
+                verdicts.append(call(layer, .verifyVerdict, entry: 0, sample: nil, candidate: candidate, dependencies: [reasoning], waves: waveCount))
             }
             return add(layer.index, .filterVerdicts, dependencies: inputs + verdicts)
         case .vote:
             return add(layer.index, .vote, dependencies: inputs)
         case .unitTest:
-            var testInputs = inputs
-            if layer.testSource == .model, let entry = layer.entries.first {
-                testInputs.append(call(layer, .writeTests, entry: entry, sample: nil, candidate: nil, dependencies: inputs, waves: 1))
+            // The tests depend on the query alone, so they are written while the candidates are.
+            var tests: [Int] = []
+            if layer.testSource == .model, !layer.entries.isEmpty {
+                tests.append(call(layer, .writeTests, entry: 0, sample: nil, candidate: nil, dependencies: [], waves: 1))
             }
             var graded: [Int] = []
-            if layer.mode == .judge, let entry = layer.entries.first {
-                let waveCount = waves(n, model: entry.model)
+            if layer.mode == .judge, !layer.entries.isEmpty {
+                let waveCount = waves(n, model: layer.entries[0].model)
                 for candidate in 0..<n {
-                    graded.append(call(layer, .judgeTests, entry: entry, sample: nil, candidate: candidate, dependencies: testInputs, waves: waveCount))
+                    graded.append(call(layer, .judgeTests, entry: 0, sample: nil, candidate: candidate,
+                                       dependencies: source(of: candidate, upstream: upstream, inputs: inputs) + tests, waves: waveCount))
                 }
             } else {
                 // Sandbox runs are concurrent; each may take up to its full timeout.
                 for candidate in 0..<n {
-                    let id = add(layer.index, .executeTests, dependencies: testInputs, seconds: layer.timeoutSeconds)
+                    let id = add(layer.index, .executeTests, dependencies: source(of: candidate, upstream: upstream, inputs: inputs) + tests,
+                                 seconds: layer.timeoutSeconds)
                     nodes[id].candidate = candidate
                     graded.append(id)
                 }
             }
-            return add(layer.index, .selectByTests, dependencies: inputs + graded)
+            return add(layer.index, .selectByTests, dependencies: inputs + tests + graded)
         }
     }
 }

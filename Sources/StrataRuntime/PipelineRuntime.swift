@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import StrataCache
 import StrataChecker
+import StrataCompiler
 import StrataProviders
 import StrataSandbox
 import StrataSyntax
@@ -31,8 +32,8 @@ public struct RuntimeOptions: Sendable {
     }
 }
 
-/// Runs a checked pipeline on queries. Every call of a layer is in flight at
-/// once, within each model's limits; many queries share one runtime (and so
+/// Runs a checked pipeline on queries as its compiled execution graph: every
+/// node starts as soon as its inputs are ready, within each model's limits; many queries share one runtime (and so
 /// one scheduler and one set of limits). Failed calls drop one candidate and
 /// are recorded; a query fails, with its reason, only when a layer is left
 /// with nothing to work on.
@@ -49,11 +50,13 @@ public final class PipelineRuntime: Sendable {
     let providers: [any ChatProvider]
     let scheduler: CallScheduler
     let client: HTTPClient?
+    let plan: GraphPlan
     private let state = RuntimeState()
 
     public init(pipeline: CheckedPipeline, options: RuntimeOptions = RuntimeOptions()) throws {
         self.pipeline = pipeline
         self.options = options
+        plan = GraphPlan(pipeline: pipeline)
         let needsHTTP = pipeline.models.contains { options.providers[$0.name] == nil }
         let client = needsHTTP ? HTTPChatProvider.makeClient(timeouts: options.timeouts) : nil
         self.client = client
@@ -82,63 +85,18 @@ public final class PipelineRuntime: Sendable {
         pipeline.models.firstIndex { $0.name == name }.map { scheduler.peakInFlight(model: $0) } ?? 0
     }
 
-    /// Answers one query. `id` names it in the trace; `onDelta` receives the
-    /// final layer's text as it streams (when that layer makes one call).
+    /// Answers one query by running the pipeline's execution graph: each node
+    /// starts when its inputs are ready. `id` names it in the trace; `onDelta`
+    /// receives the final layer's text as it streams (when that layer makes
+    /// one call); `onLayer` hears each layer's report as its pool is complete.
     public func run(_ query: Query, id: String? = nil, onDelta: (@Sendable (String) -> Void)? = nil,
                     onLayer: (@Sendable (LayerReport) -> Void)? = nil) async -> RunResult {
         let queryID = id ?? "q\(state.nextQuery())"
-        let started = Date()
-        var pool: [Candidate] = []
-        var reports: [LayerReport] = []
-        var notices: [String] = []
-        var failure: String?
-        for layer in pipeline.layers {
-            let isLast = layer.index == pipeline.layers.last?.index
-            let context = LayerContext(runtime: self, layer: layer, query: queryID)
-            let layerStart = Date()
-            let candidatesIn = pool.count
-            do {
-                try Task.checkCancellation()
-                pool = try await execute(layer, pool: pool, query: query, context: context, onDelta: isLast ? onDelta : nil)
-            } catch let error as QueryFailure {
-                failure = "layer \(layer.index + 1) (\(layer.kind.rawValue)): \(error.reason)"
-                pool = []
-            } catch {
-                failure = error is CancellationError || (error as? ProviderError) == .cancelled
-                    ? "cancelled" : "layer \(layer.index + 1) (\(layer.kind.rawValue)): \(error)"
-                pool = []
-            }
-            var usage = context.usage
-            usage.seconds = Date().timeIntervalSince(layerStart)
-            let report = LayerReport(index: layer.index, kind: layer.kind.rawValue, candidatesIn: candidatesIn,
-                                     candidates: pool, notes: context.notes, usage: usage)
-            reports.append(report)
-            notices += context.fallbacks.map { "layer \(layer.index + 1) (\(layer.kind.rawValue)): \($0)" }
-            onLayer?(report)
-            if failure != nil { break }
-        }
-        if failure == nil, pool.isEmpty { failure = "the last layer left no candidate" }
-        var total = reports.reduce(RunUsage()) { $0 + $1.usage }
-        total.seconds = Date().timeIntervalSince(started)
-        if failure == nil, let answer = pool.first, answer.truncated == true {
-            notices.append("the answer stopped at its max_tokens limit and may be cut off (\(answer.origin)); raise 'max_tokens' on the layer that wrote it for longer answers")
-        }
-        return RunResult(answer: failure == nil ? pool.first?.text : nil, failure: failure, layers: reports, usage: total, notices: notices)
+        return await QueryRun(runtime: self, query: query, id: queryID, onDelta: onDelta, onLayer: onLayer).drive()
     }
 
-    func execute(_ layer: CheckedLayer, pool: [Candidate], query: Query, context: LayerContext,
-                 onDelta: (@Sendable (String) -> Void)?) async throws -> [Candidate] {
-        if layer.kind != .ensemble, pool.isEmpty { throw QueryFailure(reason: "no candidates to work on") }
-        switch layer.kind {
-        case .ensemble: return try await LayerExecutors.generate(layer, pool: pool, query: query, context: context, onDelta: onDelta)
-        case .fuse: return try await LayerExecutors.generate(layer, pool: pool, query: query, context: context, onDelta: onDelta)
-        case .critique: return try await LayerExecutors.critique(layer, pool: pool, query: query, context: context)
-        case .rank: return try await LayerExecutors.rank(layer, pool: pool, query: query, context: context)
-        case .verify: return try await LayerExecutors.verify(layer, pool: pool, query: query, context: context)
-        case .unitTest: return try await LayerExecutors.unitTest(layer, pool: pool, query: query, context: context)
-        case .vote: return LayerExecutors.vote(layer, pool: pool, context: context)
-        }
-    }
+    /// The execution graph every query runs.
+    public var graph: ExecutionGraph { plan.graph }
 }
 
 /// Why a query stopped.

@@ -10,6 +10,8 @@ public struct ReceivedRequest: @unchecked Sendable {
     public var headers: [String: String]
     public var body: [String: Any] { (try? JSONSerialization.jsonObject(with: rawBody)) as? [String: Any] ?? [:] }
     public var rawBody: Data
+    /// When the server read it.
+    public var received = Date()
 
     /// `anthropic` for `/messages`, `openai` otherwise.
     public var isAnthropic: Bool { path.hasSuffix("/messages") }
@@ -28,7 +30,7 @@ public struct ReceivedRequest: @unchecked Sendable {
 
 
 /// What the server does with one request.
-public enum ScriptedReply: Sendable {
+public indirect enum ScriptedReply: Sendable {
     /// A normal completion (in the request's wire format, streamed if asked).
     case text(String, inputTokens: Int = 10, outputTokens: Int = 5)
     /// Several choices (OpenAI `n > 1`).
@@ -45,6 +47,11 @@ public enum ScriptedReply: Sendable {
     case slowStream(String, chunks: Int, interval: Double)
     /// A raw body with a status and content type.
     case raw(status: Int, contentType: String, body: String)
+    /// Another reply, sent this many seconds later (on top of the server's latency).
+    case delayed(Double, ScriptedReply)
+    /// Another reply, held until `condition` holds (checked every 5 ms) or
+    /// `timeout` seconds pass: tests of what a client sends while it waits.
+    case held(until: @Sendable () -> Bool, timeout: Double, ScriptedReply)
 }
 
 /// An in-process OpenAI- and Anthropic-compatible server on 127.0.0.1 with a
@@ -201,7 +208,11 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         let request = ReceivedRequest(method: "\(head.method)", path: head.uri, headers: headers, rawBody: body)
-        let (reply, latency) = server.accept(request)
+        var (reply, latency) = server.accept(request)
+        while case .delayed(let extra, let inner) = reply {
+            latency += extra
+            reply = inner
+        }
         let loop = context.eventLoop
         let respond = { [self] in self.respond(reply, to: request, context: context) }
         if latency > 0 {
@@ -243,6 +254,18 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             streamReply(text, chunks: chunks, interval: interval, request: request, usage: (10, chunks), context: context)
         case .raw(let status, let contentType, let body):
             write(status: HTTPResponseStatus(statusCode: status), contentType: contentType, body: body, context: context)
+        case .delayed(_, let inner):
+            respond(inner, to: request, context: context)
+        case .held(let condition, let timeout, let inner):
+            let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout * 1e9))
+            func poll() {
+                if condition() || NIODeadline.now() >= deadline {
+                    respond(inner, to: request, context: context)
+                } else {
+                    context.eventLoop.scheduleTask(in: .milliseconds(5)) { poll() }
+                }
+            }
+            poll()
         }
     }
 

@@ -77,7 +77,14 @@ let header = """
         let layer = compiled.graph.nodes.filter { $0.layer == 1 }
         #expect(layer.filter(\.operation.isCall).map(\.operation) == [.writeTests])
         #expect(layer.filter { $0.operation == .executeTests }.count == 4)
-        #expect(abs(compiled.cost.total.latencySeconds - (0.2 + 0.2 + 3)) < 0.01)
+        // The tests are written while the candidates are, and each candidate's
+        // run starts when its own sample exists: one sample, then one sandbox run.
+        #expect(abs(compiled.cost.total.latencySeconds - (0.2 + 3)) < 0.01)
+        #expect(layer.first { $0.operation == .writeTests }?.dependencies == [])
+        for run in layer where run.operation == .executeTests {
+            #expect(compiled.graph.nodes[run.dependencies[0]].operation == .generate)
+            #expect(compiled.graph.nodes[run.dependencies[0]].sample == run.candidate)
+        }
     }
 
     @Test func unitTestJudgeGradesEveryCandidate() throws {

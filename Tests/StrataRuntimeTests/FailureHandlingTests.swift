@@ -30,7 +30,10 @@ import Testing
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         #expect(result.failure == nil, "\(result.failure ?? "")")
-        #expect(result.usage.retries == 4)
+        // Which call meets which fault depends on arrival order: each sample takes two faults
+        // (four retries), or one takes three and is asked again or dropped.
+        #expect((6...7).contains(server.requestCount))
+        #expect(result.usage.retries + result.usage.failedCalls >= 2, "\(result.usage)")
     }
 
     @Test func aFailedCallDropsOneCandidateAndIsRecorded() async throws {

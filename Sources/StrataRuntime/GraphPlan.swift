@@ -1,0 +1,54 @@
+import StrataChecker
+import StrataCompiler
+
+/// The execution graph of a pipeline with what the runtime needs to run it,
+/// computed once per runtime and shared by every query: who waits for whom,
+/// and which node yields each layer's pool.
+struct GraphPlan: Sendable {
+    let graph: ExecutionGraph
+    /// For each node, the nodes that depend on it.
+    let dependents: [[Int]]
+    /// For each layer (by position), the node that yields its pool.
+    let poolNodes: [Int]
+    /// For each node, the position of its layer in `pipeline.layers`.
+    let layerOf: [Int]
+    /// For each layer, whether its per-candidate nodes wait on the previous
+    /// layer's calls rather than its pool (so a candidate's position is that of its call).
+    let streamed: [Bool]
+    /// For each layer, how many calls a generating layer makes.
+    let callCounts: [Int]
+    /// The node whose output is the answer.
+    var answer: Int { graph.answer }
+
+    init(pipeline: CheckedPipeline) {
+        let graph = GraphBuilder.build(pipeline)
+        self.graph = graph
+        var position: [Int: Int] = [:]
+        for (offset, layer) in pipeline.layers.enumerated() { position[layer.index] = offset }
+        var dependents = [[Int]](repeating: [], count: graph.nodes.count)
+        var poolNodes = [Int](repeating: graph.answer, count: pipeline.layers.count)
+        var layerOf = [Int](repeating: 0, count: graph.nodes.count)
+        var streamed = [Bool](repeating: false, count: pipeline.layers.count)
+        var callCounts = [Int](repeating: 0, count: pipeline.layers.count)
+        for node in graph.nodes {
+            for dependency in node.dependencies { dependents[dependency].append(node.id) }
+            let layer = position[node.layer] ?? 0
+            layerOf[node.id] = layer
+            switch node.operation {
+            case .collect, .parseCritiques, .selectTopK, .filterVerdicts, .selectByTests, .vote:
+                poolNodes[layer] = node.id
+            case .generate, .fuse:
+                callCounts[layer] += 1
+            case .verifyReasoning, .judgeTests, .executeTests:
+                if let first = node.dependencies.first, [.generate, .fuse].contains(graph.nodes[first].operation) { streamed[layer] = true }
+            default:
+                break
+            }
+        }
+        self.dependents = dependents
+        self.poolNodes = poolNodes
+        self.layerOf = layerOf
+        self.streamed = streamed
+        self.callCounts = callCounts
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Strata
+import StrataTestServer
+import Testing
+
+/// The runtime runs the compiled graph: per-candidate work starts when its
+/// candidate exists, and results do not depend on when replies arrive.
+@Suite struct DataflowTests {
+    /// Requests whose prompt is a generating call (the ensemble's system prompt reaches the model first).
+    static func isSample(_ request: ReceivedRequest) -> Bool {
+        let text = request.promptText
+        return !text.contains("[1]") && !text.lowercased().contains("verdict") && !text.contains("unit tests for the instruction")
+            && !text.lowercased().contains("reasoning") && !text.lowercased().contains("correct")
+    }
+
+    @Test func verifyStartsOnEachCandidateAsItArrives() async throws {
+        // One sample of three is held until the other two have been verified
+        // (reasoning and verdict each): a layer-by-layer runtime would wait out the 30 s.
+        let requests = RequestLog()
+        let server = try ScriptedLLMServer { request, _ in
+            requests.add(request)
+            let answer = ScriptedLLMServer.defaultAnswer(for: request)
+            if Self.isSample(request), let seed = request.seed, seed % 3 == 2 {
+                return .held(until: { requests.count(where: { !Self.isSample($0) }) >= 4 }, timeout: 30, .text(answer))
+            }
+            return .text(answer)
+        }
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 3 }]
+              - verify: { model: m, on_empty: keep-all }
+            """, server: server))
+        let started = Date()
+        let result = await rt.run(Query(prompt: "What is 6 × 7?"))
+        try await rt.shutdown()
+        #expect(result.answer != nil, "\(result.failure ?? "")")
+        #expect(result.layers.map(\.candidates.count) == [3, 3])
+        #expect(server.requests.filter { !Self.isSample($0) }.count == 6)
+        #expect(Date().timeIntervalSince(started) < 25, "the fast candidates were not verified while the slow one was written")
+    }
+
+    @Test func testsAreWrittenWhileTheCandidatesAre() async throws {
+        // The samples are held until the test writer has been asked.
+        let requests = RequestLog()
+        let isWriter: @Sendable (ReceivedRequest) -> Bool = { $0.promptText.contains("unit tests for the instruction") }
+        let server = try ScriptedLLMServer { request, _ in
+            requests.add(request)
+            let answer = ScriptedLLMServer.defaultAnswer(for: request)
+            return Self.isSample(request) ? .held(until: { requests.count(where: isWriter) > 0 }, timeout: 30, .text(answer)) : .text(answer)
+        }
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 2 }]
+              - unit-test: { model: m, tests: 2, top_k: 1, on_empty: keep-all }
+            """, server: server))
+        let started = Date()
+        let result = await rt.run(Query(prompt: "Say hello."))
+        try await rt.shutdown()
+        #expect(result.answer != nil, "\(result.failure ?? "")")
+        #expect(server.requests.contains(where: isWriter))
+        #expect(Date().timeIntervalSince(started) < 25, "the test writer waited for the samples")
+    }
+
+    /// Every example pipeline, its models pointed at the test server: the same
+    /// replies arriving in any order give the same answer, pools, notes and usage,
+    /// and a run with every reply well formed makes exactly the compiled calls.
+    @Test func everyExamplePipelineIsDeterministicUnderJitter() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let files = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Pipelines").path)
+            .filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(files.count >= 10)
+        let server = try ScriptedLLMServer(threads: 2)
+        for file in files {
+            let result = PipelineCompiler().compile(path: root.appendingPathComponent("Pipelines/\(file)").path)
+            guard var pipeline = result.compiled?.pipeline else {
+                Issue.record("\(file) does not compile")
+                continue
+            }
+            for index in pipeline.models.indices {
+                pipeline.models[index].provider = .openaiCompatible
+                pipeline.models[index].baseURL = server.baseURL
+                pipeline.models[index].apiKeyEnv = []
+                pipeline.models[index].requestsPerMinute = nil
+                pipeline.models[index].tokensPerMinute = nil
+            }
+            var runs: [RunResult] = []
+            for jitter in [0.0, 1.0, 2.0] {
+                // Lognormal latency (median 20 ms) drawn from the request and the round, so each ordering differs.
+                server.setResponder { request, _ in
+                    let answer = ScriptedLLMServer.defaultAnswer(for: request)
+                    guard jitter > 0 else { return .text(answer) }
+                    var generator = SplitMix(seed: UInt64(truncatingIfNeeded: request.rawBody.hashValue) &+ UInt64(jitter * 1000))
+                    return .delayed(0.02 * exp(0.5 * generator.normal()), .text(answer))
+                }
+                let rt = try runtime(pipeline)
+                runs.append(await rt.run(Query(prompt: "What is 12 + 30? Answer with a number.", tests: "assert True")))
+                try await rt.shutdown()
+            }
+            let first = runs[0]
+            // first_k stops calls once its answer is known, so how many were sent depends on arrival order.
+            let hasEarlyStop = pipeline.layers.contains { $0.firstK != nil }
+            for other in runs.dropFirst() {
+                #expect(other.answer == first.answer, "\(file)")
+                #expect(other.failure == first.failure, "\(file)")
+                #expect(other.layers.map(\.candidates) == first.layers.map(\.candidates), "\(file)")
+                #expect(other.layers.map { $0.notes.sorted() } == first.layers.map { $0.notes.sorted() }, "\(file)")
+                if !hasEarlyStop {
+                    #expect(other.usage.calls == first.usage.calls && other.usage.outputTokens == first.usage.outputTokens, "\(file)")
+                }
+            }
+            let compiledCalls = result.compiled!.graph.nodes.filter(\.operation.isCall).count
+            if first.failure == nil, !hasEarlyStop, first.layers.allSatisfy({ $0.candidatesIn > 0 || $0.index == 0 }) {
+                #expect(first.usage.calls + first.usage.cacheHits <= compiledCalls, "\(file)")
+            }
+        }
+    }
+}
+
+/// A small seeded generator (SplitMix64) with a Box–Muller normal.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func normal() -> Double { sqrt(-2 * log(max(uniform(), 1e-12))) * cos(2 * .pi * uniform()) }
+}
+
+/// Requests as the responder sees them, for conditions on what has arrived.
+final class RequestLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requests: [ReceivedRequest] = []
+    func add(_ request: ReceivedRequest) { lock.withLock { requests.append(request) } }
+    func count(where predicate: (ReceivedRequest) -> Bool) -> Int { lock.withLock { requests.filter(predicate).count } }
+}
