@@ -33,7 +33,10 @@ enum FrontEnd {
             guard requested == mainPath else { return try SourceLoader.readTextFile(requested) }
             return try InvalidUTF8.decode(bytes)
         }
-        let result = PipelineCompiler(loader: loader).check(path: mainPath)
+        var compiler = PipelineCompiler(loader: loader)
+        // A few configurations cover the per-configuration path; hundreds would only slow the fuzzer.
+        compiler.feasibilityProbeLimit = 8
+        let result = compiler.check(path: mainPath)
         _ = DiagnosticRenderer(sources: result.sources).render(result.diagnostics)
         _ = DiagnosticRenderer.json(result.diagnostics)
         if let compiled = result.compiled ?? result.estimate {

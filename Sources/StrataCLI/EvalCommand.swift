@@ -114,7 +114,7 @@ struct EvalCommand: AsyncParsableCommand {
             let key = RunKey(pipelineHash: pipelineHash, datasetHash: loaded.hash, scorer: scoring.description,
                              selection: selection.joined(separator: "; "))
             try runStore.begin(key, pipelinePath: path, pipelineYAML: compiled.sources[path]?.text ?? "", datasetPath: dataset, items: selected.count)
-            let runtime = try PipelineRuntime(pipeline: program.pipeline, options: RuntimeOptions(cache: responseCache))
+            let runtime = try PipelineRuntime(compiled: program, options: RuntimeOptions(cache: responseCache))
             let progress = EvalProgress(total: selected.count, label: program.pipeline.name ?? path)
             let evaluator = Evaluator(runtime: runtime, scorer: scoring, store: runStore, concurrency: concurrency)
             let results = try await evaluator.evaluate(selected, run: key.id) { progress.finished($0) }
@@ -157,7 +157,7 @@ struct EvalCommand: AsyncParsableCommand {
             writeError("\(path): not usable (\(summary(of: result.diagnostics)))")
             throw ExitCode(1)
         }
-        return try PipelineRuntime(pipeline: compiled.pipeline, options: RuntimeOptions(cache: cache))
+        return try PipelineRuntime(compiled: compiled, options: RuntimeOptions(cache: cache))
     }
 
 }

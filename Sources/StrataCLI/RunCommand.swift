@@ -67,7 +67,7 @@ struct RunCommand: AsyncParsableCommand {
         let options = RuntimeOptions(
             cache: try cacheOptions.open(),
             trace: try trace.map { try TraceWriter(path: $0) })
-        let runtime = try PipelineRuntime(pipeline: compiled.pipeline, options: options)
+        let runtime = try PipelineRuntime(compiled: compiled, options: options)
         let interrupt = InterruptHandler()
         let failed: Bool
         if let prompt {

@@ -20,8 +20,7 @@ struct GraphPlan: Sendable {
     /// The node whose output is the answer.
     var answer: Int { graph.answer }
 
-    init(pipeline: CheckedPipeline) {
-        let graph = GraphBuilder.build(pipeline)
+    init(pipeline: CheckedPipeline, graph: ExecutionGraph) {
         self.graph = graph
         var position: [Int: Int] = [:]
         for (offset, layer) in pipeline.layers.enumerated() { position[layer.index] = offset }

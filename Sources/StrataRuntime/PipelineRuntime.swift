@@ -39,7 +39,7 @@ public struct RuntimeOptions: Sendable {
 /// with nothing to work on.
 ///
 /// ```swift
-/// let runtime = try PipelineRuntime(pipeline: compiled.pipeline)
+/// let runtime = try PipelineRuntime(compiled: compiled)
 /// let result = await runtime.run(Query(prompt: "What is 17 × 23?"))
 /// print(result.answer ?? result.failure ?? "")
 /// try await runtime.shutdown()
@@ -53,10 +53,20 @@ public final class PipelineRuntime: Sendable {
     let plan: GraphPlan
     private let state = RuntimeState()
 
-    public init(pipeline: CheckedPipeline, options: RuntimeOptions = RuntimeOptions()) throws {
+    /// A runtime for a compiled pipeline: queries run its graph.
+    public convenience init(compiled: CompiledPipeline, options: RuntimeOptions = RuntimeOptions()) throws {
+        try self.init(pipeline: compiled.pipeline, graph: compiled.graph, options: options)
+    }
+
+    /// A runtime for a checked pipeline, compiling its graph.
+    public convenience init(pipeline: CheckedPipeline, options: RuntimeOptions = RuntimeOptions()) throws {
+        try self.init(pipeline: pipeline, graph: GraphBuilder.build(pipeline), options: options)
+    }
+
+    init(pipeline: CheckedPipeline, graph: ExecutionGraph, options: RuntimeOptions) throws {
         self.pipeline = pipeline
         self.options = options
-        plan = GraphPlan(pipeline: pipeline)
+        plan = GraphPlan(pipeline: pipeline, graph: graph)
         let needsHTTP = pipeline.models.contains { options.providers[$0.name] == nil }
         let client = needsHTTP ? HTTPChatProvider.makeClient(timeouts: options.timeouts) : nil
         self.client = client

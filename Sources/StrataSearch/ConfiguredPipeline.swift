@@ -81,19 +81,11 @@ public final class ConfigurationCompiler: Sendable {
         }
         let tree = withBudgetAndVersion(filled)
         result.tree = tree
-        let loaded = loader.load(tree: tree, source: space.source)
-        result.sources = loaded.sources
-        result.diagnostics = loaded.diagnostics
-        let (checked, checkDiagnostics) = PipelineChecker.check(loaded)
-        result.diagnostics += checkDiagnostics
-        if let checked {
-            let graph = GraphBuilder.build(checked)
-            let cost = CostSummary(graph: graph, pipeline: checked)
-            result.diagnostics += BudgetCheck.check(cost, against: checked)
-            result.pipeline = checked
-            result.cost = cost
-        }
-        result.diagnostics = result.diagnostics.sortedForDisplay()
+        let compiled = PipelineCompiler(loader: loader).compile(loader.load(tree: tree, source: space.source))
+        result.sources = compiled.sources
+        result.diagnostics = compiled.diagnostics
+        result.pipeline = compiled.estimate?.pipeline
+        result.cost = compiled.estimate?.cost
         return result
     }
 

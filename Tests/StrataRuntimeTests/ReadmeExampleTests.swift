@@ -16,7 +16,7 @@ func ask(_ question: String, pipeline path: String) async throws -> String {
     guard let compiled = result.compiled else {
         throw PipelineFailure(message: DiagnosticRenderer(sources: result.sources).render(result.diagnostics))
     }
-    let runtime = try PipelineRuntime(pipeline: compiled.pipeline, options: RuntimeOptions(
+    let runtime = try PipelineRuntime(compiled: compiled, options: RuntimeOptions(
         cache: try ResponseCache(path: ".strata/cache.sqlite")))
     let run = await runtime.run(Query(prompt: question))
     try await runtime.shutdown()

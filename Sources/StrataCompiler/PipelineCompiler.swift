@@ -1,7 +1,5 @@
 import StrataChecker
-import StrataCompiler
 import StrataDiagnostics
-import StrataSearch
 import StrataSyntax
 
 /// A pipeline that passed every check, compiled for one query.
@@ -52,6 +50,9 @@ public struct CompileResult: Sendable {
 /// ```
 public struct PipelineCompiler: Sendable {
     public var loader: SourceLoader
+    /// How many configurations `check(path:)` compiles, at most, looking for a
+    /// feasible one when the file is a search space.
+    public var feasibilityProbeLimit = 500
 
     public init(loader: SourceLoader = SourceLoader()) {
         self.loader = loader
@@ -59,43 +60,23 @@ public struct PipelineCompiler: Sendable {
 
     /// Compiles the pipeline file at `path` and the files it includes.
     public func compile(path: String) -> CompileResult {
-        finish(loader.load(path: path), allowModelsFile: false)
+        compile(loader.load(path: path), allowModelsFile: false)
     }
 
-    /// Checks the file at `path`, which may be a pipeline, a file of shared
-    /// models and defaults that pipelines include, or a search space (checked
-    /// as a file, then for at least one feasible configuration).
-    public func check(path: String) -> CompileResult {
-        let text: String
-        do {
-            text = try loader.readFile(path)
-        } catch {
-            return CompileResult(compiled: nil, estimate: nil, diagnostics: [SourceLoader.unreadable(path, error)], sources: SourceMap())
-        }
-        if SearchSpaceLoader.isSearchFile(text: text) { return checkSearch(text: text, path: path) }
-        return finish(loader.load(text: text, path: path), allowModelsFile: true)
-    }
-
-    private func checkSearch(text: String, path: String) -> CompileResult {
-        let loaded = SearchSpaceLoader.load(text: text, path: path)
-        var diagnostics = loaded.diagnostics
-        var sources = loaded.sources
-        if var space = loaded.space {
-            space.includeRoots = loader.includeRoots
-            if let (diagnostic, exampleSources) = SearchPlan.feasibilityDiagnostic(space: space) {
-                diagnostics.append(diagnostic)
-                for file in exampleSources.all { sources.add(file) }
-            }
-        }
-        return CompileResult(compiled: nil, estimate: nil, diagnostics: diagnostics, sources: sources)
+    /// Checks pipeline text read from `path`, which may also be a file of
+    /// shared models and defaults that pipelines include.
+    public func checkPipeline(text: String, path: String) -> CompileResult {
+        compile(loader.load(text: text, path: path), allowModelsFile: true)
     }
 
     /// Compiles pipeline text, as if read from `path` (includes resolve relative to it).
     public func compile(source: String, path: String = "<input>.yaml") -> CompileResult {
-        finish(loader.load(text: source, path: path), allowModelsFile: false)
+        compile(loader.load(text: source, path: path), allowModelsFile: false)
     }
 
-    private func finish(_ loaded: LoadedPipeline, allowModelsFile: Bool) -> CompileResult {
+    /// Checks and compiles a pipeline already loaded: from a file, or a search
+    /// space's template with a configuration filled in.
+    public func compile(_ loaded: LoadedPipeline, allowModelsFile: Bool = false) -> CompileResult {
         var diagnostics = loaded.diagnostics
         guard loaded.hasSyntaxTree else {
             return CompileResult(compiled: nil, estimate: nil, diagnostics: diagnostics.sortedForDisplay(), sources: loaded.sources)
