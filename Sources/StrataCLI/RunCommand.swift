@@ -41,6 +41,10 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Write one JSON line per model call and step to this file.")
     var trace: String?
 
+    @Option(help: ArgumentHelp("Write every model call in time to this file, as Chrome trace events (open it in ui.perfetto.dev or chrome://tracing).",
+                               valueName: "file.json"))
+    var timeline: String?
+
     @Option(help: "Batch items in flight at once (each still obeys every model's limits).")
     var concurrency: Int = 16
 
@@ -66,7 +70,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         let options = RuntimeOptions(
             cache: try cacheOptions.open(),
-            trace: try trace.map { try TraceWriter(path: $0) })
+            trace: try trace.map { try TraceWriter(path: $0) },
+            recordTimeline: timeline != nil)
         let runtime = try PipelineRuntime(compiled: compiled, options: options)
         let interrupt = InterruptHandler()
         let failed: Bool
@@ -93,6 +98,7 @@ struct RunCommand: AsyncParsableCommand {
             writeError("· layer \(report.index + 1) \(report.kind): \(report.candidates.count) candidate(s), \(report.usage.calls) call(s), \(seconds) s")
         }
         let result = await runtime.run(Query(prompt: prompt), onDelta: onDelta, onLayer: onLayer)
+        writeTimeline([("query", result.timeline)])
         if explain { print(Explanation.render(result, pipeline: runtime.pipeline)) }
         if let answer = result.answer {
             if stream, streamed.wroteAnything { print("") } else if !explain { print(answer) }
@@ -102,6 +108,16 @@ struct RunCommand: AsyncParsableCommand {
         for notice in result.notices { writeError("note: \(notice)") }
         writeError(Explanation.usageLine(result.usage))
         return result.answer == nil
+    }
+
+    /// Writes `--timeline`, if asked for; a failure to write it is said, not fatal.
+    func writeTimeline(_ queries: [(id: String, spans: [CallSpan])]) {
+        guard let timeline else { return }
+        do {
+            try Timeline.chromeTrace(queries).write(to: URL(fileURLWithPath: timeline))
+        } catch {
+            writeError("could not write the timeline to \(timeline): \(error.localizedDescription)")
+        }
     }
 
     /// Returns whether any item is left without an answer.
@@ -117,6 +133,8 @@ struct RunCommand: AsyncParsableCommand {
         writeError("\(items.count) items, \(items.count - pending.count) already answered in \(output), \(pending.count) to go")
         var answered = 0
         var failed = 0
+        var timelines: [(id: String, spans: [CallSpan])] = []
+        defer { writeTimeline(timelines) }
         await withTaskGroup(of: (BatchItem, RunResult).self) { group in
             var next = pending.makeIterator()
             var stopped = false
@@ -127,6 +145,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             for _ in 0..<concurrency where launch() {}
             while let (item, result) = await group.next() {
+                if timeline != nil { timelines.append((item.id, result.timeline)) }
                 // An item cut short by Ctrl-C is not done: it is not recorded, and a rerun runs it.
                 if result.failure == "cancelled" || Task.isCancelled && result.answer == nil {
                     // not recorded

@@ -18,10 +18,12 @@ public struct RuntimeOptions: Sendable {
     public var environment: [String: String]
     /// Retries of a reply that cannot be parsed (critique, verdict), each with a new seed.
     public var malformedRetries: Int
+    /// Whether each query's calls are kept as `RunResult.timeline`.
+    public var recordTimeline: Bool
 
     public init(cache: ResponseCache = .disabled, trace: TraceWriter? = nil, retry: RetryPolicy = .default, timeouts: Timeouts = Timeouts(),
                 providers: [String: any ChatProvider] = [:], environment: [String: String] = ProcessInfo.processInfo.environment,
-                malformedRetries: Int = 2) {
+                malformedRetries: Int = 2, recordTimeline: Bool = false) {
         self.cache = cache
         self.trace = trace
         self.retry = retry
@@ -29,6 +31,7 @@ public struct RuntimeOptions: Sendable {
         self.providers = providers
         self.environment = environment
         self.malformedRetries = malformedRetries
+        self.recordTimeline = recordTimeline
     }
 }
 
@@ -133,11 +136,26 @@ final class LayerContext: @unchecked Sendable {
     private var _usage = RunUsage()
     private var _notes: [String] = []
     private var _fallbacks: [String] = []
+    private var _spans: [CallSpan] = []
+    /// Where the query's time starts, for call spans.
+    let origin: Date
 
-    init(runtime: PipelineRuntime, layer: CheckedLayer, query: String) {
+    init(runtime: PipelineRuntime, layer: CheckedLayer, query: String, origin: Date) {
         self.runtime = runtime
         self.layer = layer
         self.query = query
+        self.origin = origin
+    }
+
+    /// The layer's calls in time, when the runtime records a timeline.
+    var spans: [CallSpan] { lock.withLock { _spans } }
+
+    private func record(_ event: TraceEvent, start: Date) {
+        guard runtime.options.recordTimeline, let model = event.model else { return }
+        let span = CallSpan(layer: layer.index, operation: event.operation, model: model, sample: event.sample, candidate: event.candidate,
+                            start: start.timeIntervalSince(origin), end: Date().timeIntervalSince(origin), cacheHit: event.cacheHit,
+                            error: event.error)
+        lock.withLock { _spans.append(span) }
     }
 
     var usage: RunUsage { lock.withLock { _usage } }
@@ -210,6 +228,7 @@ final class LayerContext: @unchecked Sendable {
             event.outputTokens = cached.usage.outputTokens
             lock.withLock { _usage.cacheHits += 1 }
             runtime.options.trace?.write(event)
+            record(event, start: start)
             onDelta?(text)
             return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
         }
@@ -235,6 +254,7 @@ final class LayerContext: @unchecked Sendable {
                 _usage.usd += usd
             }
             runtime.options.trace?.write(event)
+            record(event, start: start)
             return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(reply.response.finishReason)))
         } catch {
             let failure: ProviderError = (error as? ProviderError) ?? (error is CancellationError ? .cancelled : .network(String(describing: error)))
@@ -245,6 +265,7 @@ final class LayerContext: @unchecked Sendable {
                 _usage.failedCalls += 1
             }
             runtime.options.trace?.write(event)
+            record(event, start: start)
             return .failure(failure)
         }
     }

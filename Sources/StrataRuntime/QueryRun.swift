@@ -18,6 +18,7 @@ final class QueryRun: @unchecked Sendable {
     /// One per layer: its calls, usage and notes.
     let contexts: [LayerContext]
     private let tasks = TaskRegistry()
+    let started = Date()
 
     init(runtime: PipelineRuntime, query: Query, id: String, onDelta: (@Sendable (String) -> Void)?,
          onLayer: (@Sendable (LayerReport) -> Void)?) {
@@ -27,13 +28,12 @@ final class QueryRun: @unchecked Sendable {
         self.queryID = id
         self.onDelta = onDelta
         self.onLayer = onLayer
-        contexts = runtime.pipeline.layers.map { LayerContext(runtime: runtime, layer: $0, query: id) }
+        contexts = runtime.pipeline.layers.map { [started] in LayerContext(runtime: runtime, layer: $0, query: id, origin: started) }
     }
 
     typealias Completion = (node: Int, result: Result<NodeOutput, Error>)
 
     func drive() async -> RunResult {
-        let started = Date()
         let nodes = plan.graph.nodes
         let layers = runtime.pipeline.layers
         let (completions, sink) = AsyncStream.makeStream(of: Completion.self)
@@ -143,7 +143,9 @@ final class QueryRun: @unchecked Sendable {
         if failure == nil, let answer = pool.candidates.first, answer.truncated == true {
             notices.append("the answer stopped at its max_tokens limit and may be cut off (\(answer.origin)); raise 'max_tokens' on the layer that wrote it for longer answers")
         }
-        return RunResult(answer: failure == nil ? pool.candidates.first?.text : nil, failure: failure, layers: reports, usage: total, notices: notices)
+        let timeline = contexts.flatMap(\.spans).sorted { ($0.start, $0.layer) < ($1.start, $1.layer) }
+        return RunResult(answer: failure == nil ? pool.candidates.first?.text : nil, failure: failure, layers: reports, usage: total,
+                         notices: notices, timeline: timeline)
     }
 
     /// The verdict nodes of a verify layer, in candidate order.

@@ -86,6 +86,8 @@ public struct RunResult: Sendable, Hashable, Codable {
     /// What a reader of the answer must know: a fallback that produced it, or
     /// that it was cut at `max_tokens`.
     public var notices: [String] = []
+    /// Every model call in time, when `RuntimeOptions.recordTimeline` is set.
+    public var timeline: [CallSpan] = []
 }
 
 /// One line of the trace: a model call or a pure step of one query.

@@ -253,6 +253,31 @@ import Testing
         #expect(streamed.stderr.contains("· layer 1 ensemble: 3 candidate(s)"))
     }
 
+    @Test func timelineIsAChromeTraceOfEveryCall() async throws {
+        let server = try ScriptedLLMServer()
+        let directory = try StrataBinaryTests().temporaryDirectory()
+        let pipeline = try writePipeline(server, in: directory)
+        let file = directory.appendingPathComponent("timeline.json")
+        let outcome = try await StrataBinaryTests().run(["run", pipeline, "--prompt", "Hello there", "--cache", "off",
+                                                         "--timeline", file.path], in: directory)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        let events = try #require(object["traceEvents"] as? [[String: Any]])
+        let spans = events.filter { $0["ph"] as? String == "X" }
+        #expect(spans.count == 5, "one span per call")
+        #expect(Set(spans.compactMap { $0["name"] as? String }) == ["generate", "rank", "fuse"])
+        #expect(spans.allSatisfy { ($0["ts"] as? Int).map { $0 >= 0 } == true && ($0["dur"] as? Int).map { $0 > 0 } == true })
+        #expect(spans.allSatisfy { ($0["args"] as? [String: Any])?["cache_hit"] as? Bool == false })
+        let rows = events.filter { $0["name"] as? String == "thread_name" }.compactMap { ($0["args"] as? [String: Any])?["name"] as? String }
+        #expect(rows == ["m"], "one row per model")
+        // The samples overlap; the fuse starts after the rank ends.
+        let generate = spans.filter { $0["name"] as? String == "generate" }.compactMap { $0["ts"] as? Int }
+        let rank = try #require(spans.first { $0["name"] as? String == "rank" })
+        let fuse = try #require(spans.first { $0["name"] as? String == "fuse" })
+        #expect(generate.count == 3)
+        #expect((fuse["ts"] as! Int) >= (rank["ts"] as! Int) + (rank["dur"] as! Int) - 1)
+    }
+
     @Test func aKilledBatchResumesWhereItStopped() async throws {
         // 40 items × 5 calls, 2 items at a time, 0.2 s a call: about 20 s, so the
         // kill lands mid-batch even when a loaded CI machine polls late.

@@ -1,0 +1,46 @@
+import Foundation
+
+/// One model call of a query, placed in time: what `strata run --timeline`
+/// draws. Times are seconds from the start of the query.
+public struct CallSpan: Sendable, Hashable, Codable {
+    public var layer: Int
+    public var operation: String
+    public var model: String
+    public var sample: Int?
+    public var candidate: Int?
+    public var start: Double
+    public var end: Double
+    public var cacheHit: Bool
+    public var error: String?
+}
+
+/// Writes call spans in the Chrome trace-event format, which Perfetto
+/// (ui.perfetto.dev) and chrome://tracing open: one process per query, one
+/// row per model, one span per call, named by its operation and annotated
+/// with its layer, sample, candidate and whether the cache answered it.
+public enum Timeline {
+    public static func chromeTrace(_ queries: [(id: String, spans: [CallSpan])]) -> Data {
+        var events: [[String: Any]] = []
+        for (process, query) in queries.enumerated() {
+            events.append(["name": "process_name", "ph": "M", "pid": process + 1, "args": ["name": query.id]])
+            var rows: [String: Int] = [:]
+            for span in query.spans where rows[span.model] == nil {
+                rows[span.model] = rows.count + 1
+                events.append(["name": "thread_name", "ph": "M", "pid": process + 1, "tid": rows.count, "args": ["name": span.model]])
+            }
+            for span in query.spans.sorted(by: { ($0.start, $0.layer) < ($1.start, $1.layer) }) {
+                var args: [String: Any] = ["layer": span.layer + 1, "cache_hit": span.cacheHit]
+                if let sample = span.sample { args["sample"] = sample }
+                if let candidate = span.candidate { args["candidate"] = candidate + 1 }
+                if let error = span.error { args["error"] = error }
+                events.append([
+                    "name": span.operation, "cat": "layer \(span.layer + 1)", "ph": "X",
+                    "ts": Int((span.start * 1e6).rounded()), "dur": max(1, Int(((span.end - span.start) * 1e6).rounded())),
+                    "pid": process + 1, "tid": rows[span.model]!, "args": args,
+                ])
+            }
+        }
+        let object: [String: Any] = ["traceEvents": events, "displayTimeUnit": "ms"]
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    }
+}
