@@ -60,25 +60,29 @@ public struct SearchPlan: Sendable {
     }
 
     /// Whether `space` has a feasible configuration, found without compiling
-    /// all of it: configurations spread evenly over the grid are compiled
-    /// until one is feasible, at most `limit` of them and for at most
-    /// `seconds` (a large template costs more per configuration), so
-    /// `strata check` stays fast on a space of 200,000 configurations.
-    /// Returns E065 when every configuration was compiled and none is
-    /// feasible, W066 when a limit was reached first, and nil otherwise.
+    /// all of it: a space no larger than `limit` is compiled whole; a larger
+    /// one is sampled (distinct configurations drawn by a seeded walk over its
+    /// axes, never listing the grid) until one is feasible, at most `limit` of
+    /// them and for at most `seconds`, so `strata check` stays fast on a space
+    /// of 200,000 configurations. Returns E065 when every configuration was
+    /// compiled and none is feasible, W066 when only a sample was, and nil
+    /// when one is feasible.
     public static func feasibilityDiagnostic(space: SearchSpace, budget: QueryBudget = QueryBudget(), limit: Int = 500,
                                              seconds: Double = 0.5) -> (Diagnostic, sources: SourceMap)? {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
         let compiler = ConfigurationCompiler(space: space, budget: budget)
-        let all = space.enumerate()
-        guard !all.isEmpty else { return nil }
-        // A stride coprime with the size visits every index once, spread over all axes.
-        var stride = max(1, Int(Double(all.count) * 0.618))
-        while gcd(stride, all.count) != 1 { stride += 1 }
+        var gridBound = 1
+        for axis in space.axes {
+            let (product, overflow) = gridBound.multipliedReportingOverflow(by: max(1, axis.values.count))
+            gridBound = overflow ? Int.max : product
+        }
+        let whole = gridBound <= limit
+        let candidates = whole ? space.enumerate() : space.sample(limit)
+        guard !candidates.isEmpty else { return nil }
         var tally = InfeasibleTally()
         var compiled = 0
-        for step in 0..<min(limit, all.count) {
-            let configured = compiler.compile(all[(step * stride) % all.count])
+        for configuration in candidates {
+            let configured = compiler.compile(configuration)
             compiled += 1
             if configured.isFeasible { return nil }
             tally.add(configured)
@@ -88,16 +92,15 @@ public struct SearchPlan: Sendable {
         let notes = reasons.prefix(3).map { DiagnosticNote("\($0.count) configuration(s): \($0.message)", at: $0.example.diagnostics.first?.range) }
         var sources = SourceMap()
         for reason in reasons { for file in reason.example.sources.all { sources.add(file) } }
-        if compiled == all.count {
-            return (Diagnostic(.noFeasibleConfiguration, "none of the \(all.count) configurations of '\(space.name)' passes the checker and the budget",
+        if whole, compiled == candidates.count {
+            return (Diagnostic(.noFeasibleConfiguration, "none of the \(compiled) configurations of '\(space.name)' passes the checker and the budget",
                                at: .startOf(space.source.path), notes: Array(notes)), sources)
         }
-        return (Diagnostic(.feasibilityUnproven, "none of \(compiled) configurations of '\(space.name)', spread over its \(all.count), passes the checker and the budget",
+        return (Diagnostic(.feasibilityUnproven, "none of \(compiled) configurations of '\(space.name)' drawn across its axes passes the checker and the budget",
                            at: .startOf(space.source.path),
                            notes: Array(notes) + [DiagnosticNote("`strata search --dry-run` compiles every configuration and says whether any is feasible")]), sources)
     }
 
-    private static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
     /// Static worst-case calls per query of a feasible configuration.
     static func calls(_ configured: ConfiguredPipeline) -> Int { configured.cost?.total.calls ?? 0 }
