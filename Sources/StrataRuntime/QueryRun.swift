@@ -46,7 +46,15 @@ final class QueryRun: @unchecked Sendable {
         var notices: [String] = []
         var failure: String?
         var inFlight = 0
-        var ready = nodes.filter(\.dependencies.isEmpty).map(\.id).reversed() as [Int]
+        var ready = nodes.filter(\.dependencies.isEmpty).map(\.id)
+        // Call nodes wait here, per model and in order, until the model has room: a task
+        // exists only for calls that can soon be sent, so 100,000 ready calls cost 100,000
+        // queue entries, not 100,000 suspended tasks.
+        let models = runtime.pipeline.models
+        var waitingCalls = [[Int]](repeating: [], count: models.count)
+        var waitingHead = [Int](repeating: 0, count: models.count)
+        var runningCalls = [Int](repeating: 0, count: models.count)
+        let callRoom = models.map { 2 * $0.maxInFlight }
 
         func report(layer position: Int, pool: Pool) {
             let context = contexts[position]
@@ -85,11 +93,7 @@ final class QueryRun: @unchecked Sendable {
         var iterator = completions.makeAsyncIterator()
         await withTaskCancellationHandler {
             while failure == nil, outputs[plan.answer] == nil {
-                while let id = ready.popLast() {
-                    if unneeded.contains(id) {
-                        finish(id, .skipped)
-                        continue
-                    }
+                func launch(_ id: Int) {
                     let position = plan.layerOf[id]
                     if layerStart[position] == nil { layerStart[position] = Date() }
                     let inputs = nodes[id].dependencies.map { outputs[$0] ?? .skipped }
@@ -105,9 +109,39 @@ final class QueryRun: @unchecked Sendable {
                         sink.yield((id, result))
                     }
                 }
+                // In id order, so calls queue up in the order the graph lists them (sample 0 first).
+                let batch = ready
+                ready.removeAll(keepingCapacity: true)
+                for id in batch {
+                    if unneeded.contains(id) {
+                        finish(id, .skipped)
+                    } else if nodes[id].operation.isCall, let model = nodes[id].model {
+                        waitingCalls[model].append(id)
+                    } else {
+                        launch(id)
+                    }
+                }
+                for model in models.indices {
+                    while runningCalls[model] < callRoom[model], waitingHead[model] < waitingCalls[model].count {
+                        let id = waitingCalls[model][waitingHead[model]]
+                        waitingHead[model] += 1
+                        if unneeded.contains(id) {
+                            finish(id, .skipped)
+                            continue
+                        }
+                        runningCalls[model] += 1
+                        launch(id)
+                    }
+                    if waitingHead[model] == waitingCalls[model].count, waitingHead[model] > 0 {
+                        waitingCalls[model].removeAll(keepingCapacity: true)
+                        waitingHead[model] = 0
+                    }
+                }
+                if !ready.isEmpty { continue }
                 if outputs[plan.answer] != nil || inFlight == 0 { break }
                 guard let (id, result) = await iterator.next() else { break }
                 inFlight -= 1
+                if nodes[id].operation.isCall, let model = nodes[id].model { runningCalls[model] -= 1 }
                 tasks.finished(id)
                 switch result {
                 case .success(let output):

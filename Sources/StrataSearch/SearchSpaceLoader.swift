@@ -298,8 +298,10 @@ struct SpaceReader {
             step = value
         }
         let (span, overflow) = high.subtractingReportingOverflow(low)
-        if overflow || span / step + 1 > 10_000 {
-            let count = overflow ? "more than 10,000" : String(span / step + 1)
+        // `span / step + 1` itself overflows for [0, Int.max]: compare before adding.
+        if overflow || span / step >= 10_000 {
+            let (values, tooMany) = (span / step).addingReportingOverflow(1)
+            let count = overflow || tooMany ? "more than 10,000" : String(values)
             report(.axisDomain, "axis '\(axis)' has \(count) values; a search axis takes at most 10,000", at: node.range)
             return nil
         }
