@@ -105,6 +105,9 @@ public struct CheckedLayer: Sendable, Codable {
     public var memoryMB: Int
     /// How a vote layer reads each candidate's answer.
     public var extractor: AnswerExtractorKind?
+    /// When a vote stops drawing samples, and how many it draws at a time.
+    public var earlyStop: EarlyStop?
+    public var wave: Int
     /// The prompt templates this layer sends, by role.
     public var prompts: [CallRole: String]
     /// Estimated input tokens of one call, by role (worst case).

@@ -164,6 +164,10 @@ private struct LayerWalk {
                        notes: [DiagnosticNote("a '\(layer.kind.rawValue)' layer needs candidates; an ensemble layer makes them from the query")])
                 resolvable = false
             }
+            if let earlyStop = layer.earlyStop, index == 0 || main.layers[index - 1].kind != .ensemble {
+                report(.earlyStopPlacement, "'early_stop' needs the vote to come right after the ensemble, whose samples it draws in waves",
+                       at: earlyStop.range, notes: [DiagnosticNote("move the vote up, or remove 'early_stop' to count every candidate")])
+            }
             guard let checked = checkLayer(layer, index: index, pool: &pool) else {
                 resolvable = false
                 continue
@@ -439,7 +443,8 @@ private struct LayerWalk {
             testSource: kind == .unitTest ? testSource : nil, structuredOutput: structured,
             onMalformed: layer.onMalformed?.value ?? .fail,
             onFailure: onFailure, timeoutSeconds: layer.timeoutSeconds?.value ?? 10,
-            memoryMB: layer.memoryMB?.value ?? 512, extractor: kind == .vote ? layer.extractor?.value ?? .numeric : nil, prompts: prompts, inputTokens: inputTokens, range: layer.range)
+            memoryMB: layer.memoryMB?.value ?? 512, extractor: kind == .vote ? layer.extractor?.value ?? .numeric : nil,
+            earlyStop: kind == .vote ? layer.earlyStop?.value : nil, wave: layer.wave?.value ?? 2, prompts: prompts, inputTokens: inputTokens, range: layer.range)
     }
 
     /// The pool out of a filtering layer (verify, unit-test).

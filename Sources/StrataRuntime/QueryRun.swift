@@ -55,6 +55,34 @@ final class QueryRun: @unchecked Sendable {
         var waitingHead = [Int](repeating: 0, count: models.count)
         var runningCalls = [Int](repeating: 0, count: models.count)
         let callRoom = models.map { 2 * $0.maxInFlight }
+        // A vote with early_stop: the ensemble's samples beyond `released` wait here.
+        let gate = plan.earlyStop
+        var released = gate.map { min($0.wave, $0.calls.count) } ?? 0
+        var held = Set<Int>()
+        let gatedSlot = Dictionary(uniqueKeysWithValues: (gate?.calls ?? []).enumerated().map { ($1, $0) })
+
+        /// After a gated sample finishes: once its wave is complete, stop drawing or release the next wave.
+        func advanceGate(after id: Int) {
+            guard let gate, gatedSlot[id] != nil else { return }
+            let finishedPrefix = gate.calls.firstIndex { outputs[$0] == nil } ?? gate.calls.count
+            guard finishedPrefix >= released, released < gate.calls.count else { return }
+            let texts = gate.calls[..<released].map { call -> String? in
+                if case .generated(.success(let candidate))? = outputs[call] { return candidate.text }
+                return nil
+            }
+            if let reason = gate.settled(texts, remaining: gate.calls.count - released) {
+                contexts[1].note("early stop after \(released) of \(gate.calls.count) samples: \(reason)")
+                for call in gate.calls[released...] {
+                    unneeded.insert(call)
+                    if held.remove(call) != nil { ready.append(call) }
+                }
+                released = gate.calls.count
+                return
+            }
+            let next = min(gate.calls.count, released + gate.wave)
+            for call in gate.calls[released..<next] where held.remove(call) != nil { ready.append(call) }
+            released = next
+        }
 
         func report(layer position: Int, pool: Pool) {
             let context = contexts[position]
@@ -88,6 +116,7 @@ final class QueryRun: @unchecked Sendable {
                 remaining[dependent] -= 1
                 if remaining[dependent] == 0 { ready.append(dependent) }
             }
+            advanceGate(after: id)
         }
 
         var iterator = completions.makeAsyncIterator()
@@ -115,6 +144,8 @@ final class QueryRun: @unchecked Sendable {
                 for id in batch {
                     if unneeded.contains(id) {
                         finish(id, .skipped)
+                    } else if let slot = gatedSlot[id], slot >= released {
+                        held.insert(id)
                     } else if nodes[id].operation.isCall, let model = nodes[id].model {
                         waitingCalls[model].append(id)
                     } else {

@@ -261,6 +261,13 @@ private struct Decoder {
             case "timeout_s": layer.timeoutSeconds = reader.double(value, key: key, in: 0.1...600)
             case "memory_mb": layer.memoryMB = reader.int(value, key: key, in: 16...65_536)
             case "extractor": layer.extractor = reader.choice(value, key: key, as: AnswerExtractorKind.self)
+            case "early_stop":
+                if value.scalar?.value == "unbeatable" {
+                    layer.earlyStop = Located(.unbeatable, at: value.range)
+                } else if let level = reader.double(value, key: key, in: 0.5...0.999_999) {
+                    layer.earlyStop = Located(.confidence(level.value), at: value.range)
+                }
+            case "wave": layer.wave = reader.int(value, key: key, in: 1...10_000)
             default: reader.decodeSampling(key, value, into: &layer.sampling)
             }
         }

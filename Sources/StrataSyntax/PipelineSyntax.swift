@@ -15,6 +15,24 @@ public enum LayerKind: String, Sendable, Codable, CaseIterable {
     public var callsNoModel: Bool { self == .vote }
 }
 
+/// When a vote stops drawing the ensemble's samples (`early_stop`).
+public enum EarlyStop: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Once the leading answer cannot be overtaken by the samples left: the
+    /// same winner as counting every sample.
+    case unbeatable
+    /// Also once the probability that the leading answer is the majority
+    /// answer reaches this level (a Beta posterior over the top two answers'
+    /// counts, as in Adaptive-Consistency).
+    case confidence(Double)
+
+    public var description: String {
+        switch self {
+        case .unbeatable: "unbeatable"
+        case .confidence(let level): "confidence \(level)"
+        }
+    }
+}
+
 /// How a final answer is read out of a response, for voting and scoring.
 public enum AnswerExtractorKind: String, Sendable, Codable, CaseIterable {
     /// The final number: `#### N`, else `\boxed{N}`, else the last number; normalized.
@@ -178,6 +196,8 @@ public struct LayerSyntax: Sendable {
     public var timeoutSeconds: Located<Double>?
     public var memoryMB: Located<Int>?
     public var extractor: Located<AnswerExtractorKind>?
+    public var earlyStop: Located<EarlyStop>?
+    public var wave: Located<Int>?
 
     public init(kind: LayerKind, kindRange: SourceRange, range: SourceRange) {
         self.kind = kind

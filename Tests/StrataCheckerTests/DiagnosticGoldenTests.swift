@@ -342,6 +342,28 @@ import Testing
             """, [])
     }
 
+    @Test func earlyStopFollowsTheEnsemble() {
+        expectDiagnostics(Self.gpt + """
+            layers:
+              - ensemble: [{ model: gpt, samples: 5 }]
+              - rank: { model: gpt, top_k: 4 }
+              - vote: { extractor: numeric, early_stop: 1️⃣unbeatable }
+              - fuse: [gpt]
+            """, [("1️⃣", .earlyStopPlacement)])
+        expectDiagnostics(Self.gpt + """
+            layers:
+              - ensemble: [{ model: gpt, samples: 5 }]
+              - vote: { early_stop: 0.9, wave: 2 }
+              - fuse: [gpt]
+            """, [])
+        expectDiagnostics(Self.gpt + """
+            layers:
+              - ensemble: [{ model: gpt, samples: 5 }]
+              - vote: { early_stop: 1️⃣1.5 }
+              - fuse: [gpt]
+            """, [("1️⃣", .outOfRange)])
+    }
+
     @Test func voteNeedsVoters() {
         expectDiagnostics(Self.gpt + """
             layers:

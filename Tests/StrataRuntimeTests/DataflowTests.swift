@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+@testable import StrataRuntime
 import StrataTestServer
 import Testing
 
@@ -57,6 +58,42 @@ import Testing
         #expect(result.answer != nil, "\(result.failure ?? "")")
         #expect(server.requests.contains(where: isWriter))
         #expect(Date().timeIntervalSince(started) < 25, "the test writer waited for the samples")
+    }
+
+    @Test func anEarlyStoppingVoteDrawsOnlyTheSamplesItNeeds() async throws {
+        let server = try ScriptedLLMServer { request, _ in .text("The answer is 42.") }
+        for (rule, calls) in [("unbeatable", 10), ("0.95", 5)] {
+            server.resetRecords()
+            let rt = try runtime(try pipeline("""
+                  - ensemble: [{ model: m, samples: 15 }]
+                  - vote: { extractor: numeric, early_stop: \(rule), wave: 5 }
+                """, server: server))
+            let result = await rt.run(Query(prompt: "What is 6 × 7?"))
+            try await rt.shutdown()
+            #expect(result.answer == "The answer is 42.", "\(result.failure ?? "")")
+            // unbeatable: after 10 votes for 42 the last 5 cannot change the winner;
+            // 0.95: after 5, P(majority) = 63/64 already.
+            #expect(server.requestCount == calls, "\(rule)")
+            #expect(result.usage.calls == calls)
+            #expect(result.layers[1].notes.contains { $0.hasPrefix("early stop after \(calls) of 15 samples") }, "\(result.layers[1].notes)")
+        }
+        // Answers that disagree are all drawn, and the vote is the full count's.
+        server.setResponder { request, _ in .text("The answer is \((request.seed ?? 0) % 3).") }
+        server.resetRecords()
+        let rt = try runtime(try pipeline("""
+              - ensemble: [{ model: m, samples: 6 }]
+              - vote: { extractor: numeric, early_stop: 0.99, wave: 2 }
+            """, server: server))
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        #expect(server.requestCount == 6)
+        #expect(result.layers[1].candidates.count == 2)
+    }
+
+    @Test func majorityProbabilityIsTheBetaPosterior() {
+        #expect(abs(EarlyStopGate.majorityProbability(leader: 2, second: 0) - 0.875) < 1e-12)
+        #expect(abs(EarlyStopGate.majorityProbability(leader: 5, second: 0) - 63.0 / 64) < 1e-12)
+        #expect(abs(EarlyStopGate.majorityProbability(leader: 1, second: 1) - 0.5) < 1e-12)
     }
 
     /// Every example pipeline, its models pointed at the test server: the same
