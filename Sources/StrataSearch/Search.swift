@@ -171,8 +171,11 @@ final class SearchRun: @unchecked Sendable {
     }
 
     func objective(_ outcome: TrialOutcome, index: Int) -> Double {
-        if case .penalized(let lambda, _) = settings.objective { return outcome.score - lambda * cost(of: index) }
-        return outcome.score
+        guard case .penalized(let lambda, let measure) = settings.objective else { return outcome.score }
+        // Calls as observed (cache hits included), so a configuration that spends
+        // less than its worst case — a vote that stops early — is credited for it.
+        if measure == .calls, outcome.items > 0 { return outcome.score - lambda * Double(outcome.requestedCalls) / Double(outcome.items) }
+        return outcome.score - lambda * cost(of: index)
     }
 
     /// Evaluates a configuration, or finds the finished trial in the store.

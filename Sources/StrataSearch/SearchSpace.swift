@@ -7,6 +7,9 @@ public enum AxisValue: Sendable, Hashable, Codable, CustomStringConvertible {
     case int(Int)
     case bool(Bool)
     case string(String)
+    /// A number that is not an integer (0.7, 1e-3), kept as written so it goes
+    /// into the template as a number: temperatures, early_stop levels.
+    case number(String)
     /// A ranked model list's prefix: the models a configuration uses.
     case list([String])
 
@@ -15,6 +18,7 @@ public enum AxisValue: Sendable, Hashable, Codable, CustomStringConvertible {
         case .int(let value): String(value)
         case .bool(let value): String(value)
         case .string(let value): value
+        case .number(let value): value
         case .list(let values): "[" + values.joined(separator: ", ") + "]"
         }
     }
@@ -25,13 +29,14 @@ public enum AxisValue: Sendable, Hashable, Codable, CustomStringConvertible {
         return description
     }
 
-    /// Numbers as themselves, booleans as 0/1, lists as their length.
+    /// Integers as themselves, booleans as 0/1, lists as their length
+    /// (expressions compute with integers only).
     var numericValue: Int? {
         switch self {
         case .int(let value): value
         case .bool(let value): value ? 1 : 0
         case .list(let values): values.count
-        case .string: nil
+        case .string, .number: nil
         }
     }
 }
@@ -44,6 +49,7 @@ extension Optional where Wrapped == AxisValue {
         case .bool(let value)?: value
         case .int(let value)?: value != 0
         case .string(let value)?: !value.isEmpty && value != "none"
+        case .number(let value)?: Double(value) != 0
         case .list(let values)?: !values.isEmpty
         }
     }

@@ -274,6 +274,7 @@ struct SpaceReader {
         if scalar.style == .plain {
             if let int = Int(scalar.value) { return .int(int) }
             if let bool = Bool(yamlPlain: scalar.value) { return .bool(bool) }
+            if let number = Double(scalar.value), number.isFinite { return .number(scalar.value) }
         }
         return .string(scalar.value)
     }

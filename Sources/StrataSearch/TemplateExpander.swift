@@ -125,6 +125,7 @@ enum TemplateExpander {
         switch value {
         case .int(let int): YAMLNode(.scalar(.init(value: String(int), style: .plain)), range: range)
         case .bool(let bool): YAMLNode(.scalar(.init(value: String(bool), style: .plain)), range: range)
+        case .number(let text): YAMLNode(.scalar(.init(value: text, style: .plain)), range: range)
         case .string(let string): YAMLNode(.scalar(.init(value: string, style: .doubleQuoted)), range: range)
         case .list(let values): YAMLNode(.sequence(values.map { YAMLNode(.scalar(.init(value: $0, style: .doubleQuoted)), range: range) }), range: range)
         }

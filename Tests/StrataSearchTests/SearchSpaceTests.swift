@@ -178,6 +178,36 @@ func loadSpace(_ text: String, path: String = "space.yaml") throws -> SearchSpac
     }
 }
 
+@Suite struct DecimalAxisTests {
+    @Test func decimalsGoIntoTheTemplateAsNumbers() throws {
+        let loaded = SearchSpaceLoader.load(text: """
+            strata-search: 1
+            name: decimals
+            axes:
+              temperature: [0.2, 0.7]
+              stop: [none, unbeatable, 0.95]
+            pipeline:
+              models:
+                m: { provider: openai-compatible, model: q, base_url: "http://127.0.0.1:9/v1" }
+              layers:
+                - ensemble: [{ model: m, samples: 5, temperature: $temperature }]
+                - $if: stop == 'none'
+                  vote: { extractor: numeric }
+                - $if: stop != 'none'
+                  vote: { extractor: numeric, early_stop: $stop }
+                - fuse: [m]
+            """, path: "decimals.yaml")
+        let space = try #require(loaded.space, "\(loaded.diagnostics)")
+        let plan = SearchPlan(space: space)
+        #expect(plan.size == 6)
+        #expect(plan.feasible.count == 6, "\(plan.infeasibleReasons.map(\.message))")
+        let temperatures = Set(plan.feasible.compactMap { $0.pipeline?.layers[0].entries[0].sampling.temperature })
+        #expect(temperatures == [0.2, 0.7])
+        let stops = Set(plan.feasible.map { $0.pipeline?.layers[1].earlyStop?.description ?? "none" })
+        #expect(stops == ["none", "unbeatable", "confidence 0.95"])
+    }
+}
+
 @Suite struct SpaceInCodeTests {
     @Test func aSpaceDefinedInCodeIsCheckedLikeAFile() throws {
         let axes = [
