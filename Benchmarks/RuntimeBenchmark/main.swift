@@ -182,3 +182,39 @@ if selected(4) {
                  results.count, concurrent, measured / count, ideal / count, (measured / ideal - 1) * 100, layered / count,
                  (1 - measured / layered) * 100, failures))
 }
+
+// 5. Quorum 6 of 10 against all 10, same lognormal latency: 10 samples → fuse.
+if selected(5) {
+    let queries = quick ? 40 : 200
+    let jitter = LockedGenerator(seed: 7)
+    let server = try ScriptedLLMServer(threads: 2) { request, _ in
+        .delayed(0.2 * exp(0.5 * jitter.normal()), .text(ScriptedLLMServer.defaultAnswer(for: request)))
+    }
+    var report: [String] = []
+    for quorum in ["", ", quorum: 6"] {
+        let source = """
+            strata: 1
+            models:
+              m: { provider: openai-compatible, model: q, base_url: "\(server.baseURL)", limits: { max_in_flight: 256 } }
+            layers:
+              - ensemble: { models: [{ model: m, samples: 10 }]\(quorum) }
+              - fuse: [m]
+            """
+        guard let compiled = PipelineCompiler().compile(source: source, path: "quorum.yaml").compiled else { print("pipeline did not compile"); exit(1) }
+        let runtime = try PipelineRuntime(compiled: compiled)
+        _ = await runtime.run(Query(prompt: "warm up"))
+        var times: [Double] = []
+        var calls = 0
+        for item in 0..<queries {
+            let start = now()
+            let result = await runtime.run(Query(prompt: "quorum \(item)"))
+            times.append(now() - start)
+            calls += result.usage.calls
+        }
+        try await runtime.shutdown()
+        times.sort()
+        report.append(String(format: "%@: p50 %.3f s, p95 %.3f s, %.1f calls sent per query", quorum.isEmpty ? "all 10" : "quorum 6 of 10",
+                             times[times.count / 2], times[times.count * 95 / 100], Double(calls) / Double(queries)))
+    }
+    print("5. quorum, \(queries) queries of 10 samples → fuse, lognormal latency (median 200 ms, σ 0.5): " + report.joined(separator: "; "))
+}

@@ -108,6 +108,8 @@ public struct CheckedLayer: Sendable, Codable {
     /// When a vote stops drawing samples, and how many it draws at a time.
     public var earlyStop: EarlyStop?
     public var wave: Int
+    /// An ensemble that goes on with the first `quorum` samples to arrive and cancels the rest.
+    public var quorum: Int?
     /// The prompt templates this layer sends, by role.
     public var prompts: [CallRole: String]
     /// Estimated input tokens of one call, by role (worst case).

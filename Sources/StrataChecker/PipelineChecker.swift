@@ -318,6 +318,15 @@ private struct LayerWalk {
             // Counted from the entries as written, so an undeclared model does not shrink the pool and cascade.
             let total = layer.entries.reduce(0) { $0 + ($1.samples?.value ?? 1) }
             poolOut = PoolRange(total, total)
+            if let quorum = layer.quorum {
+                if quorum.value > total {
+                    report(.quorumExceedsSamples, "'quorum' is \(quorum.value), but the ensemble draws \(total) sample\(total == 1 ? "" : "s")", at: quorum.range,
+                           notes: [DiagnosticNote("the quorum is how many samples to wait for before cancelling the rest")],
+                           fixIts: [.replace(quorum.range, with: "\(total)")])
+                } else {
+                    poolOut = PoolRange(quorum.value, quorum.value)
+                }
+            }
             candidateTokensOut = entries.map(\.sampling.maxTokens).max() ?? 0
             for syntax in layer.entries {
                 let samples = syntax.samples?.value ?? 1
@@ -444,7 +453,8 @@ private struct LayerWalk {
             onMalformed: layer.onMalformed?.value ?? .fail,
             onFailure: onFailure, timeoutSeconds: layer.timeoutSeconds?.value ?? 10,
             memoryMB: layer.memoryMB?.value ?? 512, extractor: kind == .vote ? layer.extractor?.value ?? .numeric : nil,
-            earlyStop: kind == .vote ? layer.earlyStop?.value : nil, wave: layer.wave?.value ?? 2, prompts: prompts, inputTokens: inputTokens, range: layer.range)
+            earlyStop: kind == .vote ? layer.earlyStop?.value : nil, wave: layer.wave?.value ?? 2,
+            quorum: kind == .ensemble ? layer.quorum.map { min($0.value, poolOut.max) } : nil, prompts: prompts, inputTokens: inputTokens, range: layer.range)
     }
 
     /// The pool out of a filtering layer (verify, unit-test).

@@ -91,8 +91,9 @@ private struct Builder {
                     calls.append(call(layer, role, entry: entryIndex, sample: sample, candidate: nil, dependencies: inputs, waves: waveCount))
                 }
             }
-            // A fuse that may fall back hands on candidates no call made: the next layer waits for its pool.
-            if layer.kind == .ensemble || layer.onFailure == .fail { streamedCalls = calls }
+            // A fuse that may fall back hands on candidates no call made, and a quorum keeps
+            // whichever samples arrive first: the next layer waits for their pool.
+            if layer.quorum == nil, layer.kind == .ensemble || layer.onFailure == .fail { streamedCalls = calls }
             // The input pool too: a fuse whose every call fails falls back to it.
             return add(layer.index, .collect, dependencies: inputs + calls)
         case .critique:

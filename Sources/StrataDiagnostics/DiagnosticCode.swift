@@ -49,6 +49,7 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
     case tooManyCalls = "E042"
     case fewVoters = "W043"
     case earlyStopPlacement = "E044"
+    case quorumExceedsSamples = "E045"
 
     // Budgets
     case budgetExceeded = "E050"
@@ -109,6 +110,7 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
         case .firstKNeverStops: "first_k is at least the pool size, so verify never stops early"
         case .tooManyCalls: "the pipeline expands to more calls per query than Strata will compile"
         case .earlyStopPlacement: "a vote's early_stop draws the ensemble's samples in waves, so the vote must come right after the ensemble"
+        case .quorumExceedsSamples: "an ensemble's quorum is more than the samples it draws"
         case .fewVoters: "a vote over fewer than three candidates cannot break a tie by majority"
         case .budgetExceeded: "the worst case of a query exceeds the declared budget"
         case .axisDomain: "a search axis has no values or a malformed domain"

@@ -120,13 +120,17 @@ extension QueryRun {
         if layer.kind != .ensemble, given.candidates.isEmpty { throw QueryFailure(reason: "no candidates to work on") }
         var candidates: [Candidate] = [], calls: [Int] = []
         var failures: [String] = []
-        for case .generated(let result) in inputs {
-            switch result {
-            case .success(let candidate):
-                calls.append(failures.count + candidates.count)
+        // Calls in graph order; one not made (a quorum was met, a vote stopped early) is `.skipped`.
+        let callOutputs = layer.kind == .ensemble ? inputs[...] : inputs.dropFirst()
+        for (position, output) in callOutputs.enumerated() {
+            switch output {
+            case .generated(.success(let candidate)):
+                calls.append(position)
                 candidates.append(candidate)
-            case .failure(let failed):
+            case .generated(.failure(let failed)):
                 failures.append(failed.reason)
+            default:
+                break
             }
         }
         let isLast = layer.index == runtime.pipeline.layers.last?.index

@@ -61,6 +61,27 @@ final class QueryRun: @unchecked Sendable {
         var held = Set<Int>()
         let gatedSlot = Dictionary(uniqueKeysWithValues: (gate?.calls ?? []).enumerated().map { ($1, $0) })
 
+        // An ensemble with a quorum goes on with the first samples to arrive.
+        let quorum = layers.first?.quorum
+        let ensembleCalls = quorum == nil ? [] : nodes.filter { plan.layerOf[$0.id] == 0 && $0.operation == .generate }.map(\.id)
+        var quorumMet = false
+
+        /// After a sample arrives: once the quorum has arrived, cancel the rest (sent or not).
+        func checkQuorum(after id: Int) {
+            guard let quorum, !quorumMet, plan.layerOf[id] == 0, nodes[id].operation == .generate else { return }
+            let arrived = ensembleCalls.filter { if case .generated(.success)? = outputs[$0] { true } else { false } }.count
+            guard arrived >= quorum else { return }
+            quorumMet = true
+            let rest = ensembleCalls.filter { outputs[$0] == nil }
+            guard !rest.isEmpty else { return }
+            contexts[0].note("quorum: went on with the first \(quorum) of \(ensembleCalls.count) samples to arrive; cancelled the other \(rest.count)")
+            for call in rest {
+                unneeded.insert(call)
+                if held.remove(call) != nil { ready.append(call) }
+            }
+            tasks.cancel(Set(rest))
+        }
+
         /// After a gated sample finishes: once its wave is complete, stop drawing or release the next wave.
         func advanceGate(after id: Int) {
             guard let gate, gatedSlot[id] != nil else { return }
@@ -116,6 +137,7 @@ final class QueryRun: @unchecked Sendable {
                 remaining[dependent] -= 1
                 if remaining[dependent] == 0 { ready.append(dependent) }
             }
+            checkQuorum(after: id)
             advanceGate(after: id)
         }
 

@@ -189,6 +189,7 @@ private struct Decoder {
                 case "models": layer.entries = decodeEntries(value)
                 case "prompt": layer.prompt = reader.string(value, key: key)
                 case "on_failure": layer.onFailure = reader.choice(value, key: key, as: FailurePolicy.self)
+                case "quorum": layer.quorum = reader.int(value, key: key, in: 1...Int.max)
                 default: layer.lengthControl = reader.bool(value, key: key)
                 }
             }

@@ -198,6 +198,7 @@ public struct LayerSyntax: Sendable {
     public var extractor: Located<AnswerExtractorKind>?
     public var earlyStop: Located<EarlyStop>?
     public var wave: Located<Int>?
+    public var quorum: Located<Int>?
 
     public init(kind: LayerKind, kindRange: SourceRange, range: SourceRange) {
         self.kind = kind

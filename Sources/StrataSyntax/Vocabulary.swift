@@ -14,7 +14,7 @@ public enum Vocabulary {
         "defaults": sampling,
         "budget": ["calls", "input_tokens", "output_tokens", "usd", "latency_s", "query_tokens"],
         "layer": LayerKind.allCases.map(\.rawValue),
-        "ensemble": ["models", "prompt"],
+        "ensemble": ["models", "prompt", "quorum"],
         "fuse": ["models", "prompt", "length_control", "on_failure"],
         "entry": ["model", "samples"] + sampling,
         "critique": ["model", "prompt", "on_malformed", "structured"] + sampling,

@@ -342,6 +342,20 @@ import Testing
             """, [])
     }
 
+    @Test func quorumIsAtMostTheSamples() {
+        expectDiagnostics(Self.gpt + """
+            layers:
+              - ensemble: { models: [{ model: gpt, samples: 4 }], quorum: 1️⃣5 }
+              - fuse: [gpt]
+            """, [("1️⃣", .quorumExceedsSamples)])
+        expectDiagnostics(Self.gpt + """
+            layers:
+              - ensemble: { models: [{ model: gpt, samples: 4 }], quorum: 3 }
+              - rank: { model: gpt, top_k: 1️⃣4 }
+              - fuse: [gpt]
+            """, [("1️⃣", .topKExceedsPool)])
+    }
+
     @Test func earlyStopFollowsTheEnsemble() {
         expectDiagnostics(Self.gpt + """
             layers:

@@ -90,6 +90,28 @@ import Testing
         #expect(result.layers[1].candidates.count == 2)
     }
 
+    @Test func aQuorumGoesOnWithTheFirstSamplesAndCancelsTheRest() async throws {
+        // Samples with seeds 102 and 104 never answer in time; the quorum of 3 goes on without them.
+        let server = try ScriptedLLMServer { request, _ in
+            let answer = ScriptedLLMServer.defaultAnswer(for: request)
+            if Self.isSample(request), let seed = request.seed, [102, 104].contains(seed) { return .delayed(30, .text(answer)) }
+            return .text(answer)
+        }
+        let rt = try runtime(try pipeline("""
+              - ensemble: { models: [{ model: m, samples: 5 }], quorum: 3 }
+              - verify: { model: m, on_empty: keep-all }
+            """, server: server))
+        let started = Date()
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        #expect(Date().timeIntervalSince(started) < 20, "the stragglers were waited for")
+        #expect(result.answer != nil, "\(result.failure ?? "")")
+        #expect(result.layers[0].candidates.map(\.origin) == ["m#0", "m#1", "m#3"])
+        #expect(result.layers[0].notes.contains { $0.hasPrefix("quorum: went on with the first 3 of 5") })
+        #expect(result.layers[1].candidatesIn == 3)
+        #expect(server.requests.filter { !Self.isSample($0) }.count == 6, "each arrived sample verified once: \(result.layers.map(\.notes)) \(server.requests.map { String($0.promptText.prefix(60)) })")
+    }
+
     @Test func majorityProbabilityIsTheBetaPosterior() {
         #expect(abs(EarlyStopGate.majorityProbability(leader: 2, second: 0) - 0.875) < 1e-12)
         #expect(abs(EarlyStopGate.majorityProbability(leader: 5, second: 0) - 63.0 / 64) < 1e-12)
