@@ -141,6 +141,15 @@ final class QueryRun: @unchecked Sendable {
             advanceGate(after: id)
         }
 
+        // budget.latency_s holds at run time too: when it runs out, the query answers with what it has.
+        let deadline = runtime.pipeline.budget.latencySeconds
+        var deadlineReached = false
+        if let deadline {
+            tasks.start(Self.deadlineNode) {
+                try? await Task.sleep(nanoseconds: UInt64(max(0, deadline) * 1e9))
+                if !Task.isCancelled { sink.yield((Self.deadlineNode, .success(.skipped))) }
+            }
+        }
         var iterator = completions.makeAsyncIterator()
         await withTaskCancellationHandler {
             while failure == nil, outputs[plan.answer] == nil {
@@ -193,6 +202,10 @@ final class QueryRun: @unchecked Sendable {
                 if !ready.isEmpty { continue }
                 if outputs[plan.answer] != nil || inFlight == 0 { break }
                 guard let (id, result) = await iterator.next() else { break }
+                if id == Self.deadlineNode {
+                    deadlineReached = true
+                    break
+                }
                 inFlight -= 1
                 if nodes[id].operation.isCall, let model = nodes[id].model { runningCalls[model] -= 1 }
                 tasks.finished(id)
@@ -221,7 +234,15 @@ final class QueryRun: @unchecked Sendable {
         sink.finish()
         if Task.isCancelled, failure == nil, outputs[plan.answer] == nil { failure = "cancelled" }
 
-        let pool = outputs[plan.answer]?.pool ?? .empty
+        var pool = outputs[plan.answer]?.pool ?? .empty
+        if deadlineReached, failure == nil, outputs[plan.answer] == nil {
+            pool = anytimePool(reports: reports, outputs: outputs)
+            let running = layers[min(reports.count, layers.count - 1)]
+            let kept = reports.last.map { "layer \($0.index + 1) (\($0.kind))'s pool" } ?? "the samples that had arrived"
+            notices.append("the latency budget of \(deadline ?? 0) s ran out during layer \(running.index + 1) (\(running.kind.rawValue)); "
+                           + (pool.candidates.isEmpty ? "no candidate existed yet" : "answered from \(kept), and the later layers did not run"))
+            if pool.candidates.isEmpty { failure = "the latency budget of \(deadline ?? 0) s ran out before any candidate existed" }
+        }
         if failure == nil, pool.candidates.isEmpty { failure = "the last layer left no candidate" }
         var total = reports.reduce(RunUsage()) { $0 + $1.usage }
         // Calls still in flight when the query stopped are counted where their layer's context recorded them.
@@ -233,6 +254,20 @@ final class QueryRun: @unchecked Sendable {
         let timeline = contexts.flatMap(\.spans).sorted { ($0.start, $0.layer) < ($1.start, $1.layer) }
         return RunResult(answer: failure == nil ? pool.candidates.first?.text : nil, failure: failure, layers: reports, usage: total,
                          notices: notices, timeline: timeline)
+    }
+
+    /// No node has this id: the deadline's timer reports under it.
+    static let deadlineNode = -1
+
+    /// What a query that ran out of time answers from: the last complete
+    /// layer's pool, or else the ensemble's samples that had arrived.
+    func anytimePool(reports: [LayerReport], outputs: [NodeOutput?]) -> Pool {
+        if let last = reports.last, !last.candidates.isEmpty { return Pool(candidates: last.candidates) }
+        let arrived = plan.graph.nodes.filter { plan.layerOf[$0.id] == 0 && $0.operation == .generate }.compactMap { node -> Candidate? in
+            if case .generated(.success(let candidate))? = outputs[node.id] { return candidate }
+            return nil
+        }
+        return Pool(candidates: arrived)
     }
 
     /// The verdict nodes of a verify layer, in candidate order.

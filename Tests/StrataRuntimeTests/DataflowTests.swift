@@ -112,6 +112,36 @@ import Testing
         #expect(server.requests.filter { !Self.isSample($0) }.count == 6, "each arrived sample verified once: \(result.layers.map(\.notes)) \(server.requests.map { String($0.promptText.prefix(60)) })")
     }
 
+    @Test func aQueryOutOfTimeAnswersWithWhatItHas() async throws {
+        // The fuse never answers in time; the 3 s latency budget ends the query with the rank's pick.
+        let server = try ScriptedLLMServer { request, _ in
+            let answer = ScriptedLLMServer.defaultAnswer(for: request)
+            return request.promptText.contains("Synthesize") || request.promptText.contains("drafts") ? .delayed(30, .text(answer)) : .text(answer)
+        }
+        let source = """
+            strata: 1
+            models:
+              m: { provider: openai-compatible, model: q, base_url: "\(server.baseURL)", capabilities: { json_schema: false },
+                   latency: { overhead_ms: 10, tokens_per_second: 100000 } }
+            defaults: { max_tokens: 64, seed: 100, temperature: 0.7 }
+            budget: { latency_s: 3 }
+            layers:
+              - ensemble: [{ model: m, samples: 3 }]
+              - rank: { model: m, top_k: 1 }
+              - fuse: [m]
+            """
+        let compiled = try #require(PipelineCompiler().compile(source: source, path: "deadline.yaml").compiled)
+        let rt = try PipelineRuntime(compiled: compiled, options: RuntimeOptions(retry: quickRetry))
+        let started = Date()
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(elapsed < 10, "took \(elapsed) s")
+        #expect(result.answer == result.layers.last?.candidates.first?.text, "\(result.failure ?? "")")
+        #expect(result.layers.map(\.kind) == ["ensemble", "rank"])
+        #expect(result.notices.contains { $0.contains("latency budget of 3.0 s ran out during layer 3 (fuse)") }, "\(result.notices)")
+    }
+
     @Test func majorityProbabilityIsTheBetaPosterior() {
         #expect(abs(EarlyStopGate.majorityProbability(leader: 2, second: 0) - 0.875) < 1e-12)
         #expect(abs(EarlyStopGate.majorityProbability(leader: 5, second: 0) - 63.0 / 64) < 1e-12)
