@@ -65,11 +65,12 @@ final class QueryRun: @unchecked Sendable {
         let quorum = layers.first?.quorum
         let ensembleCalls = quorum == nil ? [] : nodes.filter { plan.layerOf[$0.id] == 0 && $0.operation == .generate }.map(\.id)
         var quorumMet = false
+        var arrived = 0
 
         /// After a sample arrives: once the quorum has arrived, cancel the rest (sent or not).
         func checkQuorum(after id: Int) {
-            guard let quorum, !quorumMet, plan.layerOf[id] == 0, nodes[id].operation == .generate else { return }
-            let arrived = ensembleCalls.filter { if case .generated(.success)? = outputs[$0] { true } else { false } }.count
+            guard let quorum, !quorumMet, plan.layerOf[id] == 0, case .generated(.success)? = outputs[id] else { return }
+            arrived += 1
             guard arrived >= quorum else { return }
             quorumMet = true
             let rest = ensembleCalls.filter { outputs[$0] == nil }
@@ -210,6 +211,9 @@ final class QueryRun: @unchecked Sendable {
                 if nodes[id].operation.isCall, let model = nodes[id].model { runningCalls[model] -= 1 }
                 tasks.finished(id)
                 switch result {
+                case .success where unneeded.contains(id):
+                    // Cancelled too late to stop it: its result is still not wanted (a quorum is a quorum).
+                    finish(id, .skipped)
                 case .success(let output):
                     finish(id, output)
                 case .failure where unneeded.contains(id):

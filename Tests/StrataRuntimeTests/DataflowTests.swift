@@ -113,10 +113,11 @@ import Testing
     }
 
     @Test func aQueryOutOfTimeAnswersWithWhatItHas() async throws {
-        // The fuse never answers in time; the 3 s latency budget ends the query with the rank's pick.
+        // The fuse never answers in time; the 8 s latency budget (ample for the other calls,
+        // even on a loaded machine) ends the query with the rank's pick.
         let server = try ScriptedLLMServer { request, _ in
             let answer = ScriptedLLMServer.defaultAnswer(for: request)
-            return request.promptText.contains("Synthesize") || request.promptText.contains("drafts") ? .delayed(30, .text(answer)) : .text(answer)
+            return request.promptText.contains("Synthesize") || request.promptText.contains("drafts") ? .delayed(60, .text(answer)) : .text(answer)
         }
         let source = """
             strata: 1
@@ -124,7 +125,7 @@ import Testing
               m: { provider: openai-compatible, model: q, base_url: "\(server.baseURL)", capabilities: { json_schema: false },
                    latency: { overhead_ms: 10, tokens_per_second: 100000 } }
             defaults: { max_tokens: 64, seed: 100, temperature: 0.7 }
-            budget: { latency_s: 3 }
+            budget: { latency_s: 8 }
             layers:
               - ensemble: [{ model: m, samples: 3 }]
               - rank: { model: m, top_k: 1 }
@@ -136,10 +137,10 @@ import Testing
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         let elapsed = Date().timeIntervalSince(started)
-        #expect(elapsed < 10, "took \(elapsed) s")
+        #expect(elapsed < 30, "took \(elapsed) s")
         #expect(result.answer == result.layers.last?.candidates.first?.text, "\(result.failure ?? "")")
         #expect(result.layers.map(\.kind) == ["ensemble", "rank"])
-        #expect(result.notices.contains { $0.contains("latency budget of 3.0 s ran out during layer 3 (fuse)") }, "\(result.notices)")
+        #expect(result.notices.contains { $0.contains("latency budget of 8.0 s ran out during layer 3 (fuse)") }, "\(result.notices)")
     }
 
     @Test func majorityProbabilityIsTheBetaPosterior() {
