@@ -65,6 +65,8 @@ public struct CheckedEntry: Sendable, Hashable, Codable {
     public var model: Int
     public var samples: Int
     public var sampling: Sampling
+    /// The entry's own prompt, replacing the layer's for its calls.
+    public var prompt: String?
 }
 
 /// The LLM calls a layer makes, by what they do.

@@ -280,6 +280,12 @@ private struct LayerWalk {
         }
         if let mainTemplate, let mainRole = Self.mainRole(kind) {
             prompts[mainRole] = checkPrompt(layer.prompt, against: mainTemplate)
+            // An entry's own prompt (ensemble, fuse) is checked like the layer's.
+            if entries.count == layer.entries.count {
+                for (offset, syntax) in layer.entries.enumerated() where syntax.prompt != nil {
+                    entries[offset].prompt = checkPrompt(syntax.prompt, against: mainTemplate)
+                }
+            }
         }
         if let secondTemplate {
             prompts[kind == .verify ? .verifyVerdict : .judgeTests] = checkPrompt(layer.secondPrompt, against: secondTemplate)
@@ -291,7 +297,11 @@ private struct LayerWalk {
         let query = budget.queryTokens + TokenEstimate.perMessageOverhead
         let embedded = n * (pool.candidateTokens + TokenEstimate.perCandidateOverhead) + pool.critiqueTokens
         var inputTokens: [CallRole: Int] = [:]
-        func fixed(_ role: CallRole) -> Int { TokenEstimate.of(PromptTemplate.fixedText(of: prompts[role] ?? "")) + TokenEstimate.perMessageOverhead }
+        func fixed(_ role: CallRole) -> Int {
+            // The longest of the layer's prompt and its entries' own.
+            let texts = [prompts[role] ?? ""] + (role == Self.mainRole(kind) ? entries.compactMap(\.prompt) : [])
+            return texts.map { TokenEstimate.of(PromptTemplate.fixedText(of: $0)) }.max()! + TokenEstimate.perMessageOverhead
+        }
         let writeTestsOutput = entries.first?.sampling.maxTokens ?? base.maxTokens
         switch kind {
         case .ensemble: inputTokens[.generate] = fixed(.generate) + query

@@ -84,7 +84,8 @@ extension QueryRun {
         let isFuse = layer.kind == .fuse
         if isFuse, pool.candidates.isEmpty { return .skipped }
         let role: CallRole = isFuse ? .fuse : .generate
-        let template = layer.prompts[role] ?? ""
+        let entry = layer.entries[node.entry ?? 0]
+        let template = entry.prompt ?? layer.prompts[role] ?? ""
         let messages: [ChatMessage]
         if isFuse {
             let prompt = PromptRenderer.render(template, [
@@ -97,7 +98,6 @@ extension QueryRun {
         } else {
             messages = [.system(template)] + query.messages
         }
-        let entry = layer.entries[node.entry ?? 0]
         let sample = node.sample ?? 0
         let isLast = plan.layerOf[node.id] == runtime.pipeline.layers.count - 1
         let streamThis = isLast && plan.callCounts[plan.layerOf[node.id]] == 1 ? onDelta : nil

@@ -216,10 +216,12 @@ private struct Decoder {
             var model: Located<String>?
             var samples: Located<Int>?
             var sampling = SamplingSyntax()
+            var prompt: Located<String>?
             for (key, _, value) in pairs {
                 switch key {
                 case "model": model = reader.string(value, key: key)
                 case "samples": samples = reader.int(value, key: key, in: 1...100_000)
+                case "prompt": prompt = reader.string(value, key: key)
                 default: reader.decodeSampling(key, value, into: &sampling)
                 }
             }
@@ -230,7 +232,7 @@ private struct Decoder {
                 }
                 continue
             }
-            entries.append(EntrySyntax(model: model, samples: samples, sampling: sampling, range: item.range))
+            entries.append(EntrySyntax(model: model, samples: samples, sampling: sampling, prompt: prompt, range: item.range))
         }
         return entries
     }

@@ -161,12 +161,17 @@ public struct EntrySyntax: Sendable {
     public var model: Located<String>
     public var samples: Located<Int>?
     public var sampling: SamplingSyntax
+    /// This entry's own prompt (an ensemble entry's system message), so one
+    /// model's samples can take different approaches.
+    public var prompt: Located<String>?
     public var range: SourceRange
 
-    public init(model: Located<String>, samples: Located<Int>? = nil, sampling: SamplingSyntax = .init(), range: SourceRange) {
+    public init(model: Located<String>, samples: Located<Int>? = nil, sampling: SamplingSyntax = .init(), prompt: Located<String>? = nil,
+                range: SourceRange) {
         self.model = model
         self.samples = samples
         self.sampling = sampling
+        self.prompt = prompt
         self.range = range
     }
 }

@@ -16,7 +16,7 @@ public enum Vocabulary {
         "layer": LayerKind.allCases.map(\.rawValue),
         "ensemble": ["models", "prompt", "quorum"],
         "fuse": ["models", "prompt", "length_control", "on_failure"],
-        "entry": ["model", "samples"] + sampling,
+        "entry": ["model", "samples", "prompt"] + sampling,
         "critique": ["model", "prompt", "on_malformed", "structured"] + sampling,
         "rank": ["model", "top_k", "prompt", "structured"] + sampling,
         "verify": ["model", "first_k", "on_empty", "prompt", "verdict_prompt", "structured"] + sampling,
