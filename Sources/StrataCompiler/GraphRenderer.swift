@@ -129,6 +129,30 @@ public struct GraphRenderer: Sendable {
         if let seconds = budget.latencySeconds { budgetParts.append("\(formatSeconds(seconds)) s") }
         out += "\nEstimates assume a query of \(budget.queryTokens) tokens; latency is the critical path, with waves where a model's max_in_flight is exceeded.\n"
         if !budgetParts.isEmpty { out += "Budget per query: " + budgetParts.joined(separator: ", ") + ".\n" }
+        for line in adaptiveLines() { out += line + "\n" }
         return out
+    }
+
+    /// What can make a query spend less than the worst case above, and by how much at best.
+    func adaptiveLines() -> [String] {
+        var lines: [String] = []
+        let layers = pipeline.layers
+        for (position, layer) in layers.enumerated() {
+            if let rule = layer.earlyStop, position > 0, layers[position - 1].kind == .ensemble {
+                let samples = layers[position - 1].entries.reduce(0) { $0 + $1.samples }
+                let fewest = rule.fewestDraws(samples: samples, wave: layer.wave)
+                let saved = samples - fewest
+                lines.append("Layer \(layer.index + 1) (vote, early_stop: \(rule)) draws \(layer.wave) samples at a time: as few as \(fewest) of \(samples) "
+                             + "when they agree (\(saved) call\(saved == 1 ? "" : "s") fewer than the worst case).")
+            }
+            if let quorum = layer.quorum {
+                lines.append("Layer \(layer.index + 1) (ensemble) goes on after the first \(quorum) of \(layer.entries.reduce(0) { $0 + $1.samples }) samples arrive; "
+                             + "the rest are cancelled (sent calls still count).")
+            }
+        }
+        if let seconds = pipeline.budget.latencySeconds {
+            lines.append("At run time a query still running after \(formatSeconds(seconds)) s answers from its last complete layer.")
+        }
+        return lines
     }
 }

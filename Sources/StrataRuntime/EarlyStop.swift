@@ -24,30 +24,11 @@ struct EarlyStopGate: Sendable {
         let ranked = counts.values.sorted(by: >)
         let leader = ranked.first ?? 0, second = ranked.dropFirst().first ?? 0
         guard leader > 0 else { return nil }
+        guard rule.isSettled(leader: leader, second: second, remaining: remaining) else { return nil }
         if leader > second + remaining {
             return "the leading answer has \(leader) of \(texts.count) votes and \(remaining) sample(s) left cannot overtake it"
         }
-        if case .confidence(let level) = rule {
-            let probability = Self.majorityProbability(leader: leader, second: second)
-            if probability >= level {
-                return "the leading answer has \(leader) of \(texts.count) votes against \(second): P(majority) = \(String(format: "%.3f", probability)) ≥ \(level)"
-            }
-        }
-        return nil
-    }
-
-    /// P(p > ½) for p ~ Beta(leader + 1, second + 1): the chance, under a
-    /// uniform prior, that the leading answer wins a head-to-head majority
-    /// with the runner-up. For integer parameters it is a binomial sum:
-    /// P(Binomial(leader + second + 1, ½) ≤ leader).
-    static func majorityProbability(leader: Int, second: Int) -> Double {
-        let n = leader + second + 1
-        var term = 1.0  // C(n, 0)
-        var sum = 0.0
-        for k in 0...leader {
-            if k > 0 { term *= Double(n - k + 1) / Double(k) }
-            sum += term
-        }
-        return sum / pow(2, Double(n))
+        let probability = EarlyStop.majorityProbability(leader: leader, second: second)
+        return "the leading answer has \(leader) of \(texts.count) votes against \(second): P(majority) = \(String(format: "%.3f", probability))"
     }
 }

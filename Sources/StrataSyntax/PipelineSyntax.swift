@@ -1,3 +1,4 @@
+import Foundation
 import StrataDiagnostics
 
 /// The six layer kinds of semantics.md.
@@ -30,6 +31,37 @@ public enum EarlyStop: Sendable, Hashable, Codable, CustomStringConvertible {
         case .unbeatable: "unbeatable"
         case .confidence(let level): "confidence \(level)"
         }
+    }
+
+    /// Whether a leading answer with `leader` votes against the runner-up's
+    /// `second`, with `remaining` samples not drawn, settles the vote.
+    public func isSettled(leader: Int, second: Int, remaining: Int) -> Bool {
+        if leader > second + remaining { return true }
+        if case .confidence(let level) = self { return Self.majorityProbability(leader: leader, second: second) >= level }
+        return false
+    }
+
+    /// P(p > ½) for p ~ Beta(leader + 1, second + 1): the chance, under a
+    /// uniform prior, that the leading answer wins a head-to-head majority
+    /// with the runner-up. For integer parameters it is a binomial sum:
+    /// P(Binomial(leader + second + 1, ½) ≤ leader).
+    public static func majorityProbability(leader: Int, second: Int) -> Double {
+        let n = leader + second + 1
+        var term = 1.0  // C(n, 0)
+        var sum = 0.0
+        for k in 0...leader {
+            if k > 0 { term *= Double(n - k + 1) / Double(k) }
+            sum += term
+        }
+        return sum / pow(2, Double(n))
+    }
+
+    /// The fewest of `samples` a vote drawing `wave` at a time can stop at:
+    /// when every sample drawn agrees.
+    public func fewestDraws(samples: Int, wave: Int) -> Int {
+        var drawn = min(max(1, wave), samples)
+        while drawn < samples, !isSettled(leader: drawn, second: 0, remaining: samples - drawn) { drawn = min(samples, drawn + max(1, wave)) }
+        return drawn
     }
 }
 

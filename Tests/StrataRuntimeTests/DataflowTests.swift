@@ -165,9 +165,9 @@ import Testing
     }
 
     @Test func majorityProbabilityIsTheBetaPosterior() {
-        #expect(abs(EarlyStopGate.majorityProbability(leader: 2, second: 0) - 0.875) < 1e-12)
-        #expect(abs(EarlyStopGate.majorityProbability(leader: 5, second: 0) - 63.0 / 64) < 1e-12)
-        #expect(abs(EarlyStopGate.majorityProbability(leader: 1, second: 1) - 0.5) < 1e-12)
+        #expect(abs(EarlyStop.majorityProbability(leader: 2, second: 0) - 0.875) < 1e-12)
+        #expect(abs(EarlyStop.majorityProbability(leader: 5, second: 0) - 63.0 / 64) < 1e-12)
+        #expect(abs(EarlyStop.majorityProbability(leader: 1, second: 1) - 0.5) < 1e-12)
     }
 
     /// Every example pipeline, its models pointed at the test server: the same
