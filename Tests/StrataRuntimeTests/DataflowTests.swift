@@ -225,6 +225,58 @@ import Testing
     }
 }
 
+/// Random valid pipelines, each run with replies arriving in order and with
+/// jitter: the answer, every pool and the notes must not depend on timing,
+/// and no run makes more calls than its compiled graph.
+@Suite struct RandomPipelineTests {
+    static func randomLayers(_ generator: inout SplitMix) -> String {
+        func pick(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(generator.next() % UInt64(range.count)) }
+        var layers = "  - ensemble: [{ model: m, samples: \(pick(1...5)) }" + (pick(0...1) == 1 ? ", { model: m, samples: \(pick(1...3)), prompt: \"Think twice.\" }" : "") + "]\n"
+        for _ in 0..<pick(0...3) {
+            switch pick(0...6) {
+            case 0: layers += "  - critique: { model: m }\n"
+            case 1: layers += "  - rank: { model: m, top_k: 1 }\n"
+            case 2: layers += "  - fuse: [{ model: m, samples: \(pick(1...3)) }]\n"
+            case 3: layers += "  - verify: { model: m, on_empty: keep-all\(pick(0...1) == 1 ? ", first_k: 1" : "") }\n"
+            case 4: layers += "  - vote: { extractor: numeric }\n"
+            case 5: layers += "  - unit-test: { model: m, tests: 2, top_k: 1, on_empty: keep-all }\n"
+            default: layers += "  - rank: { model: m, top_k: 2 }\n"
+            }
+        }
+        return layers + "  - fuse: [m]\n"
+    }
+
+    @Test func randomPipelinesAreDeterministicUnderJitter() async throws {
+        var generator = SplitMix(seed: 2026)
+        let server = try ScriptedLLMServer(threads: 2)
+        var ran = 0
+        for _ in 0..<30 {
+            let layers = Self.randomLayers(&generator)
+            guard let pipeline = try? pipeline(layers, server: server) else { continue }
+            let compiledCalls = GraphBuilder.build(pipeline).nodes.filter(\.operation.isCall).count
+            var runs: [RunResult] = []
+            for round in 0..<2 {
+                server.setResponder { request, _ in
+                    let answer = ScriptedLLMServer.defaultAnswer(for: request)
+                    guard round > 0 else { return .text(answer) }
+                    var jitter = SplitMix(seed: UInt64(truncatingIfNeeded: request.rawBody.hashValue))
+                    return .delayed(0.01 * exp(0.7 * jitter.normal()), .text(answer))
+                }
+                let rt = try runtime(pipeline)
+                runs.append(await rt.run(Query(prompt: "What is 2 + 3?")))
+                try await rt.shutdown()
+            }
+            ran += 1
+            #expect(runs[0].answer == runs[1].answer, "\(layers)")
+            #expect(runs[0].failure == runs[1].failure, "\(layers)")
+            #expect(runs[0].layers.map(\.candidates) == runs[1].layers.map(\.candidates), "\(layers)")
+            #expect(runs[0].layers.map { $0.notes.sorted() } == runs[1].layers.map { $0.notes.sorted() }, "\(layers)")
+            #expect(runs.allSatisfy { $0.usage.calls <= compiledCalls }, "\(layers)")
+        }
+        #expect(ran >= 20, "most random pipelines should compile")
+    }
+}
+
 /// A small seeded generator (SplitMix64) with a Box–Muller normal.
 struct SplitMix {
     var state: UInt64
