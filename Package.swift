@@ -5,9 +5,9 @@ import PackageDescription
 // only on the modules to its left.
 //
 //   YAML text ─▶ StrataYAML ─▶ StrataSyntax ─▶ StrataChecker ─▶ StrataCompiler
-//                (located tree)  (pipeline AST)  (typed pipeline)  (execution graph, cost)
+//                (located tree)  (pipeline AST)  (typed pipeline)  (the compile driver: execution graph, cost)
 //   graph ─▶ StrataRuntime (+ StrataProviders, StrataCache, StrataSandbox) ─▶ StrataEval ─▶ StrataSearch
-//            (answers, traces)                                               (run store)   (study store, best pipeline)
+//            (runs the graph node by node: answers, traces)                                               (run store)   (study store, best pipeline)
 //
 // `Strata` re-exports the public API; `StrataCLI` is the thin `strata` executable.
 let package = Package(
