@@ -243,8 +243,10 @@ final class QueryRun: @unchecked Sendable {
             pool = anytimePool(reports: reports, outputs: outputs)
             let running = layers[min(reports.count, layers.count - 1)]
             let kept = reports.last.map { "layer \($0.index + 1) (\($0.kind))'s pool" } ?? "the samples that had arrived"
-            notices.append("the latency budget of \(deadline ?? 0) s ran out during layer \(running.index + 1) (\(running.kind.rawValue)); "
-                           + (pool.candidates.isEmpty ? "no candidate existed yet" : "answered from \(kept), and the later layers did not run"))
+            let notice = "the latency budget of \(deadline ?? 0) s ran out during layer \(running.index + 1) (\(running.kind.rawValue)); "
+                + (pool.candidates.isEmpty ? "no candidate existed yet" : "answered from \(kept), and the later layers did not run")
+            notices.append(notice)
+            contexts[min(reports.count, layers.count - 1)].note(notice)  // into the trace
             if pool.candidates.isEmpty { failure = "the latency budget of \(deadline ?? 0) s ran out before any candidate existed" }
         }
         if failure == nil, pool.candidates.isEmpty { failure = "the last layer left no candidate" }
