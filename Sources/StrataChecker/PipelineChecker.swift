@@ -167,6 +167,9 @@ private struct LayerWalk {
             if let earlyStop = layer.earlyStop, index == 0 || main.layers[index - 1].kind != .ensemble {
                 report(.earlyStopPlacement, "'early_stop' needs the vote to come right after the ensemble, whose samples it draws in waves",
                        at: earlyStop.range, notes: [DiagnosticNote("move the vote up, or remove 'early_stop' to count every candidate")])
+            } else if let earlyStop = layer.earlyStop, let quorum = main.layers[index - 1].quorum {
+                report(.earlyStopPlacement, "'early_stop' draws the ensemble's samples in order, which a quorum (first to arrive) contradicts",
+                       at: earlyStop.range, notes: [DiagnosticNote("the ensemble's quorum is here; keep one of the two", at: quorum.range)])
             }
             guard let checked = checkLayer(layer, index: index, pool: &pool) else {
                 resolvable = false

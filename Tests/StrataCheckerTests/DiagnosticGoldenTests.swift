@@ -372,6 +372,12 @@ import Testing
             """, [])
         expectDiagnostics(Self.gpt + """
             layers:
+              - ensemble: { models: [{ model: gpt, samples: 5 }], quorum: 4 }
+              - vote: { early_stop: 1️⃣0.9 }
+              - fuse: [gpt]
+            """, [("1️⃣", .earlyStopPlacement)])
+        expectDiagnostics(Self.gpt + """
+            layers:
               - ensemble: [{ model: gpt, samples: 5 }]
               - vote: { early_stop: 1️⃣1.5 }
               - fuse: [gpt]

@@ -144,7 +144,7 @@ let header = """
         let compiled = try compile(header + """
             budget: { latency_s: 60 }
             layers:
-              - ensemble: { models: [{ model: m, samples: 9 }], quorum: 7 }
+              - ensemble: [{ model: m, samples: 9 }]
               - vote: { early_stop: unbeatable, wave: 3 }
               - fuse: [m]
             """)
@@ -152,8 +152,13 @@ let header = """
         #expect(compiled.cost.total.calls == 10, "the worst case is still every call")
         // Unbeatable with waves of 3 over 9 samples: after 3 agreeing votes 6 remain, after 6 only 3 do.
         #expect(table.contains("Layer 2 (vote, early_stop: unbeatable) draws 3 samples at a time: as few as 6 of 9 when they agree (3 calls fewer"), "\(table)")
-        #expect(table.contains("Layer 1 (ensemble) goes on after the first 7 of 9 samples arrive"))
         #expect(table.contains("still running after 60.0 s answers from its last complete layer"))
+        let quorum = try compile(header + """
+            layers:
+              - ensemble: { models: [{ model: m, samples: 9 }], quorum: 7 }
+              - fuse: [m]
+            """).render(.cost)
+        #expect(quorum.contains("Layer 1 (ensemble) goes on after the first 7 of 9 samples arrive"))
         #expect(EarlyStop.confidence(0.95).fewestDraws(samples: 7, wave: 2) == 4)
         #expect(EarlyStop.unbeatable.fewestDraws(samples: 15, wave: 5) == 10)
     }
