@@ -110,7 +110,8 @@ public final class ResponseCache: Sendable {
         do {
             return try JSONDecoder().decode(ChatResponse.self, from: data)
         } catch {
-            problems.add(CacheProblem(kind: .unreadableEntry, message: "entry \(key.prefix(12)) in '\(path)' is not a stored reply (\(data.count) bytes); asked the model instead, and its reply replaces the entry"))
+            let replaced = mode.writes ? ", and its reply replaces the entry" : ""
+            problems.add(CacheProblem(kind: .unreadableEntry, message: "entry \(key.prefix(12)) in '\(path)' is not a stored reply (\(data.count) bytes); asked the model instead\(replaced)"))
             return nil
         }
     }
