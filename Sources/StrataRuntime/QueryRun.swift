@@ -55,55 +55,19 @@ final class QueryRun: @unchecked Sendable {
         var waitingHead = [Int](repeating: 0, count: models.count)
         var runningCalls = [Int](repeating: 0, count: models.count)
         let callRoom = models.map { 2 * $0.maxInFlight }
-        // A vote with early_stop: the ensemble's samples beyond `released` wait here.
-        let gate = plan.earlyStop
-        var released = gate.map { min($0.wave, $0.calls.count) } ?? 0
+        // Rules that spend less than the worst case: samples held for their wave, and a quorum.
+        var waves = WaveRelease(plan.earlyStop)
+        var quorum = QuorumWatch(pipeline: runtime.pipeline, plan: plan)
         var held = Set<Int>()
-        let gatedSlot = Dictionary(uniqueKeysWithValues: (gate?.calls ?? []).enumerated().map { ($1, $0) })
 
-        // An ensemble with a quorum goes on with the first samples to arrive.
-        let quorum = layers.first?.quorum
-        let ensembleCalls = quorum == nil ? [] : nodes.filter { plan.layerOf[$0.id] == 0 && $0.operation == .generate }.map(\.id)
-        var quorumMet = false
-        var arrived = 0
-
-        /// After a sample arrives: once the quorum has arrived, cancel the rest (sent or not).
-        func checkQuorum(after id: Int) {
-            guard let quorum, !quorumMet, plan.layerOf[id] == 0, case .generated(.success)? = outputs[id] else { return }
-            arrived += 1
-            guard arrived >= quorum else { return }
-            quorumMet = true
-            let rest = ensembleCalls.filter { outputs[$0] == nil }
-            guard !rest.isEmpty else { return }
-            contexts[0].note("quorum: went on with the first \(quorum) of \(ensembleCalls.count) samples to arrive; cancelled the other \(rest.count)")
-            for call in rest {
+        func apply(_ decision: RuleDecision) {
+            if let note = decision.note { contexts[note.layer].note(note.text) }
+            for call in decision.unneeded {
                 unneeded.insert(call)
                 if held.remove(call) != nil { ready.append(call) }
             }
-            tasks.cancel(Set(rest))
-        }
-
-        /// After a gated sample finishes: once its wave is complete, stop drawing or release the next wave.
-        func advanceGate(after id: Int) {
-            guard let gate, gatedSlot[id] != nil else { return }
-            let finishedPrefix = gate.calls.firstIndex { outputs[$0] == nil } ?? gate.calls.count
-            guard finishedPrefix >= released, released < gate.calls.count else { return }
-            let texts = gate.calls[..<released].map { call -> String? in
-                if case .generated(.success(let candidate))? = outputs[call] { return candidate.text }
-                return nil
-            }
-            if let reason = gate.settled(texts, remaining: gate.calls.count - released) {
-                contexts[1].note("early stop after \(released) of \(gate.calls.count) samples: \(reason)")
-                for call in gate.calls[released...] {
-                    unneeded.insert(call)
-                    if held.remove(call) != nil { ready.append(call) }
-                }
-                released = gate.calls.count
-                return
-            }
-            let next = min(gate.calls.count, released + gate.wave)
-            for call in gate.calls[released..<next] where held.remove(call) != nil { ready.append(call) }
-            released = next
+            if !decision.unneeded.isEmpty { tasks.cancel(Set(decision.unneeded)) }
+            for call in decision.release where held.remove(call) != nil { ready.append(call) }
         }
 
         func report(layer position: Int, pool: Pool) {
@@ -138,8 +102,8 @@ final class QueryRun: @unchecked Sendable {
                 remaining[dependent] -= 1
                 if remaining[dependent] == 0 { ready.append(dependent) }
             }
-            checkQuorum(after: id)
-            advanceGate(after: id)
+            if let decision = quorum?.after(id, outputs: outputs) { apply(decision) }
+            if let decision = waves?.after(id, outputs: outputs) { apply(decision) }
         }
 
         // budget.latency_s holds at run time too: when it runs out, the query answers with what it has.
@@ -176,7 +140,7 @@ final class QueryRun: @unchecked Sendable {
                 for id in batch {
                     if unneeded.contains(id) {
                         finish(id, .skipped)
-                    } else if let slot = gatedSlot[id], slot >= released {
+                    } else if waves?.holds(id) == true {
                         held.insert(id)
                     } else if nodes[id].operation.isCall, let model = nodes[id].model {
                         waitingCalls[model].append(id)
