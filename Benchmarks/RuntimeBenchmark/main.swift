@@ -106,20 +106,15 @@ if selected(3) {
 // 4. Dataflow against a layer-by-layer schedule: 10 samples → verify each → fuse,
 // latency lognormal (median 200 ms, sigma 0.5) per call. The layered time and
 // the dataflow ideal are computed from the same recorded call spans.
+/// Search's seeded generator behind a lock, shared by the server's responder threads.
 final class LockedGenerator: @unchecked Sendable {
     private let lock = NSLock()
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
+    private var generator: SeededGenerator
+    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+    /// A standard normal draw (Box–Muller).
     func normal() -> Double {
         lock.withLock {
-            func next() -> Double {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
-            }
-            return sqrt(-2 * log(max(next(), 1e-12))) * cos(2 * .pi * next())
+            sqrt(-2 * log(Double.random(in: Double.ulpOfOne...1, using: &generator))) * cos(2 * .pi * Double.random(in: 0..<1, using: &generator))
         }
     }
 }

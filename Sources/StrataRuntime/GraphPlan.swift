@@ -17,6 +17,8 @@ struct GraphPlan: Sendable {
     let streamed: [Bool]
     /// For each layer, how many calls a generating layer makes.
     let callCounts: [Int]
+    /// The first layer's (the ensemble's) calls, in sample order.
+    let ensembleCalls: [Int]
     /// The ensemble's samples drawn in waves for a vote that stops early.
     let earlyStop: EarlyStopGate?
     /// The node whose output is the answer.
@@ -51,10 +53,10 @@ struct GraphPlan: Sendable {
         self.layerOf = layerOf
         self.streamed = streamed
         self.callCounts = callCounts
+        ensembleCalls = graph.nodes.filter { layerOf[$0.id] == 0 && $0.operation == .generate }.map(\.id)
         if pipeline.layers.count > 1, pipeline.layers[0].kind == .ensemble, pipeline.layers[1].kind == .vote,
            let rule = pipeline.layers[1].earlyStop {
-            let calls = graph.nodes.filter { layerOf[$0.id] == 0 && $0.operation == .generate }.map(\.id)
-            earlyStop = EarlyStopGate(calls: calls, wave: max(1, pipeline.layers[1].wave), rule: rule,
+            earlyStop = EarlyStopGate(calls: ensembleCalls, wave: max(1, pipeline.layers[1].wave), rule: rule,
                                       extractor: pipeline.layers[1].extractor ?? .numeric)
         } else {
             earlyStop = nil

@@ -150,7 +150,9 @@ final class LayerContext: @unchecked Sendable {
     /// The layer's calls in time, when the runtime records a timeline.
     var spans: [CallSpan] { lock.withLock { _spans } }
 
+    /// A finished call: its line in the trace and, when the runtime keeps a timeline, its span.
     private func record(_ event: TraceEvent, start: Date) {
+        runtime.options.trace?.write(event)
         guard runtime.options.recordTimeline, let model = event.model else { return }
         let span = CallSpan(layer: layer.index, operation: event.operation, model: model, sample: event.sample, candidate: event.candidate,
                             start: start.timeIntervalSince(origin), end: Date().timeIntervalSince(origin), cacheHit: event.cacheHit,
@@ -227,7 +229,6 @@ final class LayerContext: @unchecked Sendable {
             event.inputTokens = cached.usage.inputTokens
             event.outputTokens = cached.usage.outputTokens
             lock.withLock { _usage.cacheHits += 1 }
-            runtime.options.trace?.write(event)
             record(event, start: start)
             onDelta?(text)
             return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
@@ -253,7 +254,6 @@ final class LayerContext: @unchecked Sendable {
                 _usage.outputTokens += reply.response.usage.outputTokens
                 _usage.usd += usd
             }
-            runtime.options.trace?.write(event)
             record(event, start: start)
             return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(reply.response.finishReason)))
         } catch {
@@ -264,7 +264,6 @@ final class LayerContext: @unchecked Sendable {
                 _usage.calls += 1
                 _usage.failedCalls += 1
             }
-            runtime.options.trace?.write(event)
             record(event, start: start)
             return .failure(failure)
         }

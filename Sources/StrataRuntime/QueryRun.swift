@@ -233,8 +233,8 @@ final class QueryRun: @unchecked Sendable {
     /// layer's pool, or else the ensemble's samples that had arrived.
     func anytimePool(reports: [LayerReport], outputs: [NodeOutput?]) -> Pool {
         if let last = reports.last, !last.candidates.isEmpty { return Pool(candidates: last.candidates) }
-        let arrived = plan.graph.nodes.filter { plan.layerOf[$0.id] == 0 && $0.operation == .generate }.compactMap { node -> Candidate? in
-            if case .generated(.success(let candidate))? = outputs[node.id] { return candidate }
+        let arrived = plan.ensembleCalls.compactMap { call -> Candidate? in
+            if case .generated(.success(let candidate))? = outputs[call] { return candidate }
             return nil
         }
         return Pool(candidates: arrived)

@@ -60,7 +60,7 @@ struct QuorumWatch {
     init?(pipeline: CheckedPipeline, plan: GraphPlan) {
         guard let quorum = pipeline.layers.first?.quorum else { return nil }
         self.quorum = quorum
-        calls = plan.graph.nodes.filter { plan.layerOf[$0.id] == 0 && $0.operation == .generate }.map(\.id)
+        calls = plan.ensembleCalls
     }
 
     mutating func after(_ id: Int, outputs: [NodeOutput?]) -> RuleDecision? {

@@ -200,14 +200,7 @@ public struct SearchSpace: Sendable {
     /// axes (each active axis takes a pseudo-random value), without listing
     /// the grid: how `strata check` probes a large space.
     public func sample(_ count: Int, seed: UInt64 = 0x5EED) -> [Configuration] {
-        var state = seed
-        func next(_ bound: Int) -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(max(1, bound)))
-        }
+        var generator = SeededGenerator(seed: seed)
         let axisValues = axes.map(\.values)
         var seen = Set<Configuration>()
         var result: [Configuration] = []
@@ -215,7 +208,7 @@ public struct SearchSpace: Sendable {
         for _ in 0..<(count * 4) where result.count < count {
             var bindings: [String: AxisValue] = [:]
             for (axis, values) in zip(axes, axisValues) where isActive(axis, under: bindings) && !values.isEmpty {
-                bindings[axis.name] = values[next(values.count)]
+                bindings[axis.name] = values.randomElement(using: &generator)
             }
             let configuration = Configuration(bindings)
             if seen.insert(configuration).inserted { result.append(configuration) }

@@ -198,7 +198,7 @@ import Testing
                 server.setResponder { request, _ in
                     let answer = ScriptedLLMServer.defaultAnswer(for: request)
                     guard jitter > 0 else { return .text(answer) }
-                    var generator = SplitMix(seed: UInt64(truncatingIfNeeded: request.rawBody.hashValue) &+ UInt64(jitter * 1000))
+                    var generator = SeededGenerator(seed: UInt64(truncatingIfNeeded: request.rawBody.hashValue) &+ UInt64(jitter * 1000))
                     return .delayed(0.02 * exp(0.5 * generator.normal()), .text(answer))
                 }
                 let rt = try runtime(pipeline)
@@ -229,8 +229,8 @@ import Testing
 /// jitter: the answer, every pool and the notes must not depend on timing,
 /// and no run makes more calls than its compiled graph.
 @Suite struct RandomPipelineTests {
-    static func randomLayers(_ generator: inout SplitMix) -> String {
-        func pick(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(generator.next() % UInt64(range.count)) }
+    static func randomLayers(_ generator: inout SeededGenerator) -> String {
+        func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
         var layers = "  - ensemble: [{ model: m, samples: \(pick(1...5)) }" + (pick(0...1) == 1 ? ", { model: m, samples: \(pick(1...3)), prompt: \"Think twice.\" }" : "") + "]\n"
         for _ in 0..<pick(0...3) {
             switch pick(0...6) {
@@ -247,7 +247,7 @@ import Testing
     }
 
     @Test func randomPipelinesAreDeterministicUnderJitter() async throws {
-        var generator = SplitMix(seed: 2026)
+        var generator = SeededGenerator(seed: 2026)
         let server = try ScriptedLLMServer(threads: 2)
         var ran = 0
         for _ in 0..<30 {
@@ -259,7 +259,7 @@ import Testing
                 server.setResponder { request, _ in
                     let answer = ScriptedLLMServer.defaultAnswer(for: request)
                     guard round > 0 else { return .text(answer) }
-                    var jitter = SplitMix(seed: UInt64(truncatingIfNeeded: request.rawBody.hashValue))
+                    var jitter = SeededGenerator(seed: UInt64(truncatingIfNeeded: request.rawBody.hashValue))
                     return .delayed(0.01 * exp(0.7 * jitter.normal()), .text(answer))
                 }
                 let rt = try runtime(pipeline)
@@ -277,19 +277,11 @@ import Testing
     }
 }
 
-/// A small seeded generator (SplitMix64) with a Box–Muller normal.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+extension SeededGenerator {
+    /// A standard normal draw (Box–Muller), for lognormal latencies.
+    mutating func normal() -> Double {
+        sqrt(-2 * log(Double.random(in: Double.ulpOfOne...1, using: &self))) * cos(2 * .pi * Double.random(in: 0..<1, using: &self))
     }
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func normal() -> Double { sqrt(-2 * log(max(uniform(), 1e-12))) * cos(2 * .pi * uniform()) }
 }
 
 /// Requests as the responder sees them, for conditions on what has arrived.

@@ -22,18 +22,21 @@ import Testing
     }
 
     @Test func serverErrorsTruncatedBodiesAndMalformedJSONAreRetried() async throws {
-        let faults: [ScriptedReply] = [.status(500), .truncated, .malformedJSON, .status(503)]
-        let server = try ScriptedLLMServer { request, index in
-            index < faults.count ? faults[index] : .text(ScriptedLLMServer.defaultAnswer(for: request))
+        // Each sample meets two faults, whichever order the calls arrive in: four retries in all.
+        let faults: [Int: [ScriptedReply]] = [100: [.status(500), .truncated], 101: [.malformedJSON, .status(503)]]
+        let attempts = AttemptCounter()
+        let server = try ScriptedLLMServer { request, _ in
+            let seed = request.promptText.contains("Synthesize") ? nil : request.seed
+            let attempt = seed.map { attempts.next(for: $0) } ?? 0
+            if let seed, let replies = faults[seed], attempt < replies.count { return replies[attempt] }
+            return .text(ScriptedLLMServer.defaultAnswer(for: request))
         }
         let rt = try runtime(try pipeline(Self.twoSamplesAndFuse, server: server))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         #expect(result.failure == nil, "\(result.failure ?? "")")
-        // Which call meets which fault depends on arrival order: each sample takes two faults
-        // (four retries), or one takes three and is asked again or dropped.
-        #expect((6...7).contains(server.requestCount))
-        #expect(result.usage.retries + result.usage.failedCalls >= 2, "\(result.usage)")
+        #expect(result.usage.retries == 4)
+        #expect(server.requestCount == 7)
     }
 
     @Test func aFailedCallDropsOneCandidateAndIsRecorded() async throws {
@@ -188,4 +191,11 @@ final class SeenRequests: @unchecked Sendable {
             return count % 2 == 0
         }
     }
+}
+
+/// Attempts per key, counted as the server sees them.
+final class AttemptCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [Int: Int] = [:]
+    func next(for key: Int) -> Int { lock.withLock { defer { counts[key, default: 0] += 1 }; return counts[key, default: 0] } }
 }
