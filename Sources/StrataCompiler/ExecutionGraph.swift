@@ -58,16 +58,20 @@ public struct GraphNode: Sendable, Codable, Hashable {
     /// Index of the layer's entry that makes this call.
     public var entry: Int?
     /// Per model within a layer, 0-based: distinct samples stay distinct in the cache.
+    /// A call asking for several completions makes samples `sample ..< sample + completions`.
     public var sample: Int?
+    /// Completions this call asks for: an entry's samples go in one request
+    /// with `n` when its model declares that capability (the prompt is billed once).
+    public var completions: Int
     public var seed: Int?
     /// The incoming candidate this node works on (verify, unit-test): its
     /// position in the previous layer's pool or, when it depends directly on
     /// a call of a generating layer, that call's position among the layer's calls.
     public var candidate: Int?
     public var temperature: Double?
-    /// Worst-case estimated prompt tokens (calls only).
+    /// Worst-case estimated prompt tokens (calls only), once however many completions it asks for.
     public var inputTokens: Int
-    /// `max_tokens` (calls only).
+    /// `max_tokens` times the completions asked for (calls only).
     public var outputTokens: Int
     /// Estimated seconds this node takes once started, with waves for concurrency limits.
     public var seconds: Double

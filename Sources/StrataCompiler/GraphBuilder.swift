@@ -23,25 +23,37 @@ private struct Builder {
 
     mutating func add(_ layer: Int, _ operation: NodeOperation, dependencies: [Int], seconds: Double = 0) -> Int {
         let id = nodes.count
-        nodes.append(GraphNode(id: id, layer: layer, operation: operation, model: nil, entry: nil, sample: nil, seed: nil, candidate: nil,
-                               temperature: nil, inputTokens: 0, outputTokens: 0, seconds: seconds, dependencies: dependencies))
+        nodes.append(GraphNode(id: id, layer: layer, operation: operation, model: nil, entry: nil, sample: nil, completions: 1, seed: nil,
+                               candidate: nil, temperature: nil, inputTokens: 0, outputTokens: 0, seconds: seconds, dependencies: dependencies))
         return id
     }
 
     /// Adds an LLM call; `waves` stretches its time when more calls of its group
     /// run than the model allows in flight.
     mutating func call(_ layer: CheckedLayer, _ role: CallRole, entry entryIndex: Int, sample: Int?, candidate: Int?,
-                       dependencies: [Int], waves: Int, outputTokens: Int? = nil) -> Int {
+                       dependencies: [Int], waves: Int, completions: Int = 1) -> Int {
         let entry = layer.entries[entryIndex]
         let model = pipeline.models[entry.model]
-        let output = outputTokens ?? entry.sampling.maxTokens
+        let output = entry.sampling.maxTokens
         let id = nodes.count
+        // The server writes a request's completions side by side: one call's time, n times its output.
         nodes.append(GraphNode(
             id: id, layer: layer.index, operation: NodeOperation(role), model: entry.model, entry: entryIndex, sample: sample,
-            seed: entry.sampling.seed + (sample ?? 0), candidate: candidate, temperature: entry.sampling.temperature,
-            inputTokens: layer.inputTokens[role] ?? 0, outputTokens: output,
+            completions: completions, seed: entry.sampling.seed + (sample ?? 0), candidate: candidate,
+            temperature: entry.sampling.temperature, inputTokens: layer.inputTokens[role] ?? 0, outputTokens: output * completions,
             seconds: model.callSeconds(outputTokens: output) * Double(waves), dependencies: dependencies))
         return id
+    }
+
+    /// Whether an entry's samples go in one request with `n`: its model
+    /// declares the capability, and no spending rule needs them as separate
+    /// requests (a quorum hedges with independent requests; a vote that stops
+    /// early draws samples a wave at a time).
+    func batches(_ entry: CheckedEntry, in layer: CheckedLayer) -> Bool {
+        guard entry.samples > 1, pipeline.models[entry.model].supportsN, layer.quorum == nil else { return false }
+        let position = pipeline.layers.firstIndex { $0.index == layer.index } ?? 0
+        let next = position + 1 < pipeline.layers.count ? pipeline.layers[position + 1] : nil
+        return next?.earlyStop == nil
     }
 
     func waves(_ count: Int, model: Int) -> Int {
@@ -78,22 +90,31 @@ private struct Builder {
         switch layer.kind {
         case .ensemble, .fuse:
             let role: CallRole = layer.kind == .ensemble ? .generate : .fuse
+            // Requests per model, for the waves of its concurrency limit.
             var perModel: [Int: Int] = [:]
-            for entry in layer.entries { perModel[entry.model, default: 0] += entry.samples }
+            for entry in layer.entries { perModel[entry.model, default: 0] += batches(entry, in: layer) ? 1 : entry.samples }
             var nextSample: [Int: Int] = [:]
             var calls: [Int] = []
             calls.reserveCapacity(perModel.values.reduce(0, +))
+            var batched = false
             for (entryIndex, entry) in layer.entries.enumerated() {
                 let waveCount = waves(perModel[entry.model]!, model: entry.model)
-                for _ in 0..<entry.samples {
-                    let sample = nextSample[entry.model, default: 0]
-                    nextSample[entry.model] = sample + 1
-                    calls.append(call(layer, role, entry: entryIndex, sample: sample, candidate: nil, dependencies: inputs, waves: waveCount))
+                let first = nextSample[entry.model, default: 0]
+                nextSample[entry.model] = first + entry.samples
+                if batches(entry, in: layer) {
+                    batched = true
+                    calls.append(call(layer, role, entry: entryIndex, sample: first, candidate: nil, dependencies: inputs, waves: waveCount,
+                                      completions: entry.samples))
+                } else {
+                    for sample in first..<(first + entry.samples) {
+                        calls.append(call(layer, role, entry: entryIndex, sample: sample, candidate: nil, dependencies: inputs, waves: waveCount))
+                    }
                 }
             }
-            // A fuse that may fall back hands on candidates no call made, and a quorum keeps
-            // whichever samples arrive first: the next layer waits for their pool.
-            if layer.quorum == nil, layer.kind == .ensemble || layer.onFailure == .fail { streamedCalls = calls }
+            // A fuse that may fall back hands on candidates no call made, a quorum keeps
+            // whichever samples arrive first, and a call with several completions makes
+            // several candidates: the next layer waits for their pool.
+            if layer.quorum == nil, !batched, layer.kind == .ensemble || layer.onFailure == .fail { streamedCalls = calls }
             // The input pool too: a fuse whose every call fails falls back to it.
             return add(layer.index, .collect, dependencies: inputs + calls)
         case .critique:

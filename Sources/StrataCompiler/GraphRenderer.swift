@@ -37,7 +37,9 @@ public struct GraphRenderer: Sendable {
     func label(_ node: GraphNode) -> String {
         var parts = [node.operation.rawValue]
         if let model = node.model { parts.append(graph.models[model]) }
-        if let sample = node.sample { parts.append("#\(sample)") }
+        if let sample = node.sample {
+            parts.append(node.completions > 1 ? "#\(sample)–\(sample + node.completions - 1) (n=\(node.completions))" : "#\(sample)")
+        }
         if let candidate = node.candidate { parts.append("[\(candidate + 1)]") }
         if node.operation == .selectTopK || node.operation == .selectByTests,
            let k = pipeline.layers.first(where: { $0.index == node.layer })?.topK {
@@ -149,6 +151,13 @@ public struct GraphRenderer: Sendable {
                 lines.append("Layer \(layer.index + 1) (ensemble) goes on after the first \(quorum) of \(layer.entries.reduce(0) { $0 + $1.samples }) samples arrive; "
                              + "the rest are cancelled (sent calls still count).")
             }
+        }
+        for node in graph.nodes where node.completions > 1 {
+            guard let model = node.model, let offset = layers.firstIndex(where: { $0.index == node.layer }) else { continue }
+            let saved = node.inputTokens * (node.completions - 1)
+            let usd = pipeline.models[model].usd(input: saved, output: 0)
+            lines.append("Layer \(node.layer + 1) (\(layers[offset].kind.rawValue)) asks \(graph.models[model]) for \(node.completions) samples in one request (n): "
+                         + "the prompt is sent and billed once, \(saved) input tokens (\(formatUSD(usd)) USD) fewer than \(node.completions) requests.")
         }
         if let seconds = pipeline.budget.latencySeconds {
             lines.append("At run time a query still running after \(formatSeconds(seconds)) s answers from its last complete layer.")

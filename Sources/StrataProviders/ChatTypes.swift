@@ -72,13 +72,25 @@ public struct Usage: Sendable, Hashable, Codable {
 /// A completed reply: one text per requested completion.
 public struct ChatResponse: Sendable, Hashable, Codable {
     public var texts: [String]
+    /// For the whole request (OpenAI reports one total over all `n` choices).
     public var usage: Usage
+    /// Why the first completion stopped.
     public var finishReason: String?
+    /// Why each completion stopped, in the order of `texts`, when the reply said
+    /// (nil in cache entries written before batching existed).
+    public var finishReasons: [String?]?
 
-    public init(texts: [String], usage: Usage, finishReason: String? = nil) {
+    public init(texts: [String], usage: Usage, finishReason: String? = nil, finishReasons: [String?]? = nil) {
         self.texts = texts
         self.usage = usage
         self.finishReason = finishReason
+        self.finishReasons = finishReasons
+    }
+
+    /// Why completion `index` stopped.
+    public func finishReason(of index: Int) -> String? {
+        if let finishReasons, index < finishReasons.count { return finishReasons[index] }
+        return index == 0 ? finishReason : nil
     }
 }
 

@@ -64,8 +64,10 @@ struct OpenAIWire: WireFormat {
         guard let choices = object["choices"] as? [[String: Any]], !choices.isEmpty else {
             throw ProviderError.malformedResponse("no choices in the reply")
         }
+        // Choices may arrive in any order; `index` says which completion each is.
+        let ordered = choices.enumerated().sorted { ($0.element["index"] as? Int ?? $0.offset) < ($1.element["index"] as? Int ?? $1.offset) }.map(\.element)
         var texts: [String] = []
-        for choice in choices {
+        for choice in ordered {
             guard let message = choice["message"] as? [String: Any], let content = message["content"] as? String else {
                 throw ProviderError.malformedResponse("a choice has no message content")
             }
@@ -78,7 +80,8 @@ struct OpenAIWire: WireFormat {
         return ChatResponse(
             texts: texts,
             usage: Usage(inputTokens: usage?["prompt_tokens"] as? Int ?? 0, outputTokens: usage?["completion_tokens"] as? Int ?? 0),
-            finishReason: choices.first?["finish_reason"] as? String)
+            finishReason: ordered.first?["finish_reason"] as? String,
+            finishReasons: ordered.count > 1 ? ordered.map { $0["finish_reason"] as? String } : nil)
     }
 
     func apply(_ event: SSEParser.Event, to reply: inout StreamedReply) throws -> String? {

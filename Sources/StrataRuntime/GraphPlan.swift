@@ -15,7 +15,7 @@ struct GraphPlan: Sendable {
     /// For each layer, whether its per-candidate nodes wait on the previous
     /// layer's calls rather than its pool (so a candidate's position is that of its call).
     let streamed: [Bool]
-    /// For each layer, how many calls a generating layer makes.
+    /// For each layer, how many samples a generating layer's calls make.
     let callCounts: [Int]
     /// The first layer's (the ensemble's) calls, in sample order.
     let ensembleCalls: [Int]
@@ -41,7 +41,7 @@ struct GraphPlan: Sendable {
             case .collect, .parseCritiques, .selectTopK, .filterVerdicts, .selectByTests, .vote:
                 poolNodes[layer] = node.id
             case .generate, .fuse:
-                callCounts[layer] += 1
+                callCounts[layer] += node.completions
             case .verifyReasoning, .judgeTests, .executeTests:
                 if let first = node.dependencies.first, [.generate, .fuse].contains(graph.nodes[first].operation) { streamed[layer] = true }
             default:

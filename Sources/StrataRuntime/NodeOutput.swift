@@ -17,6 +17,8 @@ enum NodeOutput: Sendable {
     case pool(Pool)
     /// One generating call: its candidate, or why it was dropped.
     case generated(Result<Candidate, FailedCall>)
+    /// One generating call with several completions (`n`): a candidate, or why it was dropped, per sample.
+    case samples([Result<Candidate, FailedCall>])
     /// The critique call: one critique per candidate, or why there are none.
     case critiques(Result<[String], FailedCall>)
     /// A call whose reply a later step reads (rank).
@@ -35,6 +37,15 @@ enum NodeOutput: Sendable {
     var pool: Pool? {
         if case .pool(let pool) = self { return pool }
         return nil
+    }
+
+    /// What a generating call made, one result per sample.
+    var generatedSamples: [Result<Candidate, FailedCall>] {
+        switch self {
+        case .generated(let result): [result]
+        case .samples(let results): results
+        default: []
+        }
     }
 }
 

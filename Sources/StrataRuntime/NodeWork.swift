@@ -99,18 +99,32 @@ extension QueryRun {
             messages = [.system(template)] + query.messages
         }
         let sample = node.sample ?? 0
+        let name = runtime.pipeline.models[entry.model].name
+        if node.completions > 1 {
+            let samples = sample..<(sample + node.completions)
+            let results = await context.replies(role.rawValue, entry: entry, messages: messages, samples: samples, candidate: nil)
+            if Task.isCancelled { throw CancellationError() }
+            return .samples(zip(samples, results).map { index, result in
+                candidate(result, origin: "\(name)#\(index)", entry: entry, context: context)
+            })
+        }
         let isLast = plan.layerOf[node.id] == runtime.pipeline.layers.count - 1
         let streamThis = isLast && plan.callCounts[plan.layerOf[node.id]] == 1 ? onDelta : nil
         let result = await context.reply(role.rawValue, entry: entry, messages: messages, sample: sample, candidate: nil, onDelta: streamThis)
         if Task.isCancelled { throw CancellationError() }
-        let name = runtime.pipeline.models[entry.model].name
+        return .generated(candidate(result, origin: "\(name)#\(sample)", entry: entry, context: context))
+    }
+
+    /// A sample's reply as a candidate, or why it was dropped (noted either way when it matters).
+    func candidate(_ result: Result<CallReply, ProviderError>, origin: String, entry: CheckedEntry,
+                   context: LayerContext) -> Result<Candidate, FailedCall> {
         switch result {
         case .success(let reply):
-            if reply.truncated { context.note("\(name)#\(sample) stopped at max_tokens (\(entry.sampling.maxTokens))") }
-            return .generated(.success(Candidate(text: reply.text, origin: "\(name)#\(sample)", truncated: reply.truncated ? true : nil)))
+            if reply.truncated { context.note("\(origin) stopped at max_tokens (\(entry.sampling.maxTokens))") }
+            return .success(Candidate(text: reply.text, origin: origin, truncated: reply.truncated ? true : nil))
         case .failure(let error):
-            context.note("dropped \(name)#\(sample): \(error)")
-            return .generated(.failure(FailedCall(reason: "\(name)#\(sample): \(error)")))
+            context.note("dropped \(origin): \(error)")
+            return .failure(FailedCall(reason: "\(origin): \(error)"))
         }
     }
 
@@ -122,16 +136,20 @@ extension QueryRun {
         var failures: [String] = []
         // Calls in graph order; one not made (a quorum was met, a vote stopped early) is `.skipped`.
         let callOutputs = layer.kind == .ensemble ? inputs[...] : inputs.dropFirst()
-        for (position, output) in callOutputs.enumerated() {
-            switch output {
-            case .generated(.success(let candidate)):
-                calls.append(position)
-                candidates.append(candidate)
-            case .generated(.failure(let failed)):
-                failures.append(failed.reason)
-            default:
-                break
+        // A position per sample: a call with several completions takes several.
+        var position = 0
+        for output in callOutputs {
+            for result in output.generatedSamples {
+                switch result {
+                case .success(let candidate):
+                    calls.append(position)
+                    candidates.append(candidate)
+                case .failure(let failed):
+                    failures.append(failed.reason)
+                }
+                position += 1
             }
+            if case .skipped = output { position += 1 }
         }
         let isLast = layer.index == runtime.pipeline.layers.last?.index
         if candidates.isEmpty {

@@ -233,9 +233,8 @@ final class QueryRun: @unchecked Sendable {
     /// layer's pool, or else the ensemble's samples that had arrived.
     func anytimePool(reports: [LayerReport], outputs: [NodeOutput?]) -> Pool {
         if let last = reports.last, !last.candidates.isEmpty { return Pool(candidates: last.candidates) }
-        let arrived = plan.ensembleCalls.compactMap { call -> Candidate? in
-            if case .generated(.success(let candidate))? = outputs[call] { return candidate }
-            return nil
+        let arrived = plan.ensembleCalls.flatMap { call in
+            (outputs[call]?.generatedSamples ?? []).compactMap { try? $0.get() }
         }
         return Pool(candidates: arrived)
     }

@@ -99,6 +99,8 @@ public struct TraceEvent: Sendable, Hashable, Codable {
     public var sample: Int?
     public var seed: Int?
     public var candidate: Int?
+    /// Completions one request asked for (`n`), when more than one: samples `sample ..< sample + n`.
+    public var completions: Int?
     public var inputTokens: Int = 0
     public var outputTokens: Int = 0
     public var usd: Double = 0
@@ -109,7 +111,7 @@ public struct TraceEvent: Sendable, Hashable, Codable {
     public var note: String?
 
     enum CodingKeys: String, CodingKey {
-        case query, layer, operation, model, sample, seed, candidate
+        case query, layer, operation, model, sample, seed, candidate, completions = "n"
         case inputTokens = "input_tokens", outputTokens = "output_tokens", usd, seconds
         case cacheHit = "cache_hit", attempts, error, note
     }

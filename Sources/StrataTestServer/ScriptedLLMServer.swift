@@ -24,6 +24,19 @@ public struct ReceivedRequest: @unchecked Sendable {
         return parts.joined(separator: "\n")
     }
     public var seed: Int? { body["seed"] as? Int }
+    /// Completions asked for (OpenAI `n`; 1 when absent).
+    public var n: Int { body["n"] as? Int ?? 1 }
+
+    /// Choice `index` of a request with `n`, as the request for it alone:
+    /// without `n`, and with the seed moved on by the index.
+    public func choice(_ index: Int) -> ReceivedRequest {
+        var object = body
+        object.removeValue(forKey: "n")
+        if let seed { object["seed"] = seed + index }
+        var copy = self
+        copy.rawBody = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? rawBody
+        return copy
+    }
     public var stream: Bool { body["stream"] as? Bool ?? false }
 }
 
@@ -35,6 +48,8 @@ public indirect enum ScriptedReply: Sendable {
     case text(String, inputTokens: Int = 10, outputTokens: Int = 5)
     /// Several choices (OpenAI `n > 1`).
     case texts([String])
+    /// Several choices with the request's usage.
+    case choices([String], inputTokens: Int, outputTokens: Int)
     /// An error status with a JSON error body and optional headers (e.g. `Retry-After`).
     case status(Int, message: String = "scripted error", headers: [String: String] = [:])
     /// A body that is not valid JSON.
@@ -116,8 +131,32 @@ public final class ScriptedLLMServer: @unchecked Sendable {
             _requests.append(request)
             _inFlight += 1
             _maxInFlight = max(_maxInFlight, _inFlight)
-            return (_responder(request, index), _latency)
+            return (Self.honoringN(request) { _responder($0, index) }, _latency)
         }
+    }
+
+    /// A request with `n` gets one choice per completion: the responder
+    /// answers each as the request for that choice alone would be answered
+    /// (seed + index), so a scripted model gives the same samples with and
+    /// without `n`. Usage counts the prompt once. When any choice's reply is
+    /// not a plain text, the first such reply answers the whole request.
+    static func honoringN(_ request: ReceivedRequest, _ respond: (ReceivedRequest) -> ScriptedReply) -> ScriptedReply {
+        guard request.n > 1, !request.isAnthropic else { return respond(request) }
+        var texts: [String] = [], input = 0, output = 0, delay = 0.0
+        for index in 0..<request.n {
+            var reply = respond(request.choice(index))
+            // The choices are written side by side: the request takes as long as its slowest.
+            while case .delayed(let extra, let inner) = reply {
+                delay = max(delay, extra)
+                reply = inner
+            }
+            guard case .text(let text, let inputTokens, let outputTokens) = reply else { return reply }
+            texts.append(text)
+            if index == 0 { input = inputTokens }
+            output += outputTokens
+        }
+        let choices = ScriptedReply.choices(texts, inputTokens: input, outputTokens: output)
+        return delay > 0 ? .delayed(delay, choices) : choices
     }
 
     fileprivate func finished() { lock.withLock { _inFlight -= 1 } }
@@ -232,6 +271,8 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             }
         case .texts(let texts):
             write(status: .ok, contentType: "application/json", body: Self.completion(texts, request: request, usage: (10, 5 * texts.count)), context: context)
+        case .choices(let texts, let input, let output):
+            write(status: .ok, contentType: "application/json", body: Self.completion(texts, request: request, usage: (input, output)), context: context)
         case .status(let code, let message, let extra):
             let body = request.isAnthropic
                 ? #"{"type":"error","error":{"type":"scripted","message":"\#(message)"}}"#

@@ -179,15 +179,19 @@ import Testing
             strata: 1
             models:
               gpt: { provider: openai, model: gpt-4o-mini }
-            budget: { calls: 3 }
+              claude: { provider: anthropic, model: claude-3-5-haiku-latest }
+            budget: { calls: 5 }
             layers:
-              - ensemble: [{ model: gpt, samples: 5 }]
+              - ensemble: [{ model: gpt, samples: 5 }, { model: gpt, samples: 3, prompt: "Work backwards." }, { model: claude, samples: 3 }]
               - fuse: [gpt]
             """.write(to: directory.appendingPathComponent("pricey.yaml"), atomically: true, encoding: .utf8)
         let outcome = try await run(["compile", "pricey.yaml", "--emit", "cost"], in: directory)
         #expect(outcome.status == 1)
-        #expect(outcome.stderr.contains("error[E050]: the worst case of a query is 6 calls, over the budget of 3 by 3 (100%)"))
+        // Each gpt entry's samples go in one request (OpenAI takes n), claude's one by one
+        // (Anthropic does not): 1 + 1 + 3 + the fuse's 1 = 6 calls.
+        #expect(outcome.stderr.contains("error[E050]: the worst case of a query is 6 calls, over the budget of 5 by 1 (20%)"), "\(outcome.stderr)")
         #expect(outcome.stdout.contains("total"))
+        #expect(outcome.stdout.contains("asks gpt for 5 samples in one request (n)"))
     }
 
     @Test func colourOnlyWhenAskedByTheTerminalAndNeverWithNoColor() async throws {

@@ -163,6 +163,41 @@ let header = """
         #expect(EarlyStop.unbeatable.fewestDraws(samples: 15, wave: 5) == 10)
     }
 
+    @Test func samplesGoInOneRequestWhereTheModelTakesN() throws {
+        let layers = """
+            layers:
+              - ensemble: [{ model: m, samples: 5 }, { model: n, samples: 2 }]
+              - fuse: [m]
+            """
+        let batching = header.replacingOccurrences(of: "limits: { max_in_flight: 100 }", with: "limits: { max_in_flight: 100 }, capabilities: { n: true }")
+        let batched = try compile(batching + layers)
+        let separate = try compile(header + layers)
+        let generates = batched.graph.nodes.filter { $0.operation == .generate }
+        // m's five samples in one call; n does not take `n`, so its two stay separate.
+        #expect(generates.map(\.completions) == [5, 1, 1])
+        #expect(generates.map(\.sample) == [0, 0, 1])
+        #expect(generates[0].outputTokens == 500)
+        let prompt = generates[0].inputTokens
+        #expect(batched.cost.total.calls == separate.cost.total.calls - 4)
+        #expect(batched.cost.total.inputTokens == separate.cost.total.inputTokens - 4 * prompt)
+        #expect(batched.cost.total.outputTokens == separate.cost.total.outputTokens)
+        let table = batched.render(.cost)
+        #expect(table.contains("Layer 1 (ensemble) asks m for 5 samples in one request (n): the prompt is sent and billed once, \(4 * prompt) input tokens"), "\(table)")
+        #expect(batched.render(.mermaid).contains("generate m #0–4 (n=5)"))
+        // A quorum and a vote that stops early need their samples as separate requests.
+        let quorum = try compile(batching + """
+            layers:
+              - ensemble: { models: [{ model: m, samples: 5 }], quorum: 3 }
+            """)
+        #expect(quorum.graph.nodes.filter { $0.operation == .generate }.count == 5)
+        let vote = try compile(batching + """
+            layers:
+              - ensemble: [{ model: m, samples: 5 }]
+              - vote: { early_stop: 0.9 }
+            """)
+        #expect(vote.graph.nodes.filter { $0.operation == .generate }.count == 5)
+    }
+
     @Test func emittersDescribeTheSameGraph() throws {
         let compiled = try compile(header + """
             layers:

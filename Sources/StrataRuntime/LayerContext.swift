@@ -1,0 +1,176 @@
+import Foundation
+import StrataCache
+import StrataChecker
+import StrataProviders
+
+/// The calls, usage and notes of one layer of one query.
+final class LayerContext: @unchecked Sendable {
+    let runtime: PipelineRuntime
+    let layer: CheckedLayer
+    let query: String
+    private let lock = NSLock()
+    private var _usage = RunUsage()
+    private var _notes: [String] = []
+    private var _fallbacks: [String] = []
+    private var _spans: [CallSpan] = []
+    /// Where the query's time starts, for call spans.
+    let origin: Date
+
+    init(runtime: PipelineRuntime, layer: CheckedLayer, query: String, origin: Date) {
+        self.runtime = runtime
+        self.layer = layer
+        self.query = query
+        self.origin = origin
+    }
+
+    /// The layer's calls in time, when the runtime records a timeline.
+    var spans: [CallSpan] { lock.withLock { _spans } }
+
+    /// A finished call: its line in the trace and, when the runtime keeps a timeline, its span.
+    func record(_ event: TraceEvent, start: Date) {
+        runtime.options.trace?.write(event)
+        guard runtime.options.recordTimeline, let model = event.model else { return }
+        let span = CallSpan(layer: layer.index, operation: event.operation, model: model, sample: event.sample, candidate: event.candidate,
+                            start: start.timeIntervalSince(origin), end: Date().timeIntervalSince(origin), cacheHit: event.cacheHit,
+                            error: event.error)
+        lock.withLock { _spans.append(span) }
+    }
+
+    var usage: RunUsage { lock.withLock { _usage } }
+
+    /// Adds to the layer's usage.
+    func count(_ update: (inout RunUsage) -> Void) { lock.withLock { update(&_usage) } }
+    var notes: [String] { lock.withLock { _notes } }
+    /// Fallbacks taken: notes the run result carries as notices.
+    var fallbacks: [String] { lock.withLock { _fallbacks } }
+
+    func fallback(_ text: String) {
+        lock.withLock { _fallbacks.append(text) }
+        note(text)
+    }
+
+    func note(_ text: String) {
+        lock.withLock { _notes.append(text) }
+        runtime.options.trace?.write(TraceEvent(query: query, layer: layer.index, operation: "note", note: text))
+    }
+
+    /// One model call through the cache and the scheduler. Returns the reply's
+    /// text, or the error (recorded in usage and trace).
+    func call(_ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
+              seedOffset: Int = 0, maxTokens: Int? = nil, schema: ResponseSchema? = nil,
+              onDelta: (@Sendable (String) -> Void)? = nil) async -> Result<String, ProviderError> {
+        await reply(operation, entry: entry, messages: messages, sample: sample, candidate: candidate, seedOffset: seedOffset,
+                    maxTokens: maxTokens, schema: schema, onDelta: onDelta).map(\.text)
+    }
+
+    /// Seed offsets of the retries of a malformed reply: far from the sample
+    /// indices and from the parse retries' offsets, so every retry is a new request.
+    static let malformedRetryStride = 7_919
+
+    /// One model call, as `call`, with whether the reply stopped at `max_tokens`.
+    /// A malformed reply (empty, unreadable) is asked again with a fresh seed —
+    /// and, at temperature 0, a little temperature, since greedy decoding
+    /// ignores the seed — up to `malformedRetries` times, each retry recorded.
+    func reply(_ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
+               seedOffset: Int = 0, maxTokens: Int? = nil, schema: ResponseSchema? = nil,
+               onDelta: (@Sendable (String) -> Void)? = nil) async -> Result<CallReply, ProviderError> {
+        let retries = runtime.options.malformedRetries
+        var attempt = 0
+        while true {
+            let result = await attemptCall(operation, entry: entry, messages: messages, sample: sample, candidate: candidate,
+                                           seedOffset: seedOffset + attempt * Self.malformedRetryStride,
+                                           retryTemperature: attempt > 0, maxTokens: maxTokens, schema: schema, onDelta: onDelta)
+            guard case .failure(.malformedResponse(let problem)) = result, attempt < retries, !Task.isCancelled else { return result }
+            attempt += 1
+            let name = runtime.pipeline.models[entry.model].name
+            note("\(operation) \(name)\(sample.map { "#\($0)" } ?? ""): malformed reply (\(problem)); asking again with a fresh seed (retry \(attempt) of \(retries))")
+        }
+    }
+
+    /// The request for one sample of an entry: its seed is the entry's seed
+    /// plus the sample index and offset, so every sample is a distinct request.
+    func request(entry: CheckedEntry, messages: [ChatMessage], sample: Int?, seedOffset: Int = 0, retryTemperature: Bool = false,
+                 maxTokens: Int? = nil, schema: ResponseSchema? = nil) -> ChatRequest {
+        let model = runtime.pipeline.models[entry.model]
+        let seed = model.supportsSeed ? entry.sampling.seed + (sample ?? 0) + seedOffset : nil
+        let temperature = retryTemperature ? max(entry.sampling.temperature, 0.5) : entry.sampling.temperature
+        return ChatRequest(model: model.modelID, messages: messages, temperature: temperature,
+                           topP: entry.sampling.topP, maxTokens: maxTokens ?? entry.sampling.maxTokens, seed: seed, schema: schema)
+    }
+
+    /// Where a one-completion request's reply is cached (empty when caching is off).
+    func cacheKey(_ request: ChatRequest, entry: CheckedEntry, sample: Int) -> String {
+        guard runtime.options.cache.isEnabled else { return "" }
+        let model = runtime.pipeline.models[entry.model]
+        return ResponseCache.key(endpoint: "\(model.provider.rawValue) \(model.baseURL)", request: request, sample: sample)
+    }
+
+    private func attemptCall(_ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
+                             seedOffset: Int, retryTemperature: Bool, maxTokens: Int?, schema: ResponseSchema?,
+                             onDelta: (@Sendable (String) -> Void)?) async -> Result<CallReply, ProviderError> {
+        let model = runtime.pipeline.models[entry.model]
+        let request = self.request(entry: entry, messages: messages, sample: sample, seedOffset: seedOffset,
+                                   retryTemperature: retryTemperature, maxTokens: maxTokens, schema: schema)
+        let seed = request.seed
+        let cache = runtime.options.cache
+        let cacheKey = self.cacheKey(request, entry: entry, sample: (sample ?? 0) + seedOffset)
+        var event = TraceEvent(query: query, layer: layer.index, operation: operation, model: model.name, sample: sample,
+                               seed: seed, candidate: candidate)
+        let start = Date()
+        if cache.isEnabled, let cached = cache.lookup(cacheKey), let text = cached.texts.first,
+           !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            event.cacheHit = true
+            event.inputTokens = cached.usage.inputTokens
+            event.outputTokens = cached.usage.outputTokens
+            lock.withLock { _usage.cacheHits += 1 }
+            record(event, start: start)
+            onDelta?(text)
+            return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
+        }
+        let estimate = messages.reduce(0) { $0 + $1.content.utf8.count / 4 } + request.maxTokens
+        let provider = runtime.providers[entry.model]
+        do {
+            let reply = try await runtime.scheduler.withPermit(model: entry.model, tokens: estimate) {
+                try await provider.complete(request, onDelta: onDelta)
+            }
+            guard let text = reply.response.texts.first else { throw ProviderError.malformedResponse("no text") }
+            if cache.isEnabled { cache.store(reply.response, for: cacheKey) }
+            let usd = model.usd(input: reply.response.usage.inputTokens, output: reply.response.usage.outputTokens)
+            event.inputTokens = reply.response.usage.inputTokens
+            event.outputTokens = reply.response.usage.outputTokens
+            event.usd = usd
+            event.attempts = reply.record.attempts
+            event.seconds = Date().timeIntervalSince(start)
+            lock.withLock {
+                _usage.calls += 1
+                _usage.retries += max(0, reply.record.attempts - 1)
+                _usage.inputTokens += reply.response.usage.inputTokens
+                _usage.outputTokens += reply.response.usage.outputTokens
+                _usage.usd += usd
+            }
+            record(event, start: start)
+            return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(reply.response.finishReason)))
+        } catch {
+            let failure: ProviderError = (error as? ProviderError) ?? (error is CancellationError ? .cancelled : .network(String(describing: error)))
+            event.error = failure.description
+            event.seconds = Date().timeIntervalSince(start)
+            lock.withLock {
+                _usage.calls += 1
+                _usage.failedCalls += 1
+            }
+            record(event, start: start)
+            return .failure(failure)
+        }
+    }
+}
+
+/// A model's reply as the layers use it.
+struct CallReply: Sendable {
+    var text: String
+    /// The model stopped at `max_tokens` (OpenAI `length`, Anthropic `max_tokens`).
+    var truncated: Bool
+
+    static func stoppedAtLimit(_ finishReason: String?) -> Bool {
+        finishReason == "length" || finishReason == "max_tokens"
+    }
+}
