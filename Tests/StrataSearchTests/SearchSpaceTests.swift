@@ -246,3 +246,21 @@ func loadSpace(_ text: String, path: String = "space.yaml") throws -> SearchSpac
         #expect(Fidelity.full.rungs(total: 7) == [7])
     }
 }
+
+/// A choice axis can pick among sets of approaches: the ensemble entries' own prompts.
+@Suite struct ApproachSetTests {
+    @Test func eachChoiceIsASetOfSystemPromptsWithTheSameSampleCount() async throws {
+        let loaded = SearchSpaceLoader.load(path: packageRoot.appendingPathComponent("Pipelines/searches/local-approaches.yaml").path)
+        let space = try #require(loaded.space)
+        let plan = await planOffPool(space)
+        #expect(plan.feasible.count == 6)
+        for configured in plan.feasible {
+            let ensemble = try #require(configured.pipeline?.layers.first)
+            let prompts = Set(ensemble.entries.compactMap(\.prompt))
+            let expected = ["plain": 0, "two": 2, "three": 3][configured.configuration["approaches"]?.description ?? ""]
+            #expect(prompts.count == expected, "\(configured.configuration)")
+            let samples = Int(configured.configuration["samples"]?.description ?? "") ?? 0
+            #expect(ensemble.entries.reduce(0) { $0 + $1.samples } == 3 * samples, "\(configured.configuration)")
+        }
+    }
+}
