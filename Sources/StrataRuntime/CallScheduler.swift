@@ -91,13 +91,18 @@ public final class CallScheduler: @unchecked Sendable {
             nextTicket += 1
             return nextTicket
         }
+        let admission = Admission()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                // The cancellation handler may run first (a caller cancelled before it got
+                // here): both run on the queue, so the ticket it left behind is seen here.
+                // (`Task.isCancelled` would always be false in this Dispatch closure.)
                 queue.async { [self] in
-                    if Task.isCancelled {
+                    if admission.cancelled {
                         continuation.resume(throwing: CancellationError())
                         return
                     }
+                    admission.queued = true
                     models[model].waiters.append(Waiter(ticket: ticket, tokens: tokens, continuation: continuation))
                     admit(model)
                 }
@@ -108,6 +113,8 @@ public final class CallScheduler: @unchecked Sendable {
                 if let index = models[model].waiters[head...].firstIndex(where: { $0.ticket == ticket }) {
                     let waiter = models[model].waiters.remove(at: index)
                     waiter.continuation.resume(throwing: CancellationError())
+                } else if !admission.queued {
+                    admission.cancelled = true
                 }
             }
         }
@@ -130,6 +137,13 @@ public final class CallScheduler: @unchecked Sendable {
             admit(model)
         }
     }
+}
+
+/// What one caller's request for a permit has come to: read and written on
+/// the scheduler's serial queue only, which is why it may be shared unchecked.
+private final class Admission: @unchecked Sendable {
+    var queued = false
+    var cancelled = false
 }
 
 extension CallScheduler.ModelState {
