@@ -2,12 +2,18 @@
 import PackageDescription
 
 // Modules follow the data flow of docs (architecture.md): each one depends
-// only on the modules to its left.
+// only on modules above or to its left. `scripts/check-package` (run by
+// scripts/test) checks that every target declares exactly what it imports.
 //
 //   YAML text ─▶ StrataYAML ─▶ StrataSyntax ─▶ StrataChecker ─▶ StrataCompiler
 //                (located tree)  (pipeline AST)  (typed pipeline)  (the compile driver: execution graph, cost)
-//   graph ─▶ StrataRuntime (+ StrataProviders, StrataCache, StrataSandbox) ─▶ StrataEval ─▶ StrataSearch
-//            (runs the graph node by node: answers, traces)                                               (run store)   (study store, best pipeline)
+//                                                                      │
+//   StrataProviders (HTTP: OpenAI, Anthropic) ─▶ StrataCache           ▼
+//   StrataSandbox (subprocess) ─────────────────────────────────▶ StrataRuntime ─▶ StrataEval ─▶ StrataSearch
+//                                                 (runs the graph node by node)   (run store)   (study store, best pipeline)
+//
+// StrataDiagnostics underlies the front end and the reports; StrataProviders
+// knows nothing of the language (an `Endpoint` is all it needs).
 //
 // `Strata` re-exports the public API; `StrataCLI` is the thin `strata` executable.
 let package = Package(
@@ -39,7 +45,6 @@ let package = Package(
         .target(
             name: "StrataProviders",
             dependencies: [
-                "StrataChecker",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -56,12 +61,15 @@ let package = Package(
         .target(name: "StrataSandbox"),
         .target(
             name: "StrataRuntime",
-            dependencies: ["StrataCompiler", "StrataProviders", "StrataCache", "StrataSandbox"]
+            dependencies: [
+                "StrataSyntax", "StrataChecker", "StrataCompiler", "StrataProviders", "StrataCache", "StrataSandbox",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
         .target(
             name: "StrataEval",
             dependencies: [
-                "StrataRuntime", "StrataCache", "StrataSandbox",
+                "StrataDiagnostics", "StrataSyntax", "StrataChecker", "StrataProviders", "StrataCache", "StrataSandbox", "StrataRuntime",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -69,9 +77,9 @@ let package = Package(
         .target(
             name: "StrataSearch",
             dependencies: [
+                "StrataDiagnostics", "StrataYAML", "StrataSyntax", "StrataChecker", "StrataCompiler", "StrataCache", "StrataRuntime",
                 "StrataEval",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -124,7 +132,7 @@ let package = Package(
             dependencies: ["Strata"],
             path: "Fuzz/FrontEndFuzzer"
         ),
-        .testTarget(name: "StrataYAMLTests", dependencies: ["StrataYAML"]),
+        .testTarget(name: "StrataYAMLTests", dependencies: ["StrataDiagnostics", "StrataYAML"]),
         .testTarget(
             name: "StrataCheckerTests",
             dependencies: [
@@ -135,12 +143,13 @@ let package = Package(
         .testTarget(name: "StrataCompilerTests", dependencies: ["Strata"]),
         .testTarget(
             name: "StrataRuntimeTests",
-            dependencies: ["Strata", "StrataTestServer", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Strata", "StrataRuntime", "StrataTestServer", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "StrataEvalTests", dependencies: ["Strata", "StrataTestServer"]),
         .testTarget(name: "StrataSearchTests", dependencies: ["Strata", "StrataTestServer"]),
         // Against the real local model server (`scripts/local-llm start`); skipped, visibly, when it is down.
         .testTarget(name: "StrataLiveTests", dependencies: ["Strata"]),
-        .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataCLI", "StrataTestServer"]),
+        // Runs the real `strata` binary, so it depends on the executable to have it built first.
+        .testTarget(name: "StrataCLITests", dependencies: ["StrataCLI", "StrataTestServer"]),
     ]
 )

@@ -2,8 +2,6 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import StrataChecker
-import StrataSyntax
 
 /// A chat provider over HTTP: OpenAI Chat Completions (and compatible
 /// servers) or Anthropic Messages, with timeouts, retries with backoff and
@@ -17,17 +15,14 @@ public struct HTTPChatProvider: ChatProvider {
     public let retry: RetryPolicy
     public let timeouts: Timeouts
 
-    /// A provider for a declared model. `client` is shared by every provider of a runtime.
-    public init(model: ResolvedModel, client: HTTPClient, retry: RetryPolicy = .default, timeouts: Timeouts = Timeouts(),
+    /// A provider for an endpoint. `client` is shared by every provider of a runtime.
+    public init(endpoint: Endpoint, client: HTTPClient, retry: RetryPolicy = .default, timeouts: Timeouts = Timeouts(),
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.client = client
-        self.baseURL = model.baseURL
-        self.wire = model.provider == .anthropic ? AnthropicWire() : OpenAIWire()
-        // The checker refuses these; a model built in code is held to the same rule here.
-        let allowed = model.apiKeyEnv.filter { KeyDestination.refusal(variable: $0, baseURL: model.baseURL) == nil }
-        self.keys = KeyRing(variables: allowed, environment: environment)
-        // Self-hosted servers usually need no key; the hosted APIs always do.
-        self.requiresKey = model.provider != .openaiCompatible
+        self.baseURL = endpoint.baseURL
+        self.wire = endpoint.api == .anthropic ? AnthropicWire() : OpenAIWire()
+        self.keys = KeyRing(variables: endpoint.keyVariables, environment: environment)
+        self.requiresKey = endpoint.requiresKey
         self.retry = retry
         self.timeouts = timeouts
     }

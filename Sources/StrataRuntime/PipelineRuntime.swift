@@ -75,7 +75,8 @@ public final class PipelineRuntime: Sendable {
         self.client = client
         providers = pipeline.models.map { model in
             options.providers[model.name]
-                ?? HTTPChatProvider(model: model, client: client!, retry: options.retry, timeouts: options.timeouts, environment: options.environment)
+                ?? HTTPChatProvider(endpoint: model.endpoint, client: client!, retry: options.retry, timeouts: options.timeouts,
+                                    environment: options.environment)
         }
         scheduler = CallScheduler(limits: pipeline.models.map {
             ModelLimits(maxInFlight: $0.maxInFlight, requestsPerMinute: $0.requestsPerMinute, tokensPerMinute: $0.tokensPerMinute)
@@ -127,3 +128,14 @@ final class RuntimeState: @unchecked Sendable {
     func markShutDown() -> Bool { lock.withLock { defer { shutDown = true }; return !shutDown } }
 }
 
+
+extension ResolvedModel {
+    /// Where the model's requests go. Keys are read only from variables the
+    /// checker allows for this destination: it refuses the others, and a model
+    /// built in code is held to the same rule here.
+    var endpoint: Endpoint {
+        Endpoint(api: provider == .anthropic ? .anthropic : .openAI, baseURL: baseURL,
+                 keyVariables: apiKeyEnv.filter { KeyDestination.refusal(variable: $0, baseURL: baseURL) == nil },
+                 requiresKey: provider != .openaiCompatible)
+    }
+}
