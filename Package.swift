@@ -99,6 +99,9 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // What the test targets share: the package root, temporary directories removed
+        // at exit, the real binary's runner, compiling pipelines for tests.
+        .target(name: "StrataTestSupport", dependencies: ["Strata"]),
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
@@ -136,20 +139,20 @@ let package = Package(
         .testTarget(
             name: "StrataCheckerTests",
             dependencies: [
-                "Strata",
+                "Strata", "StrataTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "StrataCompilerTests", dependencies: ["Strata"]),
+        .testTarget(name: "StrataCompilerTests", dependencies: ["Strata", "StrataTestSupport"]),
         .testTarget(
             name: "StrataRuntimeTests",
-            dependencies: ["Strata", "StrataRuntime", "StrataTestServer", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Strata", "StrataRuntime", "StrataTestServer", "StrataTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "StrataEvalTests", dependencies: ["Strata", "StrataTestServer"]),
-        .testTarget(name: "StrataSearchTests", dependencies: ["Strata", "StrataTestServer"]),
+        .testTarget(name: "StrataEvalTests", dependencies: ["Strata", "StrataTestServer", "StrataTestSupport"]),
+        .testTarget(name: "StrataSearchTests", dependencies: ["Strata", "StrataTestServer", "StrataTestSupport"]),
         // Against the real local model server (`scripts/local-llm start`); skipped, visibly, when it is down.
-        .testTarget(name: "StrataLiveTests", dependencies: ["Strata"]),
+        .testTarget(name: "StrataLiveTests", dependencies: ["Strata", "StrataTestSupport"]),
         // Runs the real `strata` binary, so it depends on the executable to have it built first.
-        .testTarget(name: "StrataCLITests", dependencies: ["StrataCLI", "StrataTestServer"]),
+        .testTarget(name: "StrataCLITests", dependencies: ["StrataCLI", "StrataTestServer", "StrataTestSupport"]),
     ]
 )

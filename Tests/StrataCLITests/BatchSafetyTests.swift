@@ -1,12 +1,12 @@
 import Foundation
 import StrataTestServer
+import StrataTestSupport
 import Testing
 
 /// Issue 10's data-loss and main-job classes, through the real binary: a second
 /// writer, a full disk, Ctrl-C, failed items, odd JSONL, and a fuse whose every
 /// call fails or is cut short.
 @Suite struct BatchSafetyTests {
-    let cli = StrataBinaryTests()
 
     func lines(_ path: String) -> [[String: Any]] {
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
@@ -16,38 +16,38 @@ import Testing
 
     @Test func crlfIntegerIdsAndBadLinesAreHandled() async throws {
         let server = try ScriptedLLMServer()
-        let directory = try cli.temporaryDirectory()
+        let directory = try temporaryDirectory()
         let pipeline = try StrataRunTests().writePipeline(server, in: directory)
         let input = directory.appendingPathComponent("items.jsonl").path
         let output = directory.appendingPathComponent("answers.jsonl").path
         try "{\"id\": 7, \"prompt\": \"seven\"}\r\n{\"id\": \"b\", \"prompt\": \"bee\"}\r\n".write(toFile: input, atomically: true, encoding: .utf8)
-        let run = try await cli.run(["run", pipeline, "--input", input, "--output", output, "--cache", "off"], in: directory)
+        let run = try await StrataBinary.run(["run", pipeline, "--input", input, "--output", output, "--cache", "off"], in: directory)
         #expect(run.status == 0, "\(run.stderr)")
         let ids = lines(output).map { $0["id"] }
         #expect(ids.contains { ($0 as? NSNumber)?.intValue == 7 && !($0 is String) })
         #expect(ids.contains { ($0 as? String) == "b" })
 
         try "{\"id\": \"a\", \"prompt\": \"x\"}\n{\"id\": true, \"prompt\": \"y\"}\n".write(toFile: input, atomically: true, encoding: .utf8)
-        let refused = try await cli.run(["run", pipeline, "--input", input, "--output", output], in: directory)
+        let refused = try await StrataBinary.run(["run", pipeline, "--input", input, "--output", output], in: directory)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("items.jsonl:2: 'id' must be a string or an integer"), "\(refused.stderr)")
 
-        let same = try await cli.run(["run", pipeline, "--input", input, "--output", input], in: directory)
+        let same = try await StrataBinary.run(["run", pipeline, "--input", input, "--output", input], in: directory)
         #expect(same.status != 0)
         #expect(same.stderr.contains("same file"))
     }
 
     @Test func aSecondWriterIsRefusedAndAFullDiskStopsCleanly() async throws {
         let server = try ScriptedLLMServer(latency: 0.3)
-        let directory = try cli.temporaryDirectory()
+        let directory = try temporaryDirectory()
         let pipeline = try StrataRunTests().writePipeline(server, in: directory)
         let input = directory.appendingPathComponent("items.jsonl").path
         let output = directory.appendingPathComponent("answers.jsonl").path
         try (0..<6).map { #"{"id": "i\#($0)", "prompt": "q\#($0)"}"# }.joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
         let arguments = ["run", pipeline, "--input", input, "--output", output, "--cache", "off", "--concurrency", "1"]
-        let first = try cli.start(arguments, in: directory)
+        let first = try StrataBinary.start(arguments, in: directory)
         try await Task.sleep(nanoseconds: 700_000_000)
-        let second = try await cli.run(arguments, in: directory)
+        let second = try await StrataBinary.run(arguments, in: directory)
         #expect(second.status != 0)
         #expect(second.stderr.contains("being written by another strata run"), "\(second.stderr)")
         try await offPool { first.waitUntilExit() }
@@ -55,7 +55,7 @@ import Testing
         #expect(Set(lines(output).compactMap { $0["id"] as? String }) == Set((0..<6).map { "i\($0)" }))
 
         // /dev/full fails every write with ENOSPC, as a full disk does.
-        let full = try await cli.run(["run", pipeline, "--input", input, "--output", "/dev/full", "--cache", "off"], in: directory)
+        let full = try await StrataBinary.run(["run", pipeline, "--input", input, "--output", "/dev/full", "--cache", "off"], in: directory)
         #expect(full.status != 0)
         #expect(full.stderr.contains("stopped: cannot write /dev/full"), "\(full.stderr)")
     }
@@ -66,7 +66,7 @@ import Testing
         let server = try ScriptedLLMServer(latency: 0.1) { request, _ in
             fail.value && request.promptText.contains("Synthesize") ? .status(400, message: "no") : .text(ScriptedLLMServer.defaultAnswer(for: request))
         }
-        let directory = try cli.temporaryDirectory()
+        let directory = try temporaryDirectory()
         let pipeline = directory.appendingPathComponent("p.yaml").path
         try """
             strata: 1
@@ -80,14 +80,14 @@ import Testing
         let output = directory.appendingPathComponent("answers.jsonl").path
         try (0..<3).map { #"{"id": "i\#($0)", "prompt": "q\#($0)"}"# }.joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
         let arguments = ["run", pipeline, "--input", input, "--output", output, "--cache", "off"]
-        let failed = try await cli.run(arguments, in: directory)
+        let failed = try await StrataBinary.run(arguments, in: directory)
         #expect(failed.status == 1, "items remain, so the exit status says so")
         #expect(lines(output).allSatisfy { $0["failure"] != nil })
         fail.value = false
-        let plainRerun = try await cli.run(arguments, in: directory)
+        let plainRerun = try await StrataBinary.run(arguments, in: directory)
         #expect(plainRerun.status == 1, "failed items still have no answer")
         #expect(plainRerun.stderr.contains("--retry-failed"))
-        let retried = try await cli.run(arguments + ["--retry-failed"], in: directory)
+        let retried = try await StrataBinary.run(arguments + ["--retry-failed"], in: directory)
         #expect(retried.status == 0, "\(retried.stderr)")
         #expect(Set(lines(output).filter { $0["answer"] != nil }.compactMap { $0["id"] as? String }) == ["i0", "i1", "i2"])
 
@@ -95,7 +95,7 @@ import Testing
         let slow = try ScriptedLLMServer(latency: 1.0)
         let slowPipeline = try StrataRunTests().writePipeline(slow, in: directory)
         let output2 = directory.appendingPathComponent("answers2.jsonl").path
-        let process = try cli.start(["run", slowPipeline, "--input", input, "--output", output2, "--cache", "off"], in: directory)
+        let process = try StrataBinary.start(["run", slowPipeline, "--input", input, "--output", output2, "--cache", "off"], in: directory)
         try await Task.sleep(nanoseconds: 800_000_000)
         kill(process.processIdentifier, SIGINT)
         try await offPool { process.waitUntilExit() }
@@ -110,9 +110,9 @@ import Testing
             return .raw(status: 200, contentType: "application/json",
                         body: #"{"choices":[{"message":{"content":"a cut"},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":32}}"#)
         }
-        let directory = try cli.temporaryDirectory()
+        let directory = try temporaryDirectory()
         let pipeline = try StrataRunTests().writePipeline(server, in: directory)
-        let run = try await cli.run(["run", pipeline, "--prompt", "Hello", "--cache", "off"], in: directory)
+        let run = try await StrataBinary.run(["run", pipeline, "--prompt", "Hello", "--cache", "off"], in: directory)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.hasPrefix("a cut"))
         #expect(run.stderr.contains("passing on the best candidate it was given"), "\(run.stderr)")

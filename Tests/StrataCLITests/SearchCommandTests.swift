@@ -1,11 +1,12 @@
 import Foundation
 import StrataTestServer
+import StrataTestSupport
 import Testing
 
 /// `strata search` end to end: the real binary, the test server, real SQLite stores.
 @Suite struct SearchCommandTests {
     @Test func dryRunShowsTheSpaceBeforeAnythingIsSpent() async throws {
-        let outcome = try await StrataBinaryTests().run(["search", "Pipelines/searches/archon-paper-space.yaml", "--dry-run", "--trials", "200"])
+        let outcome = try await StrataBinary.run(["search", "Pipelines/searches/archon-paper-space.yaml", "--dry-run", "--trials", "200"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.contains("archon-paper-space: 6 axes, 2,400 configurations"))
         #expect(outcome.stdout.contains("feasible: 2,376 of 2,400"))
@@ -13,16 +14,16 @@ import Testing
         #expect(outcome.stdout.contains("cheapest:"))
         #expect(outcome.stdout.contains("most expensive:"))
         #expect(outcome.stdout.contains("projected worst case: 6,000 model calls"))
-        let tighter = try await StrataBinaryTests().run(["search", "Pipelines/searches/local-gsm.yaml", "--dry-run", "--budget-calls", "3"])
+        let tighter = try await StrataBinary.run(["search", "Pipelines/searches/local-gsm.yaml", "--dry-run", "--budget-calls", "3"])
         #expect(tighter.stdout.contains("overridden: calls 3"))
         #expect(tighter.stdout.contains("feasible: 8 of 18"))
-        let checked = try await StrataBinaryTests().run(["check", "Pipelines/searches/local-gsm.yaml"])
+        let checked = try await StrataBinary.run(["check", "Pipelines/searches/local-gsm.yaml"])
         #expect(checked.status == 0, "\(checked.stderr)")
         #expect(checked.stderr.contains("local-gsm.yaml: ok"))
     }
 
     @Test func aBrokenSearchFileIsReportedLikeAPipeline() async throws {
-        let directory = try StrataBinaryTests().temporaryDirectory()
+        let directory = try temporaryDirectory()
         try """
             strata-search: 1
             axes:
@@ -32,7 +33,7 @@ import Testing
                 - ensemble: [{ model: m, samples: $smaples }]
             """.write(to: directory.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
         for command in [["search", "broken.yaml", "--dry-run"], ["check", "broken.yaml"]] {
-            let outcome = try await StrataBinaryTests().run(command, environment: ["NO_COLOR": "1"], in: directory)
+            let outcome = try await StrataBinary.run(command, environment: ["NO_COLOR": "1"], in: directory)
             #expect(outcome.status == 1)
             #expect(outcome.stderr.contains("broken.yaml:3:21: error[E060]: the range of axis 'samples' is empty: 3 > 1"))
             #expect(outcome.stderr.contains("error[E062]"))
@@ -76,21 +77,14 @@ import Testing
             let right = request.promptText.contains("David collects garbage") || request.promptText.count % 3 != 0
             return .text(right ? "#### 1687.5" : "#### 7")
         }
-        let directory = try StrataBinaryTests().temporaryDirectory()
+        let directory = try temporaryDirectory()
         try writeFiles(server, in: directory)
-        let dataset = StrataBinaryTests.packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
+        let dataset = packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
         let arguments = ["search", "space.yaml", "--dataset", dataset, "--dev-limit", "6", "--holdout-limit", "5", "--trials", "8",
                          "--budget-calls", "3", "--baseline", "baseline.yaml", "--report", "search.html", "--concurrency", "1",
                          "--output", "best.yaml", "--format", "json"]
         let log = directory.appendingPathComponent("first.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
-        process.executableURL = StrataBinaryTests.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: log)
-        try process.run()
+        let process = try StrataBinary.start(arguments, in: directory, log: log)
         func trialsLogged() -> Int {
             ((try? String(contentsOf: log, encoding: .utf8)) ?? "").components(separatedBy: "\ntrial ").count - 1
         }
@@ -101,7 +95,7 @@ import Testing
         let finishedBeforeKill = trialsLogged()
         #expect(finishedBeforeKill >= 2)
 
-        let resumed = try await StrataBinaryTests().run(arguments, in: directory)
+        let resumed = try await StrataBinary.run(arguments, in: directory)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.components(separatedBy: "(from the store)").count - 1 >= finishedBeforeKill)
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: Any])
@@ -116,12 +110,12 @@ import Testing
 
         let written = try String(contentsOf: directory.appendingPathComponent("best.yaml"), encoding: .utf8)
         #expect(written.hasPrefix("# The best pipeline found by `strata search space.yaml`"))
-        let checked = try await StrataBinaryTests().run(["check", "best.yaml"], in: directory)
+        let checked = try await StrataBinary.run(["check", "best.yaml"], in: directory)
         #expect(checked.status == 0, "\(written)\n\(checked.stderr)")
 
         // A rerun of a finished search is all store hits: no model calls.
         let calls = server.requestCount
-        let again = try await StrataBinaryTests().run(arguments, in: directory)
+        let again = try await StrataBinary.run(arguments, in: directory)
         #expect(again.status == 0)
         #expect(server.requestCount == calls)
 
@@ -139,10 +133,10 @@ extension SearchCommandTests {
     /// Without --baseline, the winner is compared with the space's cheapest configuration.
     @Test func theCheapestConfigurationIsTheDefaultBaseline() async throws {
         let server = try ScriptedLLMServer { request, _ in .text(request.promptText.count % 2 == 0 ? "#### 1687.5" : "#### 3") }
-        let directory = try StrataBinaryTests().temporaryDirectory()
+        let directory = try temporaryDirectory()
         try writeFiles(server, in: directory)
-        let dataset = StrataBinaryTests.packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
-        let outcome = try await StrataBinaryTests().run(["search", "space.yaml", "--dataset", dataset, "--dev-limit", "4", "--holdout-limit", "3",
+        let dataset = packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
+        let outcome = try await StrataBinary.run(["search", "space.yaml", "--dataset", dataset, "--dev-limit", "4", "--holdout-limit", "3",
                                                          "--algorithm", "grid", "--trials", "3"], in: directory)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.contains("baseline the cheapest configuration (fuse=false narrow=none samples=1): held out"))

@@ -1,80 +1,14 @@
 import Foundation
 import StrataTestServer
+import StrataTestSupport
 import Testing
 
 /// End-to-end tests of the real `strata` binary, as swift-argument-parser tests its tools.
 @Suite struct StrataBinaryTests {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// The built `strata` next to the test bundle.
-    static var binary: URL { product("strata") }
-
-    /// A built executable of the package, next to the test bundle.
-    static func product(_ name: String) -> URL {
-        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
-        if FileManager.default.isExecutableFile(atPath: besideTests.path) { return besideTests }
-        return packageRoot.appendingPathComponent(".build/debug/\(name)")
-    }
-
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// Runs the binary on a Dispatch worker, so waiting for it never blocks Swift's cooperative pool.
-    func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
-             executable: URL = binary) async throws -> Outcome {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try runBlocking(arguments, environment: environment, in: directory, executable: executable) })
-            }
-        }
-    }
-
-    func runBlocking(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
-                     executable: URL = binary) throws -> Outcome {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory ?? Self.packageRoot
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "NO_COLOR")
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes before waiting, so a large output cannot block the child.
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                       stderr: String(decoding: errData, as: UTF8.self))
-    }
-
-    /// Starts the binary in the background (standard error discarded), for tests that signal or race it.
-    func start(_ arguments: [String], in directory: URL) throws -> Process {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
-    }
-
-    func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("strata-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     @Test func checkPassesOnEveryExamplePipeline() async throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.packageRoot.appendingPathComponent("Pipelines").path)
+        let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("Pipelines").path)
             .filter { $0.hasSuffix(".yaml") }.map { "Pipelines/\($0)" }
-        let outcome = try await run(["check"] + files + ["Pipelines/models/local.yaml"])
+        let outcome = try await StrataBinary.run(["check"] + files + ["Pipelines/models/local.yaml"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("Pipelines/quickstart.yaml: ok"))
     }
@@ -82,7 +16,7 @@ import Testing
     @Test func everyFuzzRegressionInputIsCheckedQuickly() async throws {
         // The fuzz target's replay mode runs each saved input through the whole front end.
         // The limit catches a pathological input (those found took from seconds to forever), not a busy machine.
-        let outcome = try await run(["--max-seconds", "10", "Fuzz/regressions", "Pipelines"], executable: Self.product("FrontEndFuzzer"))
+        let outcome = try await StrataBinary.run(["--max-seconds", "10", "Fuzz/regressions", "Pipelines"], executable: StrataBinary.product("FrontEndFuzzer"))
         #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
         let replayed = outcome.stdout.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         #expect(replayed >= 30, "\(outcome.stdout)")
@@ -96,10 +30,10 @@ import Testing
             .write(to: shared.appendingPathComponent("models.yaml"), atomically: true, encoding: .utf8)
         try "strata: 1\ninclude: \(shared.path)/models.yaml\nlayers:\n  - ensemble: [m]\n"
             .write(to: directory.appendingPathComponent("main.yaml"), atomically: true, encoding: .utf8)
-        let refused = try await run(["check", "main.yaml"], in: directory)
+        let refused = try await StrataBinary.run(["check", "main.yaml"], in: directory)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("refusing to include"))
-        let allowed = try await run(["check", "--include-path", shared.path, "main.yaml"], in: directory)
+        let allowed = try await StrataBinary.run(["check", "--include-path", shared.path, "main.yaml"], in: directory)
         #expect(allowed.status == 0, "\(allowed.stderr)")
     }
 
@@ -116,7 +50,7 @@ import Testing
               - rank: { model: gtp, top_k: 2 }
               - fuse: [{ model: gpt, temperature: -1 }]
             """.write(to: directory.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
-        let outcome = try await run(["check", "broken.yaml"], in: directory)
+        let outcome = try await StrataBinary.run(["check", "broken.yaml"], in: directory)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("broken.yaml:7:9: error[E010]: unknown key 'smaples' in a model entry; did you mean 'samples'?"))
         #expect(outcome.stderr.contains("broken.yaml:8:20: error[E020]: model 'gtp' is not declared; did you mean 'gpt'?"))
@@ -136,7 +70,7 @@ import Testing
         let directory = try temporaryDirectory()
         try "strata: 1\nlayers:\n  - rank: { model: nobody, top_k: 1 }\n"
             .write(to: directory.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
-        let outcome = try await run(["check", "--format", "json", "bad.yaml"], in: directory)
+        let outcome = try await StrataBinary.run(["check", "--format", "json", "bad.yaml"], in: directory)
         #expect(outcome.status == 1)
         let document = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
         let diagnostics = try #require(document?["diagnostics"] as? [[String: Any]])
@@ -150,25 +84,25 @@ import Testing
     }
 
     @Test func usageErrorsExitTwoAndMissingFilesExitOne() async throws {
-        #expect(try await run(["check"]).status == 2)
-        #expect(try await run(["compile", "Pipelines/quickstart.yaml", "--emit", "pdf"]).status == 2)
-        #expect(try await run(["frobnicate"]).status == 2)
-        let missing = try await run(["check", "does-not-exist.yaml"])
+        #expect(try await StrataBinary.run(["check"]).status == 2)
+        #expect(try await StrataBinary.run(["compile", "Pipelines/quickstart.yaml", "--emit", "pdf"]).status == 2)
+        #expect(try await StrataBinary.run(["frobnicate"]).status == 2)
+        let missing = try await StrataBinary.run(["check", "does-not-exist.yaml"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("does-not-exist.yaml:1:1: error[E007]: cannot read 'does-not-exist.yaml': no such file"))
-        #expect(try await run(["--help"]).status == 0)
+        #expect(try await StrataBinary.run(["--help"]).status == 0)
     }
 
     @Test func compileEmitsEveryFormat() async throws {
-        let cost = try await run(["compile", "Pipelines/quickstart.yaml", "--emit", "cost"])
+        let cost = try await StrataBinary.run(["compile", "Pipelines/quickstart.yaml", "--emit", "cost"])
         #expect(cost.status == 0)
         #expect(cost.stdout.contains("Worst-case cost of one query: quickstart"))
         #expect(cost.stdout.contains("total"))
-        let mermaid = try await run(["compile", "Pipelines/quickstart.yaml", "--emit", "mermaid"])
+        let mermaid = try await StrataBinary.run(["compile", "Pipelines/quickstart.yaml", "--emit", "mermaid"])
         #expect(mermaid.stdout.hasPrefix("flowchart TD"))
-        let dot = try await run(["compile", "Pipelines/quickstart.yaml", "--emit", "dot"])
+        let dot = try await StrataBinary.run(["compile", "Pipelines/quickstart.yaml", "--emit", "dot"])
         #expect(dot.stdout.hasPrefix("digraph strata {"))
-        let json = try await run(["compile", "Pipelines/quickstart.yaml", "--emit", "json"])
+        let json = try await StrataBinary.run(["compile", "Pipelines/quickstart.yaml", "--emit", "json"])
         let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect((document?["cost"] as? [String: Any])?["total"] != nil)
     }
@@ -185,7 +119,7 @@ import Testing
               - ensemble: [{ model: gpt, samples: 5 }, { model: gpt, samples: 3, prompt: "Work backwards." }, { model: claude, samples: 3 }]
               - fuse: [gpt]
             """.write(to: directory.appendingPathComponent("pricey.yaml"), atomically: true, encoding: .utf8)
-        let outcome = try await run(["compile", "pricey.yaml", "--emit", "cost"], in: directory)
+        let outcome = try await StrataBinary.run(["compile", "pricey.yaml", "--emit", "cost"], in: directory)
         #expect(outcome.status == 1)
         // Each gpt entry's samples go in one request (OpenAI takes n), claude's one by one
         // (Anthropic does not): 1 + 1 + 3 + the fuse's 1 = 6 calls.
@@ -194,15 +128,15 @@ import Testing
         #expect(outcome.stdout.contains("asks gpt for 5 samples in one request (n)"))
     }
 
-    @Test func colourOnlyWhenAskedByTheTerminalAndNeverWithNoColor() async throws {
-        // `script` gives the child a real terminal.
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }
+    // `script` gives the child a real terminal.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs /usr/bin/script (util-linux) for a terminal"))
+    func colourOnlyWhenAskedByTheTerminalAndNeverWithNoColor() async throws {
         let directory = try temporaryDirectory()
         try "strata: 1\nlayers: []\n".write(to: directory.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
         @Sendable func viaTerminal(_ environment: [String: String]) throws -> String {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-            process.arguments = ["-qec", "\(Self.binary.path) check e.yaml", "/dev/null"]
+            process.arguments = ["-qec", "\(StrataBinary.url.path) check e.yaml", "/dev/null"]
             process.currentDirectoryURL = directory
             var env = ProcessInfo.processInfo.environment
             env.removeValue(forKey: "NO_COLOR")
@@ -244,26 +178,26 @@ import Testing
 
     @Test func runPrintsTheAnswerAndExplains() async throws {
         let server = try ScriptedLLMServer()
-        let directory = try StrataBinaryTests().temporaryDirectory()
+        let directory = try temporaryDirectory()
         let pipeline = try writePipeline(server, in: directory)
-        let plain = try await StrataBinaryTests().run(["run", pipeline, "--prompt", "Hello there", "--cache", "off"], in: directory)
+        let plain = try await StrataBinary.run(["run", pipeline, "--prompt", "Hello there", "--cache", "off"], in: directory)
         #expect(plain.status == 0, "\(plain.stderr)")
         #expect(plain.stdout.hasPrefix("answer(seed 0): "))
         #expect(plain.stderr.contains("5 calls"))
-        let explained = try await StrataBinaryTests().run(["run", pipeline, "--prompt", "Hello there", "--explain", "--cache", "off"], in: directory)
+        let explained = try await StrataBinary.run(["run", pipeline, "--prompt", "Hello there", "--explain", "--cache", "off"], in: directory)
         #expect(explained.stdout.contains("── layer 2: rank — 3 in → 2 out"))
         #expect(explained.stdout.contains("ranking: [3] > [2] > [1], keeping 2"))
-        let streamed = try await StrataBinaryTests().run(["run", pipeline, "--prompt", "Hello there", "--stream", "--cache", "off"], in: directory)
+        let streamed = try await StrataBinary.run(["run", pipeline, "--prompt", "Hello there", "--stream", "--cache", "off"], in: directory)
         #expect(streamed.stdout.hasPrefix("answer(seed 0): "))
         #expect(streamed.stderr.contains("· layer 1 ensemble: 3 candidate(s)"))
     }
 
     @Test func timelineIsAChromeTraceOfEveryCall() async throws {
         let server = try ScriptedLLMServer()
-        let directory = try StrataBinaryTests().temporaryDirectory()
+        let directory = try temporaryDirectory()
         let pipeline = try writePipeline(server, in: directory)
         let file = directory.appendingPathComponent("timeline.json")
-        let outcome = try await StrataBinaryTests().run(["run", pipeline, "--prompt", "Hello there", "--cache", "off",
+        let outcome = try await StrataBinary.run(["run", pipeline, "--prompt", "Hello there", "--cache", "off",
                                                          "--timeline", file.path], in: directory)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
@@ -287,7 +221,7 @@ import Testing
         // 40 items × 5 calls, 2 items at a time, 0.2 s a call: about 20 s, so the
         // kill lands mid-batch even when a loaded CI machine polls late.
         let server = try ScriptedLLMServer(latency: 0.2)
-        let directory = try StrataBinaryTests().temporaryDirectory()
+        let directory = try temporaryDirectory()
         let pipeline = try writePipeline(server, in: directory)
         let input = directory.appendingPathComponent("items.jsonl").path
         let output = directory.appendingPathComponent("answers.jsonl").path
@@ -295,7 +229,7 @@ import Testing
             .write(toFile: input, atomically: true, encoding: .utf8)
         let arguments = ["run", pipeline, "--input", input, "--output", output, "--concurrency", "2"]
 
-        let process = try StrataBinaryTests().start(arguments, in: directory)
+        let process = try StrataBinary.start(arguments, in: directory)
         func lines() -> [String] {
             ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         }
@@ -307,7 +241,7 @@ import Testing
         #expect(answeredBeforeKill >= 6 && answeredBeforeKill < 40)
         let requestsBeforeResume = server.requestCount
 
-        let resumed = try await StrataBinaryTests().run(arguments, in: directory)
+        let resumed = try await StrataBinary.run(arguments, in: directory)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("40 items, \(answeredBeforeKill) already answered"))
         let ids = lines().compactMap { line in
@@ -321,11 +255,6 @@ import Testing
 }
 
 /// Blocking work on a Dispatch worker, off Swift's cooperative pool.
-func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-    }
-}
 
 /// `strata eval` end to end: the binary, the test server, a real SQLite run store.
 @Suite struct StrataEvalCommandTests {
@@ -333,7 +262,7 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
         let server = try ScriptedLLMServer { request, _ in
             .text(request.promptText.contains("David collects garbage") ? "#### 1687.5" : "#### 0")
         }
-        let directory = try StrataBinaryTests().temporaryDirectory()
+        let directory = try temporaryDirectory()
         for (name, samples) in [("one.yaml", 1), ("three.yaml", 3)] {
             try """
                 strata: 1
@@ -344,9 +273,9 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
                   - fuse: [m]
                 """.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
-        let dataset = StrataBinaryTests.packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
+        let dataset = packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
         let arguments = ["eval", "one.yaml", "--dataset", dataset, "--limit", "5", "--compare", "three.yaml", "--format", "json"]
-        let first = try await StrataBinaryTests().run(arguments, in: directory)
+        let first = try await StrataBinary.run(arguments, in: directory)
         #expect(first.status == 0, "\(first.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any]
         let runs = try #require(report?["runs"] as? [[String: Any]])
@@ -357,10 +286,10 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
         // one.yaml: 2 calls an item; three.yaml: 4, but its sample 0 is one.yaml's, served by the shared response cache.
         #expect(calls == 5 * 2 + 5 * 3)
         // The same eval again is a cache hit in the run store: no model calls.
-        let again = try await StrataBinaryTests().run(arguments, in: directory)
+        let again = try await StrataBinary.run(arguments, in: directory)
         #expect(again.status == 0)
         #expect(server.requestCount == calls)
-        let text = try await StrataBinaryTests().run(["eval", "one.yaml", "--dataset", dataset, "--limit", "5"], in: directory)
+        let text = try await StrataBinary.run(["eval", "one.yaml", "--dataset", dataset, "--limit", "5"], in: directory)
         #expect(text.stdout.contains("scored by numeric"))
         #expect(text.stdout.contains("0.200  0.036–0.624 (wilson)"))
     }
@@ -392,7 +321,7 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
         let server = try ScriptedLLMServer { request, _ in
             .text(request.promptText.contains("David collects garbage") ? "#### 1687.5" : "#### 0 <script>alert(1)</script>")
         }
-        let directory = try StrataBinaryTests().temporaryDirectory()
+        let directory = try temporaryDirectory()
         try """
             strata: 1
             models:
@@ -401,9 +330,9 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
               - ensemble: [{ model: m, samples: 2 }]
               - fuse: [m]
             """.write(to: directory.appendingPathComponent("p.yaml"), atomically: true, encoding: .utf8)
-        let dataset = StrataBinaryTests.packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
+        let dataset = packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
         let report = directory.appendingPathComponent("report.html").path
-        let outcome = try await StrataBinaryTests().run(["eval", "p.yaml", "--dataset", dataset, "--limit", "4", "--report", report], in: directory)
+        let outcome = try await StrataBinary.run(["eval", "p.yaml", "--dataset", dataset, "--limit", "4", "--report", report], in: directory)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let dom = try await Self.renderedDOM(of: report, profile: directory, chromium: try #require(Self.chromium))
         #expect(dom.contains("<table id=\"summary\">"))

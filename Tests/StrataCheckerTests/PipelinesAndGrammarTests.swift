@@ -1,9 +1,9 @@
 import Foundation
 import Strata
+import StrataTestSupport
 import Testing
 
 /// The package root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 func yamlFiles(under folder: String) throws -> [String] {
     let root = packageRoot.appendingPathComponent(folder)
@@ -40,9 +40,7 @@ func yamlFiles(under folder: String) throws -> [String] {
             // Small spaces here; the paper's 2,400 configurations are compiled by the search tests.
             if let space = loaded.space, space.size <= 100 {
                 // Off the cooperative pool: other suites' timing tests wait on it.
-                let plan = await withCheckedContinuation { continuation in
-                    DispatchQueue.global().async { continuation.resume(returning: SearchPlan(space: space)) }
-                }
+                let plan = await offPool { SearchPlan(space: space) }
                 #expect(plan.emptinessDiagnostic == nil)
             }
         }

@@ -1,18 +1,7 @@
 import Foundation
 import Strata
+import StrataTestSupport
 import Testing
-
-struct NotCompiled: Error, CustomStringConvertible {
-    var description: String
-}
-
-func compile(_ source: String) throws -> CompiledPipeline {
-    let result = PipelineCompiler().compile(source: source, path: "test.yaml")
-    guard let compiled = result.compiled else {
-        throw NotCompiled(description: DiagnosticRenderer(sources: result.sources).render(result.diagnostics))
-    }
-    return compiled
-}
 
 let header = """
     strata: 1
@@ -27,7 +16,7 @@ let header = """
 
 @Suite struct GraphBuilderTests {
     @Test func sampleRankFuseHasOneNodePerCallAndThreeRoundsOfLatency() throws {
-        let compiled = try compile(header + """
+        let compiled = try compiled(header + """
             layers:
               - ensemble: [{ model: m, samples: 10 }]
               - rank: { model: m, top_k: 5 }
@@ -50,7 +39,7 @@ let header = """
     }
 
     @Test func verifyChainsReasoningBeforeVerdictPerCandidate() throws {
-        let compiled = try compile(header + """
+        let compiled = try compiled(header + """
             layers:
               - ensemble: [{ model: m, samples: 3 }]
               - verify: { model: m, on_empty: keep-all }
@@ -69,7 +58,7 @@ let header = """
     }
 
     @Test func unitTestExecuteRunsSandboxStepsNotCalls() throws {
-        let compiled = try compile(header + """
+        let compiled = try compiled(header + """
             layers:
               - ensemble: [{ model: m, samples: 4 }]
               - unit-test: { model: m, mode: execute, top_k: 1, on_empty: keep-all, timeout_s: 3 }
@@ -88,7 +77,7 @@ let header = """
     }
 
     @Test func unitTestJudgeGradesEveryCandidate() throws {
-        let compiled = try compile(header + """
+        let compiled = try compiled(header + """
             layers:
               - ensemble: [{ model: m, samples: 4 }]
               - unit-test: { model: m, top_k: 1, on_empty: keep-all }
@@ -98,7 +87,7 @@ let header = """
 
     @Test func concurrencyLimitsAddWaves() throws {
         // n allows 2 in flight: 5 samples take 3 waves of 1 + 100/100 = 2 s.
-        let compiled = try compile(header + """
+        let compiled = try compiled(header + """
             layers:
               - ensemble: [{ model: n, samples: 5 }]
               - fuse: [m]
@@ -107,7 +96,7 @@ let header = """
     }
 
     @Test func samplesOfOneModelAcrossEntriesKeepDistinctIndices() throws {
-        let compiled = try compile(header + """
+        let compiled = try compiled(header + """
             layers:
               - ensemble:
                   - { model: m, samples: 2 }
@@ -121,7 +110,7 @@ let header = """
     }
 
     @Test func costAddsUpTokensAndDollars() throws {
-        let compiled = try compile(header + """
+        let compiled = try compiled(header + """
             budget: { query_tokens: 100 }
             layers:
               - ensemble: [{ model: m, samples: 2 }]
@@ -141,7 +130,7 @@ let header = """
     }
 
     @Test func theCostTableSaysWhatCanSpendLessThanTheWorstCase() throws {
-        let compiled = try compile(header + """
+        let compiled = try compiled(header + """
             budget: { latency_s: 60 }
             layers:
               - ensemble: [{ model: m, samples: 9 }]
@@ -153,7 +142,7 @@ let header = """
         // Unbeatable with waves of 3 over 9 samples: after 3 agreeing votes 6 remain, after 6 only 3 do.
         #expect(table.contains("Layer 2 (vote, early_stop: unbeatable) draws 3 samples at a time: as few as 6 of 9 when they agree (3 calls fewer"), "\(table)")
         #expect(table.contains("still running after 60.0 s answers from its last complete layer"))
-        let quorum = try compile(header + """
+        let quorum = try StrataTestSupport.compiled(header + """
             layers:
               - ensemble: { models: [{ model: m, samples: 9 }], quorum: 7 }
               - fuse: [m]
@@ -170,8 +159,8 @@ let header = """
               - fuse: [m]
             """
         let batching = header.replacingOccurrences(of: "limits: { max_in_flight: 100 }", with: "limits: { max_in_flight: 100 }, capabilities: { n: true }")
-        let batched = try compile(batching + layers)
-        let separate = try compile(header + layers)
+        let batched = try compiled(batching + layers)
+        let separate = try compiled(header + layers)
         let generates = batched.graph.nodes.filter { $0.operation == .generate }
         // m's five samples in one call; n does not take `n`, so its two stay separate.
         #expect(generates.map(\.completions) == [5, 1, 1])
@@ -185,12 +174,12 @@ let header = """
         #expect(table.contains("Layer 1 (ensemble) asks m for 5 samples in one request (n): the prompt is sent and billed once, \(4 * prompt) input tokens"), "\(table)")
         #expect(batched.render(.mermaid).contains("generate m #0–4 (n=5)"))
         // A quorum and a vote that stops early need their samples as separate requests.
-        let quorum = try compile(batching + """
+        let quorum = try compiled(batching + """
             layers:
               - ensemble: { models: [{ model: m, samples: 5 }], quorum: 3 }
             """)
         #expect(quorum.graph.nodes.filter { $0.operation == .generate }.count == 5)
-        let vote = try compile(batching + """
+        let vote = try compiled(batching + """
             layers:
               - ensemble: [{ model: m, samples: 5 }]
               - vote: { early_stop: 0.9 }
@@ -199,7 +188,7 @@ let header = """
     }
 
     @Test func emittersDescribeTheSameGraph() throws {
-        let compiled = try compile(header + """
+        let compiled = try compiled(header + """
             layers:
               - ensemble: [{ model: m, samples: 3 }]
               - critique: { model: m }
@@ -223,7 +212,7 @@ let header = """
     }
 
     @Test func overAHundredThousandCallsCompile() throws {
-        let compiled = try compile(header + """
+        let compiled = try compiled(header + """
             layers:
               - ensemble: [{ model: m, samples: 34000 }, { model: n, samples: 1 }]
               - verify: { model: m, first_k: 1, on_empty: fail }

@@ -1,9 +1,10 @@
 import Foundation
 import Strata
 import StrataTestServer
+import StrataTestSupport
 import Testing
 
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
+let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
 
 @Suite struct DatasetTests {
     @Test func humanEvalReadsStraightFromGzip() throws {
@@ -15,7 +16,7 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
     }
 
     @Test func gsm8kAndReasoningGymReferences() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gsm-\(UUID().uuidString).jsonl").path
+        let path = temporaryPath("gsm.jsonl")
         try #"{"question": "2+2?", "answer": "Two and two.\n#### 4"}"#.write(toFile: path, atomically: true, encoding: .utf8)
         let gsm = try DatasetLoader.load(path: path)
         #expect(gsm.format == .gsm8k)
@@ -27,7 +28,7 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
     }
 
     @Test func mtBenchHasTwoTurns() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mt-\(UUID().uuidString).jsonl").path
+        let path = temporaryPath("mt.jsonl")
         try #"{"question_id": 81, "category": "writing", "turns": ["Write a poem.", "Now make it rhyme."]}"#.write(toFile: path, atomically: true, encoding: .utf8)
         let loaded = try DatasetLoader.load(path: path)
         #expect(loaded.format == .mtbench)
@@ -36,7 +37,7 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
     }
 
     @Test func crlfInvalidBytesAndIdsAreReadAsWritten() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ids-\(UUID().uuidString).jsonl").path
+        let path = temporaryPath("ids.jsonl")
         try "{\"id\": 12, \"prompt\": \"a\"}\r\n\r\n{\"id\": \"x-1\", \"prompt\": \"b\"}\r\n".write(toFile: path, atomically: true, encoding: .utf8)
         let loaded = try DatasetLoader.load(path: path, format: .jsonl)
         #expect(loaded.items.map(\.id) == ["12", "x-1"])
@@ -52,7 +53,7 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
     }
 
     @Test func fieldMappingAndBadLines() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("map-\(UUID().uuidString).jsonl").path
+        let path = temporaryPath("map.jsonl")
         try "{\"q\": \"hi\", \"a\": \"hello\", \"key\": 7}\nnot json\n".write(toFile: path, atomically: true, encoding: .utf8)
         var fields = FieldMapping()
         fields.query = "q"
@@ -163,7 +164,7 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
     @Test func evaluatesStoresAndResumes() async throws {
         let server = try Self.server()
         let items = Array(try DatasetLoader.load(path: fixtures.appendingPathComponent("gsm_symbolic-50-seed7.jsonl").path).items.prefix(10))
-        let storePath = FileManager.default.temporaryDirectory.appendingPathComponent("runs-\(UUID().uuidString).sqlite").path
+        let storePath = temporaryPath("runs.sqlite")
         let store = try RunStore(path: storePath)
         let key = RunKey(pipelineHash: "p", datasetHash: "d", scorer: "numeric", selection: "first 10")
         try store.begin(key, pipelinePath: "eval.yaml", pipelineYAML: "", datasetPath: "gsm", items: 10)
@@ -249,7 +250,7 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
             return .text(messages.count > 2 ? "turn two, after: \(messages[messages.count - 2]["content"] as? String ?? "")" : "first answer")
         }
         let runtime = try EvaluatorTests.runtime(server)
-        let store = try RunStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("mt-\(UUID().uuidString).sqlite").path)
+        let store = try RunStore(path: temporaryPath("mt.sqlite"))
         let key = RunKey(pipelineHash: "p", datasetHash: "mt", scorer: "contains", selection: "")
         try store.begin(key, pipelinePath: "p", pipelineYAML: "", datasetPath: "mt", items: 1)
         let item = DatasetItem(id: "81", query: Query(prompt: "Write a poem."), reference: "after: first answer", followUps: ["Now make it rhyme."])

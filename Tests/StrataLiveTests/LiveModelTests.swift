@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataTestSupport
 import Testing
 
 /// The real local model server, if one is up: the default model on 8080, else the tiny one on 8081.
@@ -21,7 +22,6 @@ enum LiveServer {
         }
     }
 
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// A pipeline on the live model, with short outputs to keep the suite fast on two cores.
     static func pipeline(_ layers: String, maxTokens: Int = 48) throws -> CheckedPipeline {
@@ -34,11 +34,7 @@ enum LiveServer {
             layers:
             \(layers)
             """
-        let result = PipelineCompiler().compile(source: source, path: "live.yaml")
-        guard let compiled = result.compiled else {
-            throw LiveFailure(DiagnosticRenderer(sources: result.sources).render(result.diagnostics))
-        }
-        return compiled.pipeline
+        return try compiled(source, path: "live.yaml").pipeline
     }
 
     static func runtime(_ pipeline: CheckedPipeline, cache: ResponseCache = .disabled) throws -> PipelineRuntime {
@@ -46,16 +42,12 @@ enum LiveServer {
     }
 }
 
-struct LiveFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
 
 @Suite(.enabled(if: LiveServer.isUp, "the local model server is down: start it with `scripts/local-llm start` (scripts/test does)"),
        .serialized)
 struct LiveModelTests {
     @Test func quickstartPipelineEndToEnd() async throws {
-        var compiled = try #require(PipelineCompiler().compile(path: LiveServer.root.appendingPathComponent("Pipelines/quickstart.yaml").path).compiled)
+        var compiled = try #require(PipelineCompiler().compile(path: packageRoot.appendingPathComponent("Pipelines/quickstart.yaml").path).compiled)
         if LiveServer.port == 8081 {
             // Only the tiny model is up: point the quickstart at it.
             compiled.pipeline.models[0].baseURL = "http://127.0.0.1:8081/v1"
@@ -136,7 +128,7 @@ struct LiveModelTests {
     }
 
     @Test func rerunHitsTheCacheWithZeroNewCalls() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("strata-live-\(UUID().uuidString).sqlite").path
+        let path = temporaryPath("strata-live.sqlite")
         let pipeline = try LiveServer.pipeline("""
               - ensemble: [{ model: live, samples: 2 }]
               - fuse: [live]

@@ -2,6 +2,7 @@ import Foundation
 import Strata
 @testable import StrataRuntime
 import StrataTestServer
+import StrataTestSupport
 import Testing
 
 /// An entry's samples go in one request with `n` when its model declares the

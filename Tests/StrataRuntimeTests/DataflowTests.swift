@@ -2,6 +2,7 @@ import Foundation
 import Strata
 @testable import StrataRuntime
 import StrataTestServer
+import StrataTestSupport
 import Testing
 
 /// The runtime runs the compiled graph: per-candidate work starts when its
@@ -174,7 +175,7 @@ import Testing
     /// replies arriving in any order give the same answer, pools, notes and usage,
     /// and a run with every reply well formed makes exactly the compiled calls.
     @Test func everyExamplePipelineIsDeterministicUnderJitter() async throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = packageRoot
         let files = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Pipelines").path)
             .filter { $0.hasSuffix(".yaml") }.sorted()
         #expect(files.count >= 10)

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Strata
 import StrataTestServer
+import StrataTestSupport
 import Testing
 
 @Suite struct ProviderAndCacheTests {

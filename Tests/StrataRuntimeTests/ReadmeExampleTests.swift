@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataTestServer
+import StrataTestSupport
 import Testing
 
 // README example begin
@@ -29,11 +30,10 @@ func ask(_ question: String, pipeline path: String) async throws -> String {
 // README example end
 
 @Suite struct ReadmeExampleTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The README shows exactly the code above, which this target compiles.
     @Test func readmeShowsTheCompiledExample() throws {
-        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
         let source = try String(contentsOfFile: #filePath, encoding: .utf8)
         let begin = try #require(source.range(of: "// README example begin\n"))
         let end = try #require(source.range(of: "// README example end"))

@@ -88,8 +88,8 @@ import Testing
         #expect(result.outputTruncated)
     }
 
-    @Test func noNetworkWhereTheOSAllows() async {
-        guard Sandbox.isolationDescription.contains("no network") else { return }
+    @Test(.enabled(if: Sandbox.isolationDescription.contains("no network"), "this OS refuses the sandbox a network namespace"))
+    func noNetworkWhereTheOSAllows() async {
         let result = await Sandbox.runPython("""
             import socket
             try:
@@ -119,8 +119,8 @@ import Testing
         #expect(partial.passed == [true, false])
     }
 
-    @Test func theSandboxSeesNeitherTheWorkingDirectoryNorOutlivesItsDeadline() async throws {
-        guard Sandbox.isolationDescription.contains("namespaces") else { return }  // said in the description where the OS refuses
+    @Test(.enabled(if: Sandbox.isolationDescription.contains("namespaces"), "this OS refuses the sandbox its namespaces"))
+    func theSandboxSeesNeitherTheWorkingDirectoryNorOutlivesItsDeadline() async throws {
         let cwd = FileManager.default.currentDirectoryPath
         let probe = await Sandbox.runPython("""
             import os

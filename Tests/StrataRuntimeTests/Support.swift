@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataTestServer
+import StrataTestSupport
 import Testing
 
 /// A pipeline whose models all point at `server`.
@@ -18,16 +19,7 @@ func pipeline(_ layers: String, server: ScriptedLLMServer, provider: String = "o
         layers:
         \(layers)
         """
-    let result = PipelineCompiler().compile(source: source, path: "test.yaml")
-    guard let compiled = result.compiled else {
-        throw TestFailure(DiagnosticRenderer(sources: result.sources).render(result.diagnostics))
-    }
-    return compiled.pipeline
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+    return try compiled(source).pipeline
 }
 
 /// Fast retries so fault tests take milliseconds. (Timeouts stay generous: the
@@ -39,10 +31,4 @@ func runtime(_ pipeline: CheckedPipeline, cache: ResponseCache = .disabled, trac
              providers: [String: any ChatProvider] = [:]) throws -> PipelineRuntime {
     try PipelineRuntime(pipeline: pipeline, options: RuntimeOptions(
         cache: cache, trace: trace, retry: quickRetry, timeouts: timeouts, providers: providers, environment: environment))
-}
-
-func temporaryPath(_ name: String) -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-tests-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    return directory.appendingPathComponent(name).path
 }

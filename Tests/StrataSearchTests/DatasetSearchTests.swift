@@ -1,17 +1,12 @@
 import Foundation
 import Strata
 import StrataTestServer
+import StrataTestSupport
 import Testing
 
 /// Searches that really run: HTTP to the in-process test server, real SQLite
 /// run, study and cache files.
 @Suite struct DatasetSearchTests {
-    func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("strata-search-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     func space(_ server: ScriptedLLMServer, in directory: URL) throws -> SearchSpace {
         try loadSpace("""
             strata-search: 1

@@ -1,16 +1,13 @@
 import Foundation
 import Strata
+import StrataTestSupport
 import Testing
-
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// Compiling the paper's 2,400 configurations takes seconds in a debug build:
 /// done on a Dispatch worker so it never starves Swift's cooperative pool,
 /// where other suites' timing-sensitive tests wait.
 func planOffPool(_ space: SearchSpace, budget: QueryBudget = QueryBudget()) async -> SearchPlan {
-    await withCheckedContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(returning: SearchPlan(space: space, budget: budget)) }
-    }
+    await offPool { SearchPlan(space: space, budget: budget) }
 }
 
 /// The paper's space, compiled once for every test that needs it.
@@ -80,8 +77,7 @@ func loadSpace(_ text: String, path: String = "space.yaml") throws -> SearchSpac
     @Test func aConfigurationIsWrittenAsAValidPipeline() async throws {
         let path = packageRoot.appendingPathComponent("Pipelines/searches/archon-paper-space.yaml").path
         let plan = await PaperSpace.planTask.value
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-writer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try temporaryDirectory("strata-writer")
         for configured in [plan.cheapest, plan.mostExpensive, plan.feasible[plan.feasible.count / 2]].compactMap({ $0 }) {
             let output = directory.appendingPathComponent("best.yaml").path
             let text = PipelineWriter.render(try #require(configured.tree), templatePath: path, outputPath: output,

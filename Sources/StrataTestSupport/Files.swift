@@ -1,0 +1,59 @@
+import Foundation
+
+/// The package's root directory (where `Package.swift` is), for tests that
+/// read `Pipelines/`, fixtures or the README.
+public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// A new empty directory under the system's temporary directory, removed when
+/// the test process exits (tests leave nothing behind in `/tmp`).
+public func temporaryDirectory(_ prefix: String = "strata-test") throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    TemporaryFiles.shared.add(url)
+    return url
+}
+
+/// A path named `name` in a new temporary directory (the file is not created).
+public func temporaryPath(_ name: String) -> String {
+    let directory = (try? temporaryDirectory()) ?? FileManager.default.temporaryDirectory
+    return directory.appendingPathComponent(name).path
+}
+
+/// The temporary directories of this process, removed at exit.
+final class TemporaryFiles: Sendable {
+    static let shared = TemporaryFiles()
+    private let directories = LockedList<URL>()
+
+    private init() {
+        atexit {
+            for url in TemporaryFiles.shared.directories.all { try? FileManager.default.removeItem(at: url) }
+        }
+    }
+
+    func add(_ url: URL) { directories.append(url) }
+}
+
+/// A list many threads append to.
+final class LockedList<Element: Sendable>: @unchecked Sendable {
+    // Sound: `items` is only touched with `lock` held.
+    private let lock = NSLock()
+    private var items: [Element] = []
+    func append(_ item: Element) { lock.withLock { items.append(item) } }
+    var all: [Element] { lock.withLock { items } }
+}
+
+/// Runs blocking work (waiting for a process, compiling thousands of
+/// configurations) on a Dispatch worker, so it never starves Swift's
+/// cooperative pool, where other suites' timing-sensitive tests wait.
+public func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
+}
+
+/// `offPool` for work that cannot fail.
+public func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: work()) }
+    }
+}
