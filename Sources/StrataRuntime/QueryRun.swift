@@ -90,7 +90,7 @@ final class QueryRun: @unchecked Sendable {
                 let verdictNodes = layerVerdictNodes(position)
                 let verdicts = verdictNodes.map { outputs[$0].flatMap { if case .verdict(let verdict) = $0 { verdict } else { nil } } }
                 let finished = verdictNodes.map { outputs[$0] != nil }
-                if LayerExecutors.firstKnown(k, verdicts: verdicts, finished: finished) {
+                if FirstK.isKnown(k, verdicts: verdicts, finished: finished) {
                     for node in verdictNodes where outputs[node] == nil {
                         unneeded.insert(node)
                         unneeded.insert(nodes[node].dependencies[0])

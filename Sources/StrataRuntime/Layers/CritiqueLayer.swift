@@ -1,0 +1,62 @@
+import Foundation
+import StrataChecker
+import StrataCompiler
+import StrataProviders
+import StrataSandbox
+import StrataSyntax
+
+/// `critique`: one call lists strengths and weaknesses of every candidate.
+extension QueryRun {
+    /// One call lists strengths and weaknesses of every candidate; the reply is
+    /// split into exactly N critiques, asked again with new seeds when it cannot be.
+    func critique(_ layer: CheckedLayer, pool: Pool, context: LayerContext) async throws -> NodeOutput {
+        guard !pool.candidates.isEmpty else { return .skipped }
+        let prompt = PromptRenderer.render(layer.prompts[.critique] ?? "", [
+            "query": PromptRenderer.queryText(query.messages),
+            "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: false),
+            "n": String(pool.candidates.count),
+        ])
+        let structured = layer.structuredOutput
+        let message = structured ? prompt + CritiqueReply.format.instruction : prompt
+        var lastProblem = "no reply"
+        for attempt in 0...runtime.options.malformedRetries {
+            switch await context.call(CallRole.critique.rawValue, entry: layer.entries[0], messages: [.user(message)], sample: nil,
+                                      candidate: nil, seedOffset: attempt * 1_000_003,
+                                      schema: structured ? CritiqueReply.format.schema : nil) {
+            case .success(let text):
+                if let critiques = ReplyParsers.critiques(text, count: pool.candidates.count) { return .critiques(.success(critiques)) }
+                lastProblem = "the reply does not hold exactly \(pool.candidates.count) critiques"
+                context.note("critique attempt \(attempt + 1): \(lastProblem); retrying with a new seed")
+            case .failure(let error):
+                if error == .cancelled { throw CancellationError() }
+                lastProblem = error.description
+            }
+        }
+        return .critiques(.failure(FailedCall(reason: lastProblem)))
+    }
+
+    func attachCritiques(_ layer: CheckedLayer, pool: Pool, reply: NodeOutput, context: LayerContext) throws -> [Candidate] {
+        switch reply {
+        case .critiques(.success(let critiques)):
+            return zip(pool.candidates, critiques).map { candidate, critique in
+                var candidate = candidate
+                candidate.critique = critique
+                return candidate
+            }
+        case .critiques(.failure(let failed)) where layer.onMalformed == .passThrough:
+            context.note("critique failed (\(failed.reason)); passing the pool on without critiques, as the pipeline says")
+            return pool.candidates
+        case .critiques(.failure(let failed)):
+            throw QueryFailure(reason: "critique failed: \(failed.reason)")
+        default:
+            throw QueryFailure(reason: "critique failed: no reply")
+        }
+    }
+}
+
+/// The critique call's structured reply: one entry per candidate, in order.
+enum CritiqueReply {
+    static let format = ReplyFormat.object("critiques", property: "critiques",
+        #"{"type":"array","items":{"type":"object","properties":{"strengths":{"type":"string"},"weaknesses":{"type":"string"}},"required":["strengths","weaknesses"],"additionalProperties":false}}"#,
+        instruction: "\nAnswer in JSON: {\"critiques\": [{\"strengths\": \"…\", \"weaknesses\": \"…\"}, …]}, one entry per response, in order.")
+}

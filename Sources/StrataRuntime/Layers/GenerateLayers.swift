@@ -1,0 +1,94 @@
+import Foundation
+import StrataChecker
+import StrataCompiler
+import StrataProviders
+import StrataSandbox
+import StrataSyntax
+
+/// `ensemble` and `fuse`: calls that write candidates, one node per sample
+/// (or per request with `n`), and the step that gathers them into the pool.
+extension QueryRun {
+    /// One sample of an ensemble or fuse entry, with its own seed.
+    func generate(_ node: GraphNode, layer: CheckedLayer, pool: Pool, context: LayerContext) async throws -> NodeOutput {
+        let isFuse = layer.kind == .fuse
+        if isFuse, pool.candidates.isEmpty { return .skipped }
+        let role: CallRole = isFuse ? .fuse : .generate
+        let entry = layer.entries[node.entry ?? 0]
+        let template = entry.prompt ?? layer.prompts[role] ?? ""
+        let messages: [ChatMessage]
+        if isFuse {
+            let prompt = PromptRenderer.render(template, [
+                "query": PromptRenderer.queryText(query.messages),
+                "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true),
+                "n": String(pool.candidates.count),
+                "length_control": layer.lengthControl ? PromptTemplate.lengthControlSentence : "",
+            ])
+            messages = [.system(prompt)] + query.messages
+        } else {
+            messages = [.system(template)] + query.messages
+        }
+        let sample = node.sample ?? 0
+        let name = runtime.pipeline.models[entry.model].name
+        if node.completions > 1 {
+            let samples = sample..<(sample + node.completions)
+            let results = await context.replies(role.rawValue, entry: entry, messages: messages, samples: samples, candidate: nil)
+            if Task.isCancelled { throw CancellationError() }
+            return .samples(zip(samples, results).map { index, result in
+                candidate(result, origin: "\(name)#\(index)", entry: entry, context: context)
+            })
+        }
+        let isLast = plan.layerOf[node.id] == runtime.pipeline.layers.count - 1
+        let streamThis = isLast && plan.callCounts[plan.layerOf[node.id]] == 1 ? onDelta : nil
+        let result = await context.reply(role.rawValue, entry: entry, messages: messages, sample: sample, candidate: nil, onDelta: streamThis)
+        if Task.isCancelled { throw CancellationError() }
+        return .generated(candidate(result, origin: "\(name)#\(sample)", entry: entry, context: context))
+    }
+
+    /// A sample's reply as a candidate, or why it was dropped (noted either way when it matters).
+    func candidate(_ result: Result<CallReply, ProviderError>, origin: String, entry: CheckedEntry,
+                   context: LayerContext) -> Result<Candidate, FailedCall> {
+        switch result {
+        case .success(let reply):
+            if reply.truncated { context.note("\(origin) stopped at max_tokens (\(entry.sampling.maxTokens))") }
+            return .success(Candidate(text: reply.text, origin: origin, truncated: reply.truncated ? true : nil))
+        case .failure(let error):
+            context.note("dropped \(origin): \(error)")
+            return .failure(FailedCall(reason: "\(origin): \(error)"))
+        }
+    }
+
+    /// The layer's candidates in call order; when every call failed, what its `on_failure` says.
+    func collect(_ layer: CheckedLayer, inputs: [NodeOutput], context: LayerContext) throws -> Pool {
+        let given = inputs.lazy.compactMap(\.pool).first ?? .empty
+        if layer.kind != .ensemble, given.candidates.isEmpty { throw QueryFailure(reason: "no candidates to work on") }
+        var candidates: [Candidate] = [], calls: [Int] = []
+        var failures: [String] = []
+        // Calls in graph order; one not made (a quorum was met, a vote stopped early) is `.skipped`.
+        let callOutputs = layer.kind == .ensemble ? inputs[...] : inputs.dropFirst()
+        // A position per sample: a call with several completions takes several.
+        var position = 0
+        for output in callOutputs {
+            for result in output.generatedSamples {
+                switch result {
+                case .success(let candidate):
+                    calls.append(position)
+                    candidates.append(candidate)
+                case .failure(let failed):
+                    failures.append(failed.reason)
+                }
+                position += 1
+            }
+            if case .skipped = output { position += 1 }
+        }
+        let isLast = layer.index == runtime.pipeline.layers.last?.index
+        if candidates.isEmpty {
+            let reason = "every call failed (\(failures.first ?? "no calls"))"
+            let fallback = try LayerFallback.apply(layer, pool: given.candidates, reason: reason, context: context)
+            if isLast, let first = fallback.first?.text { onDelta?(first) }
+            return Pool(candidates: fallback, calls: nil)
+        }
+        // A single call streamed its text as it came; several show the first candidate once known.
+        if isLast, plan.callCounts[runtime.pipeline.layers.count - 1] != 1, let first = candidates.first?.text { onDelta?(first) }
+        return Pool(candidates: candidates, calls: calls)
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import StrataChecker
+import StrataCompiler
+import StrataProviders
+import StrataSandbox
+import StrataSyntax
+
+/// `rank`: one call orders the pool; the top k go on.
+extension QueryRun {
+    /// One call asks for a permutation of the pool.
+    func rankCall(_ layer: CheckedLayer, pool: Pool, context: LayerContext) async throws -> NodeOutput {
+        guard pool.candidates.count > 1 else { return .skipped }
+        let topK = min(layer.topK ?? 1, pool.candidates.count)
+        var prompt = PromptRenderer.render(layer.prompts[.rank] ?? "", [
+            "query": PromptRenderer.queryText(query.messages),
+            "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true),
+            "n": String(pool.candidates.count),
+            "top_k": String(topK),
+        ])
+        if layer.structuredOutput { prompt += RankingReply.format.instruction }
+        let result = await context.call(CallRole.rank.rawValue, entry: layer.entries[0], messages: [.user(prompt)], sample: nil,
+                                        candidate: nil, schema: layer.structuredOutput ? RankingReply.format.schema : nil)
+        if case .failure(.cancelled) = result { throw CancellationError() }
+        return .reply(result)
+    }
+
+    /// Reads the permutation, repairing a malformed one deterministically (the
+    /// repair recorded), and keeps the top k.
+    func selectTopK(_ layer: CheckedLayer, pool: Pool, reply: NodeOutput, context: LayerContext) throws -> [Candidate] {
+        let candidates = pool.candidates
+        let topK = min(layer.topK ?? 1, candidates.count)
+        guard candidates.count > 1 else {
+            context.note("one candidate: nothing to rank")
+            return candidates
+        }
+        var order = Array(candidates.indices)
+        switch reply {
+        case .reply(.success(let text)):
+            if let ranking = ReplyParsers.ranking(text, count: candidates.count) {
+                order = ranking.order
+                if let repair = ranking.repair { context.note("ranking repaired: \(repair)") }
+            } else {
+                context.note("no ranking could be read from the reply; keeping the input order")
+            }
+        case .reply(.failure(let error)):
+            context.note("the rank call failed (\(error)); keeping the input order")
+        default:
+            context.note("no ranking: keeping the input order")
+        }
+        context.note("ranking: " + order.map { "[\($0 + 1)]" }.joined(separator: " > ") + ", keeping \(topK)")
+        return order.prefix(topK).map { candidates[$0] }
+    }
+}
+
+/// The rank call's structured reply: candidate ids, best first.
+enum RankingReply {
+    static let format = ReplyFormat.object("ranking", property: "ranking", #"{"type":"array","items":{"type":"integer"}}"#,
+                                           instruction: "\nAnswer in JSON: {\"ranking\": [ids, best first]}.")
+}

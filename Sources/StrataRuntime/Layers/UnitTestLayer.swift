@@ -1,0 +1,125 @@
+import Foundation
+import StrataChecker
+import StrataCompiler
+import StrataProviders
+import StrataSandbox
+import StrataSyntax
+
+/// `unit-test`: tests written (or the dataset's), each candidate graded by
+/// the sandbox or a judge, the best by tests passed go on.
+extension QueryRun {
+    /// The test writer's call: assertions to execute, or statements for a judge.
+    func writeTests(_ layer: CheckedLayer, context: LayerContext) async throws -> NodeOutput {
+        let execute = layer.mode == .execute
+        var prompt = PromptRenderer.render(layer.prompts[.writeTests] ?? "",
+                                           ["query": PromptRenderer.queryText(query.messages), "test_count": String(layer.tests)])
+        // Executable tests are code; only natural-language tests come back as JSON.
+        let structured = layer.structuredOutput && !execute
+        if structured { prompt += TestsReply.format.instruction }
+        switch await context.call(CallRole.writeTests.rawValue, entry: layer.entries[0], messages: [.user(prompt)], sample: nil,
+                                  candidate: nil, schema: structured ? TestsReply.format.schema : nil) {
+        case .success(let text):
+            var tests = TestSet()
+            if execute {
+                tests.executable = Array(ReplyParsers.assertions(text).prefix(layer.tests))
+            } else {
+                tests.judged = Array(ReplyParsers.judgeTests(text).prefix(layer.tests))
+            }
+            if tests.count > 0 { noteTests(tests, context: context) }
+            return .tests(.success(tests))
+        case .failure(.cancelled):
+            throw CancellationError()
+        case .failure(let error):
+            return .tests(.failure(FailedCall(reason: "writing the tests failed: \(error)")))
+        }
+    }
+
+    func noteTests(_ tests: TestSet, context: LayerContext) {
+        context.note("\(tests.count) test\(tests.count == 1 ? "" : "s")"
+                     + (tests.executable.isEmpty ? ": " + tests.judged.joined(separator: " | ") : " to execute"))
+    }
+
+    /// The tests a grader uses: the test writer's, or the dataset's.
+    func tests(_ layer: CheckedLayer, inputs: [NodeOutput]) -> TestSet? {
+        if layer.testSource == .dataset { return query.tests.map { TestSet(executable: [$0]) } }
+        for case .tests(.success(let tests)) in inputs where tests.count > 0 { return tests }
+        return nil
+    }
+
+    /// Runs one candidate's code against the tests in the sandbox, or asks the judge which tests it passes.
+    func grade(_ node: GraphNode, layer: CheckedLayer, candidate: Candidate, tests: TestSet, context: LayerContext) async throws -> NodeOutput {
+        let index = node.candidate ?? 0
+        if layer.mode == .execute {
+            // Model-written asserts run one by one; a dataset's test program runs whole (all or nothing).
+            let limits = SandboxLimits(memoryMB: layer.memoryMB, wallSeconds: layer.timeoutSeconds)
+            let check = await Sandbox.check(solution: ReplyParsers.code(candidate.text), tests: tests.executable, limits: limits)
+            if Task.isCancelled { throw CancellationError() }
+            let count = check.passed.filter { $0 }.count
+            context.note("[\(index + 1)] passed \(count)/\(tests.count) executed tests" + (check.result.timedOut ? " (timed out)" : ""))
+            return .passed(count)
+        }
+        let testsText = tests.judged.enumerated().map { "[\($0.offset + 1)] \($0.element)" }.joined(separator: "\n")
+        var prompt = PromptRenderer.render(layer.prompts[.judgeTests] ?? "",
+                                           ["query": PromptRenderer.queryText(query.messages), "candidate": candidate.text, "tests": testsText])
+        if layer.structuredOutput { prompt += PassedReply.format.instruction }
+        switch await context.call(CallRole.judgeTests.rawValue, entry: layer.entries[0], messages: [.user(prompt)], sample: nil,
+                                  candidate: index, schema: layer.structuredOutput ? PassedReply.format.schema : nil) {
+        case .success(let text): return .passed(ReplyParsers.passedCount(text, tests: tests.count))
+        case .failure(.cancelled): throw CancellationError()
+        case .failure: return .passed(0)
+        }
+    }
+
+    /// Drops candidates that pass no test, sorts by tests passed (stable) and keeps the top k.
+    func selectByTests(_ layer: CheckedLayer, pool: Pool, inputs: [NodeOutput], streamed: Bool, context: LayerContext) throws -> [Candidate] {
+        if layer.testSource == .dataset {
+            guard let tests = query.tests else { throw QueryFailure(reason: "the query carries no tests (test_source: dataset)") }
+            noteTests(TestSet(executable: [tests]), context: context)
+        } else {
+            for case .tests(.failure(let failed)) in inputs {
+                return try LayerFallback.apply(layer, pool: pool.candidates, reason: failed.reason, context: context)
+            }
+            guard tests(layer, inputs: inputs) != nil else { throw QueryFailure(reason: "no tests could be read from the test writer's reply") }
+        }
+        let graded = inputs.filter {
+            switch $0 {
+            case .passed, .skipped: true
+            default: false
+            }
+        }
+        let scored = pool.candidates.enumerated().map { index, candidate -> Candidate in
+            var candidate = candidate
+            if case .passed(let count)? = perCandidate(graded, pool: pool, index: index, streamed: streamed) {
+                candidate.testsPassed = count
+            } else {
+                candidate.testsPassed = 0
+            }
+            return candidate
+        }
+        var survivors = scored.filter { ($0.testsPassed ?? 0) > 0 }
+        if survivors.isEmpty {
+            switch layer.onEmpty {
+            case .keepAll?:
+                context.note("no candidate passed a test; keeping all (on_empty: keep-all)")
+                survivors = scored
+            case .fail?: throw QueryFailure(reason: "no candidate passed a test (on_empty: fail)")
+            case nil: context.note("no candidate passed a test")
+            }
+        }
+        // A stable sort: ties keep pool order.
+        let sorted = survivors.enumerated().sorted { ($0.element.testsPassed ?? 0, -$0.offset) > ($1.element.testsPassed ?? 0, -$1.offset) }.map(\.element)
+        return Array(sorted.prefix(layer.topK ?? sorted.count))
+    }
+}
+
+/// The test writer's structured reply (judge mode only: executable tests are code).
+enum TestsReply {
+    static let format = ReplyFormat.object("tests", property: "tests", #"{"type":"array","items":{"type":"string"}}"#,
+                                           instruction: "\nAnswer in JSON: {\"tests\": [\"…\", …]}.")
+}
+
+/// The judge's structured reply: one boolean per test, in order.
+enum PassedReply {
+    static let format = ReplyFormat.object("passed", property: "passed", #"{"type":"array","items":{"type":"boolean"}}"#,
+                                           instruction: "\nAnswer in JSON: {\"passed\": [true or false for each test, in order]}.")
+}

@@ -1,0 +1,88 @@
+import Foundation
+import StrataChecker
+import StrataCompiler
+import StrataProviders
+import StrataSandbox
+import StrataSyntax
+
+/// `verify`: per candidate, a reasoning call and a verdict call; the candidates judged correct go on.
+extension QueryRun {
+    func verifyReasoning(_ node: GraphNode, layer: CheckedLayer, candidate: Candidate, context: LayerContext) async throws -> NodeOutput {
+        let prompt = PromptRenderer.render(layer.prompts[.verifyReasoning] ?? "",
+                                           ["query": PromptRenderer.queryText(query.messages), "candidate": candidate.text])
+        let result = await context.call(CallRole.verifyReasoning.rawValue, entry: layer.entries[0], messages: [.user(prompt)],
+                                        sample: nil, candidate: node.candidate)
+        if case .failure(.cancelled) = result { throw CancellationError() }
+        return .reasoning(candidate, try? result.get())
+    }
+
+    /// The verdict on one candidate, asked again with new seeds while it cannot be read.
+    func verdict(_ node: GraphNode, layer: CheckedLayer, candidate: Candidate, reasoning: String, context: LayerContext) async throws -> NodeOutput {
+        var prompt = PromptRenderer.render(layer.prompts[.verifyVerdict] ?? "",
+                                           ["query": PromptRenderer.queryText(query.messages), "candidate": candidate.text, "reasoning": reasoning])
+        if layer.structuredOutput { prompt += VerdictReply.format.instruction }
+        for attempt in 0...runtime.options.malformedRetries {
+            let result = await context.call(CallRole.verifyVerdict.rawValue, entry: layer.entries[0], messages: [.user(prompt)],
+                                            sample: nil, candidate: node.candidate, seedOffset: attempt * 1_000_003,
+                                            schema: layer.structuredOutput ? VerdictReply.format.schema : nil)
+            switch result {
+            case .success(let text):
+                if let verdict = ReplyParsers.verdict(text) { return .verdict(verdict) }
+            case .failure(.cancelled):
+                throw CancellationError()
+            case .failure:
+                break
+            }
+        }
+        return .verdict(nil)
+    }
+
+    /// Keeps the candidates judged correct, in pool order. With `first_k`, the
+    /// first k correct ones (the driver stops the rest once they are known).
+    func filterVerdicts(_ layer: CheckedLayer, pool: Pool, verdicts: [NodeOutput], streamed: Bool, context: LayerContext) throws -> [Candidate] {
+        var kept: [Candidate] = []
+        for (index, candidate) in pool.candidates.enumerated() {
+            var verdict: Bool?
+            if case .verdict(let value)? = perCandidate(verdicts, pool: pool, index: index, streamed: streamed) { verdict = value }
+            switch verdict {
+            case true?: kept.append(candidate)
+            case false?: context.note("[\(index + 1)] judged incorrect")
+            case nil: context.note("[\(index + 1)] unverified: no readable verdict (counted as not correct)")
+            }
+            if let k = layer.firstK, kept.count == k { break }
+        }
+        if kept.isEmpty {
+            switch layer.onEmpty {
+            case .keepAll?:
+                context.note("no candidate was judged correct; keeping all \(pool.candidates.count) (on_empty: keep-all)")
+                return pool.candidates
+            case .fail?: throw QueryFailure(reason: "no candidate was judged correct (on_empty: fail)")
+            case nil: context.note("no candidate was judged correct")
+            }
+        }
+        return kept
+    }
+}
+
+/// The verdict call's structured reply.
+enum VerdictReply {
+    static let format = ReplyFormat.object("verdict", property: "verdict", #"{"type":"string","enum":["correct","incorrect"]}"#,
+                                           instruction: "\nAnswer in JSON: {\"verdict\": \"correct\"} or {\"verdict\": \"incorrect\"}.")
+}
+
+/// `first_k`: the driver stops a verify layer's remaining calls once its answer is known.
+enum FirstK {
+    /// Whether the first `k` correct candidates in pool order are known: every
+    /// candidate before the k-th correct one has finished.
+    static func isKnown(_ k: Int, verdicts: [Bool?], finished: [Bool]) -> Bool {
+        var correct = 0
+        for index in verdicts.indices {
+            guard finished[index] else { return false }
+            if verdicts[index] == true {
+                correct += 1
+                if correct == k { return true }
+            }
+        }
+        return false
+    }
+}
