@@ -69,7 +69,8 @@ let package = Package(
         .target(
             name: "StrataEval",
             dependencies: [
-                "StrataDiagnostics", "StrataSyntax", "StrataChecker", "StrataProviders", "StrataCache", "StrataSandbox", "StrataRuntime",
+                "StrataDiagnostics", "StrataSyntax", "StrataChecker", "StrataCompiler", "StrataProviders", "StrataCache", "StrataSandbox",
+                "StrataRuntime",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -62,104 +62,59 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let loaded = try data.load()
-        let dataset = data.dataset ?? ""
-        let scorer = data.scorer
-        var selected = loaded.items
-        var selection: [String] = []
-        if let split {
-            guard let parsed = DatasetSplit(split, seed: seed) else { throw ValidationError("--split takes dev:FRACTION or test:FRACTION") }
-            selected = parsed.apply(selected)
-            selection.append("split \(parsed)")
-        }
-        if let items {
-            let wanted = Set(items.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-            selected = selected.filter { wanted.contains($0.id) }
-            selection.append("items \(wanted.sorted().joined(separator: ","))")
-        }
-        if let limit {
-            selected = Array(selected.prefix(limit))
-            selection.append("limit \(limit)")
-        }
-        let scoring: Scorer
-        var helpers: [PipelineRuntime] = []
-        if let scorer, scorer == "judge" || scorer == "pairwise" {
-            guard let judge else { throw ValidationError("--scorer \(scorer) needs --judge JUDGE_PIPELINE") }
-            let prompt = try judgePrompt.map { try String(contentsOfFile: $0, encoding: .utf8) }
-            let judgeRuntime = try Self.runtime(for: judge, cache: try cacheOptions.open(), compiler: includes.compiler)
-            helpers.append(judgeRuntime)
-            let judgeConfig = Judge(runtime: judgeRuntime, prompt: prompt, name: (judge as NSString).lastPathComponent)
-            if scorer == "judge" {
-                scoring = .judge(judgeConfig)
-            } else {
-                guard let baseline else { throw ValidationError("--scorer pairwise needs --baseline PIPELINE") }
-                let baselineRuntime = try Self.runtime(for: baseline, cache: try cacheOptions.open(), compiler: includes.compiler)
-                helpers.append(baselineRuntime)
-                scoring = .pairwise(judgeConfig, baseline: baselineRuntime, baselineName: (baseline as NSString).lastPathComponent)
-            }
-        } else {
-            scoring = try data.plainScorer(for: loaded)
-        }
-        let runStore = try RunStore(path: store)
-        let responseCache = try cacheOptions.open()
-        var summaries: [(String, EvalSummary, [ItemResult])] = []
-        for path in [pipeline] + (compare.map { [$0] } ?? []) {
-            let compiled = includes.compiler.compile(path: path)
-            printDiagnostics(compiled.diagnostics, sources: compiled.sources, format: .text)
-            guard let program = compiled.compiled else {
-                writeError("\(path): not evaluated (\(summary(of: compiled.diagnostics)))")
-                throw ExitCode(1)
-            }
-            let pipelineHash = ContentHash.sha256(compiled.sources.all.map { "\($0.path)\n\($0.text)" }.joined(separator: "\n\u{0}"))
-            let key = RunKey(pipelineHash: pipelineHash, datasetHash: loaded.hash, scorer: scoring.description,
-                             selection: selection.joined(separator: "; "))
-            try runStore.begin(key, pipelinePath: path, pipelineYAML: compiled.sources[path]?.text ?? "", datasetPath: dataset, items: selected.count)
-            let runtime = try PipelineRuntime(compiled: program, options: RuntimeOptions(cache: responseCache))
-            let progress = EvalProgress(total: selected.count, label: program.pipeline.name ?? path)
-            let evaluator = Evaluator(runtime: runtime, scorer: scoring, store: runStore, concurrency: concurrency)
-            let results = try await evaluator.evaluate(selected, run: key.id) { progress.finished($0) }
-            progress.close()
-            try await runtime.shutdown()
-            summaries.append((path, EvalSummary(pipeline: program.pipeline.name ?? path, results: results), results))
-        }
-        for helper in helpers { try await helper.shutdown() }
-        let comparison = summaries.count == 2 ? PairedComparison(summaries[0].2, summaries[1].2) : nil
+        let dataset = try data.load()
+        let scoring = try scorer(for: dataset)
+        let pipelines = try ([pipeline] + (compare.map { [$0] } ?? [])).map { try compiled($0, as: "evaluated") }
+        let job = EvalJob(pipelines: pipelines, dataset: dataset, selection: try selection(), scorer: scoring.scorer,
+                          store: try RunStore(path: store), cache: try cacheOptions.open(), concurrency: concurrency)
+        let progress = EvalProgress(total: job.items.count)
+        let outcome = try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })
+        for helper in scoring.helpers { try await helper.shutdown() }
         if let report {
-            let page = HTMLReport.render(title: "Strata eval: " + summaries.map(\.1.pipeline).joined(separator: " vs "), dataset: dataset,
-                                         scorer: scoring.description, runs: summaries.map { HTMLReport.Run(summary: $0.1, results: $0.2) },
-                                         items: selected, comparison: comparison)
-            try page.write(toFile: report, atomically: true, encoding: .utf8)
+            try outcome.html.write(toFile: report, atomically: true, encoding: .utf8)
             writeError("report written to \(report)")
         }
-        switch format {
-        case .json:
-            struct Report: Encodable {
-                var dataset: String
-                var scorer: String
-                var items: Int
-                var runs: [EvalSummary]
-                var comparison: PairedComparison?
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let report = Report(dataset: dataset, scorer: scoring.description, items: selected.count, runs: summaries.map(\.1), comparison: comparison)
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
-        case .text:
-            print(EvalReport.text(summaries.map(\.1), comparison: comparison, dataset: dataset, scorer: scoring.description))
+        print(format == .json ? try outcome.json() : outcome.text)
+    }
+
+    func selection() throws -> ItemSelection {
+        var selection = ItemSelection(limit: limit)
+        if let split {
+            guard let parsed = DatasetSplit(split, seed: seed) else { throw ValidationError("--split takes dev:FRACTION or test:FRACTION") }
+            selection.split = parsed
         }
+        if let items { selection.ids = Set(items.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+        return selection
+    }
+
+    /// The scorer, and the runtimes a judge (and a pairwise baseline) run on, to shut down afterwards.
+    func scorer(for dataset: LoadedDataset) throws -> (scorer: Scorer, helpers: [PipelineRuntime]) {
+        guard let scorer = data.scorer, scorer == "judge" || scorer == "pairwise" else { return (try data.plainScorer(for: dataset), []) }
+        guard let judge else { throw ValidationError("--scorer \(scorer) needs --judge JUDGE_PIPELINE") }
+        let prompt = try judgePrompt.map { try String(contentsOfFile: $0, encoding: .utf8) }
+        let judgeRuntime = try runtime(for: judge)
+        let judgeConfig = Judge(runtime: judgeRuntime, prompt: prompt, name: (judge as NSString).lastPathComponent)
+        if scorer == "judge" { return (.judge(judgeConfig), [judgeRuntime]) }
+        guard let baseline else { throw ValidationError("--scorer pairwise needs --baseline PIPELINE") }
+        let baselineRuntime = try runtime(for: baseline)
+        return (.pairwise(judgeConfig, baseline: baselineRuntime, baselineName: (baseline as NSString).lastPathComponent), [judgeRuntime, baselineRuntime])
+    }
+
+    /// A pipeline compiled with its diagnostics printed, or the command stops saying why it was not `purpose`.
+    func compiled(_ path: String, as purpose: String) throws -> EvaluatedPipeline {
+        let result = includes.compiler.compile(path: path)
+        printDiagnostics(result.diagnostics, sources: result.sources, format: .text)
+        guard let compiled = result.compiled else {
+            writeError("\(path): not \(purpose) (\(summary(of: result.diagnostics)))")
+            throw ExitCode(1)
+        }
+        return EvaluatedPipeline(path: path, compiled: compiled, sources: result.sources)
     }
 
     /// A runtime for a helper pipeline (judge, baseline), sharing the response cache.
-    static func runtime(for path: String, cache: ResponseCache, compiler: PipelineCompiler) throws -> PipelineRuntime {
-        let result = compiler.compile(path: path)
-        printDiagnostics(result.diagnostics, sources: result.sources, format: .text)
-        guard let compiled = result.compiled else {
-            writeError("\(path): not usable (\(summary(of: result.diagnostics)))")
-            throw ExitCode(1)
-        }
-        return try PipelineRuntime(compiled: compiled, options: RuntimeOptions(cache: cache))
+    func runtime(for path: String) throws -> PipelineRuntime {
+        try PipelineRuntime(compiled: compiled(path, as: "usable").compiled, options: RuntimeOptions(cache: try cacheOptions.open()))
     }
-
 }
 
 /// The dataset options shared by `eval` and `search` (optional for `search --dry-run`).
@@ -176,7 +131,7 @@ struct DatasetOptions: ParsableArguments {
     @Option(help: "How answers are scored (default: by the dataset's format).")
     var scorer: String?
 
-    func load() throws -> (items: [DatasetItem], hash: String, format: DatasetFormat) {
+    func load() throws -> LoadedDataset {
         guard let dataset else { throw ValidationError("Missing expected argument '--dataset <dataset>'") }
         var mapping = FieldMapping()
         for assignment in field {
@@ -199,7 +154,7 @@ struct DatasetOptions: ParsableArguments {
     }
 
     /// The scorer asked for, or the dataset's default (judge scorers are set up by `eval`).
-    func plainScorer(for loaded: (items: [DatasetItem], hash: String, format: DatasetFormat)) throws -> Scorer {
+    func plainScorer(for loaded: LoadedDataset) throws -> Scorer {
         if let scorer {
             guard let parsed = Scorer(scorer) else { throw ValidationError("unknown scorer '\(scorer)'") }
             return parsed
@@ -218,55 +173,36 @@ struct DatasetOptions: ParsableArguments {
 
 extension DatasetFormat: ExpressibleByArgument {}
 
-/// The text report of one or two runs.
-enum EvalReport {
-    static func text(_ runs: [EvalSummary], comparison: PairedComparison?, dataset: String, scorer: String) -> String {
-        var out = "\(dataset), scored by \(scorer)\n\n"
-        let header = ["pipeline", "items", "score", "95% interval", "failed", "calls/item sent of asked", "tokens in/out per item", "USD/item", "p50 s", "p95 s"]
-        var rows: [[String]] = []
-        for run in runs {
-            rows.append([run.pipeline, String(run.items), String(format: "%.3f", run.mean),
-                         String(format: "%.3f–%.3f (%@)", run.intervalLow, run.intervalHigh, run.intervalMethod), String(run.failures),
-                         String(format: "%.1f of %.1f", run.callsPerItem, run.requestedCallsPerItem), String(format: "%.0f / %.0f", run.inputTokensPerItem, run.outputTokensPerItem),
-                         String(format: "%.5f", run.usdPerItem), String(format: "%.1f", run.latencyP50), String(format: "%.1f", run.latencyP95)])
-        }
-        var widths = header.map(\.count)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-        }
-        out += line(header) + "\n" + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
-        for row in rows { out += line(row) + "\n" }
-        for run in runs where !run.failureReasons.isEmpty {
-            out += "\nfailures of \(run.pipeline):\n"
-            for (reason, count) in run.failureReasons.sorted(by: { $0.value > $1.value }) { out += "  \(count) × \(reason)\n" }
-        }
-        if let comparison {
-            out += String(format: "\npaired on %d shared items: %.3f vs %.3f; only the first right on %d, only the second on %d; %@ p = %.4f\n",
-                          comparison.shared, comparison.meanA, comparison.meanB, comparison.onlyA, comparison.onlyB, comparison.test, comparison.pValue)
-        }
-        return out
-    }
-}
-
 /// done/total, ETA and running score on standard error.
 final class EvalProgress: @unchecked Sendable {
+    // Sound: every var is read and written with `lock` held.
     private let lock = NSLock()
     private let total: Int
-    private let label: String
+    private var label = ""
     private var done = 0
     private var scoreSum = 0.0
     private var usd = 0.0
-    private let start = Date()
+    private var started = Date()
     private let isTerminal = isatty(STDERR_FILENO) == 1
     private var lastPrinted = Date.distantPast
 
-    init(total: Int, label: String) {
+    init(total: Int) {
         self.total = total
-        self.label = label
     }
 
-    func finished(_ result: ItemResult) {
+    /// A new pipeline's items begin.
+    func start(_ label: String) {
+        lock.withLock {
+            self.label = label
+            done = 0
+            scoreSum = 0
+            usd = 0
+            started = Date()
+            lastPrinted = .distantPast
+        }
+    }
+
+    @Sendable func finished(_ result: ItemResult) {
         lock.withLock {
             done += 1
             scoreSum += result.score
@@ -274,7 +210,7 @@ final class EvalProgress: @unchecked Sendable {
             let now = Date()
             guard isTerminal || now.timeIntervalSince(lastPrinted) > 5 || done == total else { return }
             lastPrinted = now
-            let rate = Double(done) / max(0.001, now.timeIntervalSince(start))
+            let rate = Double(done) / max(0.001, now.timeIntervalSince(started))
             let line = String(format: "%@: %d/%d new  %.2f items/s  ETA %.0fs  running score %.3f  $%.4f", label, done, total, rate,
                               rate > 0 ? Double(total - done) / rate : 0, scoreSum / Double(done), usd)
             FileHandle.standardError.write(Data((isTerminal ? "\r" + line : line + "\n").utf8))

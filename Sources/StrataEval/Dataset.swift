@@ -60,11 +60,26 @@ public struct DatasetError: Error, CustomStringConvertible, Sendable {
     init(_ description: String) { self.description = description }
 }
 
+/// A dataset as read: its items, a SHA-256 of the file's bytes (part of every
+/// run's key), the format it was read in, and where it came from.
+public struct LoadedDataset: Sendable {
+    public var items: [DatasetItem]
+    public var hash: String
+    public var format: DatasetFormat
+    public var path: String
+
+    public init(items: [DatasetItem], hash: String, format: DatasetFormat, path: String) {
+        self.items = items
+        self.hash = hash
+        self.format = format
+        self.path = path
+    }
+}
+
 /// Reads datasets and splits them deterministically.
 public enum DatasetLoader {
-    /// Loads `path` in `format`; returns the items, a SHA-256 of the file's bytes, and the format read.
-    public static func load(path: String, format: DatasetFormat = .auto, fields: FieldMapping = FieldMapping()) throws
-        -> (items: [DatasetItem], hash: String, format: DatasetFormat) {
+    /// Loads `path` in `format`.
+    public static func load(path: String, format: DatasetFormat = .auto, fields: FieldMapping = FieldMapping()) throws -> LoadedDataset {
         guard var data = FileManager.default.contents(atPath: path) else { throw DatasetError("cannot read \(path)") }
         let hash = ContentHash.sha256(data)
         if data.starts(with: [0x1F, 0x8B]) { data = try gunzip(data, path: path) }
@@ -99,7 +114,7 @@ public enum DatasetLoader {
             guard seen.insert(item.id).inserted else { throw DatasetError("\(path):\(line): id '\(item.id)' appears twice") }
             items.append(item)
         }
-        return (items, hash, resolved)
+        return LoadedDataset(items: items, hash: hash, format: resolved, path: path)
     }
 
     /// The field that names an item in `format`.

@@ -1,0 +1,146 @@
+import Foundation
+import StrataCache
+import StrataCompiler
+import StrataDiagnostics
+import StrataRuntime
+
+/// Which items of a dataset an evaluation scores: a deterministic split,
+/// named ids, then at most a number of them, in that order.
+public struct ItemSelection: Sendable, CustomStringConvertible {
+    public var split: DatasetSplit?
+    public var ids: Set<String>?
+    public var limit: Int?
+
+    public init(split: DatasetSplit? = nil, ids: Set<String>? = nil, limit: Int? = nil) {
+        self.split = split
+        self.ids = ids
+        self.limit = limit
+    }
+
+    public func apply(_ items: [DatasetItem]) -> [DatasetItem] {
+        var selected = items
+        if let split { selected = split.apply(selected) }
+        if let ids { selected = selected.filter { ids.contains($0.id) } }
+        if let limit { selected = Array(selected.prefix(limit)) }
+        return selected
+    }
+
+    /// Part of the run's key: the same selection of the same data is the same run.
+    public var description: String {
+        var parts: [String] = []
+        if let split { parts.append("split \(split)") }
+        if let ids { parts.append("items \(ids.sorted().joined(separator: ","))") }
+        if let limit { parts.append("limit \(limit)") }
+        return parts.joined(separator: "; ")
+    }
+}
+
+/// A pipeline an evaluation scores: compiled, with where it came from.
+public struct EvaluatedPipeline: Sendable {
+    public var path: String
+    public var compiled: CompiledPipeline
+    public var sources: SourceMap
+
+    public init(path: String, compiled: CompiledPipeline, sources: SourceMap) {
+        self.path = path
+        self.compiled = compiled
+        self.sources = sources
+    }
+
+    public var name: String { compiled.pipeline.name ?? path }
+}
+
+/// What `strata eval` does, as one library call: one pipeline — or two, on
+/// the same items, compared with a paired test — scored on a dataset, every
+/// item's result in the run store (so a killed evaluation resumes and a
+/// finished one is a cache hit).
+public struct EvalJob: Sendable {
+    public var pipelines: [EvaluatedPipeline]
+    public var dataset: LoadedDataset
+    public var selection: ItemSelection
+    public var scorer: Scorer
+    public var store: RunStore
+    public var cache: ResponseCache
+    public var concurrency: Int
+
+    public init(pipelines: [EvaluatedPipeline], dataset: LoadedDataset, selection: ItemSelection = ItemSelection(), scorer: Scorer,
+                store: RunStore, cache: ResponseCache = .disabled, concurrency: Int = 8) {
+        self.pipelines = pipelines
+        self.dataset = dataset
+        self.selection = selection
+        self.scorer = scorer
+        self.store = store
+        self.cache = cache
+        self.concurrency = concurrency
+    }
+
+    /// The items the job scores.
+    public var items: [DatasetItem] { selection.apply(dataset.items) }
+
+    /// Scores every pipeline in turn: `onStart` hears when one starts, `onItem`
+    /// each of its items as it is scored, and `onEnd` when it is done.
+    public func run(onStart: (EvaluatedPipeline) -> Void = { _ in }, onItem: @escaping @Sendable (ItemResult) -> Void = { _ in },
+                    onEnd: (EvaluatedPipeline) -> Void = { _ in }) async throws -> EvalOutcome {
+        let selected = items
+        var runs: [EvalOutcome.Run] = []
+        for pipeline in pipelines {
+            onStart(pipeline)
+            let key = RunKey(pipelineHash: PipelineIdentity.of(pipeline.sources, main: pipeline.path), datasetHash: dataset.hash,
+                             scorer: scorer.description, selection: selection.description)
+            try store.begin(key, pipelinePath: pipeline.path, pipelineYAML: pipeline.sources[pipeline.path]?.text ?? "",
+                            datasetPath: dataset.path, items: selected.count)
+            let runtime = try PipelineRuntime(compiled: pipeline.compiled, options: RuntimeOptions(cache: cache))
+            let evaluator = Evaluator(runtime: runtime, scorer: scorer, store: store, concurrency: concurrency)
+            let results: [ItemResult]
+            do {
+                results = try await evaluator.evaluate(selected, run: key.id, onResult: onItem)
+            } catch {
+                try? await runtime.shutdown()
+                throw error
+            }
+            try await runtime.shutdown()
+            onEnd(pipeline)
+            runs.append(EvalOutcome.Run(summary: EvalSummary(pipeline: pipeline.name, results: results), results: results))
+        }
+        let comparison = runs.count == 2 ? PairedComparison(runs[0].results, runs[1].results) : nil
+        return EvalOutcome(dataset: dataset.path, scorer: scorer.description, items: selected, runs: runs, comparison: comparison)
+    }
+}
+
+/// What an evaluation found: per pipeline its summary and per-item results, and the paired comparison of two.
+public struct EvalOutcome: Sendable {
+    public struct Run: Sendable {
+        public var summary: EvalSummary
+        public var results: [ItemResult]
+    }
+
+    public var dataset: String
+    public var scorer: String
+    public var items: [DatasetItem]
+    public var runs: [Run]
+    public var comparison: PairedComparison?
+
+    /// The outcome as the JSON `strata eval --format json` prints.
+    public func json() throws -> String {
+        struct Report: Encodable {
+            var dataset: String
+            var scorer: String
+            var items: Int
+            var runs: [EvalSummary]
+            var comparison: PairedComparison?
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let report = Report(dataset: dataset, scorer: scorer, items: items.count, runs: runs.map(\.summary), comparison: comparison)
+        return String(decoding: try encoder.encode(report), as: UTF8.self)
+    }
+
+    /// The outcome as the text `strata eval` prints.
+    public var text: String { EvalReport.text(runs.map(\.summary), comparison: comparison, dataset: dataset, scorer: scorer) }
+
+    /// One self-contained HTML page: summary, score-vs-cost plot, per-item drill-down.
+    public var html: String {
+        HTMLReport.render(title: "Strata eval: " + runs.map(\.summary.pipeline).joined(separator: " vs "), dataset: dataset, scorer: scorer,
+                          runs: runs.map { HTMLReport.Run(summary: $0.summary, results: $0.results) }, items: items, comparison: comparison)
+    }
+}
