@@ -100,9 +100,13 @@ struct EvalCommand: AsyncParsableCommand {
         return (.pairwise(judgeConfig, baseline: baselineRuntime, baselineName: (baseline as NSString).lastPathComponent), [judgeRuntime, baselineRuntime])
     }
 
-    /// A pipeline compiled with its diagnostics printed, or the command stops saying why it was not `purpose`.
     func compiled(_ path: String, as purpose: String) throws -> EvaluatedPipeline {
-        let result = includes.compiler.compile(path: path)
+        try Self.compiled(path, as: purpose, compiler: includes.compiler)
+    }
+
+    /// A pipeline compiled with its diagnostics printed, or the command stops saying why it was not `purpose`.
+    static func compiled(_ path: String, as purpose: String, compiler: PipelineCompiler) throws -> EvaluatedPipeline {
+        let result = compiler.compile(path: path)
         printDiagnostics(result.diagnostics, sources: result.sources, format: .text)
         guard let compiled = result.compiled else {
             writeError("\(path): not \(purpose) (\(summary(of: result.diagnostics)))")

@@ -128,6 +128,46 @@ struct SearchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let plan = try searchPlan()
+        guard let splitValue = DatasetSplit(split, seed: splitSeed), splitValue.part == .dev else {
+            throw ValidationError("--split takes dev:FRACTION, e.g. dev:0.2")
+        }
+        let dataset = data.dataset == nil ? nil : try data.load()
+        let searchData = SearchData(dataset: dataset, split: splitValue, scorer: try dataset.map { try data.plainScorer(for: $0) } ?? .normalized,
+                                    devLimit: devLimit, holdoutLimit: holdoutLimit)
+        let settings = try settings().resolvingMinItems(devItems: searchData.dev.count)
+        if dryRun {
+            print(SearchText.dryRun(plan: plan, settings: settings, devItems: searchData.dev.count, holdoutItems: searchData.holdout.count,
+                                    dataset: data.dataset))
+            return
+        }
+        guard let dataset else { throw ValidationError("a search needs --dataset (or --dry-run)") }
+        guard !searchData.dev.isEmpty else { throw ValidationError("the search split of \(dataset.path) is empty; raise the dev fraction of --split") }
+        let job = SearchJob(plan: plan, settings: settings, data: searchData, runStore: try RunStore(path: runStore),
+                            studyStore: try SQLiteStudyStore(path: store), cache: try cacheOptions.open(), concurrency: concurrency,
+                            baseline: try baseline.map { try EvalCommand.compiled($0, as: "usable as a baseline", compiler: includes.compiler) })
+        writeError("\(plan.space.name): \(plan.feasible.count) of \(plan.size) configurations feasible; study \(job.search.study.id) in \(store)")
+        let progress = SearchProgress(feasible: plan.feasible.count, limits: settings.limits)
+        let result = try await job.run { trial, reused in progress.trial(trial, reused: reused) }
+        let baselineRun = try await job.baselineOutcome(after: result)
+        let outputPath = output ?? "\(plan.space.name).best.yaml"
+        if let best = result.best,
+           let text = job.bestPipeline(result, outputPath: outputPath, header: SearchText.bestHeader(result: result, best: best, space: space, dataset: dataset.path)) {
+            try text.write(toFile: outputPath, atomically: true, encoding: .utf8)
+        }
+        let summaryValue = SearchSummary(result: result, baseline: baselineRun?.label ?? baseline, baselineOutcome: baselineRun?.outcome,
+                                         bestPath: result.best == nil ? nil : outputPath, dataset: dataset.path, devItems: searchData.dev.count,
+                                         holdoutItems: searchData.holdout.count)
+        if let report {
+            try SearchReport.render(summary: summaryValue, result: result, title: "Strata search: \(plan.space.name)")
+                .write(toFile: report, atomically: true, encoding: .utf8)
+            writeError("report written to \(report)")
+        }
+        print(format == .json ? try summaryValue.json() : SearchText.result(summaryValue))
+    }
+
+    /// The space read and every configuration checked, or the command stops with the diagnostics.
+    func searchPlan() throws -> SearchPlan {
         let loaded = SearchSpaceLoader.load(path: space)
         printDiagnostics(loaded.diagnostics, sources: loaded.sources, format: .text)
         guard var searchSpace = loaded.space else {
@@ -135,7 +175,6 @@ struct SearchCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         searchSpace.includeRoots = includes.loader.includeRoots
-        var settings = try settings()
         let budget = QueryBudget(calls: budgetCalls, usd: budgetUsd, latencySeconds: budgetLatency, inputTokens: budgetInputTokens,
                                  outputTokens: budgetOutputTokens)
         let plan = SearchPlan(space: searchSpace, budget: budget)
@@ -146,82 +185,7 @@ struct SearchCommand: AsyncParsableCommand {
                              sources: sources, format: .text)
             throw ExitCode(1)
         }
-        // The data: the search split (with its limit) and the held-out rest.
-        var dev: [DatasetItem] = []
-        var holdout: [DatasetItem] = []
-        var datasetHash = ""
-        var scorer = Scorer.normalized
-        let splitValue = DatasetSplit(split, seed: splitSeed)
-        guard let splitValue, splitValue.part == .dev else { throw ValidationError("--split takes dev:FRACTION, e.g. dev:0.2") }
-        if data.dataset != nil {
-            let dataset = try data.load()
-            datasetHash = dataset.hash
-            scorer = try data.plainScorer(for: dataset)
-            dev = splitValue.apply(dataset.items)
-            holdout = DatasetSplit(part: .test, fraction: splitValue.fraction, seed: splitSeed).apply(dataset.items)
-            if let devLimit { dev = Array(dev.prefix(devLimit)) }
-            if let holdoutLimit { holdout = Array(holdout.prefix(holdoutLimit)) }
-        }
-        if case .halving(let eta, 0) = settings.fidelity { settings.fidelity = .halving(eta: eta, minItems: max(1, dev.count / (eta * eta))) }
-        if case .hyperband(let eta, 0) = settings.fidelity { settings.fidelity = .hyperband(eta: eta, minItems: max(1, dev.count / (eta * eta))) }
-        if dryRun {
-            print(SearchText.dryRun(plan: plan, settings: settings, devItems: dev.count, holdoutItems: holdout.count, dataset: data.dataset))
-            return
-        }
-        guard let datasetPath = data.dataset else { throw ValidationError("a search needs --dataset (or --dry-run)") }
-        guard !dev.isEmpty else { throw ValidationError("the search split of \(datasetPath) is empty; raise the dev fraction of --split") }
-        let cache = try cacheOptions.open()
-        let runs = try RunStore(path: runStore)
-        let evaluator = DatasetTrialEvaluator(dev: dev, holdout: holdout, datasetHash: datasetHash, datasetPath: datasetPath,
-                                              split: "\(splitValue)", scorer: scorer, store: runs, options: RuntimeOptions(cache: cache),
-                                              concurrency: concurrency)
-        let studies = try SQLiteStudyStore(path: store)
-        let search = Search(plan: plan, settings: settings, evaluator: evaluator, store: studies)
-        writeError("\(searchSpace.name): \(plan.feasible.count) of \(plan.size) configurations feasible; study \(search.study.id) in \(store)")
-        let progress = SearchProgress(feasible: plan.feasible.count, limits: settings.limits)
-        let result = try await search.run { trial, reused in progress.trial(trial, reused: reused) }
-
-        // The comparison the user needs: the winner against a plain baseline on the
-        // held-out items — the given pipeline, or else the space's cheapest configuration.
-        var baselineOutcome: TrialOutcome?
-        var baselineLabel = baseline
-        if !holdout.isEmpty, result.stopReason == nil {
-            if let baseline {
-                let compiled = includes.compiler.compile(path: baseline)
-                printDiagnostics(compiled.diagnostics, sources: compiled.sources, format: .text)
-                guard let program = compiled.compiled else {
-                    writeError("\(baseline): not usable as a baseline (\(summary(of: compiled.diagnostics)))")
-                    throw ExitCode(1)
-                }
-                let hash = ContentHash.sha256(compiled.sources.all.map { "\($0.path)\n\($0.text)" }.joined(separator: "\n\u{0}"))
-                baselineOutcome = try await evaluator.evaluate(program.pipeline, pipelineHash: hash, pipelineYAML: compiled.sources[baseline]?.text ?? "",
-                                                               label: baseline, phase: .holdout, items: holdout.count, meter: SpendMeter.unlimited())
-            } else if let cheapest = plan.cheapest {
-                baselineLabel = "the cheapest configuration (\(cheapest.configuration.key))"
-                baselineOutcome = try await evaluator.evaluate(cheapest, phase: .holdout, items: holdout.count, meter: SpendMeter.unlimited())
-            }
-        }
-        let outputPath = output ?? "\(searchSpace.name).best.yaml"
-        if let best = result.best, let tree = best.configured.tree {
-            let text = PipelineWriter.render(tree, templatePath: space, outputPath: outputPath,
-                                             header: SearchText.bestHeader(result: result, best: best, space: space, dataset: datasetPath))
-            try text.write(toFile: outputPath, atomically: true, encoding: .utf8)
-        }
-        let summaryValue = SearchSummary(result: result, baseline: baselineLabel, baselineOutcome: baselineOutcome, bestPath: result.best == nil ? nil : outputPath,
-                                         dataset: datasetPath, devItems: dev.count, holdoutItems: holdout.count)
-        if let report {
-            let page = SearchReport.render(summary: summaryValue, result: result, title: "Strata search: \(searchSpace.name)")
-            try page.write(toFile: report, atomically: true, encoding: .utf8)
-            writeError("report written to \(report)")
-        }
-        switch format {
-        case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(summaryValue), as: UTF8.self))
-        case .text:
-            print(SearchText.result(summaryValue))
-        }
+        return plan
     }
 }
 

@@ -111,3 +111,12 @@ public struct SearchSummary: Sendable, Codable {
         }
     }
 }
+
+extension SearchSummary {
+    /// The summary as the JSON `strata search --format json` prints.
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}

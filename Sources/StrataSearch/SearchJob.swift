@@ -1,0 +1,103 @@
+import Foundation
+import StrataCache
+import StrataEval
+import StrataRuntime
+
+/// The items a search scores configurations on: the search split (with its
+/// limit) and the held-out rest, from the same deterministic split.
+public struct SearchData: Sendable {
+    public var dev: [DatasetItem] = []
+    public var holdout: [DatasetItem] = []
+    public var dataset: LoadedDataset?
+    public var split: DatasetSplit
+    public var scorer: Scorer
+
+    /// The split of `dataset` (none for a dry run without data).
+    public init(dataset: LoadedDataset?, split: DatasetSplit, scorer: Scorer, devLimit: Int? = nil, holdoutLimit: Int? = nil) {
+        self.dataset = dataset
+        self.split = split
+        self.scorer = scorer
+        guard let dataset else { return }
+        dev = split.apply(dataset.items)
+        holdout = DatasetSplit(part: .test, fraction: split.fraction, seed: split.seed).apply(dataset.items)
+        if let devLimit { dev = Array(dev.prefix(devLimit)) }
+        if let holdoutLimit { holdout = Array(holdout.prefix(holdoutLimit)) }
+    }
+}
+
+extension SearchSettings {
+    /// Successive halving and Hyperband with no smallest rung given start at
+    /// a ninth (eta²) of the search split.
+    public func resolvingMinItems(devItems: Int) -> SearchSettings {
+        var settings = self
+        switch fidelity {
+        case .halving(let eta, 0): settings.fidelity = .halving(eta: eta, minItems: max(1, devItems / (eta * eta)))
+        case .hyperband(let eta, 0): settings.fidelity = .hyperband(eta: eta, minItems: max(1, devItems / (eta * eta)))
+        default: break
+        }
+        return settings
+    }
+}
+
+/// What `strata search` does, as one library call: the search itself (which
+/// resumes from its study store), then the winner and a baseline — the given
+/// pipeline, or else the space's cheapest configuration — on the held-out items.
+public struct SearchJob: Sendable {
+    public var plan: SearchPlan
+    public var settings: SearchSettings
+    public var data: SearchData
+    public var runStore: RunStore
+    public var studyStore: SQLiteStudyStore
+    public var cache: ResponseCache
+    public var concurrency: Int
+    /// The pipeline the winner is compared with on the held-out items.
+    public var baseline: EvaluatedPipeline?
+
+    public init(plan: SearchPlan, settings: SearchSettings, data: SearchData, runStore: RunStore, studyStore: SQLiteStudyStore,
+                cache: ResponseCache = .disabled, concurrency: Int = 8, baseline: EvaluatedPipeline? = nil) {
+        self.plan = plan
+        self.settings = settings.resolvingMinItems(devItems: data.dev.count)
+        self.data = data
+        self.runStore = runStore
+        self.studyStore = studyStore
+        self.cache = cache
+        self.concurrency = concurrency
+        self.baseline = baseline
+    }
+
+    var evaluator: DatasetTrialEvaluator {
+        DatasetTrialEvaluator(dev: data.dev, holdout: data.holdout, datasetHash: data.dataset?.hash ?? "", datasetPath: data.dataset?.path ?? "",
+                              split: "\(data.split)", scorer: data.scorer, store: runStore, options: RuntimeOptions(cache: cache),
+                              concurrency: concurrency)
+    }
+
+    /// The search this job runs; its study id says where it resumes from.
+    public var search: Search { Search(plan: plan, settings: settings, evaluator: evaluator, store: studyStore) }
+
+    /// Runs the search and the held-out comparison; `onTrial` sees every trial
+    /// as it finishes (and whether it came from the store).
+    public func run(onTrial: @escaping @Sendable (TrialRecord, Bool) -> Void = { _, _ in }) async throws -> SearchResult {
+        try await search.run(onTrial: onTrial)
+    }
+
+    /// The baseline's held-out outcome, and what to call it (nil when there is nothing held out, or the search stopped).
+    public func baselineOutcome(after result: SearchResult) async throws -> (label: String, outcome: TrialOutcome)? {
+        guard !data.holdout.isEmpty, result.stopReason == nil else { return nil }
+        let evaluator = evaluator
+        if let baseline {
+            let outcome = try await evaluator.evaluate(baseline.compiled.pipeline, pipelineHash: PipelineIdentity.of(baseline.sources, main: baseline.path),
+                                                       pipelineYAML: baseline.sources[baseline.path]?.text ?? "", label: baseline.path, phase: .holdout,
+                                                       items: data.holdout.count, meter: SpendMeter.unlimited())
+            return (baseline.path, outcome)
+        }
+        guard let cheapest = plan.cheapest else { return nil }
+        let outcome = try await evaluator.evaluate(cheapest, phase: .holdout, items: data.holdout.count, meter: SpendMeter.unlimited())
+        return ("the cheapest configuration (\(cheapest.configuration.key))", outcome)
+    }
+
+    /// The best configuration as a pipeline file to write at `outputPath`, with a header saying how it was found.
+    public func bestPipeline(_ result: SearchResult, outputPath: String, header: [String]) -> String? {
+        guard let best = result.best, let tree = best.configured.tree else { return nil }
+        return PipelineWriter.render(tree, templatePath: plan.space.source.path, outputPath: outputPath, header: header)
+    }
+}
