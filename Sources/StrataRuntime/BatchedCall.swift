@@ -14,22 +14,9 @@ extension LayerContext {
     func replies(_ operation: String, entry: CheckedEntry, messages: [ChatMessage], samples: Range<Int>,
                  candidate: Int?) async -> [Result<CallReply, ProviderError>] {
         let model = runtime.pipeline.models[entry.model]
-        let cache = runtime.options.cache
         let single = samples.map { request(entry: entry, messages: messages, sample: $0) }
         let keys = zip(single, samples).map { cacheKey($0, entry: entry, sample: $1) }
-        var results = [Result<CallReply, ProviderError>?](repeating: nil, count: samples.count)
-        for slot in results.indices {
-            guard cache.isEnabled, let cached = cache.lookup(keys[slot]), let text = cached.texts.first,
-                  !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { continue }
-            var event = TraceEvent(query: query, layer: layer.index, operation: operation, model: model.name,
-                                   sample: samples.lowerBound + slot, seed: single[slot].seed, candidate: candidate)
-            event.cacheHit = true
-            event.inputTokens = cached.usage.inputTokens
-            event.outputTokens = cached.usage.outputTokens
-            count { $0.cacheHits += 1 }
-            record(event, start: Date())
-            results[slot] = .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
-        }
+        var results = cached(operation, model: model, keys: keys, requests: single, samples: samples, candidate: candidate)
         // Rounds that brought no new sample count against the malformed-reply retries.
         var fruitless = 0
         while true {
@@ -42,24 +29,80 @@ extension LayerContext {
             var event = TraceEvent(query: query, layer: layer.index, operation: operation, model: model.name,
                                    sample: samples.lowerBound + first, seed: request.seed, candidate: candidate)
             event.completions = missing.count
-            let start = Date()
-            let estimate = messages.reduce(0) { $0 + $1.content.utf8.count / 4 } + request.maxTokens * missing.count
-            let reply: ProviderReply
-            do {
-                reply = try await runtime.scheduler.withPermit(model: entry.model, tokens: estimate) {
-                    try await runtime.providers[entry.model].complete(request, onDelta: nil)
-                }
-            } catch {
-                let failure: ProviderError = (error as? ProviderError) ?? (error is CancellationError ? .cancelled : .network(String(describing: error)))
-                event.error = failure.description
-                event.seconds = Date().timeIntervalSince(start)
-                count {
-                    $0.calls += 1
-                    $0.failedCalls += 1
-                }
-                record(event, start: start)
+            let response: ChatResponse
+            switch await send(request, entry: entry, messages: messages, event: &event) {
+            case .success(let reply): response = reply
+            case .failure(let failure):
                 for slot in missing { results[slot] = .failure(failure) }
-                break
+                return results.map { $0 ?? .failure(failure) }
+            }
+            let filled = fill(&results, slots: missing, from: response, keys: keys)
+            if filled < missing.count {
+                let range = "\(model.name)#\(samples.lowerBound + first)–\(samples.lowerBound + missing.last!)"
+                note("\(operation) \(range): asked for \(missing.count) completions (n), got \(filled) usable; asking again for the other \(missing.count - filled)")
+            }
+            if filled == 0 {
+                fruitless += 1
+                if fruitless > runtime.options.malformedRetries || Task.isCancelled {
+                    for slot in missing {
+                        results[slot] = .failure(.malformedResponse("no usable completion after \(fruitless) request(s) with n = \(missing.count)"))
+                    }
+                }
+            }
+        }
+        return results.map { $0 ?? .failure(.cancelled) }
+    }
+
+    /// The samples already in the cache, each recorded as a hit.
+    private func cached(_ operation: String, model: ResolvedModel, keys: [String], requests: [ChatRequest], samples: Range<Int>,
+                        candidate: Int?) -> [Result<CallReply, ProviderError>?] {
+        let cache = runtime.options.cache
+        var results = [Result<CallReply, ProviderError>?](repeating: nil, count: samples.count)
+        for slot in results.indices {
+            guard cache.isEnabled, let cached = cache.lookup(keys[slot]), let text = cached.texts.first,
+                  !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { continue }
+            var event = TraceEvent(query: query, layer: layer.index, operation: operation, model: model.name,
+                                   sample: samples.lowerBound + slot, seed: requests[slot].seed, candidate: candidate)
+            event.cacheHit = true
+            event.inputTokens = cached.usage.inputTokens
+            event.outputTokens = cached.usage.outputTokens
+            count { $0.cacheHits += 1 }
+            record(event, start: Date())
+            results[slot] = .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
+        }
+        return results
+    }
+
+    /// Gives the response's usable completions to the `slots` in order, each
+    /// cached under its own sample's key; returns how many were filled. The
+    /// request's usage is spread over the entries: the prompt on the first.
+    private func fill(_ results: inout [Result<CallReply, ProviderError>?], slots: [Int], from response: ChatResponse, keys: [String]) -> Int {
+        let cache = runtime.options.cache
+        let usable = response.texts.indices.filter { !response.texts[$0].trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+        var filled = 0
+        for (index, slot) in zip(usable, slots) {
+            let text = response.texts[index]
+            let reason = response.finishReason(of: index)
+            if cache.isEnabled {
+                let output = response.usage.outputTokens / max(1, usable.count)
+                cache.store(ChatResponse(texts: [text], usage: Usage(inputTokens: filled == 0 ? response.usage.inputTokens : 0, outputTokens: output),
+                                         finishReason: reason), for: keys[slot])
+            }
+            results[slot] = .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(reason)))
+            filled += 1
+        }
+        return filled
+    }
+
+    /// Sends one request with `n` through the scheduler, counting it and recording it in the trace.
+    private func send(_ request: ChatRequest, entry: CheckedEntry, messages: [ChatMessage],
+                      event: inout TraceEvent) async -> Result<ChatResponse, ProviderError> {
+        let start = Date()
+        let model = runtime.pipeline.models[entry.model]
+        let estimate = messages.reduce(0) { $0 + $1.content.utf8.count / 4 } + request.maxTokens * request.n
+        do {
+            let reply = try await runtime.scheduler.withPermit(model: entry.model, tokens: estimate) {
+                try await runtime.providers[entry.model].complete(request, onDelta: nil)
             }
             let response = reply.response
             let usd = model.usd(input: response.usage.inputTokens, output: response.usage.outputTokens)
@@ -76,33 +119,17 @@ extension LayerContext {
                 $0.usd += usd
             }
             record(event, start: start)
-            // The request's usage is spread over its samples' cache entries: the prompt on the first.
-            let usable = response.texts.indices.filter { !response.texts[$0].trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
-            var filled = 0
-            for (index, slot) in zip(usable, missing) {
-                let text = response.texts[index]
-                let reason = response.finishReason(of: index)
-                if cache.isEnabled {
-                    let output = response.usage.outputTokens / max(1, usable.count)
-                    cache.store(ChatResponse(texts: [text], usage: Usage(inputTokens: filled == 0 ? response.usage.inputTokens : 0, outputTokens: output),
-                                             finishReason: reason), for: keys[slot])
-                }
-                results[slot] = .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(reason)))
-                filled += 1
+            return .success(response)
+        } catch {
+            let failure: ProviderError = (error as? ProviderError) ?? (error is CancellationError ? .cancelled : .network(String(describing: error)))
+            event.error = failure.description
+            event.seconds = Date().timeIntervalSince(start)
+            count {
+                $0.calls += 1
+                $0.failedCalls += 1
             }
-            if filled < missing.count {
-                let range = "\(model.name)#\(samples.lowerBound + first)–\(samples.lowerBound + missing.last!)"
-                note("\(operation) \(range): asked for \(missing.count) completions (n), got \(filled) usable; asking again for the other \(missing.count - filled)")
-            }
-            if filled == 0 {
-                fruitless += 1
-                if fruitless > runtime.options.malformedRetries || Task.isCancelled {
-                    for slot in missing {
-                        results[slot] = .failure(.malformedResponse("no usable completion after \(fruitless) request(s) with n = \(missing.count)"))
-                    }
-                }
-            }
+            record(event, start: start)
+            return .failure(failure)
         }
-        return results.map { $0 ?? .failure(.cancelled) }
     }
 }
