@@ -82,6 +82,7 @@ struct ValidationFailure: Error, CustomStringConvertible {
 /// file opened for appending, and is synced at once, so a kill loses nothing
 /// finished. The first write error stops further writes and is reported.
 final class AnswerWriter: @unchecked Sendable {
+    // Sendable by hand: writes and `failure` happen only on the serial `queue`.
     private let queue = DispatchQueue(label: "strata.answers")
     private let descriptor: Int32
     private let path: String
@@ -160,6 +161,7 @@ final class AnswerWriter: @unchecked Sendable {
 
 /// done/total, rate, ETA and cost so far, on standard error.
 final class Progress: @unchecked Sendable {
+    // Sendable by hand: every var is read and written with `lock` held.
     private let lock = NSLock()
     private let total: Int
     private var done: Int

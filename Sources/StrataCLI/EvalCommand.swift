@@ -179,7 +179,7 @@ extension DatasetFormat: ExpressibleByArgument {}
 
 /// done/total, ETA and running score on standard error.
 final class EvalProgress: @unchecked Sendable {
-    // Sound: every var is read and written with `lock` held.
+    // Sendable by hand: every var is read and written with `lock` held.
     private let lock = NSLock()
     private let total: Int
     private var label = ""

@@ -193,6 +193,7 @@ struct CacheOptions: ParsableArguments {
 
 /// Collects streamed text to standard output.
 final class StreamedOutput: @unchecked Sendable {
+    // Sendable by hand: `wroteAnything` is read and written with `lock` held.
     private let lock = NSLock()
     private(set) var wroteAnything = false
 
@@ -207,6 +208,7 @@ final class StreamedOutput: @unchecked Sendable {
 /// Ctrl-C cancels the running work (in-flight HTTP requests included); what
 /// was written stays written. A second Ctrl-C exits at once.
 final class InterruptHandler: @unchecked Sendable {
+    // Sendable by hand: `source` and `interrupted` are touched only on the main queue (the signal source's) after `run` sets them up.
     private var source: DispatchSourceSignal?
     private var interrupted = false
 

@@ -194,6 +194,7 @@ extension CostMeasure: ExpressibleByArgument {}
 
 /// Trials done, best so far, spend against the limits and an ETA, on standard error.
 final class SearchProgress: @unchecked Sendable {
+    // Sendable by hand: every var is read and written with `lock` held.
     private let lock = NSLock()
     private let feasible: Int
     private let limits: SearchLimits

@@ -157,6 +157,7 @@ public final class ResponseCache: Sendable {
 
 /// Problems counted by kind; the first few of each go to the reporter.
 private final class ProblemLog: @unchecked Sendable {
+    // Sendable by hand: `byKind` is touched only with `lock` held.
     private let lock = NSLock()
     private var byKind: [CacheProblem.Kind: Int] = [:]
     private let report: @Sendable (CacheProblem) -> Void

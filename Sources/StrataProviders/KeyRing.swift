@@ -4,6 +4,7 @@ import Foundation
 /// declaration names, rotated on quota and rate-limit errors. Keys are never
 /// printed: `redact` removes them from any text that might be.
 public final class KeyRing: @unchecked Sendable {
+    // Sendable by hand: `current` is read and written with `lock` held; the rest is immutable.
     private let lock = NSLock()
     private let keys: [String]
     private var current = 0

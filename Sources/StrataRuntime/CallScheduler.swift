@@ -20,6 +20,7 @@ public struct ModelLimits: Sendable, Hashable {
 /// model exactly at its limits and never above. Waiting callers are served in
 /// arrival order per model; a cancelled caller leaves the queue at once.
 public final class CallScheduler: @unchecked Sendable {
+    // Sendable by hand: `models` is touched only on the serial `queue`, `nextTicket` only with `ticketLock` held.
     private let queue = DispatchQueue(label: "strata.scheduler")
     private var models: [ModelState]
     private var nextTicket: UInt64 = 0

@@ -5,6 +5,7 @@ import StrataProviders
 
 /// The calls, usage and notes of one layer of one query.
 final class LayerContext: @unchecked Sendable {
+    // Sendable by hand: every var is read and written with `lock` held; the rest is immutable.
     let runtime: PipelineRuntime
     let layer: CheckedLayer
     let query: String

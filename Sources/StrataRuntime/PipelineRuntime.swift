@@ -120,6 +120,7 @@ struct QueryFailure: Error {
 
 /// Query ids, and whether the HTTP client was shut down: the runtime's only mutable state outside the scheduler.
 final class RuntimeState: @unchecked Sendable {
+    // Sendable by hand: both vars are touched only with `lock` held.
     private let lock = NSLock()
     private var value = 0
     private var shutDown = false

@@ -9,7 +9,7 @@ import StrataProviders
 /// tests are written while the candidates are. All of the run's mutable state
 /// lives in its `QueryDriver`, owned by `drive()`'s loop; node work runs in
 /// tasks that report back to it.
-final class QueryRun: @unchecked Sendable {
+final class QueryRun: Sendable {
     let runtime: PipelineRuntime
     let plan: GraphPlan
     let query: Query
@@ -100,6 +100,7 @@ final class QueryRun: @unchecked Sendable {
 /// The tasks running a query's nodes, so one node (no longer needed) or all
 /// of them (the query was cancelled or failed) can be cancelled.
 final class TaskRegistry: @unchecked Sendable {
+    // Sendable by hand: both vars are touched only with `lock` held.
     private let lock = NSLock()
     private var running: [Int: Task<Void, Never>] = [:]
     private var stopped = false

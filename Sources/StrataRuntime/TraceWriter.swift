@@ -2,6 +2,7 @@ import Foundation
 
 /// Writes one JSON line per trace event, from any thread, in arrival order.
 public final class TraceWriter: @unchecked Sendable {
+    // Sendable by hand: the file is written only on the serial `queue`.
     private let queue = DispatchQueue(label: "strata.trace")
     private let handle: FileHandle
     private let encoder: JSONEncoder

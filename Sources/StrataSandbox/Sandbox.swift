@@ -213,6 +213,7 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
 
 /// Signals the end of a process to async waiters, with a timeout.
 final class ExitSignal: @unchecked Sendable {
+    // Sendable by hand: `fired` and `waiters` are touched only with `lock` held; continuations are resumed outside it.
     private let lock = NSLock()
     private var fired = false
     private var waiters: [CheckedContinuation<Bool, Never>] = []
@@ -253,6 +254,7 @@ final class ExitSignal: @unchecked Sendable {
 /// Reads a pipe to its end on its own thread, keeping the first `cap` bytes,
 /// so a flood of output can neither fill memory nor block the child.
 final class CappedReader: @unchecked Sendable {
+    // Sendable by hand: `data` and `truncated` are written by the reading thread with `lock` held and read after `done` is signalled.
     private let handle: FileHandle
     private let cap: Int
     private let lock = NSLock()

@@ -100,6 +100,7 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
 
 /// What a trial in progress has spent; cancels it when the search must stop.
 final class TrialSpend: @unchecked Sendable {
+    // Sendable by hand: every var is read and written with `lock` held.
     private let lock = NSLock()
     private var calls = 0
     private var usd = 0.0

@@ -125,6 +125,7 @@ public final class Search: Sendable {
 
 /// The mutable state of one `Search.run`, used by that call alone.
 final class SearchRun: @unchecked Sendable {
+    // Sendable by hand: its vars are touched only by the one `Search.run` that owns it, which awaits each trial before the next step of the algorithm reads them.
     let search: Search
     let plan: SearchPlan
     let settings: SearchSettings

@@ -3,6 +3,7 @@ import Foundation
 /// The search's spend against its limits, shared with evaluators so a trial
 /// stops between items the moment a limit is reached.
 public final class SpendMeter: @unchecked Sendable {
+    // Sendable by hand: every var is read and written with `lock` held.
     private let lock = NSLock()
     private let limits: SearchLimits
     private let start = Date()

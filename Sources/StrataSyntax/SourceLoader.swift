@@ -268,6 +268,7 @@ struct ReadFailure: Error, Sendable {
 /// of one pipeline: a search space compiles every configuration of its
 /// template, and each would otherwise read and parse the same includes again.
 public final class IncludeCache: @unchecked Sendable {
+    // Sendable by hand: `files` is touched only with `lock` held.
     private let lock = NSLock()
     private var files: [String: Result<ParsedFile, ReadFailure>] = [:]
 

@@ -5,6 +5,7 @@ import NIOPosix
 
 /// A request as the test server saw it.
 public struct ReceivedRequest: @unchecked Sendable {
+    // Sendable by hand: a value type of immutable data; `body` is decoded afresh on each read, so no `Any` is shared.
     public var method: String
     public var path: String
     public var headers: [String: String]
@@ -73,6 +74,7 @@ public indirect enum ScriptedReply: Sendable {
 /// random port: real HTTP over real sockets, scripted replies, fixed latency
 /// and fault injection.
 public final class ScriptedLLMServer: @unchecked Sendable {
+    // Sendable by hand: the request log, responder and latency are touched only with `lock` held; `channel` only in init and shutdown.
     public typealias Responder = @Sendable (ReceivedRequest, Int) -> ScriptedReply
 
     private let group: MultiThreadedEventLoopGroup
@@ -216,6 +218,7 @@ public final class ScriptedLLMServer: @unchecked Sendable {
 }
 
 private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
+    // Sendable by hand: NIO calls a handler only on its channel's event loop.
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 

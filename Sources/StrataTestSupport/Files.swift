@@ -35,7 +35,7 @@ final class TemporaryFiles: Sendable {
 
 /// A list many threads append to.
 final class LockedList<Element: Sendable>: @unchecked Sendable {
-    // Sound: `items` is only touched with `lock` held.
+    // Sendable by hand: `items` is only touched with `lock` held.
     private let lock = NSLock()
     private var items: [Element] = []
     func append(_ item: Element) { lock.withLock { items.append(item) } }
