@@ -11,6 +11,7 @@ import PackageDescription
 //   StrataProviders (HTTP: OpenAI, Anthropic) ─▶ StrataCache           ▼
 //   StrataSandbox (subprocess) ─────────────────────────────────▶ StrataRuntime ─▶ StrataEval ─▶ StrataSearch
 //                                                 (runs the graph node by node)   (run store)   (study store, best pipeline)
+//   StrataCompiler ─▶ StrataSpace (search-space language: axes, template, configurations) ─────────▲
 //
 // StrataDiagnostics underlies the front end and the reports; StrataProviders
 // knows nothing of the language (an `Endpoint` is all it needs).
@@ -75,11 +76,15 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The search-space language: axes, the template, expressions, each configuration compiled.
+        .target(
+            name: "StrataSpace",
+            dependencies: ["StrataDiagnostics", "StrataYAML", "StrataSyntax", "StrataChecker", "StrataCompiler"]
+        ),
         .target(
             name: "StrataSearch",
             dependencies: [
-                "StrataDiagnostics", "StrataYAML", "StrataSyntax", "StrataChecker", "StrataCompiler", "StrataCache", "StrataRuntime",
-                "StrataEval",
+                "StrataDiagnostics", "StrataChecker", "StrataCompiler", "StrataCache", "StrataRuntime", "StrataEval", "StrataSpace",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -87,7 +92,7 @@ let package = Package(
             name: "Strata",
             dependencies: [
                 "StrataDiagnostics", "StrataYAML", "StrataSyntax", "StrataChecker", "StrataCompiler",
-                "StrataProviders", "StrataCache", "StrataSandbox", "StrataRuntime", "StrataEval", "StrataSearch",
+                "StrataProviders", "StrataCache", "StrataSandbox", "StrataRuntime", "StrataEval", "StrataSpace", "StrataSearch",
             ]
         ),
         // An OpenAI- and Anthropic-compatible HTTP server with scripted replies and

@@ -9,5 +9,6 @@
 @_exported import StrataRuntime
 @_exported import StrataSandbox
 @_exported import StrataSearch
+@_exported import StrataSpace
 @_exported import StrataSyntax
 @_exported import StrataYAML

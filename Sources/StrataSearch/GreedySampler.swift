@@ -1,3 +1,4 @@
+import StrataSpace
 /// Coordinate ascent over the axes (the paper's "greedy" baseline): from a
 /// random start, evaluate every value of one axis with the others fixed, move
 /// to the best, go on to the next axis; when a whole pass finds nothing

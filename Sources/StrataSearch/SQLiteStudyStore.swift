@@ -1,3 +1,4 @@
+import StrataSpace
 import Foundation
 import GRDB
 import StrataCache

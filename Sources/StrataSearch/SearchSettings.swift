@@ -1,3 +1,4 @@
+import StrataSpace
 import Foundation
 
 /// What the optimizer maximizes.

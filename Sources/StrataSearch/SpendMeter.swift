@@ -1,3 +1,4 @@
+import StrataSpace
 import Foundation
 
 /// The search's spend against its limits, shared with evaluators so a trial

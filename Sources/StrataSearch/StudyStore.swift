@@ -1,3 +1,4 @@
+import StrataSpace
 import Foundation
 
 /// Which part of the dataset a trial was scored on.

@@ -1,3 +1,4 @@
+import StrataSpace
 import Foundation
 
 /// A tree-structured Parzen estimator over the feasible configurations.

@@ -11,7 +11,7 @@ extension SearchSpaceLoader {
         var sources = loaded.sources
         if var space = loaded.space {
             space.includeRoots = includeRoots
-            if let (diagnostic, exampleSources) = SearchPlan.feasibilityDiagnostic(space: space, limit: probeLimit) {
+            if let (diagnostic, exampleSources) = SpaceFeasibility.diagnostic(space: space, limit: probeLimit) {
                 diagnostics.append(diagnostic)
                 for file in exampleSources.all { sources.add(file) }
             }
