@@ -7,8 +7,9 @@ import Strata
 func peakResidentMegabytes() -> Double {
     // VmHWM: the peak resident set size of this process.
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return .nan }
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return .nan }
     return kilobytes / 1024
 }
 
@@ -31,9 +32,10 @@ let allFiles = seconds {
         for file in pipelines where !compiler.check(path: file).diagnostics.isEmpty { failures += 1 }
     }
 }
-print("Pipelines/: \(pipelines.count) files checked and compiled \(rounds)×: " +
-      String(format: "%.2f ms per round, %.3f ms per file", allFiles / Double(rounds) * 1000, allFiles / Double(rounds * pipelines.count) * 1000) +
-      (failures > 0 ? " (\(failures) files had diagnostics!)" : ""))
+print(
+    "Pipelines/: \(pipelines.count) files checked and compiled \(rounds)×: "
+        + String(format: "%.2f ms per round, %.3f ms per file", allFiles / Double(rounds) * 1000, allFiles / Double(rounds * pipelines.count) * 1000)
+        + (failures > 0 ? " (\(failures) files had diagnostics!)" : ""))
 
 // 2. A generated pipeline with 100,000+ call nodes: 34,000 samples, each verified (2 calls).
 let generated = """
@@ -56,5 +58,6 @@ guard let compiled = result?.compiled else {
 }
 let callNodes = compiled.graph.nodes.filter(\.operation.isCall).count
 times.sort()
-print("Generated pipeline: \(callNodes) call nodes, \(compiled.graph.nodes.count) nodes in all: " +
-      String(format: "compile %.3f s (median of %d; best %.3f s), peak RSS %.0f MB", times[runs / 2], runs, times[0], peakResidentMegabytes()))
+print(
+    "Generated pipeline: \(callNodes) call nodes, \(compiled.graph.nodes.count) nodes in all: "
+        + String(format: "compile %.3f s (median of %d; best %.3f s), peak RSS %.0f MB", times[runs / 2], runs, times[0], peakResidentMegabytes()))

@@ -14,7 +14,9 @@ for index in 0..<count {
     items.append(DatasetItem(id: "item-\(index)", query: Query(prompt: "q"), reference: reference))
     // Realistic answers: reasoning, a thousands separator now and then, the final answer last.
     let shown = index % 3 == 0 ? "1,\(String(format: "%03d", index % 1000))" : reference
-    answers.append("First we compute \(index % 17) times \(index % 13), then add \(index % 7). Step 2: the total is \(shown). So the answer is #### \(index % 5 == 0 ? "0" : reference)")
+    answers.append(
+        "First we compute \(index % 17) times \(index % 13), then add \(index % 7). Step 2: the total is \(shown). So the answer is #### \(index % 5 == 0 ? "0" : reference)"
+    )
 }
 
 for scorer in [Scorer.numeric, .exact, .normalized] {

@@ -7,8 +7,9 @@ import StrataTestServer
 
 func peakResidentMegabytes() -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return .nan }
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return .nan }
     return kilobytes / 1024
 }
 
@@ -49,8 +50,10 @@ if selected(1) {
     }
     try await runtime.shutdown()
     times.sort()
-    print(String(format: "1. critical path, 10 samples → rank 5 → fuse at 200 ms/call: median %.3f s (bound 0.600 s, +%.1f%%), best %.3f s",
-                 times[2], (times[2] / 0.6 - 1) * 100, times[0]))
+    print(
+        String(
+            format: "1. critical path, 10 samples → rank 5 → fuse at 200 ms/call: median %.3f s (bound 0.600 s, +%.1f%%), best %.3f s",
+            times[2], (times[2] / 0.6 - 1) * 100, times[0]))
 }
 
 // 2. Throughput: many queries × that pipeline with max in-flight C: calls/s vs C / latency.
@@ -70,8 +73,10 @@ if selected(2) {
     let calls = server.requestCount
     try await runtime.shutdown()
     let ideal = Double(limit) / latency
-    print(String(format: "2. throughput, %d queries (%d calls), C = %d, %.0f ms/call: %.1f calls/s vs ideal %.1f (%.1f%%), peak in flight %d, %d failed",
-                 queries, calls, limit, latency * 1000, Double(calls) / elapsed, ideal, Double(calls) / elapsed / ideal * 100, server.maxInFlight, failures))
+    print(
+        String(
+            format: "2. throughput, %d queries (%d calls), C = %d, %.0f ms/call: %.1f calls/s vs ideal %.1f (%.1f%%), peak in flight %d, %d failed",
+            queries, calls, limit, latency * 1000, Double(calls) / elapsed, ideal, Double(calls) / elapsed / ideal * 100, server.maxInFlight, failures))
 }
 
 // 3. Overhead: 100,000+ call nodes against a zero-latency in-process provider.
@@ -99,8 +104,10 @@ if selected(3) {
     let elapsed = now() - start
     try await runtime.shutdown()
     let calls = result.usage.calls
-    print(String(format: "3. overhead, %d call nodes, zero-latency provider: %.2f s, %.1f µs per node, peak RSS %.0f MB%@",
-                 calls, elapsed, elapsed / Double(calls) * 1e6, peakResidentMegabytes(), result.answer == nil ? " (FAILED: \(result.failure ?? ""))" : ""))
+    print(
+        String(
+            format: "3. overhead, %d call nodes, zero-latency provider: %.2f s, %.1f µs per node, peak RSS %.0f MB%@",
+            calls, elapsed, elapsed / Double(calls) * 1e6, peakResidentMegabytes(), result.answer == nil ? " (FAILED: \(result.failure ?? ""))" : ""))
 }
 
 // 4. Dataflow against a layer-by-layer schedule: 10 samples → verify each → fuse,
@@ -172,10 +179,12 @@ if selected(4) {
         measured += wall
     }
     let count = Double(results.count)
-    print(String(format: "4. dataflow, %d queries of 10 samples → verify each → fuse, lognormal latency (median 200 ms, σ 0.5), %d at a time: "
-                 + "measured %.3f s/query, dataflow ideal %.3f s (measured is +%.1f%%), layered %.3f s (dataflow %.1f%% faster), %d failed",
-                 results.count, concurrent, measured / count, ideal / count, (measured / ideal - 1) * 100, layered / count,
-                 (1 - measured / layered) * 100, failures))
+    print(
+        String(
+            format: "4. dataflow, %d queries of 10 samples → verify each → fuse, lognormal latency (median 200 ms, σ 0.5), %d at a time: "
+                + "measured %.3f s/query, dataflow ideal %.3f s (measured is +%.1f%%), layered %.3f s (dataflow %.1f%% faster), %d failed",
+            results.count, concurrent, measured / count, ideal / count, (measured / ideal - 1) * 100, layered / count,
+            (1 - measured / layered) * 100, failures))
 }
 
 // 5. Quorum 6 of 10 against all 10, same lognormal latency: 10 samples → fuse.
@@ -208,8 +217,10 @@ if selected(5) {
         }
         try await runtime.shutdown()
         times.sort()
-        report.append(String(format: "%@: p50 %.3f s, p95 %.3f s, %.1f calls sent per query", quorum.isEmpty ? "all 10" : "quorum 6 of 10",
-                             times[times.count / 2], times[times.count * 95 / 100], Double(calls) / Double(queries)))
+        report.append(
+            String(
+                format: "%@: p50 %.3f s, p95 %.3f s, %.1f calls sent per query", quorum.isEmpty ? "all 10" : "quorum 6 of 10",
+                times[times.count / 2], times[times.count * 95 / 100], Double(calls) / Double(queries)))
     }
     print("5. quorum, \(queries) queries of 10 samples → fuse, lognormal latency (median 200 ms, σ 0.5): " + report.joined(separator: "; "))
 }

@@ -45,8 +45,9 @@ enum Synthetic {
 
     static func trueScore(_ configuration: Configuration) -> Double {
         guard case .list(let models)? = configuration["generators"], case .int(let s)? = configuration["samples"],
-              case .int(let rounds)? = configuration["fuse_layers"], case .bool(let critique)? = configuration["critique"],
-              case .string(let verifier)? = configuration["verifier"] else { return 0 }
+            case .int(let rounds)? = configuration["fuse_layers"], case .bool(let critique)? = configuration["critique"],
+            case .string(let verifier)? = configuration["verifier"]
+        else { return 0 }
         let k = models.count
         let pool = k * s
         var score = quality.prefix(k).reduce(0, +) / Double(k) + 0.035 * log2(Double(k))
@@ -105,8 +106,10 @@ let plan = SearchPlan(space: space)
 print(String(format: "space: %d configurations, %d feasible (checked and compiled in %.2f s)", plan.size, plan.feasible.count, Date().timeIntervalSince(clock)))
 let ranked = plan.feasible.map { ($0.configuration, Synthetic.trueScore($0.configuration)) }.sorted { $0.1 > $1.1 }
 let optimum = ranked[0]
-print(String(format: "optimum: %@ (true score %.4f; runner-up %.4f; %d calls per query)", optimum.0.key, optimum.1, ranked[1].1,
-             plan.feasible.first { $0.configuration == optimum.0 }?.cost?.total.calls ?? 0))
+print(
+    String(
+        format: "optimum: %@ (true score %.4f; runner-up %.4f; %d calls per query)", optimum.0.key, optimum.1, ranked[1].1,
+        plan.feasible.first { $0.configuration == optimum.0 }?.cost?.total.calls ?? 0))
 print("seeds: \(options.seeds); 'within' = found in at most \(options.within) evaluations\n")
 print("| algorithm | mean evaluations to the optimum | median | 90th percentile | found within \(options.within) | seconds |")
 print("| --- | --- | --- | --- | --- | --- |")
@@ -117,8 +120,9 @@ for algorithm in [SearchAlgorithm.random, .grid, .greedy, .tpe] {
     let seeds = algorithm == .grid ? 1 : options.seeds
     for seed in 0..<seeds {
         let evaluator = SyntheticEvaluator(optimum: optimum.0.key, seed: UInt64(seed))
-        let search = Search(plan: plan, settings: SearchSettings(algorithm: algorithm, seed: UInt64(seed)), evaluator: evaluator,
-                            store: InMemoryStudyStore())
+        let search = Search(
+            plan: plan, settings: SearchSettings(algorithm: algorithm, seed: UInt64(seed)), evaluator: evaluator,
+            store: InMemoryStudyStore())
         _ = try await search.run()
         counts.append(evaluator.foundAt ?? plan.feasible.count + 1)
     }
@@ -126,8 +130,12 @@ for algorithm in [SearchAlgorithm.random, .grid, .greedy, .tpe] {
     let mean = Double(counts.reduce(0, +)) / Double(counts.count)
     means[algorithm] = mean
     let within = Double(counts.filter { $0 <= options.within }.count) / Double(counts.count)
-    print(String(format: "| %@ | %.1f | %d | %d | %.0f%% | %.1f |", algorithm.rawValue + (algorithm == .grid ? " (deterministic, 1 run)" : ""), mean,
-                 sorted[sorted.count / 2], sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.9))], within * 100, Date().timeIntervalSince(clock)))
+    print(
+        String(
+            format: "| %@ | %.1f | %d | %d | %.0f%% | %.1f |", algorithm.rawValue + (algorithm == .grid ? " (deterministic, 1 run)" : ""), mean,
+            sorted[sorted.count / 2], sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.9))], within * 100, Date().timeIntervalSince(clock)))
 }
-print(String(format: "\ntpe needs %.1f%% of random search's evaluations (target ≤ 20%%) and %.1f%% of greedy's.",
-             100 * means[.tpe]! / means[.random]!, 100 * means[.tpe]! / means[.greedy]!))
+print(
+    String(
+        format: "\ntpe needs %.1f%% of random search's evaluations (target ≤ 20%%) and %.1f%% of greedy's.",
+        100 * means[.tpe]! / means[.random]!, 100 * means[.tpe]! / means[.greedy]!))

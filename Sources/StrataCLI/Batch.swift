@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,7 +43,8 @@ struct BatchItem: Sendable {
             } else if let messages = object["messages"] as? [[String: Any]] {
                 let parsed = messages.compactMap { message -> ChatMessage? in
                     guard let role = (message["role"] as? String).flatMap(ChatMessage.Role.init(rawValue:)),
-                          let content = message["content"] as? String else { return nil }
+                        let content = message["content"] as? String
+                    else { return nil }
                     return ChatMessage(role, content)
                 }
                 guard parsed.count == messages.count, parsed.last?.role == .user else {
@@ -117,9 +119,11 @@ final class AnswerWriter: @unchecked Sendable {
     func write(_ item: BatchItem, result: RunResult) -> Bool {
         var object: [String: Any] = [
             "id": item.idIsInteger ? (Int64(item.id).map { NSNumber(value: $0) } ?? item.id as Any) : item.id,
-            "usage": ["calls": result.usage.calls, "cache_hits": result.usage.cacheHits, "failed_calls": result.usage.failedCalls,
-                      "input_tokens": result.usage.inputTokens, "output_tokens": result.usage.outputTokens,
-                      "usd": result.usage.usd.isFinite ? result.usage.usd as Any : NSNull(), "seconds": result.usage.seconds],
+            "usage": [
+                "calls": result.usage.calls, "cache_hits": result.usage.cacheHits, "failed_calls": result.usage.failedCalls,
+                "input_tokens": result.usage.inputTokens, "output_tokens": result.usage.outputTokens,
+                "usd": result.usage.usd.isFinite ? result.usage.usd as Any : NSNull(), "seconds": result.usage.seconds,
+            ],
         ]
         if let answer = result.answer { object["answer"] = answer }
         if let failure = result.failure { object["failure"] = failure }

@@ -50,9 +50,9 @@ struct CompileCommand: AsyncParsableCommand {
         commandName: "compile",
         abstract: "Compile a pipeline into its execution graph for one query.",
         discussion: """
-        --emit json: the graph and cost for tools; dot: Graphviz; mermaid: a flowchart for Markdown; \
-        cost: the worst-case calls, tokens, USD and latency of one query, per layer.
-        """
+            --emit json: the graph and cost for tools; dot: Graphviz; mermaid: a flowchart for Markdown; \
+            cost: the worst-case calls, tokens, USD and latency of one query, per layer.
+            """
     )
 
     @Argument(help: "The pipeline file.")

@@ -7,10 +7,10 @@ struct EvalCommand: AsyncParsableCommand {
         commandName: "eval",
         abstract: "Score a pipeline on a dataset.",
         discussion: """
-        Results go to a SQLite run store: a killed eval resumes, a finished one is a cache hit. \
-        Formats: humaneval (also .jsonl.gz), gsm8k, reasoning-gym, mtbench, jsonl (use --field to map fields). \
-        Scorers: exact, normalized, numeric, regex:PATTERN, contains, code (default by format).
-        """
+            Results go to a SQLite run store: a killed eval resumes, a finished one is a cache hit. \
+            Formats: humaneval (also .jsonl.gz), gsm8k, reasoning-gym, mtbench, jsonl (use --field to map fields). \
+            Scorers: exact, normalized, numeric, regex:PATTERN, contains, code (default by format).
+            """
     )
 
     @Argument(help: "The pipeline file.")
@@ -65,8 +65,9 @@ struct EvalCommand: AsyncParsableCommand {
         let dataset = try data.load()
         let scoring = try scorer(for: dataset)
         let pipelines = try ([pipeline] + (compare.map { [$0] } ?? [])).map { try compiled($0, as: "evaluated") }
-        let job = EvalJob(pipelines: pipelines, dataset: dataset, selection: try selection(), scorer: scoring.scorer,
-                          store: try RunStore(path: store), cache: try cacheOptions.open(), concurrency: concurrency)
+        let job = EvalJob(
+            pipelines: pipelines, dataset: dataset, selection: try selection(), scorer: scoring.scorer,
+            store: try RunStore(path: store), cache: try cacheOptions.open(), concurrency: concurrency)
         let progress = EvalProgress(total: job.items.count)
         let outcome = try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })
         for helper in scoring.helpers { try await helper.shutdown() }
@@ -215,8 +216,9 @@ final class EvalProgress: @unchecked Sendable {
             guard isTerminal || now.timeIntervalSince(lastPrinted) > 5 || done == total else { return }
             lastPrinted = now
             let rate = Double(done) / max(0.001, now.timeIntervalSince(started))
-            let line = String(format: "%@: %d/%d new  %.2f items/s  ETA %.0fs  running score %.3f  $%.4f", label, done, total, rate,
-                              rate > 0 ? Double(total - done) / rate : 0, scoreSum / Double(done), usd)
+            let line = String(
+                format: "%@: %d/%d new  %.2f items/s  ETA %.0fs  running score %.3f  $%.4f", label, done, total, rate,
+                rate > 0 ? Double(total - done) / rate : 0, scoreSum / Double(done), usd)
             FileHandle.standardError.write(Data((isTerminal ? "\r" + line : line + "\n").utf8))
         }
     }

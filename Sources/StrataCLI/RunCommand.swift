@@ -7,14 +7,14 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run a pipeline on one prompt, or on every item of a JSONL file.",
         discussion: """
-        One query: --prompt TEXT prints the answer (--explain adds each layer's candidates, critiques, \
-        rankings, verdicts and usage; --stream prints the final answer's tokens as they arrive).
-        Batch: --input items.jsonl --output answers.jsonl. Each input line is {"id": …, "prompt": "…"} or \
-        {"id": …, "messages": [{"role": "user", "content": "…"}]}, optionally with "tests". Answers are appended \
-        as each item finishes; rerunning skips items already answered in the output, so a killed batch resumes \
-        (--retry-failed runs failed items again; the last line for an id is its result). Exit status 0 means \
-        every item has an answer; 1 that some remain (failed, or not reached).
-        """
+            One query: --prompt TEXT prints the answer (--explain adds each layer's candidates, critiques, \
+            rankings, verdicts and usage; --stream prints the final answer's tokens as they arrive).
+            Batch: --input items.jsonl --output answers.jsonl. Each input line is {"id": …, "prompt": "…"} or \
+            {"id": …, "messages": [{"role": "user", "content": "…"}]}, optionally with "tests". Answers are appended \
+            as each item finishes; rerunning skips items already answered in the output, so a killed batch resumes \
+            (--retry-failed runs failed items again; the last line for an id is its result). Exit status 0 means \
+            every item has an answer; 1 that some remain (failed, or not reached).
+            """
     )
 
     @Argument(help: "The pipeline file.")
@@ -41,8 +41,10 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Write one JSON line per model call and step to this file.")
     var trace: String?
 
-    @Option(help: ArgumentHelp("Write every model call in time to this file, as Chrome trace events (open it in ui.perfetto.dev or chrome://tracing).",
-                               valueName: "file.json"))
+    @Option(
+        help: ArgumentHelp(
+            "Write every model call in time to this file, as Chrome trace events (open it in ui.perfetto.dev or chrome://tracing).",
+            valueName: "file.json"))
     var timeline: String?
 
     @Option(help: "Batch items in flight at once (each still obeys every model's limits).")
@@ -56,7 +58,9 @@ struct RunCommand: AsyncParsableCommand {
         if input != nil, output == nil { throw ValidationError("--input needs --output") }
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if let input, let output,
-           URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath() == URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath() {
+            URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath()
+                == URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath()
+        {
             throw ValidationError("--input and --output name the same file; answers go to a file of their own")
         }
     }
@@ -167,8 +171,9 @@ struct RunCommand: AsyncParsableCommand {
         // Items already failed in the output count too: they have no answer yet.
         let remaining = items.filter { !answeredBefore.contains($0.id) }.count - answered
         if remaining > 0 {
-            writeError("\(remaining) item\(remaining == 1 ? "" : "s") without an answer; rerun to carry on"
-                       + (failed > 0 || !retryFailed ? " (--retry-failed runs failed items again)" : ""))
+            writeError(
+                "\(remaining) item\(remaining == 1 ? "" : "s") without an answer; rerun to carry on"
+                    + (failed > 0 || !retryFailed ? " (--retry-failed runs failed items again)" : ""))
         }
         return remaining > 0 || writer.error != nil
     }

@@ -7,12 +7,12 @@ struct SearchCommand: AsyncParsableCommand {
         commandName: "search",
         abstract: "Search a space of pipelines for the best one under a compute budget.",
         discussion: """
-        Every configuration is checked and compiled first; those over the per-query budget (--budget-*) are never run. \
-        Trials go to a SQLite study store: kill the search and rerun the same command to resume it without repeating \
-        finished trials or calls. --max-* limit the whole search; when one is reached it stops cleanly with the best so far. \
-        The leaders are re-evaluated on the whole search split and scored on the held-out split; the winner is written as \
-        a pipeline file.
-        """
+            Every configuration is checked and compiled first; those over the per-query budget (--budget-*) are never run. \
+            Trials go to a SQLite study store: kill the search and rerun the same command to resume it without repeating \
+            finished trials or calls. --max-* limit the whole search; when one is reached it stops cleanly with the best so far. \
+            The leaders are re-evaluated on the whole search split and scored on the held-out split; the winner is written as \
+            a pipeline file.
+            """
     )
 
     @Argument(help: "The search file (strata-search: 1).")
@@ -123,8 +123,9 @@ struct SearchCommand: AsyncParsableCommand {
         default: throw ValidationError("--objective is score, penalized or pareto, not '\(objective)'")
         }
         guard eta >= 2 else { throw ValidationError("--eta must be at least 2") }
-        return SearchSettings(algorithm: algorithm, seed: seed, fidelity: fidelityValue, objective: objectiveValue,
-                              limits: SearchLimits(calls: maxCalls, usd: maxUsd, seconds: maxTime, trials: trials), leaders: leaders)
+        return SearchSettings(
+            algorithm: algorithm, seed: seed, fidelity: fidelityValue, objective: objectiveValue,
+            limits: SearchLimits(calls: maxCalls, usd: maxUsd, seconds: maxTime, trials: trials), leaders: leaders)
     }
 
     func run() async throws {
@@ -133,31 +134,38 @@ struct SearchCommand: AsyncParsableCommand {
             throw ValidationError("--split takes dev:FRACTION, e.g. dev:0.2")
         }
         let dataset = data.dataset == nil ? nil : try data.load()
-        let searchData = SearchData(dataset: dataset, split: splitValue, scorer: try dataset.map { try data.plainScorer(for: $0) } ?? .normalized,
-                                    devLimit: devLimit, holdoutLimit: holdoutLimit)
+        let searchData = SearchData(
+            dataset: dataset, split: splitValue, scorer: try dataset.map { try data.plainScorer(for: $0) } ?? .normalized,
+            devLimit: devLimit, holdoutLimit: holdoutLimit)
         let settings = try settings().resolvingMinItems(devItems: searchData.dev.count)
         if dryRun {
-            print(SearchText.dryRun(plan: plan, settings: settings, devItems: searchData.dev.count, holdoutItems: searchData.holdout.count,
-                                    dataset: data.dataset))
+            print(
+                SearchText.dryRun(
+                    plan: plan, settings: settings, devItems: searchData.dev.count, holdoutItems: searchData.holdout.count,
+                    dataset: data.dataset))
             return
         }
         guard let dataset else { throw ValidationError("a search needs --dataset (or --dry-run)") }
         guard !searchData.dev.isEmpty else { throw ValidationError("the search split of \(dataset.path) is empty; raise the dev fraction of --split") }
-        let job = SearchJob(plan: plan, settings: settings, data: searchData, runStore: try RunStore(path: runStore),
-                            studyStore: try SQLiteStudyStore(path: store), cache: try cacheOptions.open(), concurrency: concurrency,
-                            baseline: try baseline.map { try EvalCommand.compiled($0, as: "usable as a baseline", compiler: includes.compiler) })
+        let job = SearchJob(
+            plan: plan, settings: settings, data: searchData, runStore: try RunStore(path: runStore),
+            studyStore: try SQLiteStudyStore(path: store), cache: try cacheOptions.open(), concurrency: concurrency,
+            baseline: try baseline.map { try EvalCommand.compiled($0, as: "usable as a baseline", compiler: includes.compiler) })
         writeError("\(plan.space.name): \(plan.feasible.count) of \(plan.size) configurations feasible; study \(job.search.study.id) in \(store)")
         let progress = SearchProgress(feasible: plan.feasible.count, limits: settings.limits)
         let result = try await job.run { trial, reused in progress.trial(trial, reused: reused) }
         let baselineRun = try await job.baselineOutcome(after: result)
         let outputPath = output ?? "\(plan.space.name).best.yaml"
         if let best = result.best,
-           let text = job.bestPipeline(result, outputPath: outputPath, header: SearchText.bestHeader(result: result, best: best, space: space, dataset: dataset.path)) {
+            let text = job.bestPipeline(
+                result, outputPath: outputPath, header: SearchText.bestHeader(result: result, best: best, space: space, dataset: dataset.path))
+        {
             try text.write(toFile: outputPath, atomically: true, encoding: .utf8)
         }
-        let summaryValue = SearchSummary(result: result, baseline: baselineRun?.label ?? baseline, baselineOutcome: baselineRun?.outcome,
-                                         bestPath: result.best == nil ? nil : outputPath, dataset: dataset.path, devItems: searchData.dev.count,
-                                         holdoutItems: searchData.holdout.count)
+        let summaryValue = SearchSummary(
+            result: result, baseline: baselineRun?.label ?? baseline, baselineOutcome: baselineRun?.outcome,
+            bestPath: result.best == nil ? nil : outputPath, dataset: dataset.path, devItems: searchData.dev.count,
+            holdoutItems: searchData.holdout.count)
         if let report {
             try SearchReport.render(summary: summaryValue, result: result, title: "Strata search: \(plan.space.name)")
                 .write(toFile: report, atomically: true, encoding: .utf8)
@@ -175,14 +183,16 @@ struct SearchCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         searchSpace.includeRoots = includes.loader.includeRoots
-        let budget = QueryBudget(calls: budgetCalls, usd: budgetUsd, latencySeconds: budgetLatency, inputTokens: budgetInputTokens,
-                                 outputTokens: budgetOutputTokens)
+        let budget = QueryBudget(
+            calls: budgetCalls, usd: budgetUsd, latencySeconds: budgetLatency, inputTokens: budgetInputTokens,
+            outputTokens: budgetOutputTokens)
         let plan = SearchPlan(space: searchSpace, budget: budget)
         if let empty = plan.emptinessDiagnostic {
             var sources = loaded.sources
             for reason in plan.infeasibleReasons { for file in reason.example.sources.all { sources.add(file) } }
-            printDiagnostics([empty] + plan.infeasibleReasons.prefix(3).compactMap { $0.example.diagnostics.first { $0.severity == .error } },
-                             sources: sources, format: .text)
+            printDiagnostics(
+                [empty] + plan.infeasibleReasons.prefix(3).compactMap { $0.example.diagnostics.first { $0.severity == .error } },
+                sources: sources, format: .text)
             throw ExitCode(1)
         }
         return plan

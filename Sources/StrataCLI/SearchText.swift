@@ -12,8 +12,9 @@ enum SearchText {
 
     static func cost(_ configured: ConfiguredPipeline) -> String {
         guard let total = configured.cost?.total else { return "" }
-        return String(format: "%d call%@, $%.4f, %@ tokens in / %@ out, %.1f s per query", total.calls, total.calls == 1 ? "" : "s", total.usd,
-                      number(total.inputTokens), number(total.outputTokens), total.latencySeconds)
+        return String(
+            format: "%d call%@, $%.4f, %@ tokens in / %@ out, %.1f s per query", total.calls, total.calls == 1 ? "" : "s", total.usd,
+            number(total.inputTokens), number(total.outputTokens), total.latencySeconds)
     }
 
     static func dryRun(plan: SearchPlan, settings: SearchSettings, devItems: Int, holdoutItems: Int, dataset: String?) -> String {
@@ -49,13 +50,18 @@ enum SearchText {
         out += "\(summary.trialsRun) trials run now, \(summary.trialsReused) found finished in the store\n"
         if let reason = summary.stopReason { out += "stopped early: \(reason); the best so far stands\n" }
         let saved = summary.requestedCalls > 0 ? 100 * Double(summary.requestedCalls - summary.issuedCalls) / Double(summary.requestedCalls) : 0
-        out += String(format: "calls: %@ requested, %@ sent (%.0f%% reused from the cache); $%.4f; %.0f s\n\n",
-                      number(summary.requestedCalls), number(summary.issuedCalls), saved, summary.usd, summary.seconds)
+        out += String(
+            format: "calls: %@ requested, %@ sent (%.0f%% reused from the cache); $%.4f; %.0f s\n\n",
+            number(summary.requestedCalls), number(summary.issuedCalls), saved, summary.usd, summary.seconds)
         var rows = [["rank", "configuration", "items", "score", "objective", "calls/query", "held-out (95%)", "front"]]
         for row in summary.leaderboard.prefix(15) {
-            let holdout = row.holdoutScore.map { String(format: "%.3f (%.3f–%.3f, %d items)", $0, row.holdoutLow ?? 0, row.holdoutHigh ?? 0, row.holdoutItems ?? 0) } ?? ""
-            rows.append([String(row.rank), row.configuration, String(row.items), format(row.score), format(row.objective), String(row.staticCalls),
-                         holdout, row.paretoFront ? "*" : ""])
+            let holdout =
+                row.holdoutScore.map { String(format: "%.3f (%.3f–%.3f, %d items)", $0, row.holdoutLow ?? 0, row.holdoutHigh ?? 0, row.holdoutItems ?? 0) }
+                ?? ""
+            rows.append([
+                String(row.rank), row.configuration, String(row.items), format(row.score), format(row.objective), String(row.staticCalls),
+                holdout, row.paretoFront ? "*" : "",
+            ])
         }
         var widths = rows[0].map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -72,12 +78,14 @@ enum SearchText {
             out += "; \(best.staticCalls) calls per query at most\n"
         }
         if let baseline = summary.baseline {
-            out += String(format: "baseline %@: held out %.3f (%.3f–%.3f) on %d items\n", baseline.pipeline, baseline.holdoutScore, baseline.holdoutLow,
-                          baseline.holdoutHigh, baseline.holdoutItems)
+            out += String(
+                format: "baseline %@: held out %.3f (%.3f–%.3f) on %d items\n", baseline.pipeline, baseline.holdoutScore, baseline.holdoutLow,
+                baseline.holdoutHigh, baseline.holdoutItems)
         }
         if let comparison = summary.comparison {
-            out += String(format: "best vs baseline on %d shared held-out items: only the best right on %d, only the baseline on %d; %@ p = %.4f\n",
-                          comparison.shared, comparison.onlyA, comparison.onlyB, comparison.test, comparison.pValue)
+            out += String(
+                format: "best vs baseline on %d shared held-out items: only the best right on %d, only the baseline on %d; %@ p = %.4f\n",
+                comparison.shared, comparison.onlyA, comparison.onlyB, comparison.test, comparison.pValue)
         }
         if let path = summary.bestPipelinePath { out += "\nbest pipeline written to \(path)\n" }
         return out

@@ -69,9 +69,11 @@ enum Main {
 
 /// `--include-path`, shared by every command that reads pipelines.
 struct IncludeOptions: ParsableArguments {
-    @Option(name: .customLong("include-path"),
-            help: ArgumentHelp("A directory that includes may read from besides the pipeline's own tree (repeatable; also STRATA_INCLUDE_PATH).",
-                               valueName: "dir"))
+    @Option(
+        name: .customLong("include-path"),
+        help: ArgumentHelp(
+            "A directory that includes may read from besides the pipeline's own tree (repeatable; also STRATA_INCLUDE_PATH).",
+            valueName: "dir"))
     var includePaths: [String] = []
 
     var loader: SourceLoader { SourceLoader(includeRoots: SourceLoader.environmentIncludeRoots + includePaths) }

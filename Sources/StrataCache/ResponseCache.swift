@@ -54,8 +54,10 @@ public final class ResponseCache: Sendable {
     /// readable SQLite database is moved aside (`path.corrupt-TIME`) and a new
     /// cache started, reported as `.corruptFile`. `report` hears the first
     /// three problems of each kind, as they happen.
-    public init(path: String, mode: CacheMode = .readwrite, lockTimeout: TimeInterval = 5,
-                report: @escaping @Sendable (CacheProblem) -> Void = { _ in }) throws {
+    public init(
+        path: String, mode: CacheMode = .readwrite, lockTimeout: TimeInterval = 5,
+        report: @escaping @Sendable (CacheProblem) -> Void = { _ in }
+    ) throws {
         self.mode = mode
         self.path = path
         self.lockTimeout = lockTimeout
@@ -70,7 +72,12 @@ public final class ResponseCache: Sendable {
             let aside = "\(path).corrupt-\(Int(Date().timeIntervalSince1970))"
             try FileManager.default.moveItem(atPath: path, toPath: aside)
             for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-            problems.add(CacheProblem(kind: .corruptFile, message: "'\(path)' was not a readable SQLite database (\(error.message ?? "\(error.resultCode)")); moved it to '\(aside)' and started an empty cache"))
+            problems.add(
+                CacheProblem(
+                    kind: .corruptFile,
+                    message:
+                        "'\(path)' was not a readable SQLite database (\(error.message ?? "\(error.resultCode)")); moved it to '\(aside)' and started an empty cache"
+                ))
             database = try Self.open(path, lockTimeout: lockTimeout)
         }
     }
@@ -78,13 +85,14 @@ public final class ResponseCache: Sendable {
     private static func open(_ path: String, lockTimeout: TimeInterval) throws -> DatabasePool {
         let pool = try SQLiteFile.openPool(at: path, busyTimeout: lockTimeout)
         try pool.write { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS responses (
-                    key TEXT PRIMARY KEY NOT NULL,
-                    response BLOB NOT NULL,
-                    created_at REAL NOT NULL
-                )
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS responses (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        response BLOB NOT NULL,
+                        created_at REAL NOT NULL
+                    )
+                    """)
         }
         return pool
     }
@@ -104,14 +112,23 @@ public final class ResponseCache: Sendable {
 
     public func lookup(_ key: String) -> ChatResponse? {
         guard mode.reads, let database else { return nil }
-        guard let data = attempt("look up a reply", { try database.read { db in
-            try Data.fetchOne(db, sql: "SELECT response FROM responses WHERE key = ?", arguments: [key])
-        } }) ?? nil else { return nil }
+        guard
+            let data = attempt(
+                "look up a reply",
+                {
+                    try database.read { db in
+                        try Data.fetchOne(db, sql: "SELECT response FROM responses WHERE key = ?", arguments: [key])
+                    }
+                }) ?? nil
+        else { return nil }
         do {
             return try JSONDecoder().decode(ChatResponse.self, from: data)
         } catch {
             let replaced = mode.writes ? ", and its reply replaces the entry" : ""
-            problems.add(CacheProblem(kind: .unreadableEntry, message: "entry \(key.prefix(12)) in '\(path)' is not a stored reply (\(data.count) bytes); asked the model instead\(replaced)"))
+            problems.add(
+                CacheProblem(
+                    kind: .unreadableEntry,
+                    message: "entry \(key.prefix(12)) in '\(path)' is not a stored reply (\(data.count) bytes); asked the model instead\(replaced)"))
             return nil
         }
     }
@@ -120,8 +137,9 @@ public final class ResponseCache: Sendable {
         guard mode.writes, let database, let data = try? JSONEncoder().encode(response) else { return }
         _ = attempt("store a reply") {
             try database.write { db in
-                try db.execute(sql: "INSERT OR REPLACE INTO responses (key, response, created_at) VALUES (?, ?, ?)",
-                               arguments: [key, data, Date().timeIntervalSince1970])
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO responses (key, response, created_at) VALUES (?, ?, ?)",
+                    arguments: [key, data, Date().timeIntervalSince1970])
             }
         }
     }
@@ -133,11 +151,17 @@ public final class ResponseCache: Sendable {
             let value = try body()
             let waited = Date().timeIntervalSince(start)
             if waited > max(1, lockTimeout / 2) {
-                problems.add(CacheProblem(kind: .slowLock, message: "waited \(String(format: "%.1f", waited)) s to \(what) in '\(path)' (another process holds its lock)"))
+                problems.add(
+                    CacheProblem(
+                        kind: .slowLock, message: "waited \(String(format: "%.1f", waited)) s to \(what) in '\(path)' (another process holds its lock)"))
             }
             return value
         } catch let error as DatabaseError where [.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode) {
-            problems.add(CacheProblem(kind: .lockTimeout, message: "could not \(what) in '\(path)': another process held its lock for \(String(format: "%.0f", lockTimeout)) s; carried on without it"))
+            problems.add(
+                CacheProblem(
+                    kind: .lockTimeout,
+                    message: "could not \(what) in '\(path)': another process held its lock for \(String(format: "%.0f", lockTimeout)) s; carried on without it"
+                ))
         } catch {
             problems.add(CacheProblem(kind: .failed, message: "could not \(what) in '\(path)': \(error); carried on without it"))
         }

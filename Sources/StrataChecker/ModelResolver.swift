@@ -13,14 +13,17 @@ struct ProviderDefaults {
     static func of(_ provider: Provider) -> ProviderDefaults {
         switch provider {
         case .openai:
-            ProviderDefaults(baseURL: "https://api.openai.com/v1", apiKeyEnv: ["OPENAI_API_KEY"], contextWindow: 128_000,
-                             supportsN: true, supportsJSONSchema: true, supportsSeed: true)
+            ProviderDefaults(
+                baseURL: "https://api.openai.com/v1", apiKeyEnv: ["OPENAI_API_KEY"], contextWindow: 128_000,
+                supportsN: true, supportsJSONSchema: true, supportsSeed: true)
         case .anthropic:
-            ProviderDefaults(baseURL: "https://api.anthropic.com/v1", apiKeyEnv: ["ANTHROPIC_API_KEY"], contextWindow: 200_000,
-                             supportsN: false, supportsJSONSchema: false, supportsSeed: false)
+            ProviderDefaults(
+                baseURL: "https://api.anthropic.com/v1", apiKeyEnv: ["ANTHROPIC_API_KEY"], contextWindow: 200_000,
+                supportsN: false, supportsJSONSchema: false, supportsSeed: false)
         case .openaiCompatible:
-            ProviderDefaults(baseURL: nil, apiKeyEnv: [], contextWindow: 8_192,
-                             supportsN: false, supportsJSONSchema: false, supportsSeed: true)
+            ProviderDefaults(
+                baseURL: nil, apiKeyEnv: [], contextWindow: 8_192,
+                supportsN: false, supportsJSONSchema: false, supportsSeed: true)
         }
     }
 }
@@ -35,22 +38,25 @@ struct ModelResolver {
     mutating func add(_ syntax: ModelSyntax) {
         let name = syntax.name.value
         if let first = declaredAt[name] {
-            diagnostics.append(Diagnostic(
-                .duplicateModel, "model '\(name)' is declared twice", at: syntax.name.range,
-                notes: [DiagnosticNote("it is first declared here", at: first)]))
+            diagnostics.append(
+                Diagnostic(
+                    .duplicateModel, "model '\(name)' is declared twice", at: syntax.name.range,
+                    notes: [DiagnosticNote("it is first declared here", at: first)]))
             return
         }
         declaredAt[name] = syntax.name.range
         guard let provider = syntax.provider?.value else {
-            diagnostics.append(Diagnostic(
-                .missingKey, "model '\(name)' has no 'provider'", at: syntax.name.range,
-                notes: [DiagnosticNote("one of: \(Provider.allCases.map(\.rawValue).joined(separator: ", "))")]))
+            diagnostics.append(
+                Diagnostic(
+                    .missingKey, "model '\(name)' has no 'provider'", at: syntax.name.range,
+                    notes: [DiagnosticNote("one of: \(Provider.allCases.map(\.rawValue).joined(separator: ", "))")]))
             return
         }
         guard let modelID = syntax.model?.value else {
-            diagnostics.append(Diagnostic(
-                .missingKey, "model '\(name)' has no 'model' (the provider's model id)", at: syntax.name.range,
-                notes: [DiagnosticNote("for example 'model: gpt-4o-mini' or 'model: claude-sonnet-4-5'")]))
+            diagnostics.append(
+                Diagnostic(
+                    .missingKey, "model '\(name)' has no 'model' (the provider's model id)", at: syntax.name.range,
+                    notes: [DiagnosticNote("for example 'model: gpt-4o-mini' or 'model: claude-sonnet-4-5'")]))
             return
         }
         let defaults = ProviderDefaults.of(provider)
@@ -61,21 +67,25 @@ struct ModelResolver {
             }
             while baseURL.hasSuffix("/") { baseURL.removeLast() }
         } else if provider == .openaiCompatible {
-            diagnostics.append(Diagnostic(
-                .providerSetting, "model '\(name)' uses an openai-compatible server but gives no 'base_url'", at: syntax.name.range,
-                notes: [DiagnosticNote("for example 'base_url: http://127.0.0.1:8080/v1' (llama.cpp) or 'http://127.0.0.1:11434/v1' (Ollama)")]))
+            diagnostics.append(
+                Diagnostic(
+                    .providerSetting, "model '\(name)' uses an openai-compatible server but gives no 'base_url'", at: syntax.name.range,
+                    notes: [DiagnosticNote("for example 'base_url: http://127.0.0.1:8080/v1' (llama.cpp) or 'http://127.0.0.1:11434/v1' (Ollama)")]))
         }
         for variable in syntax.apiKeyEnv {
             let value = variable.value
             if Self.looksLikeKey(value) {
                 // Never echo the value: it may be a real secret.
-                diagnostics.append(Diagnostic(
-                    .providerSetting, "'api_key_env' must name an environment variable, but this looks like a key itself", at: variable.range,
-                    notes: [DiagnosticNote("keys never belong in pipeline files; export the key and name its variable, e.g. 'api_key_env: OPENAI_API_KEY'")]))
+                diagnostics.append(
+                    Diagnostic(
+                        .providerSetting, "'api_key_env' must name an environment variable, but this looks like a key itself", at: variable.range,
+                        notes: [DiagnosticNote("keys never belong in pipeline files; export the key and name its variable, e.g. 'api_key_env: OPENAI_API_KEY'")]
+                    ))
             } else if !Self.isVariableName(value) {
-                diagnostics.append(Diagnostic(
-                    .providerSetting, "'\(value)' is not a valid environment variable name", at: variable.range,
-                    notes: [DiagnosticNote("use letters, digits and '_', not starting with a digit")]))
+                diagnostics.append(
+                    Diagnostic(
+                        .providerSetting, "'\(value)' is not a valid environment variable name", at: variable.range,
+                        notes: [DiagnosticNote("use letters, digits and '_', not starting with a digit")]))
             }
         }
         // Keys go only where they are meant to: https (or this machine), and a hosted API's key only to that API.
@@ -85,24 +95,28 @@ struct ModelResolver {
             let at = syntax.apiKeyEnv.first { $0.value == variable }?.range ?? syntax.baseURL?.range ?? syntax.name.range
             var notes = [DiagnosticNote("a pipeline file decides where keys go, so Strata refuses to send one anywhere it was not meant for")]
             if syntax.apiKeyEnv.isEmpty, !defaults.apiKeyEnv.isEmpty {
-                notes.append(DiagnosticNote("'provider: \(provider.rawValue)' sends \(variable) by default; for another server use 'provider: openai-compatible' and name its own key with 'api_key_env'"))
+                notes.append(
+                    DiagnosticNote(
+                        "'provider: \(provider.rawValue)' sends \(variable) by default; for another server use 'provider: openai-compatible' and name its own key with 'api_key_env'"
+                    ))
             } else {
                 notes.append(DiagnosticNote("use an https:// base_url, or a key variable of this server's own"))
             }
             diagnostics.append(Diagnostic(.providerSetting, "model '\(name)': \(refusal)", at: at, notes: notes))
         }
-        models.append(ResolvedModel(
-            name: name, provider: provider, modelID: modelID, baseURL: baseURL,
-            apiKeyEnv: syntax.apiKeyEnv.isEmpty ? defaults.apiKeyEnv : syntax.apiKeyEnv.map(\.value),
-            contextWindow: syntax.contextWindow?.value ?? defaults.contextWindow,
-            priceInput: syntax.priceInput?.value ?? 0, priceOutput: syntax.priceOutput?.value ?? 0,
-            supportsN: syntax.supportsN?.value ?? defaults.supportsN,
-            supportsJSONSchema: syntax.supportsJSONSchema?.value ?? defaults.supportsJSONSchema,
-            supportsSeed: syntax.supportsSeed?.value ?? defaults.supportsSeed,
-            supportsStreaming: syntax.supportsStreaming?.value ?? true,
-            maxInFlight: syntax.maxInFlight?.value ?? 8,
-            requestsPerMinute: syntax.requestsPerMinute?.value, tokensPerMinute: syntax.tokensPerMinute?.value,
-            overheadMs: syntax.overheadMs?.value ?? 500, tokensPerSecond: syntax.tokensPerSecond?.value ?? 50))
+        models.append(
+            ResolvedModel(
+                name: name, provider: provider, modelID: modelID, baseURL: baseURL,
+                apiKeyEnv: syntax.apiKeyEnv.isEmpty ? defaults.apiKeyEnv : syntax.apiKeyEnv.map(\.value),
+                contextWindow: syntax.contextWindow?.value ?? defaults.contextWindow,
+                priceInput: syntax.priceInput?.value ?? 0, priceOutput: syntax.priceOutput?.value ?? 0,
+                supportsN: syntax.supportsN?.value ?? defaults.supportsN,
+                supportsJSONSchema: syntax.supportsJSONSchema?.value ?? defaults.supportsJSONSchema,
+                supportsSeed: syntax.supportsSeed?.value ?? defaults.supportsSeed,
+                supportsStreaming: syntax.supportsStreaming?.value ?? true,
+                maxInFlight: syntax.maxInFlight?.value ?? 8,
+                requestsPerMinute: syntax.requestsPerMinute?.value, tokensPerMinute: syntax.tokensPerMinute?.value,
+                overheadMs: syntax.overheadMs?.value ?? 500, tokensPerSecond: syntax.tokensPerSecond?.value ?? 50))
         index[name] = models.count - 1
     }
 

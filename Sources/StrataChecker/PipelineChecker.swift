@@ -22,8 +22,9 @@ public enum PipelineChecker {
         let layers = walk.checkLayers()
         walk.reportUnusedModels()
         let pipeline = layers.map {
-            CheckedPipeline(file: loaded.main.file, name: loaded.main.name?.value, models: walk.resolver.models,
-                            layers: $0, budget: walk.budget)
+            CheckedPipeline(
+                file: loaded.main.file, name: loaded.main.name?.value, models: walk.resolver.models,
+                layers: $0, budget: walk.budget)
         }
         return (pipeline, walk.resolver.diagnostics + walk.diagnostics)
     }
@@ -44,8 +45,10 @@ struct LayerWalk {
         self.allowModelsFile = allowModelsFile
     }
 
-    mutating func report(_ code: DiagnosticCode, _ message: String, at range: SourceRange,
-                         notes: [DiagnosticNote] = [], fixIts: [FixIt] = []) {
+    mutating func report(
+        _ code: DiagnosticCode, _ message: String, at range: SourceRange,
+        notes: [DiagnosticNote] = [], fixIts: [FixIt] = []
+    ) {
         diagnostics.append(Diagnostic(code, message, at: range, notes: notes, fixIts: fixIts))
     }
 
@@ -63,10 +66,11 @@ struct LayerWalk {
     }
 
     static func apply(_ syntax: SamplingSyntax, to base: Sampling) -> Sampling {
-        Sampling(temperature: syntax.temperature?.value ?? base.temperature,
-                 maxTokens: syntax.maxTokens?.value ?? base.maxTokens,
-                 topP: syntax.topP?.value ?? base.topP,
-                 seed: syntax.seed?.value ?? base.seed)
+        Sampling(
+            temperature: syntax.temperature?.value ?? base.temperature,
+            maxTokens: syntax.maxTokens?.value ?? base.maxTokens,
+            topP: syntax.topP?.value ?? base.topP,
+            seed: syntax.seed?.value ?? base.seed)
     }
 
     mutating func resolveBudget() {
@@ -88,8 +92,9 @@ struct LayerWalk {
     mutating func reportUnusedModels() {
         guard !main.layers.isEmpty else { return }  // a models file declares for others
         for model in main.models where !usedModels.contains(model.name.value) && resolver.index[model.name.value] != nil {
-            report(.unusedModel, "model '\(model.name.value)' is declared but no layer uses it", at: model.name.range,
-                   notes: [DiagnosticNote("remove it, or move shared declarations to a file that pipelines include")])
+            report(
+                .unusedModel, "model '\(model.name.value)' is declared but no layer uses it", at: model.name.range,
+                notes: [DiagnosticNote("remove it, or move shared declarations to a file that pipelines include")])
         }
     }
 
@@ -106,10 +111,15 @@ struct LayerWalk {
                 fixIts.append(.replace(entry.model.range, with: suggestion, message: "replace '\(name)' with '\(suggestion)'"))
             }
             let declared = resolver.declaredAt.keys.sorted()
-            report(.undeclaredModel, message, at: entry.model.range,
-                   notes: [DiagnosticNote(declared.isEmpty ? "no models are declared; add them under 'models:' or include a models file"
-                                                           : "declared models: \(declared.joined(separator: ", "))")],
-                   fixIts: fixIts)
+            report(
+                .undeclaredModel, message, at: entry.model.range,
+                notes: [
+                    DiagnosticNote(
+                        declared.isEmpty
+                            ? "no models are declared; add them under 'models:' or include a models file"
+                            : "declared models: \(declared.joined(separator: ", "))")
+                ],
+                fixIts: fixIts)
             return nil
         }
         return CheckedEntry(model: index, samples: entry.samples?.value ?? 1, sampling: Self.apply(entry.sampling, to: samplingBase))
@@ -131,11 +141,13 @@ struct LayerWalk {
     mutating func checkLayers() -> [CheckedLayer]? {
         if main.layers.isEmpty {
             // A file of shared models and defaults (no 'layers:' key) is complete as it is.
-            let isModelsFile = allowModelsFile && main.topLevelKeys["layers"] == nil
+            let isModelsFile =
+                allowModelsFile && main.topLevelKeys["layers"] == nil
                 && (!main.models.isEmpty || main.topLevelKeys["defaults"] != nil)
             if !isModelsFile {
-                report(.noLayers, "the pipeline has no layers", at: main.topLevelKeys["layers"] ?? .startOf(main.file),
-                       notes: [DiagnosticNote("a pipeline starts with an ensemble layer, e.g. 'layers: [ { ensemble: [ { model: NAME, samples: 5 } ] } ]'")])
+                report(
+                    .noLayers, "the pipeline has no layers", at: main.topLevelKeys["layers"] ?? .startOf(main.file),
+                    notes: [DiagnosticNote("a pipeline starts with an ensemble layer, e.g. 'layers: [ { ensemble: [ { model: NAME, samples: 5 } ] } ]'")])
             }
             return nil
         }
@@ -156,8 +168,9 @@ struct LayerWalk {
         checkCritiquesReadAtEnd(pool: pool)
         if let last = main.layers.last, resolvable { checkFinalPool(last, pool: pool) }
         if resolvable, let total = Optional(layers.reduce(0) { $0 + Self.worstCaseCalls($1) }), total > PipelineChecker.maxCallsPerQuery {
-            report(.tooManyCalls, "the pipeline expands to \(total) calls per query, more than the \(PipelineChecker.maxCallsPerQuery) Strata compiles",
-                   at: main.layers[0].kindRange)
+            report(
+                .tooManyCalls, "the pipeline expands to \(total) calls per query, more than the \(PipelineChecker.maxCallsPerQuery) Strata compiles",
+                at: main.layers[0].kindRange)
             return nil
         }
         return resolvable ? layers : nil

@@ -15,22 +15,30 @@ public enum BudgetCheck {
             var notes: [DiagnosticNote] = []
             if let costliest = cost.layers.max(by: { perLayer($0) < perLayer($1) }), let index = costliest.layer {
                 let share = actual > 0 ? wholePercent(perLayer(costliest) / actual * 100) : "0"
-                notes.append(DiagnosticNote(
-                    "layer \(index + 1) (\(costliest.kind)) costs the most: \(format(perLayer(costliest))) \(unit), \(share)% of the total",
-                    at: pipeline.layers[index].range))
+                notes.append(
+                    DiagnosticNote(
+                        "layer \(index + 1) (\(costliest.kind)) costs the most: \(format(perLayer(costliest))) \(unit), \(share)% of the total",
+                        at: pipeline.layers[index].range))
             }
             notes.append(DiagnosticNote("the worst case counts every call at its upper bound; `strata compile --emit cost` shows each layer"))
-            diagnostics.append(Diagnostic(
-                .budgetExceeded,
-                "the worst case of a query is \(format(actual)) \(unit), over the budget of \(format(limit)) by \(format(over)) (\(percent)%)",
-                at: range, notes: notes))
+            diagnostics.append(
+                Diagnostic(
+                    .budgetExceeded,
+                    "the worst case of a query is \(format(actual)) \(unit), over the budget of \(format(limit)) by \(format(over)) (\(percent)%)",
+                    at: range, notes: notes))
         }
         let integer: (Double) -> String = { $0.isFinite && abs($0) < 9e18 ? String(Int($0)) : String($0) }
         check("calls", limit: budget.calls.map(Double.init), actual: Double(cost.total.calls), unit: "calls", format: integer) { Double($0.calls) }
-        check("input_tokens", limit: budget.inputTokens.map(Double.init), actual: Double(cost.total.inputTokens), unit: "input tokens", format: integer) { Double($0.inputTokens) }
-        check("output_tokens", limit: budget.outputTokens.map(Double.init), actual: Double(cost.total.outputTokens), unit: "output tokens", format: integer) { Double($0.outputTokens) }
+        check("input_tokens", limit: budget.inputTokens.map(Double.init), actual: Double(cost.total.inputTokens), unit: "input tokens", format: integer) {
+            Double($0.inputTokens)
+        }
+        check("output_tokens", limit: budget.outputTokens.map(Double.init), actual: Double(cost.total.outputTokens), unit: "output tokens", format: integer) {
+            Double($0.outputTokens)
+        }
         check("usd", limit: budget.usd, actual: cost.total.usd, unit: "USD", format: { formatUSD($0) }) { $0.usd }
-        check("latency_s", limit: budget.latencySeconds, actual: cost.total.latencySeconds, unit: "seconds", format: { formatSeconds($0) }) { $0.latencySeconds }
+        check("latency_s", limit: budget.latencySeconds, actual: cost.total.latencySeconds, unit: "seconds", format: { formatSeconds($0) }) {
+            $0.latencySeconds
+        }
         return diagnostics
     }
 }

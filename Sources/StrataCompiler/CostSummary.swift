@@ -47,11 +47,12 @@ public struct CostSummary: Sendable, Codable {
             previousEnd = max(previousEnd, layerEnd[offset])
         }
         layers = lines
-        total = Line(layer: nil, kind: "total",
-                     calls: lines.reduce(0) { $0 + $1.calls },
-                     inputTokens: lines.reduce(0) { $0 + $1.inputTokens },
-                     outputTokens: lines.reduce(0) { $0 + $1.outputTokens },
-                     usd: lines.reduce(0) { $0 + $1.usd },
-                     latencySeconds: finish.last ?? 0)
+        total = Line(
+            layer: nil, kind: "total",
+            calls: lines.reduce(0) { $0 + $1.calls },
+            inputTokens: lines.reduce(0) { $0 + $1.inputTokens },
+            outputTokens: lines.reduce(0) { $0 + $1.outputTokens },
+            usd: lines.reduce(0) { $0 + $1.usd },
+            latencySeconds: finish.last ?? 0)
     }
 }

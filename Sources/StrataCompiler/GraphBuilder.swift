@@ -6,8 +6,9 @@ public enum GraphBuilder {
     public static func build(_ pipeline: CheckedPipeline) -> ExecutionGraph {
         var builder = Builder(pipeline: pipeline)
         builder.buildAll()
-        return ExecutionGraph(pipeline: pipeline.name ?? pipeline.file, models: pipeline.models.map(\.name),
-                              layers: pipeline.layers.map(\.kind), nodes: builder.nodes, answer: builder.nodes.count - 1)
+        return ExecutionGraph(
+            pipeline: pipeline.name ?? pipeline.file, models: pipeline.models.map(\.name),
+            layers: pipeline.layers.map(\.kind), nodes: builder.nodes, answer: builder.nodes.count - 1)
     }
 }
 
@@ -23,25 +24,30 @@ private struct Builder {
 
     mutating func add(_ layer: Int, _ operation: NodeOperation, dependencies: [Int], seconds: Double = 0) -> Int {
         let id = nodes.count
-        nodes.append(GraphNode(id: id, layer: layer, operation: operation, model: nil, entry: nil, sample: nil, completions: 1, seed: nil,
-                               candidate: nil, temperature: nil, inputTokens: 0, outputTokens: 0, seconds: seconds, dependencies: dependencies))
+        nodes.append(
+            GraphNode(
+                id: id, layer: layer, operation: operation, model: nil, entry: nil, sample: nil, completions: 1, seed: nil,
+                candidate: nil, temperature: nil, inputTokens: 0, outputTokens: 0, seconds: seconds, dependencies: dependencies))
         return id
     }
 
     /// Adds an LLM call; `waves` stretches its time when more calls of its group
     /// run than the model allows in flight.
-    mutating func call(_ layer: CheckedLayer, _ role: CallRole, entry entryIndex: Int, sample: Int?, candidate: Int?,
-                       dependencies: [Int], waves: Int, completions: Int = 1) -> Int {
+    mutating func call(
+        _ layer: CheckedLayer, _ role: CallRole, entry entryIndex: Int, sample: Int?, candidate: Int?,
+        dependencies: [Int], waves: Int, completions: Int = 1
+    ) -> Int {
         let entry = layer.entries[entryIndex]
         let model = pipeline.models[entry.model]
         let output = entry.sampling.maxTokens
         let id = nodes.count
         // The server writes a request's completions side by side: one call's time, n times its output.
-        nodes.append(GraphNode(
-            id: id, layer: layer.index, operation: NodeOperation(role), model: entry.model, entry: entryIndex, sample: sample,
-            completions: completions, seed: entry.sampling.seed + (sample ?? 0), candidate: candidate,
-            temperature: entry.sampling.temperature, inputTokens: layer.inputTokens[role] ?? 0, outputTokens: output * completions,
-            seconds: model.callSeconds(outputTokens: output) * Double(waves), dependencies: dependencies))
+        nodes.append(
+            GraphNode(
+                id: id, layer: layer.index, operation: NodeOperation(role), model: entry.model, entry: entryIndex, sample: sample,
+                completions: completions, seed: entry.sampling.seed + (sample ?? 0), candidate: candidate,
+                temperature: entry.sampling.temperature, inputTokens: layer.inputTokens[role] ?? 0, outputTokens: output * completions,
+                seconds: model.callSeconds(outputTokens: output) * Double(waves), dependencies: dependencies))
         return id
     }
 
@@ -103,8 +109,10 @@ private struct Builder {
                 nextSample[entry.model] = first + entry.samples
                 if batches(entry, in: layer) {
                     batched = true
-                    calls.append(call(layer, role, entry: entryIndex, sample: first, candidate: nil, dependencies: inputs, waves: waveCount,
-                                      completions: entry.samples))
+                    calls.append(
+                        call(
+                            layer, role, entry: entryIndex, sample: first, candidate: nil, dependencies: inputs, waves: waveCount,
+                            completions: entry.samples))
                 } else {
                     for sample in first..<(first + entry.samples) {
                         calls.append(call(layer, role, entry: entryIndex, sample: sample, candidate: nil, dependencies: inputs, waves: waveCount))
@@ -127,8 +135,9 @@ private struct Builder {
             let waveCount = waves(n, model: layer.entries[0].model)
             var verdicts: [Int] = []
             for candidate in 0..<n {
-                let reasoning = call(layer, .verifyReasoning, entry: 0, sample: nil, candidate: candidate,
-                                     dependencies: source(of: candidate, upstream: upstream, inputs: inputs), waves: waveCount)
+                let reasoning = call(
+                    layer, .verifyReasoning, entry: 0, sample: nil, candidate: candidate,
+                    dependencies: source(of: candidate, upstream: upstream, inputs: inputs), waves: waveCount)
                 verdicts.append(call(layer, .verifyVerdict, entry: 0, sample: nil, candidate: candidate, dependencies: [reasoning], waves: waveCount))
             }
             return add(layer.index, .filterVerdicts, dependencies: inputs + verdicts)
@@ -144,14 +153,17 @@ private struct Builder {
             if layer.mode == .judge, !layer.entries.isEmpty {
                 let waveCount = waves(n, model: layer.entries[0].model)
                 for candidate in 0..<n {
-                    graded.append(call(layer, .judgeTests, entry: 0, sample: nil, candidate: candidate,
-                                       dependencies: source(of: candidate, upstream: upstream, inputs: inputs) + tests, waves: waveCount))
+                    graded.append(
+                        call(
+                            layer, .judgeTests, entry: 0, sample: nil, candidate: candidate,
+                            dependencies: source(of: candidate, upstream: upstream, inputs: inputs) + tests, waves: waveCount))
                 }
             } else {
                 // Sandbox runs are concurrent; each may take up to its full timeout.
                 for candidate in 0..<n {
-                    let id = add(layer.index, .executeTests, dependencies: source(of: candidate, upstream: upstream, inputs: inputs) + tests,
-                                 seconds: layer.timeoutSeconds)
+                    let id = add(
+                        layer.index, .executeTests, dependencies: source(of: candidate, upstream: upstream, inputs: inputs) + tests,
+                        seconds: layer.timeoutSeconds)
                     nodes[id].candidate = candidate
                     graded.append(id)
                 }

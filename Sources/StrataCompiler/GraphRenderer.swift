@@ -42,7 +42,8 @@ public struct GraphRenderer: Sendable {
         }
         if let candidate = node.candidate { parts.append("[\(candidate + 1)]") }
         if node.operation == .selectTopK || node.operation == .selectByTests,
-           let k = pipeline.layers.first(where: { $0.index == node.layer })?.topK {
+            let k = pipeline.layers.first(where: { $0.index == node.layer })?.topK
+        {
             parts.append("k=\(k)")
         }
         return parts.joined(separator: " ")
@@ -101,12 +102,16 @@ public struct GraphRenderer: Sendable {
         let header = ["layer", "kind", "pool", "calls", "input tok", "output tok", "USD", "latency s"]
         var rows: [[String]] = []
         for (line, layer) in zip(cost.layers, pipeline.layers) {
-            rows.append([String(layer.index + 1), line.kind, "\(layer.poolIn) → \(layer.poolOut)", String(line.calls),
-                         String(line.inputTokens), String(line.outputTokens), formatUSD(line.usd), formatSeconds(line.latencySeconds)])
+            rows.append([
+                String(layer.index + 1), line.kind, "\(layer.poolIn) → \(layer.poolOut)", String(line.calls),
+                String(line.inputTokens), String(line.outputTokens), formatUSD(line.usd), formatSeconds(line.latencySeconds),
+            ])
         }
         let total = cost.total
-        rows.append(["", "total", "", String(total.calls), String(total.inputTokens), String(total.outputTokens),
-                     formatUSD(total.usd), formatSeconds(total.latencySeconds)])
+        rows.append([
+            "", "total", "", String(total.calls), String(total.inputTokens), String(total.outputTokens),
+            formatUSD(total.usd), formatSeconds(total.latencySeconds),
+        ])
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         func format(_ row: [String]) -> String {
@@ -129,7 +134,8 @@ public struct GraphRenderer: Sendable {
         if let tokens = budget.outputTokens { budgetParts.append("\(tokens) output tokens") }
         if let usd = budget.usd { budgetParts.append("\(formatUSD(usd)) USD") }
         if let seconds = budget.latencySeconds { budgetParts.append("\(formatSeconds(seconds)) s") }
-        out += "\nEstimates assume a query of \(budget.queryTokens) tokens; latency is the critical path, with waves where a model's max_in_flight is exceeded.\n"
+        out +=
+            "\nEstimates assume a query of \(budget.queryTokens) tokens; latency is the critical path, with waves where a model's max_in_flight is exceeded.\n"
         if !budgetParts.isEmpty { out += "Budget per query: " + budgetParts.joined(separator: ", ") + ".\n" }
         for line in adaptiveLines() { out += line + "\n" }
         return out
@@ -144,20 +150,23 @@ public struct GraphRenderer: Sendable {
                 let samples = layers[position - 1].entries.reduce(0) { $0 + $1.samples }
                 let fewest = rule.fewestDraws(samples: samples, wave: layer.wave)
                 let saved = samples - fewest
-                lines.append("Layer \(layer.index + 1) (vote, early_stop: \(rule)) draws \(layer.wave) samples at a time: as few as \(fewest) of \(samples) "
-                             + "when they agree (\(saved) call\(saved == 1 ? "" : "s") fewer than the worst case).")
+                lines.append(
+                    "Layer \(layer.index + 1) (vote, early_stop: \(rule)) draws \(layer.wave) samples at a time: as few as \(fewest) of \(samples) "
+                        + "when they agree (\(saved) call\(saved == 1 ? "" : "s") fewer than the worst case).")
             }
             if let quorum = layer.quorum {
-                lines.append("Layer \(layer.index + 1) (ensemble) goes on after the first \(quorum) of \(layer.entries.reduce(0) { $0 + $1.samples }) samples arrive; "
-                             + "the rest are cancelled (sent calls still count).")
+                lines.append(
+                    "Layer \(layer.index + 1) (ensemble) goes on after the first \(quorum) of \(layer.entries.reduce(0) { $0 + $1.samples }) samples arrive; "
+                        + "the rest are cancelled (sent calls still count).")
             }
         }
         for node in graph.nodes where node.completions > 1 {
             guard let model = node.model, let offset = layers.firstIndex(where: { $0.index == node.layer }) else { continue }
             let saved = node.inputTokens * (node.completions - 1)
             let usd = pipeline.models[model].usd(input: saved, output: 0)
-            lines.append("Layer \(node.layer + 1) (\(layers[offset].kind.rawValue)) asks \(graph.models[model]) for \(node.completions) samples in one request (n): "
-                         + "the prompt is sent and billed once, \(saved) input tokens (\(formatUSD(usd)) USD) fewer than \(node.completions) requests.")
+            lines.append(
+                "Layer \(node.layer + 1) (\(layers[offset].kind.rawValue)) asks \(graph.models[model]) for \(node.completions) samples in one request (n): "
+                    + "the prompt is sent and billed once, \(saved) input tokens (\(formatUSD(usd)) USD) fewer than \(node.completions) requests.")
         }
         if let seconds = pipeline.budget.latencySeconds {
             lines.append("At run time a query still running after \(formatSeconds(seconds)) s answers from its last complete layer.")

@@ -91,7 +91,8 @@ public struct PipelineCompiler: Sendable {
             compiled = CompiledPipeline(pipeline: checked, graph: graph, cost: cost)
         }
         diagnostics = diagnostics.sortedForDisplay()
-        return CompileResult(compiled: diagnostics.containsErrors ? nil : compiled, estimate: compiled,
-                             diagnostics: diagnostics, sources: loaded.sources)
+        return CompileResult(
+            compiled: diagnostics.containsErrors ? nil : compiled, estimate: compiled,
+            diagnostics: diagnostics, sources: loaded.sources)
     }
 }

@@ -119,7 +119,8 @@ extension Sequence<Diagnostic> {
         for (index, ranges) in repeats {
             let shown = ranges.prefix(Self.foldedPositionsShown).map { "\($0.file):\($0.start)" }.joined(separator: ", ")
             let more = ranges.count > Self.foldedPositionsShown ? ", …" : ""
-            result[index].notes.append(DiagnosticNote("the same problem \(ranges.count == 1 ? "occurs once more" : "occurs \(ranges.count) more times") (not shown): \(shown)\(more)"))
+            result[index].notes.append(
+                DiagnosticNote("the same problem \(ranges.count == 1 ? "occurs once more" : "occurs \(ranges.count) more times") (not shown): \(shown)\(more)"))
         }
         return result
     }

@@ -154,8 +154,9 @@ public enum DatasetLoader {
         case .humaneval:
             let prompt = try require("prompt"), entryPoint = try require("entry_point"), test = try require("test")
             let instruction = "Complete the following Python function. Reply with the complete function in one ```python code block.\n\n```python\n\(prompt)```"
-            return DatasetItem(id: string(object["task_id"]) ?? fallbackID, query: Query(prompt: instruction, tests: "\(test)\n\ncheck(\(entryPoint))\n"),
-                               tests: "\(test)\n\ncheck(\(entryPoint))\n", codePrefix: prompt)
+            return DatasetItem(
+                id: string(object["task_id"]) ?? fallbackID, query: Query(prompt: instruction, tests: "\(test)\n\ncheck(\(entryPoint))\n"),
+                tests: "\(test)\n\ncheck(\(entryPoint))\n", codePrefix: prompt)
         case .gsm8k:
             let answer = try require("answer")
             let reference = answer.range(of: "####").map { String(answer[$0.upperBound...]).trimmingCharacters(in: .whitespaces) } ?? answer
@@ -165,19 +166,23 @@ public enum DatasetLoader {
         case .mtbench:
             guard let turns = object["turns"] as? [String], let first = turns.first else { throw DatasetError("\(path):\(line): no 'turns' list") }
             let reference = (object["reference"] as? [String])?.first
-            return DatasetItem(id: string(object["question_id"]) ?? fallbackID, query: Query(prompt: first), reference: reference, followUps: Array(turns.dropFirst()))
+            return DatasetItem(
+                id: string(object["question_id"]) ?? fallbackID, query: Query(prompt: first), reference: reference, followUps: Array(turns.dropFirst()))
         case .jsonl, .auto:
             let query: Query
             if let messages = object["messages"] as? [[String: Any]] {
-                query = Query(messages: messages.compactMap { message in
-                    guard let role = (message["role"] as? String).flatMap(ChatMessage.Role.init(rawValue:)), let content = message["content"] as? String else { return nil }
-                    return ChatMessage(role, content)
-                })
+                query = Query(
+                    messages: messages.compactMap { message in
+                        guard let role = (message["role"] as? String).flatMap(ChatMessage.Role.init(rawValue:)), let content = message["content"] as? String
+                        else { return nil }
+                        return ChatMessage(role, content)
+                    })
             } else {
                 query = Query(prompt: try require(fields.query))
             }
-            var item = DatasetItem(id: string(object[fields.id]) ?? fallbackID, query: query, reference: string(object[fields.reference]),
-                                   tests: string(object[fields.tests]))
+            var item = DatasetItem(
+                id: string(object[fields.id]) ?? fallbackID, query: query, reference: string(object[fields.reference]),
+                tests: string(object[fields.tests]))
             item.query.tests = item.tests
             return item
         }
@@ -193,7 +198,9 @@ public enum DatasetLoader {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let writer = Thread { input.fileHandleForWriting.write(data); try? input.fileHandleForWriting.close() }
+        let writer = Thread {
+            input.fileHandleForWriting.write(data); try? input.fileHandleForWriting.close()
+        }
         writer.start()
         let result = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

@@ -63,8 +63,10 @@ public struct EvalJob: Sendable {
     public var cache: ResponseCache
     public var concurrency: Int
 
-    public init(pipelines: [EvaluatedPipeline], dataset: LoadedDataset, selection: ItemSelection = ItemSelection(), scorer: Scorer,
-                store: RunStore, cache: ResponseCache = .disabled, concurrency: Int = 8) {
+    public init(
+        pipelines: [EvaluatedPipeline], dataset: LoadedDataset, selection: ItemSelection = ItemSelection(), scorer: Scorer,
+        store: RunStore, cache: ResponseCache = .disabled, concurrency: Int = 8
+    ) {
         self.pipelines = pipelines
         self.dataset = dataset
         self.selection = selection
@@ -79,16 +81,20 @@ public struct EvalJob: Sendable {
 
     /// Scores every pipeline in turn: `onStart` hears when one starts, `onItem`
     /// each of its items as it is scored, and `onEnd` when it is done.
-    public func run(onStart: (EvaluatedPipeline) -> Void = { _ in }, onItem: @escaping @Sendable (ItemResult) -> Void = { _ in },
-                    onEnd: (EvaluatedPipeline) -> Void = { _ in }) async throws -> EvalOutcome {
+    public func run(
+        onStart: (EvaluatedPipeline) -> Void = { _ in }, onItem: @escaping @Sendable (ItemResult) -> Void = { _ in },
+        onEnd: (EvaluatedPipeline) -> Void = { _ in }
+    ) async throws -> EvalOutcome {
         let selected = items
         var runs: [EvalOutcome.Run] = []
         for pipeline in pipelines {
             onStart(pipeline)
-            let key = RunKey(pipelineHash: PipelineIdentity.of(pipeline.sources, main: pipeline.path), datasetHash: dataset.hash,
-                             scorer: scorer.description, selection: selection.description)
-            try store.begin(key, pipelinePath: pipeline.path, pipelineYAML: pipeline.sources[pipeline.path]?.text ?? "",
-                            datasetPath: dataset.path, items: selected.count)
+            let key = RunKey(
+                pipelineHash: PipelineIdentity.of(pipeline.sources, main: pipeline.path), datasetHash: dataset.hash,
+                scorer: scorer.description, selection: selection.description)
+            try store.begin(
+                key, pipelinePath: pipeline.path, pipelineYAML: pipeline.sources[pipeline.path]?.text ?? "",
+                datasetPath: dataset.path, items: selected.count)
             let runtime = try PipelineRuntime(compiled: pipeline.compiled, options: RuntimeOptions(cache: cache))
             let evaluator = Evaluator(runtime: runtime, scorer: scorer, store: store, concurrency: concurrency)
             let results: [ItemResult]
@@ -140,7 +146,8 @@ public struct EvalOutcome: Sendable {
 
     /// One self-contained HTML page: summary, score-vs-cost plot, per-item drill-down.
     public var html: String {
-        HTMLReport.render(title: "Strata eval: " + runs.map(\.summary.pipeline).joined(separator: " vs "), dataset: dataset, scorer: scorer,
-                          runs: runs.map { HTMLReport.Run(summary: $0.summary, results: $0.results) }, items: items, comparison: comparison)
+        HTMLReport.render(
+            title: "Strata eval: " + runs.map(\.summary.pipeline).joined(separator: " vs "), dataset: dataset, scorer: scorer,
+            runs: runs.map { HTMLReport.Run(summary: $0.summary, results: $0.results) }, items: items, comparison: comparison)
     }
 }

@@ -4,13 +4,18 @@ import Foundation
 public enum EvalReport {
     public static func text(_ runs: [EvalSummary], comparison: PairedComparison?, dataset: String, scorer: String) -> String {
         var out = "\(dataset), scored by \(scorer)\n\n"
-        let header = ["pipeline", "items", "score", "95% interval", "failed", "calls/item sent of asked", "tokens in/out per item", "USD/item", "p50 s", "p95 s"]
+        let header = [
+            "pipeline", "items", "score", "95% interval", "failed", "calls/item sent of asked", "tokens in/out per item", "USD/item", "p50 s", "p95 s",
+        ]
         var rows: [[String]] = []
         for run in runs {
-            rows.append([run.pipeline, String(run.items), String(format: "%.3f", run.mean),
-                         String(format: "%.3f–%.3f (%@)", run.intervalLow, run.intervalHigh, run.intervalMethod), String(run.failures),
-                         String(format: "%.1f of %.1f", run.callsPerItem, run.requestedCallsPerItem), String(format: "%.0f / %.0f", run.inputTokensPerItem, run.outputTokensPerItem),
-                         String(format: "%.5f", run.usdPerItem), String(format: "%.1f", run.latencyP50), String(format: "%.1f", run.latencyP95)])
+            rows.append([
+                run.pipeline, String(run.items), String(format: "%.3f", run.mean),
+                String(format: "%.3f–%.3f (%@)", run.intervalLow, run.intervalHigh, run.intervalMethod), String(run.failures),
+                String(format: "%.1f of %.1f", run.callsPerItem, run.requestedCallsPerItem),
+                String(format: "%.0f / %.0f", run.inputTokensPerItem, run.outputTokensPerItem),
+                String(format: "%.5f", run.usdPerItem), String(format: "%.1f", run.latencyP50), String(format: "%.1f", run.latencyP95),
+            ])
         }
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -24,8 +29,9 @@ public enum EvalReport {
             for (reason, count) in run.failureReasons.sorted(by: { $0.value > $1.value }) { out += "  \(count) × \(reason)\n" }
         }
         if let comparison {
-            out += String(format: "\npaired on %d shared items: %.3f vs %.3f; only the first right on %d, only the second on %d; %@ p = %.4f\n",
-                          comparison.shared, comparison.meanA, comparison.meanB, comparison.onlyA, comparison.onlyB, comparison.test, comparison.pValue)
+            out += String(
+                format: "\npaired on %d shared items: %.3f vs %.3f; only the first right on %d, only the second on %d; %@ p = %.4f\n",
+                comparison.shared, comparison.meanA, comparison.meanB, comparison.onlyA, comparison.onlyB, comparison.test, comparison.pValue)
         }
         return out
     }

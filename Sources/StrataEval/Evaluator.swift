@@ -147,11 +147,13 @@ public struct Evaluator: Sendable {
             usage = usage + result.usage
         }
         guard let answer = result.answer else {
-            return ItemResult(itemID: item.id, answer: nil, failure: result.failure ?? "no answer", score: 0, detail: nil, usage: usage,
-                              layers: result.layers)
+            return ItemResult(
+                itemID: item.id, answer: nil, failure: result.failure ?? "no answer", score: 0, detail: nil, usage: usage,
+                layers: result.layers)
         }
         let outcome = await scorer.score(answer: answer, item: item)
-        return ItemResult(itemID: item.id, answer: answer, failure: nil, score: outcome.score, detail: outcome.detail, usage: usage,
-                          layers: result.layers)
+        return ItemResult(
+            itemID: item.id, answer: answer, failure: nil, score: outcome.score, detail: outcome.detail, usage: usage,
+            layers: result.layers)
     }
 }

@@ -16,8 +16,10 @@ public enum HTMLReport {
         }
     }
 
-    public static func render(title: String, dataset: String, scorer: String, runs: [Run], items: [DatasetItem],
-                              comparison: PairedComparison? = nil) -> String {
+    public static func render(
+        title: String, dataset: String, scorer: String, runs: [Run], items: [DatasetItem],
+        comparison: PairedComparison? = nil
+    ) -> String {
         var html = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
@@ -40,14 +42,16 @@ public enum HTMLReport {
             """
         for run in runs {
             let s = run.summary
-            html += "<tr><td>\(escape(s.pipeline))</td><td>\(s.items)</td><td>\(format(s.mean, 3))</td>"
+            html +=
+                "<tr><td>\(escape(s.pipeline))</td><td>\(s.items)</td><td>\(format(s.mean, 3))</td>"
                 + "<td>\(format(s.intervalLow, 3))–\(format(s.intervalHigh, 3)) (\(s.intervalMethod))</td><td>\(s.failures)</td>"
                 + "<td>\(format(s.callsPerItem, 1)) of \(format(s.requestedCallsPerItem, 1))</td><td>\(format(s.inputTokensPerItem, 0)) / \(format(s.outputTokensPerItem, 0))</td>"
                 + "<td>\(format(s.usdPerItem, 5))</td><td>\(format(s.latencyP50, 1))</td><td>\(format(s.latencyP95, 1))</td></tr>\n"
         }
         html += "</tbody></table>\n"
         if let comparison {
-            html += "<p>Paired on \(comparison.shared) shared items: \(format(comparison.meanA, 3)) vs \(format(comparison.meanB, 3)); "
+            html +=
+                "<p>Paired on \(comparison.shared) shared items: \(format(comparison.meanA, 3)) vs \(format(comparison.meanB, 3)); "
                 + "only the first right on \(comparison.onlyA), only the second on \(comparison.onlyB); \(escape(comparison.test)) p = \(format(comparison.pValue, 4)).</p>\n"
         }
         html += "<h2>Score against cost</h2>\n" + plot(runs.map(\.summary)) + "\n<h2>Items</h2>\n"
@@ -57,15 +61,18 @@ public enum HTMLReport {
             for result in run.results {
                 let item = byID[result.itemID]
                 let verdict = result.score >= 1 ? "right" : "wrong"
-                html += "<details class=\"item\"><summary><span class=\"\(verdict)\">\(format(result.score, 2))</span> \(escape(result.itemID))"
+                html +=
+                    "<details class=\"item\"><summary><span class=\"\(verdict)\">\(format(result.score, 2))</span> \(escape(result.itemID))"
                     + (result.failure.map { " — failed: \(escape($0))" } ?? "") + "</summary>\n"
                 if let item { html += "<p><b>Query</b></p><pre>\(escape(item.query.messages.map(\.content).joined(separator: "\n\n")))</pre>\n" }
                 html += "<p><b>Answer</b></p><pre>\(escape(result.answer ?? "(none)"))</pre>\n"
                 if let reference = item?.reference { html += "<p><b>Reference</b></p><pre>\(escape(reference))</pre>\n" }
                 if let detail = result.detail { html += "<p class=\"note\">\(escape(detail))</p>\n" }
-                html += "<p class=\"note\">\(result.usage.calls) calls, \(result.usage.inputTokens) / \(result.usage.outputTokens) tokens, \(format(result.usage.seconds, 1)) s</p>\n"
+                html +=
+                    "<p class=\"note\">\(result.usage.calls) calls, \(result.usage.inputTokens) / \(result.usage.outputTokens) tokens, \(format(result.usage.seconds, 1)) s</p>\n"
                 for layer in result.layers {
-                    html += "<details><summary>layer \(layer.index + 1): \(escape(layer.kind)) — \(layer.candidatesIn) in → \(layer.candidates.count) out</summary>\n"
+                    html +=
+                        "<details><summary>layer \(layer.index + 1): \(escape(layer.kind)) — \(layer.candidatesIn) in → \(layer.candidates.count) out</summary>\n"
                     for note in layer.notes { html += "<p class=\"note\">\(escape(note))</p>\n" }
                     for (index, candidate) in layer.candidates.enumerated() {
                         html += "<p>[\(index + 1)] \(escape(candidate.origin))</p><pre>\(escape(candidate.text))</pre>\n"
@@ -87,15 +94,18 @@ public enum HTMLReport {
         let maxCost = max(costs.max() ?? 1, useUSD ? 1e-9 : 1) * 1.1
         func x(_ cost: Double) -> Double { left + cost / maxCost * (width - left - right) }
         func y(_ score: Double) -> Double { top + (1 - score) * (height - top - bottom) }
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"plot\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">\n"
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"plot\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">\n"
         svg += "<rect x=\"0\" y=\"0\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"white\"/>\n"
         for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
             svg += "<line x1=\"\(left)\" y1=\"\(y(tick))\" x2=\"\(width - right)\" y2=\"\(y(tick))\" stroke=\"#eee\"/>"
             svg += "<text x=\"\(left - 8)\" y=\"\(y(tick) + 4)\" font-size=\"11\" text-anchor=\"end\">\(format(tick, 2))</text>\n"
         }
         svg += "<line x1=\"\(left)\" y1=\"\(y(0))\" x2=\"\(width - right)\" y2=\"\(y(0))\" stroke=\"#888\"/>\n"
-        svg += "<text x=\"\((left + width - right) / 2)\" y=\"\(height - 12)\" font-size=\"12\" text-anchor=\"middle\">\(useUSD ? "USD per item" : "model calls per item")</text>\n"
-        svg += "<text x=\"14\" y=\"\((top + height - bottom) / 2)\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 \((top + height - bottom) / 2))\">score</text>\n"
+        svg +=
+            "<text x=\"\((left + width - right) / 2)\" y=\"\(height - 12)\" font-size=\"12\" text-anchor=\"middle\">\(useUSD ? "USD per item" : "model calls per item")</text>\n"
+        svg +=
+            "<text x=\"14\" y=\"\((top + height - bottom) / 2)\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 \((top + height - bottom) / 2))\">score</text>\n"
         let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
         for (index, run) in runs.enumerated() {
             let color = colors[index % colors.count]

@@ -59,11 +59,13 @@ public struct Judge: Sendable {
     /// Single-answer grading: the rating over 10, or nil with why.
     func grade(question: String, answer: String, reference: String?, id: String) async -> (score: Double?, detail: String) {
         let template = prompt ?? Self.singlePrompt
-        let text = fill(template, [
-            "question": question, "answer": answer, "reference": reference ?? "",
-            "reference_note": reference == nil ? "" : "A reference answer is given; compare the response with it. ",
-            "reference_block": reference.map { "\n[The Start of Reference Answer]\n\($0)\n[The End of Reference Answer]\n" } ?? "",
-        ])
+        let text = fill(
+            template,
+            [
+                "question": question, "answer": answer, "reference": reference ?? "",
+                "reference_note": reference == nil ? "" : "A reference answer is given; compare the response with it. ",
+                "reference_block": reference.map { "\n[The Start of Reference Answer]\n\($0)\n[The End of Reference Answer]\n" } ?? "",
+            ])
         guard let reply = await ask(text, id: id) else { return (nil, "the judge gave no reply") }
         guard let rating = Self.rating(in: reply) else { return (nil, "the judge gave no [[rating]]") }
         return (rating / 10, "rated \(Self.trim(rating))/10")
@@ -93,8 +95,11 @@ public struct Judge: Sendable {
     }
 
     static func verdict(_ reply: String) -> String? {
-        for mark in ["[[A]]", "[[B]]", "[[C]]"].sorted(by: { (reply.range(of: $0, options: .backwards)?.lowerBound ?? reply.startIndex) > (reply.range(of: $1, options: .backwards)?.lowerBound ?? reply.startIndex) })
-            where reply.contains(mark) {
+        for mark in ["[[A]]", "[[B]]", "[[C]]"].sorted(by: {
+            (reply.range(of: $0, options: .backwards)?.lowerBound ?? reply.startIndex)
+                > (reply.range(of: $1, options: .backwards)?.lowerBound ?? reply.startIndex)
+        })
+        where reply.contains(mark) {
             return String(mark.dropFirst(2).dropLast(2))
         }
         return nil

@@ -54,32 +54,33 @@ public final class RunStore: Sendable {
         database = try SQLiteFile.openPool(at: path)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE runs (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    pipeline_path TEXT NOT NULL,
-                    pipeline_hash TEXT NOT NULL,
-                    pipeline_yaml TEXT NOT NULL,
-                    dataset_path TEXT NOT NULL,
-                    dataset_hash TEXT NOT NULL,
-                    scorer TEXT NOT NULL,
-                    selection TEXT NOT NULL,
-                    items INTEGER NOT NULL,
-                    created_at REAL NOT NULL
-                );
-                CREATE TABLE results (
-                    run_id TEXT NOT NULL REFERENCES runs(id),
-                    item_id TEXT NOT NULL,
-                    answer TEXT,
-                    failure TEXT,
-                    score REAL NOT NULL,
-                    detail TEXT,
-                    usage TEXT NOT NULL,
-                    layers TEXT NOT NULL,
-                    finished_at REAL NOT NULL,
-                    PRIMARY KEY (run_id, item_id)
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE runs (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        pipeline_path TEXT NOT NULL,
+                        pipeline_hash TEXT NOT NULL,
+                        pipeline_yaml TEXT NOT NULL,
+                        dataset_path TEXT NOT NULL,
+                        dataset_hash TEXT NOT NULL,
+                        scorer TEXT NOT NULL,
+                        selection TEXT NOT NULL,
+                        items INTEGER NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE TABLE results (
+                        run_id TEXT NOT NULL REFERENCES runs(id),
+                        item_id TEXT NOT NULL,
+                        answer TEXT,
+                        failure TEXT,
+                        score REAL NOT NULL,
+                        detail TEXT,
+                        usage TEXT NOT NULL,
+                        layers TEXT NOT NULL,
+                        finished_at REAL NOT NULL,
+                        PRIMARY KEY (run_id, item_id)
+                    );
+                    """)
         }
         try migrator.migrate(database)
     }
@@ -87,11 +88,15 @@ public final class RunStore: Sendable {
     /// Records the run if it is new.
     public func begin(_ key: RunKey, pipelinePath: String, pipelineYAML: String, datasetPath: String, items: Int) throws {
         try database.write { db in
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO runs (id, pipeline_path, pipeline_hash, pipeline_yaml, dataset_path, dataset_hash, scorer, selection, items, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [key.id, pipelinePath, key.pipelineHash, pipelineYAML, datasetPath, key.datasetHash, key.scorer, key.selection, items,
-                                 Date().timeIntervalSince1970])
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO runs (id, pipeline_path, pipeline_hash, pipeline_yaml, dataset_path, dataset_hash, scorer, selection, items, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    key.id, pipelinePath, key.pipelineHash, pipelineYAML, datasetPath, key.datasetHash, key.scorer, key.selection, items,
+                    Date().timeIntervalSince1970,
+                ])
         }
     }
 
@@ -99,11 +104,15 @@ public final class RunStore: Sendable {
         let usage = String(decoding: try JSONEncoder().encode(result.usage), as: UTF8.self)
         let layers = String(decoding: try JSONEncoder().encode(result.layers), as: UTF8.self)
         try database.write { db in
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO results (run_id, item_id, answer, failure, score, detail, usage, layers, finished_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [run, result.itemID, result.answer, result.failure, result.score, result.detail, usage, layers,
-                                 Date().timeIntervalSince1970])
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO results (run_id, item_id, answer, failure, score, detail, usage, layers, finished_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    run, result.itemID, result.answer, result.failure, result.score, result.detail, usage, layers,
+                    Date().timeIntervalSince1970,
+                ])
         }
     }
 
@@ -112,9 +121,10 @@ public final class RunStore: Sendable {
             try Row.fetchAll(db, sql: "SELECT * FROM results WHERE run_id = ? ORDER BY item_id", arguments: [run]).map { row in
                 let usageText: String = row["usage"]
                 let layersText: String = row["layers"]
-                return ItemResult(itemID: row["item_id"], answer: row["answer"], failure: row["failure"], score: row["score"], detail: row["detail"],
-                                  usage: (try? JSONDecoder().decode(RunUsage.self, from: Data(usageText.utf8))) ?? RunUsage(),
-                                  layers: (try? JSONDecoder().decode([LayerReport].self, from: Data(layersText.utf8))) ?? [])
+                return ItemResult(
+                    itemID: row["item_id"], answer: row["answer"], failure: row["failure"], score: row["score"], detail: row["detail"],
+                    usage: (try? JSONDecoder().decode(RunUsage.self, from: Data(usageText.utf8))) ?? RunUsage(),
+                    layers: (try? JSONDecoder().decode([LayerReport].self, from: Data(layersText.utf8))) ?? [])
             }
         }
     }

@@ -40,8 +40,10 @@ public struct ChatRequest: Sendable, Hashable, Codable {
     public var schema: ResponseSchema?
     public var stop: [String]
 
-    public init(model: String, messages: [ChatMessage], temperature: Double = 0.7, topP: Double = 1, maxTokens: Int = 512,
-                seed: Int? = nil, n: Int = 1, schema: ResponseSchema? = nil, stop: [String] = []) {
+    public init(
+        model: String, messages: [ChatMessage], temperature: Double = 0.7, topP: Double = 1, maxTokens: Int = 512,
+        seed: Int? = nil, n: Int = 1, schema: ResponseSchema? = nil, stop: [String] = []
+    ) {
         self.model = model
         self.messages = messages
         self.temperature = temperature

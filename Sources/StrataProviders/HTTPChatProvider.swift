@@ -16,8 +16,10 @@ public struct HTTPChatProvider: ChatProvider {
     public let timeouts: Timeouts
 
     /// A provider for an endpoint. `client` is shared by every provider of a runtime.
-    public init(endpoint: Endpoint, client: HTTPClient, retry: RetryPolicy = .default, timeouts: Timeouts = Timeouts(),
-                environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        endpoint: Endpoint, client: HTTPClient, retry: RetryPolicy = .default, timeouts: Timeouts = Timeouts(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.client = client
         self.baseURL = endpoint.baseURL
         self.wire = endpoint.api == .anthropic ? AnthropicWire() : OpenAIWire()

@@ -52,7 +52,9 @@ public enum AnswerExtractor {
 
     static func code(_ text: String) -> String? {
         let body = ReplyParsers.fencedBlocks(text).first ?? text
-        let lines = body.split(separator: "\n", omittingEmptySubsequences: false).map { String($0).replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) }
+        let lines = body.split(separator: "\n", omittingEmptySubsequences: false).map {
+            String($0).replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        }
         let joined = lines.joined(separator: "\n").trimmingCharacters(in: .newlines)
         return joined.isEmpty ? nil : joined
     }

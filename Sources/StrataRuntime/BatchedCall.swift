@@ -11,8 +11,10 @@ extension LayerContext {
     /// not asked for; a server that returns fewer choices than asked (or empty
     /// ones) is asked again for the rest, and a failed request fails every
     /// sample it was for.
-    func replies(_ operation: String, entry: CheckedEntry, messages: [ChatMessage], samples: Range<Int>,
-                 candidate: Int?) async -> [Result<CallReply, ProviderError>] {
+    func replies(
+        _ operation: String, entry: CheckedEntry, messages: [ChatMessage], samples: Range<Int>,
+        candidate: Int?
+    ) async -> [Result<CallReply, ProviderError>] {
         let model = runtime.pipeline.models[entry.model]
         let single = samples.map { request(entry: entry, messages: messages, sample: $0) }
         let keys = zip(single, samples).map { cacheKey($0, entry: entry, sample: $1) }
@@ -26,8 +28,9 @@ extension LayerContext {
             batch.n = missing.count
             if fruitless > 0, let seed = batch.seed { batch.seed = seed + fruitless * Self.malformedRetryStride }
             let request = batch
-            var event = TraceEvent(query: query, layer: layer.index, operation: operation, model: model.name,
-                                   sample: samples.lowerBound + first, seed: request.seed, candidate: candidate)
+            var event = TraceEvent(
+                query: query, layer: layer.index, operation: operation, model: model.name,
+                sample: samples.lowerBound + first, seed: request.seed, candidate: candidate)
             event.completions = missing.count
             let response: ChatResponse
             switch await send(request, entry: entry, messages: messages, event: &event) {
@@ -39,7 +42,9 @@ extension LayerContext {
             let filled = fill(&results, slots: missing, from: response, keys: keys)
             if filled < missing.count {
                 let range = "\(model.name)#\(samples.lowerBound + first)–\(samples.lowerBound + missing.last!)"
-                note("\(operation) \(range): asked for \(missing.count) completions (n), got \(filled) usable; asking again for the other \(missing.count - filled)")
+                note(
+                    "\(operation) \(range): asked for \(missing.count) completions (n), got \(filled) usable; asking again for the other \(missing.count - filled)"
+                )
             }
             if filled == 0 {
                 fruitless += 1
@@ -54,15 +59,19 @@ extension LayerContext {
     }
 
     /// The samples already in the cache, each recorded as a hit.
-    private func cached(_ operation: String, model: ResolvedModel, keys: [String], requests: [ChatRequest], samples: Range<Int>,
-                        candidate: Int?) -> [Result<CallReply, ProviderError>?] {
+    private func cached(
+        _ operation: String, model: ResolvedModel, keys: [String], requests: [ChatRequest], samples: Range<Int>,
+        candidate: Int?
+    ) -> [Result<CallReply, ProviderError>?] {
         let cache = runtime.options.cache
         var results = [Result<CallReply, ProviderError>?](repeating: nil, count: samples.count)
         for slot in results.indices {
             guard cache.isEnabled, let cached = cache.lookup(keys[slot]), let text = cached.texts.first,
-                  !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { continue }
-            var event = TraceEvent(query: query, layer: layer.index, operation: operation, model: model.name,
-                                   sample: samples.lowerBound + slot, seed: requests[slot].seed, candidate: candidate)
+                !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            else { continue }
+            var event = TraceEvent(
+                query: query, layer: layer.index, operation: operation, model: model.name,
+                sample: samples.lowerBound + slot, seed: requests[slot].seed, candidate: candidate)
             event.cacheHit = true
             event.inputTokens = cached.usage.inputTokens
             event.outputTokens = cached.usage.outputTokens
@@ -85,8 +94,10 @@ extension LayerContext {
             let reason = response.finishReason(of: index)
             if cache.isEnabled {
                 let output = response.usage.outputTokens / max(1, usable.count)
-                cache.store(ChatResponse(texts: [text], usage: Usage(inputTokens: filled == 0 ? response.usage.inputTokens : 0, outputTokens: output),
-                                         finishReason: reason), for: keys[slot])
+                cache.store(
+                    ChatResponse(
+                        texts: [text], usage: Usage(inputTokens: filled == 0 ? response.usage.inputTokens : 0, outputTokens: output),
+                        finishReason: reason), for: keys[slot])
             }
             results[slot] = .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(reason)))
             filled += 1
@@ -95,8 +106,10 @@ extension LayerContext {
     }
 
     /// Sends one request with `n` through the scheduler, counting it and recording it in the trace.
-    private func send(_ request: ChatRequest, entry: CheckedEntry, messages: [ChatMessage],
-                      event: inout TraceEvent) async -> Result<ChatResponse, ProviderError> {
+    private func send(
+        _ request: ChatRequest, entry: CheckedEntry, messages: [ChatMessage],
+        event: inout TraceEvent
+    ) async -> Result<ChatResponse, ProviderError> {
         let start = Date()
         let model = runtime.pipeline.models[entry.model]
         let estimate = messages.reduce(0) { $0 + $1.content.utf8.count / 4 } + request.maxTokens * request.n

@@ -178,4 +178,3 @@ extension CallScheduler.ModelState {
         return blockedFor
     }
 }
-

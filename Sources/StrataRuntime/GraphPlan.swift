@@ -55,9 +55,11 @@ struct GraphPlan: Sendable {
         self.callCounts = callCounts
         ensembleCalls = graph.nodes.filter { layerOf[$0.id] == 0 && $0.operation == .generate }.map(\.id)
         if pipeline.layers.count > 1, pipeline.layers[0].kind == .ensemble, pipeline.layers[1].kind == .vote,
-           let rule = pipeline.layers[1].earlyStop {
-            earlyStop = EarlyStopGate(calls: ensembleCalls, wave: max(1, pipeline.layers[1].wave), rule: rule,
-                                      extractor: pipeline.layers[1].extractor ?? .numeric)
+            let rule = pipeline.layers[1].earlyStop
+        {
+            earlyStop = EarlyStopGate(
+                calls: ensembleCalls, wave: max(1, pipeline.layers[1].wave), rule: rule,
+                extractor: pipeline.layers[1].extractor ?? .numeric)
         } else {
             earlyStop = nil
         }

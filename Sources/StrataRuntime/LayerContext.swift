@@ -31,9 +31,10 @@ final class LayerContext: @unchecked Sendable {
     func record(_ event: TraceEvent, start: Date) {
         runtime.options.trace?.write(event)
         guard runtime.options.recordTimeline, let model = event.model else { return }
-        let span = CallSpan(layer: layer.index, operation: event.operation, model: model, sample: event.sample, candidate: event.candidate,
-                            start: start.timeIntervalSince(origin), end: Date().timeIntervalSince(origin), cacheHit: event.cacheHit,
-                            error: event.error)
+        let span = CallSpan(
+            layer: layer.index, operation: event.operation, model: model, sample: event.sample, candidate: event.candidate,
+            start: start.timeIntervalSince(origin), end: Date().timeIntervalSince(origin), cacheHit: event.cacheHit,
+            error: event.error)
         lock.withLock { _spans.append(span) }
     }
 
@@ -57,11 +58,15 @@ final class LayerContext: @unchecked Sendable {
 
     /// One model call through the cache and the scheduler. Returns the reply's
     /// text, or the error (recorded in usage and trace).
-    func call(_ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
-              seedOffset: Int = 0, maxTokens: Int? = nil, schema: ResponseSchema? = nil,
-              onDelta: (@Sendable (String) -> Void)? = nil) async -> Result<String, ProviderError> {
-        await reply(operation, entry: entry, messages: messages, sample: sample, candidate: candidate, seedOffset: seedOffset,
-                    maxTokens: maxTokens, schema: schema, onDelta: onDelta).map(\.text)
+    func call(
+        _ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
+        seedOffset: Int = 0, maxTokens: Int? = nil, schema: ResponseSchema? = nil,
+        onDelta: (@Sendable (String) -> Void)? = nil
+    ) async -> Result<String, ProviderError> {
+        await reply(
+            operation, entry: entry, messages: messages, sample: sample, candidate: candidate, seedOffset: seedOffset,
+            maxTokens: maxTokens, schema: schema, onDelta: onDelta
+        ).map(\.text)
     }
 
     /// Seed offsets of the retries of a malformed reply: far from the sample
@@ -72,31 +77,39 @@ final class LayerContext: @unchecked Sendable {
     /// A malformed reply (empty, unreadable) is asked again with a fresh seed —
     /// and, at temperature 0, a little temperature, since greedy decoding
     /// ignores the seed — up to `malformedRetries` times, each retry recorded.
-    func reply(_ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
-               seedOffset: Int = 0, maxTokens: Int? = nil, schema: ResponseSchema? = nil,
-               onDelta: (@Sendable (String) -> Void)? = nil) async -> Result<CallReply, ProviderError> {
+    func reply(
+        _ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
+        seedOffset: Int = 0, maxTokens: Int? = nil, schema: ResponseSchema? = nil,
+        onDelta: (@Sendable (String) -> Void)? = nil
+    ) async -> Result<CallReply, ProviderError> {
         let retries = runtime.options.malformedRetries
         var attempt = 0
         while true {
-            let result = await attemptCall(operation, entry: entry, messages: messages, sample: sample, candidate: candidate,
-                                           seedOffset: seedOffset + attempt * Self.malformedRetryStride,
-                                           retryTemperature: attempt > 0, maxTokens: maxTokens, schema: schema, onDelta: onDelta)
+            let result = await attemptCall(
+                operation, entry: entry, messages: messages, sample: sample, candidate: candidate,
+                seedOffset: seedOffset + attempt * Self.malformedRetryStride,
+                retryTemperature: attempt > 0, maxTokens: maxTokens, schema: schema, onDelta: onDelta)
             guard case .failure(.malformedResponse(let problem)) = result, attempt < retries, !Task.isCancelled else { return result }
             attempt += 1
             let name = runtime.pipeline.models[entry.model].name
-            note("\(operation) \(name)\(sample.map { "#\($0)" } ?? ""): malformed reply (\(problem)); asking again with a fresh seed (retry \(attempt) of \(retries))")
+            note(
+                "\(operation) \(name)\(sample.map { "#\($0)" } ?? ""): malformed reply (\(problem)); asking again with a fresh seed (retry \(attempt) of \(retries))"
+            )
         }
     }
 
     /// The request for one sample of an entry: its seed is the entry's seed
     /// plus the sample index and offset, so every sample is a distinct request.
-    func request(entry: CheckedEntry, messages: [ChatMessage], sample: Int?, seedOffset: Int = 0, retryTemperature: Bool = false,
-                 maxTokens: Int? = nil, schema: ResponseSchema? = nil) -> ChatRequest {
+    func request(
+        entry: CheckedEntry, messages: [ChatMessage], sample: Int?, seedOffset: Int = 0, retryTemperature: Bool = false,
+        maxTokens: Int? = nil, schema: ResponseSchema? = nil
+    ) -> ChatRequest {
         let model = runtime.pipeline.models[entry.model]
         let seed = model.supportsSeed ? entry.sampling.seed + (sample ?? 0) + seedOffset : nil
         let temperature = retryTemperature ? max(entry.sampling.temperature, 0.5) : entry.sampling.temperature
-        return ChatRequest(model: model.modelID, messages: messages, temperature: temperature,
-                           topP: entry.sampling.topP, maxTokens: maxTokens ?? entry.sampling.maxTokens, seed: seed, schema: schema)
+        return ChatRequest(
+            model: model.modelID, messages: messages, temperature: temperature,
+            topP: entry.sampling.topP, maxTokens: maxTokens ?? entry.sampling.maxTokens, seed: seed, schema: schema)
     }
 
     /// Where a one-completion request's reply is cached (empty when caching is off).
@@ -106,20 +119,25 @@ final class LayerContext: @unchecked Sendable {
         return ResponseCache.key(endpoint: "\(model.provider.rawValue) \(model.baseURL)", request: request, sample: sample)
     }
 
-    private func attemptCall(_ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
-                             seedOffset: Int, retryTemperature: Bool, maxTokens: Int?, schema: ResponseSchema?,
-                             onDelta: (@Sendable (String) -> Void)?) async -> Result<CallReply, ProviderError> {
+    private func attemptCall(
+        _ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
+        seedOffset: Int, retryTemperature: Bool, maxTokens: Int?, schema: ResponseSchema?,
+        onDelta: (@Sendable (String) -> Void)?
+    ) async -> Result<CallReply, ProviderError> {
         let model = runtime.pipeline.models[entry.model]
-        let request = self.request(entry: entry, messages: messages, sample: sample, seedOffset: seedOffset,
-                                   retryTemperature: retryTemperature, maxTokens: maxTokens, schema: schema)
+        let request = self.request(
+            entry: entry, messages: messages, sample: sample, seedOffset: seedOffset,
+            retryTemperature: retryTemperature, maxTokens: maxTokens, schema: schema)
         let seed = request.seed
         let cache = runtime.options.cache
         let cacheKey = self.cacheKey(request, entry: entry, sample: (sample ?? 0) + seedOffset)
-        var event = TraceEvent(query: query, layer: layer.index, operation: operation, model: model.name, sample: sample,
-                               seed: seed, candidate: candidate)
+        var event = TraceEvent(
+            query: query, layer: layer.index, operation: operation, model: model.name, sample: sample,
+            seed: seed, candidate: candidate)
         let start = Date()
         if cache.isEnabled, let cached = cache.lookup(cacheKey), let text = cached.texts.first,
-           !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        {
             event.cacheHit = true
             event.inputTokens = cached.usage.inputTokens
             event.outputTokens = cached.usage.outputTokens

@@ -35,16 +35,22 @@ extension QueryRun {
             guard let reasoning else { return .verdict(nil) }
             return try await verdict(node, layer: layer, candidate: candidate, reasoning: reasoning, context: context)
         case .filterVerdicts:
-            return .pool(Pool(candidates: try filterVerdicts(layer, pool: nonEmpty(inputPool), verdicts: Array(inputs.dropFirst()),
-                                                             streamed: plan.streamed[position], context: context)))
+            return .pool(
+                Pool(
+                    candidates: try filterVerdicts(
+                        layer, pool: nonEmpty(inputPool), verdicts: Array(inputs.dropFirst()),
+                        streamed: plan.streamed[position], context: context)))
         case .writeTests:
             return try await writeTests(layer, context: context)
         case .executeTests, .judgeTests:
             guard let candidate = candidate(for: node, inputs: inputs), let tests = tests(layer, inputs: inputs) else { return .skipped }
             return try await grade(node, layer: layer, candidate: candidate, tests: tests, context: context)
         case .selectByTests:
-            return .pool(Pool(candidates: try selectByTests(layer, pool: nonEmpty(inputPool), inputs: inputs, streamed: plan.streamed[position],
-                                                            context: context)))
+            return .pool(
+                Pool(
+                    candidates: try selectByTests(
+                        layer, pool: nonEmpty(inputPool), inputs: inputs, streamed: plan.streamed[position],
+                        context: context)))
         case .vote:
             return .pool(Pool(candidates: VoteLayer.select(layer, pool: try nonEmpty(inputPool).candidates, context: context)))
         case .answer:

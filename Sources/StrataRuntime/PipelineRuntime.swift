@@ -21,9 +21,11 @@ public struct RuntimeOptions: Sendable {
     /// Whether each query's calls are kept as `RunResult.timeline`.
     public var recordTimeline: Bool
 
-    public init(cache: ResponseCache = .disabled, trace: TraceWriter? = nil, retry: RetryPolicy = .default, timeouts: Timeouts = Timeouts(),
-                providers: [String: any ChatProvider] = [:], environment: [String: String] = ProcessInfo.processInfo.environment,
-                malformedRetries: Int = 2, recordTimeline: Bool = false) {
+    public init(
+        cache: ResponseCache = .disabled, trace: TraceWriter? = nil, retry: RetryPolicy = .default, timeouts: Timeouts = Timeouts(),
+        providers: [String: any ChatProvider] = [:], environment: [String: String] = ProcessInfo.processInfo.environment,
+        malformedRetries: Int = 2, recordTimeline: Bool = false
+    ) {
         self.cache = cache
         self.trace = trace
         self.retry = retry
@@ -75,12 +77,14 @@ public final class PipelineRuntime: Sendable {
         self.client = client
         providers = pipeline.models.map { model in
             options.providers[model.name]
-                ?? HTTPChatProvider(endpoint: model.endpoint, client: client!, retry: options.retry, timeouts: options.timeouts,
-                                    environment: options.environment)
+                ?? HTTPChatProvider(
+                    endpoint: model.endpoint, client: client!, retry: options.retry, timeouts: options.timeouts,
+                    environment: options.environment)
         }
-        scheduler = CallScheduler(limits: pipeline.models.map {
-            ModelLimits(maxInFlight: $0.maxInFlight, requestsPerMinute: $0.requestsPerMinute, tokensPerMinute: $0.tokensPerMinute)
-        })
+        scheduler = CallScheduler(
+            limits: pipeline.models.map {
+                ModelLimits(maxInFlight: $0.maxInFlight, requestsPerMinute: $0.requestsPerMinute, tokensPerMinute: $0.tokensPerMinute)
+            })
     }
 
     /// Closes the HTTP connections. Call when no query is running; a runtime
@@ -103,8 +107,10 @@ public final class PipelineRuntime: Sendable {
     /// starts when its inputs are ready. `id` names it in the trace; `onDelta`
     /// receives the final layer's text as it streams (when that layer makes
     /// one call); `onLayer` hears each layer's report as its pool is complete.
-    public func run(_ query: Query, id: String? = nil, onDelta: (@Sendable (String) -> Void)? = nil,
-                    onLayer: (@Sendable (LayerReport) -> Void)? = nil) async -> RunResult {
+    public func run(
+        _ query: Query, id: String? = nil, onDelta: (@Sendable (String) -> Void)? = nil,
+        onLayer: (@Sendable (LayerReport) -> Void)? = nil
+    ) async -> RunResult {
         let queryID = id ?? "q\(state.nextQuery())"
         return await QueryRun(runtime: self, query: query, id: queryID, onDelta: onDelta, onLayer: onLayer).drive()
     }
@@ -124,19 +130,27 @@ final class RuntimeState: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
     private var shutDown = false
-    func nextQuery() -> Int { lock.withLock { value += 1; return value } }
+    func nextQuery() -> Int {
+        lock.withLock {
+            value += 1; return value
+        }
+    }
     /// True the first time only.
-    func markShutDown() -> Bool { lock.withLock { defer { shutDown = true }; return !shutDown } }
+    func markShutDown() -> Bool {
+        lock.withLock {
+            defer { shutDown = true }; return !shutDown
+        }
+    }
 }
-
 
 extension ResolvedModel {
     /// Where the model's requests go. Keys are read only from variables the
     /// checker allows for this destination: it refuses the others, and a model
     /// built in code is held to the same rule here.
     var endpoint: Endpoint {
-        Endpoint(api: provider == .anthropic ? .anthropic : .openAI, baseURL: baseURL,
-                 keyVariables: apiKeyEnv.filter { KeyDestination.refusal(variable: $0, baseURL: baseURL) == nil },
-                 requiresKey: provider != .openaiCompatible)
+        Endpoint(
+            api: provider == .anthropic ? .anthropic : .openAI, baseURL: baseURL,
+            keyVariables: apiKeyEnv.filter { KeyDestination.refusal(variable: $0, baseURL: baseURL) == nil },
+            requiresKey: provider != .openaiCompatible)
     }
 }

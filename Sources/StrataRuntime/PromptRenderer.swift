@@ -22,7 +22,8 @@ enum PromptRenderer {
                 var end = index + 1
                 while end < bytes.count, end - index <= 32, bytes[end] != close, bytes[end] != open { end += 1 }
                 if end < bytes.count, bytes[end] == close,
-                   let value = values[String(decoding: bytes[(index + 1)..<end], as: UTF8.self)] {
+                    let value = values[String(decoding: bytes[(index + 1)..<end], as: UTF8.self)]
+                {
                     out.append(contentsOf: value.utf8)
                     index = end + 1
                     continue

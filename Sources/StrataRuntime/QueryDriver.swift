@@ -182,8 +182,9 @@ struct QueryDriver {
         var usage = context.usage
         usage.seconds = Date().timeIntervalSince(layerStart[position] ?? run.started)
         let inputPool = position == 0 ? 0 : (outputs[plan.poolNodes[position - 1]]?.pool?.candidates.count ?? 0)
-        let report = LayerReport(index: layers[position].index, kind: layers[position].kind.rawValue, candidatesIn: inputPool,
-                                 candidates: pool.candidates, notes: context.notes, usage: usage)
+        let report = LayerReport(
+            index: layers[position].index, kind: layers[position].kind.rawValue, candidatesIn: inputPool,
+            candidates: pool.candidates, notes: context.notes, usage: usage)
         reports.append(report)
         notices += context.fallbacks.map { "layer \(layers[position].index + 1) (\(layers[position].kind.rawValue)): \($0)" }
         run.onLayer?(report)
@@ -203,11 +204,14 @@ struct QueryDriver {
         for position in reports.count..<run.contexts.count { total = total + run.contexts[position].usage }
         total.seconds = Date().timeIntervalSince(run.started)
         if failure == nil, let answer = pool.candidates.first, answer.truncated == true {
-            notices.append("the answer stopped at its max_tokens limit and may be cut off (\(answer.origin)); raise 'max_tokens' on the layer that wrote it for longer answers")
+            notices.append(
+                "the answer stopped at its max_tokens limit and may be cut off (\(answer.origin)); raise 'max_tokens' on the layer that wrote it for longer answers"
+            )
         }
         let timeline = run.contexts.flatMap(\.spans).sorted { ($0.start, $0.layer) < ($1.start, $1.layer) }
-        return RunResult(answer: failure == nil ? pool.candidates.first?.text : nil, failure: failure, layers: reports, usage: total,
-                         notices: notices, timeline: timeline)
+        return RunResult(
+            answer: failure == nil ? pool.candidates.first?.text : nil, failure: failure, layers: reports, usage: total,
+            notices: notices, timeline: timeline)
     }
 
     /// Anytime: the last complete layer's pool (or the samples that arrived), with a notice.
@@ -216,7 +220,8 @@ struct QueryDriver {
         let pool = run.anytimePool(reports: reports, outputs: outputs)
         let running = layers[min(reports.count, layers.count - 1)]
         let kept = reports.last.map { "layer \($0.index + 1) (\($0.kind))'s pool" } ?? "the samples that had arrived"
-        let notice = "the latency budget of \(deadline) s ran out during layer \(running.index + 1) (\(running.kind.rawValue)); "
+        let notice =
+            "the latency budget of \(deadline) s ran out during layer \(running.index + 1) (\(running.kind.rawValue)); "
             + (pool.candidates.isEmpty ? "no candidate existed yet" : "answered from \(kept), and the later layers did not run")
         notices.append(notice)
         run.contexts[min(reports.count, layers.count - 1)].note(notice)  // into the trace

@@ -21,8 +21,10 @@ final class QueryRun: Sendable {
     private let tasks = TaskRegistry()
     let started = Date()
 
-    init(runtime: PipelineRuntime, query: Query, id: String, onDelta: (@Sendable (String) -> Void)?,
-         onLayer: (@Sendable (LayerReport) -> Void)?) {
+    init(
+        runtime: PipelineRuntime, query: Query, id: String, onDelta: (@Sendable (String) -> Void)?,
+        onLayer: (@Sendable (LayerReport) -> Void)?
+    ) {
         self.runtime = runtime
         self.plan = runtime.plan
         self.query = query

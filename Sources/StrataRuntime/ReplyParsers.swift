@@ -17,7 +17,8 @@ enum ReplyParsers {
     static func ranking(_ text: String, count n: Int) -> Ranking? {
         var ids: [Int] = []
         if let data = text.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           let list = object["ranking"] as? [Any] {
+            let list = object["ranking"] as? [Any]
+        {
             ids = list.compactMap { ($0 as? Int) ?? Int(($0 as? String)?.trimmingCharacters(in: CharacterSet(charactersIn: "[] ")) ?? "") }
         } else {
             ids = bracketedNumbers(in: firstRankingLine(text))
@@ -82,7 +83,8 @@ enum ReplyParsers {
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             let trimmed = line.drop { $0 == " " || $0 == "*" || $0 == "#" }
             if trimmed.hasPrefix("["), let close = trimmed.firstIndex(of: "]"),
-               let number = Int(trimmed[trimmed.index(after: trimmed.startIndex)..<close]), (1...n).contains(number) {
+                let number = Int(trimmed[trimmed.index(after: trimmed.startIndex)..<close]), (1...n).contains(number)
+            {
                 flush()
                 current = number
                 buffer = [trimmed[trimmed.index(after: close)...]]

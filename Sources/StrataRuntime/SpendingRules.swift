@@ -32,14 +32,16 @@ struct WaveRelease {
     /// After a node finishes: once the released wave is complete, stop drawing or release the next.
     mutating func after(_ id: Int, outputs: [NodeOutput?]) -> RuleDecision? {
         guard slotOf[id] != nil, released < gate.calls.count,
-              (gate.calls.firstIndex { outputs[$0] == nil } ?? gate.calls.count) >= released else { return nil }
+            (gate.calls.firstIndex { outputs[$0] == nil } ?? gate.calls.count) >= released
+        else { return nil }
         let texts = gate.calls[..<released].map { call -> String? in
             if case .generated(.success(let candidate))? = outputs[call] { return candidate.text }
             return nil
         }
         if let reason = gate.settled(texts, remaining: gate.calls.count - released) {
-            let decision = RuleDecision(note: (1, "early stop after \(released) of \(gate.calls.count) samples: \(reason)"),
-                                        unneeded: Array(gate.calls[released...]))
+            let decision = RuleDecision(
+                note: (1, "early stop after \(released) of \(gate.calls.count) samples: \(reason)"),
+                unneeded: Array(gate.calls[released...]))
             released = gate.calls.count
             return decision
         }
@@ -70,7 +72,8 @@ struct QuorumWatch {
         met = true
         let rest = calls.filter { outputs[$0] == nil }
         guard !rest.isEmpty else { return nil }
-        return RuleDecision(note: (0, "quorum: went on with the first \(quorum) of \(calls.count) samples to arrive; cancelled the other \(rest.count)"),
-                            unneeded: rest)
+        return RuleDecision(
+            note: (0, "quorum: went on with the first \(quorum) of \(calls.count) samples to arrive; cancelled the other \(rest.count)"),
+            unneeded: rest)
     }
 }

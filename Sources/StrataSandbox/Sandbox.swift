@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -88,16 +89,19 @@ public enum Sandbox {
     }
 
     /// The Python interpreter, found on the usual paths.
-    static let python: String? = ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let python: String? =
+        ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
         ?? ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { "\($0)/python3" }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
 
     /// Directories the sandbox must not see: where strata runs (datasets,
     /// stores, caches live there), home directories and sockets — except one
     /// that holds the interpreter itself.
     static func hiddenDirectories(python: String) -> [String] {
         let interpreter = URL(fileURLWithPath: python).resolvingSymlinksInPath().path
-        let candidates = [FileManager.default.currentDirectoryPath, ProcessInfo.processInfo.environment["HOME"] ?? "", "/home", "/root", "/run", "/srv", "/mnt", "/media"]
+        let candidates = [
+            FileManager.default.currentDirectoryPath, ProcessInfo.processInfo.environment["HOME"] ?? "", "/home", "/root", "/run", "/srv", "/mnt", "/media",
+        ]
         return Array(Set(candidates.filter { !$0.isEmpty && $0 != "/" && !interpreter.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") })).sorted()
     }
 
@@ -128,8 +132,9 @@ public enum Sandbox {
         // The first use probes the machine with subprocesses: keep that off the cooperative thread pool.
         let isolation = await offPool { Self.isolation }
         guard let python else {
-            return SandboxResult(exitStatus: -1, stdout: "", stderr: "python3 not found", timedOut: false, outputTruncated: false,
-                                 seconds: 0, isolation: isolation.description)
+            return SandboxResult(
+                exitStatus: -1, stdout: "", stderr: "python3 not found", timedOut: false, outputTruncated: false,
+                seconds: 0, isolation: isolation.description)
         }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("strata-sandbox-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -144,8 +149,10 @@ public enum Sandbox {
                 "scratch": scratch.path, "files": Array(files.keys), "main": main, "python": python,
                 "private_mounts": isolation.privateMounts, "drop_to_nobody": isolation.dropToNobody,
                 "hide": hiddenDirectories(python: python), "tmp_mb": max(8, limits.fileSizeMB * 4),
-                "limits": ["cpu": limits.cpuSeconds, "memory": limits.memoryMB * 1024 * 1024, "file": limits.fileSizeMB * 1024 * 1024,
-                           "processes": limits.processes],
+                "limits": [
+                    "cpu": limits.cpuSeconds, "memory": limits.memoryMB * 1024 * 1024, "file": limits.fileSizeMB * 1024 * 1024,
+                    "processes": limits.processes,
+                ],
                 "environment": ["PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"],
             ]
             try JSONSerialization.data(withJSONObject: config).write(to: scratch.appendingPathComponent("sandbox.json"))
@@ -158,11 +165,15 @@ public enum Sandbox {
                 chmod(scratch.path, 0o777)
             }
         } catch {
-            return SandboxResult(exitStatus: -1, stdout: "", stderr: "cannot prepare the scratch directory: \(error)", timedOut: false,
-                                 outputTruncated: false, seconds: 0, isolation: isolation.description)
+            return SandboxResult(
+                exitStatus: -1, stdout: "", stderr: "cannot prepare the scratch directory: \(error)", timedOut: false,
+                outputTruncated: false, seconds: 0, isolation: isolation.description)
         }
-        let command = isolation.prefix + [python, "-I", "-S", "-B", scratch.appendingPathComponent("launcher.py").path,
-                                          scratch.appendingPathComponent("sandbox.json").path]
+        let command =
+            isolation.prefix + [
+                python, "-I", "-S", "-B", scratch.appendingPathComponent("launcher.py").path,
+                scratch.appendingPathComponent("sandbox.json").path,
+            ]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
@@ -180,8 +191,9 @@ public enum Sandbox {
         do {
             try process.run()
         } catch {
-            return SandboxResult(exitStatus: -1, stdout: "", stderr: "cannot start the sandbox: \(error)", timedOut: false,
-                                 outputTruncated: false, seconds: 0, isolation: isolation.description)
+            return SandboxResult(
+                exitStatus: -1, stdout: "", stderr: "cannot start the sandbox: \(error)", timedOut: false,
+                outputTruncated: false, seconds: 0, isolation: isolation.description)
         }
         let pid = process.processIdentifier
         // The parent's copies of the write ends must close, or the readers never see EOF.

@@ -1,9 +1,9 @@
-import StrataSpace
 import Foundation
 import StrataCache
 import StrataChecker
 import StrataEval
 import StrataRuntime
+import StrataSpace
 
 /// Scores configurations on a dataset against the real models, through the
 /// eval machinery: every item goes to the run store as it finishes (so a
@@ -26,8 +26,10 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
     ///   - dev: the search split, in the order fidelities take prefixes of it.
     ///   - holdout: the held-out split, for the leaders and the baseline.
     ///   - split: a description of the split, part of every run's key.
-    public init(dev: [DatasetItem], holdout: [DatasetItem], datasetHash: String, datasetPath: String, split: String, scorer: Scorer,
-                store: RunStore, options: RuntimeOptions, concurrency: Int = 8) {
+    public init(
+        dev: [DatasetItem], holdout: [DatasetItem], datasetHash: String, datasetPath: String, split: String, scorer: Scorer,
+        store: RunStore, options: RuntimeOptions, concurrency: Int = 8
+    ) {
         self.dev = dev
         self.holdout = holdout
         self.datasetHash = datasetHash
@@ -51,16 +53,19 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
         }
         // The filled tree's ranges point into the search file; includes are the other sources.
         let spacePath = tree.range.file
-        let yaml = PipelineWriter.render(tree, templatePath: spacePath, outputPath: spacePath,
-                                         header: ["configuration: \(pipeline.configuration.key)"])
+        let yaml = PipelineWriter.render(
+            tree, templatePath: spacePath, outputPath: spacePath,
+            header: ["configuration: \(pipeline.configuration.key)"])
         let included = pipeline.sources.all.filter { $0.path != spacePath }.map(\.text)
         let hash = ContentHash.sha256(([yaml] + included).joined(separator: "\n\u{0}"))
         return try await evaluate(checked, pipelineHash: hash, pipelineYAML: yaml, label: pipeline.configuration.key, phase: phase, items: items, meter: meter)
     }
 
     /// Scores any checked pipeline the same way (the baseline a search is compared with).
-    public func evaluate(_ checked: CheckedPipeline, pipelineHash: String, pipelineYAML: String, label: String, phase: TrialPhase, items: Int,
-                         meter: SpendMeter) async throws -> TrialOutcome {
+    public func evaluate(
+        _ checked: CheckedPipeline, pipelineHash: String, pipelineYAML: String, label: String, phase: TrialPhase, items: Int,
+        meter: SpendMeter
+    ) async throws -> TrialOutcome {
         let selected = Array((phase == .dev ? dev : holdout).prefix(items))
         let key = RunKey(pipelineHash: pipelineHash, datasetHash: datasetHash, scorer: scorer.description, selection: "search \(phase.rawValue) \(split)")
         try store.begin(key, pipelinePath: label, pipelineYAML: pipelineYAML, datasetPath: datasetPath, items: (phase == .dev ? dev : holdout).count)

@@ -1,4 +1,5 @@
 import StrataSpace
+
 /// Coordinate ascent over the axes (the paper's "greedy" baseline): from a
 /// random start, evaluate every value of one axis with the others fixed, move
 /// to the best, go on to the next axis; when a whole pass finds nothing
@@ -42,7 +43,8 @@ struct GreedySampler: Sampler {
             // The axis is done: move to the best configuration seen along it.
             let line = [current] + queued
             if let best = line.compactMap({ index in seen[index].map { (index, $0) } }).max(by: { $0.1 < $1.1 }), best.0 != current,
-               best.1 > (seen[current] ?? -.infinity) {
+                best.1 > (seen[current] ?? -.infinity)
+            {
                 self.current = best.0
                 improvedThisPass = true
             }

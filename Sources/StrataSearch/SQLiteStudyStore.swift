@@ -1,7 +1,7 @@
-import StrataSpace
 import Foundation
 import GRDB
 import StrataCache
+import StrataSpace
 
 /// The study store in a SQLite file (GRDB, WAL): one row per trial, written
 /// as each finishes, so `kill -9` loses at most the trials in flight.
@@ -13,40 +13,42 @@ public final class SQLiteStudyStore: StudyStore {
         database = try SQLiteFile.openPool(at: path)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE studies (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    name TEXT NOT NULL,
-                    space_path TEXT NOT NULL,
-                    settings TEXT NOT NULL,
-                    created_at REAL NOT NULL
-                );
-                CREATE TABLE trials (
-                    study_id TEXT NOT NULL REFERENCES studies(id),
-                    identity TEXT NOT NULL,
-                    number INTEGER NOT NULL,
-                    configuration TEXT NOT NULL,
-                    phase TEXT NOT NULL,
-                    fidelity INTEGER NOT NULL,
-                    status TEXT NOT NULL,
-                    score REAL,
-                    objective REAL,
-                    outcome TEXT,
-                    error TEXT,
-                    static_calls INTEGER NOT NULL,
-                    static_usd REAL NOT NULL,
-                    finished_at REAL NOT NULL,
-                    PRIMARY KEY (study_id, identity)
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE studies (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL,
+                        space_path TEXT NOT NULL,
+                        settings TEXT NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE TABLE trials (
+                        study_id TEXT NOT NULL REFERENCES studies(id),
+                        identity TEXT NOT NULL,
+                        number INTEGER NOT NULL,
+                        configuration TEXT NOT NULL,
+                        phase TEXT NOT NULL,
+                        fidelity INTEGER NOT NULL,
+                        status TEXT NOT NULL,
+                        score REAL,
+                        objective REAL,
+                        outcome TEXT,
+                        error TEXT,
+                        static_calls INTEGER NOT NULL,
+                        static_usd REAL NOT NULL,
+                        finished_at REAL NOT NULL,
+                        PRIMARY KEY (study_id, identity)
+                    );
+                    """)
         }
         try migrator.migrate(database)
     }
 
     public func open(_ study: StudyDescriptor) async throws {
         try await database.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO studies (id, name, space_path, settings, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [study.id, study.name, study.spacePath, study.settings, Date().timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO studies (id, name, space_path, settings, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [study.id, study.name, study.spacePath, study.settings, Date().timeIntervalSince1970])
         }
     }
 
@@ -73,13 +75,17 @@ public final class SQLiteStudyStore: StudyStore {
         let configuration = String(decoding: try encoder.encode(trial.configuration), as: UTF8.self)
         let outcome = try trial.outcome.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         try await database.write { db in
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO trials (study_id, identity, number, configuration, phase, fidelity, status, score, objective, outcome, error,
-                                               static_calls, static_usd, finished_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [study, trial.identity, trial.number, configuration, trial.phase.rawValue, trial.fidelity, trial.status.rawValue,
-                                 trial.outcome?.score, trial.objective, outcome, trial.error, trial.staticCalls, trial.staticUSD,
-                                 trial.finishedAt.timeIntervalSince1970])
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO trials (study_id, identity, number, configuration, phase, fidelity, status, score, objective, outcome, error,
+                                                   static_calls, static_usd, finished_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    study, trial.identity, trial.number, configuration, trial.phase.rawValue, trial.fidelity, trial.status.rawValue,
+                    trial.outcome?.score, trial.objective, outcome, trial.error, trial.staticCalls, trial.staticUSD,
+                    trial.finishedAt.timeIntervalSince1970,
+                ])
         }
     }
 }

@@ -1,4 +1,5 @@
 import StrataSpace
+
 /// The search algorithms.
 public enum SearchAlgorithm: String, Sendable, CaseIterable, Codable {
     /// Uniform over the feasible configurations, without repeats.

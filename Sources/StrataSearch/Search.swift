@@ -1,6 +1,6 @@
-import StrataSpace
 import Foundation
 import StrataCache
+import StrataSpace
 
 /// Scores configurations. `DatasetTrialEvaluator` runs them on a dataset
 /// against real models; embedders and benchmarks supply their own.
@@ -156,8 +156,9 @@ final class SearchRun: @unchecked Sendable {
         fromStore = Set(memo.keys)
         nextNumber = (previous.map(\.number).max() ?? -1) + 1
         let outcomes = previous.compactMap(\.outcome)
-        meter = SpendMeter(limits: settings.limits, calls: outcomes.reduce(0) { $0 + $1.issuedCalls },
-                           usd: outcomes.reduce(0) { $0 + $1.usd }, seconds: outcomes.reduce(0) { $0 + $1.seconds })
+        meter = SpendMeter(
+            limits: settings.limits, calls: outcomes.reduce(0) { $0 + $1.issuedCalls },
+            usd: outcomes.reduce(0) { $0 + $1.usd }, seconds: outcomes.reduce(0) { $0 + $1.seconds })
         rng = SeededGenerator(seed: settings.seed)
         sampler = settings.algorithm.makeSampler(space: plan.space, encoded: plan.encoded)
     }
@@ -195,8 +196,9 @@ final class SearchRun: @unchecked Sendable {
             return record
         }
         if let reason = meter.exhausted() { throw SearchStopped(reason: reason) }
-        var record = TrialRecord(number: nextNumber, configuration: configured.configuration, phase: phase, fidelity: items, status: .complete,
-                                 outcome: nil, error: nil, objective: nil, staticCalls: SearchPlan.calls(configured), staticUSD: SearchPlan.usd(configured))
+        var record = TrialRecord(
+            number: nextNumber, configuration: configured.configuration, phase: phase, fidelity: items, status: .complete,
+            outcome: nil, error: nil, objective: nil, staticCalls: SearchPlan.calls(configured), staticUSD: SearchPlan.usd(configured))
         do {
             let outcome = try await evaluator.evaluate(configured, phase: phase, items: items, meter: meter)
             record.outcome = outcome
@@ -294,14 +296,17 @@ final class SearchRun: @unchecked Sendable {
         let measure = settings.objective.costMeasure ?? .calls
         let points = standings.map { standing in
             let configured = plan.feasible[standing.index]
-            return (index: standing.index, score: standing.record.outcome?.score ?? 0,
-                    cost: measure == .calls ? Double(SearchPlan.calls(configured)) : SearchPlan.usd(configured))
+            return (
+                index: standing.index, score: standing.record.outcome?.score ?? 0,
+                cost: measure == .calls ? Double(SearchPlan.calls(configured)) : SearchPlan.usd(configured)
+            )
         }
-        return Set(points.filter { point in
-            !points.contains { other in
-                other.score >= point.score && other.cost <= point.cost && (other.score > point.score || other.cost < point.cost)
-            }
-        }.map(\.index))
+        return Set(
+            points.filter { point in
+                !points.contains { other in
+                    other.score >= point.score && other.cost <= point.cost && (other.score > point.score || other.cost < point.cost)
+                }
+            }.map(\.index))
     }
 
     /// Leaders on the whole search split, then held out.
@@ -332,7 +337,8 @@ final class SearchRun: @unchecked Sendable {
         }
         let leaderboard = standings.map { entry($0.index, $0.record) }
         // After an early stop the leaders were not re-evaluated: the best so far stands.
-        let leaderEntries = leaders.isEmpty || stopReason != nil
+        let leaderEntries =
+            leaders.isEmpty || stopReason != nil
             ? Array(leaderboard.prefix(1))
             : leaders.compactMap { index in standings.first { $0.index == index }.map { entry($0.index, $0.record) } }
         let trials = try await search.store.trials(study: search.study.id)

@@ -1,8 +1,8 @@
-import StrataSpace
 import Foundation
 import StrataCache
 import StrataEval
 import StrataRuntime
+import StrataSpace
 
 /// The items a search scores configurations on: the search split (with its
 /// limit) and the held-out rest, from the same deterministic split.
@@ -54,8 +54,10 @@ public struct SearchJob: Sendable {
     /// The pipeline the winner is compared with on the held-out items.
     public var baseline: EvaluatedPipeline?
 
-    public init(plan: SearchPlan, settings: SearchSettings, data: SearchData, runStore: RunStore, studyStore: SQLiteStudyStore,
-                cache: ResponseCache = .disabled, concurrency: Int = 8, baseline: EvaluatedPipeline? = nil) {
+    public init(
+        plan: SearchPlan, settings: SearchSettings, data: SearchData, runStore: RunStore, studyStore: SQLiteStudyStore,
+        cache: ResponseCache = .disabled, concurrency: Int = 8, baseline: EvaluatedPipeline? = nil
+    ) {
         self.plan = plan
         self.settings = settings.resolvingMinItems(devItems: data.dev.count)
         self.data = data
@@ -67,9 +69,10 @@ public struct SearchJob: Sendable {
     }
 
     var evaluator: DatasetTrialEvaluator {
-        DatasetTrialEvaluator(dev: data.dev, holdout: data.holdout, datasetHash: data.dataset?.hash ?? "", datasetPath: data.dataset?.path ?? "",
-                              split: "\(data.split)", scorer: data.scorer, store: runStore, options: RuntimeOptions(cache: cache),
-                              concurrency: concurrency)
+        DatasetTrialEvaluator(
+            dev: data.dev, holdout: data.holdout, datasetHash: data.dataset?.hash ?? "", datasetPath: data.dataset?.path ?? "",
+            split: "\(data.split)", scorer: data.scorer, store: runStore, options: RuntimeOptions(cache: cache),
+            concurrency: concurrency)
     }
 
     /// The search this job runs; its study id says where it resumes from.
@@ -86,9 +89,10 @@ public struct SearchJob: Sendable {
         guard !data.holdout.isEmpty, result.stopReason == nil else { return nil }
         let evaluator = evaluator
         if let baseline {
-            let outcome = try await evaluator.evaluate(baseline.compiled.pipeline, pipelineHash: PipelineIdentity.of(baseline.sources, main: baseline.path),
-                                                       pipelineYAML: baseline.sources[baseline.path]?.text ?? "", label: baseline.path, phase: .holdout,
-                                                       items: data.holdout.count, meter: SpendMeter.unlimited())
+            let outcome = try await evaluator.evaluate(
+                baseline.compiled.pipeline, pipelineHash: PipelineIdentity.of(baseline.sources, main: baseline.path),
+                pipelineYAML: baseline.sources[baseline.path]?.text ?? "", label: baseline.path, phase: .holdout,
+                items: data.holdout.count, meter: SpendMeter.unlimited())
             return (baseline.path, outcome)
         }
         guard let cheapest = plan.cheapest else { return nil }

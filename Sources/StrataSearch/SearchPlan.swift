@@ -44,8 +44,9 @@ public struct SearchPlan: Sendable {
     public var emptinessDiagnostic: Diagnostic? {
         guard feasible.isEmpty else { return nil }
         let notes = infeasibleReasons.prefix(3).map { DiagnosticNote("\($0.count) configuration(s): \($0.message)", at: $0.example.diagnostics.first?.range) }
-        return Diagnostic(.noFeasibleConfiguration, "none of the \(size) configurations of '\(space.name)' passes the checker and the budget",
-                          at: .startOf(space.source.path), notes: Array(notes))
+        return Diagnostic(
+            .noFeasibleConfiguration, "none of the \(size) configurations of '\(space.name)' passes the checker and the budget",
+            at: .startOf(space.source.path), notes: Array(notes))
     }
 
     /// An upper bound on the model calls the search can send, before the cache

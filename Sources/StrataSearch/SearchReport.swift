@@ -1,6 +1,6 @@
-import StrataSpace
 import Foundation
 import StrataCompiler
+import StrataSpace
 
 /// One self-contained HTML page for a search: the summary, the leaderboard,
 /// a score-vs-cost scatter with the Pareto front, and the best pipeline's
@@ -8,51 +8,58 @@ import StrataCompiler
 public enum SearchReport {
     public static func render(summary: SearchSummary, result: SearchResult, title: String) -> String {
         var html = """
-        <!doctype html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
-        <style>
-        body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
-        table { border-collapse: collapse; margin: 1em 0; } th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
-        th { background: #f3f3f3; } tr.best td { background: #eef7ee; } code { font-size: 12px; }
-        svg text { font: 11px system-ui, sans-serif; }
-        </style></head><body>
-        <h1>\(escape(title))</h1>
-        <p>\(escape(summary.dataset)): \(summary.devItems) search items, \(summary.holdoutItems) held out. \(escape(summary.algorithm)),
-        \(escape(summary.fidelity)), objective \(escape(summary.objective)).</p>
-        <table id="summary"><tr><th>space</th><th>feasible</th><th>tried</th><th>trials run / from store</th><th>calls requested</th><th>calls sent</th><th>USD</th><th>seconds</th></tr>
-        <tr><td>\(summary.spaceSize)</td><td>\(summary.feasible)</td><td>\(summary.configurationsTried)</td><td>\(summary.trialsRun) / \(summary.trialsReused)</td>
-        <td>\(summary.requestedCalls)</td><td>\(summary.issuedCalls)</td><td>\(format(summary.usd, 4))</td><td>\(format(summary.seconds, 0))</td></tr></table>
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+            <style>
+            body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+            table { border-collapse: collapse; margin: 1em 0; } th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
+            th { background: #f3f3f3; } tr.best td { background: #eef7ee; } code { font-size: 12px; }
+            svg text { font: 11px system-ui, sans-serif; }
+            </style></head><body>
+            <h1>\(escape(title))</h1>
+            <p>\(escape(summary.dataset)): \(summary.devItems) search items, \(summary.holdoutItems) held out. \(escape(summary.algorithm)),
+            \(escape(summary.fidelity)), objective \(escape(summary.objective)).</p>
+            <table id="summary"><tr><th>space</th><th>feasible</th><th>tried</th><th>trials run / from store</th><th>calls requested</th><th>calls sent</th><th>USD</th><th>seconds</th></tr>
+            <tr><td>\(summary.spaceSize)</td><td>\(summary.feasible)</td><td>\(summary.configurationsTried)</td><td>\(summary.trialsRun) / \(summary.trialsReused)</td>
+            <td>\(summary.requestedCalls)</td><td>\(summary.issuedCalls)</td><td>\(format(summary.usd, 4))</td><td>\(format(summary.seconds, 0))</td></tr></table>
 
-        """
+            """
         if let reason = summary.stopReason { html += "<p><strong>Stopped early:</strong> \(escape(reason)); the best so far stands.</p>\n" }
         if let best = summary.best {
             html += "<h2>Best</h2><p><code>\(escape(best.configuration))</code>: \(format(best.score, 3)) on \(best.items) search items"
             if let holdout = best.holdoutScore {
-                html += ", \(format(holdout, 3)) (\(format(best.holdoutLow ?? 0, 3))–\(format(best.holdoutHigh ?? 0, 3))) on \(best.holdoutItems ?? 0) held-out items"
+                html +=
+                    ", \(format(holdout, 3)) (\(format(best.holdoutLow ?? 0, 3))–\(format(best.holdoutHigh ?? 0, 3))) on \(best.holdoutItems ?? 0) held-out items"
             }
             html += ".</p>\n"
         }
         if let baseline = summary.baseline {
-            html += "<p>Baseline <code>\(escape(baseline.pipeline))</code>: \(format(baseline.holdoutScore, 3)) (\(format(baseline.holdoutLow, 3))–\(format(baseline.holdoutHigh, 3))) on \(baseline.holdoutItems) held-out items."
+            html +=
+                "<p>Baseline <code>\(escape(baseline.pipeline))</code>: \(format(baseline.holdoutScore, 3)) (\(format(baseline.holdoutLow, 3))–\(format(baseline.holdoutHigh, 3))) on \(baseline.holdoutItems) held-out items."
             if let comparison = summary.comparison {
-                html += " Paired on \(comparison.shared) items: only the best right on \(comparison.onlyA), only the baseline on \(comparison.onlyB); \(escape(comparison.test)) p = \(format(comparison.pValue, 4))."
+                html +=
+                    " Paired on \(comparison.shared) items: only the best right on \(comparison.onlyA), only the baseline on \(comparison.onlyB); \(escape(comparison.test)) p = \(format(comparison.pValue, 4))."
             }
             html += "</p>\n"
         }
         html += "<h2>Score vs cost</h2>\n" + scatter(summary.leaderboard) + "\n"
-        html += "<h2>Leaderboard</h2>\n<table id=\"leaderboard\"><tr><th>rank</th><th>configuration</th><th>items</th><th>score</th><th>objective</th><th>calls/query</th><th>USD/query</th><th>held out</th><th>Pareto</th></tr>\n"
+        html +=
+            "<h2>Leaderboard</h2>\n<table id=\"leaderboard\"><tr><th>rank</th><th>configuration</th><th>items</th><th>score</th><th>objective</th><th>calls/query</th><th>USD/query</th><th>held out</th><th>Pareto</th></tr>\n"
         for row in summary.leaderboard {
             let holdout = row.holdoutScore.map { "\(format($0, 3)) (\(format(row.holdoutLow ?? 0, 3))–\(format(row.holdoutHigh ?? 0, 3)))" } ?? ""
-            html += "<tr\(row.rank == summary.best?.rank ? " class=\"best\"" : "")><td>\(row.rank)</td><td><code>\(escape(row.configuration))</code></td><td>\(row.items)</td><td>\(format(row.score, 3))</td><td>\(format(row.objective, 3))</td><td>\(row.staticCalls)</td><td>\(format(row.staticUSD, 4))</td><td>\(holdout)</td><td>\(row.paretoFront ? "●" : "")</td></tr>\n"
+            html +=
+                "<tr\(row.rank == summary.best?.rank ? " class=\"best\"" : "")><td>\(row.rank)</td><td><code>\(escape(row.configuration))</code></td><td>\(row.items)</td><td>\(format(row.score, 3))</td><td>\(format(row.objective, 3))</td><td>\(row.staticCalls)</td><td>\(format(row.staticUSD, 4))</td><td>\(holdout)</td><td>\(row.paretoFront ? "●" : "")</td></tr>\n"
         }
         html += "</table>\n"
         if let best = result.best, let pipeline = best.configured.pipeline {
             html += "<h2>The best pipeline's graph</h2>\n" + graph(GraphBuilder.build(pipeline)) + "\n"
         }
-        html += "<h2>Trials</h2>\n<table id=\"trials\"><tr><th>#</th><th>phase</th><th>items</th><th>configuration</th><th>score</th><th>calls asked / sent</th><th>seconds</th></tr>\n"
+        html +=
+            "<h2>Trials</h2>\n<table id=\"trials\"><tr><th>#</th><th>phase</th><th>items</th><th>configuration</th><th>score</th><th>calls asked / sent</th><th>seconds</th></tr>\n"
         for trial in result.trials {
             let outcome = trial.outcome
-            html += "<tr><td>\(trial.number)</td><td>\(trial.phase.rawValue)</td><td>\(trial.fidelity)</td><td><code>\(escape(trial.configuration.key))</code></td><td>\(outcome.map { format($0.score, 3) } ?? escape(trial.error ?? "failed"))</td><td>\(outcome.map { "\($0.requestedCalls) / \($0.issuedCalls)" } ?? "")</td><td>\(outcome.map { format($0.seconds, 1) } ?? "")</td></tr>\n"
+            html +=
+                "<tr><td>\(trial.number)</td><td>\(trial.phase.rawValue)</td><td>\(trial.fidelity)</td><td><code>\(escape(trial.configuration.key))</code></td><td>\(outcome.map { format($0.score, 3) } ?? escape(trial.error ?? "failed"))</td><td>\(outcome.map { "\($0.requestedCalls) / \($0.issuedCalls)" } ?? "")</td><td>\(outcome.map { format($0.seconds, 1) } ?? "")</td></tr>\n"
         }
         html += "</table>\n</body></html>\n"
         return html
@@ -68,19 +75,24 @@ public enum SearchReport {
         let low = min(scores.min() ?? 0, 0), high = max(scores.max() ?? 1, 0.0001)
         func x(_ cost: Int) -> Double { margin + (Double(cost) - minCost) / max(1, maxCost - minCost) * (width - 2 * margin) }
         func y(_ score: Double) -> Double { height - margin - (score - low) / max(0.0001, high - low) * (height - 2 * margin) }
-        var svg = "<svg id=\"scatter\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"score against calls per query\">\n"
+        var svg =
+            "<svg id=\"scatter\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"score against calls per query\">\n"
         svg += "<line x1=\"\(margin)\" y1=\"\(height - margin)\" x2=\"\(width - margin)\" y2=\"\(height - margin)\" stroke=\"#888\"/>"
         svg += "<line x1=\"\(margin)\" y1=\"\(margin)\" x2=\"\(margin)\" y2=\"\(height - margin)\" stroke=\"#888\"/>\n"
         svg += "<text x=\"\(width / 2 - 60)\" y=\"\(height - 8)\">calls per query (worst case)</text>"
         svg += "<text x=\"4\" y=\"\(margin - 10)\">score</text>\n"
-        svg += "<text x=\"\(margin)\" y=\"\(height - margin + 14)\">\(Int(minCost))</text><text x=\"\(width - margin - 10)\" y=\"\(height - margin + 14)\">\(Int(maxCost))</text>"
+        svg +=
+            "<text x=\"\(margin)\" y=\"\(height - margin + 14)\">\(Int(minCost))</text><text x=\"\(width - margin - 10)\" y=\"\(height - margin + 14)\">\(Int(maxCost))</text>"
         svg += "<text x=\"4\" y=\"\(y(high) + 4)\">\(format(high, 2))</text><text x=\"4\" y=\"\(y(low) + 4)\">\(format(low, 2))</text>\n"
         let front = rows.filter(\.paretoFront).sorted { $0.staticCalls < $1.staticCalls }
         if front.count > 1 {
-            svg += "<polyline fill=\"none\" stroke=\"#c33\" stroke-width=\"1.5\" points=\"" + front.map { "\(x($0.staticCalls)),\(y($0.score))" }.joined(separator: " ") + "\"/>\n"
+            svg +=
+                "<polyline fill=\"none\" stroke=\"#c33\" stroke-width=\"1.5\" points=\""
+                + front.map { "\(x($0.staticCalls)),\(y($0.score))" }.joined(separator: " ") + "\"/>\n"
         }
         for row in rows {
-            svg += "<circle cx=\"\(x(row.staticCalls))\" cy=\"\(y(row.score))\" r=\"\(row.paretoFront ? 5 : 3.5)\" fill=\"\(row.paretoFront ? "#c33" : "#47a")\" fill-opacity=\"0.75\"><title>\(escape(row.configuration)): \(format(row.score, 3)), \(row.staticCalls) calls</title></circle>\n"
+            svg +=
+                "<circle cx=\"\(x(row.staticCalls))\" cy=\"\(y(row.score))\" r=\"\(row.paretoFront ? 5 : 3.5)\" fill=\"\(row.paretoFront ? "#c33" : "#47a")\" fill-opacity=\"0.75\"><title>\(escape(row.configuration)): \(format(row.score, 3)), \(row.staticCalls) calls</title></circle>\n"
         }
         return svg + "</svg>"
     }
@@ -106,7 +118,8 @@ public enum SearchReport {
             let first = top + (height - top - Double(visible) * rowHeight) / 2
             for (row, node) in nodes.prefix(shown).enumerated() { place[node.id] = (10 + Double(column) * columnWidth, first + Double(row) * rowHeight) }
         }
-        var svg = "<svg id=\"graph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(Double(columns.count) * columnWidth + 20))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"execution graph\">\n"
+        var svg =
+            "<svg id=\"graph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(Double(columns.count) * columnWidth + 20))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"execution graph\">\n"
         for node in graph.nodes {
             guard let (x2, y2) = place[node.id] else { continue }
             for dependency in node.dependencies {
@@ -122,7 +135,8 @@ public enum SearchReport {
                 guard let (x, y) = place[node.id] else { continue }
                 let model = node.model.flatMap { $0 < graph.models.count ? graph.models[$0] : nil }
                 let label = model.map { name in node.operation.rawValue + " " + name + (node.sample.map { " #\($0 + 1)" } ?? "") } ?? node.operation.rawValue
-                svg += "<rect x=\"\(x)\" y=\"\(y)\" width=\"120\" height=\"22\" rx=\"4\" fill=\"\(node.operation.isCall ? "#e8f0fb" : "#f4f4f4")\" stroke=\"#7a9cc6\"><title>\(escape(label))</title></rect>"
+                svg +=
+                    "<rect x=\"\(x)\" y=\"\(y)\" width=\"120\" height=\"22\" rx=\"4\" fill=\"\(node.operation.isCall ? "#e8f0fb" : "#f4f4f4")\" stroke=\"#7a9cc6\"><title>\(escape(label))</title></rect>"
                 svg += "<text x=\"\(x + 5)\" y=\"\(y + 15)\">\(escape(String(label.prefix(20))))</text>\n"
             }
             if nodes.count > shown, let last = nodes.prefix(shown).last, let (x, y) = place[last.id] {

@@ -1,5 +1,5 @@
-import StrataSpace
 import Foundation
+import StrataSpace
 
 /// What the optimizer maximizes.
 public enum Objective: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -98,8 +98,10 @@ public struct SearchSettings: Sendable, Hashable, Codable {
     /// search split and then on the held-out split.
     public var leaders: Int
 
-    public init(algorithm: SearchAlgorithm = .tpe, seed: UInt64 = 0, fidelity: Fidelity = .full, objective: Objective = .score,
-                limits: SearchLimits = SearchLimits(), leaders: Int = 3) {
+    public init(
+        algorithm: SearchAlgorithm = .tpe, seed: UInt64 = 0, fidelity: Fidelity = .full, objective: Objective = .score,
+        limits: SearchLimits = SearchLimits(), leaders: Int = 3
+    ) {
         self.algorithm = algorithm
         self.seed = seed
         self.fidelity = fidelity

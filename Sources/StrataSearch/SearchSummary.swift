@@ -1,7 +1,7 @@
-import StrataSpace
 import Foundation
 import StrataEval
 import StrataRuntime
+import StrataSpace
 
 /// A search's result as plain data: what `--format json` prints and the
 /// report draws.
@@ -58,8 +58,10 @@ public struct SearchSummary: Sendable, Codable {
     public var comparison: PairedComparison?
     public var bestPipelinePath: String?
 
-    public init(result: SearchResult, baseline: String?, baselineOutcome: TrialOutcome?, bestPath: String?, dataset: String,
-                devItems: Int, holdoutItems: Int) {
+    public init(
+        result: SearchResult, baseline: String?, baselineOutcome: TrialOutcome?, bestPath: String?, dataset: String,
+        devItems: Int, holdoutItems: Int
+    ) {
         func interval(_ outcome: TrialOutcome) -> ClosedRange<Double> {
             let scores = Array(outcome.itemScores.values)
             if Statistics.isBinary(scores) { return Statistics.wilson(successes: scores.reduce(0, +), n: scores.count) }
@@ -68,10 +70,11 @@ public struct SearchSummary: Sendable, Codable {
         func row(_ entry: LeaderboardEntry, rank: Int) -> Row {
             let holdout = entry.holdout?.outcome
             let range = holdout.map(interval)
-            return Row(rank: rank, configuration: entry.configuration.key, values: entry.configuration.values.mapValues(\.description),
-                       items: entry.dev.fidelity, score: entry.dev.outcome?.score ?? 0, objective: entry.objective,
-                       staticCalls: entry.dev.staticCalls, staticUSD: entry.dev.staticUSD, paretoFront: entry.onParetoFront,
-                       holdoutScore: holdout?.score, holdoutLow: range?.lowerBound, holdoutHigh: range?.upperBound, holdoutItems: holdout?.items)
+            return Row(
+                rank: rank, configuration: entry.configuration.key, values: entry.configuration.values.mapValues(\.description),
+                items: entry.dev.fidelity, score: entry.dev.outcome?.score ?? 0, objective: entry.objective,
+                staticCalls: entry.dev.staticCalls, staticUSD: entry.dev.staticUSD, paretoFront: entry.onParetoFront,
+                holdoutScore: holdout?.score, holdoutLow: range?.lowerBound, holdoutHigh: range?.upperBound, holdoutItems: holdout?.items)
         }
         study = result.study.id
         space = result.study.name
@@ -99,8 +102,9 @@ public struct SearchSummary: Sendable, Codable {
         bestPipelinePath = bestPath
         if let baseline, let baselineOutcome {
             let range = interval(baselineOutcome)
-            self.baseline = Baseline(pipeline: baseline, holdoutScore: baselineOutcome.score, holdoutLow: range.lowerBound,
-                                     holdoutHigh: range.upperBound, holdoutItems: baselineOutcome.items, calls: baselineOutcome.requestedCalls)
+            self.baseline = Baseline(
+                pipeline: baseline, holdoutScore: baselineOutcome.score, holdoutLow: range.lowerBound,
+                holdoutHigh: range.upperBound, holdoutItems: baselineOutcome.items, calls: baselineOutcome.requestedCalls)
             if let winner = result.best?.holdout?.outcome {
                 func results(_ outcome: TrialOutcome) -> [ItemResult] {
                     outcome.itemScores.sorted { $0.key < $1.key }.map {

@@ -1,5 +1,5 @@
-import StrataSpace
 import Foundation
+import StrataSpace
 
 /// The search's spend against its limits, shared with evaluators so a trial
 /// stops between items the moment a limit is reached.

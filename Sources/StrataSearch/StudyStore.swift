@@ -1,5 +1,5 @@
-import StrataSpace
 import Foundation
+import StrataSpace
 
 /// Which part of the dataset a trial was scored on.
 public enum TrialPhase: String, Sendable, Codable, Hashable {
@@ -33,8 +33,10 @@ public struct TrialOutcome: Sendable, Codable, Hashable {
     /// Wall-clock seconds of the evaluation.
     public var seconds: Double
 
-    public init(score: Double, items: Int, itemScores: [String: Double] = [:], failures: Int = 0, requestedCalls: Int = 0, issuedCalls: Int = 0,
-                inputTokens: Int = 0, outputTokens: Int = 0, usd: Double = 0, seconds: Double = 0) {
+    public init(
+        score: Double, items: Int, itemScores: [String: Double] = [:], failures: Int = 0, requestedCalls: Int = 0, issuedCalls: Int = 0,
+        inputTokens: Int = 0, outputTokens: Int = 0, usd: Double = 0, seconds: Double = 0
+    ) {
         self.score = score
         self.items = items
         self.itemScores = itemScores
@@ -66,8 +68,10 @@ public struct TrialRecord: Sendable, Codable, Hashable {
     public var staticUSD: Double
     public var finishedAt: Date
 
-    public init(number: Int, configuration: Configuration, phase: TrialPhase, fidelity: Int, status: TrialStatus, outcome: TrialOutcome?,
-                error: String?, objective: Double?, staticCalls: Int, staticUSD: Double, finishedAt: Date = Date()) {
+    public init(
+        number: Int, configuration: Configuration, phase: TrialPhase, fidelity: Int, status: TrialStatus, outcome: TrialOutcome?,
+        error: String?, objective: Double?, staticCalls: Int, staticUSD: Double, finishedAt: Date = Date()
+    ) {
         self.number = number
         self.configuration = configuration
         self.phase = phase

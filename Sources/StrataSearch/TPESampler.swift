@@ -1,5 +1,5 @@
-import StrataSpace
 import Foundation
+import StrataSpace
 
 /// A tree-structured Parzen estimator over the feasible configurations.
 ///

@@ -143,7 +143,8 @@ extension SearchExpression {
                 tokens.append(Token(kind: .number, text: String(characters[start..<index]), offset: start))
             } else if character.isLetter || character == "_" || character == "$" {
                 index += 1
-                while index < characters.count, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" || characters[index] == "-" {
+                while index < characters.count, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" || characters[index] == "-"
+                {
                     index += 1
                 }
                 var word = String(characters[start..<index])
@@ -234,7 +235,8 @@ extension SearchExpression {
                 case "true": return .literal(.bool(true))
                 case "false": return .literal(.bool(false))
                 case "and", "or", "not": throw ParseError(message: "'\(token.text)' needs a value before it", offset: token.offset)
-                case "min", "max" where peek?.text == "(":
+                case "min",
+                    "max" where peek?.text == "(":
                     position += 1
                     let lhs = try parseOr()
                     guard take([","]) != nil else { throw ParseError(message: "\(token.text)( needs two arguments", offset: peek?.offset ?? length) }

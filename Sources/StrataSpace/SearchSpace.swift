@@ -95,7 +95,9 @@ public struct Axis: Sendable {
     /// The axis as written in a search file.
     var yaml: String {
         func scalar(_ value: AxisValue) -> String {
-            if case .string(let text) = value { return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            if case .string(let text) = value {
+                return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            }
             return value.description
         }
         var fields: [String]

@@ -39,8 +39,10 @@ public enum SearchSpaceLoader {
     /// A space defined in code: the axes, and the pipeline template as YAML
     /// text. It is written out as a search file and read back, so it is
     /// checked exactly like one (diagnostics point into that text, at `path`).
-    public static func load(name: String, axes: [Axis], pipeline: String, budget: QueryBudget = QueryBudget(),
-                            path: String = "<code>.yaml") -> SearchSpaceLoadResult {
+    public static func load(
+        name: String, axes: [Axis], pipeline: String, budget: QueryBudget = QueryBudget(),
+        path: String = "<code>.yaml"
+    ) -> SearchSpaceLoadResult {
         var text = "strata-search: \(currentVersion)\nname: \"\(name)\"\naxes:\n"
         for axis in axes { text += "  \(axis.name): \(axis.yaml)\n" }
         if !budget.description.isEmpty { text += "budget: { " + budget.entries.map { "\($0.0): \($0.1)" }.joined(separator: ", ") + " }\n" }
@@ -110,8 +112,9 @@ struct SpaceReader {
             case "strata-search":
                 sawVersion = true
                 if value.scalar?.value != String(SearchSpaceLoader.currentVersion) {
-                    report(.unsupportedVersion, "this tool reads version \(SearchSpaceLoader.currentVersion) of search files, not \(value.kindDescription)",
-                           at: value.range, fixIts: [.replace(value.range, with: String(SearchSpaceLoader.currentVersion))])
+                    report(
+                        .unsupportedVersion, "this tool reads version \(SearchSpaceLoader.currentVersion) of search files, not \(value.kindDescription)",
+                        at: value.range, fixIts: [.replace(value.range, with: String(SearchSpaceLoader.currentVersion))])
                 }
             case "name": name = text(value, key: key)
             case "description": description = text(value, key: key)
@@ -122,28 +125,33 @@ struct SpaceReader {
                     _ = self.pairs(value, allowed: Vocabulary.contexts["budget"] ?? [], what: "the per-query budget")
                     budget = value
                 } else {
-                    report(.wrongType, "'budget' must be a mapping of per-query limits (calls, usd, latency_s, …), not \(value.kindDescription)", at: value.range)
+                    report(
+                        .wrongType, "'budget' must be a mapping of per-query limits (calls, usd, latency_s, …), not \(value.kindDescription)", at: value.range)
                 }
             case "pipeline": template = value
             default: break
             }
         }
         if !sawVersion {
-            report(.missingVersion, "the file does not say which version of the search language it uses", at: .startOf(file),
-                   notes: [DiagnosticNote("a search file starts with 'strata-search: \(SearchSpaceLoader.currentVersion)'")])
+            report(
+                .missingVersion, "the file does not say which version of the search language it uses", at: .startOf(file),
+                notes: [DiagnosticNote("a search file starts with 'strata-search: \(SearchSpaceLoader.currentVersion)'")])
         }
         guard let template else {
-            report(.missingKey, "a search file needs a 'pipeline:' template", at: root.range,
-                   notes: [DiagnosticNote("the template is a pipeline whose values may read axes: '$samples', '${rounds - 1}'")])
+            report(
+                .missingKey, "a search file needs a 'pipeline:' template", at: root.range,
+                notes: [DiagnosticNote("the template is a pipeline whose values may read axes: '$samples', '${rounds - 1}'")])
             return nil
         }
-        if case .mapping = template.content {} else {
+        if case .mapping = template.content {
+        } else {
             report(.wrongType, "'pipeline' must be a pipeline mapping, not \(template.kindDescription)", at: template.range)
             return nil
         }
         if axes.isEmpty, !pairs.contains(where: { $0.key == "axes" && !$0.value.isNull && !Self.isEmptyMapping($0.value) }) {
-            report(.axisDomain, "the space has no axes, so there is nothing to search", at: root.range,
-                   notes: [DiagnosticNote("declare at least one axis under 'axes:', e.g. 'samples: { range: [1, 5] }'")])
+            report(
+                .axisDomain, "the space has no axes, so there is nothing to search", at: root.range,
+                notes: [DiagnosticNote("declare at least one axis under 'axes:', e.g. 'samples: { range: [1, 5] }'")])
         }
         // The grid is listed in full (samplers score every configuration): bound it before anything is allocated.
         var bound = 1
@@ -152,20 +160,24 @@ struct SpaceReader {
             bound = overflow ? Int.max : product
         }
         if bound > SearchSpace.maxConfigurations {
-            report(.limitExceeded, "the axes allow up to \(bound == Int.max ? "more than 2^63" : String(bound)) configurations; a search space may have at most \(SearchSpace.maxConfigurations)",
-                   at: axes.first?.range ?? root.range,
-                   notes: [DiagnosticNote("the count multiplies the axes' value counts (conditions not counted); use coarser 'step's or fewer values")])
+            report(
+                .limitExceeded,
+                "the axes allow up to \(bound == Int.max ? "more than 2^63" : String(bound)) configurations; a search space may have at most \(SearchSpace.maxConfigurations)",
+                at: axes.first?.range ?? root.range,
+                notes: [DiagnosticNote("the count multiplies the axes' value counts (conditions not counted); use coarser 'step's or fewer values")])
             return nil
         }
         var used: Set<String> = []
         validateTemplate(template, scope: Set(axes.map(\.name)), used: &used, inSequence: false)
         for axis in axes { used.formUnion(Self.mentionedNames(axis.conditionText ?? "")) }
         for axis in axes where !used.contains(axis.name) {
-            report(.unusedAxis, "axis '\(axis.name)' is never read by the pipeline template", at: axis.range,
-                   notes: [DiagnosticNote("every value of it gives the same pipeline, so it only multiplies the space; read it as '$\(axis.name)' or remove it")])
+            report(
+                .unusedAxis, "axis '\(axis.name)' is never read by the pipeline template", at: axis.range,
+                notes: [DiagnosticNote("every value of it gives the same pipeline, so it only multiplies the space; read it as '$\(axis.name)' or remove it")])
         }
-        return SearchSpace(name: name ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent, description: description,
-                           axes: axes, template: template, budget: budget, source: source)
+        return SearchSpace(
+            name: name ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent, description: description,
+            axes: axes, template: template, budget: budget, source: source)
     }
 
     static func isEmptyMapping(_ node: YAMLNode) -> Bool {
@@ -192,8 +204,9 @@ struct SpaceReader {
         for pair in pairs {
             guard let name = pair.key.scalar?.value else { continue }
             guard isIdentifier(name) else {
-                report(.axisDomain, "axis name '\(name)' is not a plain identifier", at: pair.key.range,
-                       notes: [DiagnosticNote("templates and conditions read axes by name: letters, digits and '_'")])
+                report(
+                    .axisDomain, "axis name '\(name)' is not a plain identifier", at: pair.key.range,
+                    notes: [DiagnosticNote("templates and conditions read axes by name: letters, digits and '_'")])
                 continue
             }
             if ["true", "false", "and", "or", "not"].contains(name) {
@@ -222,8 +235,9 @@ struct SpaceReader {
         }
         let kinds = ["values", "range", "top"].filter { fields[$0] != nil }
         guard kinds.count == 1 else {
-            report(.axisDomain, kinds.isEmpty ? "axis '\(name)' has no domain" : "axis '\(name)' has more than one domain (\(kinds.joined(separator: ", ")))",
-                   at: keyRange, notes: [DiagnosticNote("give exactly one of 'values: [...]', 'range: [low, high]' (with 'step:'), or 'top: [models]' with 'k:'")])
+            report(
+                .axisDomain, kinds.isEmpty ? "axis '\(name)' has no domain" : "axis '\(name)' has more than one domain (\(kinds.joined(separator: ", ")))",
+                at: keyRange, notes: [DiagnosticNote("give exactly one of 'values: [...]', 'range: [low, high]' (with 'step:'), or 'top: [models]' with 'k:'")])
             return nil
         }
         var domain: Axis.Domain?
@@ -262,7 +276,8 @@ struct SpaceReader {
             }
             let value = Self.value(of: scalar)
             if values.contains(value) {
-                report(.axisDomain, "axis '\(axis)' lists \(value) twice", at: item.range, fixIts: [.replace(item.range, with: "", message: "remove the repeat")])
+                report(
+                    .axisDomain, "axis '\(axis)' lists \(value) twice", at: item.range, fixIts: [.replace(item.range, with: "", message: "remove the repeat")])
                 continue
             }
             values.append(value)
@@ -281,13 +296,15 @@ struct SpaceReader {
 
     mutating func integerRange(_ node: YAMLNode, step stepNode: YAMLNode?, axis: String) -> Axis.Domain? {
         guard case .sequence(let items) = node.content, items.count == 2,
-              let low = items[0].scalar.flatMap({ Int($0.value) }), let high = items[1].scalar.flatMap({ Int($0.value) }) else {
+            let low = items[0].scalar.flatMap({ Int($0.value) }), let high = items[1].scalar.flatMap({ Int($0.value) })
+        else {
             report(.axisDomain, "the range of axis '\(axis)' must be two integers [low, high], not \(node.kindDescription)", at: node.range)
             return nil
         }
         guard low <= high else {
-            report(.axisDomain, "the range of axis '\(axis)' is empty: \(low) > \(high)", at: node.range,
-                   fixIts: [.replace(node.range, with: "[\(high), \(low)]", message: "swap the bounds")])
+            report(
+                .axisDomain, "the range of axis '\(axis)' is empty: \(low) > \(high)", at: node.range,
+                fixIts: [.replace(node.range, with: "[\(high), \(low)]", message: "swap the bounds")])
             return nil
         }
         var step = 1
@@ -345,8 +362,9 @@ struct SpaceReader {
                 return nil
             }
             for k in ks where k < 1 || k > models.count {
-                report(.axisDomain, "axis '\(axis)' takes the top \(k) of \(models.count) ranked models", at: kNode.range,
-                       notes: [DiagnosticNote("k must be between 1 and the length of the 'top' list")])
+                report(
+                    .axisDomain, "axis '\(axis)' takes the top \(k) of \(models.count) ranked models", at: kNode.range,
+                    notes: [DiagnosticNote("k must be between 1 and the length of the 'top' list")])
                 return nil
             }
         }
@@ -388,9 +406,10 @@ struct SpaceReader {
                 message += "; did you mean '\(suggestion)'?"
                 fixIts.append(FixIt(message: "read '\(suggestion)'", edits: []))
             }
-            report(.unknownAxis, message, at: range,
-                   notes: [DiagnosticNote(scope.isEmpty ? "nothing is in scope here" : "in scope: \(scope.sorted().joined(separator: ", "))")],
-                   fixIts: fixIts)
+            report(
+                .unknownAxis, message, at: range,
+                notes: [DiagnosticNote(scope.isEmpty ? "nothing is in scope here" : "in scope: \(scope.sorted().joined(separator: ", "))")],
+                fixIts: fixIts)
         }
     }
 
@@ -409,8 +428,9 @@ struct SpaceReader {
             let directives = pairs.filter { $0.key.scalar?.value.hasPrefix("$") == true }
             if !directives.isEmpty {
                 if !inSequence {
-                    report(.templateDirective, "'\(directives[0].key.scalar!.value)' may only appear on an item of a list", at: directives[0].key.range,
-                           notes: [DiagnosticNote("directives decide whether and how often a list item (a layer, a model entry) appears")])
+                    report(
+                        .templateDirective, "'\(directives[0].key.scalar!.value)' may only appear on an item of a list", at: directives[0].key.range,
+                        notes: [DiagnosticNote("directives decide whether and how often a list item (a layer, a model entry) appears")])
                 }
                 for pair in directives {
                     let key = pair.key.scalar!.value
@@ -435,9 +455,11 @@ struct SpaceReader {
                     default:
                         used.formUnion(Self.mentionedNames(pair.value.scalar?.value ?? ""))
                         let known = ["$if", "$each", "$as", "$splice"]
-                        report(.templateDirective, "unknown directive '\(key)'" + (Suggestions.closest(to: key, in: known).map { "; did you mean '\($0)'?" } ?? ""),
-                               at: pair.key.range, notes: [DiagnosticNote("directives: \(known.joined(separator: ", "))")],
-                               fixIts: Suggestions.closest(to: key, in: known).map { [.replace(pair.key.range, with: $0)] } ?? [])
+                        report(
+                            .templateDirective,
+                            "unknown directive '\(key)'" + (Suggestions.closest(to: key, in: known).map { "; did you mean '\($0)'?" } ?? ""),
+                            at: pair.key.range, notes: [DiagnosticNote("directives: \(known.joined(separator: ", "))")],
+                            fixIts: Suggestions.closest(to: key, in: known).map { [.replace(pair.key.range, with: $0)] } ?? [])
                     }
                 }
                 if directives.contains(where: { $0.key.scalar?.value == "$each" }), !directives.contains(where: { $0.key.scalar?.value == "$as" }) {
@@ -445,8 +467,9 @@ struct SpaceReader {
                 }
                 let plain = pairs.filter { $0.key.scalar?.value.hasPrefix("$") != true }
                 if directives.contains(where: { $0.key.scalar?.value == "$splice" }), !plain.isEmpty {
-                    report(.templateDirective, "an item with '$splice' inserts its list and cannot have other keys ('\(plain[0].key.scalar?.value ?? "")')",
-                           at: plain[0].key.range)
+                    report(
+                        .templateDirective, "an item with '$splice' inserts its list and cannot have other keys ('\(plain[0].key.scalar?.value ?? "")')",
+                        at: plain[0].key.range)
                 }
             }
             for pair in pairs {

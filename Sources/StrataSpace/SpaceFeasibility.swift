@@ -21,8 +21,9 @@ public struct InfeasibleTally: Sendable {
         // Budget messages carry numbers; group them by code alone.
         let key = first.code == .budgetExceeded ? first.code.rawValue : first.code.rawValue + first.message
         if byKey[key] == nil {
-            byKey[key] = InfeasibleReason(code: first.code, message: first.code == .budgetExceeded ? first.code.summary : first.message,
-                                            count: 0, example: configured)
+            byKey[key] = InfeasibleReason(
+                code: first.code, message: first.code == .budgetExceeded ? first.code.summary : first.message,
+                count: 0, example: configured)
             order.append(key)
         }
         byKey[key]!.count += 1
@@ -41,8 +42,10 @@ public enum SpaceFeasibility {
     /// of 200,000 configurations. Returns E065 when every configuration was
     /// compiled and none is feasible, W066 when only a sample was, and nil
     /// when one is feasible.
-    public static func diagnostic(space: SearchSpace, budget: QueryBudget = QueryBudget(), limit: Int = 500,
-                                             seconds: Double = 0.5) -> (Diagnostic, sources: SourceMap)? {
+    public static func diagnostic(
+        space: SearchSpace, budget: QueryBudget = QueryBudget(), limit: Int = 500,
+        seconds: Double = 0.5
+    ) -> (Diagnostic, sources: SourceMap)? {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
         let compiler = ConfigurationCompiler(space: space, budget: budget)
         var gridBound = 1
@@ -67,11 +70,17 @@ public enum SpaceFeasibility {
         var sources = SourceMap()
         for reason in reasons { for file in reason.example.sources.all { sources.add(file) } }
         if whole, compiled == candidates.count {
-            return (Diagnostic(.noFeasibleConfiguration, "none of the \(compiled) configurations of '\(space.name)' passes the checker and the budget",
-                               at: .startOf(space.source.path), notes: Array(notes)), sources)
+            return (
+                Diagnostic(
+                    .noFeasibleConfiguration, "none of the \(compiled) configurations of '\(space.name)' passes the checker and the budget",
+                    at: .startOf(space.source.path), notes: Array(notes)), sources
+            )
         }
-        return (Diagnostic(.feasibilityUnproven, "none of \(compiled) configurations of '\(space.name)' drawn across its axes passes the checker and the budget",
-                           at: .startOf(space.source.path),
-                           notes: Array(notes) + [DiagnosticNote("`strata search --dry-run` compiles every configuration and says whether any is feasible")]), sources)
+        return (
+            Diagnostic(
+                .feasibilityUnproven, "none of \(compiled) configurations of '\(space.name)' drawn across its axes passes the checker and the budget",
+                at: .startOf(space.source.path),
+                notes: Array(notes) + [DiagnosticNote("`strata search --dry-run` compiles every configuration and says whether any is feasible")]), sources
+        )
     }
 }

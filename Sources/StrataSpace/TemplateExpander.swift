@@ -42,16 +42,20 @@ enum TemplateExpander {
     private static func expandItem(_ node: YAMLNode, bindings: [String: AxisValue], inSequence: Bool, produced: inout Int) throws(Failure) -> [YAMLNode] {
         produced += 1
         if produced > maxNodes {
-            throw Failure(diagnostic: Diagnostic(.limitExceeded, "filling the template makes more than \(maxNodes) nodes", at: node.range,
-                                                 notes: [DiagnosticNote("nested '$each' repetitions multiply; lower their counts")]))
+            throw Failure(
+                diagnostic: Diagnostic(
+                    .limitExceeded, "filling the template makes more than \(maxNodes) nodes", at: node.range,
+                    notes: [DiagnosticNote("nested '$each' repetitions multiply; lower their counts")]))
         }
         switch node.content {
         case .scalar(let scalar):
             guard let text = reference(in: scalar) else { return [node] }
             let value = try evaluate(text, at: node.range, bindings: bindings)
             guard let value else {
-                throw Failure(diagnostic: Diagnostic(.searchExpression, "'\(scalar.value)' has no value in this configuration", at: node.range,
-                                                     notes: [DiagnosticNote("it reads an axis whose condition does not hold; guard the item with '$if'")]))
+                throw Failure(
+                    diagnostic: Diagnostic(
+                        .searchExpression, "'\(scalar.value)' has no value in this configuration", at: node.range,
+                        notes: [DiagnosticNote("it reads an axis whose condition does not hold; guard the item with '$if'")]))
             }
             return [Self.node(for: value, at: node.range)]
         case .sequence(let items):
@@ -59,8 +63,9 @@ enum TemplateExpander {
             for item in items { expanded += try expandItem(item, bindings: bindings, inSequence: true, produced: &produced) }
             return [YAMLNode(.sequence(expanded), range: node.range)]
         case .mapping(let pairs):
-            let directives = Dictionary(pairs.compactMap { pair in pair.key.scalar.flatMap { $0.value.hasPrefix("$") ? ($0.value, pair.value) : nil } },
-                                        uniquingKeysWith: { first, _ in first })
+            let directives = Dictionary(
+                pairs.compactMap { pair in pair.key.scalar.flatMap { $0.value.hasPrefix("$") ? ($0.value, pair.value) : nil } },
+                uniquingKeysWith: { first, _ in first })
             if directives.isEmpty || !inSequence {
                 var expanded: [YAMLNode.Pair] = []
                 for pair in pairs {
@@ -70,7 +75,8 @@ enum TemplateExpander {
                 return [YAMLNode(.mapping(expanded), range: node.range)]
             }
             if let condition = directives["$if"], let text = condition.scalar?.value {
-                guard try evaluate(text.hasPrefix("${") ? String(text.dropFirst(2).dropLast()) : text, at: condition.range, bindings: bindings).truthValue else {
+                guard try evaluate(text.hasPrefix("${") ? String(text.dropFirst(2).dropLast()) : text, at: condition.range, bindings: bindings).truthValue
+                else {
                     return []
                 }
             }
@@ -83,7 +89,8 @@ enum TemplateExpander {
                 case .list(let values)?: elements = values.map(AxisValue.string)
                 case .int(let count)?:
                     guard count <= maxEachCount else {
-                        throw Failure(diagnostic: Diagnostic(.limitExceeded, "'$each' would repeat \(count) times; at most \(maxEachCount) are allowed", at: each.range))
+                        throw Failure(
+                            diagnostic: Diagnostic(.limitExceeded, "'$each' would repeat \(count) times; at most \(maxEachCount) are allowed", at: each.range))
                     }
                     elements = count > 0 ? (1...count).map(AxisValue.int) : []
                 case nil: elements = []
@@ -99,7 +106,8 @@ enum TemplateExpander {
                 } else {
                     var kept: [YAMLNode.Pair] = []
                     for pair in pairs where pair.key.scalar?.value.hasPrefix("$") != true {
-                        kept.append(YAMLNode.Pair(key: pair.key, value: try expandItem(pair.value, bindings: iteration, inSequence: false, produced: &produced)[0]))
+                        kept.append(
+                            YAMLNode.Pair(key: pair.key, value: try expandItem(pair.value, bindings: iteration, inSequence: false, produced: &produced)[0]))
                     }
                     expanded.append(YAMLNode(.mapping(kept), range: node.range))
                 }

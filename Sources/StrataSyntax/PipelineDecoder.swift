@@ -23,8 +23,9 @@ private struct Decoder {
     mutating func decodeFile(_ root: YAMLNode?) {
         let file = syntax.file
         guard let root, !root.isNull else {
-            reader.report(.noLayers, "the file is empty", at: .startOf(file),
-                          notes: [DiagnosticNote("a pipeline needs 'strata: 1' and a 'layers:' list")])
+            reader.report(
+                .noLayers, "the file is empty", at: .startOf(file),
+                notes: [DiagnosticNote("a pipeline needs 'strata: 1' and a 'layers:' list")])
             return
         }
         guard let pairs = reader.mapping(root, context: "pipeline", what: "a pipeline file") else { return }
@@ -34,8 +35,9 @@ private struct Decoder {
             case "strata":
                 guard let version = reader.int(value, key: "strata") else { continue }
                 if version.value != PipelineDecoder.currentVersion {
-                    reader.report(.unsupportedVersion, "this tool reads version \(PipelineDecoder.currentVersion) of the language, not \(version.value)",
-                                  at: value.range, fixIts: [.replace(value.range, with: "\(PipelineDecoder.currentVersion)")])
+                    reader.report(
+                        .unsupportedVersion, "this tool reads version \(PipelineDecoder.currentVersion) of the language, not \(version.value)",
+                        at: value.range, fixIts: [.replace(value.range, with: "\(PipelineDecoder.currentVersion)")])
                 }
                 syntax.version = version
             case "name": syntax.name = reader.string(value, key: key)
@@ -53,9 +55,14 @@ private struct Decoder {
         }
         if syntax.version == nil {
             let origin = SourceRange.startOf(file)
-            reader.report(.missingVersion, "the file does not say which version of the language it is written in", at: origin,
-                          notes: [DiagnosticNote("version \(PipelineDecoder.currentVersion) is assumed; saying so keeps the file readable when the language evolves")],
-                          fixIts: [FixIt(message: "insert 'strata: \(PipelineDecoder.currentVersion)'", edits: [TextEdit(range: origin, replacement: "strata: \(PipelineDecoder.currentVersion)\n")])])
+            reader.report(
+                .missingVersion, "the file does not say which version of the language it is written in", at: origin,
+                notes: [DiagnosticNote("version \(PipelineDecoder.currentVersion) is assumed; saying so keeps the file readable when the language evolves")],
+                fixIts: [
+                    FixIt(
+                        message: "insert 'strata: \(PipelineDecoder.currentVersion)'",
+                        edits: [TextEdit(range: origin, replacement: "strata: \(PipelineDecoder.currentVersion)\n")])
+                ])
         }
     }
 
@@ -134,17 +141,22 @@ private struct Decoder {
 
     mutating func decodeLayers(_ node: YAMLNode) {
         guard case .sequence(let items) = node.content else {
-            reader.report(.wrongType, "'layers' must be a list of layers, not \(node.kindDescription)", at: node.range,
-                          notes: [DiagnosticNote("write each layer as a list item: '- ensemble: …'")])
+            reader.report(
+                .wrongType, "'layers' must be a list of layers, not \(node.kindDescription)", at: node.range,
+                notes: [DiagnosticNote("write each layer as a list item: '- ensemble: …'")])
             return
         }
         for item in items {
             guard case .mapping(let pairs) = item.content else {
                 if let word = item.scalar?.value, let kind = LayerKind(rawValue: word) {
-                    reader.report(.wrongType, "layer '\(word)' needs its settings", at: item.range,
-                                  fixIts: [.replace(item.range, with: "\(kind.rawValue):", message: "write '\(word):' followed by its settings")])
+                    reader.report(
+                        .wrongType, "layer '\(word)' needs its settings", at: item.range,
+                        fixIts: [.replace(item.range, with: "\(kind.rawValue):", message: "write '\(word):' followed by its settings")])
                 } else {
-                    reader.report(.layerKind, "a layer must be a mapping with one kind key (\(LayerKind.allCases.map(\.rawValue).joined(separator: ", "))), not \(item.kindDescription)", at: item.range)
+                    reader.report(
+                        .layerKind,
+                        "a layer must be a mapping with one kind key (\(LayerKind.allCases.map(\.rawValue).joined(separator: ", "))), not \(item.kindDescription)",
+                        at: item.range)
                 }
                 continue
             }
@@ -159,15 +171,19 @@ private struct Decoder {
             }
             guard let (kind, pair) = kinds.first else {
                 if !pairs.isEmpty, pairs.allSatisfy({ LayerKind(rawValue: $0.key.scalar?.value ?? "") == nil }) { continue }
-                reader.report(.layerKind, "this layer names no kind", at: item.range,
-                              notes: [DiagnosticNote("start the layer with one of: \(LayerKind.allCases.map(\.rawValue).joined(separator: ", "))")])
+                reader.report(
+                    .layerKind, "this layer names no kind", at: item.range,
+                    notes: [DiagnosticNote("start the layer with one of: \(LayerKind.allCases.map(\.rawValue).joined(separator: ", "))")])
                 continue
             }
             if kinds.count > 1 {
                 let extra = kinds[1]
-                reader.report(.layerKind, "one layer cannot be both '\(kind.rawValue)' and '\(extra.0.rawValue)'", at: extra.1.key.range,
-                              notes: [DiagnosticNote("the layer's kind is set here", at: pair.key.range),
-                                      DiagnosticNote("each kind stands in a layer of its own: start a new list item with '- \(extra.0.rawValue):'")])
+                reader.report(
+                    .layerKind, "one layer cannot be both '\(kind.rawValue)' and '\(extra.0.rawValue)'", at: extra.1.key.range,
+                    notes: [
+                        DiagnosticNote("the layer's kind is set here", at: pair.key.range),
+                        DiagnosticNote("each kind stands in a layer of its own: start a new list item with '- \(extra.0.rawValue):'"),
+                    ])
             }
             var layer = LayerSyntax(kind: kind, kindRange: pair.key.range, range: item.range)
             switch kind {
@@ -194,8 +210,9 @@ private struct Decoder {
                 }
             }
             if !pairs.contains(where: { $0.key == "models" }) {
-                reader.report(.missingKey, "the '\(kind)' layer lists no models", at: layer.kindRange,
-                              notes: [DiagnosticNote("write 'models:' with a list of entries such as '- { model: NAME, samples: 3 }'")])
+                reader.report(
+                    .missingKey, "the '\(kind)' layer lists no models", at: layer.kindRange,
+                    notes: [DiagnosticNote("write 'models:' with a list of entries such as '- { model: NAME, samples: 3 }'")])
             }
         }
     }
@@ -227,8 +244,9 @@ private struct Decoder {
             }
             guard let model else {
                 if !pairs.contains(where: { $0.key == "model" }) {
-                    reader.report(.missingKey, "this entry names no model", at: item.range,
-                                  notes: [DiagnosticNote("add 'model: NAME' naming a model declared under 'models:'")])
+                    reader.report(
+                        .missingKey, "this entry names no model", at: item.range,
+                        notes: [DiagnosticNote("add 'model: NAME' naming a model declared under 'models:'")])
                 }
                 continue
             }
@@ -241,8 +259,9 @@ private struct Decoder {
     mutating func decodeStandaloneLayer(_ node: YAMLNode, into layer: inout LayerSyntax) {
         let kind = layer.kind.rawValue
         if case .sequence = node.content {
-            reader.report(.layerKind, "a '\(kind)' layer takes one model, not a list", at: node.range,
-                          notes: [DiagnosticNote("only ensemble and fuse layers hold several models; write 'model: NAME'")])
+            reader.report(
+                .layerKind, "a '\(kind)' layer takes one model, not a list", at: node.range,
+                notes: [DiagnosticNote("only ensemble and fuse layers hold several models; write 'model: NAME'")])
             return
         }
         guard let pairs = reader.mapping(node, context: kind, what: "a '\(kind)' layer") else { return }
@@ -277,8 +296,9 @@ private struct Decoder {
         if let model {
             layer.entries = [EntrySyntax(model: model, sampling: layer.sampling, range: model.range)]
         } else if layer.kind != .unitTest, !layer.kind.callsNoModel {
-            reader.report(.missingKey, "the '\(kind)' layer names no model", at: layer.kindRange,
-                          notes: [DiagnosticNote("add 'model: NAME' naming a model declared under 'models:'")])
+            reader.report(
+                .missingKey, "the '\(kind)' layer names no model", at: layer.kindRange,
+                notes: [DiagnosticNote("add 'model: NAME' naming a model declared under 'models:'")])
         }
     }
 }
@@ -291,8 +311,9 @@ extension ValueReader {
         case "top_p":
             sampling.topP = double(value, key: key, in: 0...1)
             if let topP = sampling.topP, topP.value == 0 {
-                report(.outOfRange, "'top_p' is 0, but it must be greater than 0", at: topP.range,
-                              fixIts: [.replace(topP.range, with: "1", message: "use 1 (no nucleus cut)")])
+                report(
+                    .outOfRange, "'top_p' is 0, but it must be greater than 0", at: topP.range,
+                    fixIts: [.replace(topP.range, with: "1", message: "use 1 (no nucleus cut)")])
                 sampling.topP = nil
             }
         case "seed": sampling.seed = int(value, key: key, in: 0...Int(Int32.max))

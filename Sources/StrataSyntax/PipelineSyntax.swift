@@ -198,8 +198,10 @@ public struct EntrySyntax: Sendable {
     public var prompt: Located<String>?
     public var range: SourceRange
 
-    public init(model: Located<String>, samples: Located<Int>? = nil, sampling: SamplingSyntax = .init(), prompt: Located<String>? = nil,
-                range: SourceRange) {
+    public init(
+        model: Located<String>, samples: Located<Int>? = nil, sampling: SamplingSyntax = .init(), prompt: Located<String>? = nil,
+        range: SourceRange
+    ) {
         self.model = model
         self.samples = samples
         self.sampling = sampling

@@ -53,33 +53,33 @@ extension PromptTemplate {
     public static let critique = PromptTemplate(
         role: "critique",
         text: """
-        I will give you {n} responses to the instruction below, each marked with an identifier in brackets.
-        Evaluate each response: list its strengths and its weaknesses with respect to the instruction, \
-        paying particular attention to correctness.
+            I will give you {n} responses to the instruction below, each marked with an identifier in brackets.
+            Evaluate each response: list its strengths and its weaknesses with respect to the instruction, \
+            paying particular attention to correctness.
 
-        Instruction: {query}
+            Instruction: {query}
 
-        {candidates}
+            {candidates}
 
-        For every response, in order, write exactly:
-        [i] Strengths: <the strengths of response i>
-        Weaknesses: <the weaknesses of response i>
-        Cover all {n} responses and nothing else.
-        """,
+            For every response, in order, write exactly:
+            [i] Strengths: <the strengths of response i>
+            Weaknesses: <the weaknesses of response i>
+            Cover all {n} responses and nothing else.
+            """,
         allowed: ["n", "query", "candidates"], required: ["query", "candidates"])
 
     public static let rank = PromptTemplate(
         role: "rank",
         text: """
-        I will give you {n} responses, each marked with an identifier in brackets. \
-        Rank them by how well they answer the instruction: {query}
+            I will give you {n} responses, each marked with an identifier in brackets. \
+            Rank them by how well they answer the instruction: {query}
 
-        {candidates}
+            {candidates}
 
-        Rank the {n} responses above from best to worst, using their identifiers and the format [] > [], \
-        for example [4] > [2] > [1] > [3]. Include every response exactly once. \
-        Answer with the ranking only, without any explanation.
-        """,
+            Rank the {n} responses above from best to worst, using their identifiers and the format [] > [], \
+            for example [4] > [2] > [1] > [3]. Include every response exactly once. \
+            Answer with the ranking only, without any explanation.
+            """,
         allowed: ["n", "query", "candidates", "top_k"], required: ["query", "candidates"])
 
     /// Sent as the system message, before the query's own conversation, so the
@@ -89,15 +89,15 @@ extension PromptTemplate {
     public static let fuse = PromptTemplate(
         role: "fuse",
         text: """
-        You answer the user's request. Other assistants have drafted answers to it; some drafts may be wrong, \
-        incomplete or badly formatted. Synthesize what is right in them, fix what is wrong, and write your own \
-        complete answer in the format the request asks for. Never mention the drafts.{length_control}
+            You answer the user's request. Other assistants have drafted answers to it; some drafts may be wrong, \
+            incomplete or badly formatted. Synthesize what is right in them, fix what is wrong, and write your own \
+            complete answer in the format the request asks for. Never mention the drafts.{length_control}
 
-        The request: {query}
+            The request: {query}
 
-        Drafts:
-        {candidates}
-        """,
+            Drafts:
+            {candidates}
+            """,
         allowed: ["n", "query", "candidates", "length_control"], required: ["query", "candidates"])
 
     /// Appended to the fuse prompt by `length_control: true`.
@@ -107,66 +107,66 @@ extension PromptTemplate {
     public static let verifyReasoning = PromptTemplate(
         role: "verify",
         text: """
-        Here is an instruction and a candidate response. Reason step by step about whether the response \
-        correctly and completely answers the instruction. Point out every error you find.
+            Here is an instruction and a candidate response. Reason step by step about whether the response \
+            correctly and completely answers the instruction. Point out every error you find.
 
-        Instruction: {query}
+            Instruction: {query}
 
-        Response:
-        {candidate}
-        """,
+            Response:
+            {candidate}
+            """,
         allowed: ["query", "candidate"], required: ["query", "candidate"])
 
     public static let verifyVerdict = PromptTemplate(
         role: "verify verdict",
         text: """
-        Instruction: {query}
+            Instruction: {query}
 
-        Response:
-        {candidate}
+            Response:
+            {candidate}
 
-        Reasoning about the response:
-        {reasoning}
+            Reasoning about the response:
+            {reasoning}
 
-        Based on the reasoning, is the response correct? End your answer with exactly [Correct] or [Incorrect].
-        """,
+            Based on the reasoning, is the response correct? End your answer with exactly [Correct] or [Incorrect].
+            """,
         allowed: ["query", "candidate", "reasoning"], required: ["candidate", "reasoning"])
 
     public static let writeJudgeTests = PromptTemplate(
         role: "unit-test",
         text: """
-        Write {test_count} unit tests for the instruction below: short, independent statements that any correct \
-        response must satisfy, such as "The response states that …". Do not answer the instruction yourself.
-        Write one test per line, numbered [1] to [{test_count}].
+            Write {test_count} unit tests for the instruction below: short, independent statements that any correct \
+            response must satisfy, such as "The response states that …". Do not answer the instruction yourself.
+            Write one test per line, numbered [1] to [{test_count}].
 
-        Instruction: {query}
-        """,
+            Instruction: {query}
+            """,
         allowed: ["query", "test_count"], required: ["query"])
 
     public static let writeExecutableTests = PromptTemplate(
         role: "unit-test",
         text: """
-        Write {test_count} Python assert statements that a correct solution to the task below must pass. \
-        Use only the names the task defines; do not solve the task. Answer with one ```python code block \
-        holding only the asserts.
+            Write {test_count} Python assert statements that a correct solution to the task below must pass. \
+            Use only the names the task defines; do not solve the task. Answer with one ```python code block \
+            holding only the asserts.
 
-        Task: {query}
-        """,
+            Task: {query}
+            """,
         allowed: ["query", "test_count"], required: ["query"])
 
     public static let judgeTests = PromptTemplate(
         role: "unit-test judge",
         text: """
-        Here are an instruction, a response and a numbered list of unit tests. For each test, decide whether the \
-        response passes it. Answer with one line per test, in order: [1] [Passed] or [1] [Failed], and so on.
+            Here are an instruction, a response and a numbered list of unit tests. For each test, decide whether the \
+            response passes it. Answer with one line per test, in order: [1] [Passed] or [1] [Failed], and so on.
 
-        Instruction: {query}
+            Instruction: {query}
 
-        Response:
-        {candidate}
+            Response:
+            {candidate}
 
-        Unit tests:
-        {tests}
-        """,
+            Unit tests:
+            {tests}
+            """,
         allowed: ["query", "candidate", "tests"], required: ["candidate", "tests"])
 }

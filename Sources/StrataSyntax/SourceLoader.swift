@@ -35,8 +35,10 @@ public struct SourceLoader: Sendable {
     /// load through this loader (a search space's configurations, say).
     public var includeCache: IncludeCache?
 
-    public init(readFile: @escaping @Sendable (String) throws -> String = SourceLoader.readTextFile,
-                includeRoots: [String]? = nil, includeCache: IncludeCache? = nil) {
+    public init(
+        readFile: @escaping @Sendable (String) throws -> String = SourceLoader.readTextFile,
+        includeRoots: [String]? = nil, includeCache: IncludeCache? = nil
+    ) {
         self.readFile = readFile
         if let includeRoots { self.includeRoots = includeRoots }
         self.includeCache = includeCache
@@ -62,8 +64,9 @@ public struct SourceLoader: Sendable {
         do {
             return load(text: try readFile(path), path: path)
         } catch {
-            return LoadedPipeline(main: PipelineSyntax(file: path), included: [], sources: SourceMap(),
-                                  diagnostics: [Self.unreadable(path, error)], hasSyntaxTree: false)
+            return LoadedPipeline(
+                main: PipelineSyntax(file: path), included: [], sources: SourceMap(),
+                diagnostics: [Self.unreadable(path, error)], hasSyntaxTree: false)
         }
     }
 
@@ -82,8 +85,9 @@ public struct SourceLoader: Sendable {
         state.stack = [Self.canonical(path)]
         state.roots = ([Self.treeRoot(of: state.stack[0]), FileManager.default.currentDirectoryPath] + includeRoots).map(Self.realPath)
         resolveIncludes(of: main, state: &state)
-        return LoadedPipeline(main: main, included: state.included, sources: state.sources, diagnostics: state.diagnostics,
-                              hasSyntaxTree: hasTree)
+        return LoadedPipeline(
+            main: main, included: state.included, sources: state.sources, diagnostics: state.diagnostics,
+            hasSyntaxTree: hasTree)
     }
 
     /// Loads a pipeline from a YAML tree built elsewhere — a search space's
@@ -97,8 +101,9 @@ public struct SourceLoader: Sendable {
         state.stack = [Self.canonical(source.path)]
         state.roots = ([Self.treeRoot(of: state.stack[0]), FileManager.default.currentDirectoryPath] + includeRoots).map(Self.realPath)
         resolveIncludes(of: main, state: &state)
-        return LoadedPipeline(main: main, included: state.included, sources: state.sources, diagnostics: state.diagnostics,
-                              hasSyntaxTree: true)
+        return LoadedPipeline(
+            main: main, included: state.included, sources: state.sources, diagnostics: state.diagnostics,
+            hasSyntaxTree: true)
     }
 
     fileprivate struct State {
@@ -122,8 +127,9 @@ public struct SourceLoader: Sendable {
         let yaml = YAMLParser.parse(text, file: path)
         // A file that is not valid YAML has no tree; decoding it would only add noise.
         if yaml.root == nil, yaml.diagnostics.containsErrors {
-            return ParsedFile(syntax: PipelineSyntax(file: path), hasTree: false, diagnostics: yaml.diagnostics,
-                              source: quoteOnSyntaxError ? SourceFile(path: path, text: text) : nil)
+            return ParsedFile(
+                syntax: PipelineSyntax(file: path), hasTree: false, diagnostics: yaml.diagnostics,
+                source: quoteOnSyntaxError ? SourceFile(path: path, text: text) : nil)
         }
         let (syntax, diagnostics) = PipelineDecoder.decode(yaml.root, file: path)
         return ParsedFile(syntax: syntax, hasTree: true, diagnostics: yaml.diagnostics + diagnostics, source: SourceFile(path: path, text: text))
@@ -148,17 +154,23 @@ public struct SourceLoader: Sendable {
             let key = Self.canonical(path)
             if let cycleStart = state.stack.firstIndex(of: key) {
                 let chain = (state.stack[cycleStart...] + [key]).map { URL(fileURLWithPath: $0).lastPathComponent }
-                state.diagnostics.append(Diagnostic(
-                    .includeCycle, "including '\(include.value)' makes a cycle: \(chain.joined(separator: " → "))",
-                    at: include.range, notes: [DiagnosticNote("a file cannot include itself, directly or through others")]))
+                state.diagnostics.append(
+                    Diagnostic(
+                        .includeCycle, "including '\(include.value)' makes a cycle: \(chain.joined(separator: " → "))",
+                        at: include.range, notes: [DiagnosticNote("a file cannot include itself, directly or through others")]))
                 continue
             }
             if state.loaded.contains(key) { continue }  // a diamond: declarations apply once
             if let refusal = Self.includeRefusal(path, roots: state.roots) {
-                state.diagnostics.append(Diagnostic(
-                    .unreadableFile, "refusing to include '\(include.value)': \(refusal)", at: include.range,
-                    notes: [DiagnosticNote("includes read YAML files under the pipeline's own tree (\(state.roots[0])), so a pipeline from elsewhere cannot make Strata print other files"),
-                            DiagnosticNote("to allow another directory, pass '--include-path DIR' or set STRATA_INCLUDE_PATH")]))
+                state.diagnostics.append(
+                    Diagnostic(
+                        .unreadableFile, "refusing to include '\(include.value)': \(refusal)", at: include.range,
+                        notes: [
+                            DiagnosticNote(
+                                "includes read YAML files under the pipeline's own tree (\(state.roots[0])), so a pipeline from elsewhere cannot make Strata print other files"
+                            ),
+                            DiagnosticNote("to allow another directory, pass '--include-path DIR' or set STRATA_INCLUDE_PATH"),
+                        ]))
                 continue
             }
             let parsed: ParsedFile
@@ -166,18 +178,20 @@ public struct SourceLoader: Sendable {
             case .success(let file):
                 parsed = file
             case .failure(let failure):
-                state.diagnostics.append(Diagnostic(
-                    .unreadableFile, "cannot read included file '\(include.value)': \(failure.reason)", at: include.range,
-                    notes: [DiagnosticNote("include paths are relative to the file that includes them; this one resolved to '\(path)'")]))
+                state.diagnostics.append(
+                    Diagnostic(
+                        .unreadableFile, "cannot read included file '\(include.value)': \(failure.reason)", at: include.range,
+                        notes: [DiagnosticNote("include paths are relative to the file that includes them; this one resolved to '\(path)'")]))
                 continue
             }
             state.loaded.insert(key)
             let (syntax, _) = parsed.apply(to: &state)
             for key in ["layers", "budget"] {
                 if let range = syntax.topLevelKeys[key] {
-                    state.diagnostics.append(Diagnostic(
-                        .includedFileContent, "an included file may only declare models and defaults, not '\(key)'", at: range,
-                        notes: [DiagnosticNote("it is included here", at: include.range)]))
+                    state.diagnostics.append(
+                        Diagnostic(
+                            .includedFileContent, "an included file may only declare models and defaults, not '\(key)'", at: range,
+                            notes: [DiagnosticNote("it is included here", at: include.range)]))
                 }
             }
             state.stack.append(key)

@@ -6,8 +6,10 @@ import StrataYAML
 struct ValueReader {
     var diagnostics: [Diagnostic] = []
 
-    mutating func report(_ code: DiagnosticCode, _ message: String, at range: SourceRange,
-                         notes: [DiagnosticNote] = [], fixIts: [FixIt] = []) {
+    mutating func report(
+        _ code: DiagnosticCode, _ message: String, at range: SourceRange,
+        notes: [DiagnosticNote] = [], fixIts: [FixIt] = []
+    ) {
         diagnostics.append(Diagnostic(code, message, at: range, notes: notes, fixIts: fixIts))
     }
 
@@ -44,8 +46,9 @@ struct ValueReader {
             message += "; did you mean '\(suggestion)'?"
             fixIts.append(.replace(range, with: suggestion, message: "replace '\(key)' with '\(suggestion)'"))
         }
-        report(.unknownKey, message, at: range,
-               notes: [DiagnosticNote("\(what) accepts: \(allowed.joined(separator: ", "))")], fixIts: fixIts)
+        report(
+            .unknownKey, message, at: range,
+            notes: [DiagnosticNote("\(what) accepts: \(allowed.joined(separator: ", "))")], fixIts: fixIts)
         return Suggestions.closest(to: key, in: allowed)
     }
 
@@ -67,7 +70,8 @@ struct ValueReader {
 
     mutating func int(_ node: YAMLNode, key: String, in bounds: ClosedRange<Int>? = nil, unit: String = "") -> Located<Int>? {
         guard let scalar = node.scalar, scalar.style == .plain,
-              let value = Int(scalar.value.replacingOccurrences(of: "_", with: "")) else {
+            let value = Int(scalar.value.replacingOccurrences(of: "_", with: ""))
+        else {
             var fixIts: [FixIt] = []
             if let scalar = node.scalar, scalar.style != .plain, let value = Int(scalar.value) {
                 fixIts.append(.replace(node.range, with: String(value), message: "remove the quotes"))
@@ -76,8 +80,9 @@ struct ValueReader {
             return nil
         }
         if let bounds, !bounds.contains(value) {
-            outOfRange(key, value: String(value), bounds: describe(bounds), node: node,
-                       clamp: String(min(max(value, bounds.lowerBound), bounds.upperBound)))
+            outOfRange(
+                key, value: String(value), bounds: describe(bounds), node: node,
+                clamp: String(min(max(value, bounds.lowerBound), bounds.upperBound)))
             return nil
         }
         return Located(value, at: node.range)
@@ -85,13 +90,15 @@ struct ValueReader {
 
     mutating func double(_ node: YAMLNode, key: String, in bounds: ClosedRange<Double>? = nil, positive: Bool = false) -> Located<Double>? {
         guard let scalar = node.scalar, scalar.style == .plain,
-              let value = Double(scalar.value.replacingOccurrences(of: "_", with: "")), value.isFinite else {
+            let value = Double(scalar.value.replacingOccurrences(of: "_", with: "")), value.isFinite
+        else {
             report(.wrongType, "'\(key)' must be a number, not \(node.kindDescription)", at: node.range)
             return nil
         }
         if let bounds, !bounds.contains(value) {
-            outOfRange(key, value: scalar.value, bounds: "between \(format(bounds.lowerBound)) and \(format(bounds.upperBound))",
-                       node: node, clamp: format(min(max(value, bounds.lowerBound), bounds.upperBound)))
+            outOfRange(
+                key, value: scalar.value, bounds: "between \(format(bounds.lowerBound)) and \(format(bounds.upperBound))",
+                node: node, clamp: format(min(max(value, bounds.lowerBound), bounds.upperBound)))
             return nil
         }
         if positive, value <= 0 {
@@ -126,14 +133,16 @@ struct ValueReader {
             message += "; did you mean '\(suggestion)'?"
             fixIts.append(.replace(node.range, with: suggestion, message: "replace '\(scalar.value)' with '\(suggestion)'"))
         }
-        report(.unknownValue, message, at: node.range,
-               notes: [DiagnosticNote("'\(key)' accepts: \(allowed.joined(separator: ", "))")], fixIts: fixIts)
+        report(
+            .unknownValue, message, at: node.range,
+            notes: [DiagnosticNote("'\(key)' accepts: \(allowed.joined(separator: ", "))")], fixIts: fixIts)
         return nil
     }
 
     private mutating func outOfRange(_ key: String, value: String, bounds: String, node: YAMLNode, clamp: String?) {
-        report(.outOfRange, "'\(key)' is \(value), but it must be \(bounds)", at: node.range,
-               fixIts: clamp.map { [.replace(node.range, with: $0, message: "use \($0)")] } ?? [])
+        report(
+            .outOfRange, "'\(key)' is \(value), but it must be \(bounds)", at: node.range,
+            fixIts: clamp.map { [.replace(node.range, with: $0, message: "use \($0)")] } ?? [])
     }
 
     private func describe(_ bounds: ClosedRange<Int>) -> String {

@@ -21,7 +21,9 @@ public enum Vocabulary {
         "rank": ["model", "top_k", "prompt", "structured"] + sampling,
         "verify": ["model", "first_k", "on_empty", "prompt", "verdict_prompt", "structured"] + sampling,
         "vote": ["extractor", "early_stop", "wave"],
-        "unit-test": ["model", "mode", "tests", "test_source", "top_k", "on_empty", "on_failure", "prompt", "judge_prompt", "timeout_s", "memory_mb", "structured"] + sampling,
+        "unit-test": [
+            "model", "mode", "tests", "test_source", "top_k", "on_empty", "on_failure", "prompt", "judge_prompt", "timeout_s", "memory_mb", "structured",
+        ] + sampling,
     ]
 
     static func keys(_ context: String) -> [String] { contexts[context] ?? [] }

@@ -41,8 +41,6 @@ public struct ReceivedRequest: @unchecked Sendable {
     public var stream: Bool { body["stream"] as? Bool ?? false }
 }
 
-
-
 /// What the server does with one request.
 public indirect enum ScriptedReply: Sendable {
     /// A normal completion (in the request's wire format, streamed if asked).
@@ -125,7 +123,11 @@ public final class ScriptedLLMServer: @unchecked Sendable {
 
     public func setResponder(_ responder: @escaping Responder) { lock.withLock { _responder = responder } }
     public func setLatency(_ latency: Double) { lock.withLock { _latency = latency } }
-    public func resetRecords() { lock.withLock { _requests.removeAll(); _maxInFlight = 0 } }
+    public func resetRecords() {
+        lock.withLock {
+            _requests.removeAll(); _maxInFlight = 0
+        }
+    }
 
     fileprivate func accept(_ request: ReceivedRequest) -> (ScriptedReply, Double) {
         lock.withLock {
@@ -176,10 +178,12 @@ public final class ScriptedLLMServer: @unchecked Sendable {
         let count = countCandidates(in: prompt)
         // JSON-schema requests get JSON in the schema's shape.
         if let format = request.body["response_format"] as? [String: Any],
-           let name = (format["json_schema"] as? [String: Any])?["name"] as? String {
+            let name = (format["json_schema"] as? [String: Any])?["name"] as? String
+        {
             switch name {
             case "critiques":
-                return #"{"critiques": ["# + (1...max(1, count)).map { _ in #"{"strengths": "clear", "weaknesses": "none found"}"# }.joined(separator: ", ") + "]}"
+                return #"{"critiques": ["# + (1...max(1, count)).map { _ in #"{"strengths": "clear", "weaknesses": "none found"}"# }.joined(separator: ", ")
+                    + "]}"
             case "verdict": return #"{"verdict": "correct"}"#
             case "tests": return #"{"tests": ["The response answers.", "The response is short."]}"#
             case "passed": return #"{"passed": [true, true]}"#
@@ -277,7 +281,8 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         case .choices(let texts, let input, let output):
             write(status: .ok, contentType: "application/json", body: Self.completion(texts, request: request, usage: (input, output)), context: context)
         case .status(let code, let message, let extra):
-            let body = request.isAnthropic
+            let body =
+                request.isAnthropic
                 ? #"{"type":"error","error":{"type":"scripted","message":"\#(message)"}}"#
                 : #"{"error":{"message":"\#(message)","type":"scripted"}}"#
             write(status: HTTPResponseStatus(statusCode: code), contentType: "application/json", body: body, extraHeaders: extra, context: context)
@@ -316,13 +321,17 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     static func completion(_ texts: [String], request: ReceivedRequest, usage: (Int, Int)) -> String {
         let object: [String: Any]
         if request.isAnthropic {
-            object = ["id": "msg_test", "type": "message", "role": "assistant",
-                      "content": [["type": "text", "text": texts.first ?? ""]], "stop_reason": "end_turn",
-                      "usage": ["input_tokens": usage.0, "output_tokens": usage.1]]
+            object = [
+                "id": "msg_test", "type": "message", "role": "assistant",
+                "content": [["type": "text", "text": texts.first ?? ""]], "stop_reason": "end_turn",
+                "usage": ["input_tokens": usage.0, "output_tokens": usage.1],
+            ]
         } else {
-            object = ["id": "chatcmpl-test", "object": "chat.completion",
-                      "choices": texts.enumerated().map { ["index": $0.offset, "message": ["role": "assistant", "content": $0.element], "finish_reason": "stop"] },
-                      "usage": ["prompt_tokens": usage.0, "completion_tokens": usage.1, "total_tokens": usage.0 + usage.1]]
+            object = [
+                "id": "chatcmpl-test", "object": "chat.completion",
+                "choices": texts.enumerated().map { ["index": $0.offset, "message": ["role": "assistant", "content": $0.element], "finish_reason": "stop"] },
+                "usage": ["prompt_tokens": usage.0, "completion_tokens": usage.1, "total_tokens": usage.0 + usage.1],
+            ]
         }
         return String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
@@ -341,7 +350,9 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
                 let data = try! JSONSerialization.data(withJSONObject: ["type": "content_block_delta", "delta": ["type": "text_delta", "text": piece]])
                 events.append("event: content_block_delta\ndata: \(String(decoding: data, as: UTF8.self))\n\n")
             }
-            events.append("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":\(usage.1)}}\n\n")
+            events.append(
+                "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":\(usage.1)}}\n\n"
+            )
             events.append("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
         } else {
             for piece in pieces {
@@ -352,7 +363,9 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
                 events.append(String(event[..<middle]))
                 events.append(String(event[middle...]))
             }
-            events.append("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":\(usage.0),\"completion_tokens\":\(usage.1)}}\n\n")
+            events.append(
+                "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":\(usage.0),\"completion_tokens\":\(usage.1)}}\n\n"
+            )
             events.append("data: [DONE]\n\n")
         }
         sendEvents(events[...], interval: interval, context: context)

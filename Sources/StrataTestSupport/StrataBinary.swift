@@ -20,14 +20,18 @@ public enum StrataBinary {
     }
 
     /// Runs the binary on a Dispatch worker, so waiting for it never blocks Swift's cooperative pool.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
-                           executable: URL = url) async throws -> Outcome {
+    public static func run(
+        _ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
+        executable: URL = url
+    ) async throws -> Outcome {
         try await offPool { try runBlocking(arguments, environment: environment, in: directory, executable: executable) }
     }
 
     /// Runs the binary and waits for it, in the package root unless told otherwise.
-    public static func runBlocking(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
-                                   executable: URL = url) throws -> Outcome {
+    public static func runBlocking(
+        _ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
+        executable: URL = url
+    ) throws -> Outcome {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -44,8 +48,9 @@ public enum StrataBinary {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                       stderr: String(decoding: errData, as: UTF8.self))
+        return Outcome(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     /// Starts the binary in the background, for tests that signal or race it;

@@ -24,11 +24,13 @@ public enum YAMLParser {
     public static let maxBytes = 4 * 1024 * 1024
 
     public static func parse(_ text: String, file: String, maxExpandedNodes: Int = defaultMaxExpandedNodes) -> YAMLParseResult {
-        var builder = TreeBuilder(file: file, maxExpandedNodes: maxExpandedNodes,
-                                  lineLengths: SourceFile.lines(of: text).map { $0.unicodeScalars.count })
+        var builder = TreeBuilder(
+            file: file, maxExpandedNodes: maxExpandedNodes,
+            lineLengths: SourceFile.lines(of: text).map { $0.unicodeScalars.count })
         if text.utf8.count > maxBytes {
-            builder.fail(.limitExceeded, "the file is \(text.utf8.count) bytes; at most \(maxBytes) are read", at: .startOf(file),
-                         notes: [DiagnosticNote("pipeline and search files are a few kilobytes; this is refused so a huge file cannot exhaust memory")])
+            builder.fail(
+                .limitExceeded, "the file is \(text.utf8.count) bytes; at most \(maxBytes) are read", at: .startOf(file),
+                notes: [DiagnosticNote("pipeline and search files are a few kilobytes; this is refused so a huge file cannot exhaust memory")])
             return YAMLParseResult(root: nil, diagnostics: builder.diagnostics)
         }
         var bytes = Array(text.utf8)
@@ -156,42 +158,48 @@ private struct TreeBuilder {
         case YAML_DOCUMENT_START_EVENT:
             documents += 1
             if documents > 1 {
-                fail(.multipleDocuments, "a pipeline file must hold exactly one YAML document",
-                     at: range(event.start_mark, event.end_mark),
-                     notes: [DiagnosticNote("split the documents into separate files, or remove the '---' separator")])
+                fail(
+                    .multipleDocuments, "a pipeline file must hold exactly one YAML document",
+                    at: range(event.start_mark, event.end_mark),
+                    notes: [DiagnosticNote("split the documents into separate files, or remove the '---' separator")])
             }
         case YAML_SCALAR_EVENT:
             let data = event.data.scalar
             let bytes = UnsafeBufferPointer(start: data.value, count: Int(data.length))
             let value = String(decoding: bytes, as: UTF8.self)
-            let style: YAMLNode.ScalarStyle = switch data.style {
-            case YAML_SINGLE_QUOTED_SCALAR_STYLE: .singleQuoted
-            case YAML_DOUBLE_QUOTED_SCALAR_STYLE: .doubleQuoted
-            case YAML_LITERAL_SCALAR_STYLE: .literal
-            case YAML_FOLDED_SCALAR_STYLE: .folded
-            default: .plain
-            }
-            let node = YAMLNode(.scalar(.init(value: value, style: style, tag: Self.string(data.tag))),
-                                range: range(event.start_mark, event.end_mark))
+            let style: YAMLNode.ScalarStyle =
+                switch data.style {
+                case YAML_SINGLE_QUOTED_SCALAR_STYLE: .singleQuoted
+                case YAML_DOUBLE_QUOTED_SCALAR_STYLE: .doubleQuoted
+                case YAML_LITERAL_SCALAR_STYLE: .literal
+                case YAML_FOLDED_SCALAR_STYLE: .folded
+                default: .plain
+                }
+            let node = YAMLNode(
+                .scalar(.init(value: value, style: style, tag: Self.string(data.tag))),
+                range: range(event.start_mark, event.end_mark))
             add(node, weight: 1, anchor: Self.string(data.anchor))
         case YAML_ALIAS_EVENT:
             let name = Self.string(event.data.alias.anchor) ?? ""
             let at = range(event.start_mark, event.end_mark)
             if stack.contains(where: { $0.anchor == name }) {
-                fail(.badAlias, "alias '*\(name)' refers to the node that contains it",
-                     at: at, notes: [DiagnosticNote("a node cannot include itself; the expansion would never end")])
+                fail(
+                    .badAlias, "alias '*\(name)' refers to the node that contains it",
+                    at: at, notes: [DiagnosticNote("a node cannot include itself; the expansion would never end")])
                 return
             }
             guard let anchored = anchors[name] else {
-                fail(.badAlias, "alias '*\(name)' names no anchor defined before it", at: at,
-                     notes: [DiagnosticNote("define '&\(name)' on an earlier node")])
+                fail(
+                    .badAlias, "alias '*\(name)' names no anchor defined before it", at: at,
+                    notes: [DiagnosticNote("define '&\(name)' on an earlier node")])
                 return
             }
             add(anchored.node, weight: anchored.weight, anchor: nil, aliasRange: at)
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
             guard stack.count < YAMLParser.maxDepth else {
-                fail(.limitExceeded, "collections nest deeper than \(YAMLParser.maxDepth) levels here", at: range(event.start_mark, event.end_mark),
-                     notes: [DiagnosticNote("pipelines nest a few levels; this is refused so a small file cannot exhaust the stack")])
+                fail(
+                    .limitExceeded, "collections nest deeper than \(YAMLParser.maxDepth) levels here", at: range(event.start_mark, event.end_mark),
+                    notes: [DiagnosticNote("pipelines nest a few levels; this is refused so a small file cannot exhaust the stack")])
                 return
             }
             let isMapping = event.type == YAML_MAPPING_START_EVENT
@@ -200,7 +208,8 @@ private struct TreeBuilder {
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             guard let frame = stack.popLast() else { return }
             let nodeRange = SourceRange(file: file, start: frame.start, end: location(event.end_mark))
-            let node = frame.isMapping
+            let node =
+                frame.isMapping
                 ? YAMLNode(.mapping(resolveMerges(frame.pairs)), range: nodeRange)
                 : YAMLNode(.sequence(frame.items), range: nodeRange)
             add(node, weight: frame.weight, anchor: frame.anchor)
@@ -215,10 +224,11 @@ private struct TreeBuilder {
         if aliasRange != nil {
             expandedNodes += weight
             if expandedNodes > maxExpandedNodes {
-                fail(.aliasExpansionTooLarge,
-                     "aliases expand this document to more than \(maxExpandedNodes) nodes",
-                     at: aliasRange!,
-                     notes: [DiagnosticNote("nested aliases multiply; this is refused so a small file cannot exhaust memory")])
+                fail(
+                    .aliasExpansionTooLarge,
+                    "aliases expand this document to more than \(maxExpandedNodes) nodes",
+                    at: aliasRange!,
+                    notes: [DiagnosticNote("nested aliases multiply; this is refused so a small file cannot exhaust memory")])
                 return
             }
         }
@@ -258,21 +268,25 @@ private struct TreeBuilder {
                 }
                 for source in sources {
                     guard case .mapping(let sourcePairs) = source.content else {
-                        diagnostics.append(Diagnostic(.wrongType, "a '<<' merge key needs a mapping or a list of mappings, not \(source.kindDescription)", at: source.range))
+                        diagnostics.append(
+                            Diagnostic(.wrongType, "a '<<' merge key needs a mapping or a list of mappings, not \(source.kindDescription)", at: source.range))
                         continue
                     }
                     merged.append(contentsOf: sourcePairs)
                 }
                 if sources.isEmpty {
-                    diagnostics.append(Diagnostic(.wrongType, "a '<<' merge key needs a mapping or a list of mappings, not \(pair.value.kindDescription)", at: pair.value.range))
+                    diagnostics.append(
+                        Diagnostic(
+                            .wrongType, "a '<<' merge key needs a mapping or a list of mappings, not \(pair.value.kindDescription)", at: pair.value.range))
                 }
                 continue
             }
             if let first = seen[key.value] {
-                diagnostics.append(Diagnostic(
-                    .duplicateKey, "duplicate key '\(key.value)'", at: pair.key.range,
-                    notes: [DiagnosticNote("'\(key.value)' is first set here", at: first)],
-                    fixIts: []))
+                diagnostics.append(
+                    Diagnostic(
+                        .duplicateKey, "duplicate key '\(key.value)'", at: pair.key.range,
+                        notes: [DiagnosticNote("'\(key.value)' is first set here", at: first)],
+                        fixIts: []))
                 continue
             }
             seen[key.value] = pair.key.range

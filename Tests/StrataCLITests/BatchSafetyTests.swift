@@ -69,13 +69,13 @@ import Testing
         let directory = try temporaryDirectory()
         let pipeline = directory.appendingPathComponent("p.yaml").path
         try """
-            strata: 1
-            models:
-              m: { provider: openai-compatible, model: test, base_url: "\(server.baseURL)", limits: { max_in_flight: 4 } }
-            layers:
-              - ensemble: [{ model: m, samples: 2 }]
-              - fuse: { models: [m], on_failure: fail }
-            """.write(toFile: pipeline, atomically: true, encoding: .utf8)
+        strata: 1
+        models:
+          m: { provider: openai-compatible, model: test, base_url: "\(server.baseURL)", limits: { max_in_flight: 4 } }
+        layers:
+          - ensemble: [{ model: m, samples: 2 }]
+          - fuse: { models: [m], on_failure: fail }
+        """.write(toFile: pipeline, atomically: true, encoding: .utf8)
         let input = directory.appendingPathComponent("items.jsonl").path
         let output = directory.appendingPathComponent("answers.jsonl").path
         try (0..<3).map { #"{"id": "i\#($0)", "prompt": "q\#($0)"}"# }.joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
@@ -105,10 +105,13 @@ import Testing
 
     @Test func theFuseFallsBackAndATruncatedAnswerSaysSo() async throws {
         let server = try ScriptedLLMServer { request, _ in
-            if request.promptText.contains("Synthesize") { return .raw(status: 200, contentType: "application/json", body: #"{"choices":[{"message":{"content":""},"finish_reason":"stop"}]}"#) }
+            if request.promptText.contains("Synthesize") {
+                return .raw(status: 200, contentType: "application/json", body: #"{"choices":[{"message":{"content":""},"finish_reason":"stop"}]}"#)
+            }
             if request.promptText.contains("Rank the") { return .text(ScriptedLLMServer.defaultAnswer(for: request)) }
-            return .raw(status: 200, contentType: "application/json",
-                        body: #"{"choices":[{"message":{"content":"a cut"},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":32}}"#)
+            return .raw(
+                status: 200, contentType: "application/json",
+                body: #"{"choices":[{"message":{"content":"a cut"},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":32}}"#)
         }
         let directory = try temporaryDirectory()
         let pipeline = try StrataRunTests().writePipeline(server, in: directory)

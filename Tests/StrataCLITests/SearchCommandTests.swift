@@ -25,13 +25,13 @@ import Testing
     @Test func aBrokenSearchFileIsReportedLikeAPipeline() async throws {
         let directory = try temporaryDirectory()
         try """
-            strata-search: 1
-            axes:
-              samples: { range: [3, 1] }
-            pipeline:
-              layers:
-                - ensemble: [{ model: m, samples: $smaples }]
-            """.write(to: directory.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
+        strata-search: 1
+        axes:
+          samples: { range: [3, 1] }
+        pipeline:
+          layers:
+            - ensemble: [{ model: m, samples: $smaples }]
+        """.write(to: directory.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
         for command in [["search", "broken.yaml", "--dry-run"], ["check", "broken.yaml"]] {
             let outcome = try await StrataBinary.run(command, environment: ["NO_COLOR": "1"], in: directory)
             #expect(outcome.status == 1)
@@ -43,29 +43,29 @@ import Testing
 
     func writeFiles(_ server: ScriptedLLMServer, in directory: URL) throws {
         try """
-            # A test space.
-            strata-search: 1
-            axes:
-              samples: [1, 2, 3]
-              narrow: [none, vote]
-              fuse: [false, true]
-            pipeline:
-              models:
-                m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)", limits: { max_in_flight: 8 } }
-              defaults: { max_tokens: 32 }
-              layers:
-                - ensemble: [{ model: m, samples: $samples }]
-                - { $if: narrow == 'vote', vote: { extractor: numeric } }
-                - { $if: fuse, fuse: [m] }
-            """.write(to: directory.appendingPathComponent("space.yaml"), atomically: true, encoding: .utf8)
+        # A test space.
+        strata-search: 1
+        axes:
+          samples: [1, 2, 3]
+          narrow: [none, vote]
+          fuse: [false, true]
+        pipeline:
+          models:
+            m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)", limits: { max_in_flight: 8 } }
+          defaults: { max_tokens: 32 }
+          layers:
+            - ensemble: [{ model: m, samples: $samples }]
+            - { $if: narrow == 'vote', vote: { extractor: numeric } }
+            - { $if: fuse, fuse: [m] }
+        """.write(to: directory.appendingPathComponent("space.yaml"), atomically: true, encoding: .utf8)
         try """
-            strata: 1
-            models:
-              m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
-            defaults: { max_tokens: 32 }
-            layers:
-              - ensemble: [{ model: m, samples: 1 }]
-            """.write(to: directory.appendingPathComponent("baseline.yaml"), atomically: true, encoding: .utf8)
+        strata: 1
+        models:
+          m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
+        defaults: { max_tokens: 32 }
+        layers:
+          - ensemble: [{ model: m, samples: 1 }]
+        """.write(to: directory.appendingPathComponent("baseline.yaml"), atomically: true, encoding: .utf8)
     }
 
     /// Killed with SIGKILL mid-search, the same command resumes without
@@ -80,9 +80,11 @@ import Testing
         let directory = try temporaryDirectory()
         try writeFiles(server, in: directory)
         let dataset = packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
-        let arguments = ["search", "space.yaml", "--dataset", dataset, "--dev-limit", "6", "--holdout-limit", "5", "--trials", "8",
-                         "--budget-calls", "3", "--baseline", "baseline.yaml", "--report", "search.html", "--concurrency", "1",
-                         "--output", "best.yaml", "--format", "json"]
+        let arguments = [
+            "search", "space.yaml", "--dataset", dataset, "--dev-limit", "6", "--holdout-limit", "5", "--trials", "8",
+            "--budget-calls", "3", "--baseline", "baseline.yaml", "--report", "search.html", "--concurrency", "1",
+            "--output", "best.yaml", "--format", "json",
+        ]
         let log = directory.appendingPathComponent("first.log")
         let process = try StrataBinary.start(arguments, in: directory, log: log)
         func trialsLogged() -> Int {
@@ -136,8 +138,11 @@ extension SearchCommandTests {
         let directory = try temporaryDirectory()
         try writeFiles(server, in: directory)
         let dataset = packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
-        let outcome = try await StrataBinary.run(["search", "space.yaml", "--dataset", dataset, "--dev-limit", "4", "--holdout-limit", "3",
-                                                         "--algorithm", "grid", "--trials", "3"], in: directory)
+        let outcome = try await StrataBinary.run(
+            [
+                "search", "space.yaml", "--dataset", dataset, "--dev-limit", "4", "--holdout-limit", "3",
+                "--algorithm", "grid", "--trials", "3",
+            ], in: directory)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.contains("baseline the cheapest configuration (fuse=false narrow=none samples=1): held out"))
         #expect(outcome.stdout.contains("best pipeline written to space.best.yaml"))

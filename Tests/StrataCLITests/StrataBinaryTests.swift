@@ -40,26 +40,28 @@ import Testing
     @Test func threeMistakesAreReportedWithCaretsAndFixIts() async throws {
         let directory = try temporaryDirectory()
         try """
-            strata: 1
-            models:
-              gpt: { provider: openai, model: gpt-4o-mini }
-            layers:
-              - ensemble:
-                  - model: gpt
-                    smaples: 3
-              - rank: { model: gtp, top_k: 2 }
-              - fuse: [{ model: gpt, temperature: -1 }]
-            """.write(to: directory.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
+        strata: 1
+        models:
+          gpt: { provider: openai, model: gpt-4o-mini }
+        layers:
+          - ensemble:
+              - model: gpt
+                smaples: 3
+          - rank: { model: gtp, top_k: 2 }
+          - fuse: [{ model: gpt, temperature: -1 }]
+        """.write(to: directory.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
         let outcome = try await StrataBinary.run(["check", "broken.yaml"], in: directory)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("broken.yaml:7:9: error[E010]: unknown key 'smaples' in a model entry; did you mean 'samples'?"))
         #expect(outcome.stderr.contains("broken.yaml:8:20: error[E020]: model 'gtp' is not declared; did you mean 'gpt'?"))
         #expect(outcome.stderr.contains("broken.yaml:9:39: error[E013]: 'temperature' is -1, but it must be between 0 and 2"))
-        #expect(outcome.stderr.contains("""
-              |
-            7 |         smaples: 3
-              |         ^^^^^^^
-            """))
+        #expect(
+            outcome.stderr.contains(
+                """
+                  |
+                7 |         smaples: 3
+                  |         ^^^^^^^
+                """))
         #expect(outcome.stderr.contains("= help: replace 'smaples' with 'samples'"))
         #expect(outcome.stderr.contains("broken.yaml: failed (3 errors, 0 warnings)"))
         // Not a terminal: no colour codes.
@@ -110,15 +112,15 @@ import Testing
     @Test func compileShowsTheCostOfAPipelineOverBudget() async throws {
         let directory = try temporaryDirectory()
         try """
-            strata: 1
-            models:
-              gpt: { provider: openai, model: gpt-4o-mini }
-              claude: { provider: anthropic, model: claude-3-5-haiku-latest }
-            budget: { calls: 5 }
-            layers:
-              - ensemble: [{ model: gpt, samples: 5 }, { model: gpt, samples: 3, prompt: "Work backwards." }, { model: claude, samples: 3 }]
-              - fuse: [gpt]
-            """.write(to: directory.appendingPathComponent("pricey.yaml"), atomically: true, encoding: .utf8)
+        strata: 1
+        models:
+          gpt: { provider: openai, model: gpt-4o-mini }
+          claude: { provider: anthropic, model: claude-3-5-haiku-latest }
+        budget: { calls: 5 }
+        layers:
+          - ensemble: [{ model: gpt, samples: 5 }, { model: gpt, samples: 3, prompt: "Work backwards." }, { model: claude, samples: 3 }]
+          - fuse: [gpt]
+        """.write(to: directory.appendingPathComponent("pricey.yaml"), atomically: true, encoding: .utf8)
         let outcome = try await StrataBinary.run(["compile", "pricey.yaml", "--emit", "cost"], in: directory)
         #expect(outcome.status == 1)
         // Each gpt entry's samples go in one request (OpenAI takes n), claude's one by one
@@ -164,15 +166,15 @@ import Testing
     func writePipeline(_ server: ScriptedLLMServer, in directory: URL) throws -> String {
         let path = directory.appendingPathComponent("p.yaml").path
         try """
-            strata: 1
-            models:
-              m: { provider: openai-compatible, model: test, base_url: "\(server.baseURL)", limits: { max_in_flight: 4 } }
-            defaults: { max_tokens: 32 }
-            layers:
-              - ensemble: [{ model: m, samples: 3 }]
-              - rank: { model: m, top_k: 2 }
-              - fuse: [m]
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        strata: 1
+        models:
+          m: { provider: openai-compatible, model: test, base_url: "\(server.baseURL)", limits: { max_in_flight: 4 } }
+        defaults: { max_tokens: 32 }
+        layers:
+          - ensemble: [{ model: m, samples: 3 }]
+          - rank: { model: m, top_k: 2 }
+          - fuse: [m]
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
@@ -197,8 +199,11 @@ import Testing
         let directory = try temporaryDirectory()
         let pipeline = try writePipeline(server, in: directory)
         let file = directory.appendingPathComponent("timeline.json")
-        let outcome = try await StrataBinary.run(["run", pipeline, "--prompt", "Hello there", "--cache", "off",
-                                                         "--timeline", file.path], in: directory)
+        let outcome = try await StrataBinary.run(
+            [
+                "run", pipeline, "--prompt", "Hello there", "--cache", "off",
+                "--timeline", file.path,
+            ], in: directory)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
         let events = try #require(object["traceEvents"] as? [[String: Any]])
@@ -265,13 +270,13 @@ import Testing
         let directory = try temporaryDirectory()
         for (name, samples) in [("one.yaml", 1), ("three.yaml", 3)] {
             try """
-                strata: 1
-                models:
-                  m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
-                layers:
-                  - ensemble: [{ model: m, samples: \(samples) }]
-                  - fuse: [m]
-                """.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            strata: 1
+            models:
+              m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
+            layers:
+              - ensemble: [{ model: m, samples: \(samples) }]
+              - fuse: [m]
+            """.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
         let dataset = packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
         let arguments = ["eval", "one.yaml", "--dataset", dataset, "--limit", "5", "--compare", "three.yaml", "--format", "json"]
@@ -304,8 +309,10 @@ import Testing
         try await offPool {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: chromium)
-            process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                                 "--user-data-dir=\(directory.appendingPathComponent("chromium").path)", "--dump-dom", "file://\(page)"]
+            process.arguments = [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--user-data-dir=\(directory.appendingPathComponent("chromium").path)", "--dump-dom", "file://\(page)",
+            ]
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
@@ -323,13 +330,13 @@ import Testing
         }
         let directory = try temporaryDirectory()
         try """
-            strata: 1
-            models:
-              m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
-            layers:
-              - ensemble: [{ model: m, samples: 2 }]
-              - fuse: [m]
-            """.write(to: directory.appendingPathComponent("p.yaml"), atomically: true, encoding: .utf8)
+        strata: 1
+        models:
+          m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
+        layers:
+          - ensemble: [{ model: m, samples: 2 }]
+          - fuse: [m]
+        """.write(to: directory.appendingPathComponent("p.yaml"), atomically: true, encoding: .utf8)
         let dataset = packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
         let report = directory.appendingPathComponent("report.html").path
         let outcome = try await StrataBinary.run(["eval", "p.yaml", "--dataset", dataset, "--limit", "4", "--report", report], in: directory)

@@ -1,3 +1,4 @@
+import Foundation
 import Strata
 import Testing
 
@@ -13,18 +14,19 @@ import Testing
         """
 
     @Test func threeMistakesReportedInOnePassWithFixIts() {
-        let source = Self.gpt + """
-            layers:
-              - ensemble:
-                  - model: gpt
-                    1️⃣smaples: 3
-              - rank:
-                  model: 2️⃣gtp
-                  top_k: 2
-              - fuse:
-                  - model: gpt
-                    temperature: 3️⃣-0.5
-            """
+        let source =
+            Self.gpt + """
+                layers:
+                  - ensemble:
+                      - model: gpt
+                        1️⃣smaples: 3
+                  - rank:
+                      model: 2️⃣gtp
+                      top_k: 2
+                  - fuse:
+                      - model: gpt
+                        temperature: 3️⃣-0.5
+                """
         expectDiagnostics(source, [("1️⃣", .unknownKey), ("2️⃣", .undeclaredModel), ("3️⃣", .outOfRange)])
         let result = PipelineCompiler().compile(source: MarkedSource(source).text, path: "main.yaml")
         let fixes = result.diagnostics.flatMap(\.fixIts).flatMap(\.edits).map(\.replacement)
@@ -32,36 +34,39 @@ import Testing
     }
 
     @Test func wrongTypesAndValues() {
-        expectDiagnostics(Self.gpt + """
-            defaults:
-              max_tokens: 1️⃣"lots"
-              top_p: 2️⃣0
-            layers:
-              - ensemble:
-                  - model: gpt
-                    samples: 3️⃣ten
-                  - model: gpt
-                    samples: 4️⃣0
-              - rank:
-                  model: gpt
-                  top_k: 1
-                  structured: 5️⃣yes-please
-            """, [("1️⃣", .wrongType), ("2️⃣", .outOfRange), ("3️⃣", .wrongType), ("4️⃣", .outOfRange), ("5️⃣", .unknownValue)])
+        expectDiagnostics(
+            Self.gpt + """
+                defaults:
+                  max_tokens: 1️⃣"lots"
+                  top_p: 2️⃣0
+                layers:
+                  - ensemble:
+                      - model: gpt
+                        samples: 3️⃣ten
+                      - model: gpt
+                        samples: 4️⃣0
+                  - rank:
+                      model: gpt
+                      top_k: 1
+                      structured: 5️⃣yes-please
+                """, [("1️⃣", .wrongType), ("2️⃣", .outOfRange), ("3️⃣", .wrongType), ("4️⃣", .outOfRange), ("5️⃣", .unknownValue)])
     }
 
     @Test func yamlDuplicateKeysAndComplexKeys() {
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble:
-                  - model: gpt
-                    samples: 2
-                    1️⃣samples: 3
-              - rank: { model: gpt, top_k: 1, 2️⃣[a]: 1 }
-            """, [("1️⃣", .duplicateKey), ("2️⃣", .complexKey)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble:
+                      - model: gpt
+                        samples: 2
+                        1️⃣samples: 3
+                  - rank: { model: gpt, top_k: 1, 2️⃣[a]: 1 }
+                """, [("1️⃣", .duplicateKey), ("2️⃣", .complexKey)])
     }
 
     @Test func yamlSyntaxErrorPointsAtTheProblem() {
-        expectDiagnostics("""
+        expectDiagnostics(
+            """
             strata: 1
             layers:
               - ensemble: [ { model: gpt }
@@ -70,7 +75,8 @@ import Testing
     }
 
     @Test func multipleDocumentsAreRefused() {
-        expectDiagnostics("""
+        expectDiagnostics(
+            """
             strata: 1
             1️⃣---
             strata: 1
@@ -78,7 +84,8 @@ import Testing
     }
 
     @Test func aliasToItsOwnNodeIsRefused() {
-        expectDiagnostics("""
+        expectDiagnostics(
+            """
             strata: 1
             layers: &loop [ 1️⃣*loop ]
             """, [("1️⃣", .badAlias)])
@@ -98,14 +105,15 @@ import Testing
     }
 
     @Test func aliasesAndMergeKeysWork() {
-        let result = PipelineCompiler().compile(source: Self.gpt + """
-            defaults: &base { temperature: 0.8, max_tokens: 100 }
-            layers:
-              - ensemble:
-                  - { model: gpt, samples: 2, <<: *base }
-              - fuse:
-                  - { <<: *base, model: gpt, temperature: 0.2 }
-            """, path: "main.yaml")
+        let result = PipelineCompiler().compile(
+            source: Self.gpt + """
+                defaults: &base { temperature: 0.8, max_tokens: 100 }
+                layers:
+                  - ensemble:
+                      - { model: gpt, samples: 2, <<: *base }
+                  - fuse:
+                      - { <<: *base, model: gpt, temperature: 0.2 }
+                """, path: "main.yaml")
         #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
         let fuse = result.compiled?.pipeline.layers[1].entries[0].sampling
         #expect(fuse?.temperature == 0.2)
@@ -113,13 +121,15 @@ import Testing
     }
 
     @Test func versionKey() {
-        expectDiagnostics("""
+        expectDiagnostics(
+            """
             1️⃣models:
               gpt: { provider: openai, model: gpt-4o-mini }
             layers:
               - ensemble: [gpt]
             """, [("1️⃣", .missingVersion)])
-        expectDiagnostics("""
+        expectDiagnostics(
+            """
             strata: 1️⃣2
             models:
               gpt: { provider: openai, model: gpt-4o-mini }
@@ -129,36 +139,41 @@ import Testing
     }
 
     @Test func layerShape() {
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [gpt, gpt]
-              - rank: { model: gpt, top_k: 1 }
-                1️⃣fuse: [gpt]
-              - 2️⃣verify: {}
-              - 3️⃣frobnicate: { model: gpt }
-            """, [("1️⃣", .layerKind), ("2️⃣", .missingKey), ("3️⃣", .unknownKey)])
-        expectDiagnostics("""
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [gpt, gpt]
+                  - rank: { model: gpt, top_k: 1 }
+                    1️⃣fuse: [gpt]
+                  - 2️⃣verify: {}
+                  - 3️⃣frobnicate: { model: gpt }
+                """, [("1️⃣", .layerKind), ("2️⃣", .missingKey), ("3️⃣", .unknownKey)])
+        expectDiagnostics(
+            """
             strata: 1
             1️⃣layers: []
             """, [("1️⃣", .noLayers)])
     }
 
     @Test func ensembleMustComeFirstAndOnce() {
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - 1️⃣fuse: [gpt]
-              - 2️⃣ensemble: [gpt]
-            """, [("1️⃣", .ensemblePlacement), ("2️⃣", .ensemblePlacement)])
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [gpt, gpt]
-              - rank: { model: gpt, top_k: 1 }
-              - 1️⃣ensemble: [gpt]
-            """, [("1️⃣", .ensemblePlacement)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - 1️⃣fuse: [gpt]
+                  - 2️⃣ensemble: [gpt]
+                """, [("1️⃣", .ensemblePlacement), ("2️⃣", .ensemblePlacement)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [gpt, gpt]
+                  - rank: { model: gpt, top_k: 1 }
+                  - 1️⃣ensemble: [gpt]
+                """, [("1️⃣", .ensemblePlacement)])
     }
 
     @Test func modelsMustBeDeclaredWellAndUsed() {
-        expectDiagnostics("""
+        expectDiagnostics(
+            """
             strata: 1
             models:
               gpt: { provider: openai, model: gpt-4o-mini }
@@ -168,26 +183,31 @@ import Testing
               keyed: { provider: openai, model: gpt-4o, api_key_env: 4️⃣sk-abcdef0123456789abcdef0123456789, base_url: 5️⃣ftp://x }
             layers:
               - ensemble: [gpt, local, nameless, keyed]
-            """, [("1️⃣", .unusedModel), ("2️⃣", .providerSetting), ("3️⃣", .missingKey), ("4️⃣", .providerSetting),
-                  ("5️⃣", .providerSetting)])
+            """,
+            [
+                ("1️⃣", .unusedModel), ("2️⃣", .providerSetting), ("3️⃣", .missingKey), ("4️⃣", .providerSetting),
+                ("5️⃣", .providerSetting),
+            ])
     }
 
     @Test func keysNeverAppearInDiagnostics() {
         let secret = "sk-abcdef0123456789abcdef0123456789"
-        let result = PipelineCompiler().compile(source: """
-            strata: 1
-            models:
-              gpt: { provider: openai, model: gpt-4o, api_key_env: \(secret) }
-            layers:
-              - ensemble: [gpt]
-            """, path: "main.yaml")
+        let result = PipelineCompiler().compile(
+            source: """
+                strata: 1
+                models:
+                  gpt: { provider: openai, model: gpt-4o, api_key_env: \(secret) }
+                layers:
+                  - ensemble: [gpt]
+                """, path: "main.yaml")
         let rendered = DiagnosticRenderer.json(result.diagnostics)
         #expect(!result.diagnostics.isEmpty)
         #expect(!rendered.contains(secret))
     }
 
     @Test func includesShareModelsAndReportCyclesAndMissingFiles() {
-        expectDiagnostics("""
+        expectDiagnostics(
+            """
             strata: 1
             include: [models.yaml, 1️⃣missing.yaml, layers.yaml]
             models:
@@ -198,91 +218,102 @@ import Testing
             """, [("1️⃣", .unreadableFile), ("2️⃣", .duplicateModel), ("3️⃣", .includeCycle), ("4️⃣", .includedFileContent)],
             includes: [
                 "models.yaml": """
-                    strata: 1
-                    include: 3️⃣main.yaml
-                    models:
-                      gpt: { provider: openai, model: gpt-4o-mini }
-                      local: { provider: openai-compatible, model: q, base_url: http://127.0.0.1:8080/v1 }
-                    """,
+                strata: 1
+                include: 3️⃣main.yaml
+                models:
+                  gpt: { provider: openai, model: gpt-4o-mini }
+                  local: { provider: openai-compatible, model: q, base_url: http://127.0.0.1:8080/v1 }
+                """,
                 "layers.yaml": """
-                    strata: 1
-                    4️⃣layers: []
-                    """,
+                strata: 1
+                4️⃣layers: []
+                """,
             ])
     }
 
     @Test func rankTopKAgainstThePool() {
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 4 }]
-              - rank: { model: gpt, top_k: 1️⃣5 }
-              - fuse: [gpt]
-            """, [("1️⃣", .topKExceedsPool)])
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 4 }]
-              - rank: { model: gpt, top_k: 1️⃣4 }
-              - fuse: [gpt]
-            """, [("1️⃣", .rankKeepsEverything)])
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 4 }]
-              - verify: { model: gpt, first_k: 2, on_empty: keep-all }
-              - rank: { model: gpt, top_k: 1️⃣3 }
-              - fuse: [gpt]
-            """, [("1️⃣", .topKMayExceedPool)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 4 }]
+                  - rank: { model: gpt, top_k: 1️⃣5 }
+                  - fuse: [gpt]
+                """, [("1️⃣", .topKExceedsPool)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 4 }]
+                  - rank: { model: gpt, top_k: 1️⃣4 }
+                  - fuse: [gpt]
+                """, [("1️⃣", .rankKeepsEverything)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 4 }]
+                  - verify: { model: gpt, first_k: 2, on_empty: keep-all }
+                  - rank: { model: gpt, top_k: 1️⃣3 }
+                  - fuse: [gpt]
+                """, [("1️⃣", .topKMayExceedPool)])
     }
 
     @Test func emptyPoolsNeedAPolicy() {
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 4 }]
-              - verify: { model: gpt }
-              - 1️⃣fuse: [gpt]
-            """, [("1️⃣", .possiblyEmptyPool)])
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 4 }]
-              - unit-test: { model: gpt, top_k: 1 }
-              - 1️⃣unit-test: { model: gpt, mode: execute, top_k: 1, on_empty: fail }
-            """, [("1️⃣", .possiblyEmptyPool)])
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 4 }]
-              - 1️⃣verify: { model: gpt, first_k: 1 }
-            """, [("1️⃣", .finalPoolMayBeEmpty)])
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 4 }]
-              - verify: { model: gpt, first_k: 1, on_empty: fail }
-            """, [])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 4 }]
+                  - verify: { model: gpt }
+                  - 1️⃣fuse: [gpt]
+                """, [("1️⃣", .possiblyEmptyPool)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 4 }]
+                  - unit-test: { model: gpt, top_k: 1 }
+                  - 1️⃣unit-test: { model: gpt, mode: execute, top_k: 1, on_empty: fail }
+                """, [("1️⃣", .possiblyEmptyPool)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 4 }]
+                  - 1️⃣verify: { model: gpt, first_k: 1 }
+                """, [("1️⃣", .finalPoolMayBeEmpty)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 4 }]
+                  - verify: { model: gpt, first_k: 1, on_empty: fail }
+                """, [])
     }
 
     @Test func finalPoolWithSeveralCandidatesIsAWarning() {
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - 1️⃣ensemble: [{ model: gpt, samples: 3 }]
-            """, [("1️⃣", .finalPoolMultiple)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - 1️⃣ensemble: [{ model: gpt, samples: 3 }]
+                """, [("1️⃣", .finalPoolMultiple)])
     }
 
     @Test func critiquesNobodyReads() {
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 3 }]
-              - 1️⃣critique: { model: gpt }
-              - critique: { model: gpt }
-              - rank: { model: gpt, top_k: 1 }
-              - 2️⃣critique: { model: gpt }
-            """, [("1️⃣", .critiqueUnread), ("2️⃣", .critiqueUnread)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 3 }]
+                  - 1️⃣critique: { model: gpt }
+                  - critique: { model: gpt }
+                  - rank: { model: gpt, top_k: 1 }
+                  - 2️⃣critique: { model: gpt }
+                """, [("1️⃣", .critiqueUnread), ("2️⃣", .critiqueUnread)])
     }
 
     @Test func largeFusesAndContextWindows() {
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 30 }]
-              - 1️⃣fuse: [gpt]
-            """, [("1️⃣", .largeFuse)])
-        expectDiagnostics("""
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 30 }]
+                  - 1️⃣fuse: [gpt]
+                """, [("1️⃣", .largeFuse)])
+        expectDiagnostics(
+            """
             strata: 1
             models:
               small: { provider: openai-compatible, model: q, base_url: http://127.0.0.1:8080/v1, context_window: 4096 }
@@ -294,7 +325,8 @@ import Testing
     }
 
     @Test func capabilitiesMustFit() {
-        expectDiagnostics("""
+        expectDiagnostics(
+            """
             strata: 1
             models:
               local: { provider: openai-compatible, model: q, base_url: http://127.0.0.1:8080/v1 }
@@ -305,110 +337,123 @@ import Testing
     }
 
     @Test func promptOverridesAreChecked() {
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 3 }]
-              - rank:
-                  model: gpt
-                  top_k: 1
-                  prompt: 1️⃣"Rank these for {qeury}: {candidates}"
-              - verify:
-                  model: gpt
-                  on_empty: keep-all
-                  verdict_prompt: 2️⃣"Is it right? {candidate}"
-            """, [("1️⃣", .promptPlaceholder), ("1️⃣", .promptPlaceholder), ("2️⃣", .promptPlaceholder)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 3 }]
+                  - rank:
+                      model: gpt
+                      top_k: 1
+                      prompt: 1️⃣"Rank these for {qeury}: {candidates}"
+                  - verify:
+                      model: gpt
+                      on_empty: keep-all
+                      verdict_prompt: 2️⃣"Is it right? {candidate}"
+                """, [("1️⃣", .promptPlaceholder), ("1️⃣", .promptPlaceholder), ("2️⃣", .promptPlaceholder)])
     }
 
     @Test func samplingAtTemperatureZeroRepeatsItself() {
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 1️⃣5, temperature: 0 }]
-              - rank: { model: gpt, top_k: 1 }
-            """, [("1️⃣", .identicalSamples)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 1️⃣5, temperature: 0 }]
+                  - rank: { model: gpt, top_k: 1 }
+                """, [("1️⃣", .identicalSamples)])
     }
 
     @Test func verifyFirstKAndUnitTestSources() {
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 3 }]
-              - verify: { model: gpt, first_k: 1️⃣3, on_empty: keep-all }
-              - unit-test: { model: gpt, test_source: 2️⃣dataset, top_k: 1, on_empty: keep-all }
-            """, [("1️⃣", .firstKNeverStops), ("2️⃣", .unknownValue)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 3 }]
+                  - verify: { model: gpt, first_k: 1️⃣3, on_empty: keep-all }
+                  - unit-test: { model: gpt, test_source: 2️⃣dataset, top_k: 1, on_empty: keep-all }
+                """, [("1️⃣", .firstKNeverStops), ("2️⃣", .unknownValue)])
         // Dataset tests in execute mode need no model at all.
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 3 }]
-              - unit-test: { mode: execute, test_source: dataset, top_k: 1, on_empty: keep-all }
-            """, [])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 3 }]
+                  - unit-test: { mode: execute, test_source: dataset, top_k: 1, on_empty: keep-all }
+                """, [])
     }
 
     @Test func quorumIsAtMostTheSamples() {
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: { models: [{ model: gpt, samples: 4 }], quorum: 1️⃣5 }
-              - fuse: [gpt]
-            """, [("1️⃣", .quorumExceedsSamples)])
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: { models: [{ model: gpt, samples: 4 }], quorum: 3 }
-              - rank: { model: gpt, top_k: 1️⃣4 }
-              - fuse: [gpt]
-            """, [("1️⃣", .topKExceedsPool)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: { models: [{ model: gpt, samples: 4 }], quorum: 1️⃣5 }
+                  - fuse: [gpt]
+                """, [("1️⃣", .quorumExceedsSamples)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: { models: [{ model: gpt, samples: 4 }], quorum: 3 }
+                  - rank: { model: gpt, top_k: 1️⃣4 }
+                  - fuse: [gpt]
+                """, [("1️⃣", .topKExceedsPool)])
     }
 
     @Test func earlyStopFollowsTheEnsemble() {
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 5 }]
-              - rank: { model: gpt, top_k: 4 }
-              - vote: { extractor: numeric, early_stop: 1️⃣unbeatable }
-              - fuse: [gpt]
-            """, [("1️⃣", .earlyStopPlacement)])
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 5 }]
-              - vote: { early_stop: 0.9, wave: 2 }
-              - fuse: [gpt]
-            """, [])
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: { models: [{ model: gpt, samples: 5 }], quorum: 4 }
-              - vote: { early_stop: 1️⃣0.9 }
-              - fuse: [gpt]
-            """, [("1️⃣", .earlyStopPlacement)])
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 5 }]
-              - vote: { early_stop: 1️⃣1.5 }
-              - fuse: [gpt]
-            """, [("1️⃣", .outOfRange)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 5 }]
+                  - rank: { model: gpt, top_k: 4 }
+                  - vote: { extractor: numeric, early_stop: 1️⃣unbeatable }
+                  - fuse: [gpt]
+                """, [("1️⃣", .earlyStopPlacement)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 5 }]
+                  - vote: { early_stop: 0.9, wave: 2 }
+                  - fuse: [gpt]
+                """, [])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: { models: [{ model: gpt, samples: 5 }], quorum: 4 }
+                  - vote: { early_stop: 1️⃣0.9 }
+                  - fuse: [gpt]
+                """, [("1️⃣", .earlyStopPlacement)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 5 }]
+                  - vote: { early_stop: 1️⃣1.5 }
+                  - fuse: [gpt]
+                """, [("1️⃣", .outOfRange)])
     }
 
     @Test func voteNeedsVoters() {
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 2 }]
-              - 1️⃣vote: { extractor: numeric }
-              - fuse: [gpt]
-            """, [("1️⃣", .fewVoters)])
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - ensemble: [{ model: gpt, samples: 5 }]
-              - vote: { extractor: 1️⃣number }
-              - fuse: [gpt]
-            """, [("1️⃣", .unknownValue)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 2 }]
+                  - 1️⃣vote: { extractor: numeric }
+                  - fuse: [gpt]
+                """, [("1️⃣", .fewVoters)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 5 }]
+                  - vote: { extractor: 1️⃣number }
+                  - fuse: [gpt]
+                """, [("1️⃣", .unknownValue)])
     }
 
     @Test func budgetsAreCheckedAgainstTheWorstCase() {
-        let source = Self.gpt + """
-            budget:
-              calls: 1️⃣8
-              usd: 2️⃣0.0001
-            layers:
-              - ensemble: [{ model: gpt, samples: 4 }]
-              - verify: { model: gpt, on_empty: keep-all }
-              - fuse: [gpt]
-            """
+        let source =
+            Self.gpt + """
+                budget:
+                  calls: 1️⃣8
+                  usd: 2️⃣0.0001
+                layers:
+                  - ensemble: [{ model: gpt, samples: 4 }]
+                  - verify: { model: gpt, on_empty: keep-all }
+                  - fuse: [gpt]
+                """
         expectDiagnostics(source, [("1️⃣", .budgetExceeded), ("2️⃣", .budgetExceeded)])
         let result = PipelineCompiler().compile(source: MarkedSource(source).text, path: "main.yaml")
         let calls = result.diagnostics.first { $0.range.start.line == 5 }
@@ -421,11 +466,12 @@ import Testing
 
     @Test func absurdExpansionsAreRefused() {
         let entries = (0..<11).map { _ in "{ model: gpt, samples: 100000 }" }.joined(separator: ", ")
-        expectDiagnostics(Self.gpt + """
-            layers:
-              - 1️⃣ensemble: [\(entries)]
-              - 2️⃣rank: { model: gpt, top_k: 1 }
-            """, [("1️⃣", .tooManyCalls), ("2️⃣", .contextOverflow)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - 1️⃣ensemble: [\(entries)]
+                  - 2️⃣rank: { model: gpt, top_k: 1 }
+                """, [("1️⃣", .tooManyCalls), ("2️⃣", .contextOverflow)])
     }
 
     @Test func everyDiagnosticCodeIsExercisedByAGoldenTest() throws {
@@ -441,5 +487,3 @@ import Testing
         #expect(unexercised.isEmpty, "no golden test for \(unexercised)")
     }
 }
-
-import Foundation

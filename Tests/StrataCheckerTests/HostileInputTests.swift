@@ -33,12 +33,13 @@ import Testing
     }
 
     @Test func crlfFilesReportTheRightLine() {
-        let source = (Self.gpt + """
-            layers:
-              - ensemble:
-                  - model: gpt
-                    smaples: 3
-            """).replacingOccurrences(of: "\n", with: "\r\n")
+        let source =
+            (Self.gpt + """
+                layers:
+                  - ensemble:
+                      - model: gpt
+                        smaples: 3
+                """).replacingOccurrences(of: "\n", with: "\r\n")
         let result = PipelineCompiler().compile(source: source, path: "main.yaml")
         let unknown = result.diagnostics.first { $0.code == .unknownKey }
         #expect(unknown?.range.start == SourceLocation(line: 7, column: 9))
@@ -127,7 +128,8 @@ import Testing
     }
 
     @Test func keysGoOnlyWhereTheyAreMeantFor() {
-        expectDiagnostics("""
+        expectDiagnostics(
+            """
             strata: 1
             models:
               proxy: { provider: openai, model: gpt-4o, base_url: 1️⃣https://llm.example.com/v1 }
@@ -153,13 +155,15 @@ import Testing
     @Test func includesAreReadAndParsedOncePerSearch() throws {
         let reads = Counter()
         let cache = IncludeCache()
-        let loader = SourceLoader(readFile: { path in
-            if path.hasSuffix("models.yaml") { reads.increment() }
-            return "strata: 1\nmodels:\n  gpt: { provider: openai, model: gpt-4o-mini }\n"
-        }, includeRoots: ["/"], includeCache: cache)
+        let loader = SourceLoader(
+            readFile: { path in
+                if path.hasSuffix("models.yaml") { reads.increment() }
+                return "strata: 1\nmodels:\n  gpt: { provider: openai, model: gpt-4o-mini }\n"
+            }, includeRoots: ["/"], includeCache: cache)
         for samples in 1...5 {
-            let loaded = loader.load(text: "strata: 1\ninclude: models.yaml\nlayers:\n  - ensemble: [{ model: gpt, samples: \(samples) }]\n",
-                                     path: "/pipelines/main.yaml")
+            let loaded = loader.load(
+                text: "strata: 1\ninclude: models.yaml\nlayers:\n  - ensemble: [{ model: gpt, samples: \(samples) }]\n",
+                path: "/pipelines/main.yaml")
             #expect(loaded.included.count == 1)
             #expect(loaded.diagnostics.isEmpty)
         }
@@ -195,4 +199,3 @@ final class Counter: @unchecked Sendable {
     func increment() { lock.withLock { count += 1 } }
     var value: Int { lock.withLock { count } }
 }
-

@@ -1,3 +1,4 @@
+import Foundation
 import Strata
 import Testing
 
@@ -66,4 +67,3 @@ func expectDiagnostics(
 }
 
 typealias SourceLocation = StrataDiagnostics.SourceLocation
-import Foundation

@@ -5,8 +5,10 @@ import Testing
 /// Search files are checked with the same machinery as pipelines: every
 /// problem in one pass, at the marked position, with its stable code.
 @Suite struct SearchSpaceDiagnosticsTests {
-    func expectSearchDiagnostics(_ marked: String, _ expected: [(marker: String, code: DiagnosticCode)],
-                                 sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+    func expectSearchDiagnostics(
+        _ marked: String, _ expected: [(marker: String, code: DiagnosticCode)],
+        sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) throws {
         let source = MarkedSource(marked)
         let result = SearchSpaceLoader.load(text: source.text, path: "space.yaml")
         let actual = result.diagnostics.map { "\($0.range.start) \($0.code.rawValue)" }.sorted()
@@ -15,7 +17,8 @@ import Testing
     }
 
     @Test func everyProblemOfASearchFileInOnePass() throws {
-        try expectSearchDiagnostics("""
+        try expectSearchDiagnostics(
+            """
             strata-search: 1
             axes:
               samples: { range: 1️⃣[5, 1] }
@@ -30,12 +33,16 @@ import Testing
                 - 6️⃣$iff: critique
                   critique: { model: m }
                 - fuse: [{ model: m, samples: $fusers }]
-            """, [("1️⃣", .axisDomain), ("2️⃣", .unknownAxis), ("3️⃣", .unknownKey), ("4️⃣", .unusedAxis), ("5️⃣", .unknownAxis),
-                  ("6️⃣", .templateDirective)])
+            """,
+            [
+                ("1️⃣", .axisDomain), ("2️⃣", .unknownAxis), ("3️⃣", .unknownKey), ("4️⃣", .unusedAxis), ("5️⃣", .unknownAxis),
+                ("6️⃣", .templateDirective),
+            ])
     }
 
     @Test func typosGetFixIts() throws {
-        let source = MarkedSource("""
+        let source = MarkedSource(
+            """
             strata-search: 1
             axes:
               samples: { 1️⃣rnage: [1, 3] }
@@ -53,7 +60,8 @@ import Testing
     }
 
     @Test func expressionsThatDoNotParse() throws {
-        try expectSearchDiagnostics("""
+        try expectSearchDiagnostics(
+            """
             strata-search: 1
             axes:
               rounds: { range: [1, 3] }
@@ -67,7 +75,8 @@ import Testing
     }
 
     @Test func aMissingVersionAndTemplate() throws {
-        try expectSearchDiagnostics("""
+        try expectSearchDiagnostics(
+            """
             1️⃣axes:
               samples: [1, 2]
             """, [("1️⃣", .missingVersion), ("1️⃣", .missingKey)])
@@ -75,7 +84,8 @@ import Testing
 
     /// A configuration's checker errors point at the template lines that produced them.
     @Test func configurationErrorsPointIntoTheTemplate() throws {
-        let source = MarkedSource("""
+        let source = MarkedSource(
+            """
             strata-search: 1
             pipeline:
               models:

@@ -16,12 +16,13 @@ let header = """
 
 @Suite struct GraphBuilderTests {
     @Test func sampleRankFuseHasOneNodePerCallAndThreeRoundsOfLatency() throws {
-        let compiled = try compiled(header + """
-            layers:
-              - ensemble: [{ model: m, samples: 10 }]
-              - rank: { model: m, top_k: 5 }
-              - fuse: [m]
-            """)
+        let compiled = try compiled(
+            header + """
+                layers:
+                  - ensemble: [{ model: m, samples: 10 }]
+                  - rank: { model: m, top_k: 5 }
+                  - fuse: [m]
+                """)
         let graph = compiled.graph
         let calls = graph.nodes.filter(\.operation.isCall)
         #expect(calls.count == 12)
@@ -39,12 +40,13 @@ let header = """
     }
 
     @Test func verifyChainsReasoningBeforeVerdictPerCandidate() throws {
-        let compiled = try compiled(header + """
-            layers:
-              - ensemble: [{ model: m, samples: 3 }]
-              - verify: { model: m, on_empty: keep-all }
-              - fuse: [m]
-            """)
+        let compiled = try compiled(
+            header + """
+                layers:
+                  - ensemble: [{ model: m, samples: 3 }]
+                  - verify: { model: m, on_empty: keep-all }
+                  - fuse: [m]
+                """)
         let nodes = compiled.graph.nodes
         let verdicts = nodes.filter { $0.operation == .verifyVerdict }
         #expect(verdicts.count == 3)
@@ -58,11 +60,12 @@ let header = """
     }
 
     @Test func unitTestExecuteRunsSandboxStepsNotCalls() throws {
-        let compiled = try compiled(header + """
-            layers:
-              - ensemble: [{ model: m, samples: 4 }]
-              - unit-test: { model: m, mode: execute, top_k: 1, on_empty: keep-all, timeout_s: 3 }
-            """)
+        let compiled = try compiled(
+            header + """
+                layers:
+                  - ensemble: [{ model: m, samples: 4 }]
+                  - unit-test: { model: m, mode: execute, top_k: 1, on_empty: keep-all, timeout_s: 3 }
+                """)
         let layer = compiled.graph.nodes.filter { $0.layer == 1 }
         #expect(layer.filter(\.operation.isCall).map(\.operation) == [.writeTests])
         #expect(layer.filter { $0.operation == .executeTests }.count == 4)
@@ -77,45 +80,49 @@ let header = """
     }
 
     @Test func unitTestJudgeGradesEveryCandidate() throws {
-        let compiled = try compiled(header + """
-            layers:
-              - ensemble: [{ model: m, samples: 4 }]
-              - unit-test: { model: m, top_k: 1, on_empty: keep-all }
-            """)
+        let compiled = try compiled(
+            header + """
+                layers:
+                  - ensemble: [{ model: m, samples: 4 }]
+                  - unit-test: { model: m, top_k: 1, on_empty: keep-all }
+                """)
         #expect(compiled.cost.layers[1].calls == 5)
     }
 
     @Test func concurrencyLimitsAddWaves() throws {
         // n allows 2 in flight: 5 samples take 3 waves of 1 + 100/100 = 2 s.
-        let compiled = try compiled(header + """
-            layers:
-              - ensemble: [{ model: n, samples: 5 }]
-              - fuse: [m]
-            """)
+        let compiled = try compiled(
+            header + """
+                layers:
+                  - ensemble: [{ model: n, samples: 5 }]
+                  - fuse: [m]
+                """)
         #expect(abs(compiled.cost.layers[0].latencySeconds - 6) < 0.01)
     }
 
     @Test func samplesOfOneModelAcrossEntriesKeepDistinctIndices() throws {
-        let compiled = try compiled(header + """
-            layers:
-              - ensemble:
-                  - { model: m, samples: 2 }
-                  - { model: n, samples: 1 }
-                  - { model: m, samples: 2, temperature: 1.0 }
-              - fuse: [m]
-            """)
+        let compiled = try compiled(
+            header + """
+                layers:
+                  - ensemble:
+                      - { model: m, samples: 2 }
+                      - { model: n, samples: 1 }
+                      - { model: m, samples: 2, temperature: 1.0 }
+                  - fuse: [m]
+                """)
         let m = compiled.graph.nodes.filter { $0.operation == .generate && $0.model == 0 }
         #expect(m.map(\.sample) == [0, 1, 2, 3])
         #expect(Set(m.map(\.seed)).count == 4)
     }
 
     @Test func costAddsUpTokensAndDollars() throws {
-        let compiled = try compiled(header + """
-            budget: { query_tokens: 100 }
-            layers:
-              - ensemble: [{ model: m, samples: 2 }]
-              - fuse: [m]
-            """)
+        let compiled = try compiled(
+            header + """
+                budget: { query_tokens: 100 }
+                layers:
+                  - ensemble: [{ model: m, samples: 2 }]
+                  - fuse: [m]
+                """)
         let total = compiled.cost.total
         // Two generations and one fuse call of max_tokens 100 each.
         #expect(total.outputTokens == 300)
@@ -130,23 +137,26 @@ let header = """
     }
 
     @Test func theCostTableSaysWhatCanSpendLessThanTheWorstCase() throws {
-        let compiled = try compiled(header + """
-            budget: { latency_s: 60 }
-            layers:
-              - ensemble: [{ model: m, samples: 9 }]
-              - vote: { early_stop: unbeatable, wave: 3 }
-              - fuse: [m]
-            """)
+        let compiled = try compiled(
+            header + """
+                budget: { latency_s: 60 }
+                layers:
+                  - ensemble: [{ model: m, samples: 9 }]
+                  - vote: { early_stop: unbeatable, wave: 3 }
+                  - fuse: [m]
+                """)
         let table = compiled.render(.cost)
         #expect(compiled.cost.total.calls == 10, "the worst case is still every call")
         // Unbeatable with waves of 3 over 9 samples: after 3 agreeing votes 6 remain, after 6 only 3 do.
         #expect(table.contains("Layer 2 (vote, early_stop: unbeatable) draws 3 samples at a time: as few as 6 of 9 when they agree (3 calls fewer"), "\(table)")
         #expect(table.contains("still running after 60.0 s answers from its last complete layer"))
-        let quorum = try StrataTestSupport.compiled(header + """
-            layers:
-              - ensemble: { models: [{ model: m, samples: 9 }], quorum: 7 }
-              - fuse: [m]
-            """).render(.cost)
+        let quorum = try StrataTestSupport.compiled(
+            header + """
+                layers:
+                  - ensemble: { models: [{ model: m, samples: 9 }], quorum: 7 }
+                  - fuse: [m]
+                """
+        ).render(.cost)
         #expect(quorum.contains("Layer 1 (ensemble) goes on after the first 7 of 9 samples arrive"))
         #expect(EarlyStop.confidence(0.95).fewestDraws(samples: 7, wave: 2) == 4)
         #expect(EarlyStop.unbeatable.fewestDraws(samples: 15, wave: 5) == 10)
@@ -171,30 +181,35 @@ let header = """
         #expect(batched.cost.total.inputTokens == separate.cost.total.inputTokens - 4 * prompt)
         #expect(batched.cost.total.outputTokens == separate.cost.total.outputTokens)
         let table = batched.render(.cost)
-        #expect(table.contains("Layer 1 (ensemble) asks m for 5 samples in one request (n): the prompt is sent and billed once, \(4 * prompt) input tokens"), "\(table)")
+        #expect(
+            table.contains("Layer 1 (ensemble) asks m for 5 samples in one request (n): the prompt is sent and billed once, \(4 * prompt) input tokens"),
+            "\(table)")
         #expect(batched.render(.mermaid).contains("generate m #0–4 (n=5)"))
         // A quorum and a vote that stops early need their samples as separate requests.
-        let quorum = try compiled(batching + """
-            layers:
-              - ensemble: { models: [{ model: m, samples: 5 }], quorum: 3 }
-            """)
+        let quorum = try compiled(
+            batching + """
+                layers:
+                  - ensemble: { models: [{ model: m, samples: 5 }], quorum: 3 }
+                """)
         #expect(quorum.graph.nodes.filter { $0.operation == .generate }.count == 5)
-        let vote = try compiled(batching + """
-            layers:
-              - ensemble: [{ model: m, samples: 5 }]
-              - vote: { early_stop: 0.9 }
-            """)
+        let vote = try compiled(
+            batching + """
+                layers:
+                  - ensemble: [{ model: m, samples: 5 }]
+                  - vote: { early_stop: 0.9 }
+                """)
         #expect(vote.graph.nodes.filter { $0.operation == .generate }.count == 5)
     }
 
     @Test func emittersDescribeTheSameGraph() throws {
-        let compiled = try compiled(header + """
-            layers:
-              - ensemble: [{ model: m, samples: 3 }]
-              - critique: { model: m }
-              - rank: { model: m, top_k: 2 }
-              - fuse: [m]
-            """)
+        let compiled = try compiled(
+            header + """
+                layers:
+                  - ensemble: [{ model: m, samples: 3 }]
+                  - critique: { model: m }
+                  - rank: { model: m, top_k: 2 }
+                  - fuse: [m]
+                """)
         let edges = compiled.graph.nodes.reduce(0) { $0 + $1.dependencies.count }
         let dot = compiled.render(.dot)
         #expect(dot.hasPrefix("digraph strata {"))
@@ -212,11 +227,12 @@ let header = """
     }
 
     @Test func overAHundredThousandCallsCompile() throws {
-        let compiled = try compiled(header + """
-            layers:
-              - ensemble: [{ model: m, samples: 34000 }, { model: n, samples: 1 }]
-              - verify: { model: m, first_k: 1, on_empty: fail }
-            """)
+        let compiled = try compiled(
+            header + """
+                layers:
+                  - ensemble: [{ model: m, samples: 34000 }, { model: n, samples: 1 }]
+                  - verify: { model: m, first_k: 1, on_empty: fail }
+                """)
         #expect(compiled.cost.total.calls == 34_001 + 2 * 34_001)
         #expect(compiled.graph.nodes.filter(\.operation.isCall).count == compiled.cost.total.calls)
     }

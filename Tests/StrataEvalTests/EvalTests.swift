@@ -29,7 +29,8 @@ let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
 
     @Test func mtBenchHasTwoTurns() throws {
         let path = temporaryPath("mt.jsonl")
-        try #"{"question_id": 81, "category": "writing", "turns": ["Write a poem.", "Now make it rhyme."]}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        try #"{"question_id": 81, "category": "writing", "turns": ["Write a poem.", "Now make it rhyme."]}"#.write(
+            toFile: path, atomically: true, encoding: .utf8)
         let loaded = try DatasetLoader.load(path: path)
         #expect(loaded.format == .mtbench)
         #expect(loaded.items[0].id == "81")
@@ -43,8 +44,10 @@ let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
         #expect(loaded.items.map(\.id) == ["12", "x-1"])
         #expect(loaded.items.map { $0.query.messages.last?.content } == ["a", "b"])
 
-        for (line, expected) in [("{\"id\": true, \"prompt\": \"a\"}", ":2: 'id' must be a string or an integer"),
-                                 ("{\"id\": 1.5, \"prompt\": \"a\"}", ":2: 'id' must be a string or an integer")] {
+        for (line, expected) in [
+            ("{\"id\": true, \"prompt\": \"a\"}", ":2: 'id' must be a string or an integer"),
+            ("{\"id\": 1.5, \"prompt\": \"a\"}", ":2: 'id' must be a string or an integer"),
+        ] {
             try ("{\"id\": 1, \"prompt\": \"ok\"}\r\n" + line + "\n").write(toFile: path, atomically: true, encoding: .utf8)
             #expect { try DatasetLoader.load(path: path, format: .jsonl) } throws: { "\($0)".contains(path + expected) }
         }
@@ -151,13 +154,14 @@ let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
     }
 
     static func runtime(_ server: ScriptedLLMServer) throws -> PipelineRuntime {
-        let result = PipelineCompiler().compile(source: """
-            strata: 1
-            models:
-              m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
-            layers:
-              - ensemble: [m]
-            """, path: "eval.yaml")
+        let result = PipelineCompiler().compile(
+            source: """
+                strata: 1
+                models:
+                  m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
+                layers:
+                  - ensemble: [m]
+                """, path: "eval.yaml")
         return try PipelineRuntime(pipeline: try #require(result.compiled).pipeline)
     }
 

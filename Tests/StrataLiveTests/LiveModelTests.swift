@@ -22,7 +22,6 @@ enum LiveServer {
         }
     }
 
-
     /// A pipeline on the live model, with short outputs to keep the suite fast on two cores.
     static func pipeline(_ layers: String, maxTokens: Int = 48) throws -> CheckedPipeline {
         let source = """
@@ -42,9 +41,9 @@ enum LiveServer {
     }
 }
 
-
-@Suite(.enabled(if: LiveServer.isUp, "the local model server is down: start it with `scripts/local-llm start` (scripts/test does)"),
-       .serialized)
+@Suite(
+    .enabled(if: LiveServer.isUp, "the local model server is down: start it with `scripts/local-llm start` (scripts/test does)"),
+    .serialized)
 struct LiveModelTests {
     @Test func quickstartPipelineEndToEnd() async throws {
         var compiled = try #require(PipelineCompiler().compile(path: packageRoot.appendingPathComponent("Pipelines/quickstart.yaml").path).compiled)
@@ -63,14 +62,16 @@ struct LiveModelTests {
     }
 
     @Test func everyLayerKindOnce() async throws {
-        let runtime = try LiveServer.runtime(try LiveServer.pipeline("""
-              - ensemble: [{ model: live, samples: 3 }]
-              - critique: { model: live, max_tokens: 160, on_malformed: pass-through }
-              - rank: { model: live, top_k: 2 }
-              - verify: { model: live, on_empty: keep-all, max_tokens: 48 }
-              - unit-test: { model: live, mode: judge, tests: 2, top_k: 2, on_empty: keep-all }
-              - fuse: [live]
-            """))
+        let runtime = try LiveServer.runtime(
+            try LiveServer.pipeline(
+                """
+                  - ensemble: [{ model: live, samples: 3 }]
+                  - critique: { model: live, max_tokens: 160, on_malformed: pass-through }
+                  - rank: { model: live, top_k: 2 }
+                  - verify: { model: live, on_empty: keep-all, max_tokens: 48 }
+                  - unit-test: { model: live, mode: judge, tests: 2, top_k: 2, on_empty: keep-all }
+                  - fuse: [live]
+                """))
         let result = await runtime.run(Query(prompt: "What is 6 times 7? Answer briefly."))
         try await runtime.shutdown()
         #expect(result.failure == nil, "\(result.failure ?? "")")
@@ -79,21 +80,27 @@ struct LiveModelTests {
     }
 
     @Test func unitTestExecuteRunsRealModelCode() async throws {
-        let runtime = try LiveServer.runtime(try LiveServer.pipeline("""
-              - ensemble: [{ model: live, samples: 2 }]
-              - unit-test: { mode: execute, test_source: dataset, top_k: 1, on_empty: keep-all, timeout_s: 5 }
-            """, maxTokens: 96))
-        let result = await runtime.run(Query(prompt: "Write a Python function add(a, b) that returns a + b. Reply with only the code.",
-                                              tests: "assert add(2, 3) == 5\nassert add(-1, 1) == 0"))
+        let runtime = try LiveServer.runtime(
+            try LiveServer.pipeline(
+                """
+                  - ensemble: [{ model: live, samples: 2 }]
+                  - unit-test: { mode: execute, test_source: dataset, top_k: 1, on_empty: keep-all, timeout_s: 5 }
+                """, maxTokens: 96))
+        let result = await runtime.run(
+            Query(
+                prompt: "Write a Python function add(a, b) that returns a + b. Reply with only the code.",
+                tests: "assert add(2, 3) == 5\nassert add(-1, 1) == 0"))
         try await runtime.shutdown()
         #expect(result.failure == nil, "\(result.failure ?? "")")
         #expect(result.layers[1].notes.contains { $0.contains("executed tests") })
     }
 
     @Test func streamingDeliversPieces() async throws {
-        let runtime = try LiveServer.runtime(try LiveServer.pipeline("""
-              - ensemble: [{ model: live, samples: 1, max_tokens: 40 }]
-            """))
+        let runtime = try LiveServer.runtime(
+            try LiveServer.pipeline(
+                """
+                  - ensemble: [{ model: live, samples: 1, max_tokens: 40 }]
+                """))
         let pieces = LivePieces()
         let result = await runtime.run(Query(prompt: "Count from one to ten in words."), onDelta: { pieces.append($0) })
         try await runtime.shutdown()
@@ -103,10 +110,12 @@ struct LiveModelTests {
     }
 
     @Test func rankWithJSONSchemaOutput() async throws {
-        let runtime = try LiveServer.runtime(try LiveServer.pipeline("""
-              - ensemble: [{ model: live, samples: 3 }]
-              - rank: { model: live, top_k: 1, structured: always, max_tokens: 32 }
-            """))
+        let runtime = try LiveServer.runtime(
+            try LiveServer.pipeline(
+                """
+                  - ensemble: [{ model: live, samples: 3 }]
+                  - rank: { model: live, top_k: 1, structured: always, max_tokens: 32 }
+                """))
         let result = await runtime.run(Query(prompt: "Give one word for a happy feeling."))
         try await runtime.shutdown()
         #expect(result.failure == nil)
@@ -116,10 +125,12 @@ struct LiveModelTests {
     }
 
     @Test func samplesWithDistinctSeedsGiveDistinctCandidates() async throws {
-        let runtime = try LiveServer.runtime(try LiveServer.pipeline("""
-              - ensemble: [{ model: live, samples: 4, temperature: 1.0 }]
-              - fuse: [live]
-            """, maxTokens: 24))
+        let runtime = try LiveServer.runtime(
+            try LiveServer.pipeline(
+                """
+                  - ensemble: [{ model: live, samples: 4, temperature: 1.0 }]
+                  - fuse: [live]
+                """, maxTokens: 24))
         let result = await runtime.run(Query(prompt: "Invent a name for a cat."))
         try await runtime.shutdown()
         let texts = result.layers[0].candidates.map(\.text)
@@ -129,7 +140,8 @@ struct LiveModelTests {
 
     @Test func rerunHitsTheCacheWithZeroNewCalls() async throws {
         let path = temporaryPath("strata-live.sqlite")
-        let pipeline = try LiveServer.pipeline("""
+        let pipeline = try LiveServer.pipeline(
+            """
               - ensemble: [{ model: live, samples: 2 }]
               - fuse: [live]
             """, maxTokens: 24)

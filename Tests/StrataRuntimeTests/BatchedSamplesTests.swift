@@ -1,9 +1,10 @@
 import Foundation
 import Strata
-@testable import StrataRuntime
 import StrataTestServer
 import StrataTestSupport
 import Testing
+
+@testable import StrataRuntime
 
 /// An entry's samples go in one request with `n` when its model declares the
 /// capability: the prompt is sent and billed once, each sample is cached
@@ -51,14 +52,18 @@ import Testing
         let server = try ScriptedLLMServer()
         let cache = try ResponseCache(path: temporaryPath("cache.sqlite"))
         // Two samples asked one by one fill the cache for samples 0 and 1 ...
-        let two = try runtime(try pipeline("  - ensemble: [{ model: m, samples: 2 }]", server: server,
-                                           capabilities: "{ json_schema: false, n: false }"), cache: cache)
+        let two = try runtime(
+            try pipeline(
+                "  - ensemble: [{ model: m, samples: 2 }]", server: server,
+                capabilities: "{ json_schema: false, n: false }"), cache: cache)
         _ = await two.run(Query(prompt: "q"))
         try await two.shutdown()
         server.resetRecords()
         // ... so four samples with n ask only for the other two, in one request.
-        let four = try runtime(try pipeline("  - ensemble: [{ model: m, samples: 4 }]", server: server,
-                                            capabilities: "{ json_schema: false, n: true }"), cache: cache)
+        let four = try runtime(
+            try pipeline(
+                "  - ensemble: [{ model: m, samples: 4 }]", server: server,
+                capabilities: "{ json_schema: false, n: true }"), cache: cache)
         let result = await four.run(Query(prompt: "q"))
         try await four.shutdown()
         #expect(server.requests.map(\.n) == [2])
@@ -67,8 +72,10 @@ import Testing
         #expect(result.layers[0].candidates.count == 4)
         server.resetRecords()
         // And every sample of that request was stored under its own index: asked one by one, all four are hits.
-        let again = try runtime(try pipeline("  - ensemble: [{ model: m, samples: 4 }]", server: server,
-                                             capabilities: "{ json_schema: false, n: false }"), cache: cache)
+        let again = try runtime(
+            try pipeline(
+                "  - ensemble: [{ model: m, samples: 4 }]", server: server,
+                capabilities: "{ json_schema: false, n: false }"), cache: cache)
         let replay = await again.run(Query(prompt: "q"))
         try await again.shutdown()
         #expect(server.requestCount == 0)
@@ -79,8 +86,10 @@ import Testing
     @Test func aServerThatIgnoresNIsAskedForTheRest() async throws {
         // One choice whatever n says, as some OpenAI-compatible servers do.
         let server = try ScriptedLLMServer { request, _ in .texts([ScriptedLLMServer.defaultAnswer(for: request)]) }
-        let rt = try runtime(try pipeline("  - ensemble: [{ model: m, samples: 3 }]", server: server,
-                                          capabilities: "{ json_schema: false, n: true }"))
+        let rt = try runtime(
+            try pipeline(
+                "  - ensemble: [{ model: m, samples: 3 }]", server: server,
+                capabilities: "{ json_schema: false, n: true }"))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         #expect(server.requests.map(\.n) == [3, 2, 1])
@@ -93,11 +102,13 @@ import Testing
             request.seed == 101 ? .status(500) : .text(ScriptedLLMServer.defaultAnswer(for: request))
         }
         // The server sees each choice's request without n; fail the whole batch by its second choice's seed.
-        let rt = try runtime(try pipeline("""
-              - ensemble:
-                  - { model: m, samples: 2 }
-                  - { model: m, samples: 1, prompt: "Alone." }
-            """, server: server, capabilities: "{ json_schema: false, n: true }"))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble:
+                      - { model: m, samples: 2 }
+                      - { model: m, samples: 1, prompt: "Alone." }
+                """, server: server, capabilities: "{ json_schema: false, n: true }"))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         #expect(result.layers[0].candidates.map(\.origin) == ["m#2"])
@@ -109,9 +120,11 @@ import Testing
         let server = try ScriptedLLMServer()
         let tracePath = temporaryPath("trace.jsonl")
         let trace = try TraceWriter(path: tracePath)
-        let rt = try PipelineRuntime(pipeline: try pipeline("  - ensemble: [{ model: m, samples: 3 }]", server: server,
-                                                            capabilities: "{ json_schema: false, n: true }"),
-                                     options: RuntimeOptions(trace: trace, retry: quickRetry, recordTimeline: true))
+        let rt = try PipelineRuntime(
+            pipeline: try pipeline(
+                "  - ensemble: [{ model: m, samples: 3 }]", server: server,
+                capabilities: "{ json_schema: false, n: true }"),
+            options: RuntimeOptions(trace: trace, retry: quickRetry, recordTimeline: true))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         #expect(result.timeline.count == 1)

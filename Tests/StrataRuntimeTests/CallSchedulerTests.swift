@@ -1,6 +1,7 @@
 import Foundation
-@testable import StrataRuntime
 import Testing
+
+@testable import StrataRuntime
 
 @Suite struct CallSchedulerTests {
     /// A caller cancelled before it asks for a permit must never get one: the

@@ -1,9 +1,10 @@
 import Foundation
 import Strata
-@testable import StrataRuntime
 import StrataTestServer
 import StrataTestSupport
 import Testing
+
+@testable import StrataRuntime
 
 /// The runtime runs the compiled graph: per-candidate work starts when its
 /// candidate exists, and results do not depend on when replies arrive.
@@ -27,10 +28,12 @@ import Testing
             }
             return .text(answer)
         }
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 3 }]
-              - verify: { model: m, on_empty: keep-all }
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 3 }]
+                  - verify: { model: m, on_empty: keep-all }
+                """, server: server))
         let started = Date()
         let result = await rt.run(Query(prompt: "What is 6 × 7?"))
         try await rt.shutdown()
@@ -49,10 +52,12 @@ import Testing
             let answer = ScriptedLLMServer.defaultAnswer(for: request)
             return Self.isSample(request) ? .held(until: { requests.count(where: isWriter) > 0 }, timeout: 30, .text(answer)) : .text(answer)
         }
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 2 }]
-              - unit-test: { model: m, tests: 2, top_k: 1, on_empty: keep-all }
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 2 }]
+                  - unit-test: { model: m, tests: 2, top_k: 1, on_empty: keep-all }
+                """, server: server))
         let started = Date()
         let result = await rt.run(Query(prompt: "Say hello."))
         try await rt.shutdown()
@@ -65,10 +70,12 @@ import Testing
         let server = try ScriptedLLMServer { request, _ in .text("The answer is 42.") }
         for (rule, calls) in [("unbeatable", 10), ("0.95", 5)] {
             server.resetRecords()
-            let rt = try runtime(try pipeline("""
-                  - ensemble: [{ model: m, samples: 15 }]
-                  - vote: { extractor: numeric, early_stop: \(rule), wave: 5 }
-                """, server: server))
+            let rt = try runtime(
+                try pipeline(
+                    """
+                      - ensemble: [{ model: m, samples: 15 }]
+                      - vote: { extractor: numeric, early_stop: \(rule), wave: 5 }
+                    """, server: server))
             let result = await rt.run(Query(prompt: "What is 6 × 7?"))
             try await rt.shutdown()
             #expect(result.answer == "The answer is 42.", "\(result.failure ?? "")")
@@ -81,10 +88,12 @@ import Testing
         // Answers that disagree are all drawn, and the vote is the full count's.
         server.setResponder { request, _ in .text("The answer is \((request.seed ?? 0) % 3).") }
         server.resetRecords()
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 6 }]
-              - vote: { extractor: numeric, early_stop: 0.99, wave: 2 }
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 6 }]
+                  - vote: { extractor: numeric, early_stop: 0.99, wave: 2 }
+                """, server: server))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         #expect(server.requestCount == 6)
@@ -98,10 +107,12 @@ import Testing
             if Self.isSample(request), let seed = request.seed, [102, 104].contains(seed) { return .delayed(30, .text(answer)) }
             return .text(answer)
         }
-        let rt = try runtime(try pipeline("""
-              - ensemble: { models: [{ model: m, samples: 5 }], quorum: 3 }
-              - verify: { model: m, on_empty: keep-all }
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: { models: [{ model: m, samples: 5 }], quorum: 3 }
+                  - verify: { model: m, on_empty: keep-all }
+                """, server: server))
         let started = Date()
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
@@ -110,7 +121,9 @@ import Testing
         #expect(result.layers[0].candidates.map(\.origin) == ["m#0", "m#1", "m#3"])
         #expect(result.layers[0].notes.contains { $0.hasPrefix("quorum: went on with the first 3 of 5") })
         #expect(result.layers[1].candidatesIn == 3)
-        #expect(server.requests.filter { !Self.isSample($0) }.count == 6, "each arrived sample verified once: \(result.layers.map(\.notes)) \(server.requests.map { String($0.promptText.prefix(60)) })")
+        #expect(
+            server.requests.filter { !Self.isSample($0) }.count == 6,
+            "each arrived sample verified once: \(result.layers.map(\.notes)) \(server.requests.map { String($0.promptText.prefix(60)) })")
     }
 
     @Test func aQueryOutOfTimeAnswersWithWhatItHas() async throws {
@@ -146,13 +159,15 @@ import Testing
 
     @Test func entriesCanTakeTheirOwnApproach() async throws {
         let server = try ScriptedLLMServer()
-        let rt = try runtime(try pipeline("""
-              - ensemble:
-                  - { model: m, samples: 2, prompt: "Solve it step by step." }
-                  - { model: m, samples: 1, prompt: "Work backwards from what is asked." }
-                  - { model: m, samples: 1 }
-              - fuse: [m]
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble:
+                      - { model: m, samples: 2, prompt: "Solve it step by step." }
+                      - { model: m, samples: 1, prompt: "Work backwards from what is asked." }
+                      - { model: m, samples: 1 }
+                  - fuse: [m]
+                """, server: server))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         #expect(result.answer != nil, "\(result.failure ?? "")")
@@ -232,7 +247,9 @@ import Testing
 @Suite struct RandomPipelineTests {
     static func randomLayers(_ generator: inout SeededGenerator) -> String {
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
-        var layers = "  - ensemble: [{ model: m, samples: \(pick(1...5)) }" + (pick(0...1) == 1 ? ", { model: m, samples: \(pick(1...3)), prompt: \"Think twice.\" }" : "") + "]\n"
+        var layers =
+            "  - ensemble: [{ model: m, samples: \(pick(1...5)) }"
+            + (pick(0...1) == 1 ? ", { model: m, samples: \(pick(1...3)), prompt: \"Think twice.\" }" : "") + "]\n"
         for _ in 0..<pick(0...3) {
             switch pick(0...6) {
             case 0: layers += "  - critique: { model: m }\n"

@@ -42,14 +42,17 @@ import Testing
 
     @Test func aFailedCallDropsOneCandidateAndIsRecorded() async throws {
         let server = try ScriptedLLMServer { request, _ in
-            request.seed == 101 && !request.promptText.contains("Synthesize") ? .status(400, message: "bad request") : .text(ScriptedLLMServer.defaultAnswer(for: request))
+            request.seed == 101 && !request.promptText.contains("Synthesize")
+                ? .status(400, message: "bad request") : .text(ScriptedLLMServer.defaultAnswer(for: request))
         }
         let trace = temporaryPath("trace.jsonl")
         let writer = try TraceWriter(path: trace)
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 3 }]
-              - fuse: [m]
-            """, server: server), trace: writer)
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 3 }]
+                  - fuse: [m]
+                """, server: server), trace: writer)
         let result = await rt.run(Query(prompt: "q"), id: "item-7")
         try await rt.shutdown()
         #expect(result.failure == nil)
@@ -97,9 +100,11 @@ import Testing
                 : .text(ScriptedLLMServer.defaultAnswer(for: request))
         }
         let trace = temporaryPath("trace.jsonl")
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 1 }]
-            """, server: server, apiKeyEnv: "[KEY_A, KEY_B]"), trace: try TraceWriter(path: trace),
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 1 }]
+                """, server: server, apiKeyEnv: "[KEY_A, KEY_B]"), trace: try TraceWriter(path: trace),
             environment: ["KEY_A": first, "KEY_B": second])
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
@@ -112,9 +117,11 @@ import Testing
     @Test func errorMessagesAreRedacted() async throws {
         let key = "sk-secret-0123456789abcdef"
         let server = try ScriptedLLMServer { _, _ in .status(401, message: "invalid key \(key)") }
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 1 }]
-            """, server: server, apiKeyEnv: "ONLY_KEY"), environment: ["ONLY_KEY": key])
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 1 }]
+                """, server: server, apiKeyEnv: "ONLY_KEY"), environment: ["ONLY_KEY": key])
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         let failure = try #require(result.failure)
@@ -124,9 +131,11 @@ import Testing
 
     @Test func hostedProvidersWithoutAKeyFailClearly() async throws {
         let server = try ScriptedLLMServer()
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 1 }]
-            """, server: server, provider: "openai", apiKeyEnv: "STRATA_NO_SUCH_KEY"))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 1 }]
+                """, server: server, provider: "openai", apiKeyEnv: "STRATA_NO_SUCH_KEY"))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         #expect(result.failure?.contains("no API key in STRATA_NO_SUCH_KEY") == true)
@@ -178,7 +187,6 @@ import Testing
     }
 }
 
-
 final class SeenRequests: @unchecked Sendable {
     private let lock = NSLock()
     private var seen = Set<Data>()
@@ -198,5 +206,9 @@ final class SeenRequests: @unchecked Sendable {
 final class AttemptCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var counts: [Int: Int] = [:]
-    func next(for key: Int) -> Int { lock.withLock { defer { counts[key, default: 0] += 1 }; return counts[key, default: 0] } }
+    func next(for key: Int) -> Int {
+        lock.withLock {
+            defer { counts[key, default: 0] += 1 }; return counts[key, default: 0]
+        }
+    }
 }

@@ -6,11 +6,13 @@ import Testing
 @Suite struct LayerSemanticsTests {
     @Test func sampleRankFuseAnswersWithDistinctSeeds() async throws {
         let server = try ScriptedLLMServer()
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 10 }]
-              - rank: { model: m, top_k: 5 }
-              - fuse: [m]
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 10 }]
+                  - rank: { model: m, top_k: 5 }
+                  - fuse: [m]
+                """, server: server))
         let result = await rt.run(Query(prompt: "What is 2+2?"))
         try await rt.shutdown()
         #expect(result.failure == nil)
@@ -27,12 +29,14 @@ import Testing
 
     @Test func critiquesAttachToTheirCandidatesAndReachTheFuser() async throws {
         let server = try ScriptedLLMServer()
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 3 }]
-              - critique: { model: m }
-              - rank: { model: m, top_k: 2 }
-              - fuse: [m]
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 3 }]
+                  - critique: { model: m }
+                  - rank: { model: m, top_k: 2 }
+                  - fuse: [m]
+                """, server: server))
         let result = await rt.run(Query(prompt: "Explain tides."))
         try await rt.shutdown()
         #expect(result.failure == nil)
@@ -47,11 +51,13 @@ import Testing
         let server = try ScriptedLLMServer { request, _ in
             request.promptText.contains("Strengths:") ? .text("I liked them all.") : .text(ScriptedLLMServer.defaultAnswer(for: request))
         }
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 2 }]
-              - critique: { model: m }
-              - fuse: [m]
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 2 }]
+                  - critique: { model: m }
+                  - fuse: [m]
+                """, server: server))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         #expect(result.answer == nil)
@@ -66,11 +72,13 @@ import Testing
         let server = try ScriptedLLMServer { request, _ in
             request.promptText.contains("Rank the") ? .text("[3] > [3] > [9]") : .text(ScriptedLLMServer.defaultAnswer(for: request))
         }
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 3 }]
-              - rank: { model: m, top_k: 2 }
-              - fuse: [m]
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 3 }]
+                  - rank: { model: m, top_k: 2 }
+                  - fuse: [m]
+                """, server: server))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         #expect(result.layers[1].candidates.map(\.origin) == ["m#2", "m#0"])
@@ -82,10 +90,12 @@ import Testing
 
     @Test func rankAsksForJSONSchemaWhenTheModelSupportsIt() async throws {
         let server = try ScriptedLLMServer()
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 3 }]
-              - rank: { model: m, top_k: 1 }
-            """, server: server, capabilities: "{ json_schema: true }"))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 3 }]
+                  - rank: { model: m, top_k: 1 }
+                """, server: server, capabilities: "{ json_schema: true }"))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         let rankRequest = try #require(server.requests.last)
@@ -99,15 +109,18 @@ import Testing
         let server = try ScriptedLLMServer { request, _ in
             let prompt = request.promptText
             if prompt.contains("[Correct] or [Incorrect]") {
-                return .text(prompt.contains("Response:\nanswer(seed 100)") || prompt.contains("Response:\nanswer(seed 102)") ? "Fine. [Correct]" : "Wrong. [Incorrect]")
+                return .text(
+                    prompt.contains("Response:\nanswer(seed 100)") || prompt.contains("Response:\nanswer(seed 102)") ? "Fine. [Correct]" : "Wrong. [Incorrect]")
             }
             return .text(ScriptedLLMServer.defaultAnswer(for: request))
         }
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 4 }]
-              - verify: { model: m, on_empty: keep-all }
-              - fuse: [m]
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 4 }]
+                  - verify: { model: m, on_empty: keep-all }
+                  - fuse: [m]
+                """, server: server))
         let result = await rt.run(Query(prompt: "q"))
         #expect(result.layers[1].candidates.map(\.origin) == ["m#0", "m#2"])
         #expect(result.layers[1].notes.contains("[2] judged incorrect"))
@@ -125,10 +138,12 @@ import Testing
         let server = try ScriptedLLMServer { request, _ in
             request.promptText.contains("[Correct] or [Incorrect]") ? .text("no idea") : .text(ScriptedLLMServer.defaultAnswer(for: request))
         }
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 2 }]
-              - verify: { model: m, on_empty: fail }
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 2 }]
+                  - verify: { model: m, on_empty: fail }
+                """, server: server))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         #expect(result.answer == nil)
@@ -138,11 +153,13 @@ import Testing
 
     @Test func verifyFirstKStopsEarlyAndDeterministically() async throws {
         let server = try ScriptedLLMServer()
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 6 }]
-              - verify: { model: m, first_k: 2, on_empty: fail }
-              - fuse: [m]
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 6 }]
+                  - verify: { model: m, first_k: 2, on_empty: fail }
+                  - fuse: [m]
+                """, server: server))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         #expect(result.layers[1].candidates.map(\.origin) == ["m#0", "m#1"])
@@ -159,10 +176,12 @@ import Testing
             }
             return .text(ScriptedLLMServer.defaultAnswer(for: request))
         }
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 3 }]
-              - unit-test: { model: m, tests: 2, top_k: 2, on_empty: keep-all }
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 3 }]
+                  - unit-test: { model: m, tests: 2, top_k: 2, on_empty: keep-all }
+                """, server: server))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         #expect(result.layers[1].candidates.map(\.origin) == ["m#1", "m#0"])
@@ -183,10 +202,12 @@ import Testing
             default: return .text("```python\nwhile True:\n    pass\n```")
             }
         }
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 3 }]
-              - unit-test: { model: m, mode: execute, tests: 3, top_k: 1, on_empty: fail, timeout_s: 2 }
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 3 }]
+                  - unit-test: { model: m, mode: execute, tests: 3, top_k: 1, on_empty: fail, timeout_s: 2 }
+                """, server: server))
         let result = await rt.run(Query(prompt: "Write add(a, b)."))
         try await rt.shutdown()
         #expect(result.failure == nil, "\(result.failure ?? "")")
@@ -199,13 +220,15 @@ import Testing
 @Suite struct StructuredOutputTests {
     @Test func judgingLayersAskForJSONWhereTheModelSupportsIt() async throws {
         let server = try ScriptedLLMServer()
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 3 }]
-              - critique: { model: m }
-              - rank: { model: m, top_k: 2 }
-              - verify: { model: m, on_empty: fail }
-              - unit-test: { model: m, tests: 2, top_k: 1, on_empty: fail }
-            """, server: server, capabilities: "{ json_schema: true }"))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 3 }]
+                  - critique: { model: m }
+                  - rank: { model: m, top_k: 2 }
+                  - verify: { model: m, on_empty: fail }
+                  - unit-test: { model: m, tests: 2, top_k: 1, on_empty: fail }
+                """, server: server, capabilities: "{ json_schema: true }"))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         #expect(result.failure == nil, "\(result.failure ?? "")")
@@ -232,10 +255,12 @@ import Testing
         let server = try ScriptedLLMServer { request, _ in
             .text(answers[(request.seed ?? 100) - 100])
         }
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 6 }]
-              - vote: { extractor: numeric }
-            """, server: server))
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 6 }]
+                  - vote: { extractor: numeric }
+                """, server: server))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
         // 42 ×2 and 41 ×2 tie; 42 appears first in the pool.

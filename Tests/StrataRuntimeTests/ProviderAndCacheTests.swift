@@ -60,8 +60,9 @@ import Testing
                 group.addTask {
                     for item in 0..<100 {
                         let request = ChatRequest(model: "m", messages: [.user("\(item)")])
-                        cache.store(ChatResponse(texts: ["\(index)-\(item)"], usage: Usage()),
-                                    for: ResponseCache.key(endpoint: "e", request: request, sample: item))
+                        cache.store(
+                            ChatResponse(texts: ["\(index)-\(item)"], usage: Usage()),
+                            for: ResponseCache.key(endpoint: "e", request: request, sample: item))
                     }
                 }
             }
@@ -114,7 +115,8 @@ import Testing
 
     @Test func streamingDeliversTokensInOrder() async throws {
         let server = try ScriptedLLMServer { request, _ in
-            request.promptText.contains("Synthesize") ? .slowStream("The answer is forty-two.", chunks: 6, interval: 0.02)
+            request.promptText.contains("Synthesize")
+                ? .slowStream("The answer is forty-two.", chunks: 6, interval: 0.02)
                 : .text(ScriptedLLMServer.defaultAnswer(for: request))
         }
         let rt = try runtime(try pipeline(FailureHandlingTests.twoSamplesAndFuse, server: server))
@@ -130,10 +132,12 @@ import Testing
 
     @Test func anthropicWireFormat() async throws {
         let server = try ScriptedLLMServer()
-        let rt = try runtime(try pipeline("""
-              - ensemble: [{ model: m, samples: 2 }]
-              - fuse: [m]
-            """, server: server, provider: "anthropic", apiKeyEnv: "ANTHROPIC_TEST_KEY"),
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 2 }]
+                  - fuse: [m]
+                """, server: server, provider: "anthropic", apiKeyEnv: "ANTHROPIC_TEST_KEY"),
             environment: ["ANTHROPIC_TEST_KEY": "sk-ant-test-0123456789"])
         let pieces = Pieces()
         let result = await rt.run(Query(messages: [.system("Be brief."), .user("hello")]), onDelta: { pieces.append($0) })
@@ -178,7 +182,8 @@ import Testing
     @Test func customProvidersPlugIn() async throws {
         struct Upper: ChatProvider {
             func complete(_ request: ChatRequest, onDelta: (@Sendable (String) -> Void)?) async throws -> ProviderReply {
-                ProviderReply(response: ChatResponse(texts: [(request.messages.last?.content ?? "").uppercased()], usage: Usage(inputTokens: 1, outputTokens: 1)))
+                ProviderReply(
+                    response: ChatResponse(texts: [(request.messages.last?.content ?? "").uppercased()], usage: Usage(inputTokens: 1, outputTokens: 1)))
             }
         }
         let server = try ScriptedLLMServer()

@@ -1,11 +1,9 @@
 import Foundation
+// README example begin
 import Strata
 import StrataTestServer
 import StrataTestSupport
 import Testing
-
-// README example begin
-import Strata
 
 struct PipelineFailure: Error {
     var message: String
@@ -17,8 +15,10 @@ func ask(_ question: String, pipeline path: String) async throws -> String {
     guard let compiled = result.compiled else {
         throw PipelineFailure(message: DiagnosticRenderer(sources: result.sources).render(result.diagnostics))
     }
-    let runtime = try PipelineRuntime(compiled: compiled, options: RuntimeOptions(
-        cache: try ResponseCache(path: ".strata/cache.sqlite")))
+    let runtime = try PipelineRuntime(
+        compiled: compiled,
+        options: RuntimeOptions(
+            cache: try ResponseCache(path: ".strata/cache.sqlite")))
     let run = await runtime.run(Query(prompt: question))
     try await runtime.shutdown()
     for layer in run.layers {
@@ -45,13 +45,13 @@ func ask(_ question: String, pipeline path: String) async throws -> String {
         let server = try ScriptedLLMServer()
         let path = temporaryPath("readme.yaml")
         try """
-            strata: 1
-            models:
-              m: { provider: openai-compatible, model: test, base_url: "\(server.baseURL)" }
-            layers:
-              - ensemble: [{ model: m, samples: 2 }]
-              - fuse: [m]
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        strata: 1
+        models:
+          m: { provider: openai-compatible, model: test, base_url: "\(server.baseURL)" }
+        layers:
+          - ensemble: [{ model: m, samples: 2 }]
+          - fuse: [m]
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let answer = try await ask("Why is the sky blue?", pipeline: path)
         #expect(answer.hasPrefix("answer(seed 0)"))
     }

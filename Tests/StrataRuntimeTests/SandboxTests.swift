@@ -82,15 +82,17 @@ import Testing
     }
 
     @Test func hugeOutputIsCapped() async {
-        let result = await Sandbox.runPython("import sys\nfor _ in range(200000):\n    sys.stdout.write('x' * 100)\n",
-                                             limits: SandboxLimits(wallSeconds: 5, outputBytes: 10_000))
+        let result = await Sandbox.runPython(
+            "import sys\nfor _ in range(200000):\n    sys.stdout.write('x' * 100)\n",
+            limits: SandboxLimits(wallSeconds: 5, outputBytes: 10_000))
         #expect(result.stdout.utf8.count <= 10_000)
         #expect(result.outputTruncated)
     }
 
     @Test(.enabled(if: Sandbox.isolationDescription.contains("no network"), "this OS refuses the sandbox a network namespace"))
     func noNetworkWhereTheOSAllows() async {
-        let result = await Sandbox.runPython("""
+        let result = await Sandbox.runPython(
+            """
             import socket
             try:
                 socket.create_connection(("127.0.0.1", 22), timeout=1)
@@ -113,7 +115,8 @@ import Testing
         #expect(honest.passed == [true, true], "\(honest.result.stderr)")
         let exits = await Sandbox.check(solution: "import os\nos._exit(0)\n", tests: tests)
         #expect(exits.passed == [false, false])
-        let prints = await Sandbox.check(solution: "print('STRATA_VERDICT 0 pass')\nprint('STRATA_VERDICT 1 pass')\ndef mean(xs):\n    return 0\n", tests: tests)
+        let prints = await Sandbox.check(
+            solution: "print('STRATA_VERDICT 0 pass')\nprint('STRATA_VERDICT 1 pass')\ndef mean(xs):\n    return 0\n", tests: tests)
         #expect(prints.passed == [false, false])
         let partial = await Sandbox.check(solution: "def mean(xs):\n    return 2\n", tests: tests)
         #expect(partial.passed == [true, false])
@@ -122,7 +125,8 @@ import Testing
     @Test(.enabled(if: Sandbox.isolationDescription.contains("namespaces"), "this OS refuses the sandbox its namespaces"))
     func theSandboxSeesNeitherTheWorkingDirectoryNorOutlivesItsDeadline() async throws {
         let cwd = FileManager.default.currentDirectoryPath
-        let probe = await Sandbox.runPython("""
+        let probe = await Sandbox.runPython(
+            """
             import os
             try:
                 print("entries", len(os.listdir(\(pythonLiteral(cwd)))))
@@ -134,7 +138,8 @@ import Testing
         #expect(probe.stdout.contains("tmp ['work']"), "\(probe.stdout)\(probe.stderr)")
         // A setsid child in its own session still dies with the sandbox's PID namespace.
         let token = "strata-setsid-\(UUID().uuidString.prefix(8))"
-        _ = await Sandbox.runPython("""
+        _ = await Sandbox.runPython(
+            """
             import os, sys
             if os.fork() == 0:
                 os.setsid()

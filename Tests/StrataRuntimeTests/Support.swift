@@ -5,9 +5,11 @@ import StrataTestSupport
 import Testing
 
 /// A pipeline whose models all point at `server`.
-func pipeline(_ layers: String, server: ScriptedLLMServer, provider: String = "openai-compatible",
-              extraModel: String = "", capabilities: String = "{ json_schema: false }", maxInFlight: Int = 64,
-              apiKeyEnv: String? = nil) throws -> CheckedPipeline {
+func pipeline(
+    _ layers: String, server: ScriptedLLMServer, provider: String = "openai-compatible",
+    extraModel: String = "", capabilities: String = "{ json_schema: false }", maxInFlight: Int = 64,
+    apiKeyEnv: String? = nil
+) throws -> CheckedPipeline {
     let keys = apiKeyEnv.map { ", api_key_env: \($0)" } ?? ""
     let source = """
         strata: 1
@@ -26,9 +28,13 @@ func pipeline(_ layers: String, server: ScriptedLLMServer, provider: String = "o
 /// whole suite runs in parallel on two cores, and a starved test must not time out.)
 let quickRetry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05, maxRetryAfter: 0.2)
 
-func runtime(_ pipeline: CheckedPipeline, cache: ResponseCache = .disabled, trace: TraceWriter? = nil,
-             timeouts: Timeouts = Timeouts(connect: 10, read: 30, total: 60), environment: [String: String] = [:],
-             providers: [String: any ChatProvider] = [:]) throws -> PipelineRuntime {
-    try PipelineRuntime(pipeline: pipeline, options: RuntimeOptions(
-        cache: cache, trace: trace, retry: quickRetry, timeouts: timeouts, providers: providers, environment: environment))
+func runtime(
+    _ pipeline: CheckedPipeline, cache: ResponseCache = .disabled, trace: TraceWriter? = nil,
+    timeouts: Timeouts = Timeouts(connect: 10, read: 30, total: 60), environment: [String: String] = [:],
+    providers: [String: any ChatProvider] = [:]
+) throws -> PipelineRuntime {
+    try PipelineRuntime(
+        pipeline: pipeline,
+        options: RuntimeOptions(
+            cache: cache, trace: trace, retry: quickRetry, timeouts: timeouts, providers: providers, environment: environment))
 }

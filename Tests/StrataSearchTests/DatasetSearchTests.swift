@@ -8,7 +8,8 @@ import Testing
 /// run, study and cache files.
 @Suite struct DatasetSearchTests {
     func space(_ server: ScriptedLLMServer, in directory: URL) throws -> SearchSpace {
-        try loadSpace("""
+        try loadSpace(
+            """
             strata-search: 1
             axes:
               samples: [1, 2, 3]
@@ -43,15 +44,19 @@ import Testing
         #expect(plan.feasible.count == 6)
         let studyPath = directory.appendingPathComponent("studies.sqlite").path
 
-        let first = try await Search(plan: plan, settings: SearchSettings(algorithm: .grid, limits: SearchLimits(trials: 3)),
-                                     evaluator: try evaluator(directory: directory), store: try SQLiteStudyStore(path: studyPath)).run()
+        let first = try await Search(
+            plan: plan, settings: SearchSettings(algorithm: .grid, limits: SearchLimits(trials: 3)),
+            evaluator: try evaluator(directory: directory), store: try SQLiteStudyStore(path: studyPath)
+        ).run()
         #expect(first.trialsReused == 0)
         #expect(first.issuedCalls == server.requestCount)
         #expect(first.requestedCalls > first.issuedCalls, "samples 1 and 2 are samples 0 and 1 of samples 3")
         let callsAfterFirst = server.requestCount
 
-        let second = try await Search(plan: plan, settings: SearchSettings(algorithm: .grid, limits: SearchLimits(trials: 6)),
-                                      evaluator: try evaluator(directory: directory), store: try SQLiteStudyStore(path: studyPath)).run()
+        let second = try await Search(
+            plan: plan, settings: SearchSettings(algorithm: .grid, limits: SearchLimits(trials: 6)),
+            evaluator: try evaluator(directory: directory), store: try SQLiteStudyStore(path: studyPath)
+        ).run()
         #expect(second.study.id == first.study.id)
         #expect(second.trials.filter { $0.phase == .dev }.count == 6)
         #expect(second.trialsReused >= 3)
@@ -67,8 +72,9 @@ import Testing
         let directory = try temporaryDirectory()
         let plan = SearchPlan(space: try space(server, in: directory))
         var evaluator = try evaluator(directory: directory)
-        evaluator = DatasetTrialEvaluator(dev: evaluator.dev, holdout: evaluator.holdout, datasetHash: evaluator.datasetHash, datasetPath: "gsm",
-                                          split: evaluator.split, scorer: .numeric, store: evaluator.store, options: evaluator.options, concurrency: 1)
+        evaluator = DatasetTrialEvaluator(
+            dev: evaluator.dev, holdout: evaluator.holdout, datasetHash: evaluator.datasetHash, datasetPath: "gsm",
+            split: evaluator.split, scorer: .numeric, store: evaluator.store, options: evaluator.options, concurrency: 1)
         let settings = SearchSettings(algorithm: .grid, limits: SearchLimits(calls: 4))
         let result = try await Search(plan: plan, settings: settings, evaluator: evaluator, store: InMemoryStudyStore()).run()
         #expect(result.stopReason?.contains("call budget") == true)

@@ -1,10 +1,8 @@
 import Foundation
+// README search example begin
 import Strata
 import StrataTestSupport
 import Testing
-
-// README search example begin
-import Strata
 
 /// Scores a configuration by any measure you like: here, fewer calls per query is better.
 struct CheapestWins: TrialEvaluator {
@@ -40,8 +38,9 @@ func searchCheapest(path: String) async throws -> Configuration? {
         let source = try String(contentsOfFile: #filePath, encoding: .utf8)
         let begin = try #require(source.range(of: "// README search example begin\n"))
         let end = try #require(source.range(of: "// README search example end"))
-        #expect(readme.contains("```swift\n" + String(source[begin.upperBound..<end.lowerBound]) + "```"),
-                "README.md's search example differs from ReadmeSearchExampleTests.swift")
+        #expect(
+            readme.contains("```swift\n" + String(source[begin.upperBound..<end.lowerBound]) + "```"),
+            "README.md's search example differs from ReadmeSearchExampleTests.swift")
     }
 
     @Test func theSearchExampleFindsTheCheapestConfiguration() async throws {

@@ -37,7 +37,8 @@ func loadSpace(_ text: String, path: String = "space.yaml") throws -> SearchSpac
     }
 
     @Test func expressionsReadAxesAndLoopVariables() throws {
-        let space = try loadSpace("""
+        let space = try loadSpace(
+            """
             strata-search: 1
             axes:
               models: { top: [a, b, c], k: [1, 3] }
@@ -80,8 +81,9 @@ func loadSpace(_ text: String, path: String = "space.yaml") throws -> SearchSpac
         let directory = try temporaryDirectory("strata-writer")
         for configured in [plan.cheapest, plan.mostExpensive, plan.feasible[plan.feasible.count / 2]].compactMap({ $0 }) {
             let output = directory.appendingPathComponent("best.yaml").path
-            let text = PipelineWriter.render(try #require(configured.tree), templatePath: path, outputPath: output,
-                                             header: ["Found by a test.", "", "configuration: \(configured.configuration.key)"])
+            let text = PipelineWriter.render(
+                try #require(configured.tree), templatePath: path, outputPath: output,
+                header: ["Found by a test.", "", "configuration: \(configured.configuration.key)"])
             try text.write(toFile: output, atomically: true, encoding: .utf8)
             let result = PipelineCompiler().compile(path: output)
             #expect(!result.hasErrors, "\(text)\n\(DiagnosticRenderer(sources: result.sources).render(result.diagnostics))")
@@ -115,8 +117,9 @@ func loadSpace(_ text: String, path: String = "space.yaml") throws -> SearchSpac
     func proposalsAreFeasibleDistinctAndReproducible(_ algorithm: SearchAlgorithm) async throws {
         func run() async throws -> [String] {
             let evaluator = RecordingEvaluator()
-            let search = Search(plan: await Self.planTask.value, settings: SearchSettings(algorithm: algorithm, seed: 42, limits: SearchLimits(trials: 25)),
-                                evaluator: evaluator, store: InMemoryStudyStore())
+            let search = Search(
+                plan: await Self.planTask.value, settings: SearchSettings(algorithm: algorithm, seed: 42, limits: SearchLimits(trials: 25)),
+                evaluator: evaluator, store: InMemoryStudyStore())
             let result = try await search.run()
             #expect(result.leaders.count == 3)
             #expect(result.best?.holdout?.outcome?.items == 4)
@@ -132,8 +135,9 @@ func loadSpace(_ text: String, path: String = "space.yaml") throws -> SearchSpac
 
     @Test func tpeFindsBetterConfigurationsThanItsRandomStart() async throws {
         let evaluator = RecordingEvaluator()
-        let search = Search(plan: await Self.planTask.value, settings: SearchSettings(algorithm: .tpe, seed: 3, limits: SearchLimits(trials: 40)),
-                            evaluator: evaluator, store: InMemoryStudyStore())
+        let search = Search(
+            plan: await Self.planTask.value, settings: SearchSettings(algorithm: .tpe, seed: 3, limits: SearchLimits(trials: 40)),
+            evaluator: evaluator, store: InMemoryStudyStore())
         let result = try await search.run()
         // The objective peaks at 5 samples with critique.
         #expect(result.best?.dev.outcome?.score == 1.1)
@@ -176,23 +180,24 @@ func loadSpace(_ text: String, path: String = "space.yaml") throws -> SearchSpac
 
 @Suite struct DecimalAxisTests {
     @Test func decimalsGoIntoTheTemplateAsNumbers() throws {
-        let loaded = SearchSpaceLoader.load(text: """
-            strata-search: 1
-            name: decimals
-            axes:
-              temperature: [0.2, 0.7]
-              stop: [none, unbeatable, 0.95]
-            pipeline:
-              models:
-                m: { provider: openai-compatible, model: q, base_url: "http://127.0.0.1:9/v1" }
-              layers:
-                - ensemble: [{ model: m, samples: 5, temperature: $temperature }]
-                - $if: stop == 'none'
-                  vote: { extractor: numeric }
-                - $if: stop != 'none'
-                  vote: { extractor: numeric, early_stop: $stop }
-                - fuse: [m]
-            """, path: "decimals.yaml")
+        let loaded = SearchSpaceLoader.load(
+            text: """
+                strata-search: 1
+                name: decimals
+                axes:
+                  temperature: [0.2, 0.7]
+                  stop: [none, unbeatable, 0.95]
+                pipeline:
+                  models:
+                    m: { provider: openai-compatible, model: q, base_url: "http://127.0.0.1:9/v1" }
+                  layers:
+                    - ensemble: [{ model: m, samples: 5, temperature: $temperature }]
+                    - $if: stop == 'none'
+                      vote: { extractor: numeric }
+                    - $if: stop != 'none'
+                      vote: { extractor: numeric, early_stop: $stop }
+                    - fuse: [m]
+                """, path: "decimals.yaml")
         let space = try #require(loaded.space, "\(loaded.diagnostics)")
         let plan = SearchPlan(space: space)
         #expect(plan.size == 6)

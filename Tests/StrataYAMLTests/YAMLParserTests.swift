@@ -11,7 +11,8 @@ import Testing
     }
 
     @Test func everyNodeCarriesItsRange() throws {
-        let result = parse("""
+        let result = parse(
+            """
             name: quick
             layers:
               - rank: { model: m, top_k: 2 }
@@ -36,13 +37,16 @@ import Testing
     }
 
     @Test func scalarStylesAndTagsArePreserved() {
-        let top = pairs(parse("""
-            a: 'one'
-            b: "two"
-            c: |
-              three
-            d: !!str 4
-            """).root)
+        let top = pairs(
+            parse(
+                """
+                a: 'one'
+                b: "two"
+                c: |
+                  three
+                d: !!str 4
+                """
+            ).root)
         #expect(top.map { $0.value.scalar?.style } == [.singleQuoted, .doubleQuoted, .literal, .plain])
         #expect(top[2].value.scalar?.value == "three\n")
         #expect(top[3].value.scalar?.tag == "tag:yaml.org,2002:str")

@@ -13,9 +13,11 @@ extension LayerWalk {
         case .always:
             draft.structured = true
             if !model.supportsJSONSchema, let written = layer.structured {
-                report(.missingCapability, "'structured: always' asks for JSON-schema output, but model '\(model.name)' does not declare that capability", at: written.range,
-                       notes: [DiagnosticNote("declare 'capabilities: { json_schema: true }' on the model if its server supports it, or use 'structured: auto'")],
-                       fixIts: [.replace(written.range, with: "auto")])
+                report(
+                    .missingCapability, "'structured: always' asks for JSON-schema output, but model '\(model.name)' does not declare that capability",
+                    at: written.range,
+                    notes: [DiagnosticNote("declare 'capabilities: { json_schema: true }' on the model if its server supports it, or use 'structured: auto'")],
+                    fixIts: [.replace(written.range, with: "auto")])
             }
         }
     }

@@ -10,11 +10,16 @@ extension LayerWalk {
             for (role, input) in draft.inputTokens.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 let output = role == .writeTests ? draft.writeTestsOutput : entry.sampling.maxTokens
                 guard input + output > model.contextWindow else { continue }
-                report(.contextOverflow,
-                       "a \(role.rawValue) call can need \(input) prompt tokens + \(output) output tokens, more than \(model.name)'s context window of \(model.contextWindow)",
-                       at: layer.kindRange,
-                       notes: [DiagnosticNote("the prompt embeds up to \(draft.poolIn.max) candidates of up to \(pool.candidateTokens) tokens each\(pool.critiqueTokens > 0 ? " and their critiques" : "")"),
-                               DiagnosticNote("rank to fewer candidates first, lower the upstream 'max_tokens', or use a model with a larger 'context_window'")])
+                report(
+                    .contextOverflow,
+                    "a \(role.rawValue) call can need \(input) prompt tokens + \(output) output tokens, more than \(model.name)'s context window of \(model.contextWindow)",
+                    at: layer.kindRange,
+                    notes: [
+                        DiagnosticNote(
+                            "the prompt embeds up to \(draft.poolIn.max) candidates of up to \(pool.candidateTokens) tokens each\(pool.critiqueTokens > 0 ? " and their critiques" : "")"
+                        ),
+                        DiagnosticNote("rank to fewer candidates first, lower the upstream 'max_tokens', or use a model with a larger 'context_window'"),
+                    ])
                 break
             }
         }

@@ -9,8 +9,9 @@ extension LayerWalk {
         // A fuse reads them before dropping them.
         if kind == .critique || (kind.makesCandidates && kind != .fuse), let from = pool.critiqueFrom, !pool.critiqueRead {
             let what = kind == .critique ? "replaced by the critique layer" : "dropped by the \(kind.rawValue) layer"
-            report(.critiqueUnread, "the critiques made here are never read", at: from,
-                   notes: [DiagnosticNote("they are \(what) here before any rank or fuse layer reads them", at: layer.kindRange)])
+            report(
+                .critiqueUnread, "the critiques made here are never read", at: from,
+                notes: [DiagnosticNote("they are \(what) here before any rank or fuse layer reads them", at: layer.kindRange)])
         }
         if kind.readsCritiques { pool.critiqueRead = true }
     }
@@ -18,7 +19,8 @@ extension LayerWalk {
     /// Rule 3, at the end: critiques the pipeline ends with are never read.
     mutating func checkCritiquesReadAtEnd(pool: Pool) {
         guard let from = pool.critiqueFrom, !pool.critiqueRead else { return }
-        report(.critiqueUnread, "the critiques made here are never read", at: from,
-               notes: [DiagnosticNote("the pipeline ends before a rank or fuse layer uses them; remove the critique layer or add one that reads critiques")])
+        report(
+            .critiqueUnread, "the critiques made here are never read", at: from,
+            notes: [DiagnosticNote("the pipeline ends before a rank or fuse layer uses them; remove the critique layer or add one that reads critiques")])
     }
 }

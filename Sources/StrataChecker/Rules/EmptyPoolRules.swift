@@ -5,9 +5,12 @@ extension LayerWalk {
     /// Rule 5: a layer that needs candidates after one that can leave none (E034).
     mutating func checkReachesCandidates(_ layer: LayerSyntax, index: Int, pool: Pool) {
         guard index > 0, pool.range.min == 0, let (emptyKind, emptyRange) = pool.emptiedBy else { return }
-        report(.possiblyEmptyPool, "this \(layer.kind.rawValue) layer can receive no candidates", at: layer.kindRange,
-               notes: [DiagnosticNote("this \(emptyKind.rawValue) layer can reject every candidate", at: emptyRange),
-                       DiagnosticNote("add 'on_empty: keep-all' (pass its input on) or 'on_empty: fail' to that layer")])
+        report(
+            .possiblyEmptyPool, "this \(layer.kind.rawValue) layer can receive no candidates", at: layer.kindRange,
+            notes: [
+                DiagnosticNote("this \(emptyKind.rawValue) layer can reject every candidate", at: emptyRange),
+                DiagnosticNote("add 'on_empty: keep-all' (pass its input on) or 'on_empty: fail' to that layer"),
+            ])
     }
 
     /// Rule 5, at the end: the last layer must leave a candidate (E035), and
@@ -21,8 +24,9 @@ extension LayerWalk {
             notes.append(DiagnosticNote("declare a fallback with 'on_empty: keep-all' (pass its input on) or 'on_empty: fail'"))
             report(.finalPoolMayBeEmpty, "the pipeline can end with no answer", at: last.kindRange, notes: notes)
         } else if pool.range.max > 1 {
-            report(.finalPoolMultiple, "the last layer can leave \(pool.range) candidates; the first one is the answer", at: last.kindRange,
-                   notes: [DiagnosticNote("end with a fuse layer of one model, or a rank/unit-test layer with 'top_k: 1', to choose deliberately")])
+            report(
+                .finalPoolMultiple, "the last layer can leave \(pool.range) candidates; the first one is the answer", at: last.kindRange,
+                notes: [DiagnosticNote("end with a fuse layer of one model, or a rank/unit-test layer with 'top_k: 1', to choose deliberately")])
         }
     }
 

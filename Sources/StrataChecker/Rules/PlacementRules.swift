@@ -8,28 +8,35 @@ extension LayerWalk {
         var placement = Placement.placed
         if layer.kind == .ensemble {
             if let first = ensembleRange {
-                report(.ensemblePlacement, "a pipeline has one ensemble layer, and it comes first", at: layer.kindRange,
-                       notes: [DiagnosticNote("the ensemble layer is here", at: first),
-                               DiagnosticNote("to generate more candidates later, use a 'fuse' layer; to add models, list them in the first ensemble")])
+                report(
+                    .ensemblePlacement, "a pipeline has one ensemble layer, and it comes first", at: layer.kindRange,
+                    notes: [
+                        DiagnosticNote("the ensemble layer is here", at: first),
+                        DiagnosticNote("to generate more candidates later, use a 'fuse' layer; to add models, list them in the first ensemble"),
+                    ])
                 return .duplicate
             }
             ensembleRange = layer.kindRange
             if index != 0 {
-                report(.ensemblePlacement, "the ensemble layer must be the first layer", at: layer.kindRange,
-                       notes: [DiagnosticNote("the pipeline starts here instead", at: main.layers[0].kindRange)])
+                report(
+                    .ensemblePlacement, "the ensemble layer must be the first layer", at: layer.kindRange,
+                    notes: [DiagnosticNote("the pipeline starts here instead", at: main.layers[0].kindRange)])
                 placement = .misplaced
             }
         } else if index == 0 {
-            report(.ensemblePlacement, "the first layer must be an ensemble, not '\(layer.kind.rawValue)'", at: layer.kindRange,
-                   notes: [DiagnosticNote("a '\(layer.kind.rawValue)' layer needs candidates; an ensemble layer makes them from the query")])
+            report(
+                .ensemblePlacement, "the first layer must be an ensemble, not '\(layer.kind.rawValue)'", at: layer.kindRange,
+                notes: [DiagnosticNote("a '\(layer.kind.rawValue)' layer needs candidates; an ensemble layer makes them from the query")])
             placement = .misplaced
         }
         if let earlyStop = layer.earlyStop, index == 0 || main.layers[index - 1].kind != .ensemble {
-            report(.earlyStopPlacement, "'early_stop' needs the vote to come right after the ensemble, whose samples it draws in waves",
-                   at: earlyStop.range, notes: [DiagnosticNote("move the vote up, or remove 'early_stop' to count every candidate")])
+            report(
+                .earlyStopPlacement, "'early_stop' needs the vote to come right after the ensemble, whose samples it draws in waves",
+                at: earlyStop.range, notes: [DiagnosticNote("move the vote up, or remove 'early_stop' to count every candidate")])
         } else if let earlyStop = layer.earlyStop, let quorum = main.layers[index - 1].quorum {
-            report(.earlyStopPlacement, "'early_stop' draws the ensemble's samples in order, which a quorum (first to arrive) contradicts",
-                   at: earlyStop.range, notes: [DiagnosticNote("the ensemble's quorum is here; keep one of the two", at: quorum.range)])
+            report(
+                .earlyStopPlacement, "'early_stop' draws the ensemble's samples in order, which a quorum (first to arrive) contradicts",
+                at: earlyStop.range, notes: [DiagnosticNote("the ensemble's quorum is here; keep one of the two", at: quorum.range)])
         }
         return placement
     }

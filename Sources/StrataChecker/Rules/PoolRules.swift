@@ -26,9 +26,10 @@ extension LayerWalk {
         draft.poolOut = PoolRange(total, total)
         if let quorum = layer.quorum {
             if quorum.value > total {
-                report(.quorumExceedsSamples, "'quorum' is \(quorum.value), but the ensemble draws \(total) sample\(total == 1 ? "" : "s")", at: quorum.range,
-                       notes: [DiagnosticNote("the quorum is how many samples to wait for before cancelling the rest")],
-                       fixIts: [.replace(quorum.range, with: "\(total)")])
+                report(
+                    .quorumExceedsSamples, "'quorum' is \(quorum.value), but the ensemble draws \(total) sample\(total == 1 ? "" : "s")", at: quorum.range,
+                    notes: [DiagnosticNote("the quorum is how many samples to wait for before cancelling the rest")],
+                    fixIts: [.replace(quorum.range, with: "\(total)")])
             } else {
                 draft.poolOut = PoolRange(quorum.value, quorum.value)
             }
@@ -37,13 +38,15 @@ extension LayerWalk {
         for syntax in layer.entries {
             let samples = syntax.samples?.value ?? 1
             guard samples > 1, (syntax.sampling.temperature?.value ?? defaults.temperature) == 0 else { continue }
-            report(.identicalSamples, "\(samples) samples at temperature 0 will all be the same answer", at: syntax.samples?.range ?? syntax.range,
-                   notes: [DiagnosticNote("greedy decoding ignores the seed; raise 'temperature' or use 'samples: 1'")])
+            report(
+                .identicalSamples, "\(samples) samples at temperature 0 will all be the same answer", at: syntax.samples?.range ?? syntax.range,
+                notes: [DiagnosticNote("greedy decoding ignores the seed; raise 'temperature' or use 'samples: 1'")])
         }
         let n = draft.poolIn.max
         if layer.kind == .fuse, n > PipelineChecker.largeFuseThreshold {
-            report(.largeFuse, "up to \(n) candidates go into each fuse call; fusers degrade past \(PipelineChecker.largeFuseThreshold)", at: layer.kindRange,
-                   notes: [DiagnosticNote("put a rank layer with 'top_k' of \(PipelineChecker.largeFuseThreshold) or fewer before the fuse")])
+            report(
+                .largeFuse, "up to \(n) candidates go into each fuse call; fusers degrade past \(PipelineChecker.largeFuseThreshold)", at: layer.kindRange,
+                notes: [DiagnosticNote("put a rank layer with 'top_k' of \(PipelineChecker.largeFuseThreshold) or fewer before the fuse")])
         }
     }
 
@@ -54,19 +57,23 @@ extension LayerWalk {
         let requested = layer.topK?.value ?? min(poolIn.max, 1)
         if let written = layer.topK {
             if written.value > poolIn.max, poolIn.max > 0 {
-                report(.topKExceedsPool, "'top_k' is \(written.value), but this layer receives at most \(candidates(poolIn.max))", at: written.range,
-                       notes: [DiagnosticNote("the previous layer yields \(poolIn) candidate\(poolIn.max == 1 ? "" : "s")")],
-                       fixIts: [.replace(written.range, with: "\(poolIn.max)")])
+                report(
+                    .topKExceedsPool, "'top_k' is \(written.value), but this layer receives at most \(candidates(poolIn.max))", at: written.range,
+                    notes: [DiagnosticNote("the previous layer yields \(poolIn) candidate\(poolIn.max == 1 ? "" : "s")")],
+                    fixIts: [.replace(written.range, with: "\(poolIn.max)")])
             } else if written.value == poolIn.max, poolIn.min == poolIn.max {
-                report(.rankKeepsEverything, "'top_k' keeps all \(written.value) candidates, so this rank only reorders them", at: written.range,
-                       notes: [DiagnosticNote("lower 'top_k' to filter, or keep it if only the order matters (the first candidate becomes the answer)")])
+                report(
+                    .rankKeepsEverything, "'top_k' keeps all \(written.value) candidates, so this rank only reorders them", at: written.range,
+                    notes: [DiagnosticNote("lower 'top_k' to filter, or keep it if only the order matters (the first candidate becomes the answer)")])
             } else if written.value > poolIn.min {
-                report(.topKMayExceedPool, "'top_k' is \(written.value), but this layer can receive as few as \(candidates(poolIn.min))", at: written.range,
-                       notes: [DiagnosticNote("when fewer arrive, all of them are kept")])
+                report(
+                    .topKMayExceedPool, "'top_k' is \(written.value), but this layer can receive as few as \(candidates(poolIn.min))", at: written.range,
+                    notes: [DiagnosticNote("when fewer arrive, all of them are kept")])
             }
         } else {
-            report(.missingKey, "the 'rank' layer does not say how many candidates to keep", at: layer.kindRange,
-                   notes: [DiagnosticNote("add 'top_k: K' (at most \(poolIn.max))")])
+            report(
+                .missingKey, "the 'rank' layer does not say how many candidates to keep", at: layer.kindRange,
+                notes: [DiagnosticNote("add 'top_k: K' (at most \(poolIn.max))")])
         }
         draft.topK = requested
         draft.poolOut = PoolRange(min(requested, poolIn.min), min(requested, poolIn.max))
@@ -77,8 +84,10 @@ extension LayerWalk {
         let poolIn = draft.poolIn
         draft.firstK = layer.firstK?.value
         if let written = layer.firstK, written.value >= poolIn.max, poolIn.max > 0 {
-            report(.firstKNeverStops, "'first_k' is \(written.value), but at most \(candidates(poolIn.max)) arrive, so verify never stops early", at: written.range,
-                   notes: [DiagnosticNote("remove 'first_k' or lower it")])
+            report(
+                .firstKNeverStops, "'first_k' is \(written.value), but at most \(candidates(poolIn.max)) arrive, so verify never stops early",
+                at: written.range,
+                notes: [DiagnosticNote("remove 'first_k' or lower it")])
         }
         let kept = min(draft.firstK ?? poolIn.max, poolIn.max)
         draft.poolOut = filteredPool(poolIn, keptMax: kept, policy: layer.onEmpty?.value, kind: .verify)
@@ -89,8 +98,9 @@ extension LayerWalk {
         let poolIn = draft.poolIn
         draft.topK = layer.topK?.value
         if let written = layer.topK, written.value > poolIn.max, poolIn.max > 0 {
-            report(.topKExceedsPool, "'top_k' is \(written.value), but this layer receives at most \(candidates(poolIn.max))", at: written.range,
-                   fixIts: [.replace(written.range, with: "\(poolIn.max)")])
+            report(
+                .topKExceedsPool, "'top_k' is \(written.value), but this layer receives at most \(candidates(poolIn.max))", at: written.range,
+                fixIts: [.replace(written.range, with: "\(poolIn.max)")])
         }
         let kept = min(draft.topK ?? poolIn.max, poolIn.max)
         draft.poolOut = filteredPool(poolIn, keptMax: kept, policy: layer.onEmpty?.value, kind: .unitTest)
@@ -101,8 +111,9 @@ extension LayerWalk {
     mutating func checkVotePool(_ layer: LayerSyntax, _ draft: inout LayerDraft) {
         let poolIn = draft.poolIn
         if poolIn.max < 3, poolIn.max > 0 {
-            report(.fewVoters, "this vote receives at most \(candidates(poolIn.max)); a majority needs at least three", at: layer.kindRange,
-                   notes: [DiagnosticNote("sample more candidates in the ensemble, or drop the vote")])
+            report(
+                .fewVoters, "this vote receives at most \(candidates(poolIn.max)); a majority needs at least three", at: layer.kindRange,
+                notes: [DiagnosticNote("sample more candidates in the ensemble, or drop the vote")])
         }
         draft.poolOut = PoolRange(min(1, poolIn.min), poolIn.max)
     }

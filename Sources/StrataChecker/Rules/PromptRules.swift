@@ -46,14 +46,16 @@ extension LayerWalk {
                 message += "; did you mean '{\(suggestion)}'?"
                 fixIts.append(FixIt(message: "use '{\(suggestion)}'", edits: []))
             }
-            report(.promptPlaceholder, message, at: override.range,
-                   notes: [DiagnosticNote("this prompt can use: \(template.allowed.map { "{\($0)}" }.joined(separator: ", ")); write '{{' for a literal brace")],
-                   fixIts: fixIts)
+            report(
+                .promptPlaceholder, message, at: override.range,
+                notes: [DiagnosticNote("this prompt can use: \(template.allowed.map { "{\($0)}" }.joined(separator: ", ")); write '{{' for a literal brace")],
+                fixIts: fixIts)
         }
         let missing = template.required.filter { !used.contains($0) }
         if !missing.isEmpty {
-            report(.promptPlaceholder, "the \(template.role) prompt must contain \(missing.map { "{\($0)}" }.joined(separator: " and "))", at: override.range,
-                   notes: [DiagnosticNote("without it the model never sees what it must work on")])
+            report(
+                .promptPlaceholder, "the \(template.role) prompt must contain \(missing.map { "{\($0)}" }.joined(separator: " and "))", at: override.range,
+                notes: [DiagnosticNote("without it the model never sees what it must work on")])
         }
         return override.value
     }

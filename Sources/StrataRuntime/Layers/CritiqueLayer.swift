@@ -11,18 +11,22 @@ extension QueryRun {
     /// split into exactly N critiques, asked again with new seeds when it cannot be.
     func critique(_ layer: CheckedLayer, pool: Pool, context: LayerContext) async throws -> NodeOutput {
         guard !pool.candidates.isEmpty else { return .skipped }
-        let prompt = PromptRenderer.render(layer.prompts[.critique] ?? "", [
-            "query": PromptRenderer.queryText(query.messages),
-            "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: false),
-            "n": String(pool.candidates.count),
-        ])
+        let prompt = PromptRenderer.render(
+            layer.prompts[.critique] ?? "",
+            [
+                "query": PromptRenderer.queryText(query.messages),
+                "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: false),
+                "n": String(pool.candidates.count),
+            ])
         let structured = layer.structuredOutput
         let message = structured ? prompt + CritiqueReply.format.instruction : prompt
         var lastProblem = "no reply"
         for attempt in 0...runtime.options.malformedRetries {
-            switch await context.call(CallRole.critique.rawValue, entry: layer.entries[0], messages: [.user(message)], sample: nil,
-                                      candidate: nil, seedOffset: attempt * 1_000_003,
-                                      schema: structured ? CritiqueReply.format.schema : nil) {
+            switch await context.call(
+                CallRole.critique.rawValue, entry: layer.entries[0], messages: [.user(message)], sample: nil,
+                candidate: nil, seedOffset: attempt * 1_000_003,
+                schema: structured ? CritiqueReply.format.schema : nil)
+            {
             case .success(let text):
                 if let critiques = ReplyParsers.critiques(text, count: pool.candidates.count) { return .critiques(.success(critiques)) }
                 lastProblem = "the reply does not hold exactly \(pool.candidates.count) critiques"
@@ -56,7 +60,8 @@ extension QueryRun {
 
 /// The critique call's structured reply: one entry per candidate, in order.
 enum CritiqueReply {
-    static let format = ReplyFormat.object("critiques", property: "critiques",
+    static let format = ReplyFormat.object(
+        "critiques", property: "critiques",
         #"{"type":"array","items":{"type":"object","properties":{"strengths":{"type":"string"},"weaknesses":{"type":"string"}},"required":["strengths","weaknesses"],"additionalProperties":false}}"#,
         instruction: "\nAnswer in JSON: {\"critiques\": [{\"strengths\": \"…\", \"weaknesses\": \"…\"}, …]}, one entry per response, in order.")
 }

@@ -17,12 +17,14 @@ extension QueryRun {
         let template = entry.prompt ?? layer.prompts[role] ?? ""
         let messages: [ChatMessage]
         if isFuse {
-            let prompt = PromptRenderer.render(template, [
-                "query": PromptRenderer.queryText(query.messages),
-                "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true),
-                "n": String(pool.candidates.count),
-                "length_control": layer.lengthControl ? PromptTemplate.lengthControlSentence : "",
-            ])
+            let prompt = PromptRenderer.render(
+                template,
+                [
+                    "query": PromptRenderer.queryText(query.messages),
+                    "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true),
+                    "n": String(pool.candidates.count),
+                    "length_control": layer.lengthControl ? PromptTemplate.lengthControlSentence : "",
+                ])
             messages = [.system(prompt)] + query.messages
         } else {
             messages = [.system(template)] + query.messages
@@ -33,9 +35,10 @@ extension QueryRun {
             let samples = sample..<(sample + node.completions)
             let results = await context.replies(role.rawValue, entry: entry, messages: messages, samples: samples, candidate: nil)
             if Task.isCancelled { throw CancellationError() }
-            return .samples(zip(samples, results).map { index, result in
-                candidate(result, origin: "\(name)#\(index)", entry: entry, context: context)
-            })
+            return .samples(
+                zip(samples, results).map { index, result in
+                    candidate(result, origin: "\(name)#\(index)", entry: entry, context: context)
+                })
         }
         let isLast = plan.layerOf[node.id] == runtime.pipeline.layers.count - 1
         let streamThis = isLast && plan.callCounts[plan.layerOf[node.id]] == 1 ? onDelta : nil
@@ -45,8 +48,10 @@ extension QueryRun {
     }
 
     /// A sample's reply as a candidate, or why it was dropped (noted either way when it matters).
-    func candidate(_ result: Result<CallReply, ProviderError>, origin: String, entry: CheckedEntry,
-                   context: LayerContext) -> Result<Candidate, FailedCall> {
+    func candidate(
+        _ result: Result<CallReply, ProviderError>, origin: String, entry: CheckedEntry,
+        context: LayerContext
+    ) -> Result<Candidate, FailedCall> {
         switch result {
         case .success(let reply):
             if reply.truncated { context.note("\(origin) stopped at max_tokens (\(entry.sampling.maxTokens))") }

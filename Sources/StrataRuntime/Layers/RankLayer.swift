@@ -11,15 +11,18 @@ extension QueryRun {
     func rankCall(_ layer: CheckedLayer, pool: Pool, context: LayerContext) async throws -> NodeOutput {
         guard pool.candidates.count > 1 else { return .skipped }
         let topK = min(layer.topK ?? 1, pool.candidates.count)
-        var prompt = PromptRenderer.render(layer.prompts[.rank] ?? "", [
-            "query": PromptRenderer.queryText(query.messages),
-            "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true),
-            "n": String(pool.candidates.count),
-            "top_k": String(topK),
-        ])
+        var prompt = PromptRenderer.render(
+            layer.prompts[.rank] ?? "",
+            [
+                "query": PromptRenderer.queryText(query.messages),
+                "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true),
+                "n": String(pool.candidates.count),
+                "top_k": String(topK),
+            ])
         if layer.structuredOutput { prompt += RankingReply.format.instruction }
-        let result = await context.call(CallRole.rank.rawValue, entry: layer.entries[0], messages: [.user(prompt)], sample: nil,
-                                        candidate: nil, schema: layer.structuredOutput ? RankingReply.format.schema : nil)
+        let result = await context.call(
+            CallRole.rank.rawValue, entry: layer.entries[0], messages: [.user(prompt)], sample: nil,
+            candidate: nil, schema: layer.structuredOutput ? RankingReply.format.schema : nil)
         if case .failure(.cancelled) = result { throw CancellationError() }
         return .reply(result)
     }
@@ -54,6 +57,7 @@ extension QueryRun {
 
 /// The rank call's structured reply: candidate ids, best first.
 enum RankingReply {
-    static let format = ReplyFormat.object("ranking", property: "ranking", #"{"type":"array","items":{"type":"integer"}}"#,
-                                           instruction: "\nAnswer in JSON: {\"ranking\": [ids, best first]}.")
+    static let format = ReplyFormat.object(
+        "ranking", property: "ranking", #"{"type":"array","items":{"type":"integer"}}"#,
+        instruction: "\nAnswer in JSON: {\"ranking\": [ids, best first]}.")
 }

@@ -10,8 +10,11 @@ struct ReplyFormat: Sendable {
 
     /// A schema for `{"<property>": <items>}`, nothing else allowed.
     static func object(_ name: String, property: String, _ items: String, instruction: String) -> ReplyFormat {
-        ReplyFormat(schema: ResponseSchema(name: name, json: #"{"type":"object","properties":{"# + "\"\(property)\":" + items
-                                                          + #"},"required":["# + "\"\(property)\"" + #"],"additionalProperties":false}"#),
-                    instruction: instruction)
+        ReplyFormat(
+            schema: ResponseSchema(
+                name: name,
+                json: #"{"type":"object","properties":{"# + "\"\(property)\":" + items
+                    + #"},"required":["# + "\"\(property)\"" + #"],"additionalProperties":false}"#),
+            instruction: instruction)
     }
 }

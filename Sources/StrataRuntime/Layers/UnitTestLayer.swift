@@ -11,13 +11,16 @@ extension QueryRun {
     /// The test writer's call: assertions to execute, or statements for a judge.
     func writeTests(_ layer: CheckedLayer, context: LayerContext) async throws -> NodeOutput {
         let execute = layer.mode == .execute
-        var prompt = PromptRenderer.render(layer.prompts[.writeTests] ?? "",
-                                           ["query": PromptRenderer.queryText(query.messages), "test_count": String(layer.tests)])
+        var prompt = PromptRenderer.render(
+            layer.prompts[.writeTests] ?? "",
+            ["query": PromptRenderer.queryText(query.messages), "test_count": String(layer.tests)])
         // Executable tests are code; only natural-language tests come back as JSON.
         let structured = layer.structuredOutput && !execute
         if structured { prompt += TestsReply.format.instruction }
-        switch await context.call(CallRole.writeTests.rawValue, entry: layer.entries[0], messages: [.user(prompt)], sample: nil,
-                                  candidate: nil, schema: structured ? TestsReply.format.schema : nil) {
+        switch await context.call(
+            CallRole.writeTests.rawValue, entry: layer.entries[0], messages: [.user(prompt)], sample: nil,
+            candidate: nil, schema: structured ? TestsReply.format.schema : nil)
+        {
         case .success(let text):
             var tests = TestSet()
             if execute {
@@ -35,8 +38,9 @@ extension QueryRun {
     }
 
     func noteTests(_ tests: TestSet, context: LayerContext) {
-        context.note("\(tests.count) test\(tests.count == 1 ? "" : "s")"
-                     + (tests.executable.isEmpty ? ": " + tests.judged.joined(separator: " | ") : " to execute"))
+        context.note(
+            "\(tests.count) test\(tests.count == 1 ? "" : "s")"
+                + (tests.executable.isEmpty ? ": " + tests.judged.joined(separator: " | ") : " to execute"))
     }
 
     /// The tests a grader uses: the test writer's, or the dataset's.
@@ -59,11 +63,14 @@ extension QueryRun {
             return .passed(count)
         }
         let testsText = tests.judged.enumerated().map { "[\($0.offset + 1)] \($0.element)" }.joined(separator: "\n")
-        var prompt = PromptRenderer.render(layer.prompts[.judgeTests] ?? "",
-                                           ["query": PromptRenderer.queryText(query.messages), "candidate": candidate.text, "tests": testsText])
+        var prompt = PromptRenderer.render(
+            layer.prompts[.judgeTests] ?? "",
+            ["query": PromptRenderer.queryText(query.messages), "candidate": candidate.text, "tests": testsText])
         if layer.structuredOutput { prompt += PassedReply.format.instruction }
-        switch await context.call(CallRole.judgeTests.rawValue, entry: layer.entries[0], messages: [.user(prompt)], sample: nil,
-                                  candidate: index, schema: layer.structuredOutput ? PassedReply.format.schema : nil) {
+        switch await context.call(
+            CallRole.judgeTests.rawValue, entry: layer.entries[0], messages: [.user(prompt)], sample: nil,
+            candidate: index, schema: layer.structuredOutput ? PassedReply.format.schema : nil)
+        {
         case .success(let text): return .passed(ReplyParsers.passedCount(text, tests: tests.count))
         case .failure(.cancelled): throw CancellationError()
         case .failure: return .passed(0)
@@ -114,12 +121,14 @@ extension QueryRun {
 
 /// The test writer's structured reply (judge mode only: executable tests are code).
 enum TestsReply {
-    static let format = ReplyFormat.object("tests", property: "tests", #"{"type":"array","items":{"type":"string"}}"#,
-                                           instruction: "\nAnswer in JSON: {\"tests\": [\"…\", …]}.")
+    static let format = ReplyFormat.object(
+        "tests", property: "tests", #"{"type":"array","items":{"type":"string"}}"#,
+        instruction: "\nAnswer in JSON: {\"tests\": [\"…\", …]}.")
 }
 
 /// The judge's structured reply: one boolean per test, in order.
 enum PassedReply {
-    static let format = ReplyFormat.object("passed", property: "passed", #"{"type":"array","items":{"type":"boolean"}}"#,
-                                           instruction: "\nAnswer in JSON: {\"passed\": [true or false for each test, in order]}.")
+    static let format = ReplyFormat.object(
+        "passed", property: "passed", #"{"type":"array","items":{"type":"boolean"}}"#,
+        instruction: "\nAnswer in JSON: {\"passed\": [true or false for each test, in order]}.")
 }

@@ -8,23 +8,27 @@ import StrataSyntax
 /// `verify`: per candidate, a reasoning call and a verdict call; the candidates judged correct go on.
 extension QueryRun {
     func verifyReasoning(_ node: GraphNode, layer: CheckedLayer, candidate: Candidate, context: LayerContext) async throws -> NodeOutput {
-        let prompt = PromptRenderer.render(layer.prompts[.verifyReasoning] ?? "",
-                                           ["query": PromptRenderer.queryText(query.messages), "candidate": candidate.text])
-        let result = await context.call(CallRole.verifyReasoning.rawValue, entry: layer.entries[0], messages: [.user(prompt)],
-                                        sample: nil, candidate: node.candidate)
+        let prompt = PromptRenderer.render(
+            layer.prompts[.verifyReasoning] ?? "",
+            ["query": PromptRenderer.queryText(query.messages), "candidate": candidate.text])
+        let result = await context.call(
+            CallRole.verifyReasoning.rawValue, entry: layer.entries[0], messages: [.user(prompt)],
+            sample: nil, candidate: node.candidate)
         if case .failure(.cancelled) = result { throw CancellationError() }
         return .reasoning(candidate, try? result.get())
     }
 
     /// The verdict on one candidate, asked again with new seeds while it cannot be read.
     func verdict(_ node: GraphNode, layer: CheckedLayer, candidate: Candidate, reasoning: String, context: LayerContext) async throws -> NodeOutput {
-        var prompt = PromptRenderer.render(layer.prompts[.verifyVerdict] ?? "",
-                                           ["query": PromptRenderer.queryText(query.messages), "candidate": candidate.text, "reasoning": reasoning])
+        var prompt = PromptRenderer.render(
+            layer.prompts[.verifyVerdict] ?? "",
+            ["query": PromptRenderer.queryText(query.messages), "candidate": candidate.text, "reasoning": reasoning])
         if layer.structuredOutput { prompt += VerdictReply.format.instruction }
         for attempt in 0...runtime.options.malformedRetries {
-            let result = await context.call(CallRole.verifyVerdict.rawValue, entry: layer.entries[0], messages: [.user(prompt)],
-                                            sample: nil, candidate: node.candidate, seedOffset: attempt * 1_000_003,
-                                            schema: layer.structuredOutput ? VerdictReply.format.schema : nil)
+            let result = await context.call(
+                CallRole.verifyVerdict.rawValue, entry: layer.entries[0], messages: [.user(prompt)],
+                sample: nil, candidate: node.candidate, seedOffset: attempt * 1_000_003,
+                schema: layer.structuredOutput ? VerdictReply.format.schema : nil)
             switch result {
             case .success(let text):
                 if let verdict = ReplyParsers.verdict(text) { return .verdict(verdict) }
@@ -66,8 +70,9 @@ extension QueryRun {
 
 /// The verdict call's structured reply.
 enum VerdictReply {
-    static let format = ReplyFormat.object("verdict", property: "verdict", #"{"type":"string","enum":["correct","incorrect"]}"#,
-                                           instruction: "\nAnswer in JSON: {\"verdict\": \"correct\"} or {\"verdict\": \"incorrect\"}.")
+    static let format = ReplyFormat.object(
+        "verdict", property: "verdict", #"{"type":"string","enum":["correct","incorrect"]}"#,
+        instruction: "\nAnswer in JSON: {\"verdict\": \"correct\"} or {\"verdict\": \"incorrect\"}.")
 }
 
 /// `first_k`: the driver stops a verify layer's remaining calls once its answer is known.
