@@ -167,14 +167,13 @@ final class AnswerWriter: @unchecked Sendable {
 final class Progress: @unchecked Sendable {
     // Sendable by hand: every var is read and written with `lock` held.
     private let lock = NSLock()
+    private let line = ProgressLine()
     private let total: Int
     private var done: Int
     private let startDone: Int
     private var failed = 0
     private var usd = 0.0
     private let start = Date()
-    private let isTerminal = isatty(STDERR_FILENO) == 1
-    private var lastPrinted = Date.distantPast
 
     init(total: Int, alreadyDone: Int) {
         self.total = total
@@ -183,30 +182,22 @@ final class Progress: @unchecked Sendable {
     }
 
     func finished(_ result: RunResult) {
-        lock.withLock {
-            done += 1
-            if result.answer == nil { failed += 1 }
-            usd += result.usage.usd
-            let now = Date()
-            if isTerminal || now.timeIntervalSince(lastPrinted) > 5 || done == total {
-                lastPrinted = now
-                render(now)
-            }
+        let (done, failed, usd): (Int, Int, Double) = lock.withLock {
+            self.done += 1
+            if result.answer == nil { self.failed += 1 }
+            self.usd += result.usage.usd
+            return (self.done, self.failed, self.usd)
+        }
+        let (total, startDone, start) = (total, startDone, start)
+        line.show(final: done == total) {
+            let rate = Double(done - startDone) / max(0.001, Date().timeIntervalSince(start))
+            let eta = rate > 0 ? Double(total - done) / rate : 0
+            let width = 24
+            let filled = total > 0 ? width * done / total : width
+            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            return String(format: "[%@] %d/%d  %.2f items/s  ETA %.0fs  $%.4f  %d failed", bar, done, total, rate, eta, usd, failed)
         }
     }
 
-    private func render(_ now: Date) {
-        let elapsed = max(0.001, now.timeIntervalSince(start))
-        let rate = Double(done - startDone) / elapsed
-        let eta = rate > 0 ? Double(total - done) / rate : 0
-        let width = 24
-        let filled = total > 0 ? width * done / total : width
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let line = String(format: "[%@] %d/%d  %.2f items/s  ETA %.0fs  $%.4f  %d failed", bar, done, total, rate, eta, usd, failed)
-        FileHandle.standardError.write(Data((isTerminal ? "\r" + line : line + "\n").utf8))
-    }
-
-    func close() {
-        if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
+    func close() { line.close() }
 }

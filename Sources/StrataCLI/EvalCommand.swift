@@ -182,14 +182,13 @@ extension DatasetFormat: ExpressibleByArgument {}
 final class EvalProgress: @unchecked Sendable {
     // Sendable by hand: every var is read and written with `lock` held.
     private let lock = NSLock()
+    private let line = ProgressLine()
     private let total: Int
     private var label = ""
     private var done = 0
     private var scoreSum = 0.0
     private var usd = 0.0
     private var started = Date()
-    private let isTerminal = isatty(STDERR_FILENO) == 1
-    private var lastPrinted = Date.distantPast
 
     init(total: Int) {
         self.total = total
@@ -203,27 +202,25 @@ final class EvalProgress: @unchecked Sendable {
             scoreSum = 0
             usd = 0
             started = Date()
-            lastPrinted = .distantPast
         }
+        line.reset()
     }
 
     @Sendable func finished(_ result: ItemResult) {
-        lock.withLock {
-            done += 1
-            scoreSum += result.score
-            usd += result.usage.usd
-            let now = Date()
-            guard isTerminal || now.timeIntervalSince(lastPrinted) > 5 || done == total else { return }
-            lastPrinted = now
-            let rate = Double(done) / max(0.001, now.timeIntervalSince(started))
-            let line = String(
+        let (label, done, scoreSum, usd, started): (String, Int, Double, Double, Date) = lock.withLock {
+            self.done += 1
+            self.scoreSum += result.score
+            self.usd += result.usage.usd
+            return (self.label, self.done, self.scoreSum, self.usd, self.started)
+        }
+        let total = total
+        line.show(final: done == total) {
+            let rate = Double(done) / max(0.001, Date().timeIntervalSince(started))
+            return String(
                 format: "%@: %d/%d new  %.2f items/s  ETA %.0fs  running score %.3f  $%.4f", label, done, total, rate,
                 rate > 0 ? Double(total - done) / rate : 0, scoreSum / Double(done), usd)
-            FileHandle.standardError.write(Data((isTerminal ? "\r" + line : line + "\n").utf8))
         }
     }
 
-    func close() {
-        if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
+    func close() { line.close() }
 }

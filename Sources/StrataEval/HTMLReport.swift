@@ -20,20 +20,8 @@ public enum HTMLReport {
         title: String, dataset: String, scorer: String, runs: [Run], items: [DatasetItem],
         comparison: PairedComparison? = nil
     ) -> String {
-        var html = """
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
-            <style>
-            body { font: 14px/1.45 -apple-system, system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #1d1d1f; padding: 0 1em; }
-            table { border-collapse: collapse; margin: 1em 0; }
-            th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
-            th:first-child, td:first-child { text-align: left; }
-            details { margin: .3em 0; border: 1px solid #e5e5e5; border-radius: 6px; padding: .3em .7em; }
-            summary { cursor: pointer; }
-            pre { white-space: pre-wrap; background: #f6f6f6; padding: .5em; border-radius: 4px; margin: .3em 0; }
-            .right { color: #0a7d32; } .wrong { color: #b3261e; } .note { color: #666; font-size: 12px; }
-            </style></head><body>
-            <h1>\(escape(title))</h1>
+        var html = HTMLPage.start(title: title)
+        html += """
             <p>Dataset <code>\(escape(dataset))</code>, \(items.count) items, scored by <code>\(escape(scorer))</code>.</p>
             <h2>Summary</h2>
             <table id="summary"><thead><tr><th>pipeline</th><th>items</th><th>score</th><th>95% interval</th><th>failed</th>
@@ -83,7 +71,7 @@ public enum HTMLReport {
                 html += "</details>\n"
             }
         }
-        return html + "</body></html>\n"
+        return html + HTMLPage.end
     }
 
     /// Score (with its interval) against cost per item: USD when anything cost money, else calls.
@@ -117,20 +105,6 @@ public enum HTMLReport {
         return svg + "</svg>"
     }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
-
-    static func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+    static func escape(_ text: String) -> String { HTMLPage.escape(text) }
+    static func format(_ value: Double, _ digits: Int) -> String { HTMLPage.format(value, digits) }
 }

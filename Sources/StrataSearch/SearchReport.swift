@@ -1,5 +1,6 @@
 import Foundation
 import StrataCompiler
+import StrataEval
 import StrataSpace
 
 /// One self-contained HTML page for a search: the summary, the leaderboard,
@@ -7,16 +8,8 @@ import StrataSpace
 /// execution graph — inline SVG, no scripts, no network.
 public enum SearchReport {
     public static func render(summary: SearchSummary, result: SearchResult, title: String) -> String {
-        var html = """
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
-            <style>
-            body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
-            table { border-collapse: collapse; margin: 1em 0; } th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
-            th { background: #f3f3f3; } tr.best td { background: #eef7ee; } code { font-size: 12px; }
-            svg text { font: 11px system-ui, sans-serif; }
-            </style></head><body>
-            <h1>\(escape(title))</h1>
+        var html = HTMLPage.start(title: title)
+        html += """
             <p>\(escape(summary.dataset)): \(summary.devItems) search items, \(summary.holdoutItems) held out. \(escape(summary.algorithm)),
             \(escape(summary.fidelity)), objective \(escape(summary.objective)).</p>
             <table id="summary"><tr><th>space</th><th>feasible</th><th>tried</th><th>trials run / from store</th><th>calls requested</th><th>calls sent</th><th>USD</th><th>seconds</th></tr>
@@ -61,7 +54,7 @@ public enum SearchReport {
             html +=
                 "<tr><td>\(trial.number)</td><td>\(trial.phase.rawValue)</td><td>\(trial.fidelity)</td><td><code>\(escape(trial.configuration.key))</code></td><td>\(outcome.map { format($0.score, 3) } ?? escape(trial.error ?? "failed"))</td><td>\(outcome.map { "\($0.requestedCalls) / \($0.issuedCalls)" } ?? "")</td><td>\(outcome.map { format($0.seconds, 1) } ?? "")</td></tr>\n"
         }
-        html += "</table>\n</body></html>\n"
+        html += "</table>\n" + HTMLPage.end
         return html
     }
 
@@ -146,10 +139,6 @@ public enum SearchReport {
         return svg + "</svg>"
     }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
-
-    static func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+    static func escape(_ text: String) -> String { HTMLPage.escape(text) }
+    static func format(_ value: Double, _ digits: Int) -> String { HTMLPage.format(value, digits) }
 }
