@@ -154,7 +154,7 @@ let package = Package(
         .testTarget(name: "StrataCompilerTests", dependencies: ["Strata", "StrataTestSupport"]),
         .testTarget(
             name: "StrataRuntimeTests",
-            dependencies: ["Strata", "StrataRuntime", "StrataTestServer", "StrataTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Strata", "StrataRuntime", "StrataSandbox", "StrataTestServer", "StrataTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "StrataEvalTests", dependencies: ["Strata", "StrataTestServer", "StrataTestSupport"]),
         .testTarget(name: "StrataSearchTests", dependencies: ["Strata", "StrataTestServer", "StrataTestSupport"]),

@@ -225,39 +225,38 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
 
 /// Signals the end of a process to async waiters, with a timeout.
 final class ExitSignal: @unchecked Sendable {
-    // Sendable by hand: `fired` and `waiters` are touched only with `lock` held; continuations are resumed outside it.
+    // Sendable by hand: `fired`, `waiters` and `nextWaiter` are touched only with `lock` held; continuations are resumed outside it.
     private let lock = NSLock()
     private var fired = false
-    private var waiters: [CheckedContinuation<Bool, Never>] = []
+    private var nextWaiter = 0
+    private var waiters: [Int: CheckedContinuation<Bool, Never>] = [:]
 
     func fire() {
         let waiting: [CheckedContinuation<Bool, Never>] = lock.withLock {
             fired = true
             defer { waiters.removeAll() }
-            return waiters
+            return Array(waiters.values)
         }
         for waiter in waiting { waiter.resume(returning: true) }
     }
 
-    /// True when fired within `seconds`.
+    /// True when fired within `seconds`. Each waiter times out on its own:
+    /// exactly one of `fire` and its timer resumes it.
     func wait(seconds: Double) async -> Bool {
         await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let alreadyFired: Bool = lock.withLock {
-                if fired { return true }
-                waiters.append(continuation)
-                return false
+            let id: Int? = lock.withLock {
+                if fired { return nil }
+                nextWaiter += 1
+                waiters[nextWaiter] = continuation
+                return nextWaiter
             }
-            if alreadyFired {
+            guard let id else {
                 continuation.resume(returning: true)
                 return
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
-                let timedOut: Bool = lock.withLock {
-                    guard let index = waiters.firstIndex(where: { _ in true }), !fired else { return false }
-                    waiters.remove(at: index)
-                    return true
-                }
-                if timedOut { continuation.resume(returning: false) }
+                let timedOut = lock.withLock { waiters.removeValue(forKey: id) }
+                timedOut?.resume(returning: false)
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+@testable import StrataSandbox
 import Testing
 
 /// Hostile code must fail its tests without harming the host.
@@ -164,4 +165,21 @@ import Testing
 func pythonLiteral(_ text: String) -> String {
     let data = (try? JSONSerialization.data(withJSONObject: [text])) ?? Data("[\"\"]".utf8)
     return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
+}
+
+@Suite struct ExitSignalTests {
+    /// Two waiters with different deadlines: the first times out on its own,
+    /// the second is woken by the exit (the timer once removed the wrong waiter).
+    @Test(.timeLimit(.minutes(1))) func eachWaiterTimesOutOnItsOwn() async {
+        let signal = ExitSignal()
+        let long = Task { await signal.wait(seconds: 20) }
+        try? await Task.sleep(nanoseconds: 100_000_000)
+        // The later waiter's timer must remove this waiter, not the first one.
+        #expect(await signal.wait(seconds: 0.05) == false)
+        let firedAt = Date()
+        signal.fire()
+        #expect(await long.value == true)
+        #expect(Date().timeIntervalSince(firedAt) < 10)
+        #expect(await signal.wait(seconds: 0) == true)
+    }
 }
