@@ -110,13 +110,15 @@ public final class ResponseCache: Sendable {
         return ContentHash.sha256(canonical)
     }
 
-    public func lookup(_ key: String) -> ChatResponse? {
+    /// The reply stored under `key`. Async: GRDB reads on its own threads, so a
+    /// wait for another process's lock never blocks Swift's cooperative pool.
+    public func lookup(_ key: String) async -> ChatResponse? {
         guard mode.reads, let database else { return nil }
         guard
-            let data = attempt(
+            let data = await attempt(
                 "look up a reply",
                 {
-                    try database.read { db in
+                    try await database.read { db in
                         try Data.fetchOne(db, sql: "SELECT response FROM responses WHERE key = ?", arguments: [key])
                     }
                 }) ?? nil
@@ -133,10 +135,11 @@ public final class ResponseCache: Sendable {
         }
     }
 
-    public func store(_ response: ChatResponse, for key: String) {
+    /// Stores `response` under `key` (async, like `lookup`).
+    public func store(_ response: ChatResponse, for key: String) async {
         guard mode.writes, let database, let data = try? JSONEncoder().encode(response) else { return }
-        _ = attempt("store a reply") {
-            try database.write { db in
+        _ = await attempt("store a reply") {
+            try await database.write { db in
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO responses (key, response, created_at) VALUES (?, ?, ?)",
                     arguments: [key, data, Date().timeIntervalSince1970])
@@ -145,10 +148,10 @@ public final class ResponseCache: Sendable {
     }
 
     /// Runs one database access, turning a failure or a long wait into a problem.
-    private func attempt<T>(_ what: String, _ body: () throws -> T) -> T? {
+    private func attempt<T>(_ what: String, _ body: () async throws -> T) async -> T? {
         let start = Date()
         do {
-            let value = try body()
+            let value = try await body()
             let waited = Date().timeIntervalSince(start)
             if waited > max(1, lockTimeout / 2) {
                 problems.add(
@@ -174,8 +177,7 @@ public final class ResponseCache: Sendable {
     /// Entries stored, for reports and tests.
     public func count() -> Int {
         guard let database else { return 0 }
-        let count = attempt("count entries") { try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM responses") } }
-        return (count ?? nil) ?? 0
+        return ((try? database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM responses") }) ?? nil) ?? 0
     }
 }
 

@@ -18,7 +18,7 @@ extension LayerContext {
         let model = runtime.pipeline.models[entry.model]
         let single = samples.map { request(entry: entry, messages: messages, sample: $0) }
         let keys = zip(single, samples).map { cacheKey($0, entry: entry, sample: $1) }
-        var results = cached(operation, model: model, keys: keys, requests: single, samples: samples, candidate: candidate)
+        var results = await cached(operation, model: model, keys: keys, requests: single, samples: samples, candidate: candidate)
         // Rounds that brought no new sample count against the malformed-reply retries.
         var fruitless = 0
         while true {
@@ -39,7 +39,7 @@ extension LayerContext {
                 for slot in missing { results[slot] = .failure(failure) }
                 return results.map { $0 ?? .failure(failure) }
             }
-            let filled = fill(&results, slots: missing, from: response, keys: keys)
+            let filled = await fill(&results, slots: missing, from: response, keys: keys)
             if filled < missing.count {
                 let range = "\(model.name)#\(samples.lowerBound + first)–\(samples.lowerBound + missing.last!)"
                 note(
@@ -62,11 +62,11 @@ extension LayerContext {
     private func cached(
         _ operation: String, model: ResolvedModel, keys: [String], requests: [ChatRequest], samples: Range<Int>,
         candidate: Int?
-    ) -> [Result<CallReply, ProviderError>?] {
+    ) async -> [Result<CallReply, ProviderError>?] {
         let cache = runtime.options.cache
         var results = [Result<CallReply, ProviderError>?](repeating: nil, count: samples.count)
         for slot in results.indices {
-            guard cache.isEnabled, let cached = cache.lookup(keys[slot]), let text = cached.texts.first,
+            guard cache.isEnabled, let cached = await cache.lookup(keys[slot]), let text = cached.texts.first,
                 !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
             else { continue }
             var event = TraceEvent(
@@ -85,7 +85,7 @@ extension LayerContext {
     /// Gives the response's usable completions to the `slots` in order, each
     /// cached under its own sample's key; returns how many were filled. The
     /// request's usage is spread over the entries: the prompt on the first.
-    private func fill(_ results: inout [Result<CallReply, ProviderError>?], slots: [Int], from response: ChatResponse, keys: [String]) -> Int {
+    private func fill(_ results: inout [Result<CallReply, ProviderError>?], slots: [Int], from response: ChatResponse, keys: [String]) async -> Int {
         let cache = runtime.options.cache
         let usable = response.texts.indices.filter { !response.texts[$0].trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
         var filled = 0
@@ -94,7 +94,7 @@ extension LayerContext {
             let reason = response.finishReason(of: index)
             if cache.isEnabled {
                 let output = response.usage.outputTokens / max(1, usable.count)
-                cache.store(
+                await cache.store(
                     ChatResponse(
                         texts: [text], usage: Usage(inputTokens: filled == 0 ? response.usage.inputTokens : 0, outputTokens: output),
                         finishReason: reason), for: keys[slot])

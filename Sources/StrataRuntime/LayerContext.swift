@@ -135,7 +135,7 @@ final class LayerContext: @unchecked Sendable {
             query: query, layer: layer.index, operation: operation, model: model.name, sample: sample,
             seed: seed, candidate: candidate)
         let start = Date()
-        if cache.isEnabled, let cached = cache.lookup(cacheKey), let text = cached.texts.first,
+        if cache.isEnabled, let cached = await cache.lookup(cacheKey), let text = cached.texts.first,
             !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
         {
             event.cacheHit = true
@@ -153,7 +153,7 @@ final class LayerContext: @unchecked Sendable {
                 try await provider.complete(request, onDelta: onDelta)
             }
             guard let text = reply.response.texts.first else { throw ProviderError.malformedResponse("no text") }
-            if cache.isEnabled { cache.store(reply.response, for: cacheKey) }
+            if cache.isEnabled { await cache.store(reply.response, for: cacheKey) }
             let usd = model.usd(input: reply.response.usage.inputTokens, output: reply.response.usage.outputTokens)
             event.inputTokens = reply.response.usage.inputTokens
             event.outputTokens = reply.response.usage.outputTokens

@@ -1,7 +1,8 @@
 import Foundation
 import Strata
-@testable import StrataSandbox
 import Testing
+
+@testable import StrataSandbox
 
 /// Hostile code must fail its tests without harming the host.
 @Suite struct SandboxTests {
