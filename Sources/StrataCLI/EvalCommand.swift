@@ -164,15 +164,7 @@ struct DatasetOptions: ParsableArguments {
             guard let parsed = Scorer(scorer) else { throw ValidationError("unknown scorer '\(scorer)'") }
             return parsed
         }
-        return loaded.items.first.map { Self.defaultScorer(for: $0, format: loaded.format) } ?? .normalized
-    }
-
-    static func defaultScorer(for item: DatasetItem, format: DatasetFormat) -> Scorer {
-        if item.tests != nil, item.codePrefix != nil { return .code }
-        if let reference = item.reference, AnswerExtractor.extract(.numeric, from: reference) == reference.trimmingCharacters(in: .whitespaces) {
-            return .numeric
-        }
-        return Scorer.default(for: format)
+        return Scorer.default(for: loaded)
     }
 }
 

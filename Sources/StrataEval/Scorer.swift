@@ -57,12 +57,21 @@ public enum Scorer: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The scorer that suits a dataset format.
-    public static func `default`(for format: DatasetFormat) -> Scorer {
-        switch format {
-        case .humaneval: .code
-        case .gsm8k, .reasoningGym: .numeric
-        default: .normalized
+    /// The scorer that suits a dataset: code where items carry tests and a
+    /// prompt to complete, numeric where references are numbers, else by format.
+    public static func `default`(for dataset: LoadedDataset) -> Scorer {
+        if let item = dataset.items.first {
+            if item.tests != nil, item.codePrefix != nil { return .code }
+            if let reference = item.reference,
+                AnswerExtractor.extract(.numeric, from: reference) == reference.trimmingCharacters(in: .whitespaces)
+            {
+                return .numeric
+            }
+        }
+        switch dataset.format {
+        case .humaneval: return .code
+        case .gsm8k, .reasoningGym: return .numeric
+        default: return .normalized
         }
     }
 

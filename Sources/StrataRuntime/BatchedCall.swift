@@ -112,7 +112,7 @@ extension LayerContext {
     ) async -> Result<ChatResponse, ProviderError> {
         let start = Date()
         let model = runtime.pipeline.models[entry.model]
-        let estimate = messages.reduce(0) { $0 + $1.content.utf8.count / 4 } + request.maxTokens * request.n
+        let estimate = LayerContext.tokens(of: messages) + request.maxTokens * request.n
         do {
             let reply = try await runtime.scheduler.withPermit(model: entry.model, tokens: estimate) {
                 try await runtime.providers[entry.model].complete(request, onDelta: nil)

@@ -69,6 +69,9 @@ final class LayerContext: @unchecked Sendable {
         ).map(\.text)
     }
 
+    /// A request's prompt tokens as the checker estimates them, for the tokens-per-minute limit.
+    static func tokens(of messages: [ChatMessage]) -> Int { messages.reduce(0) { $0 + TokenEstimate.of($1.content) } }
+
     /// Seed offsets of the retries of a malformed reply: far from the sample
     /// indices and from the parse retries' offsets, so every retry is a new request.
     static let malformedRetryStride = 7_919
@@ -146,7 +149,7 @@ final class LayerContext: @unchecked Sendable {
             onDelta?(text)
             return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
         }
-        let estimate = messages.reduce(0) { $0 + $1.content.utf8.count / 4 } + request.maxTokens
+        let estimate = Self.tokens(of: messages) + request.maxTokens
         let provider = runtime.providers[entry.model]
         do {
             let reply = try await runtime.scheduler.withPermit(model: entry.model, tokens: estimate) {

@@ -14,26 +14,71 @@ public struct PromptTemplate: Sendable, Hashable {
     /// Placeholders written in `text`, in order of first use. `{{` escapes a brace.
     public static func placeholders(in text: String) -> [String] {
         var found: [String] = []
-        let scalars = Array(text.unicodeScalars)
-        var i = 0
-        while i < scalars.count {
-            if scalars[i] == "{" {
-                if i + 1 < scalars.count, scalars[i + 1] == "{" { i += 2; continue }
-                var j = i + 1
-                var name = ""
-                while j < scalars.count, scalars[j] == "_" || (scalars[j].properties.isLowercase && scalars[j].isASCII) {
-                    name.unicodeScalars.append(scalars[j])
-                    j += 1
-                }
-                if j < scalars.count, scalars[j] == "}", !name.isEmpty {
-                    if !found.contains(name) { found.append(name) }
-                    i = j + 1
-                    continue
-                }
-            }
-            i += 1
+        scan(text) { part in
+            if case .placeholder(let name, _) = part, !found.contains(name) { found.append(name) }
         }
         return found
+    }
+
+    /// `template` with each placeholder that has a value replaced by it; `{{`
+    /// is a literal brace, and a placeholder without a value stays as written.
+    /// Works on UTF-8 bytes: a verify layer renders two prompts per candidate,
+    /// so this runs hundreds of thousands of times in a large batch.
+    public static func render(_ template: String, _ values: [String: String]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(template.utf8.count + values.values.reduce(0) { $0 + $1.utf8.count })
+        scan(template) { part in
+            switch part {
+            case .literal(let bytes): out.append(contentsOf: bytes)
+            case .brace: out.append(UInt8(ascii: "{"))
+            case .placeholder(let name, let written):
+                if let value = values[name] { out.append(contentsOf: value.utf8) } else { out.append(contentsOf: written) }
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A piece of a template.
+    enum Part {
+        case literal(ArraySlice<UInt8>)
+        /// `{{`: one literal brace.
+        case brace
+        /// `{name}`, a name of lowercase ASCII letters and underscores, and its text as written.
+        case placeholder(String, ArraySlice<UInt8>)
+    }
+
+    /// The one reading of placeholders that the checker and the runtime share.
+    static func scan(_ text: String, _ visit: (Part) -> Void) {
+        let bytes = Array(text.utf8)
+        let open = UInt8(ascii: "{"), close = UInt8(ascii: "}"), underscore = UInt8(ascii: "_")
+        var literalStart = 0, index = 0
+        func flush(to end: Int) {
+            if end > literalStart { visit(.literal(bytes[literalStart..<end])) }
+        }
+        while index < bytes.count {
+            guard bytes[index] == open else {
+                index += 1
+                continue
+            }
+            if index + 1 < bytes.count, bytes[index + 1] == open {
+                flush(to: index)
+                visit(.brace)
+                index += 2
+                literalStart = index
+                continue
+            }
+            var end = index + 1
+            while end < bytes.count, bytes[end] == underscore || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[end]) { end += 1 }
+            if end < bytes.count, bytes[end] == close, end > index + 1 {
+                flush(to: index)
+                visit(.placeholder(String(decoding: bytes[(index + 1)..<end], as: UTF8.self), bytes[index...end]))
+                index = end + 1
+                literalStart = index
+                continue
+            }
+            index += 1
+        }
+        flush(to: bytes.count)
     }
 
     /// The text with placeholders removed: what the estimate of a prompt's own size counts.
