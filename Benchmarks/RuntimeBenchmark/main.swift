@@ -224,3 +224,50 @@ if selected(5) {
     }
     print("5. quorum, \(queries) queries of 10 samples → fuse, lognormal latency (median 200 ms, σ 0.5): " + report.joined(separator: "; "))
 }
+
+// 6. Samples in one request with `n` against one request each: 7 samples → fuse on gpt-4o-mini's
+// prices, the test server billing a prompt's tokens (bytes / 4) once per request, lognormal latency.
+if selected(6) {
+    let queries = quick ? 20 : 100
+    let jitter = LockedGenerator(seed: 11)
+    let server = try ScriptedLLMServer(threads: 2) { request, _ in
+        let answer = ScriptedLLMServer.defaultAnswer(for: request)
+        return .delayed(
+            0.2 * exp(0.5 * jitter.normal()),
+            .text(answer, inputTokens: request.promptText.utf8.count / 4, outputTokens: max(1, answer.utf8.count / 4)))
+    }
+    var report: [String] = []
+    for takesN in [false, true] {
+        let source = """
+            strata: 1
+            models:
+              m: { provider: openai-compatible, model: gpt-4o-mini, base_url: "\(server.baseURL)", price: { input: 0.15, output: 0.6 },
+                   capabilities: { n: \(takesN) }, limits: { max_in_flight: 64 } }
+            defaults: { max_tokens: 256 }
+            layers:
+              - ensemble: [{ model: m, samples: 7 }]
+              - fuse: [m]
+            """
+        guard let compiled = PipelineCompiler().compile(source: source, path: "n.yaml").compiled else { print("pipeline did not compile"); exit(1) }
+        let runtime = try PipelineRuntime(compiled: compiled)
+        _ = await runtime.run(Query(prompt: "warm up"))
+        var times: [Double] = []
+        var usage = RunUsage()
+        for item in 0..<queries {
+            let start = now()
+            // A long question, as real ones are: the prompt is what `n` saves.
+            let result = await runtime.run(Query(prompt: "Question \(item): " + String(repeating: "Explain the steps of the calculation. ", count: 40)))
+            times.append(now() - start)
+            usage = usage + result.usage
+        }
+        try await runtime.shutdown()
+        times.sort()
+        let q = Double(queries)
+        report.append(
+            String(
+                format: "%@: %.1f requests, %.0f input tokens, $%.6f per query (estimated worst case %d calls, %d input tokens), p50 %.3f s",
+                takesN ? "n = 7" : "one request per sample", Double(usage.calls) / q, Double(usage.inputTokens) / q, usage.usd / q,
+                compiled.cost.total.calls, compiled.cost.total.inputTokens, times[times.count / 2]))
+    }
+    print("6. \(queries) queries of 7 samples → fuse: " + report.joined(separator: "; "))
+}
