@@ -138,12 +138,16 @@ public final class ResponseCache: Sendable {
     /// Stores `response` under `key` (async, like `lookup`).
     public func store(_ response: ChatResponse, for key: String) async {
         guard mode.writes, let database, let data = try? JSONEncoder().encode(response) else { return }
+        // A paid reply is stored even when the call's task was cancelled just after it
+        // arrived (a quorum met, a deadline): the write runs in a task of its own.
         _ = await attempt("store a reply") {
-            try await database.write { db in
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO responses (key, response, created_at) VALUES (?, ?, ?)",
-                    arguments: [key, data, Date().timeIntervalSince1970])
-            }
+            try await Task {
+                try await database.write { db in
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO responses (key, response, created_at) VALUES (?, ?, ?)",
+                        arguments: [key, data, Date().timeIntervalSince1970])
+                }
+            }.value
         }
     }
 
@@ -159,6 +163,8 @@ public final class ResponseCache: Sendable {
                         kind: .slowLock, message: "waited \(String(format: "%.1f", waited)) s to \(what) in '\(path)' (another process holds its lock)"))
             }
             return value
+        } catch is CancellationError {
+            // The query no longer wants the reply; nothing went wrong with the cache.
         } catch let error as DatabaseError where [.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode) {
             problems.add(
                 CacheProblem(

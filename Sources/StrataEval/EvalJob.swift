@@ -92,7 +92,7 @@ public struct EvalJob: Sendable {
             let key = RunKey(
                 pipelineHash: PipelineIdentity.of(pipeline.sources, main: pipeline.path), datasetHash: dataset.hash,
                 scorer: scorer.description, selection: selection.description)
-            try store.begin(
+            try await store.begin(
                 key, pipelinePath: pipeline.path, pipelineYAML: pipeline.sources[pipeline.path]?.text ?? "",
                 datasetPath: dataset.path, items: selected.count)
             let runtime = try PipelineRuntime(compiled: pipeline.compiled, options: RuntimeOptions(cache: cache))

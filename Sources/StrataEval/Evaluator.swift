@@ -112,7 +112,7 @@ public struct Evaluator: Sendable {
     /// Runs every item of `items` not yet in run `run`; calls `onResult` as each finishes.
     /// Returns all results of the run, old and new.
     public func evaluate(_ items: [DatasetItem], run: String, onResult: (@Sendable (ItemResult) -> Void)? = nil) async throws -> [ItemResult] {
-        let done = Set(try store.results(run: run).map(\.itemID))
+        let done = Set(try await store.results(run: run).map(\.itemID))
         let pending = items.filter { !done.contains($0.id) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = pending.makeIterator()
@@ -120,7 +120,7 @@ public struct Evaluator: Sendable {
                 guard let item = next.next() else { return false }
                 group.addTask {
                     let result = await evaluate(item)
-                    try store.record(result, run: run)
+                    try await store.record(result, run: run)
                     onResult?(result)
                 }
                 return true
@@ -132,7 +132,7 @@ public struct Evaluator: Sendable {
             }
         }
         let wanted = Set(items.map(\.id))
-        return try store.results(run: run).filter { wanted.contains($0.itemID) }
+        return try await store.results(run: run).filter { wanted.contains($0.itemID) }
     }
 
     /// One item: its turns in order (MT-Bench's second turn sees the first answer), then the score.

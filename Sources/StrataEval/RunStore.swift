@@ -85,9 +85,12 @@ public final class RunStore: Sendable {
         try migrator.migrate(database)
     }
 
+    // The accessors are async: GRDB runs them on its own threads, so a wait for
+    // another process's lock never blocks Swift's cooperative pool.
+
     /// Records the run if it is new.
-    public func begin(_ key: RunKey, pipelinePath: String, pipelineYAML: String, datasetPath: String, items: Int) throws {
-        try database.write { db in
+    public func begin(_ key: RunKey, pipelinePath: String, pipelineYAML: String, datasetPath: String, items: Int) async throws {
+        try await database.write { db in
             try db.execute(
                 sql: """
                     INSERT OR IGNORE INTO runs (id, pipeline_path, pipeline_hash, pipeline_yaml, dataset_path, dataset_hash, scorer, selection, items, created_at)
@@ -100,10 +103,18 @@ public final class RunStore: Sendable {
         }
     }
 
-    public func record(_ result: ItemResult, run: String) throws {
+    /// Stores a finished item's result. A finished item is never lost: the
+    /// write runs in a task of its own, so cancelling the evaluation (a search
+    /// out of budget, Ctrl-C) after the item finished still records it.
+    public func record(_ result: ItemResult, run: String) async throws {
         let usage = String(decoding: try JSONEncoder().encode(result.usage), as: UTF8.self)
         let layers = String(decoding: try JSONEncoder().encode(result.layers), as: UTF8.self)
-        try database.write { db in
+        let database = database
+        try await Task { try await Self.insert(result, run: run, usage: usage, layers: layers, into: database) }.value
+    }
+
+    private static func insert(_ result: ItemResult, run: String, usage: String, layers: String, into database: DatabasePool) async throws {
+        try await database.write { db in
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO results (run_id, item_id, answer, failure, score, detail, usage, layers, finished_at)
@@ -116,8 +127,8 @@ public final class RunStore: Sendable {
         }
     }
 
-    public func results(run: String) throws -> [ItemResult] {
-        try database.read { db in
+    public func results(run: String) async throws -> [ItemResult] {
+        try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM results WHERE run_id = ? ORDER BY item_id", arguments: [run]).map { row in
                 let usageText: String = row["usage"]
                 let layersText: String = row["layers"]

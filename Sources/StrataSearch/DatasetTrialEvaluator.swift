@@ -68,7 +68,7 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
     ) async throws -> TrialOutcome {
         let selected = Array((phase == .dev ? dev : holdout).prefix(items))
         let key = RunKey(pipelineHash: pipelineHash, datasetHash: datasetHash, scorer: scorer.description, selection: "search \(phase.rawValue) \(split)")
-        try store.begin(key, pipelinePath: label, pipelineYAML: pipelineYAML, datasetPath: datasetPath, items: (phase == .dev ? dev : holdout).count)
+        try await store.begin(key, pipelinePath: label, pipelineYAML: pipelineYAML, datasetPath: datasetPath, items: (phase == .dev ? dev : holdout).count)
         let runtime = try PipelineRuntime(pipeline: checked, options: options)
         let evaluator = Evaluator(runtime: runtime, scorer: scorer, store: store, concurrency: concurrency)
         let spend = TrialSpend()
@@ -86,7 +86,10 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
             results = try await task.value
         } catch {
             try? await runtime.shutdown()
-            throw error
+            // Stopped for the budget: that is the reason, not the cancellation it caused.
+            guard spend.stopped else { throw error }
+            let (calls, usd) = spend.total
+            throw SearchStopped(reason: meter.exhausted(addingCalls: calls, usd: usd) ?? "the trial was interrupted", calls: calls, usd: usd)
         }
         try await runtime.shutdown()
         let (calls, usd) = spend.total

@@ -171,7 +171,7 @@ let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
         let storePath = temporaryPath("runs.sqlite")
         let store = try RunStore(path: storePath)
         let key = RunKey(pipelineHash: "p", datasetHash: "d", scorer: "numeric", selection: "first 10")
-        try store.begin(key, pipelinePath: "eval.yaml", pipelineYAML: "", datasetPath: "gsm", items: 10)
+        try await store.begin(key, pipelinePath: "eval.yaml", pipelineYAML: "", datasetPath: "gsm", items: 10)
         let runtime = try Self.runtime(server)
         let evaluator = Evaluator(runtime: runtime, scorer: .numeric, store: store, concurrency: 4)
         // A first pass over 4 items, as if killed after them.
@@ -256,12 +256,30 @@ let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
         let runtime = try EvaluatorTests.runtime(server)
         let store = try RunStore(path: temporaryPath("mt.sqlite"))
         let key = RunKey(pipelineHash: "p", datasetHash: "mt", scorer: "contains", selection: "")
-        try store.begin(key, pipelinePath: "p", pipelineYAML: "", datasetPath: "mt", items: 1)
+        try await store.begin(key, pipelinePath: "p", pipelineYAML: "", datasetPath: "mt", items: 1)
         let item = DatasetItem(id: "81", query: Query(prompt: "Write a poem."), reference: "after: first answer", followUps: ["Now make it rhyme."])
         let results = try await Evaluator(runtime: runtime, scorer: .contains, store: store).evaluate([item], run: key.id)
         try await runtime.shutdown()
         #expect(results.first?.answer == "turn two, after: first answer")
         #expect(results.first?.score == 1)
         #expect(results.first?.usage.calls == 2)
+    }
+}
+
+@Suite struct RunStoreTests {
+    /// A finished item is never lost: cancelling the evaluation (a search out of
+    /// budget, Ctrl-C) after the item finished still records it.
+    @Test func aFinishedItemIsRecordedEvenWhenItsTaskIsCancelled() async throws {
+        let store = try RunStore(path: temporaryPath("runs.sqlite"))
+        let key = RunKey(pipelineHash: "p", datasetHash: "d", scorer: "exact", selection: "")
+        try await store.begin(key, pipelinePath: "p", pipelineYAML: "", datasetPath: "d", items: 1)
+        let task = Task {
+            while !Task.isCancelled { await Task.yield() }
+            try await store.record(ItemResult(itemID: "1", answer: "42", failure: nil, score: 1, detail: nil, usage: RunUsage(), layers: []), run: key.id)
+        }
+        task.cancel()
+        try await task.value
+        let recorded = try await store.results(run: key.id)
+        #expect(recorded.map(\.itemID) == ["1"])
     }
 }
