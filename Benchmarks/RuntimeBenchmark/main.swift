@@ -32,6 +32,8 @@ func sampleRankFuse(baseURL: String, maxInFlight: Int) -> CheckedPipeline {
         pipeline.models[index].maxInFlight = maxInFlight
         pipeline.models[index].requestsPerMinute = nil
         pipeline.models[index].tokensPerMinute = nil
+        // One request per sample, as the throughput and critical-path figures have always counted them.
+        pipeline.models[index].supportsN = false
     }
     return pipeline
 }
