@@ -19,7 +19,7 @@ import PackageDescription
 // `Strata` re-exports the public API; `StrataCLI` is the thin `strata` executable.
 let package = Package(
     name: "Strata",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Strata", targets: ["Strata"]),
         .executable(name: "strata", targets: ["StrataCLI"]),

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 import StrataProviders
+import Synchronization
 
 /// Whether the cache is read, written, both, or neither.
 public enum CacheMode: String, Sendable, CaseIterable, Codable {
@@ -188,19 +189,17 @@ public final class ResponseCache: Sendable {
 }
 
 /// Problems counted by kind; the first few of each go to the reporter.
-private final class ProblemLog: @unchecked Sendable {
-    // Sendable by hand: `byKind` is touched only with `lock` held.
-    private let lock = NSLock()
-    private var byKind: [CacheProblem.Kind: Int] = [:]
+private final class ProblemLog: Sendable {
+    private let byKind = Mutex([CacheProblem.Kind: Int]())
     private let report: @Sendable (CacheProblem) -> Void
     static let reportedPerKind = 3
 
     init(report: @escaping @Sendable (CacheProblem) -> Void) { self.report = report }
 
     func add(_ problem: CacheProblem) {
-        let count = lock.withLock {
-            byKind[problem.kind, default: 0] += 1
-            return byKind[problem.kind]!
+        let count = byKind.withLock {
+            $0[problem.kind, default: 0] += 1
+            return $0[problem.kind]!
         }
         guard count <= Self.reportedPerKind else { return }
         var shown = problem
@@ -208,7 +207,7 @@ private final class ProblemLog: @unchecked Sendable {
         report(shown)
     }
 
-    func counts() -> [CacheProblem.Kind: Int] { lock.withLock { byKind } }
+    func counts() -> [CacheProblem.Kind: Int] { byKind.withLock { $0 } }
 }
 
 /// SHA-256 as lowercase hex: cache keys, pipeline and dataset hashes.

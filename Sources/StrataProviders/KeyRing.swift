@@ -1,13 +1,13 @@
 import Foundation
+import Synchronization
 
 /// The API keys of one model, read from the environment variables its
 /// declaration names, rotated on quota and rate-limit errors. Keys are never
 /// printed: `redact` removes them from any text that might be.
-public final class KeyRing: @unchecked Sendable {
-    // Sendable by hand: `current` is read and written with `lock` held; the rest is immutable.
-    private let lock = NSLock()
+public final class KeyRing: Sendable {
     private let keys: [String]
-    private var current = 0
+    /// The index of the key in use (modulo the count).
+    private let current = Mutex(0)
     public let variables: [String]
 
     public init(variables: [String], environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -20,17 +20,15 @@ public final class KeyRing: @unchecked Sendable {
 
     /// The key to use now, or nil when none is set.
     public func currentKey() -> String? {
-        lock.lock(); defer { lock.unlock() }
-        return keys.isEmpty ? nil : keys[current % keys.count]
+        current.withLock { keys.isEmpty ? nil : keys[$0 % keys.count] }
     }
 
     /// Moves to the next key if `failed` is still the current one (so concurrent
     /// callers failing with the same key rotate once). Returns whether another key exists.
     @discardableResult
     public func rotate(after failed: String) -> Bool {
-        lock.lock(); defer { lock.unlock() }
         guard keys.count > 1 else { return false }
-        if keys[current % keys.count] == failed { current += 1 }
+        current.withLock { if keys[$0 % keys.count] == failed { $0 += 1 } }
         return true
     }
 

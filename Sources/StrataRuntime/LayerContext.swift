@@ -2,18 +2,20 @@ import Foundation
 import StrataCache
 import StrataChecker
 import StrataProviders
+import Synchronization
 
 /// The calls, usage and notes of one layer of one query.
-final class LayerContext: @unchecked Sendable {
-    // Sendable by hand: every var is read and written with `lock` held; the rest is immutable.
+final class LayerContext: Sendable {
     let runtime: PipelineRuntime
     let layer: CheckedLayer
     let query: String
-    private let lock = NSLock()
-    private var _usage = RunUsage()
-    private var _notes: [String] = []
-    private var _fallbacks: [String] = []
-    private var _spans: [CallSpan] = []
+    private struct Record {
+        var usage = RunUsage()
+        var notes: [String] = []
+        var fallbacks: [String] = []
+        var spans: [CallSpan] = []
+    }
+    private let ledger = Mutex(Record())
     /// Where the query's time starts, for call spans.
     let origin: Date
 
@@ -25,7 +27,7 @@ final class LayerContext: @unchecked Sendable {
     }
 
     /// The layer's calls in time, when the runtime records a timeline.
-    var spans: [CallSpan] { lock.withLock { _spans } }
+    var spans: [CallSpan] { ledger.withLock { $0.spans } }
 
     /// A finished call: its line in the trace and, when the runtime keeps a timeline, its span.
     func record(_ event: TraceEvent, start: Date) {
@@ -35,24 +37,24 @@ final class LayerContext: @unchecked Sendable {
             layer: layer.index, operation: event.operation, model: model, sample: event.sample, candidate: event.candidate,
             start: start.timeIntervalSince(origin), end: Date().timeIntervalSince(origin), cacheHit: event.cacheHit,
             error: event.error)
-        lock.withLock { _spans.append(span) }
+        ledger.withLock { $0.spans.append(span) }
     }
 
-    var usage: RunUsage { lock.withLock { _usage } }
+    var usage: RunUsage { ledger.withLock { $0.usage } }
 
     /// Adds to the layer's usage.
-    func count(_ update: (inout RunUsage) -> Void) { lock.withLock { update(&_usage) } }
-    var notes: [String] { lock.withLock { _notes } }
+    func count(_ update: (inout RunUsage) -> Void) { ledger.withLock { update(&$0.usage) } }
+    var notes: [String] { ledger.withLock { $0.notes } }
     /// Fallbacks taken: notes the run result carries as notices.
-    var fallbacks: [String] { lock.withLock { _fallbacks } }
+    var fallbacks: [String] { ledger.withLock { $0.fallbacks } }
 
     func fallback(_ text: String) {
-        lock.withLock { _fallbacks.append(text) }
+        ledger.withLock { $0.fallbacks.append(text) }
         note(text)
     }
 
     func note(_ text: String) {
-        lock.withLock { _notes.append(text) }
+        ledger.withLock { $0.notes.append(text) }
         runtime.options.trace?.write(TraceEvent(query: query, layer: layer.index, operation: "note", note: text))
     }
 
@@ -144,7 +146,7 @@ final class LayerContext: @unchecked Sendable {
             event.cacheHit = true
             event.inputTokens = cached.usage.inputTokens
             event.outputTokens = cached.usage.outputTokens
-            lock.withLock { _usage.cacheHits += 1 }
+            count { $0.cacheHits += 1 }
             record(event, start: start)
             onDelta?(text)
             return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
@@ -163,12 +165,12 @@ final class LayerContext: @unchecked Sendable {
             event.usd = usd
             event.attempts = reply.record.attempts
             event.seconds = Date().timeIntervalSince(start)
-            lock.withLock {
-                _usage.calls += 1
-                _usage.retries += max(0, reply.record.attempts - 1)
-                _usage.inputTokens += reply.response.usage.inputTokens
-                _usage.outputTokens += reply.response.usage.outputTokens
-                _usage.usd += usd
+            count {
+                $0.calls += 1
+                $0.retries += max(0, reply.record.attempts - 1)
+                $0.inputTokens += reply.response.usage.inputTokens
+                $0.outputTokens += reply.response.usage.outputTokens
+                $0.usd += usd
             }
             record(event, start: start)
             return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(reply.response.finishReason)))
@@ -176,9 +178,9 @@ final class LayerContext: @unchecked Sendable {
             let failure: ProviderError = (error as? ProviderError) ?? (error is CancellationError ? .cancelled : .network(String(describing: error)))
             event.error = failure.description
             event.seconds = Date().timeIntervalSince(start)
-            lock.withLock {
-                _usage.calls += 1
-                _usage.failedCalls += 1
+            count {
+                $0.calls += 1
+                $0.failedCalls += 1
             }
             record(event, start: start)
             return .failure(failure)

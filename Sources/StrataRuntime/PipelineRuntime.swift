@@ -6,6 +6,7 @@ import StrataCompiler
 import StrataProviders
 import StrataSandbox
 import StrataSyntax
+import Synchronization
 
 /// Settings of a runtime.
 public struct RuntimeOptions: Sendable {
@@ -125,20 +126,25 @@ struct QueryFailure: Error {
 }
 
 /// Query ids, and whether the HTTP client was shut down: the runtime's only mutable state outside the scheduler.
-final class RuntimeState: @unchecked Sendable {
-    // Sendable by hand: both vars are touched only with `lock` held.
-    private let lock = NSLock()
-    private var value = 0
-    private var shutDown = false
+final class RuntimeState: Sendable {
+    private struct State {
+        var queries = 0
+        var shutDown = false
+    }
+    private let state = Mutex(State())
+
     func nextQuery() -> Int {
-        lock.withLock {
-            value += 1; return value
+        state.withLock {
+            $0.queries += 1
+            return $0.queries
         }
     }
+
     /// True the first time only.
     func markShutDown() -> Bool {
-        lock.withLock {
-            defer { shutDown = true }; return !shutDown
+        state.withLock { state in
+            defer { state.shutDown = true }
+            return !state.shutDown
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import StrataChecker
 import StrataCompiler
 import StrataProviders
+import Synchronization
 
 /// One query run as a dataflow over the pipeline's execution graph: every
 /// node starts as soon as the nodes it depends on have finished, so a verify
@@ -101,28 +102,29 @@ final class QueryRun: Sendable {
 
 /// The tasks running a query's nodes, so one node (no longer needed) or all
 /// of them (the query was cancelled or failed) can be cancelled.
-final class TaskRegistry: @unchecked Sendable {
-    // Sendable by hand: both vars are touched only with `lock` held.
-    private let lock = NSLock()
-    private var running: [Int: Task<Void, Never>] = [:]
-    private var stopped = false
+final class TaskRegistry: Sendable {
+    private struct State {
+        var running: [Int: Task<Void, Never>] = [:]
+        var stopped = false
+    }
+    private let state = Mutex(State())
 
     func start(_ id: Int, _ work: @escaping @Sendable () async -> Void) {
-        lock.withLock {
+        state.withLock {
             let task = Task(operation: work)
-            running[id] = task
-            if stopped { task.cancel() }
+            $0.running[id] = task
+            if $0.stopped { task.cancel() }
         }
     }
 
-    func finished(_ id: Int) { lock.withLock { _ = running.removeValue(forKey: id) } }
+    func finished(_ id: Int) { state.withLock { _ = $0.running.removeValue(forKey: id) } }
 
-    func cancel(_ ids: Set<Int>) { lock.withLock { for id in ids { running[id]?.cancel() } } }
+    func cancel(_ ids: Set<Int>) { state.withLock { for id in ids { $0.running[id]?.cancel() } } }
 
     func cancelAll() {
-        lock.withLock {
-            stopped = true
-            for task in running.values { task.cancel() }
+        state.withLock {
+            $0.stopped = true
+            for task in $0.running.values { task.cancel() }
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import StrataDiagnostics
 import StrataYAML
+import Synchronization
 
 /// A pipeline file with every file it includes, parsed and decoded.
 public struct LoadedPipeline: Sendable {
@@ -281,17 +282,15 @@ struct ReadFailure: Error, Sendable {
 /// Included files read and parsed once, for a loader that loads many variants
 /// of one pipeline: a search space compiles every configuration of its
 /// template, and each would otherwise read and parse the same includes again.
-public final class IncludeCache: @unchecked Sendable {
-    // Sendable by hand: `files` is touched only with `lock` held.
-    private let lock = NSLock()
-    private var files: [String: Result<ParsedFile, ReadFailure>] = [:]
+public final class IncludeCache: Sendable {
+    private let files = Mutex([String: Result<ParsedFile, ReadFailure>]())
 
     public init() {}
 
-    func parsed(_ path: String) -> Result<ParsedFile, ReadFailure>? { lock.withLock { files[path] } }
+    func parsed(_ path: String) -> Result<ParsedFile, ReadFailure>? { files.withLock { $0[path] } }
 
-    func store(_ result: Result<ParsedFile, ReadFailure>, for path: String) { lock.withLock { files[path] = result } }
+    func store(_ result: Result<ParsedFile, ReadFailure>, for path: String) { files.withLock { $0[path] = result } }
 
     /// How many distinct files were read, for tests.
-    public var count: Int { lock.withLock { files.count } }
+    public var count: Int { files.withLock { $0.count } }
 }
