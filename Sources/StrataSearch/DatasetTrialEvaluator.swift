@@ -4,6 +4,7 @@ import StrataChecker
 import StrataEval
 import StrataRuntime
 import StrataSpace
+import Synchronization
 
 /// Scores configurations on a dataset against the real models, through the
 /// eval machinery: every item goes to the run store as it finishes (so a
@@ -108,33 +109,35 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
 }
 
 /// What a trial in progress has spent; cancels it when the search must stop.
-final class TrialSpend: @unchecked Sendable {
-    // Sendable by hand: every var is read and written with `lock` held.
-    private let lock = NSLock()
-    private var calls = 0
-    private var usd = 0.0
-    private var _stopped = false
-    var stopped: Bool { lock.withLock { _stopped } }
-    var task: Task<[ItemResult], Error>? {
-        get { lock.withLock { _task } }
-        set { lock.withLock { _task = newValue } }
+final class TrialSpend: Sendable {
+    private struct State {
+        var calls = 0
+        var usd = 0.0
+        var stopped = false
+        var task: Task<[ItemResult], Error>?
     }
-    private var _task: Task<[ItemResult], Error>?
+    private let state = Mutex(State())
+
+    var stopped: Bool { state.withLock { $0.stopped } }
+    var task: Task<[ItemResult], Error>? {
+        get { state.withLock { $0.task } }
+        set { state.withLock { $0.task = newValue } }
+    }
 
     func add(_ usage: RunUsage) -> (Int, Double) {
-        lock.withLock {
-            calls += usage.calls
-            usd += usage.usd
-            return (calls, usd)
+        state.withLock {
+            $0.calls += usage.calls
+            $0.usd += usage.usd
+            return ($0.calls, $0.usd)
         }
     }
 
-    var total: (Int, Double) { lock.withLock { (calls, usd) } }
+    var total: (Int, Double) { state.withLock { ($0.calls, $0.usd) } }
 
     func stop() {
-        let task = lock.withLock { () -> Task<[ItemResult], Error>? in
-            _stopped = true
-            return _task
+        let task = state.withLock {
+            $0.stopped = true
+            return $0.task
         }
         task?.cancel()
     }

@@ -1,21 +1,18 @@
 import Foundation
 import StrataSpace
+import Synchronization
 
 /// The search's spend against its limits, shared with evaluators so a trial
 /// stops between items the moment a limit is reached.
-public final class SpendMeter: @unchecked Sendable {
-    // Sendable by hand: every var is read and written with `lock` held.
-    private let lock = NSLock()
+public final class SpendMeter: Sendable {
     private let limits: SearchLimits
     private let start = Date()
-    private var calls: Int
-    private var usd: Double
+    private let spentSoFar: Mutex<(calls: Int, usd: Double)>
     private let priorSeconds: Double
 
     init(limits: SearchLimits, calls: Int, usd: Double, seconds: Double) {
         self.limits = limits
-        self.calls = calls
-        self.usd = usd
+        spentSoFar = Mutex((calls, usd))
         self.priorSeconds = seconds
     }
 
@@ -24,15 +21,16 @@ public final class SpendMeter: @unchecked Sendable {
 
     /// Adds what a trial cost (the search does this as each trial finishes).
     func add(calls: Int, usd: Double) {
-        lock.withLock {
-            self.calls += calls
-            self.usd += usd
+        spentSoFar.withLock {
+            $0.calls += calls
+            $0.usd += usd
         }
     }
 
     /// Calls sent, USD spent and seconds elapsed, including earlier runs of the same study.
     public var spent: (calls: Int, usd: Double, seconds: Double) {
-        lock.withLock { (calls, usd, priorSeconds + Date().timeIntervalSince(start)) }
+        let (calls, usd) = spentSoFar.withLock { $0 }
+        return (calls, usd, priorSeconds + Date().timeIntervalSince(start))
     }
 
     /// Why the search must stop, or nil while every limit holds. An evaluator
