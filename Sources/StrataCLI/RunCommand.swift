@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import Synchronization
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -197,14 +198,13 @@ struct CacheOptions: ParsableArguments {
 }
 
 /// Collects streamed text to standard output.
-final class StreamedOutput: @unchecked Sendable {
-    // Sendable by hand: `wroteAnything` is read and written with `lock` held.
-    private let lock = NSLock()
-    private(set) var wroteAnything = false
+final class StreamedOutput: Sendable {
+    private let wrote = Mutex(false)
+    var wroteAnything: Bool { wrote.withLock { $0 } }
 
     func write(_ text: String) {
-        lock.withLock {
-            wroteAnything = true
+        wrote.withLock {
+            $0 = true
             FileHandle.standardOutput.write(Data(text.utf8))
         }
     }

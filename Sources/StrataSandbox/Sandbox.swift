@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -224,18 +225,20 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
 }
 
 /// Signals the end of a process to async waiters, with a timeout.
-final class ExitSignal: @unchecked Sendable {
-    // Sendable by hand: `fired`, `waiters` and `nextWaiter` are touched only with `lock` held; continuations are resumed outside it.
-    private let lock = NSLock()
-    private var fired = false
-    private var nextWaiter = 0
-    private var waiters: [Int: CheckedContinuation<Bool, Never>] = [:]
+final class ExitSignal: Sendable {
+    private struct State {
+        var fired = false
+        var nextWaiter = 0
+        var waiters: [Int: CheckedContinuation<Bool, Never>] = [:]
+    }
+    // Continuations are resumed outside the lock.
+    private let state = Mutex(State())
 
     func fire() {
-        let waiting: [CheckedContinuation<Bool, Never>] = lock.withLock {
-            fired = true
-            defer { waiters.removeAll() }
-            return Array(waiters.values)
+        let waiting = state.withLock { state in
+            state.fired = true
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
         }
         for waiter in waiting { waiter.resume(returning: true) }
     }
@@ -244,18 +247,18 @@ final class ExitSignal: @unchecked Sendable {
     /// exactly one of `fire` and its timer resumes it.
     func wait(seconds: Double) async -> Bool {
         await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let id: Int? = lock.withLock {
-                if fired { return nil }
-                nextWaiter += 1
-                waiters[nextWaiter] = continuation
-                return nextWaiter
+            let id: Int? = state.withLock {
+                if $0.fired { return nil }
+                $0.nextWaiter += 1
+                $0.waiters[$0.nextWaiter] = continuation
+                return $0.nextWaiter
             }
             guard let id else {
                 continuation.resume(returning: true)
                 return
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
-                let timedOut = lock.withLock { waiters.removeValue(forKey: id) }
+                let timedOut = state.withLock { $0.waiters.removeValue(forKey: id) }
                 timedOut?.resume(returning: false)
             }
         }

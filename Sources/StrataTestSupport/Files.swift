@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The package's root directory (where `Package.swift` is), for tests that
 /// read `Pipelines/`, fixtures or the README.
@@ -34,12 +35,10 @@ final class TemporaryFiles: Sendable {
 }
 
 /// A list many threads append to.
-final class LockedList<Element: Sendable>: @unchecked Sendable {
-    // Sendable by hand: `items` is only touched with `lock` held.
-    private let lock = NSLock()
-    private var items: [Element] = []
-    func append(_ item: Element) { lock.withLock { items.append(item) } }
-    var all: [Element] { lock.withLock { items } }
+final class LockedList<Element: Sendable>: Sendable {
+    private let items = Mutex<[Element]>([])
+    func append(_ item: Element) { items.withLock { $0.append(item) } }
+    var all: [Element] { items.withLock { $0 } }
 }
 
 /// Runs blocking work (waiting for a process, compiling thousands of
