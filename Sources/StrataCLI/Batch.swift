@@ -12,51 +12,46 @@ struct BatchItem: Sendable {
     var idIsInteger = false
     var query: Query
 
-    /// Reads a JSONL file (LF or CRLF); a bad line is reported as `file:line`.
+    /// Reads a JSONL file with the datasets' rules (`JSONLines`): a bad line is reported as `file:line`.
     static func read(path: String) throws -> [BatchItem] {
-        let text: String
         do {
-            text = try InvalidUTF8.decode([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
-        } catch let invalid as InvalidUTF8 {
-            throw ValidationFailure("\(path):\(invalid.location): \(invalid)")
+            var items: [BatchItem] = []
+            var seen = JSONLines.UniqueIDs()
+            for record in try JSONLines.read(try Data(contentsOf: URL(fileURLWithPath: path)), path: path) {
+                var item = BatchItem(id: "line-\(record.line)", query: try query(record, path: path))
+                if let id = try JSONLines.id(of: record, key: "id", path: path, what: "answers") {
+                    item.id = id.text
+                    if case .integer = id { item.idIsInteger = true }
+                }
+                try seen.insert(item.id, line: record.line, path: path)
+                items.append(item)
+            }
+            return items
+        } catch let error as DatasetError {
+            throw ValidationFailure(error.description)
         }
-        var items: [BatchItem] = []
-        var seen = Set<String>()
-        for (number, line) in SourceFile.lines(of: text).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
-                throw ValidationFailure("\(path):\(number + 1): not a JSON object")
-            }
-            var item = BatchItem(id: "line-\(number + 1)", query: Query(prompt: ""))
-            if object["id"] != nil {
-                guard let id = RecordID.read(trimmed, key: "id") else {
-                    throw ValidationFailure("\(path):\(number + 1): 'id' must be a string or an integer, so answers can be matched to it")
-                }
-                item.id = id.text
-                if case .integer = id { item.idIsInteger = true }
-            }
-            guard seen.insert(item.id).inserted else { throw ValidationFailure("\(path):\(number + 1): id '\(item.id)' appears twice") }
-            let tests = object["tests"] as? String
-            if let prompt = (object["prompt"] as? String) ?? (object["question"] as? String) {
-                item.query = Query(prompt: prompt, tests: tests)
-            } else if let messages = object["messages"] as? [[String: Any]] {
-                let parsed = messages.compactMap { message -> ChatMessage? in
-                    guard let role = (message["role"] as? String).flatMap(ChatMessage.Role.init(rawValue:)),
-                        let content = message["content"] as? String
-                    else { return nil }
-                    return ChatMessage(role, content)
-                }
-                guard parsed.count == messages.count, parsed.last?.role == .user else {
-                    throw ValidationFailure("\(path):\(number + 1): 'messages' must be role/content pairs ending with the user's")
-                }
-                item.query = Query(messages: parsed, tests: tests)
-            } else {
-                throw ValidationFailure("\(path):\(number + 1): needs 'prompt' or 'messages'")
-            }
-            items.append(item)
+    }
+
+    /// The query of one line: `prompt` (or `question`), or `messages` ending with the user's.
+    static func query(_ record: JSONLRecord, path: String) throws -> Query {
+        let object = record.object
+        let tests = object["tests"] as? String
+        if let prompt = (object["prompt"] as? String) ?? (object["question"] as? String) {
+            return Query(prompt: prompt, tests: tests)
         }
-        return items
+        guard let messages = object["messages"] as? [[String: Any]] else {
+            throw ValidationFailure("\(path):\(record.line): needs 'prompt' or 'messages'")
+        }
+        let parsed = messages.compactMap { message -> ChatMessage? in
+            guard let role = (message["role"] as? String).flatMap(ChatMessage.Role.init(rawValue:)),
+                let content = message["content"] as? String
+            else { return nil }
+            return ChatMessage(role, content)
+        }
+        guard parsed.count == messages.count, parsed.last?.role == .user else {
+            throw ValidationFailure("\(path):\(record.line): 'messages' must be role/content pairs ending with the user's")
+        }
+        return Query(messages: parsed, tests: tests)
     }
 
     /// Ids already in the output file: answered ones, and (unless they are to be

@@ -83,35 +83,17 @@ public enum DatasetLoader {
         guard var data = FileManager.default.contents(atPath: path) else { throw DatasetError("cannot read \(path)") }
         let hash = ContentHash.sha256(data)
         if data.starts(with: [0x1F, 0x8B]) { data = try gunzip(data, path: path) }
-        let text: String
-        do {
-            text = try InvalidUTF8.decode([UInt8](data))
-        } catch let invalid as InvalidUTF8 {
-            throw DatasetError("\(path):\(invalid.location): \(invalid)")
-        }
-        var records: [(line: Int, object: [String: Any], text: Substring)] = []
-        for (number, line) in SourceFile.lines(of: text).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
-                throw DatasetError("\(path):\(number + 1): not a JSON object")
-            }
-            records.append((number + 1, object, line))
-        }
+        let records = try JSONLines.read(data, path: path)
         let resolved = format == .auto ? detect(path: path, first: records.first?.object ?? [:]) : format
         var items: [DatasetItem] = []
-        var seen = Set<String>()
-        for (line, object, lineText) in records {
-            var item = try read(object, format: resolved, fields: fields, line: line, path: path)
-            // Ids are matched against stores and reports: a boolean or a fraction would come back changed.
-            let idKey = idField(of: resolved, fields: fields)
-            if let value = object[idKey], (value as? String) == nil {
-                guard let id = RecordID.read(String(lineText), key: idKey) else {
-                    throw DatasetError("\(path):\(line): '\(idKey)' must be a string or an integer, so results can be matched to it")
-                }
+        var seen = JSONLines.UniqueIDs()
+        let idKey = idField(of: resolved, fields: fields)
+        for record in records {
+            var item = try read(record.object, format: resolved, fields: fields, line: record.line, path: path)
+            if (record.object[idKey] as? String) == nil, let id = try JSONLines.id(of: record, key: idKey, path: path, what: "results") {
                 item.id = id.text
             }
-            guard seen.insert(item.id).inserted else { throw DatasetError("\(path):\(line): id '\(item.id)' appears twice") }
+            try seen.insert(item.id, line: record.line, path: path)
             items.append(item)
         }
         return LoadedDataset(items: items, hash: hash, format: resolved, path: path)
@@ -244,16 +226,16 @@ public struct DatasetSplit: Sendable, Hashable, CustomStringConvertible {
 /// A JSONL record's id as written: a string or an integer, nothing else.
 /// JSONDecoder tells integers from booleans and fractions, which
 /// JSONSerialization's NSNumber does not.
-package enum RecordID: Decodable, Sendable {
+public enum RecordID: Decodable, Sendable {
     case string(String), integer(Int64)
 
-    package init(from decoder: Decoder) throws {
+    public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let text = try? container.decode(String.self) { self = .string(text); return }
         self = .integer(try container.decode(Int64.self))
     }
 
-    package var text: String {
+    public var text: String {
         switch self {
         case .string(let text): text
         case .integer(let value): String(value)
@@ -261,7 +243,7 @@ package enum RecordID: Decodable, Sendable {
     }
 
     /// The id under `key` in the JSON object `line`, or nil when it is neither a string nor an integer.
-    package static func read(_ line: String, key: String) -> RecordID? {
+    public static func read(_ line: String, key: String) -> RecordID? {
         let decoder = JSONDecoder()
         decoder.userInfo[Probe.keyName] = key
         return (try? decoder.decode(Probe.self, from: Data(line.utf8)))?.id
