@@ -109,7 +109,7 @@ let package = Package(
         ),
         // What the test targets share: the package root, temporary directories removed
         // at exit, the real binary's runner, compiling pipelines for tests.
-        .target(name: "StrataTestSupport", dependencies: ["Strata"]),
+        .target(name: "StrataTestSupport", dependencies: ["Strata", "StrataTestServer"]),
         .executableTarget(
             name: "StrataCLI",
             dependencies: [

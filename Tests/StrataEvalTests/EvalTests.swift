@@ -154,15 +154,7 @@ let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
     }
 
     static func runtime(_ server: ScriptedLLMServer) throws -> PipelineRuntime {
-        let result = PipelineCompiler().compile(
-            source: """
-                strata: 1
-                models:
-                  m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
-                layers:
-                  - ensemble: [m]
-                """, path: "eval.yaml")
-        return try PipelineRuntime(pipeline: try #require(result.compiled).pipeline)
+        try StrataTestSupport.runtime(try pipeline("  - ensemble: [m]", server: server))
     }
 
     @Test func evaluatesStoresAndResumes() async throws {

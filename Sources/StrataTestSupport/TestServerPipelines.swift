@@ -1,11 +1,9 @@
 import Foundation
 import Strata
 import StrataTestServer
-import StrataTestSupport
-import Testing
 
 /// A pipeline whose models all point at `server`.
-func pipeline(
+public func pipeline(
     _ layers: String, server: ScriptedLLMServer, provider: String = "openai-compatible",
     extraModel: String = "", capabilities: String = "{ json_schema: false }", maxInFlight: Int = 64,
     apiKeyEnv: String? = nil
@@ -26,9 +24,9 @@ func pipeline(
 
 /// Fast retries so fault tests take milliseconds. (Timeouts stay generous: the
 /// whole suite runs in parallel on two cores, and a starved test must not time out.)
-let quickRetry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05, maxRetryAfter: 0.2)
+public let quickRetry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05, maxRetryAfter: 0.2)
 
-func runtime(
+public func runtime(
     _ pipeline: CheckedPipeline, cache: ResponseCache = .disabled, trace: TraceWriter? = nil,
     timeouts: Timeouts = Timeouts(connect: 10, read: 30, total: 60), environment: [String: String] = [:],
     providers: [String: any ChatProvider] = [:]
