@@ -1,6 +1,7 @@
 import Foundation
 import PropertyBased
 import Strata
+import StrataTestSupport
 import Testing
 
 /// Random and mutated documents never crash the front end or the checker, and
