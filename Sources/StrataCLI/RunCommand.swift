@@ -213,23 +213,34 @@ final class StreamedOutput: Sendable {
 /// Ctrl-C cancels the running work (in-flight HTTP requests included); what
 /// was written stays written. A second Ctrl-C exits at once.
 final class InterruptHandler: @unchecked Sendable {
-    // Sendable by hand: `source` and `interrupted` are touched only on the main queue (the signal source's) after `run` sets them up.
+    // Sendable by hand: `source` is set once in `run`; `interrupted` is touched only on the main queue (the signal source's).
     private var source: DispatchSourceSignal?
     private var interrupted = false
 
+    /// Runs `body`, cancelling it on Ctrl-C. The signal is caught before `body`
+    /// starts, so a Ctrl-C during start-up is never lost.
     func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let task = Task { try await body() }
+        // The task, once started, and whether Ctrl-C came before it was.
+        let work = Mutex<(task: Task<T, Error>?, cancelled: Bool)>((nil, false))
         signal(SIGINT, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .main)
         source.setEventHandler { [self] in
             if interrupted { Foundation.exit(130) }
             interrupted = true
             writeError("\ninterrupted: cancelling in-flight calls (Ctrl-C again to quit at once)")
-            task.cancel()
+            work.withLock {
+                $0.cancelled = true
+                $0.task?.cancel()
+            }
         }
         source.resume()
         self.source = source
         defer { source.cancel() }
+        let task = Task { try await body() }
+        work.withLock {
+            $0.task = task
+            if $0.cancelled { task.cancel() }
+        }
         return try await task.value
     }
 }

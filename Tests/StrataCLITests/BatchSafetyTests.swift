@@ -95,8 +95,14 @@ import Testing
         let slow = try ScriptedLLMServer(latency: 1.0)
         let slowPipeline = try StrataRunTests().writePipeline(slow, in: directory)
         let output2 = directory.appendingPathComponent("answers2.jsonl").path
-        let process = try StrataBinary.start(["run", slowPipeline, "--input", input, "--output", output2, "--cache", "off"], in: directory)
-        try await Task.sleep(nanoseconds: 800_000_000)
+        let log = directory.appendingPathComponent("interrupted.log")
+        let process = try StrataBinary.start(["run", slowPipeline, "--input", input, "--output", output2, "--cache", "off"], in: directory, log: log)
+        // Once the batch has started (Ctrl-C is caught from before then), while its calls are in flight.
+        let deadline = Date().addingTimeInterval(60)
+        while !((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("to go"), Date() < deadline {
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        try await Task.sleep(nanoseconds: 300_000_000)
         kill(process.processIdentifier, SIGINT)
         try await offPool { process.waitUntilExit() }
         #expect(process.terminationStatus != 0)
