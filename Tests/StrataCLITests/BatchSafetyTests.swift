@@ -50,7 +50,7 @@ import Testing
         let second = try await StrataBinary.run(arguments, in: directory)
         #expect(second.status != 0)
         #expect(second.stderr.contains("being written by another strata run"), "\(second.stderr)")
-        try await offPool { first.waitUntilExit() }
+        await offPool { first.waitUntilExit() }
         #expect(first.terminationStatus == 0)
         #expect(Set(lines(output).compactMap { $0["id"] as? String }) == Set((0..<6).map { "i\($0)" }))
 
@@ -104,7 +104,7 @@ import Testing
         }
         try await Task.sleep(nanoseconds: 300_000_000)
         kill(process.processIdentifier, SIGINT)
-        try await offPool { process.waitUntilExit() }
+        await offPool { process.waitUntilExit() }
         #expect(process.terminationStatus != 0)
         #expect(lines(output2).allSatisfy { ($0["failure"] as? String) != "cancelled" })
     }
