@@ -33,7 +33,7 @@ extension LayerContext {
                 sample: samples.lowerBound + first, seed: request.seed, candidate: candidate)
             event.completions = missing.count
             let response: ChatResponse
-            switch await send(request, entry: entry, messages: messages, event: &event) {
+            switch await send(request, entry: entry, messages: messages, event: &event).map(\.response) {
             case .success(let reply): response = reply
             case .failure(let failure):
                 for slot in missing { results[slot] = .failure(failure) }
@@ -103,46 +103,5 @@ extension LayerContext {
             filled += 1
         }
         return filled
-    }
-
-    /// Sends one request with `n` through the scheduler, counting it and recording it in the trace.
-    private func send(
-        _ request: ChatRequest, entry: CheckedEntry, messages: [ChatMessage],
-        event: inout TraceEvent
-    ) async -> Result<ChatResponse, ProviderError> {
-        let start = Date()
-        let model = runtime.pipeline.models[entry.model]
-        let estimate = LayerContext.tokens(of: messages) + request.maxTokens * request.n
-        do {
-            let reply = try await runtime.scheduler.withPermit(model: entry.model, tokens: estimate) {
-                try await runtime.providers[entry.model].complete(request, onDelta: nil)
-            }
-            let response = reply.response
-            let usd = model.usd(input: response.usage.inputTokens, output: response.usage.outputTokens)
-            event.inputTokens = response.usage.inputTokens
-            event.outputTokens = response.usage.outputTokens
-            event.usd = usd
-            event.attempts = reply.record.attempts
-            event.seconds = Date().timeIntervalSince(start)
-            count {
-                $0.calls += 1
-                $0.retries += max(0, reply.record.attempts - 1)
-                $0.inputTokens += response.usage.inputTokens
-                $0.outputTokens += response.usage.outputTokens
-                $0.usd += usd
-            }
-            record(event, start: start)
-            return .success(response)
-        } catch {
-            let failure: ProviderError = (error as? ProviderError) ?? (error is CancellationError ? .cancelled : .network(String(describing: error)))
-            event.error = failure.description
-            event.seconds = Date().timeIntervalSince(start)
-            count {
-                $0.calls += 1
-                $0.failedCalls += 1
-            }
-            record(event, start: start)
-            return .failure(failure)
-        }
     }
 }

@@ -151,29 +151,46 @@ final class LayerContext: Sendable {
             onDelta?(text)
             return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
         }
-        let estimate = Self.tokens(of: messages) + request.maxTokens
-        let provider = runtime.providers[entry.model]
+        switch await send(request, entry: entry, messages: messages, event: &event, onDelta: onDelta) {
+        case .success(let reply):
+            guard let text = reply.response.texts.first else { return .failure(.malformedResponse("no text")) }
+            if cache.isEnabled { await cache.store(reply.response, for: cacheKey) }
+            return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(reply.response.finishReason)))
+        case .failure(let failure):
+            return .failure(failure)
+        }
+    }
+
+    /// Sends one request (with `n` completions, or one) through the scheduler
+    /// within the model's limits, counting it in the layer's usage and recording
+    /// it in the trace and the timeline: the one place a request is sent.
+    func send(
+        _ request: ChatRequest, entry: CheckedEntry, messages: [ChatMessage], event: inout TraceEvent,
+        onDelta: (@Sendable (String) -> Void)? = nil
+    ) async -> Result<ProviderReply, ProviderError> {
+        let start = Date()
+        let model = runtime.pipeline.models[entry.model]
+        let estimate = Self.tokens(of: messages) + request.maxTokens * request.n
         do {
             let reply = try await runtime.scheduler.withPermit(model: entry.model, tokens: estimate) {
-                try await provider.complete(request, onDelta: onDelta)
+                try await runtime.providers[entry.model].complete(request, onDelta: onDelta)
             }
-            guard let text = reply.response.texts.first else { throw ProviderError.malformedResponse("no text") }
-            if cache.isEnabled { await cache.store(reply.response, for: cacheKey) }
-            let usd = model.usd(input: reply.response.usage.inputTokens, output: reply.response.usage.outputTokens)
-            event.inputTokens = reply.response.usage.inputTokens
-            event.outputTokens = reply.response.usage.outputTokens
+            let usage = reply.response.usage
+            let usd = model.usd(input: usage.inputTokens, output: usage.outputTokens)
+            event.inputTokens = usage.inputTokens
+            event.outputTokens = usage.outputTokens
             event.usd = usd
             event.attempts = reply.record.attempts
             event.seconds = Date().timeIntervalSince(start)
             count {
                 $0.calls += 1
                 $0.retries += max(0, reply.record.attempts - 1)
-                $0.inputTokens += reply.response.usage.inputTokens
-                $0.outputTokens += reply.response.usage.outputTokens
+                $0.inputTokens += usage.inputTokens
+                $0.outputTokens += usage.outputTokens
                 $0.usd += usd
             }
             record(event, start: start)
-            return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(reply.response.finishReason)))
+            return .success(reply)
         } catch {
             let failure: ProviderError = (error as? ProviderError) ?? (error is CancellationError ? .cancelled : .network(String(describing: error)))
             event.error = failure.description
