@@ -12,16 +12,20 @@ import PackageDescription
 //   StrataSandbox (subprocess) ─────────────────────────────────▶ StrataRuntime ─▶ StrataEval ─▶ StrataSearch
 //                                                 (runs the graph node by node)   (run store)   (study store, best pipeline)
 //   StrataCompiler ─▶ StrataSpace (search-space language: axes, template, configurations) ─────────▲
+//   StrataRuntime ─▶ StrataServe (pipelines as OpenAI-compatible models over HTTP; Hummingbird)
 //
 // StrataDiagnostics underlies the front end and the reports; StrataProviders
 // knows nothing of the language (an `Endpoint` is all it needs).
 //
-// `Strata` re-exports the public API; `StrataCLI` is the thin `strata` executable.
+// `Strata` re-exports the public API (without StrataServe, so embedders do not
+// build Hummingbird); `StrataCLI` is the thin `strata` executable.
 let package = Package(
     name: "Strata",
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        // Separate, so embedding the library does not build Hummingbird.
+        .library(name: "StrataServe", targets: ["StrataServe"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -31,6 +35,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // `strata serve` only: the `Strata` library product does not depend on them.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // `swift package generate-documentation --target Strata` (CI builds the DocC catalog).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -97,6 +107,19 @@ let package = Package(
                 "StrataProviders", "StrataCache", "StrataSandbox", "StrataRuntime", "StrataEval", "StrataSpace", "StrataSearch",
             ]
         ),
+        // `strata serve`: pipelines as OpenAI-compatible models, over HTTP (Hummingbird).
+        .target(
+            name: "StrataServe",
+            dependencies: [
+                "StrataDiagnostics", "StrataProviders", "StrataRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // An OpenAI- and Anthropic-compatible HTTP server with scripted replies and
         // fault injection, for tests and benchmarks (never shipped in the product).
         .target(
@@ -113,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata",
+                "Strata", "StrataServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -158,6 +181,16 @@ let package = Package(
         ),
         .testTarget(name: "StrataEvalTests", dependencies: ["Strata", "StrataTestServer", "StrataTestSupport"]),
         .testTarget(name: "StrataSearchTests", dependencies: ["Strata", "StrataTestServer", "StrataTestSupport"]),
+        .testTarget(
+            name: "StrataServeTests",
+            dependencies: [
+                "Strata", "StrataServe", "StrataTestServer", "StrataTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            exclude: ["Clients"]
+        ),
         // Against the real local model server (`scripts/local-llm start`); skipped, visibly, when it is down.
         .testTarget(name: "StrataLiveTests", dependencies: ["Strata", "StrataTestSupport"]),
         // Runs the real `strata` binary, so it depends on the executable to have it built first.

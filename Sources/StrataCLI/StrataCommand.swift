@@ -7,8 +7,8 @@ struct StrataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "Compile YAML descriptions of LLM systems into checked, concurrent programs.",
-        version: "0.1.0",
-        subcommands: [CheckCommand.self, CompileCommand.self, RunCommand.self, EvalCommand.self, SearchCommand.self]
+        version: StrataVersion.current,
+        subcommands: [CheckCommand.self, CompileCommand.self, RunCommand.self, EvalCommand.self, SearchCommand.self, ServeCommand.self]
     )
 }
 

@@ -75,7 +75,11 @@ extension LayerContext {
             event.cacheHit = true
             event.inputTokens = cached.usage.inputTokens
             event.outputTokens = cached.usage.outputTokens
-            count { $0.cacheHits += 1 }
+            count {
+                $0.cacheHits += 1
+                $0.cachedInputTokens += cached.usage.inputTokens
+                $0.cachedOutputTokens += cached.usage.outputTokens
+            }
             record(event, start: Date())
             results[slot] = .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
         }

@@ -23,6 +23,8 @@ public final class CallScheduler: @unchecked Sendable {
     // Sendable by hand: `models` is touched only on the serial `queue`, `nextTicket` only with `ticketLock` held.
     private let queue = DispatchQueue(label: "strata.scheduler")
     private var models: [ModelState]
+    /// Slots registered by identity (`slot(for:limits:)`), so runtimes sharing this scheduler share a model's limits.
+    private var identities: [String: Int] = [:]
     private var nextTicket: UInt64 = 0
     private let ticketLock = NSLock()
     private let clock: @Sendable () -> Double
@@ -65,15 +67,27 @@ public final class CallScheduler: @unchecked Sendable {
     public init(limits: [ModelLimits], clock: @escaping @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }) {
         self.clock = clock
         let now = clock()
-        models = limits.map { limit in
-            var state = ModelState(limits: limit)
-            if let rpm = limit.requestsPerMinute {
-                state.requests = TokenBucket(capacity: Double(rpm), available: Double(rpm), rate: Double(rpm) / 60, updated: now)
+        models = limits.map { ModelState(limits: $0, now: now) }
+    }
+
+    /// A scheduler that runtimes share (`RuntimeOptions.scheduler`): each model
+    /// registers its slot by identity when a runtime is made.
+    public convenience init() { self.init(limits: []) }
+
+    /// The slot of the model called `identity` (its endpoint and model id), made
+    /// on first use. Every runtime that registers the same identity gets the
+    /// same slot, so the model's limits hold across all of them; where two
+    /// pipelines declare different limits for one model, the stricter hold.
+    public func slot(for identity: String, limits: ModelLimits) -> Int {
+        queue.sync {
+            guard let slot = identities[identity] else {
+                let now = clock()
+                models.append(ModelState(limits: limits, now: now))
+                identities[identity] = models.count - 1
+                return models.count - 1
             }
-            if let tpm = limit.tokensPerMinute {
-                state.tokens = TokenBucket(capacity: Double(tpm), available: Double(tpm), rate: Double(tpm) / 60, updated: now)
-            }
-            return state
+            models[slot].tighten(to: limits, now: clock())
+            return slot
         }
     }
 
@@ -147,7 +161,34 @@ private final class Admission: @unchecked Sendable {
     var cancelled = false
 }
 
+extension CallScheduler.TokenBucket {
+    init?(perMinute: Int?, now: Double) {
+        guard let perMinute else { return nil }
+        self.init(capacity: Double(perMinute), available: Double(perMinute), rate: Double(perMinute) / 60, updated: now)
+    }
+}
+
 extension CallScheduler.ModelState {
+    init(limits: ModelLimits, now: Double) {
+        self.init(limits: limits)
+        requests = CallScheduler.TokenBucket(perMinute: limits.requestsPerMinute, now: now)
+        tokens = CallScheduler.TokenBucket(perMinute: limits.tokensPerMinute, now: now)
+    }
+
+    /// Lowers each limit to `other`'s where it is stricter.
+    mutating func tighten(to other: ModelLimits, now: Double) {
+        limits.maxInFlight = min(limits.maxInFlight, other.maxInFlight)
+        func stricter(_ a: Int?, _ b: Int?) -> Int? { [a, b].compactMap { $0 }.min() }
+        if let rpm = stricter(limits.requestsPerMinute, other.requestsPerMinute), rpm != limits.requestsPerMinute {
+            limits.requestsPerMinute = rpm
+            requests = CallScheduler.TokenBucket(perMinute: rpm, now: now)
+        }
+        if let tpm = stricter(limits.tokensPerMinute, other.tokensPerMinute), tpm != limits.tokensPerMinute {
+            limits.tokensPerMinute = tpm
+            tokens = CallScheduler.TokenBucket(perMinute: tpm, now: now)
+        }
+    }
+
     /// Resumes every waiter the limits admit now; returns the seconds until the
     /// next one can go when a rate limit (not concurrency) holds it back.
     mutating func grant(now: Double) -> Double? {

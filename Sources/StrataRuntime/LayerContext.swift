@@ -9,6 +9,8 @@ final class LayerContext: Sendable {
     let runtime: PipelineRuntime
     let layer: CheckedLayer
     let query: String
+    /// The query's `seed`, spread: added to every call's seed and cache key.
+    let querySeed: Int
     private struct Record {
         var usage = RunUsage()
         var notes: [String] = []
@@ -19,10 +21,11 @@ final class LayerContext: Sendable {
     /// Where the query's time starts, for call spans.
     let origin: Date
 
-    init(runtime: PipelineRuntime, layer: CheckedLayer, query: String, origin: Date) {
+    init(runtime: PipelineRuntime, layer: CheckedLayer, query: String, querySeed: Int = 0, origin: Date) {
         self.runtime = runtime
         self.layer = layer
         self.query = query
+        self.querySeed = querySeed
         self.origin = origin
     }
 
@@ -110,7 +113,7 @@ final class LayerContext: Sendable {
         maxTokens: Int? = nil, schema: ResponseSchema? = nil
     ) -> ChatRequest {
         let model = runtime.pipeline.models[entry.model]
-        let seed = model.supportsSeed ? entry.sampling.seed + (sample ?? 0) + seedOffset : nil
+        let seed = model.supportsSeed ? entry.sampling.seed + (sample ?? 0) + seedOffset + querySeed : nil
         let temperature = retryTemperature ? max(entry.sampling.temperature, 0.5) : entry.sampling.temperature
         return ChatRequest(
             model: model.modelID, messages: messages, temperature: temperature,
@@ -121,7 +124,8 @@ final class LayerContext: Sendable {
     func cacheKey(_ request: ChatRequest, entry: CheckedEntry, sample: Int) -> String {
         guard runtime.options.cache.isEnabled else { return "" }
         let model = runtime.pipeline.models[entry.model]
-        return ResponseCache.key(endpoint: "\(model.provider.rawValue) \(model.baseURL)", request: request, sample: sample)
+        // A model without seeds sends the same request for every query seed: the sample index tells them apart.
+        return ResponseCache.key(endpoint: "\(model.provider.rawValue) \(model.baseURL)", request: request, sample: sample + querySeed)
     }
 
     private func attemptCall(
@@ -146,7 +150,11 @@ final class LayerContext: Sendable {
             event.cacheHit = true
             event.inputTokens = cached.usage.inputTokens
             event.outputTokens = cached.usage.outputTokens
-            count { $0.cacheHits += 1 }
+            count {
+                $0.cacheHits += 1
+                $0.cachedInputTokens += cached.usage.inputTokens
+                $0.cachedOutputTokens += cached.usage.outputTokens
+            }
             record(event, start: start)
             onDelta?(text)
             return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
@@ -172,7 +180,7 @@ final class LayerContext: Sendable {
         let model = runtime.pipeline.models[entry.model]
         let estimate = Self.tokens(of: messages) + request.maxTokens * request.n
         do {
-            let reply = try await runtime.scheduler.withPermit(model: entry.model, tokens: estimate) {
+            let reply = try await runtime.scheduler.withPermit(model: runtime.schedulerSlots[entry.model], tokens: estimate) {
                 try await runtime.providers[entry.model].complete(request, onDelta: onDelta)
             }
             let usage = reply.response.usage
@@ -198,6 +206,7 @@ final class LayerContext: Sendable {
             count {
                 $0.calls += 1
                 $0.failedCalls += 1
+                if case .http(429, _) = failure { $0.rateLimitedCalls += 1 }
             }
             record(event, start: start)
             return .failure(failure)

@@ -21,12 +21,16 @@ public struct RuntimeOptions: Sendable {
     public var malformedRetries: Int
     /// Whether each query's calls are kept as `RunResult.timeline`.
     public var recordTimeline: Bool
+    /// A scheduler shared with other runtimes, so a model's limits hold across
+    /// every pipeline that calls it (nil: the runtime has its own).
+    public var scheduler: CallScheduler?
 
     public init(
         cache: ResponseCache = .disabled, trace: TraceWriter? = nil, retry: RetryPolicy = .default, timeouts: Timeouts = Timeouts(),
         providers: [String: any ChatProvider] = [:], environment: [String: String] = ProcessInfo.processInfo.environment,
-        malformedRetries: Int = 2, recordTimeline: Bool = false
+        malformedRetries: Int = 2, recordTimeline: Bool = false, scheduler: CallScheduler? = nil
     ) {
+        self.scheduler = scheduler
         self.cache = cache
         self.trace = trace
         self.retry = retry
@@ -55,6 +59,8 @@ public final class PipelineRuntime: Sendable {
     let options: RuntimeOptions
     let providers: [any ChatProvider]
     let scheduler: CallScheduler
+    /// Each model's slot in the scheduler.
+    let schedulerSlots: [Int]
     let client: HTTPClient?
     let plan: GraphPlan
     private let state = RuntimeState()
@@ -82,10 +88,16 @@ public final class PipelineRuntime: Sendable {
                     endpoint: model.endpoint, client: client!, retry: options.retry, timeouts: options.timeouts,
                     environment: options.environment)
         }
-        scheduler = CallScheduler(
-            limits: pipeline.models.map {
-                ModelLimits(maxInFlight: $0.maxInFlight, requestsPerMinute: $0.requestsPerMinute, tokensPerMinute: $0.tokensPerMinute)
-            })
+        let limits = pipeline.models.map {
+            ModelLimits(maxInFlight: $0.maxInFlight, requestsPerMinute: $0.requestsPerMinute, tokensPerMinute: $0.tokensPerMinute)
+        }
+        if let shared = options.scheduler {
+            scheduler = shared
+            schedulerSlots = zip(pipeline.models, limits).map { shared.slot(for: $0.identity, limits: $1) }
+        } else {
+            scheduler = CallScheduler(limits: limits)
+            schedulerSlots = Array(limits.indices)
+        }
     }
 
     /// Closes the HTTP connections. Call when no query is running; a runtime
@@ -101,7 +113,7 @@ public final class PipelineRuntime: Sendable {
 
     /// The most calls that were in flight at once for the named model.
     public func peakInFlight(model name: String) -> Int {
-        pipeline.models.firstIndex { $0.name == name }.map { scheduler.peakInFlight(model: $0) } ?? 0
+        pipeline.models.firstIndex { $0.name == name }.map { scheduler.peakInFlight(model: schedulerSlots[$0]) } ?? 0
     }
 
     /// Answers one query by running the pipeline's execution graph: each node
@@ -114,6 +126,14 @@ public final class PipelineRuntime: Sendable {
     ) async -> RunResult {
         let queryID = id ?? "q\(state.nextQuery())"
         return await QueryRun(runtime: self, query: query, id: queryID, onDelta: onDelta, onLayer: onLayer).drive()
+    }
+
+    /// Whether `run(onDelta:)` streams the answer's text as it is written: the
+    /// final layer generates with one call. Otherwise (it selects, or makes
+    /// several calls) the answer arrives as one delta at the end.
+    public var streamsTokens: Bool {
+        guard let last = pipeline.layers.last, last.kind == .ensemble || last.kind == .fuse else { return false }
+        return plan.callCounts[pipeline.layers.count - 1] == 1
     }
 
     /// The execution graph every query runs.
@@ -150,6 +170,9 @@ final class RuntimeState: Sendable {
 }
 
 extension ResolvedModel {
+    /// The same model, wherever a pipeline declares it: where its requests go and under which id.
+    var identity: String { "\(provider.rawValue) \(baseURL) \(modelID)" }
+
     /// Where the model's requests go. Keys are read only from variables the
     /// checker allows for this destination: it refuses the others, and a model
     /// built in code is held to the same rule here.

@@ -210,8 +210,17 @@ struct QueryDriver {
         }
         let timeline = run.contexts.flatMap(\.spans).sorted { ($0.start, $0.layer) < ($1.start, $1.layer) }
         return RunResult(
-            answer: failure == nil ? pool.candidates.first?.text : nil, failure: failure, layers: reports, usage: total,
+            answer: failure == nil ? pool.candidates.first?.text : nil, failure: failure,
+            failureKind: failure.map { _ in failureKind(usage: total) }, layers: reports, usage: total,
             notices: notices, timeline: timeline)
+    }
+
+    /// Why the query failed, for callers that answer each kind differently (a server's status codes).
+    func failureKind(usage: RunUsage) -> FailureKind {
+        if failure == "cancelled" { return .cancelled }
+        if deadlineReached { return .timedOut }
+        if usage.rateLimitedCalls > 0 { return .rateLimited }
+        return usage.failedCalls > 0 ? .upstream : .deterministic
     }
 
     /// Anytime: the last complete layer's pool (or the samples that arrived), with a notice.

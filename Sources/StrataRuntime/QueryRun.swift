@@ -32,7 +32,9 @@ final class QueryRun: Sendable {
         self.queryID = id
         self.onDelta = onDelta
         self.onLayer = onLayer
-        contexts = runtime.pipeline.layers.map { [started] in LayerContext(runtime: runtime, layer: $0, query: id, origin: started) }
+        contexts = runtime.pipeline.layers.map { [started] in
+            LayerContext(runtime: runtime, layer: $0, query: id, querySeed: query.seedOffset, origin: started)
+        }
     }
 
     typealias Completion = (node: Int, result: Result<NodeOutput, Error>)

@@ -83,6 +83,7 @@ public final class ScriptedLLMServer: @unchecked Sendable {
     private var _latency: Double
     private var _inFlight = 0
     private var _maxInFlight = 0
+    private var _disconnects = 0
 
     public private(set) var port: Int = 0
     public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
@@ -125,7 +126,7 @@ public final class ScriptedLLMServer: @unchecked Sendable {
     public func setLatency(_ latency: Double) { lock.withLock { _latency = latency } }
     public func resetRecords() {
         lock.withLock {
-            _requests.removeAll(); _maxInFlight = 0
+            _requests.removeAll(); _maxInFlight = 0; _disconnects = 0
         }
     }
 
@@ -164,6 +165,12 @@ public final class ScriptedLLMServer: @unchecked Sendable {
     }
 
     fileprivate func finished() { lock.withLock { _inFlight -= 1 } }
+    fileprivate func disconnected() { lock.withLock { _disconnects += 1 } }
+
+    /// Requests received whose reply is not yet sent, on connections still open.
+    public var inFlight: Int { lock.withLock { _inFlight } }
+    /// Requests whose client closed the connection before the reply.
+    public var disconnects: Int { lock.withLock { _disconnects } }
 
     /// The default responder: answers like a tiny, deterministic model.
     /// Rank prompts get a reversed permutation, critiques one per candidate,
@@ -230,7 +237,26 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var head: HTTPRequestHead?
     var body = Data()
 
+    /// A request was received and its reply is not yet sent.
+    var awaitingReply = false
+
     init(server: ScriptedLLMServer) { self.server = server }
+
+    /// The reply is out (or the connection is gone): the request is no longer in flight.
+    func replied() {
+        guard awaitingReply else { return }
+        awaitingReply = false
+        server.finished()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // The client closed the connection before its reply: it gave up (or was cancelled).
+        if awaitingReply {
+            server.disconnected()
+            replied()
+        }
+        context.fireChannelInactive()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -254,6 +280,7 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         let request = ReceivedRequest(method: "\(head.method)", path: head.uri, headers: headers, rawBody: body)
+        awaitingReply = true
         var (reply, latency) = server.accept(request)
         while case .delayed(let extra, let inner) = reply {
             latency += extra
@@ -296,7 +323,7 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             buffer.writeString(#"{"choices": [{"message": {"con"#)
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             context.close(promise: nil)
-            server.finished()
+            replied()
         case .hang:
             break  // the client's timeout ends it; the connection closes with the server
         case .slowStream(let text, let chunks, let interval):
@@ -374,7 +401,7 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     func sendEvents(_ events: ArraySlice<String>, interval: Double, context: ChannelHandlerContext) {
         guard let first = events.first else {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            server.finished()
+            replied()
             return
         }
         var buffer = context.channel.allocator.buffer(capacity: first.utf8.count)
@@ -396,6 +423,6 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         buffer.writeString(body)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        server.finished()
+        replied()
     }
 }

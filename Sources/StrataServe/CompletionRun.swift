@@ -1,0 +1,102 @@
+import Foundation
+import StrataProviders
+import StrataRuntime
+
+/// What a request's pipeline runs report while they go, in arrival order.
+enum RunEvent: Sendable {
+    /// Text of choice `index`'s answer as it is written.
+    case delta(index: Int, text: String)
+    /// A layer of choice `index` finished: its report (for keep-alive comments).
+    case layer(index: Int, report: LayerReport, of: Int)
+    /// Choice `index` finished, answered or not.
+    case finished(index: Int, result: RunResult)
+    /// The request ran out of time: every run is cancelled.
+    case timedOut
+    /// Time for a keep-alive comment.
+    case tick
+}
+
+/// The `n` runs of one request: choice `i` runs the pipeline with its own
+/// seed, all at once; a timer cancels them all at the request's timeout.
+struct CompletionRun: Sendable {
+    var pipeline: ServedPipeline
+    var request: ChatCompletionRequest
+    var timeout: Double
+    /// Seconds between ticks (streams only).
+    var tickInterval: Double?
+
+    /// Choice `i`'s query: the request's seed plus `i`, or the pipeline's own seeds for choice 0 of a request without one.
+    func query(_ index: Int) -> Query {
+        let seed = request.seed.map { $0 + index } ?? (index == 0 ? nil : index)
+        return Query(messages: request.messages, seed: seed)
+    }
+
+    /// Runs every choice, sending events to `events` (which ends when all choices have finished or the request timed out).
+    func start(_ events: AsyncStream<RunEvent>.Continuation) async {
+        let layerCount = pipeline.runtime.pipeline.layers.count
+        await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<request.n {
+                group.addTask {
+                    let result = await pipeline.runtime.run(
+                        query(index),
+                        onDelta: { events.yield(.delta(index: index, text: $0)) },
+                        onLayer: { events.yield(.layer(index: index, report: $0, of: layerCount)) })
+                    events.yield(.finished(index: index, result: result))
+                    return true
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                if !Task.isCancelled { events.yield(.timedOut) }
+                return false
+            }
+            if let tickInterval {
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(nanoseconds: UInt64(tickInterval * 1e9))
+                        if !Task.isCancelled { events.yield(.tick) }
+                    }
+                    return false
+                }
+            }
+            var finished = 0
+            while let isRun = await group.next() {
+                if isRun { finished += 1 } else if !Task.isCancelled { group.cancelAll() }
+                if finished == request.n { group.cancelAll() }
+            }
+        }
+        events.finish()
+    }
+
+    /// Runs every choice to the end (non-streamed): the results in choice order, or nil when the request timed out.
+    func results() async -> (results: [RunResult], timedOut: Bool) {
+        let (events, sink) = AsyncStream.makeStream(of: RunEvent.self)
+        let runner = Task { await start(sink) }
+        var results = [RunResult?](repeating: nil, count: request.n)
+        var timedOut = false
+        await withTaskCancellationHandler {
+            for await event in events {
+                switch event {
+                case .finished(let index, let result): results[index] = result
+                case .timedOut:
+                    timedOut = true
+                    runner.cancel()
+                case .delta, .layer, .tick: continue
+                }
+            }
+        } onCancel: {
+            runner.cancel()
+        }
+        await runner.value
+        return (results.compactMap { $0 }, timedOut)
+    }
+}
+
+extension RunResult {
+    /// OpenAI's finish reason: `length` when the answer was cut at `max_tokens`.
+    var finishReason: String { layers.last?.candidates.first?.truncated == true ? "length" : "stop" }
+}
+
+extension Sequence<RunResult> {
+    var totalUsage: RunUsage { reduce(RunUsage()) { $0 + $1.usage } }
+}

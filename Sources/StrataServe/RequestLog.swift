@@ -1,0 +1,73 @@
+import Foundation
+import StrataRuntime
+import Synchronization
+
+/// `--request-log`: one JSON line per request, appended as it finishes, with
+/// what an operator needs (id, model, status, durations, usage, dollars,
+/// user, the client's retry count, whether it disconnected) and no prompt or
+/// answer unless the server was started with `--log-content`.
+final class RequestLog: Sendable {
+    private let handle: Mutex<FileHandle>
+
+    init(path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.seekToEnd()
+        self.handle = Mutex(handle)
+    }
+
+    struct Entry: Encodable, Sendable {
+        var id: String
+        var time: String
+        var method: String
+        var path: String
+        var model: String?
+        var status: Int
+        var stream: Bool?
+        var seconds: Double
+        var firstTokenSeconds: Double?
+        var queueSeconds: Double?
+        var disconnected: Bool?
+        var calls: Int?
+        var cacheHits: Int?
+        var promptTokens: Int?
+        var completionTokens: Int?
+        var usd: Double?
+        var error: String?
+        var user: String?
+        var metadata: String?
+        var clientRetry: Int?
+        var ignoredParams: [String]?
+        var messages: [[String: String]]?
+        var answer: String?
+        /// When the request arrived (the line has `time` and `seconds`).
+        var startedAt = Date()
+
+        mutating func record(_ usage: RunUsage) {
+            calls = usage.calls
+            cacheHits = usage.cacheHits
+            promptTokens = usage.inputTokens + usage.cachedInputTokens
+            completionTokens = usage.outputTokens + usage.cachedOutputTokens
+            self.usd = usage.usd
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, time, method, path, model, status, stream, seconds, disconnected, calls, usd, error, user, metadata, messages, answer
+            case firstTokenSeconds = "first_token_seconds", queueSeconds = "queue_seconds", cacheHits = "cache_hits"
+            case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", clientRetry = "client_retry"
+            case ignoredParams = "ignored_params"
+        }
+    }
+
+    func write(_ entry: Entry) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard var line = try? encoder.encode(entry) else { return }
+        line.append(UInt8(ascii: "\n"))
+        handle.withLock { try? $0.write(contentsOf: line) }
+    }
+
+    func close() { handle.withLock { try? $0.close() } }
+}

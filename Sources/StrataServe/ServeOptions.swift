@@ -1,0 +1,46 @@
+import Foundation
+
+/// How `strata serve` listens, whom it lets in, and how much it takes on at once.
+public struct ServeOptions: Sendable {
+    /// Where to listen. Loopback unless the user asks otherwise.
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (reported by `StrataServer.run(onListening:)`).
+    public var port = 8000
+    /// Bearer keys a client must present; empty means no authentication (loopback only, unless `allowsNoAuth`).
+    public var apiKeys: [String] = []
+    /// Serve without keys on a non-loopback host, knowingly.
+    public var allowsNoAuth = false
+    /// Extra model names: alias → pipeline name.
+    public var aliases: [String: String] = [:]
+    /// Requests running pipelines at once; more wait in a queue.
+    public var maxConcurrent = 64
+    /// Requests waiting for a slot; more are answered 429 at once.
+    public var maxQueue = 256
+    /// Seconds a request may wait in the queue before it is answered 429.
+    public var queueTimeout = 30.0
+    /// Seconds a request may run; nil: twice the pipeline's latency budget, at least 60 s.
+    public var requestTimeout: Double?
+    /// Seconds between `: strata` comment lines while a streamed answer's earlier layers run.
+    public var keepAlive = 5.0
+    /// The largest `n` a request may ask for (each choice is a run of the pipeline).
+    public var maxN = 1
+    /// The largest request body, in bytes.
+    public var maxBodyBytes = 4 << 20
+    /// A JSONL file with one line per request (no prompts or answers unless `logsContent`).
+    public var requestLog: String?
+    public var logsContent = false
+    /// Seconds in-flight requests get to finish after SIGTERM or SIGINT before they are cancelled.
+    public var shutdownGrace = 30.0
+
+    public init() {}
+
+    /// Whether `host` is a loopback address, where serving without keys is safe.
+    public var isLoopback: Bool {
+        ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")
+    }
+
+    /// The request timeout for a pipeline with this latency budget.
+    func timeout(latencyBudget: Double?) -> Double {
+        requestTimeout ?? max(2 * (latencyBudget ?? 0), 60)
+    }
+}

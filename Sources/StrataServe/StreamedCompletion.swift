@@ -1,0 +1,157 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import StrataRuntime
+
+/// A streamed answer, as OpenAI streams: `data:` chunks, the role in each
+/// choice's first delta, one final usage chunk with no choices when the
+/// client asked for `stream_options.include_usage`, then `data: [DONE]`.
+/// While earlier layers run, `: strata …` comment lines (which clients skip)
+/// keep proxies from closing an idle connection. A failure after the 200 is
+/// sent in-band as `data: {"error": …}`, which the official SDK raises.
+struct StreamedCompletion: Sendable {
+    let server: ServerState
+    let run: CompletionRun
+    let requestID: String
+    let log: RequestLog.Entry
+    let started: Date
+
+    func response(_ request: Request) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        headers[.connection] = "close"  // see ChatCompletionsEndpoint
+        headers[HTTPField.Name("x-request-id")!] = requestID
+        headers[HTTPField.Name("x-strata-stream-mode")!] = run.pipeline.streamMode
+        if !run.request.ignored.isEmpty { headers[HTTPField.Name("x-strata-ignored-params")!] = run.request.ignored.joined(separator: ",") }
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                var log = self.log
+                defer {
+                    server.gate.leave()
+                    server.reportLoad()
+                }
+                var state = StreamState(choices: run.request.n)
+                do {
+                    try await request.body.consumeWithCancellationOnInboundClose { _ in
+                        try await stream(into: &writer, state: &state)
+                    }
+                    try await writer.finish(nil)
+                    log.record(state.usage)
+                    if let error = state.error { log.error = error.code } else if server.options.logsContent { log.answer = state.answers[0] }
+                    server.finished(log: &log, status: state.error.map { Int($0.status.code) } ?? 200, usage: state.usage)
+                } catch {
+                    // The client went away (or a write failed): the runs were cancelled with it.
+                    server.metrics.disconnected()
+                    log.disconnected = true
+                    log.record(state.usage)
+                    server.finished(log: &log, status: 499, usage: state.usage)
+                    throw error
+                }
+            })
+    }
+
+    /// What the stream has sent so far, per choice.
+    struct StreamState {
+        var roleSent: [Bool]
+        var streamed: [String]
+        var answers: [String?]
+        var finished = 0
+        var usage = RunUsage()
+        var error: APIError?
+        var firstContent: Date?
+
+        init(choices: Int) {
+            roleSent = Array(repeating: false, count: choices)
+            streamed = Array(repeating: "", count: choices)
+            answers = Array(repeating: nil, count: choices)
+        }
+    }
+
+    private func stream(into writer: inout any ResponseBodyWriter, state: inout StreamState) async throws {
+        let identity = server.identity(for: run.pipeline)
+        let include = run.request.includeUsage
+        let (events, sink) = AsyncStream.makeStream(of: RunEvent.self)
+        let runner = Task { await run.start(sink) }
+        defer { runner.cancel() }
+        // A first byte at once: the client knows the request was accepted.
+        try await writer.write(Self.comment("strata \(run.pipeline.name): \(run.pipeline.runtime.pipeline.layers.count) layer(s)"))
+        for await event in events {
+            switch event {
+            case .tick:
+                try await writer.write(Self.comment("strata working"))
+            case .layer(let index, let report, let count):
+                let choice = run.request.n > 1 ? " (choice \(index))" : ""
+                try await writer.write(Self.comment("strata layer \(report.index + 1)/\(count) \(report.kind) done\(choice)"))
+            case .delta(let index, let text):
+                guard !text.isEmpty else { continue }
+                if !state.roleSent[index] {
+                    state.roleSent[index] = true
+                    try await writer.write(
+                        Self.data(ChatCompletionChunk(identity: identity, index: index, role: "assistant", content: "", includeUsage: include)))
+                }
+                if state.firstContent == nil {
+                    state.firstContent = Date()
+                    server.metrics.timeToFirstToken(Date().timeIntervalSince(started))
+                }
+                state.streamed[index] += text
+                try await writer.write(Self.data(ChatCompletionChunk(identity: identity, index: index, content: text, includeUsage: include)))
+            case .finished(let index, let result):
+                state.usage = state.usage + result.usage
+                guard let answer = result.answer else {
+                    let error = APIError.failed(result.failure ?? "unknown failure", kind: result.failureKind, model: run.pipeline.name)
+                    return try await fail(error, into: &writer, state: &state)
+                }
+                state.answers[index] = answer
+                try await close(choice: index, answer: answer, finishReason: result.finishReason, identity: identity, into: &writer, state: &state)
+                state.finished += 1
+            case .timedOut:
+                return try await fail(.timeout(after: run.timeout), into: &writer, state: &state)
+            }
+        }
+        if state.finished < run.request.n { throw CancellationError() }
+        if include {
+            let chunk = ChatCompletionChunk(identity: identity, includeUsage: true, usage: CompletionUsage(usage: state.usage), isUsageChunk: true)
+            try await writer.write(Self.data(chunk))
+        }
+        try await writer.write(Self.done)
+    }
+
+    /// A choice's last chunks: its text (whole, when nothing streamed), then its finish reason.
+    private func close(
+        choice index: Int, answer: String, finishReason: String, identity: CompletionIdentity, into writer: inout any ResponseBodyWriter,
+        state: inout StreamState
+    ) async throws {
+        let include = run.request.includeUsage
+        if !state.roleSent[index] {
+            state.roleSent[index] = true
+            try await writer.write(Self.data(ChatCompletionChunk(identity: identity, index: index, role: "assistant", content: "", includeUsage: include)))
+        }
+        if state.streamed[index].isEmpty {
+            try await writer.write(Self.data(ChatCompletionChunk(identity: identity, index: index, content: answer, includeUsage: include)))
+        }
+        try await writer.write(Self.data(ChatCompletionChunk(identity: identity, index: index, finishReason: finishReason, includeUsage: include)))
+    }
+
+    /// A failure after the 200: in-band, then the end of the stream.
+    private func fail(_ error: APIError, into writer: inout any ResponseBodyWriter, state: inout StreamState) async throws {
+        state.error = error
+        var line = Data("data: ".utf8)
+        line.append(error.json)
+        line.append(contentsOf: Array("\n\n".utf8))
+        try await writer.write(ByteBuffer(data: line))
+        try await writer.write(Self.done)
+    }
+
+    static func data(_ chunk: ChatCompletionChunk) -> ByteBuffer {
+        var line = Data("data: ".utf8)
+        line.append(ServeJSON.encode(chunk))
+        line.append(contentsOf: Array("\n\n".utf8))
+        return ByteBuffer(data: line)
+    }
+
+    static func comment(_ text: String) -> ByteBuffer { ByteBuffer(string: ": \(text)\n\n") }
+
+    static let done = ByteBuffer(string: "data: [DONE]\n\n")
+}

@@ -1,0 +1,155 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Strata
+import StrataServe
+import StrataTestServer
+import StrataTestSupport
+import Testing
+
+/// What happens when clients leave, upstream fails, or there is too much to do.
+@Suite struct ServeFailureTests {
+    @Test func aClientThatDisconnectsCancelsEveryUpstreamCall() async throws {
+        let upstream = try ScriptedLLMServer(latency: 10)
+        let harness = try await ServeHarness([("alpha", sampleAndFuse)], upstream: upstream)
+        defer { Task { await harness.stop() } }
+        let client = Task { try await harness.chat() }
+        #expect(await ServeHarness.eventually(within: 5) { upstream.inFlight == 4 })
+        client.cancel()  // closes the connection, as a client's timeout does
+        let closedAt = Date()
+        #expect(await ServeHarness.eventually(within: 1) { upstream.inFlight == 0 }, "in flight: \(upstream.inFlight)")
+        #expect(Date().timeIntervalSince(closedAt) < 1)
+        #expect(upstream.disconnects == 4)
+        try await Task.sleep(nanoseconds: 300_000_000)
+        #expect(upstream.requestCount == 4, "no later call starts")
+        #expect(await ServeHarness.eventually(within: 2) { harness.logLines.last?["status"] as? Int == 499 })
+        #expect(harness.logLines.last?["disconnected"] as? Bool == true)
+    }
+
+    @Test func aStreamingClientThatDisconnectsCancelsToo() async throws {
+        let upstream = try ScriptedLLMServer { request, _ in
+            request.promptText.contains("Synthesize") ? .text("fused") : .delayed(10, .text("sample"))
+        }
+        let harness = try await ServeHarness([("alpha", sampleAndFuse)], upstream: upstream)
+        defer { Task { await harness.stop() } }
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(harness.port)/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: ServeHarness.chat(extra: #""stream": true"#)))
+        let client = Task {
+            let response = try await harness.client.execute(request, timeout: .seconds(60))
+            for try await _ in response.body {}  // reads the first comment, then waits
+        }
+        #expect(await ServeHarness.eventually(within: 5) { upstream.inFlight == 4 })
+        client.cancel()
+        #expect(await ServeHarness.eventually(within: 1) { upstream.inFlight == 0 }, "in flight: \(upstream.inFlight)")
+        #expect(upstream.disconnects == 4)
+        #expect(await ServeHarness.eventually(within: 2) { harness.logLines.last?["status"] as? Int == 499 })
+        let metrics = try await harness.send(.GET, "/metrics").body
+        #expect(metrics.contains("strata_client_disconnects_total 1"), "\(metrics)")
+    }
+
+    @Test func aFullQueueAnswers429WithRetryAfter() async throws {
+        let upstream = try ScriptedLLMServer(latency: 0.8)
+        let harness = try await ServeHarness([("alpha", single)], upstream: upstream) {
+            $0.maxConcurrent = 2
+            $0.maxQueue = 2
+            $0.queueTimeout = 0.5
+        }
+        defer { Task { await harness.stop() } }
+        let replies = try await withThrowingTaskGroup(of: ServeHarness.Reply.self) { group in
+            for index in 0..<10 { group.addTask { try await harness.chat(prompt: "q\(index)") } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let ok = replies.filter { $0.status == 200 }, busy = replies.filter { $0.status == 429 }
+        #expect(ok.count == 2, "two run; two wait 0.5 s and time out before a slot frees at 0.8 s; six find the queue full")
+        #expect(busy.count == 8)
+        for reply in busy {
+            #expect(reply.error["code"] as? String == "server_busy")
+            #expect(reply.headers["retry-after"] != nil)
+        }
+        #expect(upstream.requestCount == 2, "a refused request costs nothing")
+    }
+
+    @Test func aModelsLimitHoldsAcrossPipelinesAndRequests() async throws {
+        let upstream = try ScriptedLLMServer(latency: 0.1, threads: 2)
+        let harness = try await ServeHarness(
+            [("alpha", "  - ensemble: [{ model: m, samples: 4 }]"), ("beta", "  - ensemble: [{ model: m, samples: 4 }]")],
+            upstream: upstream, maxInFlight: 3)
+        defer { Task { await harness.stop() } }
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<6 { group.addTask { try await harness.chat(model: index % 2 == 0 ? "alpha" : "beta", prompt: "q\(index)").status } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses == Array(repeating: 200, count: 6))
+        #expect(upstream.requestCount == 24)
+        #expect(upstream.maxInFlight == 3)
+    }
+
+    @Test func aSlowPipelineTimesOutWith504AndItsCallsAreCancelled() async throws {
+        let upstream = try ScriptedLLMServer(latency: 10)
+        let harness = try await ServeHarness([("alpha", sampleAndFuse)], upstream: upstream) { $0.requestTimeout = 1 }
+        defer { Task { await harness.stop() } }
+        let started = Date()
+        let reply = try await harness.chat()
+        #expect(reply.status == 504)
+        #expect(reply.error["code"] as? String == "timeout")
+        // Well before the upstream's 10 s (with room for a loaded two-core machine running the whole suite).
+        #expect(Date().timeIntervalSince(started) < 4)
+        #expect(await ServeHarness.eventually(within: 1) { upstream.inFlight == 0 })
+    }
+
+    @Test func upstreamFailuresMapToStatusesClientsRetryCorrectly() async throws {
+        let upstream = try ScriptedLLMServer { _, _ in .status(429, message: "slow down", headers: ["Retry-After": "0"]) }
+        let harness = try await ServeHarness(
+            [("alpha", single), ("checked", "  - ensemble: [{ model: m, samples: 2 }]\n  - verify: { model: m, on_empty: fail }")], upstream: upstream)
+        defer { Task { await harness.stop() } }
+        let limited = try await harness.chat()
+        #expect(limited.status == 429)
+        #expect(limited.error["code"] as? String == "upstream_rate_limited")
+        #expect(limited.headers["retry-after"] != nil)
+
+        upstream.setResponder { _, _ in .status(500, message: "boom") }
+        let broken = try await harness.chat()
+        #expect(broken.status == 502)
+        #expect(broken.error["code"] as? String == "upstream_error")
+        #expect(broken.headers["x-should-retry"] == nil)
+
+        // Every call succeeds, but verify rejects every candidate: the same request fails again, so no retry.
+        upstream.setResponder { request, _ in
+            request.promptText.contains("[Correct] or [Incorrect]")
+                ? .text("The reasoning fails. [Incorrect]") : .text(ScriptedLLMServer.defaultAnswer(for: request))
+        }
+        let rejected = try await harness.chat(model: "checked")
+        #expect(rejected.status == 500, "\(rejected.body)")
+        #expect(rejected.error["code"] as? String == "pipeline_failed")
+        #expect(rejected.headers["x-should-retry"] == "false")
+    }
+
+    @Test func aFailureAfterTheHeadersIsSentInBand() async throws {
+        let upstream = try ScriptedLLMServer { request, _ in
+            request.promptText.contains("Synthesize") ? .status(400, message: "no") : .text("sample")
+        }
+        let harness = try await ServeHarness(
+            [("alpha", "  - ensemble: [{ model: m, samples: 2 }]\n  - fuse: { models: [m], on_failure: fail }")], upstream: upstream)
+        defer { Task { await harness.stop() } }
+        let reply = try await harness.chat(extra: #""stream": true"#)
+        #expect(reply.status == 200)
+        let events = reply.events
+        #expect(events.last == "[DONE]")
+        let error = try #require(reply.chunks.last?["error"] as? [String: Any])
+        #expect(error.keys.sorted() == ["code", "message", "param", "type"])
+        #expect(events.count == 2, "\(events)")
+    }
+
+    @Test func metricsCountRequestsByModelAndStatus() async throws {
+        let harness = try await ServeHarness([("alpha", single)], upstream: try ScriptedLLMServer())
+        defer { Task { await harness.stop() } }
+        for _ in 0..<3 { _ = try await harness.chat() }
+        _ = try await harness.chat(model: "nope")
+        let text = try await harness.send(.GET, "/metrics").body
+        #expect(text.contains(#"strata_requests_total{model="alpha",status="200"} 3"#), "\(text)")
+        #expect(text.contains(#"strata_upstream_calls_total{pipeline="alpha",outcome="ok"} 3"#))
+        #expect(text.contains("strata_request_duration_seconds_count"))
+    }
+}
