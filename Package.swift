@@ -192,8 +192,22 @@ let package = Package(
             exclude: ["Clients"]
         ),
         // Against the real local model server (`scripts/local-llm start`); skipped, visibly, when it is down.
-        .testTarget(name: "StrataLiveTests", dependencies: ["Strata", "StrataTestSupport"]),
+        .testTarget(
+            name: "StrataLiveTests",
+            dependencies: [
+                "Strata", "StrataServe", "StrataTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // Runs the real `strata` binary, so it depends on the executable to have it built first.
-        .testTarget(name: "StrataCLITests", dependencies: ["StrataCLI", "StrataTestServer", "StrataTestSupport"]),
+        .testTarget(
+            name: "StrataCLITests",
+            dependencies: [
+                "StrataCLI", "StrataTestServer", "StrataTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
     ]
 )
