@@ -113,6 +113,7 @@ let package = Package(
             dependencies: [
                 "StrataDiagnostics", "StrataProviders", "StrataRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -154,6 +155,15 @@ let package = Package(
             name: "EvalBenchmark",
             dependencies: ["Strata"],
             path: "Benchmarks/EvalBenchmark"
+        ),
+        .executableTarget(
+            name: "ServeBenchmark",
+            dependencies: [
+                "Strata", "StrataServe", "StrataTestServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ServeBenchmark"
         ),
         .executableTarget(
             name: "SearchBenchmark",

@@ -5,13 +5,12 @@ import StrataRuntime
 
 /// `POST /v1/chat/completions`: checks the request (no call is made for a
 /// bad one), queues it within the server's limits, runs the pipeline, and
-/// answers as OpenAI does, whole or streamed. The run happens inside
-/// `consumeWithCancellationOnInboundClose`, so a client that goes away
-/// cancels it, and with it every upstream call in flight. Watching for that
-/// consumes the connection's next request head, so these answers close the
-/// connection (`connection: close`, which clients honour by not reusing it).
+/// answers as OpenAI does, whole or streamed. A client that goes away
+/// (its connection's `ConnectionWatch`) cancels the run, and with it every
+/// upstream call in flight.
 struct ChatCompletionsEndpoint: Sendable {
     let server: ServerState
+    let connection: ConnectionWatch?
 
     func respond(to incoming: Request, requestID: String, started: Date) async -> Response {
         var request = incoming
@@ -52,21 +51,20 @@ struct ChatCompletionsEndpoint: Sendable {
             tickInterval: parsed.stream ? server.options.keepAlive : nil)
         if parsed.stream {
             return StreamedCompletion(server: server, run: run, requestID: requestID, log: log, started: started)
-                .response(request)
+                .response(connection: connection)
         }
         defer {
             server.gate.leave()
             server.reportLoad()
         }
-        return await whole(run, request: request, log: &log, requestID: requestID)
+        return await whole(run, log: &log, requestID: requestID)
     }
 
     /// A non-streamed answer, once every choice has finished.
-    private func whole(_ run: CompletionRun, request: Request, log: inout RequestLog.Entry, requestID: String) async -> Response {
-        let outcome: (results: [RunResult], timedOut: Bool)
-        do {
-            outcome = try await request.body.consumeWithCancellationOnInboundClose { _ in await run.results() }
-        } catch {
+    private func whole(_ run: CompletionRun, log: inout RequestLog.Entry, requestID: String) async -> Response {
+        let answered: (results: [RunResult], timedOut: Bool)? =
+            if let connection { try? await connection.run { await run.results() } } else { await run.results() }
+        guard let outcome = answered else {
             // The client went away: the runs were cancelled with it. Nobody reads this answer.
             server.metrics.disconnected()
             log.disconnected = true

@@ -20,7 +20,8 @@ final class RequestLog: Sendable {
 
     struct Entry: Encodable, Sendable {
         var id: String
-        var time: String
+        /// When the request arrived, ISO 8601 (written with the line).
+        var time: String?
         var method: String
         var path: String
         var model: String?
@@ -62,6 +63,8 @@ final class RequestLog: Sendable {
     }
 
     func write(_ entry: Entry) {
+        var entry = entry
+        entry.time = entry.startedAt.formatted(.iso8601)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard var line = try? encoder.encode(entry) else { return }

@@ -44,15 +44,16 @@ final class ServerState: Sendable {
             fingerprint: "strata-\(pipeline.fingerprint.prefix(12))")
     }
 
+    /// 24 random base-36 characters (about 124 bits).
     static func randomID() -> String {
-        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz")
-        return String((0..<20).map { _ in alphabet.randomElement()! })
+        var generator = SystemRandomNumberGenerator()
+        let digits = { String(generator.next() >> 2, radix: 36) }
+        return String((digits() + digits()).prefix(24))
     }
 
     func logEntry(_ request: Request, id: String, started: Date) -> RequestLog.Entry {
         var entry = RequestLog.Entry(
-            id: id, time: ISO8601DateFormatter().string(from: started), method: request.method.rawValue, path: request.uri.path,
-            status: 0, seconds: 0)
+            id: id, method: request.method.rawValue, path: request.uri.path, status: 0, seconds: 0)
         entry.startedAt = started
         entry.clientRetry = request.headers[HTTPField.Name("x-stainless-retry-count")!].flatMap { Int($0) }
         return entry
@@ -88,10 +89,8 @@ final class ServerState: Sendable {
     }
 
     /// `x-request-id` and what the answer cost (non-streamed answers: a stream's headers go before the work).
-    /// A pipeline ran, so the connection closes (see `ChatCompletionsEndpoint`).
     func costHeaders(_ usage: RunUsage, requestID: String, started: Date) -> HTTPFields {
         var headers = HTTPFields()
-        headers[.connection] = "close"
         headers[HTTPField.Name("x-request-id")!] = requestID
         headers[HTTPField.Name("x-strata-calls")!] = String(usage.calls)
         headers[HTTPField.Name("x-strata-cache-hits")!] = String(usage.cacheHits)

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -38,6 +39,7 @@ public struct StrataServer: Sendable {
         logger.logLevel = .critical
         let app = Application(
             responder: OpenAIErrorResponder(inner: router().buildResponder()),
+            server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionWatcher()])),
             configuration: ApplicationConfiguration(address: .hostname(state.options.host, port: state.options.port), serverName: "strata"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
@@ -54,8 +56,8 @@ public struct StrataServer: Sendable {
         state.requestLog?.close()
     }
 
-    func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    func router() -> Router<ServeRequestContext> {
+        let router = Router(context: ServeRequestContext.self)
         let state = self.state
         router.get("/health") { _, _ -> Response in
             if state.gate.isDraining { return ServerState.response(.shuttingDown, requestID: "req_\(ServerState.randomID())") }
@@ -87,14 +89,15 @@ public struct StrataServer: Sendable {
             }
             return Self.json(encodable: ModelCard(id: id, created: pipeline.created))
         }
-        router.post("/v1/chat/completions") { request, _ -> Response in
+        router.post("/v1/chat/completions") { request, context -> Response in
             let requestID = "req_\(ServerState.randomID())"
             let started = Date()
             guard state.isAuthorized(request) else {
                 var log = state.logEntry(request, id: requestID, started: started)
                 return state.finish(.unauthorized, log: &log, requestID: requestID)
             }
-            return await ChatCompletionsEndpoint(server: state).respond(to: request, requestID: requestID, started: started)
+            return await ChatCompletionsEndpoint(server: state, connection: context.connection)
+                .respond(to: request, requestID: requestID, started: started)
         }
         return router
     }
@@ -115,10 +118,10 @@ public struct StrataServer: Sendable {
 
 /// Routes that do not exist, and errors nothing else shaped, in OpenAI's
 /// error shape (the router answers them with an empty body).
-struct OpenAIErrorResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == BasicRequestContext {
+struct OpenAIErrorResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == ServeRequestContext {
     let inner: Inner
 
-    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+    func respond(to request: Request, context: ServeRequestContext) async throws -> Response {
         let response = try await inner.respond(to: request, context: context)
         guard response.status.code >= 400, response.headers[.contentType] == nil else { return response }
         let requestID = "req_\(ServerState.randomID())"

@@ -16,11 +16,10 @@ struct StreamedCompletion: Sendable {
     let log: RequestLog.Entry
     let started: Date
 
-    func response(_ request: Request) -> Response {
+    func response(connection: ConnectionWatch?) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        headers[.connection] = "close"  // see ChatCompletionsEndpoint
         headers[HTTPField.Name("x-request-id")!] = requestID
         headers[HTTPField.Name("x-strata-stream-mode")!] = run.pipeline.streamMode
         if !run.request.ignored.isEmpty { headers[HTTPField.Name("x-strata-ignored-params")!] = run.request.ignored.joined(separator: ",") }
@@ -34,9 +33,8 @@ struct StreamedCompletion: Sendable {
                 }
                 var state = StreamState(choices: run.request.n)
                 do {
-                    try await request.body.consumeWithCancellationOnInboundClose { _ in
-                        try await stream(into: &writer, state: &state)
-                    }
+                    try await stream(into: &writer, state: &state, connection: connection)
+                    if connection?.isClosed == true { throw CancellationError() }
                     try await writer.finish(nil)
                     log.record(state.usage)
                     if let error = state.error { log.error = error.code } else if server.options.logsContent { log.answer = state.answers[0] }
@@ -69,12 +67,15 @@ struct StreamedCompletion: Sendable {
         }
     }
 
-    private func stream(into writer: inout any ResponseBodyWriter, state: inout StreamState) async throws {
+    private func stream(into writer: inout any ResponseBodyWriter, state: inout StreamState, connection: ConnectionWatch?) async throws {
         let identity = server.identity(for: run.pipeline)
         let include = run.request.includeUsage
         let (events, sink) = AsyncStream.makeStream(of: RunEvent.self)
         let runner = Task { await run.start(sink) }
         defer { runner.cancel() }
+        // A client that goes away cancels the runs even while no byte is being written.
+        let token = connection?.onClose { runner.cancel() }
+        defer { connection?.remove(token) }
         // A first byte at once: the client knows the request was accepted.
         try await writer.write(Self.comment("strata \(run.pipeline.name): \(run.pipeline.runtime.pipeline.layers.count) layer(s)"))
         for await event in events {

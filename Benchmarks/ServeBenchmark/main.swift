@@ -1,0 +1,185 @@
+// What `strata serve` costs over running the same pipeline in-process: a
+// zero-latency test server upstream, 16 concurrent clients, interleaved
+// rounds of the two sides (these machines are noisy, so the ratio is
+// measured side by side). Run in release:
+// `swift run -c release ServeBenchmark [--quick] [--requests N] [--rounds R]`.
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Strata
+import StrataServe
+import StrataTestServer
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+func argument(_ name: String, _ fallback: Int) -> Int {
+    CommandLine.arguments.firstIndex(of: name).flatMap { Int(CommandLine.arguments[$0 + 1]) } ?? fallback
+}
+
+let quick = CommandLine.arguments.contains("--quick")
+let requests = argument("--requests", quick ? 400 : 2000)
+let rounds = argument("--rounds", quick ? 2 : 5)
+let concurrency = 16
+
+func residentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return .nan }
+    return kilobytes / 1024
+}
+
+/// A pipeline against `upstream`: P1 is one call, P6 the quickstart's shape (4 samples, rank, fuse).
+func pipeline(_ name: String, layers: String, upstream: ScriptedLLMServer) throws -> CheckedPipeline {
+    let source = """
+        strata: 1
+        name: \(name)
+        models:
+          m: { provider: openai-compatible, model: test, base_url: "\(upstream.baseURL)", limits: { max_in_flight: 256 } }
+        defaults: { max_tokens: 64 }
+        layers:
+        \(layers)
+        """
+    let result = PipelineCompiler().compile(source: source, path: "\(name).yaml")
+    guard let compiled = result.compiled else { fatalError("\(name) did not compile: \(result.diagnostics)") }
+    return compiled.pipeline
+}
+
+/// Runs `total` jobs with `concurrency` in flight; each job's latency.
+func drive(
+    _ total: Int, concurrency: Int = concurrency, _ job: @escaping @Sendable (Int) async -> Bool
+) async -> (
+    seconds: Double, latencies: [Double], errors: Int
+) {
+    let start = now()
+    var latencies: [Double] = []
+    var errors = 0
+    await withTaskGroup(of: (Double, Bool).self) { group in
+        var next = 0
+        func launch() {
+            let index = next
+            next += 1
+            group.addTask {
+                let began = now()
+                let ok = await job(index)
+                return (now() - began, ok)
+            }
+        }
+        for _ in 0..<min(concurrency, total) { launch() }
+        while let (latency, ok) = await group.next() {
+            latencies.append(latency)
+            if !ok { errors += 1 }
+            if next < total { launch() }
+        }
+    }
+    return (now() - start, latencies.sorted(), errors)
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
+
+let upstream = try ScriptedLLMServer(threads: 1)
+let shapes: [(name: String, layers: String)] = [
+    ("p1", "  - ensemble: [{ model: m, samples: 1 }]"),
+    ("p6", "  - ensemble: [{ model: m, samples: 4 }]\n  - rank: { model: m, top_k: 2 }\n  - fuse: [m]"),
+]
+let options = RuntimeOptions(scheduler: CallScheduler())
+var served: [ServedPipeline] = []
+for shape in shapes {
+    let runtime = try PipelineRuntime(pipeline: try pipeline(shape.name, layers: shape.layers, upstream: upstream), options: options)
+    served.append(ServedPipeline(name: shape.name, runtime: runtime, fingerprint: shape.name))
+}
+var serveOptions = ServeOptions()
+serveOptions.port = 0
+serveOptions.maxConcurrent = 64
+let server = try StrataServer(pipelines: served, options: serveOptions)
+let (ports, sink) = AsyncStream.makeStream(of: Int.self)
+let serving = Task { try await server.run(signals: false) { sink.yield($0) } }
+guard let port = await ports.first(where: { _ in true }) else { fatalError("the server did not start") }
+let client = HTTPClient(
+    eventLoopGroupProvider: .singleton,
+    configuration: HTTPClient.Configuration(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+
+/// The load client: one request through the server.
+struct ServeClient: Sendable {
+    let port: Int
+    let client: HTTPClient
+
+    func request(_ model: String, _ index: Int, stream: Bool) async -> Bool {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        let streamField = stream ? #", "stream": true, "stream_options": {"include_usage": true}"# : ""
+        request.body = .bytes(
+            ByteBuffer(string: #"{"model": "\#(model)", "messages": [{"role": "user", "content": "question \#(index)"}]\#(streamField)}"#))
+        guard let response = try? await client.execute(request, timeout: .seconds(60)),
+            let body = try? await response.body.collect(upTo: 1 << 22)
+        else { return false }
+        return response.status == .ok && (stream ? String(buffer: body).hasSuffix("data: [DONE]\n\n") : body.readableBytes > 0)
+    }
+}
+let load = ServeClient(port: port, client: client)
+
+print("ServeBenchmark: \(requests) requests a side per round, \(rounds) rounds, \(concurrency) concurrent clients, zero-latency upstream")
+/// One shape, whole or streamed: in-process and through the server, in interleaved rounds.
+func compare(_ name: String, runtime: PipelineRuntime, stream: Bool, load: ServeClient) async -> String {
+    var direct: [(Double, [Double])] = [], viaServe: [(Double, [Double])] = []
+    var errors = 0
+    // Streamed: the runtime hands out the final layer's deltas, as it does for a streamed request.
+    let onDelta: (@Sendable (String) -> Void)? = stream ? { @Sendable _ in } : nil
+    _ = await drive(100) { index in await load.request(name, index, stream: stream) }  // warm up both sides
+    _ = await drive(100) { index in await runtime.run(Query(prompt: "question \(index)")).answer != nil }
+    for round in 0..<rounds {
+        // Alternate which side goes first, so drift in the machine's speed falls on both.
+        for isDirect in round % 2 == 0 ? [true, false] : [false, true] {
+            let run =
+                isDirect
+                ? await drive(requests) { index in await runtime.run(Query(prompt: "question \(index)"), onDelta: onDelta).answer != nil }
+                : await drive(requests) { index in await load.request(name, index, stream: stream) }
+            if isDirect { direct.append((run.seconds, run.latencies)) } else { viaServe.append((run.seconds, run.latencies)) }
+            errors += run.errors
+        }
+    }
+    let directRate = direct.map { Double(requests) / $0.0 }.sorted()[direct.count / 2]
+    let serveRate = viaServe.map { Double(requests) / $0.0 }.sorted()[viaServe.count / 2]
+    let directLatencies = direct.flatMap(\.1).sorted(), serveLatencies = viaServe.flatMap(\.1).sorted()
+    let added50 = (percentile(serveLatencies, 0.5) - percentile(directLatencies, 0.5)) * 1000
+    let added99 = (percentile(serveLatencies, 0.99) - percentile(directLatencies, 0.99)) * 1000
+    return String(
+        format: "%@ %@: in-process %.0f req/s, serve %.0f req/s (%.1f%%); added latency p50 %+.2f ms, p99 %+.2f ms; errors %d",
+        name.uppercased(), stream ? "streamed" : "whole", directRate, serveRate, serveRate / directRate * 100, added50, added99, errors)
+}
+
+/// The server's own cost per request, without queueing: one client, requests one after another, sides alternating.
+func sequentialOverhead(_ name: String, runtime: PipelineRuntime, load: ServeClient) async -> String {
+    var direct: [Double] = [], viaServe: [Double] = []
+    for round in 0..<(quick ? 4 : 10) {
+        for isDirect in round % 2 == 0 ? [true, false] : [false, true] {
+            let run =
+                isDirect
+                ? await drive(50, concurrency: 1) { index in await runtime.run(Query(prompt: "one by one \(index)")).answer != nil }
+                : await drive(50, concurrency: 1) { index in await load.request(name, index, stream: false) }
+            if isDirect { direct += run.latencies } else { viaServe += run.latencies }
+        }
+    }
+    direct.sort()
+    viaServe.sort()
+    return String(
+        format: "%@ one client: in-process p50 %.2f ms, serve p50 %.2f ms; added p50 %+.2f ms, p99 %+.2f ms",
+        name.uppercased(), percentile(direct, 0.5) * 1000, percentile(viaServe, 0.5) * 1000,
+        (percentile(viaServe, 0.5) - percentile(direct, 0.5)) * 1000, (percentile(viaServe, 0.99) - percentile(direct, 0.99)) * 1000)
+}
+
+var rssAfterFirst = 0.0
+for (shapeIndex, shape) in shapes.enumerated() {
+    for stream in [false, true] {
+        print(await compare(shape.name, runtime: served[shapeIndex].runtime, stream: stream, load: load))
+        if rssAfterFirst == 0 { rssAfterFirst = residentMegabytes() }
+    }
+    print(await sequentialOverhead(shape.name, runtime: served[shapeIndex].runtime, load: load))
+}
+print(String(format: "resident memory: %.0f MB after the first comparison, %.0f MB at the end", rssAfterFirst, residentMegabytes()))
+serving.cancel()
+_ = await serving.result
+try await client.shutdown().get()
