@@ -92,7 +92,7 @@ import Testing
         #expect(Set(lines(output).filter { $0["answer"] != nil }.compactMap { $0["id"] as? String }) == ["i0", "i1", "i2"])
 
         // SIGINT mid-batch: nothing in flight is written as a "cancelled" failure.
-        let slow = try ScriptedLLMServer(latency: 1.0)
+        let slow = try ScriptedLLMServer(latency: 3.0)  // the batch outlasts a loaded machine's delay before the signal
         let slowPipeline = try StrataRunTests().writePipeline(slow, in: directory)
         let output2 = directory.appendingPathComponent("answers2.jsonl").path
         let log = directory.appendingPathComponent("interrupted.log")

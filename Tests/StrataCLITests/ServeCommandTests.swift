@@ -47,7 +47,7 @@ import Testing
     static let question = #"{"model": "slow", "messages": [{"role": "user", "content": "hi"}]}"#
 
     @Test func sigtermFinishesRequestsInFlightAndRefusesNewOnes() async throws {
-        let upstream = try ScriptedLLMServer(latency: 2)
+        let upstream = try ScriptedLLMServer(latency: 5)  // long enough that the checks below happen while the three are in flight
         let directory = try temporaryDirectory()
         let log = directory.appendingPathComponent("serve.log")
         let process = try StrataBinary.start(
@@ -55,14 +55,22 @@ import Testing
             log: log)
         defer { if process.isRunning { process.terminate() } }
         let port = try await port(in: log)
-        let inFlight = (0..<3).map { _ in Task { try await send(port, "/v1/chat/completions", json: Self.question) } }
-        #expect(await eventually(within: 10) { upstream.inFlight == 3 })
-        kill(process.processIdentifier, SIGTERM)
-        #expect(await eventuallyAsync(within: 1) { (try? await send(port, "/health").status) == 503 })
-        let refused = try await send(port, "/v1/chat/completions", json: Self.question)
-        #expect(refused.status == 503)
-        #expect(refused.body.contains("shutting_down"))
-        for request in inFlight { #expect(try await request.value.status == 200) }
+        var step = "sending three requests"
+        do {
+            let inFlight = (0..<3).map { _ in Task { try await send(port, "/v1/chat/completions", json: Self.question) } }
+            #expect(await eventually(within: 10) { upstream.inFlight == 3 })
+            step = "SIGTERM"
+            kill(process.processIdentifier, SIGTERM)
+            #expect(await eventuallyAsync(within: 1) { (try? await send(port, "/health").status) == 503 })
+            step = "a new request while draining"
+            let refused = try await send(port, "/v1/chat/completions", json: Self.question)
+            #expect(refused.status == 503)
+            #expect(refused.body.contains("shutting_down"))
+            step = "the requests in flight"
+            for request in inFlight { #expect(try await request.value.status == 200) }
+        } catch {
+            Issue.record("\(step): \(error); the server said: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        }
         await offPool { process.waitUntilExit() }
         #expect(process.terminationStatus == 0, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         #expect(upstream.requestCount == 3)

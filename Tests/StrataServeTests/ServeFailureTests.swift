@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func aModelsLimitHoldsAcrossPipelinesAndRequests() async throws {
-        let upstream = try ScriptedLLMServer(latency: 0.1, threads: 2)
+        let upstream = try ScriptedLLMServer(latency: 0.1)  // one event loop: a reply is counted out before the next request is read
         let harness = try await ServeHarness(
             [("alpha", "  - ensemble: [{ model: m, samples: 4 }]"), ("beta", "  - ensemble: [{ model: m, samples: 4 }]")],
             upstream: upstream, maxInFlight: 3)
