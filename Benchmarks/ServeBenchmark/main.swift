@@ -139,6 +139,7 @@ func compare(_ name: String, runtime: PipelineRuntime, stream: Bool, load: Serve
                 : await drive(requests) { index in await load.request(name, index, stream: stream) }
             if isDirect { direct.append((run.seconds, run.latencies)) } else { viaServe.append((run.seconds, run.latencies)) }
             errors += run.errors
+            upstream.resetRecords()  // the test server keeps every request it saw: not the server's memory
         }
     }
     let directRate = direct.map { Double(requests) / $0.0 }.sorted()[direct.count / 2]
@@ -171,15 +172,27 @@ func sequentialOverhead(_ name: String, runtime: PipelineRuntime, load: ServeCli
         (percentile(viaServe, 0.5) - percentile(direct, 0.5)) * 1000, (percentile(viaServe, 0.99) - percentile(direct, 0.99)) * 1000)
 }
 
-var rssAfterFirst = 0.0
+var rssAfterComparisons = 0.0
 for (shapeIndex, shape) in shapes.enumerated() {
     for stream in [false, true] {
         print(await compare(shape.name, runtime: served[shapeIndex].runtime, stream: stream, load: load))
-        if rssAfterFirst == 0 { rssAfterFirst = residentMegabytes() }
     }
     print(await sequentialOverhead(shape.name, runtime: served[shapeIndex].runtime, load: load))
 }
-print(String(format: "resident memory: %.0f MB after the first comparison, %.0f MB at the end", rssAfterFirst, residentMegabytes()))
+rssAfterComparisons = residentMegabytes()
+// Memory: the server's resident size after 1,000 and after 10,000 requests (the test server's records cleared).
+upstream.resetRecords()
+_ = await drive(1000) { index in await load.request("p6", index, stream: index % 2 == 0) }
+upstream.resetRecords()
+let afterOneThousand = residentMegabytes()
+for _ in 0..<9 {
+    _ = await drive(1000) { index in await load.request("p6", index, stream: index % 2 == 0) }
+    upstream.resetRecords()
+}
+print(
+    String(
+        format: "resident memory: %.0f MB after the comparisons; through the server, %.0f MB after 1,000 more requests and %.0f MB after 10,000 (%+.0f MB)",
+        rssAfterComparisons, afterOneThousand, residentMegabytes(), residentMegabytes() - afterOneThousand))
 serving.cancel()
 _ = await serving.result
 try await client.shutdown().get()

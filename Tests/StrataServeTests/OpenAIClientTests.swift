@@ -131,4 +131,22 @@ struct OpenAIClientTests {
         #expect(failed["class"] as? String == "APIError")
         #expect((failed["message"] as? String)?.contains("produced no answer") == true)
     }
+
+    @Test func theReadmesPythonExampleStreamsAnAnswerWithThePipelinesUsage() async throws {
+        let harness = try await ServeHarness([("quickstart", sampleAndFuse)], upstream: try ScriptedLLMServer())
+        defer { Task { await harness.stop() } }
+        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.range(of: "## Serving pipelines").map { readme[$0.upperBound...] })
+        let start = try #require(section.range(of: "```python\n"))
+        let end = try #require(section[start.upperBound...].range(of: "```"))
+        let example = String(section[start.upperBound..<end.lowerBound])
+        #expect(example.contains("http://127.0.0.1:8000/v1"), "the example points at the default port")
+        let script = temporaryPath("readme_example.py")
+        try example.replacingOccurrences(of: "http://127.0.0.1:8000/v1", with: harness.baseURL).write(toFile: script, atomically: true, encoding: .utf8)
+        let outcome = try await StrataBinary.run([script], executable: URL(fileURLWithPath: try #require(Self.python)))
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("Why is the sky blue?"), "the fused answer echoes the question: \(outcome.stdout)")
+        #expect(outcome.stdout.contains("'calls': 5"), "the usage is the whole pipeline's: \(outcome.stdout)")
+        #expect(outcome.stdout.split(separator: "\n").first?.hasSuffix("None") == false, "a finish chunk's empty delta prints nothing")
+    }
 }
