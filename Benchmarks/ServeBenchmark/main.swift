@@ -90,6 +90,11 @@ for shape in shapes {
     let runtime = try PipelineRuntime(pipeline: try pipeline(shape.name, layers: shape.layers, upstream: upstream), options: options)
     served.append(ServedPipeline(name: shape.name, runtime: runtime, fingerprint: shape.name))
 }
+// For the disconnect measurement: four samples against an upstream that takes 30 s to answer.
+let slowUpstream = try ScriptedLLMServer(latency: 30)
+let slowRuntime = try PipelineRuntime(
+    pipeline: try pipeline("slow", layers: "  - ensemble: [{ model: m, samples: 4 }]\n  - fuse: [m]", upstream: slowUpstream), options: options)
+served.append(ServedPipeline(name: "slow", runtime: slowRuntime, fingerprint: "slow"))
 var serveOptions = ServeOptions()
 serveOptions.port = 0
 serveOptions.maxConcurrent = 64
@@ -180,6 +185,27 @@ for (shapeIndex, shape) in shapes.enumerated() {
     print(await sequentialOverhead(shape.name, runtime: served[shapeIndex].runtime, load: load))
 }
 rssAfterComparisons = residentMegabytes()
+/// How long after a client goes away its upstream calls are gone: the client's task is
+/// cancelled (closing its connection) once the upstream holds all four calls.
+func disconnectLatency(stream: Bool) async -> String {
+    var delays: [Double] = []
+    for index in 0..<(quick ? 5 : 20) {
+        let client = Task { await load.request("slow", index, stream: stream) }
+        while slowUpstream.inFlight < 4 { try? await Task.sleep(nanoseconds: 1_000_000) }
+        let closed = now()
+        client.cancel()
+        while slowUpstream.inFlight > 0 { try? await Task.sleep(nanoseconds: 200_000) }
+        delays.append(now() - closed)
+        _ = await client.value
+    }
+    delays.sort()
+    return String(
+        format: "client disconnect (%@) to every upstream call closed: p50 %.1f ms, max %.1f ms over %d requests",
+        stream ? "streamed" : "whole", percentile(delays, 0.5) * 1000, delays.last! * 1000, delays.count)
+}
+print(await disconnectLatency(stream: false))
+print(await disconnectLatency(stream: true))
+
 // Memory: the server's resident size after 1,000 and after 10,000 requests (the test server's records cleared).
 upstream.resetRecords()
 _ = await drive(1000) { index in await load.request("p6", index, stream: index % 2 == 0) }

@@ -84,3 +84,15 @@ struct APIError: Error, Sendable {
 
     var json: Data { (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data() }
 }
+
+/// The headers Strata adds to OpenAI's, and the one it reads from the official clients.
+extension HTTPField.Name {
+    static let strataIgnoredParams = HTTPField.Name("x-strata-ignored-params")!
+    static let clientRetryCount = HTTPField.Name("x-stainless-retry-count")!
+    static let requestID = HTTPField.Name("x-request-id")!
+    static let strataCalls = HTTPField.Name("x-strata-calls")!
+    static let strataCacheHits = HTTPField.Name("x-strata-cache-hits")!
+    static let strataUSD = HTTPField.Name("x-strata-usd")!
+    static let strataDurationMS = HTTPField.Name("x-strata-duration-ms")!
+    static let strataStreamMode = HTTPField.Name("x-strata-stream-mode")!
+}

@@ -46,7 +46,7 @@ struct ChatCompletionsEndpoint: Sendable {
         log.queueSeconds = Date().timeIntervalSince(started)
         server.reportLoad()
         let run = CompletionRun(
-            pipeline: pipeline, request: parsed,
+            pipeline: pipeline, request: parsed, requestID: requestID,
             timeout: server.options.timeout(latencyBudget: pipeline.runtime.pipeline.budget.latencySeconds),
             tickInterval: parsed.stream ? server.options.keepAlive : nil)
         if parsed.stream {
@@ -84,7 +84,7 @@ struct ChatCompletionsEndpoint: Sendable {
             usage: CompletionUsage(usage: usage))
         if server.options.logsContent { log.answer = outcome.results.first?.answer }
         var headers = server.costHeaders(usage, requestID: requestID, started: log.startedAt)
-        if !run.request.ignored.isEmpty { headers[HTTPField.Name("x-strata-ignored-params")!] = run.request.ignored.joined(separator: ",") }
+        if !run.request.ignored.isEmpty { headers[.strataIgnoredParams] = run.request.ignored.joined(separator: ",") }
         headers[.contentType] = "application/json"
         server.finished(log: &log, status: 200, usage: usage)
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: ServeJSON.encode(body))))

@@ -21,6 +21,8 @@ enum RunEvent: Sendable {
 struct CompletionRun: Sendable {
     var pipeline: ServedPipeline
     var request: ChatCompletionRequest
+    /// Names the runs in the trace: the request's id, with the choice when there are several.
+    var requestID: String
     var timeout: Double
     /// Seconds between ticks (streams only).
     var tickInterval: Double?
@@ -38,7 +40,7 @@ struct CompletionRun: Sendable {
             for index in 0..<request.n {
                 group.addTask {
                     let result = await pipeline.runtime.run(
-                        query(index),
+                        query(index), id: request.n > 1 ? "\(requestID)#\(index)" : requestID,
                         onDelta: { events.yield(.delta(index: index, text: $0)) },
                         onLayer: { events.yield(.layer(index: index, report: $0, of: layerCount)) })
                     events.yield(.finished(index: index, result: result))

@@ -55,7 +55,7 @@ final class ServerState: Sendable {
         var entry = RequestLog.Entry(
             id: id, method: request.method.rawValue, path: request.uri.path, status: 0, seconds: 0)
         entry.startedAt = started
-        entry.clientRetry = request.headers[HTTPField.Name("x-stainless-retry-count")!].flatMap { Int($0) }
+        entry.clientRetry = request.headers[.clientRetryCount].flatMap { Int($0) }
         return entry
     }
 
@@ -83,7 +83,7 @@ final class ServerState: Sendable {
     static func response(_ error: APIError, requestID: String, extra: HTTPFields? = nil) -> Response {
         var headers = extra ?? HTTPFields()
         headers[.contentType] = "application/json"
-        headers[HTTPField.Name("x-request-id")!] = requestID
+        headers[.requestID] = requestID
         for (name, value) in error.headers { headers[HTTPField.Name(name)!] = value }
         return Response(status: error.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: error.json)))
     }
@@ -91,11 +91,11 @@ final class ServerState: Sendable {
     /// `x-request-id` and what the answer cost (non-streamed answers: a stream's headers go before the work).
     func costHeaders(_ usage: RunUsage, requestID: String, started: Date) -> HTTPFields {
         var headers = HTTPFields()
-        headers[HTTPField.Name("x-request-id")!] = requestID
-        headers[HTTPField.Name("x-strata-calls")!] = String(usage.calls)
-        headers[HTTPField.Name("x-strata-cache-hits")!] = String(usage.cacheHits)
-        headers[HTTPField.Name("x-strata-usd")!] = usage.usd == 0 ? "0" : String(format: "%.6f", usage.usd)
-        headers[HTTPField.Name("x-strata-duration-ms")!] = String(Int(Date().timeIntervalSince(started) * 1000))
+        headers[.requestID] = requestID
+        headers[.strataCalls] = String(usage.calls)
+        headers[.strataCacheHits] = String(usage.cacheHits)
+        headers[.strataUSD] = usage.usd == 0 ? "0" : String(format: "%.6f", usage.usd)
+        headers[.strataDurationMS] = String(Int(Date().timeIntervalSince(started) * 1000))
         return headers
     }
 }

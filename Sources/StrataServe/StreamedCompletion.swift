@@ -20,9 +20,9 @@ struct StreamedCompletion: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        headers[HTTPField.Name("x-request-id")!] = requestID
-        headers[HTTPField.Name("x-strata-stream-mode")!] = run.pipeline.streamMode
-        if !run.request.ignored.isEmpty { headers[HTTPField.Name("x-strata-ignored-params")!] = run.request.ignored.joined(separator: ",") }
+        headers[.requestID] = requestID
+        headers[.strataStreamMode] = run.pipeline.streamMode
+        if !run.request.ignored.isEmpty { headers[.strataIgnoredParams] = run.request.ignored.joined(separator: ",") }
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in

@@ -96,7 +96,7 @@ struct OpenAIClientTests {
     @Test func upstreamRateLimitsAreRetriedByTheClientAndDeterministicFailuresAreNot() async throws {
         let upstream = try ScriptedLLMServer { _, _ in .status(429, message: "slow down", headers: ["Retry-After": "0"]) }
         let harness = try await harness(
-            [("alpha", single), ("checked", "  - ensemble: [{ model: m, samples: 2 }]\n  - verify: { model: m, on_empty: fail }")],
+            [("alpha", single), ("checked", verified)],
             upstream: upstream)
         defer { Task { await harness.stop() } }
         let limited = try await client("retried", harness)
@@ -110,10 +110,7 @@ struct OpenAIClientTests {
         #expect(broken["status"] as? Int == 502)
         #expect(harness.logLines.count == 6, "the client tried the 502 three times")
 
-        upstream.setResponder { request, _ in
-            request.promptText.contains("[Correct] or [Incorrect]")
-                ? .text("The reasoning fails. [Incorrect]") : .text(ScriptedLLMServer.defaultAnswer(for: request))
-        }
+        upstream.setResponder(rejectingVerifier)
         let rejected = try await client("retried", harness, model: "checked")
         #expect(rejected["class"] as? String == "InternalServerError")
         #expect(rejected["code"] as? String == "pipeline_failed")

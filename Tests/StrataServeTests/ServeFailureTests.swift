@@ -9,26 +9,31 @@ import Testing
 
 /// What happens when clients leave, upstream fails, or there is too much to do.
 @Suite struct ServeFailureTests {
+    /// How soon a cancellation must reach the upstream in these tests: the suite runs
+    /// beside every other test and the local model on two cores, so this is a bound
+    /// that still tells "cancelled" from "ran to the end", not the latency itself.
+    static let cancellationBound = 5.0
+
     @Test func aClientThatDisconnectsCancelsEveryUpstreamCall() async throws {
-        let upstream = try ScriptedLLMServer(latency: 10)
+        let upstream = try ScriptedLLMServer(latency: 30)
         let harness = try await ServeHarness([("alpha", sampleAndFuse)], upstream: upstream)
         defer { Task { await harness.stop() } }
         let client = Task { try await harness.chat() }
-        #expect(await ServeHarness.eventually(within: 5) { upstream.inFlight == 4 })
+        #expect(await eventually(within: 30) { upstream.inFlight == 4 })
         client.cancel()  // closes the connection, as a client's timeout does
-        let closedAt = Date()
-        #expect(await ServeHarness.eventually(within: 1) { upstream.inFlight == 0 }, "in flight: \(upstream.inFlight)")
-        #expect(Date().timeIntervalSince(closedAt) < 1)
+        // Far sooner than the upstream's 30 s, even with the whole suite loading two cores
+        // (unloaded it takes milliseconds: ServeBenchmark measures it).
+        #expect(await eventually(within: Self.cancellationBound) { upstream.inFlight == 0 }, "in flight: \(upstream.inFlight)")
         #expect(upstream.disconnects == 4)
         try await Task.sleep(nanoseconds: 300_000_000)
         #expect(upstream.requestCount == 4, "no later call starts")
-        #expect(await ServeHarness.eventually(within: 2) { harness.logLines.last?["status"] as? Int == 499 })
+        #expect(await eventually(within: 5) { harness.logLines.last?["status"] as? Int == 499 })
         #expect(harness.logLines.last?["disconnected"] as? Bool == true)
     }
 
     @Test func aStreamingClientThatDisconnectsCancelsToo() async throws {
         let upstream = try ScriptedLLMServer { request, _ in
-            request.promptText.contains("Synthesize") ? .text("fused") : .delayed(10, .text("sample"))
+            request.promptText.contains("Synthesize") ? .text("fused") : .delayed(30, .text("sample"))
         }
         let harness = try await ServeHarness([("alpha", sampleAndFuse)], upstream: upstream)
         defer { Task { await harness.stop() } }
@@ -40,17 +45,17 @@ import Testing
             let response = try await harness.client.execute(request, timeout: .seconds(60))
             for try await _ in response.body {}  // reads the first comment, then waits
         }
-        #expect(await ServeHarness.eventually(within: 5) { upstream.inFlight == 4 })
+        #expect(await eventually(within: 30) { upstream.inFlight == 4 })
         client.cancel()
-        #expect(await ServeHarness.eventually(within: 1) { upstream.inFlight == 0 }, "in flight: \(upstream.inFlight)")
+        #expect(await eventually(within: Self.cancellationBound) { upstream.inFlight == 0 }, "in flight: \(upstream.inFlight)")
         #expect(upstream.disconnects == 4)
-        #expect(await ServeHarness.eventually(within: 2) { harness.logLines.last?["status"] as? Int == 499 })
+        #expect(await eventually(within: 5) { harness.logLines.last?["status"] as? Int == 499 })
         let metrics = try await harness.send(.GET, "/metrics").body
         #expect(metrics.contains("strata_client_disconnects_total 1"), "\(metrics)")
     }
 
     @Test func aFullQueueAnswers429WithRetryAfter() async throws {
-        let upstream = try ScriptedLLMServer(latency: 0.8)
+        let upstream = try ScriptedLLMServer(latency: 5)
         let harness = try await ServeHarness([("alpha", single)], upstream: upstream) {
             $0.maxConcurrent = 2
             $0.maxQueue = 2
@@ -62,7 +67,7 @@ import Testing
             return try await group.reduce(into: []) { $0.append($1) }
         }
         let ok = replies.filter { $0.status == 200 }, busy = replies.filter { $0.status == 429 }
-        #expect(ok.count == 2, "two run; two wait 0.5 s and time out before a slot frees at 0.8 s; six find the queue full")
+        #expect(ok.count == 2, "two run; two wait 0.5 s and time out long before a slot frees at 5 s; six find the queue full")
         #expect(busy.count == 8)
         for reply in busy {
             #expect(reply.error["code"] as? String == "server_busy")
@@ -87,22 +92,22 @@ import Testing
     }
 
     @Test func aSlowPipelineTimesOutWith504AndItsCallsAreCancelled() async throws {
-        let upstream = try ScriptedLLMServer(latency: 10)
+        let upstream = try ScriptedLLMServer(latency: 30)
         let harness = try await ServeHarness([("alpha", sampleAndFuse)], upstream: upstream) { $0.requestTimeout = 1 }
         defer { Task { await harness.stop() } }
         let started = Date()
         let reply = try await harness.chat()
         #expect(reply.status == 504)
         #expect(reply.error["code"] as? String == "timeout")
-        // Well before the upstream's 10 s (with room for a loaded two-core machine running the whole suite).
-        #expect(Date().timeIntervalSince(started) < 4)
-        #expect(await ServeHarness.eventually(within: 1) { upstream.inFlight == 0 })
+        // Well before the upstream's 30 s, with room for a loaded two-core machine running the whole suite.
+        #expect(Date().timeIntervalSince(started) < 1 + Self.cancellationBound)
+        #expect(await eventually(within: Self.cancellationBound) { upstream.inFlight == 0 })
     }
 
     @Test func upstreamFailuresMapToStatusesClientsRetryCorrectly() async throws {
         let upstream = try ScriptedLLMServer { _, _ in .status(429, message: "slow down", headers: ["Retry-After": "0"]) }
         let harness = try await ServeHarness(
-            [("alpha", single), ("checked", "  - ensemble: [{ model: m, samples: 2 }]\n  - verify: { model: m, on_empty: fail }")], upstream: upstream)
+            [("alpha", single), ("checked", verified)], upstream: upstream)
         defer { Task { await harness.stop() } }
         let limited = try await harness.chat()
         #expect(limited.status == 429)
@@ -116,10 +121,7 @@ import Testing
         #expect(broken.headers["x-should-retry"] == nil)
 
         // Every call succeeds, but verify rejects every candidate: the same request fails again, so no retry.
-        upstream.setResponder { request, _ in
-            request.promptText.contains("[Correct] or [Incorrect]")
-                ? .text("The reasoning fails. [Incorrect]") : .text(ScriptedLLMServer.defaultAnswer(for: request))
-        }
+        upstream.setResponder(rejectingVerifier)
         let rejected = try await harness.chat(model: "checked")
         #expect(rejected.status == 500, "\(rejected.body)")
         #expect(rejected.error["code"] as? String == "pipeline_failed")

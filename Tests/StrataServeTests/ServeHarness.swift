@@ -111,16 +111,6 @@ final class ServeHarness: Sendable {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
         }.filter { $0["model"] != nil }
     }
-
-    /// Waits until `condition` holds, up to `seconds`; returns whether it did.
-    static func eventually(within seconds: Double, _ condition: () -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            try? await Task.sleep(nanoseconds: 10_000_000)
-        }
-        return condition()
-    }
 }
 
 /// Two layers: four samples, then a fuse — the final layer generates with one call, so its tokens stream.
@@ -133,3 +123,15 @@ let sampleAndFuse = """
 let single = """
       - ensemble: [{ model: m, samples: 1 }]
     """
+
+/// Two samples, each verified: the pipeline fails when every candidate is rejected.
+let verified = """
+      - ensemble: [{ model: m, samples: 2 }]
+      - verify: { model: m, on_empty: fail }
+    """
+
+/// The test server's default answers, except that every verification rejects its candidate.
+let rejectingVerifier: ScriptedLLMServer.Responder = { request, _ in
+    request.promptText.contains("[Correct] or [Incorrect]")
+        ? .text("The reasoning fails. [Incorrect]") : .text(ScriptedLLMServer.defaultAnswer(for: request))
+}

@@ -27,6 +27,7 @@ import Testing
         let usage = try #require(body["usage"] as? [String: Any])
         let calls = harness.traceCalls
         #expect(calls.count == 5)
+        #expect(calls.allSatisfy { $0["query"] as? String == reply.headers["x-request-id"] }, "the trace names each call's request")
         #expect(usage["prompt_tokens"] as? Int == calls.reduce(0) { $0 + ($1["input_tokens"] as? Int ?? 0) })
         #expect(usage["completion_tokens"] as? Int == calls.reduce(0) { $0 + ($1["output_tokens"] as? Int ?? 0) })
         #expect(usage["total_tokens"] as? Int == (usage["prompt_tokens"] as! Int) + (usage["completion_tokens"] as! Int))
