@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Waits until `condition` holds, checking every 10 ms, for at most `seconds`;
 /// returns whether it held. For what a test can only observe from outside
@@ -10,4 +11,14 @@ public func eventually(within seconds: Double, _ condition: () async -> Bool) as
         try? await Task.sleep(nanoseconds: 10_000_000)
     }
     return await condition()
+}
+
+/// A flag a test server's responder reads while the test flips it.
+public final class LockedFlag: Sendable {
+    private let stored: Mutex<Bool>
+    public init(_ value: Bool) { stored = Mutex(value) }
+    public var value: Bool {
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
+    }
 }

@@ -130,14 +130,3 @@ import Testing
         #expect(server.requests.filter { $0.promptText.contains("Synthesize") }.count == 3)
     }
 }
-
-/// A flag a test server's responder reads while the test flips it.
-final class LockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Bool
-    init(_ value: Bool) { stored = value }
-    var value: Bool {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
-    }
-}

@@ -47,7 +47,11 @@ import Testing
     static let question = #"{"model": "slow", "messages": [{"role": "user", "content": "hi"}]}"#
 
     @Test func sigtermFinishesRequestsInFlightAndRefusesNewOnes() async throws {
-        let upstream = try ScriptedLLMServer(latency: 8)  // long enough that the checks below happen while the three are in flight
+        // The upstream holds its replies until the checks below are done, so the three stay in flight however loaded the machine is.
+        let release = LockedFlag(false)
+        let upstream = try ScriptedLLMServer { request, _ in
+            .held(until: { release.value }, timeout: 120, .text(ScriptedLLMServer.defaultAnswer(for: request)))
+        }
         let directory = try temporaryDirectory()
         let log = directory.appendingPathComponent("serve.log")
         let process = try StrataBinary.start(
@@ -67,8 +71,10 @@ import Testing
             #expect(refused.status == 503)
             #expect(refused.body.contains("shutting_down"))
             step = "the requests in flight"
+            release.value = true
             for request in inFlight { #expect(try await request.value.status == 200) }
         } catch {
+            release.value = true
             Issue.record("\(step): \(error); the server said: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         }
         await offPool { process.waitUntilExit() }

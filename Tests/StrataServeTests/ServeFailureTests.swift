@@ -55,19 +55,28 @@ import Testing
     }
 
     @Test func aFullQueueAnswers429WithRetryAfter() async throws {
-        let upstream = try ScriptedLLMServer(latency: 5)
+        // The two that run are held upstream until the other eight have their answer, however loaded the machine is.
+        let release = LockedFlag(false)
+        let upstream = try ScriptedLLMServer { request, _ in
+            .held(until: { release.value }, timeout: 120, .text(ScriptedLLMServer.defaultAnswer(for: request)))
+        }
         let harness = try await ServeHarness([("alpha", single)], upstream: upstream) {
             $0.maxConcurrent = 2
             $0.maxQueue = 2
             $0.queueTimeout = 0.5
         }
         defer { Task { await harness.stop() } }
+        let releaser = Task {
+            _ = await eventually(within: 120) { harness.logLines.filter { $0["status"] as? Int == 429 }.count >= 8 }
+            release.value = true
+        }
+        defer { releaser.cancel() }
         let replies = try await withThrowingTaskGroup(of: ServeHarness.Reply.self) { group in
             for index in 0..<10 { group.addTask { try await harness.chat(prompt: "q\(index)") } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         let ok = replies.filter { $0.status == 200 }, busy = replies.filter { $0.status == 429 }
-        #expect(ok.count == 2, "two run; two wait 0.5 s and time out long before a slot frees at 5 s; six find the queue full")
+        #expect(ok.count == 2, "two run; two wait 0.5 s and time out, as no slot frees; six find the queue full")
         #expect(busy.count == 8)
         for reply in busy {
             #expect(reply.error["code"] as? String == "server_busy")
