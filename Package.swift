@@ -93,6 +93,14 @@ let package = Package(
             name: "StrataSpace",
             dependencies: ["StrataDiagnostics", "StrataYAML", "StrataSyntax", "StrataChecker", "StrataCompiler"]
         ),
+        // Archon's JSON configurations as checked Strata pipelines.
+        .target(
+            name: "StrataImport",
+            dependencies: [
+                "StrataDiagnostics", "StrataYAML", "StrataCompiler",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(
             name: "StrataSearch",
             dependencies: [
@@ -104,7 +112,7 @@ let package = Package(
             name: "Strata",
             dependencies: [
                 "StrataDiagnostics", "StrataYAML", "StrataSyntax", "StrataChecker", "StrataCompiler",
-                "StrataProviders", "StrataCache", "StrataSandbox", "StrataRuntime", "StrataEval", "StrataSpace", "StrataSearch",
+                "StrataProviders", "StrataCache", "StrataSandbox", "StrataRuntime", "StrataEval", "StrataSpace", "StrataSearch", "StrataImport",
             ]
         ),
         // `strata serve`: pipelines as OpenAI-compatible models, over HTTP (Hummingbird).
@@ -189,6 +197,7 @@ let package = Package(
             name: "StrataRuntimeTests",
             dependencies: ["Strata", "StrataRuntime", "StrataSandbox", "StrataTestServer", "StrataTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .testTarget(name: "StrataImportTests", dependencies: ["Strata", "StrataTestServer", "StrataTestSupport"]),
         .testTarget(name: "StrataEvalTests", dependencies: ["Strata", "StrataTestServer", "StrataTestSupport"]),
         .testTarget(name: "StrataSearchTests", dependencies: ["Strata", "StrataTestServer", "StrataTestSupport"]),
         .testTarget(

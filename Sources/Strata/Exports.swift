@@ -5,6 +5,7 @@
 @_exported import StrataCompiler
 @_exported import StrataDiagnostics
 @_exported import StrataEval
+@_exported import StrataImport
 @_exported import StrataProviders
 @_exported import StrataRuntime
 @_exported import StrataSandbox

@@ -70,7 +70,7 @@ struct CompileCommand: AsyncParsableCommand {
     @OptionGroup var includes: IncludeOptions
 
     func run() async throws {
-        let result = includes.compiler.compile(path: file)
+        let result = includes.compiler.compileFile(path: file)
         // Standard output carries the emitted graph, so diagnostics go to standard error in both formats.
         printDiagnostics(result.diagnostics, sources: result.sources, format: format, toStandardError: true)
         guard let compiled = result.compiled else {

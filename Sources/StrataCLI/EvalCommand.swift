@@ -107,7 +107,7 @@ struct EvalCommand: AsyncParsableCommand {
 
     /// A pipeline compiled with its diagnostics printed, or the command stops saying why it was not `purpose`.
     static func compiled(_ path: String, as purpose: String, compiler: PipelineCompiler) throws -> EvaluatedPipeline {
-        let result = compiler.compile(path: path)
+        let result = compiler.compileFile(path: path)
         printDiagnostics(result.diagnostics, sources: result.sources, format: .text)
         guard let compiled = result.compiled else {
             writeError("\(path): not \(purpose) (\(summary(of: result.diagnostics)))")

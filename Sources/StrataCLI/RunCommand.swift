@@ -67,7 +67,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let result = includes.compiler.compile(path: pipeline)
+        let result = includes.compiler.compileFile(path: pipeline)
         printDiagnostics(result.diagnostics, sources: result.sources, format: .text)
         guard let compiled = result.compiled else {
             writeError("\(pipeline): not run (\(summary(of: result.diagnostics)))")

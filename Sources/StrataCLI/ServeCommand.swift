@@ -122,7 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Compiles a pipeline; its diagnostics are printed, and errors stop the server before it starts.
     func load(_ path: String, options: RuntimeOptions) throws -> ServedPipeline {
-        let result = includes.compiler.compile(path: path)
+        let result = includes.compiler.compileFile(path: path)
         printDiagnostics(result.diagnostics, sources: result.sources, format: .text)
         guard let compiled = result.compiled else {
             writeError("\(path): not served (\(summary(of: result.diagnostics)))")

@@ -63,6 +63,27 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
     case noFeasibleConfiguration = "E065"
     case feasibilityUnproven = "W066"
 
+    // Importing Archon configurations
+    case archonInvalidJSON = "E070"
+    case archonStructure = "E071"
+    case archonCustomComponent = "E072"
+    case archonUnsupportedProvider = "E073"
+    case archonRewardModelRanker = "E074"
+    case archonLayerShape = "E075"
+    case archonUnitTestSplit = "E077"
+    case archonTestsShownToLayers = "E078"
+    case archonIgnoredKey = "W081"
+    case archonSingleCall = "W082"
+    case archonStaleCritiques = "W083"
+    case archonLengthControlUnused = "W084"
+    case archonDeadGeneratorLayer = "W085"
+    case archonBareLayer = "W086"
+    case archonTransport = "W087"
+    case archonApproximateTests = "W090"
+    case archonUnknownContextWindow = "W091"
+    case archonTestCount = "W092"
+    case archonZeroPassKept = "W093"
+
     /// The severity this code is always reported with.
     public var severity: Severity {
         rawValue.hasPrefix("E") ? .error : .warning
@@ -120,6 +141,25 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
         case .unusedAxis: "an axis is never read by the pipeline template"
         case .noFeasibleConfiguration: "no configuration of the search space passes the checker and the budget"
         case .feasibilityUnproven: "`strata check` found no feasible configuration among those it compiled; the rest are unchecked"
+        case .archonInvalidJSON: "an Archon configuration file is not valid JSON"
+        case .archonStructure: "an Archon configuration lacks a key Archon requires, or a value has the wrong type"
+        case .archonCustomComponent: "an Archon component type Strata does not import (a custom component, or an unknown type)"
+        case .archonUnsupportedProvider: "an Archon model_type Strata has no provider for (Bedrock, custom, empty)"
+        case .archonRewardModelRanker: "a PairRM reward-model ranker: Strata ranks with chat models"
+        case .archonLayerShape: "an Archon layer shape Strata cannot express (mixed types, several critics in one layer, a component before the generators, …)"
+        case .archonUnitTestSplit: "an Archon unit-test evaluator's first_k is above its top_k"
+        case .archonTestsShownToLayers: "Archon shows tests written before the generators to every later layer; Strata cannot (import with --approximate)"
+        case .archonIgnoredKey: "an Archon key the component never reads; ignored, as Archon ignores it"
+        case .archonSingleCall: "samples above 1 on an Archon critic or verifier: one call, as Archon uses one reply"
+        case .archonStaleCritiques: "Archon would show a layer the critiques of candidates an earlier layer replaced; Strata shows none"
+        case .archonLengthControlUnused: "length_control where no critiques reach the fuser: no effect, dropped"
+        case .archonDeadGeneratorLayer: "an Archon generator layer whose candidates the next generator layer replaces: not imported"
+        case .archonBareLayer: "an Archon layer written as one bare component: imported as a one-component layer"
+        case .archonTransport: "a model Archon sends differently (o1 without sampling settings, vLLM in-process)"
+        case .archonApproximateTests: "Archon's tests written before the generators, imported approximately (--approximate)"
+        case .archonUnknownContextWindow: "no built-in context window for an Archon model id; the provider's default is assumed"
+        case .archonTestCount: "an Archon unit-test generator without unit_test_cap: 5 tests assumed"
+        case .archonZeroPassKept: "an Archon unit-test evaluator without top_k keeps candidates passing no test; Strata drops them unless none pass"
         }
     }
 }

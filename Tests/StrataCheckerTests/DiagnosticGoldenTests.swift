@@ -477,10 +477,14 @@ import Testing
 
     @Test func everyDiagnosticCodeIsExercisedByAGoldenTest() throws {
         // E007 for a main file is exercised by the CLI tests; everything else in
-        // this folder's golden tests (pipelines here, search spaces next door).
+        // this folder's golden tests (pipelines here, search spaces next door), and
+        // the Archon importer's codes in its own tests' markers.
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        let here = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix("Tests.swift") }
-            .map { try String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8) }.joined(separator: "\n")
+        let importer = folder.deletingLastPathComponent().appendingPathComponent("StrataImportTests")
+        let here = try [folder, importer].flatMap { directory in
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix("Tests.swift") }
+                .map { try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8) }
+        }.joined(separator: "\n")
         let unexercised = DiagnosticCode.allCases.filter { code in
             let name = String(describing: code)
             return !here.contains(".\(name))") && !here.contains(".\(name)]")
