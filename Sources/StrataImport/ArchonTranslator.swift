@@ -109,14 +109,8 @@ struct ArchonTranslator {
     /// Archon's tests, written first and graded by the evaluator: Strata's `unit-test` in judge mode at the evaluator's place.
     mutating func unitTest(_ evaluator: ArchonComponent, writer: ArchonComponent?, origin: ArchonOrigin) -> ImportedLayer? {
         guard let writer else { return nil }
-        if let firstK = evaluator.firstK, firstK > (evaluator.topK ?? Int.max) {
-            diagnostics.append(
-                Diagnostic(
-                    .archonUnitTestSplit,
-                    "\(evaluator.path(of: "first_k")): first_k \(firstK) is above top_k \(evaluator.topK ?? 0): Archon keeps the first \(firstK) candidates that pass every test; a unit-test layer keeps its top_k",
-                    at: evaluator.range(of: "first_k")))
-            return nil
-        }
+        // first_pass is first_k 1; Archon returns the first k candidates that pass every test, else the top_k.
+        let firstK = evaluator.firstK ?? (evaluator.firstPass ? 1 : nil)
         if evaluator.topK == nil {
             diagnostics.append(
                 Diagnostic(
@@ -132,7 +126,7 @@ struct ArchonTranslator {
                     at: writer.range))
         }
         tests = min(max(tests, 1), 50)
-        return ImportedLayer(kind: .unitTest(entry(evaluator, samples: 1), tests: tests, topK: evaluator.topK), origin: origin)
+        return ImportedLayer(kind: .unitTest(entry(evaluator, samples: 1), tests: tests, topK: evaluator.topK, firstK: firstK), origin: origin)
     }
 
     /// `length_control` only changes the fuse prompt that shows critiques: kept where critiques reach the fuse.
@@ -227,7 +221,7 @@ extension ImportedLayer {
     var entries: [ImportedEntry] {
         switch kind {
         case .ensemble(let entries), .fuse(let entries, _): entries
-        case .critique(let entry), .rank(let entry, _), .verify(let entry, _), .unitTest(let entry, _, _): [entry]
+        case .critique(let entry), .rank(let entry, _), .verify(let entry, _), .unitTest(let entry, _, _, _): [entry]
         }
     }
 }

@@ -40,7 +40,7 @@ struct ImportedLayer: Sendable {
         case critique(ImportedEntry)
         case rank(ImportedEntry, topK: Int)
         case verify(ImportedEntry, firstK: Int?)
-        case unitTest(ImportedEntry, tests: Int, topK: Int?)
+        case unitTest(ImportedEntry, tests: Int, topK: Int?, firstK: Int?)
     }
 
     var kind: Kind

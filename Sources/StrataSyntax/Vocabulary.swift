@@ -22,7 +22,8 @@ public enum Vocabulary {
         "verify": ["model", "first_k", "on_empty", "prompt", "verdict_prompt", "structured"] + sampling,
         "vote": ["extractor", "early_stop", "wave"],
         "unit-test": [
-            "model", "mode", "tests", "test_source", "top_k", "on_empty", "on_failure", "prompt", "judge_prompt", "timeout_s", "memory_mb", "structured",
+            "model", "mode", "tests", "test_source", "top_k", "first_k", "on_empty", "on_failure", "prompt", "judge_prompt", "timeout_s", "memory_mb",
+            "structured",
         ] + sampling,
     ]
 

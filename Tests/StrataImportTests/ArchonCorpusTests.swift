@@ -72,11 +72,10 @@ import Testing
 
     /// Every refusal of the corpus is one of the constructs Strata cannot run, never a gap in the reader:
     /// a prompt that cannot fit its model's window, invalid JSON, a reward-model ranker, Bedrock, a mixed
-    /// layer, an evaluator's first_k above its top_k (and, without --approximate, tests shown to every layer).
+    /// layer (and, without --approximate, tests shown to every layer).
     @Test func refusalsAreOnlyTheConstructsStrataCannotRun() {
         let allowed: Set<DiagnosticCode> = [
             .contextOverflow, .archonInvalidJSON, .archonRewardModelRanker, .archonUnsupportedProvider, .archonLayerShape,
-            .archonUnitTestSplit,
         ]
         for file in Self.files {
             let imported = ArchonImporter.importFile(path: Self.root.appendingPathComponent(file).path, options: ArchonImportOptions(approximate: true))

@@ -176,10 +176,13 @@ import Testing
               [2️⃣{"type": "unit_test_evaluator", "model": "gpt-4o", "model_type": "OpenAI_API", "temperature": 0.7, "max_tokens": 2048, "samples": 1, "remove_unit_tests_from_prompt": true}]]}
             """, [("1️⃣", .archonApproximateTests), ("1️⃣", .archonTestCount), ("2️⃣", .archonZeroPassKept), ("2️⃣", .finalPoolMultiple)],
             approximate: true)
-        expectImport(
+        // The evaluator's first_k (first_pass is first_k 1) becomes the unit-test layer's.
+        let imported = ArchonImporter.importText(
             """
-            {"layers": [[2️⃣\(writer)], [\(Self.generator(samples: 3))],
-              [{"type": "unit_test_evaluator", "model": "gpt-4o", "model_type": "OpenAI_API", "temperature": 0.7, "max_tokens": 2048, "samples": 1, "remove_unit_tests_from_prompt": true, "top_k": 1, 1️⃣"first_k": 3}]]}
-            """, [("1️⃣", .archonUnitTestSplit), ("2️⃣", .archonApproximateTests)], approximate: true)
+            {"layers": [[\(writer.replacingOccurrences(of: "\"samples\": 1", with: "\"samples\": 1, \"unit_test_cap\": 3"))], [\(Self.generator(samples: 3))],
+              [{"type": "unit_test_evaluator", "model": "gpt-4o", "model_type": "OpenAI_API", "temperature": 0.7, "max_tokens": 2048, "samples": 1, "remove_unit_tests_from_prompt": true, "top_k": 1, "first_k": 2}]]}
+            """, path: "c.json", options: ArchonImportOptions(approximate: true))
+        #expect(imported.yaml?.contains("- unit-test: { model: gpt-4o, mode: judge, tests: 3, top_k: 1, first_k: 2, on_empty: keep-all }") == true)
+        #expect(!imported.hasErrors)
     }
 }

@@ -73,7 +73,8 @@ import Testing
                 case .critique: calls = 1
                 case .rank: (calls, pool) = (1, min(pool, layer.topK ?? pool))
                 case .verify: calls = 2 * pool
-                case .unitTest: (calls, pool) = (1 + pool, min(pool, layer.topK ?? pool))
+                // The first first_k passing every test, or else the top_k: at most the larger.
+                case .unitTest: (calls, pool) = (1 + pool, min(pool, max(layer.firstK ?? 0, layer.topK ?? pool)))
                 default: calls = -1
                 }
                 #expect(cost.calls == calls, "\(file) layer \(layer.index + 1) \(layer.kind)")

@@ -191,6 +191,33 @@ import Testing
         #expect(server.requestCount == 7)
     }
 
+    @Test func unitTestFirstKKeepsTheFirstCandidatesPassingEveryTest() async throws {
+        let server = try ScriptedLLMServer { request, _ in
+            let prompt = request.promptText
+            if prompt.contains("[Passed] or") {
+                // seeds 101 and 102 pass both tests, seed 100 one.
+                if prompt.contains("seed 101)") || prompt.contains("seed 102)") { return .text("[1] [Passed]\n[2] [Passed]") }
+                return .text("[1] [Passed]\n[2] [Failed]")
+            }
+            return .text(ScriptedLLMServer.defaultAnswer(for: request))
+        }
+        func run(firstK: Int) async throws -> [String] {
+            let rt = try runtime(
+                try pipeline(
+                    """
+                      - ensemble: [{ model: m, samples: 3 }]
+                      - unit-test: { model: m, tests: 2, top_k: 1, first_k: \(firstK), on_empty: keep-all }
+                    """, server: server))
+            let result = await rt.run(Query(prompt: "q"))
+            try await rt.shutdown()
+            return result.layers[1].candidates.map(\.origin)
+        }
+        // Two pass every test: first_k 2 keeps both, in pool order, whatever top_k says.
+        #expect(try await run(firstK: 2) == ["m#1", "m#2"])
+        // Three are asked for and only two pass all: the top_k by tests passed, as without first_k.
+        #expect(try await run(firstK: 3) == ["m#1"])
+    }
+
     @Test func unitTestExecuteRunsCandidateCodeInTheSandbox() async throws {
         let server = try ScriptedLLMServer { request, _ in
             let prompt = request.promptText

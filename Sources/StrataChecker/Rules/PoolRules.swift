@@ -93,7 +93,7 @@ extension LayerWalk {
         draft.poolOut = filteredPool(poolIn, keptMax: kept, policy: layer.onEmpty?.value, kind: .verify)
     }
 
-    /// Unit-test keeps the candidates passing a test, the best `top_k`.
+    /// Unit-test keeps the candidates passing a test, the best `top_k` (or the first `first_k` passing all).
     mutating func checkUnitTestPool(_ layer: LayerSyntax, _ draft: inout LayerDraft) {
         let poolIn = draft.poolIn
         draft.topK = layer.topK?.value
@@ -102,7 +102,9 @@ extension LayerWalk {
                 .topKExceedsPool, "'top_k' is \(written.value), but this layer receives at most \(candidates(poolIn.max))", at: written.range,
                 fixIts: [.replace(written.range, with: "\(poolIn.max)")])
         }
-        let kept = min(draft.topK ?? poolIn.max, poolIn.max)
+        // first_k keeps the first k candidates passing every test when k of them do, else the top_k.
+        draft.firstK = layer.firstK?.value
+        let kept = min(max(draft.firstK ?? 0, draft.topK ?? poolIn.max), poolIn.max)
         draft.poolOut = filteredPool(poolIn, keptMax: kept, policy: layer.onEmpty?.value, kind: .unitTest)
     }
 

@@ -77,7 +77,8 @@ extension QueryRun {
         }
     }
 
-    /// Drops candidates that pass no test, sorts by tests passed (stable) and keeps the top k.
+    /// With `first_k`, the first k candidates (in pool order) that pass every test, when k do; otherwise drops
+    /// candidates that pass no test, sorts by tests passed (stable) and keeps the top k.
     func selectByTests(_ layer: CheckedLayer, pool: Pool, inputs: [NodeOutput], streamed: Bool, context: LayerContext) throws -> [Candidate] {
         if layer.testSource == .dataset {
             guard let tests = query.tests else { throw QueryFailure(reason: "the query carries no tests (test_source: dataset)") }
@@ -88,6 +89,7 @@ extension QueryRun {
             }
             guard tests(layer, inputs: inputs) != nil else { throw QueryFailure(reason: "no tests could be read from the test writer's reply") }
         }
+        let testCount = tests(layer, inputs: inputs)?.count ?? 0
         let graded = inputs.filter {
             switch $0 {
             case .passed, .skipped: true
@@ -102,6 +104,14 @@ extension QueryRun {
                 candidate.testsPassed = 0
             }
             return candidate
+        }
+        if let k = layer.firstK, testCount > 0 {
+            let passingAll = scored.filter { ($0.testsPassed ?? 0) >= testCount }
+            if passingAll.count >= k {
+                context.note("first_k: the first \(k) of \(passingAll.count) candidates passing all \(testCount) tests, in pool order")
+                return Array(passingAll.prefix(k))
+            }
+            context.note("first_k: \(passingAll.count) candidate(s) pass all \(testCount) tests, fewer than \(k); keeping the best by tests passed")
         }
         var survivors = scored.filter { ($0.testsPassed ?? 0) > 0 }
         if survivors.isEmpty {
