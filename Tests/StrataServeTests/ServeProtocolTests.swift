@@ -116,7 +116,7 @@ import Testing
 
     @Test func keepAliveCommentsFlowWhileEarlierLayersRun() async throws {
         let upstream = try ScriptedLLMServer { request, _ in
-            request.promptText.contains("Synthesize") ? .text("fused") : .delayed(1.2, .text("sample"))
+            request.promptText.contains("Synthesize") ? .text("fused") : .delayed(3, .text("sample"))  // ten ticks, on an idle machine
         }
         let harness = try await ServeHarness([("alpha", sampleAndFuse)], upstream: upstream) { $0.keepAlive = 0.3 }
         defer { Task { await harness.stop() } }
