@@ -97,8 +97,7 @@ let package = Package(
         .target(
             name: "StrataImport",
             dependencies: [
-                "StrataDiagnostics", "StrataYAML", "StrataCompiler",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "StrataDiagnostics", "StrataYAML", "StrataCompiler", "StrataCache",
             ]
         ),
         .target(
@@ -119,7 +118,7 @@ let package = Package(
         .target(
             name: "StrataServe",
             dependencies: [
-                "StrataDiagnostics", "StrataProviders", "StrataRuntime",
+                "StrataDiagnostics", "StrataChecker", "StrataProviders", "StrataRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -120,19 +120,14 @@ struct ServeCommand: AsyncParsableCommand {
         writeError("strata serve: stopped")
     }
 
-    /// Compiles a pipeline; its diagnostics are printed, and errors stop the server before it starts.
+    /// Compiles a pipeline (its diagnostics printed; errors stop the server before it starts) and makes its runtime.
     func load(_ path: String, options: RuntimeOptions) throws -> ServedPipeline {
-        let result = includes.compiler.compileFile(path: path)
-        printDiagnostics(result.diagnostics, sources: result.sources, format: .text)
-        guard let compiled = result.compiled else {
-            writeError("\(path): not served (\(summary(of: result.diagnostics)))")
-            throw ExitCode(1)
-        }
-        let runtime = try PipelineRuntime(compiled: compiled, options: options)
+        let loaded = try EvalCommand.compiled(path, as: "served", compiler: includes.compiler)
+        let runtime = try PipelineRuntime(compiled: loaded.compiled, options: options)
         return ServedPipeline(
             // A pipeline without a `name:` is served under its file's name.
-            name: compiled.pipeline.name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, runtime: runtime,
-            fingerprint: PipelineIdentity.of(result.sources, main: path))
+            name: loaded.compiled.pipeline.name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, runtime: runtime,
+            fingerprint: PipelineIdentity.of(loaded.sources, main: path))
     }
 
     /// The keys from `--api-key-env`: never printed.

@@ -1,5 +1,5 @@
-import Crypto
 import Foundation
+import StrataCache
 import StrataCompiler
 import StrataDiagnostics
 import StrataYAML
@@ -62,7 +62,7 @@ public enum ArchonImporter {
             }
             return result
         }
-        var reader = ArchonReader(file: path)
+        var reader = ArchonReader()
         let config = reader.read(root)
         result.diagnostics = reader.diagnostics
         let fileName = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
@@ -74,7 +74,7 @@ public enum ArchonImporter {
             return result
         }
         var writer = PipelineWriter(options: options)
-        let hash = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        let hash = ContentHash.sha256(text)
         let yaml = writer.write(pipeline, source: URL(fileURLWithPath: path).lastPathComponent, sha256: hash)
         result.yaml = yaml
         result.sources.add(SourceFile(path: yamlPath, text: yaml))

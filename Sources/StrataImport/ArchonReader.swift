@@ -6,7 +6,6 @@ import StrataYAML
 /// diagnostics, every one of the file in one pass; a component that cannot be
 /// read is left out, so later checks do not pile up on it.
 struct ArchonReader {
-    let file: String
     var diagnostics: [Diagnostic] = []
 
     /// Keys each component type reads; keys Archon ignores are listed separately, and any other key is a W081.
@@ -39,11 +38,9 @@ struct ArchonReader {
         .unitTestEvaluator: ["samples"],
     ]
 
-    init(file: String) { self.file = file }
-
     mutating func read(_ root: YAMLNode) -> ArchonConfig? {
         guard case .mapping(let pairs) = root.content else {
-            error(.archonStructure, "an Archon configuration is a JSON object with \"name\" and \"layers\"; this is \(root.kindDescription)", at: root.range)
+            report(.archonStructure, "an Archon configuration is a JSON object with \"name\" and \"layers\"; this is \(root.kindDescription)", at: root.range)
             return nil
         }
         var name: String?
@@ -54,17 +51,17 @@ struct ArchonReader {
             case "name": name = pair.value.scalar?.value
             case "layers": layersNode = pair.value
             case "custom":
-                error(.archonCustomComponent, "$.custom: custom Archon components run Python code Strata does not have", at: pair.key.range)
+                report(.archonCustomComponent, "$.custom: custom Archon components run Python code Strata does not have", at: pair.key.range)
             default:
-                warning(.archonIgnoredKey, "$.\(key): Archon does not read this key; ignored", at: pair.key.range)
+                report(.archonIgnoredKey, "$.\(key): Archon does not read this key; ignored", at: pair.key.range)
             }
         }
         guard let layersNode else {
-            error(.archonStructure, "$.layers is missing: an Archon configuration needs a list of layers", at: root.range)
+            report(.archonStructure, "$.layers is missing: an Archon configuration needs a list of layers", at: root.range)
             return nil
         }
         guard case .sequence(let items) = layersNode.content, !items.isEmpty else {
-            error(.archonStructure, "$.layers must be a non-empty list of layers; it is \(layersNode.kindDescription)", at: layersNode.range)
+            report(.archonStructure, "$.layers must be a non-empty list of layers; it is \(layersNode.kindDescription)", at: layersNode.range)
             return nil
         }
         let layers = items.enumerated().compactMap { readLayer($1, index: $0) }
@@ -82,25 +79,25 @@ struct ArchonReader {
             if let models = pairs.first(where: { $0.key.scalar?.value == "models" }), case .sequence(let items) = models.value.content {
                 // Archon's legacy form; it reads only "models" ("branches", which the corpus writes, is never read).
                 for pair in pairs where !["models", "branches"].contains(pair.key.scalar?.value ?? "") {
-                    warning(.archonIgnoredKey, "\(path).\(pair.key.scalar?.value ?? ""): Archon does not read this key of a layer; ignored", at: pair.key.range)
+                    report(.archonIgnoredKey, "\(path).\(pair.key.scalar?.value ?? ""): Archon does not read this key of a layer; ignored", at: pair.key.range)
                 }
                 let components = items.enumerated().compactMap { readComponent($1, path: "\(path).models[\($0)]") }
                 return ArchonLayer(index: index, path: path, range: node.range, components: components, declared: items.count)
             }
-            warning(
+            report(
                 .archonBareLayer, "\(path) is a single component, not a list of them (Archon raises KeyError on it); imported as a one-component layer",
                 at: node.range)
             let component = readComponent(node, path: path)
             return ArchonLayer(index: index, path: path, range: node.range, components: component.map { [$0] } ?? [], declared: 1)
         case .scalar:
-            error(.archonStructure, "\(path) must be a list of components; it is \(node.kindDescription)", at: node.range)
+            report(.archonStructure, "\(path) must be a list of components; it is \(node.kindDescription)", at: node.range)
             return nil
         }
     }
 
     mutating func readComponent(_ node: YAMLNode, path: String) -> ArchonComponent? {
         guard case .mapping(let pairs) = node.content else {
-            error(.archonStructure, "\(path) must be a component object; it is \(node.kindDescription)", at: node.range)
+            report(.archonStructure, "\(path) must be a component object; it is \(node.kindDescription)", at: node.range)
             return nil
         }
         var values: [String: YAMLNode] = [:]
@@ -111,18 +108,18 @@ struct ArchonReader {
             keyRanges[key] = pair.key.range
         }
         guard let typeNode = values["type"] else {
-            error(.archonStructure, "\(path) has no \"type\": Archon needs one to run it", at: node.range)
+            report(.archonStructure, "\(path) has no \"type\": Archon needs one to run it", at: node.range)
             return nil
         }
         let typeName = typeNode.scalar?.value ?? ""
         if values["custom"].flatMap({ $0.scalar.flatMap { Bool(yamlPlain: $0.value) } }) == true {
-            error(.archonCustomComponent, "\(path): a custom component runs Python code Strata does not have", at: keyRanges["custom"] ?? node.range)
+            report(.archonCustomComponent, "\(path): a custom component runs Python code Strata does not have", at: keyRanges["custom"] ?? node.range)
             return nil
         }
         guard let kind = ArchonComponent.Kind(rawValue: typeName) else {
             let known = ArchonComponent.Kind.allCases.map(\.rawValue)
             let hint = Suggestions.closest(to: typeName, in: known).map { "; did you mean '\($0)'?" } ?? ""
-            error(
+            report(
                 .archonCustomComponent, "\(path).type: '\(typeName)' is not an Archon component type Strata imports\(hint)", at: typeNode.range,
                 fixIts: Suggestions.closest(to: typeName, in: known).map { [.replace(typeNode.range, with: "\"\($0)\"")] } ?? [])
             return nil
@@ -131,13 +128,13 @@ struct ArchonReader {
         var missing = Self.commonKeys.subtracting(values.keys).subtracting(["type"]).sorted()
         missing += (Self.requiredKeys[kind] ?? []).filter { values[$0] == nil }
         if !missing.isEmpty {
-            error(
+            report(
                 .archonStructure,
                 "\(path) lacks \(missing.map { "\"\($0)\"" }.joined(separator: ", ")): Archon raises KeyError without \(missing.count == 1 ? "it" : "them")",
                 at: node.range)
             return nil
         }
-        var reader = ValueReading(path: path, values: values, file: file)
+        var reader = ValueReading(path: path, values: values)
         let component = ArchonComponent(
             kind: kind, path: path, range: node.range, model: reader.string("model"), modelType: reader.string("model_type"),
             temperature: reader.number("temperature"), maxTokens: reader.integer("max_tokens"), samples: reader.optionalInteger("samples"),
@@ -155,7 +152,7 @@ struct ArchonReader {
         for key in values.keys.sorted() where !read.contains(key) && !ignored.contains(key) && key != "custom" {
             let range = keyRanges[key]!
             let suggestion = Suggestions.closest(to: key, in: read)
-            warning(
+            report(
                 .archonIgnoredKey,
                 "\(path).\(key): a \(kind.rawValue) does not read \"\(key)\", so Archon ignores it, and so does the import"
                     + (suggestion.map { "; did you mean \"\($0)\"?" } ?? ""),
@@ -163,11 +160,8 @@ struct ArchonReader {
         }
     }
 
-    mutating func error(_ code: DiagnosticCode, _ message: String, at range: SourceRange, fixIts: [FixIt] = []) {
-        diagnostics.append(Diagnostic(code, message, at: range, fixIts: fixIts))
-    }
-
-    mutating func warning(_ code: DiagnosticCode, _ message: String, at range: SourceRange, fixIts: [FixIt] = []) {
+    /// Errors and warnings alike: the code says which.
+    mutating func report(_ code: DiagnosticCode, _ message: String, at range: SourceRange, fixIts: [FixIt] = []) {
         diagnostics.append(Diagnostic(code, message, at: range, fixIts: fixIts))
     }
 }
@@ -176,13 +170,11 @@ struct ArchonReader {
 struct ValueReading {
     let path: String
     let values: [String: YAMLNode]
-    let file: String
     var diagnostics: [Diagnostic] = []
 
-    init(path: String, values: [String: YAMLNode], file: String) {
+    init(path: String, values: [String: YAMLNode]) {
         self.path = path
         self.values = values
-        self.file = file
     }
 
     mutating func string(_ key: String) -> String {

@@ -72,15 +72,7 @@ extension LayerContext {
             var event = TraceEvent(
                 query: query, layer: layer.index, operation: operation, model: model.name,
                 sample: samples.lowerBound + slot, seed: requests[slot].seed, candidate: candidate)
-            event.cacheHit = true
-            event.inputTokens = cached.usage.inputTokens
-            event.outputTokens = cached.usage.outputTokens
-            count {
-                $0.cacheHits += 1
-                $0.cachedInputTokens += cached.usage.inputTokens
-                $0.cachedOutputTokens += cached.usage.outputTokens
-            }
-            record(event, start: Date())
+            recordCacheHit(cached, event: &event, start: Date())
             results[slot] = .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
         }
         return results

@@ -147,15 +147,7 @@ final class LayerContext: Sendable {
         if cache.isEnabled, let cached = await cache.lookup(cacheKey), let text = cached.texts.first,
             !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
         {
-            event.cacheHit = true
-            event.inputTokens = cached.usage.inputTokens
-            event.outputTokens = cached.usage.outputTokens
-            count {
-                $0.cacheHits += 1
-                $0.cachedInputTokens += cached.usage.inputTokens
-                $0.cachedOutputTokens += cached.usage.outputTokens
-            }
-            record(event, start: start)
+            recordCacheHit(cached, event: &event, start: start)
             onDelta?(text)
             return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
         }
@@ -167,6 +159,19 @@ final class LayerContext: Sendable {
         case .failure(let failure):
             return .failure(failure)
         }
+    }
+
+    /// A reply served from the cache: counted (its tokens as cached ones) and traced, at no cost.
+    func recordCacheHit(_ cached: ChatResponse, event: inout TraceEvent, start: Date) {
+        event.cacheHit = true
+        event.inputTokens = cached.usage.inputTokens
+        event.outputTokens = cached.usage.outputTokens
+        count {
+            $0.cacheHits += 1
+            $0.cachedInputTokens += cached.usage.inputTokens
+            $0.cachedOutputTokens += cached.usage.outputTokens
+        }
+        record(event, start: start)
     }
 
     /// Sends one request (with `n` completions, or one) through the scheduler

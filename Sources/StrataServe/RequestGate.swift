@@ -34,10 +34,16 @@ final class RequestGate: Sendable {
 
     /// Waits for a slot; throws `Refusal` when there is none to wait for, or the wait ran out.
     func enter() async throws {
-        let id = state.withLock {
-            $0.nextID += 1
-            return $0.nextID
+        // The common case: a free slot and nobody waiting, so no waiter and no timer.
+        let id: UInt64? = state.withLock { state in
+            if !state.draining, state.running < maxConcurrent, state.waiting.isEmpty {
+                state.running += 1
+                return nil
+            }
+            state.nextID += 1
+            return state.nextID
         }
+        guard let id else { return }
         let timeout = Task { [queueTimeout] in
             try await Task.sleep(nanoseconds: UInt64(queueTimeout * 1e9))
             self.remove(id, throwing: Refusal.busy)

@@ -1,4 +1,5 @@
 import Foundation
+import StrataChecker
 
 /// How `strata serve` listens, whom it lets in, and how much it takes on at once.
 public struct ServeOptions: Sendable {
@@ -35,9 +36,7 @@ public struct ServeOptions: Sendable {
     public init() {}
 
     /// Whether `host` is a loopback address, where serving without keys is safe.
-    public var isLoopback: Bool {
-        ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")
-    }
+    public var isLoopback: Bool { KeyDestination.isLoopback(host.lowercased()) }
 
     /// The request timeout for a pipeline with this latency budget.
     func timeout(latencyBudget: Double?) -> Double {
