@@ -97,6 +97,8 @@ public struct CheckedLayer: Sendable, Codable {
     public var mode: UnitTestMode?
     public var tests: Int
     public var testSource: TestSource?
+    /// `write-tests`: whether every later layer's query carries the tests.
+    public var showsTests: Bool
     /// Rank asks for JSON-schema output.
     public var structuredOutput: Bool
     public var onMalformed: MalformedPolicy
@@ -143,4 +145,7 @@ public struct CheckedPipeline: Sendable, Codable {
     public var models: [ResolvedModel]
     public var layers: [CheckedLayer]
     public var budget: Budget
+
+    /// The position of the ensemble layer: first, or second after `write-tests`.
+    public var ensemblePosition: Int { layers.firstIndex { $0.kind == .ensemble } ?? 0 }
 }

@@ -32,16 +32,18 @@ struct LayerDraft {
 
     var mode: UnitTestMode { layer.mode?.value ?? .judge }
     var testSource: TestSource { layer.testSource?.value ?? .model }
-    /// `max_tokens` of the unit-test layer's test writer.
+    /// `max_tokens` of the layer's test writer (its own call's).
     var writeTestsOutput: Int { entries.first?.sampling.maxTokens ?? base.maxTokens }
+    var writesTests: Bool { kind == .writeTests || (kind == .unitTest && testSource == .model) }
 
     func checked(critiquesOut: Bool) -> CheckedLayer {
         CheckedLayer(
             index: index, kind: kind, entries: entries, poolIn: poolIn, poolOut: poolOut,
             candidateTokensOut: candidateTokensOut, critiquesOut: critiquesOut,
             topK: topK, firstK: firstK, lengthControl: layer.lengthControl?.value ?? false,
-            onEmpty: layer.onEmpty?.value, mode: kind == .unitTest ? mode : nil, tests: layer.tests?.value ?? 5,
-            testSource: kind == .unitTest ? testSource : nil, structuredOutput: structured,
+            onEmpty: layer.onEmpty?.value, mode: kind == .unitTest || kind == .writeTests ? mode : nil, tests: layer.tests?.value ?? 5,
+            testSource: kind == .unitTest ? testSource : nil, showsTests: kind == .writeTests && (layer.show?.value ?? true),
+            structuredOutput: structured,
             onMalformed: layer.onMalformed?.value ?? .fail,
             onFailure: onFailure, timeoutSeconds: layer.timeoutSeconds?.value ?? 10,
             memoryMB: layer.memoryMB?.value ?? 512, extractor: kind == .vote ? layer.extractor?.value ?? .numeric : nil,

@@ -39,6 +39,8 @@ struct LayerWalk {
     var defaults = Sampling.builtIn
     var budget = Budget(queryTokens: Budget.defaultQueryTokens, ranges: [:])
     var usedModels: Set<String> = []
+    /// The pipeline's write-tests layer, once the walk has passed it.
+    var testWriter: TestWriter?
 
     init(main: PipelineSyntax, allowModelsFile: Bool) {
         self.main = main
@@ -166,6 +168,7 @@ struct LayerWalk {
             layers.append(checked)
         }
         checkCritiquesReadAtEnd(pool: pool)
+        checkWrittenTestsUsed()
         if let last = main.layers.last, resolvable { checkFinalPool(last, pool: pool) }
         if resolvable, let total = Optional(layers.reduce(0) { $0 + Self.worstCaseCalls($1) }), total > PipelineChecker.maxCallsPerQuery {
             report(
@@ -183,7 +186,8 @@ struct LayerWalk {
         case .critique, .rank: return 1
         case .verify: return 2 * n
         case .unitTest:
-            return (layer.testSource == .dataset ? 0 : 1) + (layer.mode == .judge ? n : 0)
+            return (layer.testSource == .model ? 1 : 0) + (layer.mode == .judge ? n : 0)
+        case .writeTests: return 1
         case .vote: return 0
         }
     }
@@ -215,7 +219,7 @@ struct LayerWalk {
                 draft.resolved = false
             }
         }
-        // Only unit-test may run without a model (dataset tests, execute mode); that case is its own rule.
+        // Only unit-test may run without a model (dataset or written tests, execute mode); that case is its own rule.
         if draft.kind != .unitTest, !draft.kind.callsNoModel, layer.entries.isEmpty { draft.resolved = false }
     }
 

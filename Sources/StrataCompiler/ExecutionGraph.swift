@@ -20,6 +20,8 @@ public enum NodeOperation: String, Sendable, Codable, CaseIterable {
     case executeTests = "execute-tests"
     /// Sorts candidates by tests passed and keeps the top k.
     case selectByTests = "select-by-tests"
+    /// Puts the written tests into every later layer's query (a write-tests layer); yields no candidates.
+    case showTests = "show-tests"
     /// Extracts each candidate's answer and keeps the most frequent (a vote layer).
     case vote
     /// The first candidate of the last pool.

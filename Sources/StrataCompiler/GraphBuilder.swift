@@ -71,6 +71,8 @@ private struct Builder {
     /// per-candidate step may start on each as soon as it exists: a generating
     /// layer that cannot fall back to the pool it was given.
     var streamedCalls: [Int]?
+    /// The write-tests layer's call, whose tests `test_source: written` grades.
+    var writtenTests: Int?
 
     mutating func buildAll() {
         var pool: Int?
@@ -143,11 +145,18 @@ private struct Builder {
             return add(layer.index, .filterVerdicts, dependencies: inputs + verdicts)
         case .vote:
             return add(layer.index, .vote, dependencies: inputs)
+        case .writeTests:
+            // Everything after waits for the tests, since every later query shows them.
+            let tests = call(layer, .writeTests, entry: 0, sample: nil, candidate: nil, dependencies: [], waves: 1)
+            writtenTests = tests
+            return add(layer.index, .showTests, dependencies: [tests])
         case .unitTest:
             // The tests depend on the query alone, so they are written while the candidates are.
             var tests: [Int] = []
             if layer.testSource == .model, !layer.entries.isEmpty {
                 tests.append(call(layer, .writeTests, entry: 0, sample: nil, candidate: nil, dependencies: [], waves: 1))
+            } else if layer.testSource == .written, let writtenTests {
+                tests.append(writtenTests)
             }
             var graded: [Int] = []
             if layer.mode == .judge, !layer.entries.isEmpty {

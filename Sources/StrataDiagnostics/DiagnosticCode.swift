@@ -50,6 +50,9 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
     case fewVoters = "W043"
     case earlyStopPlacement = "E044"
     case quorumExceedsSamples = "E045"
+    case writtenTestsMissing = "E046"
+    case writtenTestsMode = "E047"
+    case writtenTestsUnused = "W048"
 
     // Budgets
     case budgetExceeded = "E050"
@@ -131,6 +134,9 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
         case .tooManyCalls: "the pipeline expands to more calls per query than Strata will compile"
         case .earlyStopPlacement: "a vote's early_stop draws the ensemble's samples in waves, so the vote must come right after the ensemble"
         case .quorumExceedsSamples: "an ensemble's quorum is more than the samples it draws"
+        case .writtenTestsMissing: "a unit-test layer grades written tests, but no write-tests layer writes them"
+        case .writtenTestsMode: "a unit-test layer grades written tests in another mode than they were written in"
+        case .writtenTestsUnused: "a write-tests layer whose tests are neither shown nor graded"
         case .fewVoters: "a vote over fewer than three candidates cannot break a tie by majority"
         case .budgetExceeded: "the worst case of a query exceeds the declared budget"
         case .axisDomain: "a search axis has no values or a malformed domain"

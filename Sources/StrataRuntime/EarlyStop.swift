@@ -12,6 +12,8 @@ struct EarlyStopGate: Sendable {
     let wave: Int
     let rule: EarlyStop
     let extractor: AnswerExtractorKind
+    /// The vote's position, where the early stop's note goes.
+    let voteLayer: Int
 
     /// Whether the first `drawn` samples settle the vote, with why, given their
     /// texts (nil for a failed call) and how many samples are left.

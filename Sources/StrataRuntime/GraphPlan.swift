@@ -17,7 +17,7 @@ struct GraphPlan: Sendable {
     let streamed: [Bool]
     /// For each layer, how many samples a generating layer's calls make.
     let callCounts: [Int]
-    /// The first layer's (the ensemble's) calls, in sample order.
+    /// The ensemble's calls, in sample order.
     let ensembleCalls: [Int]
     /// The ensemble's samples drawn in waves for a vote that stops early.
     let earlyStop: EarlyStopGate?
@@ -38,7 +38,7 @@ struct GraphPlan: Sendable {
             let layer = position[node.layer] ?? 0
             layerOf[node.id] = layer
             switch node.operation {
-            case .collect, .parseCritiques, .selectTopK, .filterVerdicts, .selectByTests, .vote:
+            case .collect, .parseCritiques, .selectTopK, .filterVerdicts, .selectByTests, .vote, .showTests:
                 poolNodes[layer] = node.id
             case .generate, .fuse:
                 callCounts[layer] += node.completions
@@ -53,13 +53,14 @@ struct GraphPlan: Sendable {
         self.layerOf = layerOf
         self.streamed = streamed
         self.callCounts = callCounts
-        ensembleCalls = graph.nodes.filter { layerOf[$0.id] == 0 && $0.operation == .generate }.map(\.id)
-        if pipeline.layers.count > 1, pipeline.layers[0].kind == .ensemble, pipeline.layers[1].kind == .vote,
-            let rule = pipeline.layers[1].earlyStop
+        let ensemble = pipeline.ensemblePosition
+        ensembleCalls = graph.nodes.filter { layerOf[$0.id] == ensemble && $0.operation == .generate }.map(\.id)
+        if pipeline.layers.count > ensemble + 1, pipeline.layers[ensemble].kind == .ensemble, pipeline.layers[ensemble + 1].kind == .vote,
+            let rule = pipeline.layers[ensemble + 1].earlyStop
         {
             earlyStop = EarlyStopGate(
-                calls: ensembleCalls, wave: max(1, pipeline.layers[1].wave), rule: rule,
-                extractor: pipeline.layers[1].extractor ?? .numeric)
+                calls: ensembleCalls, wave: max(1, pipeline.layers[ensemble + 1].wave), rule: rule,
+                extractor: pipeline.layers[ensemble + 1].extractor ?? .numeric, voteLayer: ensemble + 1)
         } else {
             earlyStop = nil
         }

@@ -51,6 +51,9 @@ extension QueryRun {
                     candidates: try selectByTests(
                         layer, pool: nonEmpty(inputPool), inputs: inputs, streamed: plan.streamed[position],
                         context: context)))
+        case .showTests:
+            showTests(layer, written: inputs.first ?? .skipped, context: context)
+            return .pool(.empty)
         case .vote:
             return .pool(Pool(candidates: VoteLayer.select(layer, pool: try nonEmpty(inputPool).candidates, context: context)))
         case .answer:

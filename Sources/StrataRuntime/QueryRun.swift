@@ -21,6 +21,10 @@ final class QueryRun: Sendable {
     let contexts: [LayerContext]
     private let tasks = TaskRegistry()
     let started = Date()
+    /// What a write-tests layer appends to the query of every later layer. Set
+    /// once, by its show-tests step, before any node that reads it starts:
+    /// every later node depends on that step.
+    private let shownTests = Mutex<String?>(nil)
 
     init(
         runtime: PipelineRuntime, query: Query, id: String, onDelta: (@Sendable (String) -> Void)?,
@@ -82,6 +86,24 @@ final class QueryRun: Sendable {
 
     func finished(_ id: Int) { tasks.finished(id) }
     func cancel(_ ids: Set<Int>) { tasks.cancel(ids) }
+
+    /// The query as the layers see it: after a write-tests layer that shows
+    /// its tests, with them appended to the last user message (Archon's
+    /// "Your response should pass the following unit tests").
+    var queryMessages: [ChatMessage] {
+        guard let suffix = shownTests.withLock({ $0 }) else { return query.messages }
+        var messages = query.messages
+        if let last = messages.lastIndex(where: { $0.role == .user }) { messages[last].content += suffix }
+        return messages
+    }
+
+    func show(_ tests: TestSet) {
+        let suffix =
+            tests.executable.isEmpty
+            ? "\n\nYour response should pass the following unit tests:\n" + tests.judged.map { "- \($0)" }.joined(separator: "\n")
+            : "\n\nYour code should pass the following tests:\n```python\n" + tests.executable.joined(separator: "\n") + "\n```"
+        shownTests.withLock { $0 = suffix }
+    }
 
     /// No node has this id: the deadline's timer reports under it.
     static let deadlineNode = -1

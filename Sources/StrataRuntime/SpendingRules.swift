@@ -40,7 +40,7 @@ struct WaveRelease {
         }
         if let reason = gate.settled(texts, remaining: gate.calls.count - released) {
             let decision = RuleDecision(
-                note: (1, "early stop after \(released) of \(gate.calls.count) samples: \(reason)"),
+                note: (gate.voteLayer, "early stop after \(released) of \(gate.calls.count) samples: \(reason)"),
                 unneeded: Array(gate.calls[released...]))
             released = gate.calls.count
             return decision
@@ -55,13 +55,18 @@ struct WaveRelease {
 /// have arrived, the rest are cancelled, sent or not.
 struct QuorumWatch {
     let quorum: Int
+    /// The ensemble's position, where the quorum's note goes.
+    let layer: Int
     let calls: [Int]
     private var arrived = 0
     private var met = false
 
     init?(pipeline: CheckedPipeline, plan: GraphPlan) {
-        guard let quorum = pipeline.layers.first?.quorum else { return nil }
+        guard pipeline.layers.indices.contains(pipeline.ensemblePosition), let quorum = pipeline.layers[pipeline.ensemblePosition].quorum else {
+            return nil
+        }
         self.quorum = quorum
+        layer = pipeline.ensemblePosition
         calls = plan.ensembleCalls
     }
 
@@ -73,7 +78,7 @@ struct QuorumWatch {
         let rest = calls.filter { outputs[$0] == nil }
         guard !rest.isEmpty else { return nil }
         return RuleDecision(
-            note: (0, "quorum: went on with the first \(quorum) of \(calls.count) samples to arrive; cancelled the other \(rest.count)"),
+            note: (layer, "quorum: went on with the first \(quorum) of \(calls.count) samples to arrive; cancelled the other \(rest.count)"),
             unneeded: rest)
     }
 }

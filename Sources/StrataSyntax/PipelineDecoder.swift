@@ -255,7 +255,7 @@ private struct Decoder {
         return entries
     }
 
-    /// critique, rank, verify, unit-test: one model and the layer's settings.
+    /// critique, rank, verify, unit-test, write-tests: one model and the layer's settings.
     mutating func decodeStandaloneLayer(_ node: YAMLNode, into layer: inout LayerSyntax) {
         let kind = layer.kind.rawValue
         if case .sequence = node.content {
@@ -290,6 +290,7 @@ private struct Decoder {
                     layer.earlyStop = Located(.confidence(level.value), at: value.range)
                 }
             case "wave": layer.wave = reader.int(value, key: key, in: 1...10_000)
+            case "show": layer.show = reader.bool(value, key: key)
             default: reader.decodeSampling(key, value, into: &layer.sampling)
             }
         }

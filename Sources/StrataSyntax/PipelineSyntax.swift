@@ -1,12 +1,15 @@
 import Foundation
 import StrataDiagnostics
 
-/// The six layer kinds of semantics.md.
+/// The layer kinds of semantics.md.
 public enum LayerKind: String, Sendable, Codable, CaseIterable {
     case ensemble, critique, rank, fuse, verify
     case unitTest = "unit-test"
     /// Self-consistency: keeps the candidates whose extracted answer is most frequent. No model calls.
     case vote
+    /// Tests written from the query before the ensemble, shown to every later
+    /// layer (Archon's unit-test generator) and graded by `test_source: written`.
+    case writeTests = "write-tests"
 
     /// Layers that make new candidates (and so drop critiques).
     public var makesCandidates: Bool { self == .ensemble || self == .fuse }
@@ -103,6 +106,8 @@ public enum TestSource: String, Sendable, Codable, CaseIterable {
     case model
     /// The dataset item carries its own tests (execute mode only).
     case dataset
+    /// The pipeline's `write-tests` layer wrote them.
+    case written
 }
 
 /// Whether rank asks for JSON-schema output. (Not `on`/`off`: YAML 1.1 tools
@@ -229,6 +234,8 @@ public struct LayerSyntax: Sendable {
     public var mode: Located<UnitTestMode>?
     public var tests: Located<Int>?
     public var testSource: Located<TestSource>?
+    /// `write-tests`: whether later layers see the tests in their query.
+    public var show: Located<Bool>?
     public var structured: Located<StructuredOutput>?
     public var onMalformed: Located<MalformedPolicy>?
     public var onFailure: Located<FailurePolicy>?

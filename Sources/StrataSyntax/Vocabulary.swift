@@ -25,6 +25,7 @@ public enum Vocabulary {
             "model", "mode", "tests", "test_source", "top_k", "first_k", "on_empty", "on_failure", "prompt", "judge_prompt", "timeout_s", "memory_mb",
             "structured",
         ] + sampling,
+        "write-tests": ["model", "mode", "tests", "show", "prompt", "structured"] + sampling,
     ]
 
     static func keys(_ context: String) -> [String] { contexts[context] ?? [] }

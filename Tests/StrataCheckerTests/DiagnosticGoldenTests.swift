@@ -379,6 +379,84 @@ import Testing
                 """, [])
     }
 
+    @Test func writeTestsComeFirstAndFeedTheirGrader() {
+        // The accepted shape: tests first, then the ensemble, graded by the same tests.
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - write-tests: { model: gpt, tests: 3 }
+                  - ensemble: [{ model: gpt, samples: 3 }]
+                  - unit-test: { model: gpt, test_source: written, top_k: 1, on_empty: keep-all }
+                """, [])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 3 }]
+                  - 1️⃣write-tests: { model: gpt }
+                  - rank: { model: gpt, top_k: 1 }
+                """, [("1️⃣", .ensemblePlacement)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - write-tests: { model: gpt }
+                  - 1️⃣vote: { extractor: numeric }
+                  - 2️⃣ensemble: [{ model: gpt, samples: 3 }]
+                """, [("1️⃣", .ensemblePlacement), ("2️⃣", .ensemblePlacement)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - 1️⃣write-tests: { model: gpt }
+                """, [("1️⃣", .ensemblePlacement)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 3 }]
+                  - unit-test: { model: gpt, test_source: 1️⃣written, top_k: 1, on_empty: keep-all }
+                """, [("1️⃣", .writtenTestsMissing)])
+        // Tests written as statements cannot be executed; a grader of written tests writes none itself.
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - write-tests: { model: gpt }
+                  - ensemble: [{ model: gpt, samples: 3 }]
+                  - unit-test: { mode: 1️⃣execute, test_source: written, tests: 2️⃣4, prompt: 3️⃣"Tests for {query}", top_k: 1, on_empty: keep-all }
+                """, [("1️⃣", .writtenTestsMode), ("2️⃣", .unknownKey), ("3️⃣", .promptPlaceholder)])
+        expectDiagnostics(
+            Self.gpt + """
+                layers:
+                  - 1️⃣write-tests: { model: gpt, show: false }
+                  - ensemble: [{ model: gpt, samples: 3 }]
+                  - fuse: [gpt]
+                """, [("1️⃣", .writtenTestsUnused)])
+    }
+
+    @Test func shownTestsCountInEveryLaterPrompt() throws {
+        // 2,000 tokens of tests shown to a fuser of 3 × 1,000 tokens: past a 6,000-token window only with the tests.
+        func pipeline(show: Bool) -> String {
+            """
+            strata: 1
+            models:
+              small: { provider: openai, model: gpt-4o-mini, context_window: 6000 }
+            layers:
+              - write-tests: { model: small, max_tokens: 2000, show: \(show) }
+              - ensemble: [{ model: small, samples: 3, max_tokens: 1000 }]
+              - unit-test: { model: small, test_source: written, top_k: 3, on_empty: keep-all, max_tokens: 200 }
+              - fuse: [{ model: small, max_tokens: 500 }]
+            """
+        }
+        let shown = PipelineCompiler().compile(source: pipeline(show: true), path: "shown.yaml")
+        #expect(shown.diagnostics.map(\.code) == [.contextOverflow])
+        let hidden = PipelineCompiler().compile(source: pipeline(show: false), path: "hidden.yaml")
+        #expect(hidden.diagnostics.isEmpty)
+        // One test writer, the samples (one request with n), 3 judges (no second writer), one fuser.
+        let graph = try #require(hidden.compiled?.graph)
+        #expect(
+            graph.nodes.filter(\.operation.isCall).map(\.operation.rawValue) == [
+                "write-tests", "generate", "judge-tests", "judge-tests", "judge-tests", "fuse",
+            ])
+        #expect(hidden.compiled?.cost.total.calls == 6)
+    }
+
     @Test func quorumIsAtMostTheSamples() {
         expectDiagnostics(
             Self.gpt + """

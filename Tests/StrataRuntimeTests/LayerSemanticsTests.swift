@@ -218,6 +218,79 @@ import Testing
         #expect(try await run(firstK: 3) == ["m#1"])
     }
 
+    @Test func writtenTestsAreShownToEveryLaterLayerAndGradedWithoutASecondWriter() async throws {
+        let server = try ScriptedLLMServer()
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - write-tests: { model: w, tests: 2 }
+                  - ensemble: [{ model: m, samples: 3 }]
+                  - unit-test: { model: m, test_source: written, top_k: 2, on_empty: keep-all }
+                  - fuse: [m]
+                """, server: server,
+                extraModel: #"  w: { provider: openai-compatible, model: writer-model, base_url: "\#(server.baseURL)", capabilities: { json_schema: false } }"#)
+        )
+        let result = await rt.run(Query(prompt: "Write a haiku."))
+        try await rt.shutdown()
+        #expect(result.failure == nil)
+        let requests = server.requests
+        // 1 writer (on its own model, first: everything after waits for it) + 3 samples + 3 judges + 1 fuser.
+        #expect(requests.count == 8)
+        #expect(requests.first?.body["model"] as? String == "writer-model")
+        #expect(requests.dropFirst().allSatisfy { $0.body["model"] as? String == "test-model" })
+        let shown = "Your response should pass the following unit tests:\n- The response answers.\n- The response is short."
+        let judges = requests.filter { $0.promptText.contains("[Passed] or") }
+        let others = requests.dropFirst().filter { !$0.promptText.contains("[Passed] or") }
+        #expect(judges.count == 3)
+        #expect(others.count == 4)
+        #expect(others.allSatisfy { $0.promptText.contains(shown) })
+        // The judge grades against the tests, not a query that already states them (the echoed candidates quote its start).
+        #expect(judges.allSatisfy { !$0.promptText.contains(shown) })
+        #expect(result.layers.map(\.kind) == ["write-tests", "ensemble", "unit-test", "fuse"])
+        #expect(result.layers[0].candidates.isEmpty)
+        #expect(result.layers[0].notes.contains("shown to every later layer"))
+        #expect(result.layers[2].candidates.count == 2)
+        #expect(result.usage.calls == 8)
+    }
+
+    @Test func unwrittenTestsLeaveTheQueryAloneAndTheGraderFallsBack() async throws {
+        let server = try ScriptedLLMServer { request, _ in
+            request.promptText.contains("unit tests for the instruction") ? .status(400, message: "no") : .text(ScriptedLLMServer.defaultAnswer(for: request))
+        }
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - write-tests: { model: m }
+                  - ensemble: [{ model: m, samples: 2 }]
+                  - unit-test: { model: m, test_source: written, top_k: 1, on_empty: keep-all, on_failure: best-candidate }
+                """, server: server))
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        #expect(result.failure == nil)
+        #expect(result.answer?.hasPrefix("answer(seed 100)") == true)
+        #expect(server.requests.allSatisfy { !$0.promptText.contains("Your response should pass") })
+        #expect(result.layers[0].notes.contains { $0.contains("the later layers see the query alone") })
+        // No judge runs without tests.
+        #expect(server.requests.filter { $0.promptText.contains("[Passed] or") }.isEmpty)
+    }
+
+    @Test func hiddenTestsAreGradedButNotShown() async throws {
+        let server = try ScriptedLLMServer()
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - write-tests: { model: m, show: false }
+                  - ensemble: [{ model: m, samples: 2 }]
+                  - unit-test: { model: m, test_source: written, top_k: 1, on_empty: keep-all }
+                """, server: server))
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        #expect(result.failure == nil)
+        #expect(server.requests.allSatisfy { !$0.promptText.contains("Your response should pass") })
+        #expect(server.requests.filter { $0.promptText.contains("[Passed] or") }.allSatisfy { $0.promptText.contains("The response is short.") })
+        #expect(server.requestCount == 5)
+    }
+
     @Test func unitTestExecuteRunsCandidateCodeInTheSandbox() async throws {
         let server = try ScriptedLLMServer { request, _ in
             let prompt = request.promptText

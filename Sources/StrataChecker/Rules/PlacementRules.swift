@@ -2,10 +2,28 @@ import StrataDiagnostics
 import StrataSyntax
 
 extension LayerWalk {
-    /// Rule 1: one ensemble layer, first (E030); `early_stop` only on a vote
-    /// right after an ensemble without a quorum (E044).
+    /// Rule 1: one ensemble layer, first, or second after a `write-tests`
+    /// layer (E030); `early_stop` only on a vote right after an ensemble
+    /// without a quorum (E044).
     mutating func checkPlacement(_ layer: LayerSyntax, index: Int, ensembleRange: inout SourceRange?) -> Placement {
         var placement = Placement.placed
+        let writesTestsFirst = main.layers.first?.kind == .writeTests
+        let ensembleIndex = writesTestsFirst ? 1 : 0
+        if layer.kind == .writeTests {
+            if index != 0 {
+                report(
+                    .ensemblePlacement, "'write-tests' must be the first layer, right before the ensemble", at: layer.kindRange,
+                    notes: [DiagnosticNote("its tests are written from the query alone and shown to every layer after it, the ensemble included")])
+                return .misplaced
+            }
+            if main.layers.count == 1 {
+                report(
+                    .ensemblePlacement, "'write-tests' needs an ensemble layer after it", at: layer.kindRange,
+                    notes: [DiagnosticNote("tests make no answer; add '- ensemble: [ { model: NAME, samples: 5 } ]' after this layer")])
+                return .misplaced
+            }
+            return placement
+        }
         if layer.kind == .ensemble {
             if let first = ensembleRange {
                 report(
@@ -17,12 +35,19 @@ extension LayerWalk {
                 return .duplicate
             }
             ensembleRange = layer.kindRange
-            if index != 0 {
+            if index != ensembleIndex {
                 report(
-                    .ensemblePlacement, "the ensemble layer must be the first layer", at: layer.kindRange,
-                    notes: [DiagnosticNote("the pipeline starts here instead", at: main.layers[0].kindRange)])
+                    .ensemblePlacement,
+                    writesTestsFirst ? "the ensemble layer must come right after 'write-tests'" : "the ensemble layer must be the first layer",
+                    at: layer.kindRange,
+                    notes: [DiagnosticNote("the pipeline starts here instead", at: main.layers[ensembleIndex].kindRange)])
                 placement = .misplaced
             }
+        } else if index == 1, writesTestsFirst {
+            report(
+                .ensemblePlacement, "after 'write-tests' comes the ensemble, not '\(layer.kind.rawValue)'", at: layer.kindRange,
+                notes: [DiagnosticNote("a '\(layer.kind.rawValue)' layer needs candidates; an ensemble layer makes them from the query")])
+            placement = .misplaced
         } else if index == 0 {
             report(
                 .ensemblePlacement, "the first layer must be an ensemble, not '\(layer.kind.rawValue)'", at: layer.kindRange,

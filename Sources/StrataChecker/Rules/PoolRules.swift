@@ -15,6 +15,7 @@ extension LayerWalk {
         case .verify: checkVerifyPool(layer, &draft)
         case .unitTest: checkUnitTestPool(layer, &draft)
         case .vote: checkVotePool(layer, &draft)
+        case .writeTests: break  // no candidates in, none out
         }
     }
 

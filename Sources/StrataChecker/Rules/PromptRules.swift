@@ -16,8 +16,14 @@ extension LayerWalk {
         case .fuse: mainTemplate = .fuse
         case .verify: mainTemplate = .verifyReasoning; secondTemplate = .verifyVerdict
         case .unitTest:
-            mainTemplate = draft.mode == .execute ? .writeExecutableTests : .writeJudgeTests
+            mainTemplate = draft.testSource != .model ? nil : draft.mode == .execute ? .writeExecutableTests : .writeJudgeTests
             secondTemplate = draft.mode == .judge ? .judgeTests : nil
+            if draft.testSource != .model, let prompt = layer.prompt {
+                report(
+                    .promptPlaceholder, "this layer writes no tests ('test_source: \(draft.testSource.rawValue)'), so this prompt is never used",
+                    at: prompt.range)
+            }
+        case .writeTests: mainTemplate = draft.mode == .execute ? .writeExecutableTests : .writeJudgeTests
         }
         if let mainTemplate, let mainRole = Self.mainRole(kind) {
             draft.prompts[mainRole] = checkPrompt(layer.prompt, against: mainTemplate)
@@ -69,7 +75,7 @@ extension LayerWalk {
         case .rank: .rank
         case .fuse: .fuse
         case .verify: .verifyReasoning
-        case .unitTest: .writeTests
+        case .unitTest, .writeTests: .writeTests
         }
     }
 
@@ -77,7 +83,10 @@ extension LayerWalk {
     /// the query, and what it embeds of the incoming pool.
     func estimateInputTokens(_ draft: inout LayerDraft, pool: Pool) {
         let kind = draft.kind
-        let query = budget.queryTokens + TokenEstimate.perMessageOverhead
+        let rawQuery = budget.queryTokens + TokenEstimate.perMessageOverhead
+        // Tests shown by a write-tests layer travel in every later query but the test writer's and the judge's.
+        let shown = testWriter.map { $0.shows && kind != .writeTests ? $0.outputTokens + TokenEstimate.perMessageOverhead : 0 } ?? 0
+        let query = rawQuery + shown
         let embedded = draft.poolIn.max * (pool.candidateTokens + TokenEstimate.perCandidateOverhead) + pool.critiqueTokens
         let prompts = draft.prompts, entries = draft.entries
         func fixed(_ role: CallRole) -> Int {
@@ -95,8 +104,10 @@ extension LayerWalk {
             draft.inputTokens[.verifyReasoning] = fixed(.verifyReasoning) + query + pool.candidateTokens
             draft.inputTokens[.verifyVerdict] = fixed(.verifyVerdict) + query + pool.candidateTokens + draft.base.maxTokens
         case .unitTest:
-            if draft.testSource == .model { draft.inputTokens[.writeTests] = fixed(.writeTests) + query }
-            if draft.mode == .judge { draft.inputTokens[.judgeTests] = fixed(.judgeTests) + query + pool.candidateTokens + draft.writeTestsOutput }
+            if draft.testSource == .model { draft.inputTokens[.writeTests] = fixed(.writeTests) + rawQuery }
+            let tests = draft.testSource == .written ? testWriter?.outputTokens ?? 0 : draft.writeTestsOutput
+            if draft.mode == .judge { draft.inputTokens[.judgeTests] = fixed(.judgeTests) + rawQuery + pool.candidateTokens + tests }
+        case .writeTests: draft.inputTokens[.writeTests] = fixed(.writeTests) + rawQuery
         case .vote: break
         }
     }

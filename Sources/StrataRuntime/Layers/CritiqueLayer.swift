@@ -14,7 +14,7 @@ extension QueryRun {
         let prompt = PromptRenderer.render(
             layer.prompts[.critique] ?? "",
             [
-                "query": PromptRenderer.queryText(query.messages),
+                "query": PromptRenderer.queryText(queryMessages),
                 "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: false),
                 "n": String(pool.candidates.count),
             ])

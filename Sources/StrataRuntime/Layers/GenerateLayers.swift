@@ -20,14 +20,14 @@ extension QueryRun {
             let prompt = PromptRenderer.render(
                 template,
                 [
-                    "query": PromptRenderer.queryText(query.messages),
+                    "query": PromptRenderer.queryText(queryMessages),
                     "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true),
                     "n": String(pool.candidates.count),
                     "length_control": layer.lengthControl ? PromptTemplate.lengthControlSentence : "",
                 ])
-            messages = [.system(prompt)] + query.messages
+            messages = [.system(prompt)] + queryMessages
         } else {
-            messages = [.system(template)] + query.messages
+            messages = [.system(template)] + queryMessages
         }
         let sample = node.sample ?? 0
         let name = runtime.pipeline.models[entry.model].name

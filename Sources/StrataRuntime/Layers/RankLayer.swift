@@ -14,7 +14,7 @@ extension QueryRun {
         var prompt = PromptRenderer.render(
             layer.prompts[.rank] ?? "",
             [
-                "query": PromptRenderer.queryText(query.messages),
+                "query": PromptRenderer.queryText(queryMessages),
                 "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true),
                 "n": String(pool.candidates.count),
                 "top_k": String(topK),

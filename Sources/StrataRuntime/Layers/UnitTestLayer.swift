@@ -37,6 +37,21 @@ extension QueryRun {
         }
     }
 
+    /// `write-tests`: the tests go into every later layer's query; without
+    /// tests, the later layers see the query alone (and a grader falls back).
+    func showTests(_ layer: CheckedLayer, written: NodeOutput, context: LayerContext) {
+        switch written {
+        case .tests(.success(let tests)) where tests.count > 0:
+            guard layer.showsTests else { return }
+            show(tests)
+            context.note("shown to every later layer")
+        case .tests(.failure(let failed)):
+            context.note("\(failed.reason); the later layers see the query alone")
+        default:
+            context.note("no tests could be read from the reply; the later layers see the query alone")
+        }
+    }
+
     func noteTests(_ tests: TestSet, context: LayerContext) {
         context.note(
             "\(tests.count) test\(tests.count == 1 ? "" : "s")"

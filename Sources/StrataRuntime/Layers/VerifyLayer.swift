@@ -10,7 +10,7 @@ extension QueryRun {
     func verifyReasoning(_ node: GraphNode, layer: CheckedLayer, candidate: Candidate, context: LayerContext) async throws -> NodeOutput {
         let prompt = PromptRenderer.render(
             layer.prompts[.verifyReasoning] ?? "",
-            ["query": PromptRenderer.queryText(query.messages), "candidate": candidate.text])
+            ["query": PromptRenderer.queryText(queryMessages), "candidate": candidate.text])
         let result = await context.call(
             CallRole.verifyReasoning.rawValue, entry: layer.entries[0], messages: [.user(prompt)],
             sample: nil, candidate: node.candidate)
@@ -22,7 +22,7 @@ extension QueryRun {
     func verdict(_ node: GraphNode, layer: CheckedLayer, candidate: Candidate, reasoning: String, context: LayerContext) async throws -> NodeOutput {
         var prompt = PromptRenderer.render(
             layer.prompts[.verifyVerdict] ?? "",
-            ["query": PromptRenderer.queryText(query.messages), "candidate": candidate.text, "reasoning": reasoning])
+            ["query": PromptRenderer.queryText(queryMessages), "candidate": candidate.text, "reasoning": reasoning])
         if layer.structuredOutput { prompt += VerdictReply.format.instruction }
         for attempt in 0...runtime.options.malformedRetries {
             let result = await context.call(
