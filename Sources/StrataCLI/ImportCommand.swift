@@ -30,9 +30,6 @@ struct ArchonImportCommand: AsyncParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Write the pipeline here (also when it has errors) instead of standard output.")
     var output: String?
 
-    @Flag(help: "Import unit tests written before the generators as a unit-test layer at the evaluator's place, instead of refusing them.")
-    var approximate = false
-
     @Option(help: "Key variables per provider: NAME, NAME_2, … NAME_N (Archon's numbered keys).")
     var keyRotation = 1
 
@@ -47,7 +44,7 @@ struct ArchonImportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let options = ArchonImportOptions(approximate: approximate, keyRotation: keyRotation, baseURL: baseURL)
+        let options = ArchonImportOptions(keyRotation: keyRotation, baseURL: baseURL)
         let imported = ArchonImporter.importFile(path: config, options: options)
         printDiagnostics(imported.diagnostics, sources: imported.sources, format: format, toStandardError: true)
         if let yaml = imported.yaml {

@@ -4,14 +4,14 @@ import StrataDiagnostics
 /// unit tests come from; refuses the layer shapes Strata cannot express.
 struct ArchonLayerPlan {
     var steps: [Step]
-    /// The unit-test generator whose tests the evaluator grades (imported approximately).
+    /// The unit-test generator of the first layer: a `write-tests` layer, whose tests every later layer sees and the evaluator grades.
     var testWriter: ArchonComponent?
 
     struct Step {
         var layer: ArchonLayer
     }
 
-    static func make(_ config: ArchonConfig, approximate: Bool, diagnostics: inout [Diagnostic]) -> ArchonLayerPlan? {
+    static func make(_ config: ArchonConfig, diagnostics: inout [Diagnostic]) -> ArchonLayerPlan? {
         var refused = false
         func refuse(_ message: String, at range: SourceRange, notes: [DiagnosticNote] = []) {
             diagnostics.append(Diagnostic(.archonLayerShape, message, at: range, notes: notes))
@@ -70,46 +70,8 @@ struct ArchonLayerPlan {
         if testWriter == nil, let evaluator = evaluators.first {
             refuse("\(evaluator.path): a unit_test_evaluator needs a unit_test_generator in the first layer to write its tests", at: evaluator.range)
         }
-        if let writer = testWriter {
-            testWriter = approximateTests(writer, evaluator: evaluators.first?.components.first, approximate: approximate, diagnostics: &diagnostics)
-            if testWriter == nil, !approximate { refused = true }
-        }
         guard !refused else { return nil }
         let steps = layers[lastGenerator...].filter { $0.types.first != .unitTestGenerator }.map { Step(layer: $0) }
         return ArchonLayerPlan(steps: steps, testWriter: testWriter)
-    }
-
-    /// Archon appends the tests it writes first to the query every later layer sees; a unit-test layer cannot show them around.
-    static func approximateTests(
-        _ writer: ArchonComponent, evaluator: ArchonComponent?, approximate: Bool, diagnostics: inout [Diagnostic]
-    ) -> ArchonComponent? {
-        guard approximate else {
-            diagnostics.append(
-                Diagnostic(
-                    .archonTestsShownToLayers,
-                    "\(writer.path): Archon writes unit tests before the generators and shows them to every later layer (\"Your response should pass the following unit tests\"); Strata's unit-test layer writes and grades tests in one place and shows them to no other layer",
-                    at: writer.range,
-                    notes: [
-                        DiagnosticNote(
-                            "`strata import archon --approximate` imports it anyway: the tests are written and graded at the evaluator's place, and the generators do not see them"
-                        )
-                    ]))
-            return nil
-        }
-        guard let evaluator else {
-            diagnostics.append(
-                Diagnostic(
-                    .archonApproximateTests,
-                    "\(writer.path): no unit_test_evaluator grades these tests; imported without them (--approximate), so the generators answer the plain query",
-                    at: writer.range))
-            return nil
-        }
-        let models = writer.model == evaluator.model ? "" : "; the evaluator's model \(evaluator.model) writes them instead of \(writer.model)"
-        diagnostics.append(
-            Diagnostic(
-                .archonApproximateTests,
-                "\(writer.path): imported approximately (--approximate): the tests are written and graded by a unit-test layer at \(evaluator.path)'s place, and the layers before it do not see them\(models)",
-                at: writer.range))
-        return writer
     }
 }

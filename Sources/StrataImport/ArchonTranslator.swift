@@ -1,19 +1,14 @@
 import Foundation
 import StrataDiagnostics
 
-/// How to import what does not map exactly.
+/// Choices about how the imported models are reached.
 public struct ArchonImportOptions: Sendable {
-    /// Import Archon's unit-test generator before the ensemble as a `unit-test`
-    /// layer at the evaluator's place (the tests are no longer shown to the
-    /// layers between), instead of refusing it.
-    public var approximate = false
     /// `api_key_env: [NAME, NAME_2, …, NAME_n]`, like Archon's numbered key variables.
     public var keyRotation = 1
     /// Send every model's requests here instead (an OpenAI-compatible server; no key).
     public var baseURL: String?
 
-    public init(approximate: Bool = false, keyRotation: Int = 1, baseURL: String? = nil) {
-        self.approximate = approximate
+    public init(keyRotation: Int = 1, baseURL: String? = nil) {
         self.keyRotation = keyRotation
         self.baseURL = baseURL
     }
@@ -37,9 +32,12 @@ struct ArchonTranslator {
     mutating func translate(_ config: ArchonConfig) -> ImportedPipeline? {
         let errorsBefore = errorCount
         checkProviders(config)
-        let plan = ArchonLayerPlan.make(config, approximate: options.approximate, diagnostics: &diagnostics)
+        let plan = ArchonLayerPlan.make(config, diagnostics: &diagnostics)
         guard errorCount == errorsBefore, let plan else { return nil }
         var layers: [ImportedLayer] = []
+        if let writer = plan.testWriter, let first = config.layers.first {
+            layers.append(writeTests(writer, origin: ArchonOrigin(path: first.path, range: first.range)))
+        }
         var critiques = CritiqueFlow()
         for step in plan.steps {
             if let layer = translate(step, plan: plan, critiques: &critiques) { layers.append(layer) }
@@ -100,15 +98,26 @@ struct ArchonTranslator {
             singleCall(first)
             return ImportedLayer(kind: .verify(entry(first, samples: 1), firstK: first.firstK), origin: origin)
         case .unitTestEvaluator:
-            return unitTest(first, writer: plan.testWriter, origin: origin)
+            return unitTest(first, origin: origin)
         case .unitTestGenerator:
-            return nil  // folded into the evaluator's layer (or refused by the plan)
+            return nil  // the plan's test writer, imported first (or refused by the plan)
         }
     }
 
-    /// Archon's tests, written first and graded by the evaluator: Strata's `unit-test` in judge mode at the evaluator's place.
-    mutating func unitTest(_ evaluator: ArchonComponent, writer: ArchonComponent?, origin: ArchonOrigin) -> ImportedLayer? {
-        guard let writer else { return nil }
+    /// Archon's tests written before the generators, appended to every later layer's query: Strata's `write-tests`.
+    mutating func writeTests(_ writer: ArchonComponent, origin: ArchonOrigin) -> ImportedLayer {
+        if writer.unitTestCap == nil {
+            diagnostics.append(
+                Diagnostic(
+                    .archonTestCount, "\(writer.path): no unit_test_cap, so Archon's model picks how many tests to write; the import asks for 5",
+                    at: writer.range))
+        }
+        let tests = min(max(writer.unitTestCap ?? 5, 1), 50)
+        return ImportedLayer(kind: .writeTests(entry(writer, samples: 1), tests: tests), origin: origin)
+    }
+
+    /// Archon's evaluator grades the tests written first: Strata's `unit-test` in judge mode with `test_source: written`.
+    mutating func unitTest(_ evaluator: ArchonComponent, origin: ArchonOrigin) -> ImportedLayer? {
         // first_pass is first_k 1; Archon returns the first k candidates that pass every test, else the top_k.
         let firstK = evaluator.firstK ?? (evaluator.firstPass ? 1 : nil)
         if evaluator.topK == nil {
@@ -118,15 +127,7 @@ struct ArchonTranslator {
                     "\(evaluator.path): without top_k Archon keeps every candidate, those passing no test included; Strata drops them unless none pass",
                     at: evaluator.range))
         }
-        var tests = writer.unitTestCap ?? 5
-        if writer.unitTestCap == nil {
-            diagnostics.append(
-                Diagnostic(
-                    .archonTestCount, "\(writer.path): no unit_test_cap, so Archon's model picks how many tests to write; the import asks for 5",
-                    at: writer.range))
-        }
-        tests = min(max(tests, 1), 50)
-        return ImportedLayer(kind: .unitTest(entry(evaluator, samples: 1), tests: tests, topK: evaluator.topK, firstK: firstK), origin: origin)
+        return ImportedLayer(kind: .unitTest(entry(evaluator, samples: 1), topK: evaluator.topK, firstK: firstK), origin: origin)
     }
 
     /// `length_control` only changes the fuse prompt that shows critiques: kept where critiques reach the fuse.
@@ -221,7 +222,7 @@ extension ImportedLayer {
     var entries: [ImportedEntry] {
         switch kind {
         case .ensemble(let entries), .fuse(let entries, _): entries
-        case .critique(let entry), .rank(let entry, _), .verify(let entry, _), .unitTest(let entry, _, _, _): [entry]
+        case .critique(let entry), .rank(let entry, _), .verify(let entry, _), .unitTest(let entry, _, _), .writeTests(let entry, _): [entry]
         }
     }
 }

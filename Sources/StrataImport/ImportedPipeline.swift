@@ -40,7 +40,8 @@ struct ImportedLayer: Sendable {
         case critique(ImportedEntry)
         case rank(ImportedEntry, topK: Int)
         case verify(ImportedEntry, firstK: Int?)
-        case unitTest(ImportedEntry, tests: Int, topK: Int?, firstK: Int?)
+        case unitTest(ImportedEntry, topK: Int?, firstK: Int?)
+        case writeTests(ImportedEntry, tests: Int)
     }
 
     var kind: Kind

@@ -50,11 +50,13 @@ struct PipelineWriter {
             emit("  - rank: \(settings(entry, ["top_k: \(topK)"]))", origin: entry.origin)
         case .verify(let entry, let firstK):
             emit("  - verify: \(settings(entry, ["on_empty: keep-all"] + (firstK.map { ["first_k: \($0)"] } ?? [])))", origin: entry.origin)
-        case .unitTest(let entry, let tests, let topK, let firstK):
+        case .unitTest(let entry, let topK, let firstK):
             let extra =
-                ["mode: judge", "tests: \(tests)"] + (topK.map { ["top_k: \($0)"] } ?? []) + (firstK.map { ["first_k: \($0)"] } ?? [])
+                ["mode: judge", "test_source: written"] + (topK.map { ["top_k: \($0)"] } ?? []) + (firstK.map { ["first_k: \($0)"] } ?? [])
                 + ["on_empty: keep-all"]
             emit("  - unit-test: \(settings(entry, extra))", origin: entry.origin)
+        case .writeTests(let entry, let tests):
+            emit("  - write-tests: \(settings(entry, ["tests: \(tests)"]))", origin: entry.origin)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import StrataChecker
 
 /// Reads the structured parts of model replies: rankings, critiques,
 /// verdicts, test lists and test grades. Each parser says when it had to
@@ -118,7 +119,24 @@ enum ReplyParsers {
     }
 
     /// Natural-language tests: numbered lines `[1] …`, `1. …`, or `- …`.
+    /// Statements for a judge, each cut to `TokenEstimate.judgedTestTokens`
+    /// (the bound the checker counts on when tests are shown in later prompts).
     static func judgeTests(_ text: String) -> [String] {
+        judgeTestLines(text).map(boundedTest)
+    }
+
+    static func boundedTest(_ test: String) -> String {
+        let limit = TokenEstimate.judgedTestTokens * 4
+        guard test.utf8.count > limit else { return test }
+        var cut = ""
+        for character in test {
+            guard cut.utf8.count + character.utf8.count <= limit - 3 else { break }
+            cut.append(character)
+        }
+        return cut + "…"
+    }
+
+    static func judgeTestLines(_ text: String) -> [String] {
         if let list = json(text)?["tests"] as? [String] {
             return list.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
         }

@@ -431,14 +431,15 @@ import Testing
     }
 
     @Test func shownTestsCountInEveryLaterPrompt() throws {
-        // 2,000 tokens of tests shown to a fuser of 3 × 1,000 tokens: past a 6,000-token window only with the tests.
-        func pipeline(show: Bool) -> String {
+        // 20 tests of up to 100 tokens shown to a fuser of 3 × 1,000 tokens (its prompt quotes the query twice):
+        // past a 6,000-token window only with the tests.
+        func pipeline(show: Bool, tests: Int = 20) -> String {
             """
             strata: 1
             models:
               small: { provider: openai, model: gpt-4o-mini, context_window: 6000 }
             layers:
-              - write-tests: { model: small, max_tokens: 2000, show: \(show) }
+              - write-tests: { model: small, max_tokens: 2000, tests: \(tests), show: \(show) }
               - ensemble: [{ model: small, samples: 3, max_tokens: 1000 }]
               - unit-test: { model: small, test_source: written, top_k: 3, on_empty: keep-all, max_tokens: 200 }
               - fuse: [{ model: small, max_tokens: 500 }]
@@ -446,6 +447,10 @@ import Testing
         }
         let shown = PipelineCompiler().compile(source: pipeline(show: true), path: "shown.yaml")
         #expect(shown.diagnostics.map(\.code) == [.contextOverflow])
+        #expect(shown.diagnostics.first?.range.start.line == 8)
+        // Five statements are bounded by their count (the runtime cuts each at 100 tokens), not by the writer's 2,000.
+        let five = PipelineCompiler().compile(source: pipeline(show: true, tests: 5), path: "five.yaml")
+        #expect(five.diagnostics.isEmpty)
         let hidden = PipelineCompiler().compile(source: pipeline(show: false), path: "hidden.yaml")
         #expect(hidden.diagnostics.isEmpty)
         // One test writer, the samples (one request with n), 3 judges (no second writer), one fuser.

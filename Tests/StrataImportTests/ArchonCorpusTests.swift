@@ -5,8 +5,7 @@ import Testing
 
 /// The 190 public Archon configurations: each imports to a pipeline that
 /// checks with zero errors, or is refused with errors naming the construct
-/// and its JSON path; what happens to each (strict and `--approximate`) is
-/// pinned in `Tests/Fixtures/archon-configs/expected.tsv`
+/// and its JSON path; what happens to each is pinned in `Tests/Fixtures/archon-configs/expected.tsv`
 /// (`STRATA_UPDATE_GOLDEN=1` rewrites it).
 @Suite struct ArchonCorpusTests {
     static let root = packageRoot.appendingPathComponent("Tests/Fixtures/archon-configs")
@@ -16,12 +15,10 @@ import Testing
         return ((enumerator?.allObjects as? [String]) ?? []).filter { $0.hasSuffix(".json") }.sorted()
     }()
 
-    /// One line of the pinned table: outcome and codes, strict and approximate.
+    /// One line of the pinned table: outcome and codes.
     static func line(_ file: String) -> String {
-        let path = root.appendingPathComponent(file).path
-        let strict = ArchonImporter.importFile(path: path)
-        let approximate = ArchonImporter.importFile(path: path, options: ArchonImportOptions(approximate: true))
-        return [file, outcome(strict), codes(strict), outcome(approximate), codes(approximate)].joined(separator: "\t")
+        let imported = ArchonImporter.importFile(path: root.appendingPathComponent(file).path)
+        return [file, outcome(imported), codes(imported)].joined(separator: "\t")
     }
 
     static func outcome(_ imported: ArchonImport) -> String { imported.hasErrors ? "refused" : "imported" }
@@ -33,7 +30,7 @@ import Testing
     @Test func everyConfigurationHasItsPinnedOutcome() throws {
         #expect(Self.files.count == 190)
         let expectedPath = Self.root.appendingPathComponent("expected.tsv").path
-        let header = "file\tstrict\tstrict codes\tapproximate\tapproximate codes"
+        let header = "file\toutcome\tcodes"
         let lines = [header] + Self.files.map(Self.line)
         let actual = lines.joined(separator: "\n") + "\n"
         if ProcessInfo.processInfo.environment["STRATA_UPDATE_GOLDEN"] != nil {
@@ -49,7 +46,7 @@ import Testing
     @Test func refusalsNameTheConstructAndImportsCheckCleanAndAreStable() throws {
         for file in Self.files {
             let path = Self.root.appendingPathComponent(file).path
-            for options in [ArchonImportOptions(), ArchonImportOptions(approximate: true)] {
+            for options in [ArchonImportOptions(), ArchonImportOptions(keyRotation: 3)] {
                 let imported = ArchonImporter.importFile(path: path, options: options)
                 if imported.hasErrors {
                     for error in imported.diagnostics where error.severity == .error {
@@ -72,13 +69,13 @@ import Testing
 
     /// Every refusal of the corpus is one of the constructs Strata cannot run, never a gap in the reader:
     /// a prompt that cannot fit its model's window, invalid JSON, a reward-model ranker, Bedrock, a mixed
-    /// layer (and, without --approximate, tests shown to every layer).
+    /// layer.
     @Test func refusalsAreOnlyTheConstructsStrataCannotRun() {
         let allowed: Set<DiagnosticCode> = [
             .contextOverflow, .archonInvalidJSON, .archonRewardModelRanker, .archonUnsupportedProvider, .archonLayerShape,
         ]
         for file in Self.files {
-            let imported = ArchonImporter.importFile(path: Self.root.appendingPathComponent(file).path, options: ArchonImportOptions(approximate: true))
+            let imported = ArchonImporter.importFile(path: Self.root.appendingPathComponent(file).path, options: ArchonImportOptions())
             let errors = Set(imported.diagnostics.filter { $0.severity == .error }.map(\.code))
             #expect(errors.isSubset(of: allowed), "\(file): \(errors)")
         }

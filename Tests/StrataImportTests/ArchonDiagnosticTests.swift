@@ -8,11 +8,11 @@ import Testing
 @Suite struct ArchonDiagnosticTests {
     /// Imports `marked` (markers removed) and expects exactly these codes at these markers.
     func expectImport(
-        _ marked: String, _ expected: [(marker: String, code: DiagnosticCode)], approximate: Bool = false,
+        _ marked: String, _ expected: [(marker: String, code: DiagnosticCode)],
         sourceLocation: Testing.SourceLocation = #_sourceLocation
     ) {
         let source = MarkedSource(marked)
-        let imported = ArchonImporter.importText(source.text, path: "config.json", options: ArchonImportOptions(approximate: approximate))
+        let imported = ArchonImporter.importText(source.text, path: "config.json", options: ArchonImportOptions())
         let actual = imported.diagnostics.map { "\($0.range.start) \($0.code.rawValue)" }.sorted()
         let wanted = expected.map { "\(source.markers[$0.marker].map { "\($0)" } ?? "?") \($0.code.rawValue)" }.sorted()
         #expect(
@@ -83,16 +83,27 @@ import Testing
             """, [("1️⃣", .archonStaleCritiques), ("2️⃣", .archonLengthControlUnused)])
     }
 
-    @Test func unitTestsWrittenFirstAreRefusedOrImportedApproximately() {
+    @Test func unitTestsWrittenFirstAreShownToEveryLayerAndGradedByTheEvaluator() {
+        // The writer on one model, the grader on another (Archon's 405B writes, 70B grades).
         let config = """
-            {"layers": [[1️⃣{"type": "unit_test_generator", "model": "gpt-4o", "model_type": "OpenAI_API", "temperature": 0.7, "max_tokens": 2048, "samples": 1, "unit_test_cap": 5}],
+            {"layers": [[{"type": "unit_test_generator", "model": "gpt-4o", "model_type": "OpenAI_API", "temperature": 0.7, "max_tokens": 2048, "samples": 1, "unit_test_cap": 5}],
               [\(Self.generator(samples: 5))],
-              [{"type": "unit_test_evaluator", "model": "gpt-4o", "model_type": "OpenAI_API", "temperature": 0.7, "max_tokens": 2048, "samples": 1, "remove_unit_tests_from_prompt": true, "top_k": 1}]]}
+              [{"type": "unit_test_evaluator", "model": "gpt-4o-mini", "model_type": "OpenAI_API", "temperature": 0.7, "max_tokens": 2048, "samples": 1, "remove_unit_tests_from_prompt": true, "top_k": 1}]]}
             """
-        expectImport(config, [("1️⃣", .archonTestsShownToLayers)])
-        expectImport(config, [("1️⃣", .archonApproximateTests)], approximate: true)
-        let imported = ArchonImporter.importText(MarkedSource(config).text, path: "c.json", options: ArchonImportOptions(approximate: true))
-        #expect(imported.yaml?.contains("- unit-test: { model: gpt-4o, mode: judge, tests: 5, top_k: 1, on_empty: keep-all }") == true)
+        expectImport(config, [])
+        let imported = ArchonImporter.importText(config, path: "c.json", options: ArchonImportOptions())
+        let yaml = imported.yaml ?? ""
+        #expect(yaml.contains("  # $.layers[0]\n  - write-tests: { model: gpt-4o, tests: 5 }\n"))
+        #expect(yaml.contains("- unit-test: { model: gpt-4o-mini, mode: judge, test_source: written, top_k: 1, on_empty: keep-all }"))
+        // Tests without an evaluator are still shown to every later layer, as Archon does.
+        let shownOnly = ArchonImporter.importText(
+            """
+            {"layers": [[{"type": "unit_test_generator", "model": "gpt-4o", "model_type": "OpenAI_API", "temperature": 0.7, "max_tokens": 2048, "samples": 1, "unit_test_cap": 3}],
+              [\(Self.generator(samples: 3))], [{"type": "fuser", "model": "gpt-4o", "model_type": "OpenAI_API", "temperature": 0.7, "max_tokens": 2048, "samples": 1}]]}
+            """, path: "c.json", options: ArchonImportOptions())
+        #expect(shownOnly.diagnostics.isEmpty)
+        #expect(shownOnly.yaml?.contains("- write-tests: { model: gpt-4o, tests: 3 }") == true)
+        #expect(shownOnly.yaml?.contains("unit-test") == false)
     }
 
     @Test func aContextOverflowIsReportedAtTheArchonComponent() {
@@ -174,15 +185,15 @@ import Testing
             """
             {"layers": [[1️⃣\(writer)], [\(Self.generator(samples: 3))],
               [2️⃣{"type": "unit_test_evaluator", "model": "gpt-4o", "model_type": "OpenAI_API", "temperature": 0.7, "max_tokens": 2048, "samples": 1, "remove_unit_tests_from_prompt": true}]]}
-            """, [("1️⃣", .archonApproximateTests), ("1️⃣", .archonTestCount), ("2️⃣", .archonZeroPassKept), ("2️⃣", .finalPoolMultiple)],
-            approximate: true)
+            """, [("1️⃣", .archonTestCount), ("2️⃣", .archonZeroPassKept), ("2️⃣", .finalPoolMultiple)])
         // The evaluator's first_k (first_pass is first_k 1) becomes the unit-test layer's.
         let imported = ArchonImporter.importText(
             """
             {"layers": [[\(writer.replacingOccurrences(of: "\"samples\": 1", with: "\"samples\": 1, \"unit_test_cap\": 3"))], [\(Self.generator(samples: 3))],
               [{"type": "unit_test_evaluator", "model": "gpt-4o", "model_type": "OpenAI_API", "temperature": 0.7, "max_tokens": 2048, "samples": 1, "remove_unit_tests_from_prompt": true, "top_k": 1, "first_k": 2}]]}
-            """, path: "c.json", options: ArchonImportOptions(approximate: true))
-        #expect(imported.yaml?.contains("- unit-test: { model: gpt-4o, mode: judge, tests: 3, top_k: 1, first_k: 2, on_empty: keep-all }") == true)
+            """, path: "c.json", options: ArchonImportOptions())
+        #expect(imported.yaml?.contains("- write-tests: { model: gpt-4o, tests: 3 }") == true)
+        #expect(imported.yaml?.contains("- unit-test: { model: gpt-4o, mode: judge, test_source: written, top_k: 1, first_k: 2, on_empty: keep-all }") == true)
         #expect(!imported.hasErrors)
     }
 }

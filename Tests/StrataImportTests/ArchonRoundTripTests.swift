@@ -15,8 +15,8 @@ import Testing
         var description: String { "\(kind) \(entries) top_k \(topK.map(String.init) ?? "-") first_k \(firstK.map(String.init) ?? "-")" }
     }
 
-    /// Archon's layers as Strata should have them: the last generator layer on (earlier ones are dead),
-    /// the test writer folded into the evaluator's layer.
+    /// Archon's layers as Strata should have them: a test writer of the first layer first, then the last
+    /// generator layer on (earlier ones are dead).
     static func expected(_ json: [String: Any]) -> [ExpectedLayer] {
         let layers: [[[String: Any]]] = (json["layers"] as? [Any] ?? []).map { layer in
             if let list = layer as? [[String: Any]] { return list }
@@ -26,8 +26,10 @@ import Testing
         let lastGenerator = layers.lastIndex { $0.first?["type"] as? String == "generator" } ?? 0
         let kinds = [
             "generator": "ensemble", "fuser": "fuse", "critic": "critique", "ranker": "rank", "verifier": "verify", "unit_test_evaluator": "unit-test",
+            "unit_test_generator": "write-tests",
         ]
-        return layers[lastGenerator...].compactMap { components in
+        let writer = layers.first?.first.flatMap { $0["type"] as? String == "unit_test_generator" ? [$0] : nil }
+        return ([writer].compactMap { $0 } + layers[lastGenerator...]).compactMap { components in
             guard let type = components.first?["type"] as? String, let kind = kinds[type] else { return nil }
             let entries = components.map { component -> String in
                 let many = type == "generator" || type == "fuser"
@@ -56,13 +58,13 @@ import Testing
         var checked = 0
         for file in ArchonCorpusTests.files {
             let path = ArchonCorpusTests.root.appendingPathComponent(file).path
-            let imported = ArchonImporter.importFile(path: path, options: ArchonImportOptions(approximate: true))
+            let imported = ArchonImporter.importFile(path: path, options: ArchonImportOptions())
             guard let compiled = imported.compiled else { continue }
             let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
             #expect(Self.actual(compiled.pipeline) == Self.expected(json), "\(file)")
             // Worst-case calls per layer, Archon's formula: generators and fusers their samples (one request for all of
             // an entry's samples where the provider takes `n`), critic and rank one, verify two a candidate, the
-            // unit-test layer one to write the tests and one a candidate.
+            // test writer one, the unit-test layer one a candidate (it grades the writer's tests).
             var pool = 0
             for (layer, cost) in zip(compiled.pipeline.layers, compiled.cost.layers) {
                 let requests = layer.entries.reduce(0) { $0 + (compiled.pipeline.models[$1.model].supportsN && $1.samples > 1 ? 1 : $1.samples) }
@@ -74,7 +76,8 @@ import Testing
                 case .rank: (calls, pool) = (1, min(pool, layer.topK ?? pool))
                 case .verify: calls = 2 * pool
                 // The first first_k passing every test, or else the top_k: at most the larger.
-                case .unitTest: (calls, pool) = (1 + pool, min(pool, max(layer.firstK ?? 0, layer.topK ?? pool)))
+                case .unitTest: (calls, pool) = (pool, min(pool, max(layer.firstK ?? 0, layer.topK ?? pool)))
+                case .writeTests: calls = 1
                 default: calls = -1
                 }
                 #expect(cost.calls == calls, "\(file) layer \(layer.index + 1) \(layer.kind)")

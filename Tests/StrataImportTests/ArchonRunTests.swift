@@ -10,6 +10,9 @@ import Testing
     static let configs = [
         "Llama-3.1-405B_10samples_rank_top_3_then_critic_then_fuse.json",
         "7B_models_1_sample_then_qwen_110B_ranker_then_qwen_110B_critic_then_qwen_110B_fuser.json",
+        // Tests written first by one model, shown to the generators, graded by another.
+        "archon-code_70Bx6_1_samples_then_unit_test_generation_with_llama_3.1_405B_then_unit_test_evaluation_with_llama_3.1_70B_then_pass_top_cand.json",
+        "archon-gpt-4o_Sonnet_3.5_unit_tests_first_then_sample_10_then_critic_then_fuse.json",
     ]
 
     @Test(arguments: configs) func anImportedConfigurationAnswersWithTheCallsItsCostSays(_ file: String) async throws {
@@ -23,6 +26,14 @@ import Testing
         #expect(result.answer != nil, "\(result.failure ?? "")")
         #expect(result.usage.calls == compiled.cost.total.calls)
         #expect(server.requestCount == compiled.cost.total.calls)
+        if compiled.pipeline.layers.first?.kind == .writeTests {
+            // The writer goes first; every generator's query carries its tests.
+            let requests = server.requests
+            #expect(requests.first?.promptText.contains("unit tests for the instruction") == true)
+            let generators = requests.filter { $0.promptText.hasPrefix("You are a helpful assistant") }
+            #expect(!generators.isEmpty)
+            #expect(generators.allSatisfy { $0.promptText.contains("Your response should pass the following unit tests:\n- The response answers.") })
+        }
     }
 
     @Test func theBinaryImportsChecksAndRunsAConfiguration() async throws {

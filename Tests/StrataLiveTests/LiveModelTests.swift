@@ -65,17 +65,19 @@ struct LiveModelTests {
         let runtime = try LiveServer.runtime(
             try LiveServer.pipeline(
                 """
+                  - write-tests: { model: live, tests: 2 }
                   - ensemble: [{ model: live, samples: 3 }]
                   - critique: { model: live, max_tokens: 160, on_malformed: pass-through }
                   - rank: { model: live, top_k: 2 }
                   - verify: { model: live, on_empty: keep-all, max_tokens: 48 }
-                  - unit-test: { model: live, mode: judge, tests: 2, top_k: 2, on_empty: keep-all }
+                  - unit-test: { model: live, mode: judge, test_source: written, top_k: 2, on_empty: keep-all }
                   - fuse: [live]
                 """))
         let result = await runtime.run(Query(prompt: "What is 6 times 7? Answer briefly."))
         try await runtime.shutdown()
         #expect(result.failure == nil, "\(result.failure ?? "")")
-        #expect(result.layers.map(\.kind) == ["ensemble", "critique", "rank", "verify", "unit-test", "fuse"])
+        #expect(result.layers.map(\.kind) == ["write-tests", "ensemble", "critique", "rank", "verify", "unit-test", "fuse"])
+        #expect(result.layers[0].notes.contains("shown to every later layer"))
         #expect(result.answer != nil)
     }
 

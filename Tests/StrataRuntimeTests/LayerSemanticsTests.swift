@@ -274,6 +274,28 @@ import Testing
         #expect(server.requests.filter { $0.promptText.contains("[Passed] or") }.isEmpty)
     }
 
+    @Test func shownTestsAreCutToTheLengthTheCheckerCountsOn() async throws {
+        let long = String(repeating: "The response mentions every planet by name. ", count: 40)
+        let server = try ScriptedLLMServer { request, _ in
+            request.promptText.contains("unit tests for the instruction")
+                ? .text("[1] \(long)\n[2] It is short.") : .text(ScriptedLLMServer.defaultAnswer(for: request))
+        }
+        let rt = try runtime(
+            try pipeline(
+                """
+                  - write-tests: { model: m, tests: 2 }
+                  - ensemble: [{ model: m, samples: 1 }]
+                """, server: server))
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        #expect(result.failure == nil)
+        let shown = try #require(server.requests.last?.promptText)
+        let first = try #require(shown.components(separatedBy: "\n- ").dropFirst().first)
+        #expect(first.hasSuffix("…"))
+        #expect(first.utf8.count <= TokenEstimate.judgedTestTokens * 4)
+        #expect(shown.hasSuffix("\n- It is short."))
+    }
+
     @Test func hiddenTestsAreGradedButNotShown() async throws {
         let server = try ScriptedLLMServer()
         let rt = try runtime(

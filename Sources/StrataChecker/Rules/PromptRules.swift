@@ -85,7 +85,7 @@ extension LayerWalk {
         let kind = draft.kind
         let rawQuery = budget.queryTokens + TokenEstimate.perMessageOverhead
         // Tests shown by a write-tests layer travel in every later query but the test writer's and the judge's.
-        let shown = testWriter.map { $0.shows && kind != .writeTests ? $0.outputTokens + TokenEstimate.perMessageOverhead : 0 } ?? 0
+        let shown = testWriter.map { $0.shows && kind != .writeTests ? $0.testTokens : 0 } ?? 0
         let query = rawQuery + shown
         let embedded = draft.poolIn.max * (pool.candidateTokens + TokenEstimate.perCandidateOverhead) + pool.critiqueTokens
         let prompts = draft.prompts, entries = draft.entries
@@ -105,7 +105,10 @@ extension LayerWalk {
             draft.inputTokens[.verifyVerdict] = fixed(.verifyVerdict) + query + pool.candidateTokens + draft.base.maxTokens
         case .unitTest:
             if draft.testSource == .model { draft.inputTokens[.writeTests] = fixed(.writeTests) + rawQuery }
-            let tests = draft.testSource == .written ? testWriter?.outputTokens ?? 0 : draft.writeTestsOutput
+            let tests =
+                draft.testSource == .written
+                ? testWriter?.testTokens ?? 0
+                : TokenEstimate.tests(mode: draft.mode, count: draft.layer.tests?.value ?? 5, writerOutput: draft.writeTestsOutput)
             if draft.mode == .judge { draft.inputTokens[.judgeTests] = fixed(.judgeTests) + rawQuery + pool.candidateTokens + tests }
         case .writeTests: draft.inputTokens[.writeTests] = fixed(.writeTests) + rawQuery
         case .vote: break

@@ -4,8 +4,8 @@ import StrataSyntax
 /// The `write-tests` layer as later layers see it.
 struct TestWriter {
     var mode: UnitTestMode
-    /// The writer's `max_tokens`: the most its tests add to a prompt.
-    var outputTokens: Int
+    /// The most its tests add to a prompt.
+    var testTokens: Int
     var shows: Bool
     var range: SourceRange
     /// Whether a unit-test layer grades these tests.
@@ -20,7 +20,8 @@ extension LayerWalk {
     mutating func checkTestSource(_ layer: LayerSyntax, _ draft: inout LayerDraft) {
         if layer.kind == .writeTests {
             testWriter = TestWriter(
-                mode: draft.mode, outputTokens: draft.writeTestsOutput, shows: layer.show?.value ?? true, range: layer.kindRange)
+                mode: draft.mode, testTokens: TokenEstimate.tests(mode: draft.mode, count: layer.tests?.value ?? 5, writerOutput: draft.writeTestsOutput),
+                shows: layer.show?.value ?? true, range: layer.kindRange)
             return
         }
         guard layer.kind == .unitTest else { return }
