@@ -15,6 +15,30 @@ let header = """
     """
 
 @Suite struct GraphBuilderTests {
+    @Test func writtenTestsGateTheEnsembleAndAreGradedWithoutASecondWriter() throws {
+        let compiled = try compiled(
+            header + """
+                layers:
+                  - write-tests: { model: n, tests: 4 }
+                  - ensemble: [{ model: m, samples: 3 }]
+                  - unit-test: { model: m, test_source: written, top_k: 1, on_empty: keep-all }
+                """)
+        let graph = compiled.graph
+        let writers = graph.nodes.filter { $0.operation == .writeTests }
+        #expect(writers.count == 1)
+        let writer = try #require(writers.first)
+        #expect(writer.dependencies.isEmpty)
+        #expect(graph.nodes[writer.id].model == 1)
+        // Every sample waits for the tests it is shown; every judge grades the same tests.
+        let show = try #require(graph.nodes.first { $0.operation == .showTests })
+        #expect(show.dependencies == [writer.id])
+        #expect(graph.nodes.filter { $0.operation == .generate }.allSatisfy { $0.dependencies == [show.id] })
+        #expect(graph.nodes.filter { $0.operation == .judgeTests }.allSatisfy { $0.dependencies.contains(writer.id) })
+        #expect(compiled.cost.layers.map(\.calls) == [1, 3, 3])
+        // The writer's round (1 s + 100 tokens at 100/s) comes before the samples and the judges.
+        #expect(abs(compiled.cost.total.latencySeconds - 2.4) < 0.01)
+    }
+
     @Test func sampleRankFuseHasOneNodePerCallAndThreeRoundsOfLatency() throws {
         let compiled = try compiled(
             header + """

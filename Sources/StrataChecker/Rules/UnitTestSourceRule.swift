@@ -19,6 +19,8 @@ extension LayerWalk {
     /// they were written in.
     mutating func checkTestSource(_ layer: LayerSyntax, _ draft: inout LayerDraft) {
         if layer.kind == .writeTests {
+            // Only the first layer's tests reach the others; a misplaced writer is an E030 of its own.
+            guard draft.index == 0 else { return }
             testWriter = TestWriter(
                 mode: draft.mode, testTokens: TokenEstimate.tests(mode: draft.mode, count: layer.tests?.value ?? 5, writerOutput: draft.writeTestsOutput),
                 shows: layer.show?.value ?? true, range: layer.kindRange)
