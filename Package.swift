@@ -13,6 +13,7 @@ import PackageDescription
 //                                                 (runs the graph node by node)   (run store)   (study store, best pipeline)
 //   StrataCompiler ─▶ StrataSpace (search-space language: axes, template, configurations) ─────────▲
 //   StrataRuntime ─▶ StrataServe (pipelines as OpenAI-compatible models over HTTP; Hummingbird)
+//   StrataSearch, StrataEval ─▶ StrataPostgres (study and run stores shared by workers on many machines)
 //
 // StrataDiagnostics underlies the front end and the reports; StrataProviders
 // knows nothing of the language (an `Endpoint` is all it needs).
@@ -41,6 +42,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // Stores shared by workers on many machines (`--store postgres://…`): the CLI only.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // `swift package generate-documentation --target Strata` (CI builds the DocC catalog).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -128,6 +132,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Study and run stores in PostgreSQL, shared by search and eval workers on many machines.
+        .target(
+            name: "StrataPostgres",
+            dependencies: [
+                "StrataEval", "StrataRuntime", "StrataSearch", "StrataSpace",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // An OpenAI- and Anthropic-compatible HTTP server with scripted replies and
         // fault injection, for tests and benchmarks (never shipped in the product).
         .target(
@@ -144,7 +158,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataServe",
+                "Strata", "StrataServe", "StrataPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -208,6 +222,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             exclude: ["Clients"]
+        ),
+        // Against a real PostgreSQL (`scripts/test-postgres start`); skipped, visibly, without STRATA_TEST_POSTGRES_URL.
+        .testTarget(
+            name: "StrataPostgresTests",
+            dependencies: ["Strata", "StrataPostgres", "StrataTestServer", "StrataTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         // Against the real local model server (`scripts/local-llm start`); skipped, visibly, when it is down.
         .testTarget(

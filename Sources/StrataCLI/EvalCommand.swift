@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataPostgres
 
 struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -8,6 +9,8 @@ struct EvalCommand: AsyncParsableCommand {
         abstract: "Score a pipeline on a dataset.",
         discussion: """
             Results go to a SQLite run store: a killed eval resumes, a finished one is a cache hit. \
+            With --store postgres://USER@HOST:PORT/DATABASE the same command started on several machines splits the items \
+            among them (ranges of --unit-items, leased and taken over when a worker dies); each prints the whole run. \
             Formats: humaneval (also .jsonl.gz), gsm8k, reasoning-gym, mtbench, jsonl (use --field to map fields). \
             Scorers: exact, normalized, numeric, regex:PATTERN, contains, code (default by format).
             """
@@ -30,8 +33,21 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Evaluate only these item ids (comma-separated).")
     var items: String?
 
-    @Option(help: "The run store's SQLite file.")
+    @Option(help: "The run store: a SQLite file, or postgres://USER@HOST:PORT/DATABASE shared by workers.")
     var store = ".strata/runs.sqlite"
+
+    @Option(help: "The variable holding the PostgreSQL password (default PGPASSWORD).")
+    var storePasswordEnv: String?
+
+    @Option(help: "With a PostgreSQL store: items per leased range.")
+    var unitItems = 8
+
+    @Option(help: "This worker's name in leases (default HOST-PID-XXXX).")
+    var workerID: String?
+
+    @Option(help: .hidden) var leaseTtl = 60.0
+    @Option(help: .hidden) var heartbeat = 10.0
+    @Option(help: .hidden) var poll = 1.0
 
     @OptionGroup var cacheOptions: CacheOptions
     @OptionGroup var includes: IncludeOptions
@@ -65,9 +81,30 @@ struct EvalCommand: AsyncParsableCommand {
         let dataset = try data.load()
         let scoring = try scorer(for: dataset)
         let pipelines = try ([pipeline] + (compare.map { [$0] } ?? [])).map { try compiled($0, as: "evaluated") }
-        let job = EvalJob(
+        var runStore: any RunResultStore
+        var database: PostgresStore?
+        var shared: (queue: any SharedItemQueue, worker: WorkerOptions, unitItems: Int)?
+        if PostgresLocation.isURL(store) {
+            let location: PostgresLocation
+            do {
+                location = try PostgresLocation(url: store, passwordVariable: storePasswordEnv)
+            } catch {
+                throw ValidationError("--store: \(error)")
+            }
+            guard unitItems >= 1 else { throw ValidationError("--unit-items must be at least 1") }
+            let opened = try await PostgresStore.open(location)
+            database = opened
+            let worker = WorkerOptions(id: workerID ?? WorkerOptions.defaultID(), leaseTTL: leaseTtl, heartbeat: heartbeat, poll: poll)
+            runStore = PostgresRunStore(database: opened, writer: worker.id)
+            shared = (PostgresItemQueue(database: opened), worker, unitItems)
+        } else {
+            runStore = try RunStore(path: store)
+        }
+        defer { database?.close() }
+        var job = EvalJob(
             pipelines: pipelines, dataset: dataset, selection: try selection(), scorer: scoring.scorer,
-            store: try RunStore(path: store), cache: try cacheOptions.open(), concurrency: concurrency)
+            store: runStore, cache: try cacheOptions.open(), concurrency: concurrency)
+        job.shared = shared
         let progress = EvalProgress(total: job.items.count)
         let outcome = try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })
         for helper in scoring.helpers { try await helper.shutdown() }

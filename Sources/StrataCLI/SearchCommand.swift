@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataPostgres
 
 struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +13,11 @@ struct SearchCommand: AsyncParsableCommand {
             finished trials or calls. --max-* limit the whole search; when one is reached it stops cleanly with the best so far. \
             The leaders are re-evaluated on the whole search split and scored on the held-out split; the winner is written as \
             a pipeline file.
+
+            With --store postgres://USER@HOST:PORT/DATABASE the same command started on several machines (or several times \
+            on one) works on one study: each process claims trials, proposes the next under the study's lock, and takes \
+            over the trials of a worker that died; --status shows the workers and the study. The password comes from \
+            PGPASSWORD (or --store-password-env), never from the URL.
             """
     )
 
@@ -85,11 +91,24 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "A pipeline to score on the held-out split next to the winner (default: the space's cheapest configuration).")
     var baseline: String?
 
-    @Option(help: "The study store's SQLite file.")
+    @Option(help: "The study store: a SQLite file, or postgres://USER@HOST:PORT/DATABASE shared by workers (run stores go there too).")
     var store = ".strata/studies.sqlite"
 
-    @Option(help: "The run store's SQLite file (per-item results).")
+    @Option(help: "The run store's SQLite file (per-item results), when the study store is a file.")
     var runStore = ".strata/runs.sqlite"
+
+    @Option(help: "The variable holding the PostgreSQL password (default PGPASSWORD).")
+    var storePasswordEnv: String?
+
+    @Flag(help: "With a PostgreSQL store: show the study (or every study, without --dataset) and its workers, and spend nothing.")
+    var status = false
+
+    @Option(help: "This worker's name in leases and --status (default HOST-PID-XXXX).")
+    var workerID: String?
+
+    @Option(help: .hidden) var leaseTtl = 60.0
+    @Option(help: .hidden) var heartbeat = 10.0
+    @Option(help: .hidden) var poll = 1.0
 
     @OptionGroup var cacheOptions: CacheOptions
     @OptionGroup var includes: IncludeOptions
@@ -138,6 +157,13 @@ struct SearchCommand: AsyncParsableCommand {
             dataset: dataset, split: splitValue, scorer: try dataset.map { try data.plainScorer(for: $0) } ?? .normalized,
             devLimit: devLimit, holdoutLimit: holdoutLimit)
         let settings = try settings().resolvingMinItems(devItems: searchData.dev.count)
+        let shared = try await SharedStores.open(self)
+        defer { shared?.database.close() }
+        if status {
+            guard let shared else { throw ValidationError("--status reads a shared study: give --store postgres://…") }
+            try await printStatus(shared: shared, plan: plan, settings: settings, data: searchData)
+            return
+        }
         if dryRun {
             print(
                 SearchText.dryRun(
@@ -147,11 +173,16 @@ struct SearchCommand: AsyncParsableCommand {
         }
         guard let dataset else { throw ValidationError("a search needs --dataset (or --dry-run)") }
         guard !searchData.dev.isEmpty else { throw ValidationError("the search split of \(dataset.path) is empty; raise the dev fraction of --split") }
-        let job = SearchJob(
-            plan: plan, settings: settings, data: searchData, runStore: try RunStore(path: runStore),
-            studyStore: try SQLiteStudyStore(path: store), cache: try cacheOptions.open(), concurrency: concurrency,
+        if shared != nil, baseline != nil {
+            throw ValidationError("with a shared store the baseline is the space's cheapest configuration, scored once as part of the study; drop --baseline")
+        }
+        var job = SearchJob(
+            plan: plan, settings: settings, data: searchData, runStore: try shared?.runs ?? RunStore(path: runStore),
+            studyStore: try shared?.studies ?? SQLiteStudyStore(path: store), cache: try cacheOptions.open(), concurrency: concurrency,
             baseline: try baseline.map { try EvalCommand.compiled($0, as: "usable as a baseline", compiler: includes.compiler) })
-        writeError("\(plan.space.name): \(plan.feasible.count) of \(plan.size) configurations feasible; study \(job.search.study.id) in \(store)")
+        job.worker = shared?.worker
+        let where_ = shared.map { "\($0.database.location) as worker \($0.worker.id)" } ?? store
+        writeError("\(plan.space.name): \(plan.feasible.count) of \(plan.size) configurations feasible; study \(job.search.study.id) in \(where_)")
         let progress = SearchProgress(feasible: plan.feasible.count, limits: settings.limits)
         let result = try await job.run { trial, reused in progress.trial(trial, reused: reused) }
         let baselineRun = try await job.baselineOutcome(after: result)
@@ -172,6 +203,29 @@ struct SearchCommand: AsyncParsableCommand {
             writeError("report written to \(report)")
         }
         print(format == .json ? try summaryValue.json() : SearchText.result(summaryValue))
+    }
+
+    /// The study this command would work on, or every study of the store when there is no dataset to identify it.
+    func printStatus(shared: SharedStores, plan: SearchPlan, settings: SearchSettings, data: SearchData) async throws {
+        var ids: [String]
+        if data.dataset != nil {
+            let job = SearchJob(plan: plan, settings: settings, data: data, runStore: shared.runs, studyStore: shared.studies)
+            ids = [job.search.study.id]
+        } else {
+            ids = try await shared.studies.studies()
+        }
+        var statuses: [SharedStudyStatus] = []
+        for id in ids { if let status = try await shared.studies.status(study: id) { statuses.append(status) } }
+        if format == .json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            print(String(decoding: try encoder.encode(statuses), as: UTF8.self))
+        } else if statuses.isEmpty {
+            print("no study \(ids.first.map { "\($0) " } ?? "")in \(shared.database.location) yet")
+        } else {
+            print(statuses.map(SearchText.status).joined(separator: "\n\n"))
+        }
     }
 
     /// The space read and every configuration checked, or the command stops with the diagnostics.
@@ -196,6 +250,31 @@ struct SearchCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         return plan
+    }
+}
+
+/// The study and run stores in one PostgreSQL database, and this worker's options.
+struct SharedStores {
+    let database: PostgresStore
+    let studies: PostgresStudyStore
+    let runs: PostgresRunStore
+    let worker: WorkerOptions
+
+    /// Nil when `--store` is a file.
+    static func open(_ command: SearchCommand) async throws -> SharedStores? {
+        guard PostgresLocation.isURL(command.store) else { return nil }
+        let location: PostgresLocation
+        do {
+            location = try PostgresLocation(url: command.store, passwordVariable: command.storePasswordEnv)
+        } catch {
+            throw ValidationError("--store: \(error)")
+        }
+        let worker = WorkerOptions(
+            id: command.workerID ?? WorkerOptions.defaultID(), leaseTTL: command.leaseTtl, heartbeat: command.heartbeat, poll: command.poll)
+        let database = try await PostgresStore.open(location)
+        return SharedStores(
+            database: database, studies: PostgresStudyStore(database: database), runs: PostgresRunStore(database: database, writer: worker.id),
+            worker: worker)
     }
 }
 

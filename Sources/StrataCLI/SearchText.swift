@@ -44,6 +44,25 @@ enum SearchText {
 
     static func format(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "—" }
 
+    /// A shared study at a glance: trials, spend, the best so far and every worker with what it holds.
+    static func status(_ status: SharedStudyStatus) -> String {
+        var lines = ["study \(status.study.id) (\(status.study.name), \(status.study.spacePath))"]
+        lines.append(
+            "trials: \(status.complete) complete, \(status.failed) failed, \(status.pending) pending (\(status.leased) leased by a live worker)")
+        lines.append(String(format: "spent: %d calls, $%.4f", status.issuedCalls, status.usd) + (status.stopReason.map { "; stopped: \($0)" } ?? ""))
+        if let best = status.best, let outcome = best.outcome {
+            lines.append(
+                String(format: "best so far: %@ (score %.3f on %d items, trial %d)", best.configuration.key, outcome.score, outcome.items, best.number))
+        }
+        let now = Date()
+        lines.append("workers: \(status.workers.count)")
+        for worker in status.workers {
+            let seen = Int(now.timeIntervalSince(worker.lastSeenAt).rounded())
+            lines.append("  \(worker.id) (\(worker.host), pid \(worker.pid)): last seen \(seen) s ago" + (worker.leased.map { ", on \($0)" } ?? ""))
+        }
+        return lines.joined(separator: "\n")
+    }
+
     static func result(_ summary: SearchSummary) -> String {
         var out = "\(summary.space) on \(summary.dataset): \(summary.algorithm), \(summary.fidelity), objective \(summary.objective)\n"
         out += "\(summary.configurationsTried) of \(summary.feasible) feasible configurations tried (\(summary.spaceSize) in the space); "

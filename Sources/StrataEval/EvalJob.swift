@@ -59,13 +59,16 @@ public struct EvalJob: Sendable {
     public var dataset: LoadedDataset
     public var selection: ItemSelection
     public var scorer: Scorer
-    public var store: RunStore
+    public var store: any RunResultStore
     public var cache: ResponseCache
     public var concurrency: Int
+    /// With a shared store: the queue that splits each run's items among the
+    /// workers running the same job, this worker, and items per range.
+    public var shared: (queue: any SharedItemQueue, worker: WorkerOptions, unitItems: Int)?
 
     public init(
         pipelines: [EvaluatedPipeline], dataset: LoadedDataset, selection: ItemSelection = ItemSelection(), scorer: Scorer,
-        store: RunStore, cache: ResponseCache = .disabled, concurrency: Int = 8
+        store: any RunResultStore, cache: ResponseCache = .disabled, concurrency: Int = 8
     ) {
         self.pipelines = pipelines
         self.dataset = dataset
@@ -99,7 +102,12 @@ public struct EvalJob: Sendable {
             let evaluator = Evaluator(runtime: runtime, scorer: scorer, store: store, concurrency: concurrency)
             let results: [ItemResult]
             do {
-                results = try await evaluator.evaluate(selected, run: key.id, onResult: onItem)
+                if let shared {
+                    results = try await evaluator.evaluateShared(
+                        selected, run: key.id, queue: shared.queue, worker: shared.worker, unitItems: shared.unitItems, onResult: onItem)
+                } else {
+                    results = try await evaluator.evaluate(selected, run: key.id, onResult: onItem)
+                }
             } catch {
                 try? await runtime.shutdown()
                 throw error

@@ -99,10 +99,10 @@ public struct PairedComparison: Sendable, Codable, Hashable {
 public struct Evaluator: Sendable {
     public var runtime: PipelineRuntime
     public var scorer: Scorer
-    public var store: RunStore
+    public var store: any RunResultStore
     public var concurrency: Int
 
-    public init(runtime: PipelineRuntime, scorer: Scorer, store: RunStore, concurrency: Int = 8) {
+    public init(runtime: PipelineRuntime, scorer: Scorer, store: any RunResultStore, concurrency: Int = 8) {
         self.runtime = runtime
         self.scorer = scorer
         self.store = store

@@ -45,9 +45,23 @@ public struct RunKey: Sendable, Hashable {
     }
 }
 
+/// Where evaluation runs keep their per-item results: a SQLite file here, a
+/// PostgreSQL database shared by workers on many machines (`StrataPostgres`).
+/// Nothing above this protocol may assume either.
+public protocol RunResultStore: Sendable {
+    /// Records the run if it is new.
+    func begin(_ key: RunKey, pipelinePath: String, pipelineYAML: String, datasetPath: String, items: Int) async throws
+    /// Stores a finished item's result. The first result written for an item
+    /// stays: a worker that took over an item another had finished, or a
+    /// zombie writing late, never replaces it.
+    func record(_ result: ItemResult, run: String) async throws
+    /// The run's results, by item id.
+    func results(run: String) async throws -> [ItemResult]
+}
+
 /// Evaluation runs in SQLite (GRDB, WAL): the pipeline's YAML and hash, the
 /// dataset's hash, and per item the answer, score, usage and latency.
-public final class RunStore: Sendable {
+public final class RunStore: RunResultStore {
     private let database: DatabasePool
 
     public init(path: String) throws {
@@ -88,7 +102,6 @@ public final class RunStore: Sendable {
     // The accessors are async: GRDB runs them on its own threads, so a wait for
     // another process's lock never blocks Swift's cooperative pool.
 
-    /// Records the run if it is new.
     public func begin(_ key: RunKey, pipelinePath: String, pipelineYAML: String, datasetPath: String, items: Int) async throws {
         try await database.write { db in
             try db.execute(
@@ -103,9 +116,9 @@ public final class RunStore: Sendable {
         }
     }
 
-    /// Stores a finished item's result. A finished item is never lost: the
-    /// write runs in a task of its own, so cancelling the evaluation (a search
-    /// out of budget, Ctrl-C) after the item finished still records it.
+    /// A finished item is never lost: the write runs in a task of its own, so
+    /// cancelling the evaluation (a search out of budget, Ctrl-C) after the
+    /// item finished still records it.
     public func record(_ result: ItemResult, run: String) async throws {
         let usage = String(decoding: try JSONEncoder().encode(result.usage), as: UTF8.self)
         let layers = String(decoding: try JSONEncoder().encode(result.layers), as: UTF8.self)
@@ -117,7 +130,7 @@ public final class RunStore: Sendable {
         try await database.write { db in
             try db.execute(
                 sql: """
-                    INSERT OR REPLACE INTO results (run_id, item_id, answer, failure, score, detail, usage, layers, finished_at)
+                    INSERT OR IGNORE INTO results (run_id, item_id, answer, failure, score, detail, usage, layers, finished_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [

@@ -18,7 +18,7 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
     public let datasetPath: String
     public let split: String
     public let scorer: Scorer
-    public let store: RunStore
+    public let store: any RunResultStore
     public let options: RuntimeOptions
     /// Items in flight at once within a trial.
     public let concurrency: Int
@@ -29,7 +29,7 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
     ///   - split: a description of the split, part of every run's key.
     public init(
         dev: [DatasetItem], holdout: [DatasetItem], datasetHash: String, datasetPath: String, split: String, scorer: Scorer,
-        store: RunStore, options: RuntimeOptions, concurrency: Int = 8
+        store: any RunResultStore, options: RuntimeOptions, concurrency: Int = 8
     ) {
         self.dev = dev
         self.holdout = holdout

@@ -309,18 +309,24 @@ final class SearchRun: @unchecked Sendable {
             }.map(\.index))
     }
 
-    /// Leaders on the whole search split, then held out.
-    func finish() async throws {
-        let devItems = evaluator.devItems
-        var standings = standings()
+    /// The configurations re-evaluated at the end: the best by standing (on
+    /// the Pareto front, for a Pareto objective).
+    func chooseLeaders() -> [Int] {
+        let standings = standings()
         var chosen = standings.map(\.index)
         if case .pareto = settings.objective {
             let front = paretoFront(standings)
             chosen = standings.map(\.index).filter(front.contains)
         }
-        leaders = Array(chosen.prefix(settings.leaders))
+        return Array(chosen.prefix(settings.leaders))
+    }
+
+    /// Leaders on the whole search split, then held out.
+    func finish() async throws {
+        let devItems = evaluator.devItems
+        leaders = chooseLeaders()
         for index in leaders { try await evaluate(index, phase: .dev, items: devItems) }
-        standings = self.standings()
+        let standings = self.standings()
         let order = standings.map(\.index)
         leaders.sort { (order.firstIndex(of: $0) ?? .max) < (order.firstIndex(of: $1) ?? .max) }
         if evaluator.holdoutItems > 0 {

@@ -47,15 +47,17 @@ public struct SearchJob: Sendable {
     public var plan: SearchPlan
     public var settings: SearchSettings
     public var data: SearchData
-    public var runStore: RunStore
-    public var studyStore: SQLiteStudyStore
+    public var runStore: any RunResultStore
+    public var studyStore: any StudyStore
     public var cache: ResponseCache
     public var concurrency: Int
     /// The pipeline the winner is compared with on the held-out items.
     public var baseline: EvaluatedPipeline?
+    /// With a shared study store: how this process works with the others on the study.
+    public var worker: WorkerOptions?
 
     public init(
-        plan: SearchPlan, settings: SearchSettings, data: SearchData, runStore: RunStore, studyStore: SQLiteStudyStore,
+        plan: SearchPlan, settings: SearchSettings, data: SearchData, runStore: any RunResultStore, studyStore: any StudyStore,
         cache: ResponseCache = .disabled, concurrency: Int = 8, baseline: EvaluatedPipeline? = nil
     ) {
         self.plan = plan
@@ -81,12 +83,23 @@ public struct SearchJob: Sendable {
     /// Runs the search and the held-out comparison; `onTrial` sees every trial
     /// as it finishes (and whether it came from the store).
     public func run(onTrial: @escaping @Sendable (TrialRecord, Bool) -> Void = { _, _ in }) async throws -> SearchResult {
-        try await search.run(onTrial: onTrial)
+        if let shared = studyStore as? any SharedStudyStore {
+            return try await search.runWorker(store: shared, worker: worker ?? WorkerOptions(), onTrial: onTrial)
+        }
+        return try await search.run(onTrial: onTrial)
     }
 
     /// The baseline's held-out outcome, and what to call it (nil when there is nothing held out, or the search stopped).
     public func baselineOutcome(after result: SearchResult) async throws -> (label: String, outcome: TrialOutcome)? {
         guard !data.holdout.isEmpty, result.stopReason == nil else { return nil }
+        if studyStore is any SharedStudyStore, baseline == nil {
+            // Workers score the cheapest configuration as a trial of the study, once, not once each.
+            guard let cheapest = plan.cheapest,
+                let record = result.trials.last(where: { $0.phase == .holdout && $0.configuration == cheapest.configuration }),
+                let outcome = record.outcome
+            else { return nil }
+            return ("the cheapest configuration (\(cheapest.configuration.key))", outcome)
+        }
         let evaluator = evaluator
         if let baseline {
             let outcome = try await evaluator.evaluate(

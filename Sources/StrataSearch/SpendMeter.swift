@@ -27,6 +27,12 @@ public final class SpendMeter: Sendable {
         }
     }
 
+    /// Takes the spend of a study shared by workers, as its store totals it
+    /// (this worker's finished trials included).
+    func setSpent(calls: Int, usd: Double) {
+        spentSoFar.withLock { $0 = (calls, usd) }
+    }
+
     /// Calls sent, USD spent and seconds elapsed, including earlier runs of the same study.
     public var spent: (calls: Int, usd: Double, seconds: Double) {
         let (calls, usd) = spentSoFar.withLock { $0 }

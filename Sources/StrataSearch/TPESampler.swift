@@ -17,6 +17,11 @@ struct TPESampler: Sampler {
     var gamma: Double
     /// Pseudo-counts of the uniform prior in each histogram.
     var priorWeight: Double
+    /// Configurations other workers are evaluating: counted with the rest (g),
+    /// as if they will score badly (the constant liar), so workers sharing a
+    /// study do not all propose next to the same good configuration. Empty for
+    /// a single worker, which then proposes exactly as without it.
+    var pending: [Int] = []
 
     init(encoded: EncodedSpace, startup: Int? = nil, gamma: Double = 0.2, priorWeight: Double = 1) {
         self.encoded = encoded
@@ -37,7 +42,7 @@ struct TPESampler: Sampler {
         let ranked = latest.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         let goodCount = max(1, Int((gamma * Double(ranked.count)).rounded(.up)))
         let good = ranked.prefix(goodCount).map(\.key)
-        let rest = ranked.dropFirst(goodCount).map(\.key)
+        let rest = ranked.dropFirst(goodCount).map(\.key) + pending.filter { latest[$0] == nil }
         let l = densities(of: good)
         let g = densities(of: rest)
         var best: [Int] = []

@@ -1,0 +1,73 @@
+import Foundation
+
+/// Where a PostgreSQL store is: `postgres://USER@HOST:PORT/DATABASE?sslmode=…`.
+/// The password never travels in the URL (it would show in `ps`, shell
+/// history and logs): it comes from `PGPASSWORD`, or a variable the user names.
+public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
+    public enum TLSMode: String, Sendable, Hashable {
+        case disable, prefer, require
+    }
+
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var database: String
+    public var tls: TLSMode
+    /// Never printed.
+    var password: String?
+
+    /// Whether `text` names a PostgreSQL store rather than a file.
+    public static func isURL(_ text: String) -> Bool { text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") }
+
+    /// Parses the URL; the password is read from `passwordVariable` (default `PGPASSWORD`) in `environment`.
+    public init(url text: String, passwordVariable: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        guard Self.isURL(text), let components = URLComponents(string: text), let host = components.host, !host.isEmpty else {
+            throw PostgresStoreError.badLocation("'\(Self.redacted(text))' is not a URL of the form postgres://USER@HOST:PORT/DATABASE")
+        }
+        if components.password != nil {
+            throw PostgresStoreError.badLocation(
+                "the URL carries a password, which would show in process lists and logs; put it in PGPASSWORD (or --store-password-env NAME) instead")
+        }
+        self.host = host
+        port = components.port ?? 5432
+        user = components.user ?? environment["PGUSER"] ?? "postgres"
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        database = path.isEmpty ? user : path
+        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        switch mode {
+        case "disable": tls = .disable
+        case "prefer", "allow": tls = .prefer
+        case "require", "verify-ca", "verify-full": tls = .require
+        default: throw PostgresStoreError.badLocation("sslmode '\(mode)' is not one of disable, prefer, require")
+        }
+        let variable = passwordVariable ?? "PGPASSWORD"
+        password = environment[variable]
+        if passwordVariable != nil, password == nil {
+            throw PostgresStoreError.badLocation("the password variable \(variable) is not set")
+        }
+    }
+
+    /// The URL without any secret, for logs and reports.
+    public var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+
+    static func redacted(_ text: String) -> String {
+        guard var components = URLComponents(string: text), components.password != nil else { return text }
+        components.password = "…"
+        return components.string ?? "postgres://…"
+    }
+}
+
+/// Why a PostgreSQL store could not be used.
+public enum PostgresStoreError: Error, CustomStringConvertible {
+    case badLocation(String)
+    case unreachable(String)
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .badLocation(let message): message
+        case .unreachable(let message): message
+        case .corrupt(let message): message
+        }
+    }
+}

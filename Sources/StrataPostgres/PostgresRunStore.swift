@@ -1,0 +1,66 @@
+import Foundation
+import PostgresNIO
+import StrataEval
+import StrataRuntime
+
+/// Per-item results in PostgreSQL, shared by workers: the first result
+/// written for an item stays, so a worker that takes over a trial skips the
+/// items another finished, and a zombie's late write changes nothing.
+public final class PostgresRunStore: RunResultStore {
+    let database: PostgresStore
+    /// Written beside each result: which worker finished the item.
+    let writer: String
+
+    public init(database: PostgresStore, writer: String) {
+        self.database = database
+        self.writer = writer
+    }
+
+    var logger: Logger { database.logger }
+
+    public func begin(_ key: RunKey, pipelinePath: String, pipelineYAML: String, datasetPath: String, items: Int) async throws {
+        try await database.run { connection in
+            try await connection.query(
+                """
+                INSERT INTO strata_runs (id, pipeline_path, pipeline_hash, pipeline_yaml, dataset_path, dataset_hash, scorer, selection, items)
+                VALUES (\(key.id), \(pipelinePath), \(key.pipelineHash), \(pipelineYAML), \(datasetPath), \(key.datasetHash), \(key.scorer),
+                        \(key.selection), \(items))
+                ON CONFLICT (id) DO NOTHING
+                """, logger: self.logger)
+        }
+    }
+
+    public func record(_ result: ItemResult, run: String) async throws {
+        let usage = String(decoding: try JSONEncoder().encode(result.usage), as: UTF8.self)
+        let layers = String(decoding: try JSONEncoder().encode(result.layers), as: UTF8.self)
+        let writer = writer
+        // Its own task: cancelling the evaluation after the item finished still records it.
+        try await Task { [database, logger] in
+            try await database.run { connection in
+                try await connection.query(
+                    """
+                    INSERT INTO strata_results (run_id, item_id, answer, failure, score, detail, usage, layers, writer)
+                    VALUES (\(run), \(result.itemID), \(result.answer), \(result.failure), \(result.score), \(result.detail), \(usage), \(layers),
+                            \(writer))
+                    ON CONFLICT (run_id, item_id) DO NOTHING
+                    """, logger: logger)
+            }
+        }.value
+    }
+
+    public func results(run: String) async throws -> [ItemResult] {
+        try await database.run { connection in
+            let rows = try await connection.query(
+                "SELECT item_id, answer, failure, score, detail, usage, layers FROM strata_results WHERE run_id = \(run) ORDER BY item_id",
+                logger: self.logger
+            ).collect()
+            return try rows.map { row in
+                let (item, answer, failure, score, detail, usage, layers) = try row.decode((String, String?, String?, Double, String?, String, String).self)
+                return ItemResult(
+                    itemID: item, answer: answer, failure: failure, score: score, detail: detail,
+                    usage: (try? JSONDecoder().decode(RunUsage.self, from: Data(usage.utf8))) ?? RunUsage(),
+                    layers: (try? JSONDecoder().decode([LayerReport].self, from: Data(layers.utf8))) ?? [])
+            }
+        }
+    }
+}

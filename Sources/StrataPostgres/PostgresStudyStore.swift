@@ -1,0 +1,308 @@
+import Foundation
+import PostgresNIO
+import StrataSearch
+import StrataSpace
+
+/// The study store in PostgreSQL, shared by every worker started on it:
+/// trials are proposed under the study's advisory lock, leased with
+/// `FOR UPDATE SKIP LOCKED` and an expiry the database's clock judges, and
+/// numbered in the order they finish.
+public final class PostgresStudyStore: SharedStudyStore {
+    let database: PostgresStore
+    /// Leases a trial may lose before it counts as failed (a trial that kills every worker that takes it).
+    let maxAttempts: Int
+
+    public init(database: PostgresStore, maxAttempts: Int = 5) {
+        self.database = database
+        self.maxAttempts = maxAttempts
+    }
+
+    var logger: Logger { database.logger }
+
+    public func open(_ study: StudyDescriptor) async throws {
+        try await database.run { connection in
+            try await connection.query(
+                """
+                INSERT INTO strata_studies (id, name, space_path, settings) VALUES (\(study.id), \(study.name), \(study.spacePath), \(study.settings))
+                ON CONFLICT (id) DO NOTHING
+                """, logger: self.logger)
+        }
+    }
+
+    public func trials(study: String) async throws -> [TrialRecord] {
+        try await database.run { connection in
+            let rows = try await connection.query(
+                "SELECT record FROM strata_trials WHERE study_id = \(study) AND status <> 'pending' ORDER BY number", logger: self.logger
+            ).collect()
+            return try rows.map { try Self.decode(TrialRecord.self, try $0.decode(String.self)) }
+        }
+    }
+
+    /// A finished trial recorded by a single-process search (numbered by it).
+    public func record(_ trial: TrialRecord, study: String) async throws {
+        let pending = try Self.encode(PendingTrial(trial))
+        let record = try Self.encode(trial)
+        try await database.run { connection in
+            try await connection.query(
+                """
+                INSERT INTO strata_trials (study_id, identity, status, number, pending, record, objective, phase, proposed_by, finished_at)
+                VALUES (\(study), \(trial.identity), \(trial.status.rawValue), \(trial.number), \(pending), \(record), \(trial.objective),
+                        \(trial.phase.rawValue), 'search', now())
+                ON CONFLICT (study_id, identity) DO UPDATE SET status = excluded.status, number = excluded.number, record = excluded.record,
+                    objective = excluded.objective, finished_at = excluded.finished_at
+                """, logger: self.logger)
+        }
+    }
+
+    public func register(worker: String, study: String) async throws {
+        let host = ProcessInfo.processInfo.hostName
+        let pid = Int(ProcessInfo.processInfo.processIdentifier)
+        try await database.run { connection in
+            try await connection.query(
+                """
+                INSERT INTO strata_workers (id, study_id, host, pid, version) VALUES (\(worker), \(study), \(host), \(pid), \(StrataPostgresVersion.text))
+                ON CONFLICT (id) DO UPDATE SET study_id = excluded.study_id, last_seen_at = now()
+                """, logger: self.logger)
+        }
+    }
+
+    public func propose(study: String, worker: String, _ decide: @Sendable (SharedStudyState) -> [PendingTrial]) async throws -> SharedStudyState {
+        try await database.transaction { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('strata/propose/' || \(study), 0))", logger: self.logger)
+            let proposals = try await connection.query("SELECT proposals FROM strata_studies WHERE id = \(study)", logger: self.logger).collect()
+            guard let count = try proposals.first?.decode(Int.self) else { throw PostgresStoreError.corrupt("study \(study) is not in the store") }
+            let rows = try await connection.query("SELECT status, pending, record FROM strata_trials WHERE study_id = \(study)", logger: self.logger)
+                .collect()
+            var state = SharedStudyState(finished: [], pending: [], proposals: count)
+            for row in rows {
+                let (status, pending, record) = try row.decode((String, String, String?).self)
+                if status == "pending" {
+                    state.pending.append(try Self.decode(PendingTrial.self, pending))
+                } else if let record {
+                    state.finished.append(try Self.decode(TrialRecord.self, record))
+                }
+            }
+            state.finished.sort { $0.number < $1.number }
+            let proposed = decide(state)
+            for trial in proposed {
+                let json = try Self.encode(trial)
+                try await connection.query(
+                    """
+                    INSERT INTO strata_trials (study_id, identity, status, pending, phase, proposed_by)
+                    VALUES (\(study), \(trial.identity), 'pending', \(json), \(trial.phase.rawValue), \(worker))
+                    ON CONFLICT (study_id, identity) DO NOTHING
+                    """, logger: self.logger)
+                try await connection.query(
+                    """
+                    INSERT INTO strata_units (study_id, trial_identity, max_attempts) VALUES (\(study), \(trial.identity), \(self.maxAttempts))
+                    ON CONFLICT (study_id, trial_identity) DO NOTHING
+                    """, logger: self.logger)
+            }
+            if !proposed.isEmpty {
+                try await connection.query("UPDATE strata_studies SET proposals = proposals + 1 WHERE id = \(study)", logger: self.logger)
+                state.pending += proposed
+                state.proposals += 1
+            }
+            return state
+        }
+    }
+
+    public func claim(study: String, worker: String, ttl: Double) async throws -> ClaimedTrial? {
+        try await failAbandoned(study: study)
+        return try await database.transaction { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE strata_units u SET state = 'leased', lease_owner = \(worker), attempts = u.attempts + 1,
+                       lease_expires_at = now() + make_interval(secs => \(ttl))
+                 WHERE u.id = (SELECT id FROM strata_units
+                                WHERE study_id = \(study) AND attempts < max_attempts
+                                  AND (state = 'queued' OR (state = 'leased' AND lease_expires_at < now()))
+                                ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
+                RETURNING u.id, u.trial_identity, u.attempts
+                """, logger: self.logger
+            ).collect()
+            guard let row = rows.first else { return nil }
+            let (unit, identity, attempts) = try row.decode((Int, String, Int).self)
+            let trial = try await connection.query(
+                "SELECT pending FROM strata_trials WHERE study_id = \(study) AND identity = \(identity)", logger: self.logger
+            ).collect()
+            guard let pending = try trial.first?.decode(String.self) else { throw PostgresStoreError.corrupt("unit \(unit) has no trial") }
+            return ClaimedTrial(unit: Int64(unit), trial: try Self.decode(PendingTrial.self, pending), attempts: attempts)
+        }
+    }
+
+    /// Trials whose every lease expired without a result are failed, so the study can finish without them.
+    func failAbandoned(study: String) async throws {
+        try await database.transaction { connection in
+            let rows = try await connection.query(
+                """
+                SELECT u.id, t.pending, u.attempts FROM strata_units u
+                  JOIN strata_trials t ON t.study_id = u.study_id AND t.identity = u.trial_identity
+                 WHERE u.study_id = \(study) AND u.state = 'leased' AND u.lease_expires_at < now() AND u.attempts >= u.max_attempts
+                 FOR UPDATE OF u SKIP LOCKED
+                """, logger: self.logger
+            ).collect()
+            for row in rows {
+                let (unit, pendingJSON, attempts) = try row.decode((Int, String, Int).self)
+                let pending = try Self.decode(PendingTrial.self, pendingJSON)
+                var record = TrialRecord(
+                    number: 0, configuration: pending.configuration, phase: pending.phase, fidelity: pending.fidelity, status: .failed,
+                    outcome: nil, error: "abandoned: \(attempts) workers took it and none finished it", objective: nil,
+                    staticCalls: pending.staticCalls, staticUSD: pending.staticUSD)
+                try await connection.query("UPDATE strata_units SET state = 'dead' WHERE id = \(unit)", logger: self.logger)
+                try await self.finish(record: &record, study: study, on: connection)
+            }
+        }
+    }
+
+    public func renew(_ claim: ClaimedTrial, worker: String, ttl: Double) async throws -> Bool {
+        try await database.run { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE strata_units SET lease_expires_at = now() + make_interval(secs => \(ttl))
+                 WHERE id = \(Int(claim.unit)) AND lease_owner = \(worker) AND state = 'leased' RETURNING id
+                """, logger: self.logger
+            ).collect()
+            try await connection.query("UPDATE strata_workers SET last_seen_at = now() WHERE id = \(worker)", logger: self.logger)
+            return !rows.isEmpty
+        }
+    }
+
+    public func release(_ claim: ClaimedTrial, worker: String) async throws {
+        try await database.run { connection in
+            try await connection.query(
+                """
+                UPDATE strata_units SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, attempts = greatest(attempts - 1, 0)
+                 WHERE id = \(Int(claim.unit)) AND lease_owner = \(worker) AND state = 'leased'
+                """, logger: self.logger)
+        }
+    }
+
+    public func complete(_ claim: ClaimedTrial, record: TrialRecord, worker: String, study: String) async throws -> Int? {
+        try await database.transaction { connection in
+            // The trial's row lock serializes finishers; the unit's owner check fences a worker whose lease was taken over.
+            try await connection.query(
+                "SELECT status FROM strata_trials WHERE study_id = \(study) AND identity = \(claim.trial.identity) FOR UPDATE", logger: self.logger)
+            let owned = try await connection.query(
+                """
+                UPDATE strata_units SET state = 'done' WHERE id = \(Int(claim.unit)) AND lease_owner = \(worker) AND state = 'leased' RETURNING id
+                """, logger: self.logger
+            ).collect()
+            guard !owned.isEmpty else { return nil }
+            var record = record
+            try await self.finish(record: &record, study: study, on: connection)
+            return record.number
+        }
+    }
+
+    /// Numbers a finished trial and stores it, inside the caller's transaction.
+    func finish(record: inout TrialRecord, study: String, on connection: PostgresConnection) async throws {
+        let numbers = try await connection.query(
+            "UPDATE strata_studies SET next_number = next_number + 1 WHERE id = \(study) RETURNING next_number - 1", logger: logger
+        ).collect()
+        guard let number = try numbers.first?.decode(Int.self) else { throw PostgresStoreError.corrupt("study \(study) is not in the store") }
+        record.number = number
+        let json = try Self.encode(record)
+        try await connection.query(
+            """
+            UPDATE strata_trials SET status = \(record.status.rawValue), number = \(number), record = \(json), objective = \(record.objective),
+                   finished_at = now()
+             WHERE study_id = \(study) AND identity = \(record.identity) AND status = 'pending'
+            """, logger: logger)
+    }
+
+    public func addSpend(study: String, calls: Int, usd: Double) async throws -> (calls: Int, usd: Double) {
+        try await database.run { connection in
+            let rows = try await connection.query(
+                "UPDATE strata_studies SET issued_calls = issued_calls + \(calls), usd = usd + \(usd) WHERE id = \(study) RETURNING issued_calls, usd",
+                logger: self.logger
+            ).collect()
+            guard let row = rows.first else { throw PostgresStoreError.corrupt("study \(study) is not in the store") }
+            let (total, spent) = try row.decode((Int, Double).self)
+            return (total, spent)
+        }
+    }
+
+    public func stop(study: String, reason: String) async throws {
+        try await database.run { connection in
+            try await connection.query("UPDATE strata_studies SET stop_reason = \(reason) WHERE id = \(study)", logger: self.logger)
+        }
+    }
+
+    public func status(study: String) async throws -> SharedStudyStatus? {
+        try await database.run { connection in
+            let studies = try await connection.query(
+                "SELECT name, space_path, settings, issued_calls, usd, stop_reason FROM strata_studies WHERE id = \(study)", logger: self.logger
+            ).collect()
+            guard let row = studies.first else { return nil }
+            let (name, spacePath, settings, calls, usd, stopReason) = try row.decode((String, String, String, Int, Double, String?).self)
+            var counts: [String: Int] = [:]
+            for row in try await connection.query(
+                "SELECT status, count(*) FROM strata_trials WHERE study_id = \(study) GROUP BY status", logger: self.logger
+            ).collect() {
+                let (status, count) = try row.decode((String, Int).self)
+                counts[status] = count
+            }
+            let leased =
+                try await connection.query(
+                    "SELECT count(*) FROM strata_units WHERE study_id = \(study) AND state = 'leased' AND lease_expires_at >= now()", logger: self.logger
+                ).collect().first?.decode(Int.self) ?? 0
+            var workers: [WorkerStatus] = []
+            for row in try await connection.query(
+                """
+                SELECT w.id, w.host, w.pid, w.started_at, w.last_seen_at,
+                       (SELECT trial_identity FROM strata_units u WHERE u.lease_owner = w.id AND u.state = 'leased' AND u.lease_expires_at >= now() LIMIT 1)
+                  FROM strata_workers w WHERE w.study_id = \(study) ORDER BY w.started_at, w.id
+                """, logger: self.logger
+            ).collect() {
+                let (id, host, pid, started, seen, trial) = try row.decode((String, String, Int, Date, Date, String?).self)
+                workers.append(WorkerStatus(id: id, host: host, pid: pid, startedAt: started, lastSeenAt: seen, leased: trial))
+            }
+            let best = try await connection.query(
+                """
+                SELECT record FROM strata_trials WHERE study_id = \(study) AND status = 'complete' AND phase = 'dev' AND objective IS NOT NULL
+                 ORDER BY objective DESC, number LIMIT 1
+                """, logger: self.logger
+            ).collect().first.map { try Self.decode(TrialRecord.self, try $0.decode(String.self)) }
+            return SharedStudyStatus(
+                study: StudyDescriptor(id: study, name: name, spacePath: spacePath, settings: settings), complete: counts["complete"] ?? 0,
+                failed: counts["failed"] ?? 0, pending: counts["pending"] ?? 0, leased: leased, issuedCalls: calls, usd: usd,
+                stopReason: stopReason, workers: workers, best: best)
+        }
+    }
+
+    /// The studies in the store, newest first (for `--status` without a space).
+    public func studies() async throws -> [String] {
+        try await database.run { connection in
+            try await connection.query("SELECT id FROM strata_studies ORDER BY created_at DESC", logger: self.logger).collect().map {
+                try $0.decode(String.self)
+            }
+        }
+    }
+
+    static func encode<Value: Encodable>(_ value: Value) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<Value: Decodable>(_ type: Value.Type, _ text: String) throws -> Value {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return try decoder.decode(type, from: Data(text.utf8))
+    }
+}
+
+extension PendingTrial {
+    init(_ record: TrialRecord) {
+        self.init(
+            configuration: record.configuration, phase: record.phase, fidelity: record.fidelity, staticCalls: record.staticCalls,
+            staticUSD: record.staticUSD)
+    }
+}
+
+/// What workers write as their version in the workers table.
+enum StrataPostgresVersion {
+    static let text = "strata-postgres-1"
+}

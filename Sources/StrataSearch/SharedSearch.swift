@@ -1,0 +1,230 @@
+import Foundation
+import StrataEval
+import StrataSpace
+import Synchronization
+
+/// A search setting that workers cannot share yet.
+public struct SharedSearchUnsupported: Error, CustomStringConvertible {
+    public var description: String
+}
+
+extension Search {
+    /// Works on the study together with every other worker started on the
+    /// same store: claims trials others proposed, proposes the next one under
+    /// the study's lock when none is ready (TPE counting the trials in flight
+    /// elsewhere as bad, so workers do not crowd one region), and when the
+    /// space or the trial limit is exhausted, scores the leaders held out.
+    /// Returns when the study is done, or a global limit is reached; every
+    /// worker then reports the same study.
+    public func runWorker(
+        store: any SharedStudyStore, worker: WorkerOptions, onTrial: @escaping @Sendable (TrialRecord, Bool) -> Void = { _, _ in }
+    ) async throws -> SearchResult {
+        guard case .full = settings.fidelity else {
+            throw SharedSearchUnsupported(
+                description:
+                    "workers share only '--fidelity full' searches for now; successive halving across workers (its asynchronous variant) is not built yet")
+        }
+        guard settings.algorithm != .greedy else {
+            throw SharedSearchUnsupported(description: "greedy walks one axis at a time in one process; use tpe, random or grid with a shared store")
+        }
+        try await store.open(study)
+        try await store.register(worker: worker.id, study: study.id)
+        let shared = SharedWorker(search: self, store: store, options: worker, onTrial: onTrial)
+        try await shared.work()
+        let finished = try await store.trials(study: study.id)
+        let run = SearchRun(search: self, previous: finished, onTrial: { _, _ in })
+        run.stopReason = shared.stopReason
+        if run.stopReason == nil {
+            let order = run.standings().map(\.index)
+            run.leaders = run.chooseLeaders().sorted { (order.firstIndex(of: $0) ?? .max) < (order.firstIndex(of: $1) ?? .max) }
+        }
+        run.trialsRun = shared.trialsRun
+        run.trialsReused = finished.count - shared.trialsRun
+        return try await run.result()
+    }
+}
+
+/// One worker's loop: claim, else propose, else wait. Its vars are touched
+/// only by `work()`, which awaits each step before the next.
+final class SharedWorker: @unchecked Sendable {
+    let search: Search
+    let store: any SharedStudyStore
+    let options: WorkerOptions
+    let onTrial: @Sendable (TrialRecord, Bool) -> Void
+    let meter: SpendMeter
+    /// Objectives, standings and leaders, as the single-process search computes them.
+    let scoring: SearchRun
+    var stopReason: String?
+    var trialsRun = 0
+
+    enum Decision {
+        case proposed, wait, done
+    }
+
+    init(search: Search, store: any SharedStudyStore, options: WorkerOptions, onTrial: @escaping @Sendable (TrialRecord, Bool) -> Void) {
+        self.search = search
+        self.store = store
+        self.options = options
+        self.onTrial = onTrial
+        meter = SpendMeter(limits: search.settings.limits, calls: 0, usd: 0, seconds: 0)
+        scoring = SearchRun(search: search, previous: [], onTrial: { _, _ in })
+    }
+
+    var studyID: String { search.study.id }
+
+    func work() async throws {
+        while true {
+            try Task.checkCancellation()
+            try await readSpend()
+            if let reason = meter.exhausted() {
+                stopReason = reason
+                try await store.stop(study: studyID, reason: reason)
+                return
+            }
+            if let claim = try await store.claim(study: studyID, worker: options.id, ttl: options.leaseTTL) {
+                if try await evaluate(claim) { continue }
+                return
+            }
+            let decision = Mutex(Decision.wait)
+            _ = try await store.propose(study: studyID, worker: options.id) { [self] state in
+                let (trials, next) = decide(state)
+                decision.withLock { $0 = next }
+                return trials
+            }
+            switch decision.withLock({ $0 }) {
+            case .proposed: continue
+            case .wait: try await Task.sleep(for: .seconds(options.poll))
+            case .done: return
+            }
+        }
+    }
+
+    /// The study's spend, every worker's, as the limits judge it.
+    func readSpend() async throws {
+        let totals = try await store.addSpend(study: studyID, calls: 0, usd: 0)
+        meter.setSpent(calls: totals.calls, usd: totals.usd)
+    }
+
+    /// What to queue next, from the whole study: a new configuration while the
+    /// exploration lasts; then, once every exploring trial is in, the leaders
+    /// on the held-out items; then nothing.
+    func decide(_ state: SharedStudyState) -> ([PendingTrial], Decision) {
+        let plan = search.plan, settings = search.settings, evaluator = search.evaluator
+        let devItems = evaluator.devItems
+        guard devItems > 0, !plan.feasible.isEmpty else { return ([], .done) }
+        let finishedDev = state.finished.filter { $0.phase == .dev }.sorted { $0.number < $1.number }
+        let pendingDev = state.pending.filter { $0.phase == .dev }
+        let tried = Set(finishedDev.compactMap { plan.encoded.index(of: $0.configuration) })
+        let inFlight = pendingDev.compactMap { plan.encoded.index(of: $0.configuration) }
+        let maxTrials = min(settings.limits.trials ?? plan.feasible.count, plan.feasible.count)
+        if tried.union(inFlight).count < maxTrials {
+            var history: [Observation] = []
+            for record in finishedDev {
+                guard let index = plan.encoded.index(of: record.configuration) else { continue }
+                let worst = history.map(\.value).min() ?? 0
+                history.append(Observation(index: index, value: record.objective ?? min(worst, 0)))
+            }
+            // Proposal k draws from its own generator: workers sharing a seed cannot repeat each other.
+            var rng = SeededGenerator(seed: settings.seed &+ UInt64(state.proposals) &* 0xD1B5_4A32_D192_ED03)
+            let next: Int?
+            if settings.algorithm == .tpe {
+                var sampler = TPESampler(encoded: plan.encoded)
+                sampler.pending = inFlight
+                next = sampler.next(history: history, excluded: tried.union(inFlight), rng: &rng)
+            } else {
+                var sampler = settings.algorithm.makeSampler(space: plan.space, encoded: plan.encoded)
+                next = sampler.next(history: history, excluded: tried.union(inFlight), rng: &rng)
+            }
+            if let next { return ([pending(next, phase: .dev, items: devItems)], .proposed) }
+        }
+        if !pendingDev.isEmpty { return ([], .wait) }
+        guard evaluator.holdoutItems > 0 else { return ([], .done) }
+        let standing = SearchRun(search: search, previous: state.finished, onTrial: { _, _ in })
+        let known = Set(state.finished.map(\.identity) + state.pending.map(\.identity))
+        // The leaders, and the cheapest configuration as the baseline the winner is compared with.
+        var heldOut = standing.chooseLeaders()
+        if let cheapest = plan.cheapest.flatMap({ plan.encoded.index(of: $0.configuration) }), !heldOut.contains(cheapest) { heldOut.append(cheapest) }
+        let missing = heldOut.map { pending($0, phase: .holdout, items: evaluator.holdoutItems) }.filter { !known.contains($0.identity) }
+        if !missing.isEmpty { return (missing, .proposed) }
+        return ([], state.pending.isEmpty ? .done : .wait)
+    }
+
+    func pending(_ index: Int, phase: TrialPhase, items: Int) -> PendingTrial {
+        let configured = search.plan.feasible[index]
+        return PendingTrial(
+            configuration: configured.configuration, phase: phase, fidelity: items, staticCalls: SearchPlan.calls(configured),
+            staticUSD: SearchPlan.usd(configured))
+    }
+
+    /// Evaluates a claimed trial while a heartbeat keeps its lease; a lost
+    /// lease cancels the evaluation (another worker owns the trial now, and
+    /// what this one finished stays in the run store for it). False when a
+    /// limit stopped the search.
+    func evaluate(_ claim: ClaimedTrial) async throws -> Bool {
+        let plan = search.plan
+        guard let index = plan.encoded.index(of: claim.trial.configuration) else {
+            // Proposed by a worker with another space: not this worker's to judge.
+            try await store.release(claim, worker: options.id)
+            throw SharedSearchUnsupported(description: "trial \(claim.trial.identity) is not a feasible configuration of this space")
+        }
+        let configured = plan.feasible[index]
+        let meter = meter
+        let evaluator = search.evaluator
+        let evaluation = Task {
+            try await evaluator.evaluate(configured, phase: claim.trial.phase, items: claim.trial.fidelity, meter: meter)
+        }
+        let lost = Mutex(false)
+        let heartbeat = Task { [store, options, studyID] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(options.heartbeat))
+                if Task.isCancelled { return }
+                do {
+                    guard try await store.renew(claim, worker: options.id, ttl: options.leaseTTL) else {
+                        lost.withLock { $0 = true }
+                        evaluation.cancel()
+                        return
+                    }
+                    let totals = try await store.addSpend(study: studyID, calls: 0, usd: 0)
+                    meter.setSpent(calls: totals.calls, usd: totals.usd)
+                } catch {
+                    // The store is out of reach: keep working; when it is back, the lease says who owns the trial.
+                    continue
+                }
+            }
+        }
+        let result = await evaluation.result
+        heartbeat.cancel()
+        if lost.withLock({ $0 }) { return true }
+        var record = TrialRecord(
+            number: 0, configuration: configured.configuration, phase: claim.trial.phase, fidelity: claim.trial.fidelity, status: .complete,
+            outcome: nil, error: nil, objective: nil, staticCalls: claim.trial.staticCalls, staticUSD: claim.trial.staticUSD)
+        switch result {
+        case .success(let outcome):
+            record.outcome = outcome
+            record.objective = scoring.objective(outcome, index: index)
+        case .failure(let stopped as SearchStopped):
+            _ = try await store.addSpend(study: studyID, calls: stopped.calls, usd: stopped.usd)
+            try await store.release(claim, worker: options.id)
+            stopReason = stopped.reason
+            try await store.stop(study: studyID, reason: stopped.reason)
+            return false
+        case .failure(let error) where error is CancellationError || Task.isCancelled:
+            try? await store.release(claim, worker: options.id)
+            throw CancellationError()
+        case .failure(let error):
+            record.status = .failed
+            record.error = "\(error)"
+        }
+        record.finishedAt = Date()
+        if let outcome = record.outcome {
+            let totals = try await store.addSpend(study: studyID, calls: outcome.issuedCalls, usd: outcome.usd)
+            meter.setSpent(calls: totals.calls, usd: totals.usd)
+        }
+        if let number = try await store.complete(claim, record: record, worker: options.id, study: studyID) {
+            record.number = number
+            trialsRun += 1
+            onTrial(record, false)
+        }
+        return true
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import StrataSpace
+
+/// A trial proposed and not yet finished: in the queue, or being evaluated by a worker.
+public struct PendingTrial: Sendable, Codable, Hashable {
+    public var configuration: Configuration
+    public var phase: TrialPhase
+    public var fidelity: Int
+    public var staticCalls: Int
+    public var staticUSD: Double
+
+    public init(configuration: Configuration, phase: TrialPhase, fidelity: Int, staticCalls: Int, staticUSD: Double) {
+        self.configuration = configuration
+        self.phase = phase
+        self.fidelity = fidelity
+        self.staticCalls = staticCalls
+        self.staticUSD = staticUSD
+    }
+
+    /// The same identity as the `TrialRecord` it becomes.
+    public var identity: String { "\(phase.rawValue)|\(fidelity)|\(configuration.key)" }
+}
+
+/// What a worker sees when it proposes: every trial of the study, finished or pending.
+public struct SharedStudyState: Sendable {
+    public var finished: [TrialRecord]
+    public var pending: [PendingTrial]
+    /// How many proposals the study has made: proposal k draws from a generator seeded with (seed, k),
+    /// so workers sharing a seed never propose in lockstep.
+    public var proposals: Int
+
+    public init(finished: [TrialRecord], pending: [PendingTrial], proposals: Int) {
+        self.finished = finished
+        self.pending = pending
+        self.proposals = proposals
+    }
+}
+
+/// A worker's lease on one pending trial.
+public struct ClaimedTrial: Sendable {
+    /// The work unit's id in the store.
+    public var unit: Int64
+    public var trial: PendingTrial
+    /// How many workers have claimed it (1 the first time; more after takeovers).
+    public var attempts: Int
+
+    public init(unit: Int64, trial: PendingTrial, attempts: Int) {
+        self.unit = unit
+        self.trial = trial
+        self.attempts = attempts
+    }
+}
+
+/// A worker as the study's status shows it.
+public struct WorkerStatus: Sendable, Codable, Hashable {
+    public var id: String
+    public var host: String
+    public var pid: Int
+    public var startedAt: Date
+    public var lastSeenAt: Date
+    /// The trial it holds a live lease on, if any.
+    public var leased: String?
+
+    public init(id: String, host: String, pid: Int, startedAt: Date, lastSeenAt: Date, leased: String?) {
+        self.id = id
+        self.host = host
+        self.pid = pid
+        self.startedAt = startedAt
+        self.lastSeenAt = lastSeenAt
+        self.leased = leased
+    }
+}
+
+/// A shared study at a glance (`strata search --status`).
+public struct SharedStudyStatus: Sendable, Codable, Hashable {
+    public var study: StudyDescriptor
+    public var complete: Int
+    public var failed: Int
+    public var pending: Int
+    /// Pending trials a worker holds a live lease on.
+    public var leased: Int
+    public var issuedCalls: Int
+    public var usd: Double
+    public var stopReason: String?
+    public var workers: [WorkerStatus]
+    /// The best finished dev trial.
+    public var best: TrialRecord?
+
+    public init(
+        study: StudyDescriptor, complete: Int, failed: Int, pending: Int, leased: Int, issuedCalls: Int, usd: Double, stopReason: String?,
+        workers: [WorkerStatus], best: TrialRecord?
+    ) {
+        self.study = study
+        self.complete = complete
+        self.failed = failed
+        self.pending = pending
+        self.leased = leased
+        self.issuedCalls = issuedCalls
+        self.usd = usd
+        self.stopReason = stopReason
+        self.workers = workers
+        self.best = best
+    }
+}
+
+/// A study store that many worker processes, on many machines, share with no
+/// coordinator of their own: proposals are made one at a time under the
+/// study's lock, trials are leased with an expiry the store's clock judges
+/// and a heartbeat renews, and a trial whose worker died is taken over.
+/// `PostgresStudyStore` (module `StrataPostgres`) implements it.
+public protocol SharedStudyStore: StudyStore {
+    /// Says a worker is working on the study (for `--status`), and when it was last seen.
+    func register(worker: String, study: String) async throws
+    /// Under the study's proposal lock, in one transaction: reads the study
+    /// and queues the trials `decide` returns (each trial identity at most once, ever).
+    func propose(study: String, worker: String, _ decide: @Sendable (SharedStudyState) -> [PendingTrial]) async throws -> SharedStudyState
+    /// Leases a queued trial, or one whose lease expired, for `ttl` seconds; nil when none is ready.
+    func claim(study: String, worker: String, ttl: Double) async throws -> ClaimedTrial?
+    /// Extends a lease; false when the worker lost it (it expired and another worker took the trial).
+    func renew(_ claim: ClaimedTrial, worker: String, ttl: Double) async throws -> Bool
+    /// Gives a lease back unfinished (the search stopped for a limit): the trial is queued again.
+    func release(_ claim: ClaimedTrial, worker: String) async throws
+    /// Finishes a leased trial: records it, numbered in order of completion.
+    /// Returns its number, or nil when the lease was lost meanwhile: the record is dropped.
+    func complete(_ claim: ClaimedTrial, record: TrialRecord, worker: String, study: String) async throws -> Int?
+    /// Adds a worker's spend to the study's and returns the study's totals.
+    func addSpend(study: String, calls: Int, usd: Double) async throws -> (calls: Int, usd: Double)
+    /// Records why the study stopped (a global limit), for every worker and `--status`.
+    func stop(study: String, reason: String) async throws
+    /// The study at a glance; nil when there is no such study.
+    func status(study: String) async throws -> SharedStudyStatus?
+}

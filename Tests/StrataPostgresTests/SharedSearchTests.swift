@@ -1,0 +1,142 @@
+import Foundation
+import Strata
+import StrataPostgres
+import StrataTestSupport
+import Synchronization
+import Testing
+
+/// Scores a configuration by its axes (higher samples and tokens are better),
+/// after 10–50 ms standing in for model time, and logs who evaluated what.
+final class LoggingEvaluator: TrialEvaluator {
+    let log = Mutex<[String]>([])
+    var dataIdentity: String { "synthetic v1" }
+    var devItems: Int { 4 }
+    var holdoutItems: Int { 2 }
+
+    func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, items: Int, meter: SpendMeter) async throws -> TrialOutcome {
+        try await Task.sleep(for: .milliseconds(Int.random(in: 10...50)))
+        log.withLock { $0.append("\(phase.rawValue)|\(pipeline.configuration.key)") }
+        guard case .int(let samples)? = pipeline.configuration["samples"], case .int(let tokens)? = pipeline.configuration["tokens"] else {
+            return TrialOutcome(score: 0, items: items)
+        }
+        return TrialOutcome(score: Double(samples * 100 + tokens) / 1000, items: items, requestedCalls: samples, issuedCalls: samples)
+    }
+}
+
+/// Workers sharing one study in PostgreSQL, in one process: each its own
+/// connection pool and worker id, as separate machines would be.
+@Suite(.enabled(if: TestPostgres.isUp, "no STRATA_TEST_POSTGRES_URL: scripts/test starts a throwaway PostgreSQL"))
+struct SharedSearchTests {
+    /// 8 × 5 = 40 configurations.
+    static let plan: SearchPlan = {
+        let space = SearchSpaceLoader.load(
+            text: """
+                strata-search: 1
+                name: shared
+                axes:
+                  samples: [1, 2, 3, 4, 5, 6, 7, 8]
+                  tokens: [16, 32, 48, 64, 80]
+                pipeline:
+                  models:
+                    m: { provider: openai-compatible, model: t, base_url: "http://127.0.0.1:9/v1" }
+                  layers:
+                    - ensemble: [{ model: m, samples: $samples, max_tokens: $tokens }]
+                    - vote: { extractor: numeric }
+                """, path: "shared.yaml"
+        ).space!
+        return SearchPlan(space: space)
+    }()
+
+    func workers(
+        _ count: Int, url: String, settings: SearchSettings, evaluator: LoggingEvaluator
+    ) async throws -> [SearchResult] {
+        try await withThrowingTaskGroup(of: SearchResult.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let database = try await TestPostgres.open(url)
+                    defer { database.close() }
+                    let search = Search(plan: Self.plan, settings: settings, evaluator: evaluator, store: PostgresStudyStore(database: database))
+                    return try await search.runWorker(
+                        store: PostgresStudyStore(database: database), worker: WorkerOptions(id: "w\(index)", leaseTTL: 10, heartbeat: 1, poll: 0.05))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    @Test(arguments: [SearchAlgorithm.grid, .tpe])
+    func fourWorkersNeverRepeatATrialAndFindWhatOneFinds(_ algorithm: SearchAlgorithm) async throws {
+        let settings = SearchSettings(algorithm: algorithm, seed: 3, leaders: 2)
+        let single = LoggingEvaluator()
+        let alone = try await workers(1, url: try await TestPostgres.freshDatabase(), settings: settings, evaluator: single)[0]
+        let together = LoggingEvaluator()
+        let url = try await TestPostgres.freshDatabase()
+        let results = try await workers(4, url: url, settings: settings, evaluator: together)
+        // Every configuration once, by exactly one worker; the leaders and the baseline held out once each.
+        let log = together.log.withLock { $0 }
+        #expect(log.count == Set(log).count, "a trial was evaluated twice: \(log.sorted())")
+        #expect(log.filter { $0.hasPrefix("dev|") }.count == 40)
+        #expect(single.log.withLock { $0 }.filter { $0.hasPrefix("dev|") }.count == 40)
+        // The same study, seen whole by every worker, with the same winner as one worker alone.
+        for result in results {
+            #expect(result.trials.count == alone.trials.count)
+            #expect(result.best?.configuration == alone.best?.configuration)
+            #expect(result.best?.configuration.key == "samples=8 tokens=80")
+            #expect(result.best?.holdout?.outcome?.items == 2)
+        }
+        #expect(Set(results.flatMap { $0.trials.map(\.number) }) == Set(0..<alone.trials.count))
+        #expect(results.reduce(0) { $0 + $1.trialsRun } == alone.trials.count)
+        let database = try await TestPostgres.open(url)
+        defer { database.close() }
+        let status = try #require(try await PostgresStudyStore(database: database).status(study: results[0].study.id))
+        let workerIDs: [String] = status.workers.map { $0.id }.sorted()
+        #expect(workerIDs == ["w0", "w1", "w2", "w3"])
+        #expect(status.pending == 0)
+        #expect(status.complete == alone.trials.count)
+        let calls: Int = results[0].trials.compactMap { $0.outcome?.issuedCalls }.reduce(0, +)
+        #expect(status.issuedCalls == calls)
+    }
+
+    @Test func aGlobalCallLimitHoldsAcrossWorkers() async throws {
+        // Each trial spends 1–8 calls; four workers stop together once 60 are spent.
+        let settings = SearchSettings(algorithm: .random, seed: 1, limits: SearchLimits(calls: 60))
+        let evaluator = LoggingEvaluator()
+        let results = try await workers(4, url: try await TestPostgres.freshDatabase(), settings: settings, evaluator: evaluator)
+        for result in results {
+            #expect(result.stopReason?.contains("call budget") == true)
+        }
+        let spent: Int = results[0].trials.compactMap { $0.outcome?.issuedCalls }.reduce(0, +)
+        // Past the limit by at most the trials in flight when it was reached: one per worker.
+        #expect(spent >= 60)
+        #expect(spent <= 60 + 4 * 8)
+    }
+
+    @Test func anExpiredLeaseIsTakenOverAndTheZombieIsFenced() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let database = try await TestPostgres.open(url)
+        defer { database.close() }
+        let store = PostgresStudyStore(database: database)
+        let study = StudyDescriptor(id: "fence", name: "fence", spacePath: "s.yaml", settings: "{}")
+        try await store.open(study)
+        let trial = PendingTrial(configuration: Configuration(["samples": .int(1)]), phase: .dev, fidelity: 3, staticCalls: 1, staticUSD: 0)
+        _ = try await store.propose(study: "fence", worker: "a") { _ in [trial] }
+        let first = try #require(try await store.claim(study: "fence", worker: "a", ttl: 0.5))
+        #expect(first.attempts == 1)
+        // Nobody else may take a live lease.
+        #expect(try await store.claim(study: "fence", worker: "b", ttl: 0.5) == nil)
+        try await Task.sleep(for: .milliseconds(800))
+        let second = try #require(try await store.claim(study: "fence", worker: "b", ttl: 30))
+        #expect(second.attempts == 2)
+        // The first owner wakes up: its renewal fails and its result is dropped.
+        #expect(try await store.renew(first, worker: "a", ttl: 30) == false)
+        var record = TrialRecord(
+            number: 0, configuration: trial.configuration, phase: .dev, fidelity: 3, status: .complete, outcome: TrialOutcome(score: 1, items: 3),
+            error: nil, objective: 1, staticCalls: 1, staticUSD: 0)
+        #expect(try await store.complete(first, record: record, worker: "a", study: "fence") == nil)
+        record.objective = 0.5
+        #expect(try await store.complete(second, record: record, worker: "b", study: "fence") == 0)
+        let trials = try await store.trials(study: "fence")
+        #expect(trials.count == 1)
+        #expect(trials.first?.objective == 0.5)
+    }
+}

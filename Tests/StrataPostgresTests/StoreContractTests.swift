@@ -1,0 +1,82 @@
+import Foundation
+import Strata
+import StrataPostgres
+import StrataTestSupport
+import Testing
+
+/// One contract for the stores, run against SQLite and PostgreSQL alike: what
+/// the search and the evaluator rely on holds whichever store is behind them.
+@Suite(.enabled(if: TestPostgres.isUp, "no STRATA_TEST_POSTGRES_URL: scripts/test starts a throwaway PostgreSQL"))
+struct StoreContractTests {
+    static func trial(_ number: Int, _ samples: Int, score: Double, phase: TrialPhase = .dev) -> TrialRecord {
+        TrialRecord(
+            number: number, configuration: Configuration(["samples": .int(samples)]), phase: phase, fidelity: 5, status: .complete,
+            outcome: TrialOutcome(score: score, items: 5, itemScores: ["a": score], issuedCalls: 10, usd: 0.5), error: nil, objective: score,
+            staticCalls: samples, staticUSD: 0.01, finishedAt: Date(timeIntervalSince1970: 1_800_000_000 + Double(number)))
+    }
+
+    func exercise(_ store: any StudyStore) async throws -> [TrialRecord] {
+        let study = StudyDescriptor(id: "s1", name: "contract", spacePath: "space.yaml", settings: "{}")
+        try await store.open(study)
+        try await store.open(study)  // a known study is resumed, not duplicated
+        try await store.record(Self.trial(1, 2, score: 0.5), study: "s1")
+        try await store.record(Self.trial(0, 1, score: 0.25), study: "s1")
+        try await store.record(Self.trial(2, 3, score: 0.75, phase: .holdout), study: "s1")
+        // The same identity again replaces the first record.
+        try await store.record(Self.trial(1, 2, score: 0.6), study: "s1")
+        #expect(try await store.trials(study: "other").isEmpty)
+        return try await store.trials(study: "s1")
+    }
+
+    @Test func studyStoresAgree() async throws {
+        let directory = try temporaryDirectory()
+        let sqlite = try await exercise(try SQLiteStudyStore(path: directory.appendingPathComponent("studies.sqlite").path))
+        let database = try await TestPostgres.open(try await TestPostgres.freshDatabase())
+        defer { database.close() }
+        let postgres = try await exercise(PostgresStudyStore(database: database))
+        #expect(sqlite.map(\.number) == [0, 1, 2])
+        #expect(sqlite.map(\.objective) == [0.25, 0.6, 0.75])
+        #expect(postgres == sqlite)
+    }
+
+    func exercise(_ store: any RunResultStore) async throws -> [ItemResult] {
+        let key = RunKey(pipelineHash: "p", datasetHash: "d", scorer: "numeric", selection: "all")
+        try await store.begin(key, pipelinePath: "p.yaml", pipelineYAML: "strata: 1", datasetPath: "d.jsonl", items: 3)
+        try await store.begin(key, pipelinePath: "p.yaml", pipelineYAML: "strata: 1", datasetPath: "d.jsonl", items: 3)
+        var usage = RunUsage()
+        usage.calls = 3
+        try await store.record(ItemResult(itemID: "b", answer: "4", failure: nil, score: 1, detail: nil, usage: usage), run: key.id)
+        try await store.record(ItemResult(itemID: "a", answer: nil, failure: "timed out", score: 0, detail: "x", usage: usage), run: key.id)
+        // First writer wins: a late duplicate (a zombie worker, a takeover) changes nothing.
+        try await store.record(ItemResult(itemID: "b", answer: "5", failure: nil, score: 0, detail: nil, usage: RunUsage()), run: key.id)
+        return try await store.results(run: key.id)
+    }
+
+    @Test func runStoresAgreeAndTheFirstResultStays() async throws {
+        let directory = try temporaryDirectory()
+        let sqlite = try await exercise(try RunStore(path: directory.appendingPathComponent("runs.sqlite").path) as any RunResultStore)
+        let database = try await TestPostgres.open(try await TestPostgres.freshDatabase())
+        defer { database.close() }
+        let postgres = try await exercise(PostgresRunStore(database: database, writer: "w1") as any RunResultStore)
+        #expect(sqlite.map(\.itemID) == ["a", "b"])
+        #expect(sqlite.map(\.answer) == [nil, "4"])
+        #expect(sqlite.map(\.usage.calls) == [3, 3])
+        #expect(postgres == sqlite)
+    }
+
+    @Test func simultaneousFirstStartsMigrateOnce() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    let database = try await TestPostgres.open(url)
+                    database.close()
+                }
+            }
+            try await group.waitForAll()
+        }
+        let database = try await TestPostgres.open(url)
+        defer { database.close() }
+        #expect(try await database.schemaVersion() == PostgresStore.currentSchemaVersion)
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Strata
+import StrataPostgres
+import StrataTestServer
+import StrataTestSupport
+import Testing
+
+/// Real `strata search` worker processes on one study in PostgreSQL, against
+/// the in-process model server: what a user starting the same command on
+/// several machines would see when one of them dies.
+@Suite(.enabled(if: TestPostgres.isUp, "no STRATA_TEST_POSTGRES_URL: scripts/test starts a throwaway PostgreSQL"), .serialized)
+struct WorkerProcessTests {
+    /// Rows of a query, through psql (installed with the server).
+    static func psql(_ url: String, _ sql: String) throws -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", url, "-Atc", sql]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    func arguments(space: String, url: String, worker: String) -> [String] {
+        [
+            "search", space, "--dataset", packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path,
+            "--split", "dev:0.5", "--dev-limit", "20", "--holdout-limit", "0", "--algorithm", "grid", "--concurrency", "2",
+            "--cache", "off", "--store", url, "--worker-id", worker, "--lease-ttl", "3", "--heartbeat", "0.5", "--poll", "0.2",
+        ]
+    }
+
+    @Test func aKilledWorkersTrialIsTakenOverWithoutRepeatingAFinishedItem() async throws {
+        // Two samples per item, each answered after 0.3 s: a 20-item trial takes about 3 s at two items at a time.
+        let server = try ScriptedLLMServer { _, _ in .delayed(0.3, .text("The answer is #### 7")) }
+        let directory = try temporaryDirectory()
+        let space = directory.appendingPathComponent("space.yaml")
+        try """
+        strata-search: 1
+        name: takeover
+        axes:
+          samples: [2]
+        pipeline:
+          models:
+            m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)", limits: { max_in_flight: 8 } }
+          defaults: { max_tokens: 16 }
+          layers:
+            - ensemble: [{ model: m, samples: $samples }]
+            - vote: { extractor: numeric }
+        """.write(to: space, atomically: true, encoding: .utf8)
+        let url = try await TestPostgres.freshDatabase()
+
+        let first = try StrataBinary.start(arguments(space: space.path, url: url, worker: "A"), in: directory, log: directory.appendingPathComponent("a.log"))
+        let started = await eventually(within: 60) { ((try? Self.psql(url, "SELECT count(*) FROM strata_results").first).flatMap { Int($0) } ?? 0) >= 5 }
+        #expect(started)
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let committed = try Self.psql(url, "SELECT item_id FROM strata_results ORDER BY item_id")
+        let finishedByA = committed.count
+        #expect(finishedByA >= 5)
+        #expect(finishedByA < 20, "the kill came too late to test a takeover")
+
+        let second = try await StrataBinary.run(arguments(space: space.path, url: url, worker: "B"), in: directory)
+        #expect(second.status == 0, "\(second.stderr)")
+        let results = try Self.psql(url, "SELECT item_id || ' ' || writer FROM strata_results ORDER BY item_id")
+        #expect(results.count == 20)
+        // What A finished stays A's, and B never asked the model about it again.
+        for item in committed { #expect(results.contains("\(item) A")) }
+        let dataset = try DatasetLoader.load(path: packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path)
+        let questions = Dictionary(uniqueKeysWithValues: dataset.items.map { ($0.id, $0.query.messages.last?.content ?? "") })
+        let prompts = server.requests.map(\.promptText)
+        for item in committed {
+            let question = try #require(questions[item])
+            #expect(prompts.filter { $0.contains(question) }.count == 2, "item \(item) finished by A was sent again")
+        }
+        // Only the items A had in flight were asked twice: at most its two items' four calls.
+        #expect(prompts.count <= 40 + 4)
+        #expect(try Self.psql(url, "SELECT attempts || ' ' || state FROM strata_units") == ["2 done"])
+        #expect(try Self.psql(url, "SELECT count(*) FROM strata_trials WHERE status = 'complete'") == ["1"])
+
+        let status = try await StrataBinary.run(
+            arguments(space: space.path, url: url, worker: "C") + ["--status"], in: directory)
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("trials: 1 complete, 0 failed, 0 pending"))
+        #expect(status.stdout.contains("workers: 2"))
+        #expect(!status.stdout.contains("  C "))
+    }
+}
+
+/// `strata eval` on two workers: the items of one run split between them.
+@Suite(.enabled(if: TestPostgres.isUp, "no STRATA_TEST_POSTGRES_URL: scripts/test starts a throwaway PostgreSQL"))
+struct SharedEvalTests {
+    @Test func twoWorkersScoreEveryItemOnceAndReportTheWholeRun() async throws {
+        let server = try ScriptedLLMServer { _, _ in .delayed(0.02, .text("The answer is #### 7")) }
+        let directory = try temporaryDirectory()
+        let pipeline = directory.appendingPathComponent("p.yaml")
+        try """
+        strata: 1
+        models:
+          m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
+        layers:
+          - ensemble: [{ model: m, samples: 1, max_tokens: 16 }]
+        """.write(to: pipeline, atomically: true, encoding: .utf8)
+        let url = try await TestPostgres.freshDatabase()
+        let dataset = packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
+        func worker(_ name: String) async throws -> StrataBinary.Outcome {
+            try await StrataBinary.run(
+                [
+                    "eval", pipeline.path, "--dataset", dataset, "--limit", "30", "--store", url, "--unit-items", "4", "--worker-id", name,
+                    "--cache", "off", "--concurrency", "2", "--format", "json", "--poll", "0.1",
+                ], in: directory)
+        }
+        async let first = worker("A")
+        async let second = worker("B")
+        let outcomes = try await [first, second]
+        for outcome in outcomes { #expect(outcome.status == 0, "\(outcome.stderr)") }
+        // Every item asked once, whoever asked it; both workers report all 30.
+        #expect(server.requestCount == 30)
+        for outcome in outcomes { #expect(outcome.stdout.contains("\"items\" : 30")) }
+        let writers = try WorkerProcessTests.psql(url, "SELECT writer, count(*) FROM strata_results GROUP BY writer ORDER BY writer")
+        let counted: Int = writers.compactMap { $0.split(separator: "|").last.flatMap { Int($0) } }.reduce(0, +)
+        #expect(counted == 30)
+        #expect(try WorkerProcessTests.psql(url, "SELECT count(*) FROM strata_units WHERE state = 'done'") == ["8"])
+    }
+}
