@@ -92,7 +92,7 @@ struct EvalCommand: AsyncParsableCommand {
                 throw ValidationError("--store: \(error)")
             }
             guard unitItems >= 1 else { throw ValidationError("--unit-items must be at least 1") }
-            let opened = try await PostgresStore.open(location)
+            let opened = try await PostgresStore.open(location, onOutage: { writeError("strata: \($0)") })
             database = opened
             let worker = WorkerOptions(id: workerID ?? WorkerOptions.defaultID(), leaseTTL: leaseTtl, heartbeat: heartbeat, poll: poll)
             runStore = PostgresRunStore(database: opened, writer: worker.id)

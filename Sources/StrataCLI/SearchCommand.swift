@@ -271,7 +271,7 @@ struct SharedStores {
         }
         let worker = WorkerOptions(
             id: command.workerID ?? WorkerOptions.defaultID(), leaseTTL: command.leaseTtl, heartbeat: command.heartbeat, poll: command.poll)
-        let database = try await PostgresStore.open(location)
+        let database = try await PostgresStore.open(location, onOutage: { writeError("strata: \($0)") })
         return SharedStores(
             database: database, studies: PostgresStudyStore(database: database), runs: PostgresRunStore(database: database, writer: worker.id),
             worker: worker)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// A pool of connections to one PostgreSQL database, with Strata's schema
 /// migrated into it. Every operation waits out a short outage (a restart, a
@@ -13,11 +14,16 @@ public final class PostgresStore: Sendable {
     private let running: Task<Void, Never>
     /// How long an operation keeps retrying while the database is unreachable.
     let outageTolerance: Double
+    /// Hears when an operation starts waiting for the database, and when it is back.
+    let onOutage: (@Sendable (String) -> Void)?
     let logger = Logger(label: "strata.postgres")
 
     /// Connects (lazily: the first operation opens the first connection) and migrates the schema.
-    public static func open(_ location: PostgresLocation, outageTolerance: Double = 120) async throws -> PostgresStore {
-        let database = PostgresStore(location: location, outageTolerance: outageTolerance)
+    /// `onOutage` hears when the database becomes unreachable and when it answers again.
+    public static func open(
+        _ location: PostgresLocation, outageTolerance: Double = 120, onOutage: (@Sendable (String) -> Void)? = nil
+    ) async throws -> PostgresStore {
+        let database = PostgresStore(location: location, outageTolerance: outageTolerance, onOutage: onOutage)
         do {
             try await database.migrate()
         } catch {
@@ -27,9 +33,10 @@ public final class PostgresStore: Sendable {
         return database
     }
 
-    init(location: PostgresLocation, outageTolerance: Double) {
+    init(location: PostgresLocation, outageTolerance: Double, onOutage: (@Sendable (String) -> Void)?) {
         self.location = location
         self.outageTolerance = outageTolerance
+        self.onOutage = onOutage
         let tls: PostgresClient.Configuration.TLS =
             switch location.tls {
             case .disable: .disable
@@ -55,11 +62,27 @@ public final class PostgresStore: Sendable {
     func run<Result: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         let start = Date()
         var delay = 0.1
+        // The pool waits for a connection without failing while the server is down: an answer
+        // slower than any of Strata's queries is an outage too.
+        let waited = Mutex(false)
+        let watchdog = Task { [onOutage, location] in
+            try? await Task.sleep(for: .seconds(Self.slowAnswer))
+            if Task.isCancelled { return }
+            if !waited.withLock({ $0 }) { onOutage?("waiting for \(location): no answer for \(Int(Self.slowAnswer)) s") }
+            waited.withLock { $0 = true }
+        }
+        defer { watchdog.cancel() }
         while true {
             do {
-                return try await client.withConnection { try await body($0) }
+                let result = try await client.withConnection { try await body($0) }
+                if waited.withLock({ $0 }) {
+                    onOutage?("\(location) answers again after \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+                }
+                return result
             } catch let error where Self.isTransient(error) {
                 try Task.checkCancellation()
+                if !waited.withLock({ $0 }) { onOutage?("waiting for \(location): \(Self.describe(error))") }
+                waited.withLock { $0 = true }
                 if Date().timeIntervalSince(start) > outageTolerance {
                     throw PostgresStoreError.unreachable("\(location) has been unreachable for \(Int(outageTolerance)) s: \(Self.describe(error))")
                 }
@@ -68,6 +91,9 @@ public final class PostgresStore: Sendable {
             }
         }
     }
+
+    /// Seconds after which an operation counts as waiting for the database.
+    static let slowAnswer = 2.0
 
     /// One transaction, retried as a whole.
     func transaction<Result: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {

@@ -100,12 +100,17 @@ struct SharedSearchTests {
     @Test func aGlobalCallLimitHoldsAcrossWorkers() async throws {
         // Each trial spends 1–8 calls; four workers stop together once 60 are spent.
         let settings = SearchSettings(algorithm: .random, seed: 1, limits: SearchLimits(calls: 60))
-        let evaluator = LoggingEvaluator()
-        let results = try await workers(4, url: try await TestPostgres.freshDatabase(), settings: settings, evaluator: evaluator)
+        let url = try await TestPostgres.freshDatabase()
+        let results = try await workers(4, url: url, settings: settings, evaluator: LoggingEvaluator())
         for result in results {
             #expect(result.stopReason?.contains("call budget") == true)
         }
-        let spent: Int = results[0].trials.compactMap { $0.outcome?.issuedCalls }.reduce(0, +)
+        // Read once every worker is done: a worker's own result is the study as it stopped.
+        let database = try await TestPostgres.open(url)
+        defer { database.close() }
+        let store = PostgresStudyStore(database: database)
+        let spent: Int = try await store.trials(study: results[0].study.id).compactMap { $0.outcome?.issuedCalls }.reduce(0, +)
+        #expect(try await store.status(study: results[0].study.id)?.issuedCalls == spent)
         // Past the limit by at most the trials in flight when it was reached: one per worker.
         #expect(spent >= 60)
         #expect(spent <= 60 + 4 * 8)

@@ -125,3 +125,84 @@ struct SharedEvalTests {
         #expect(try WorkerProcessTests.psql(url, "SELECT count(*) FROM strata_units WHERE state = 'done'") == ["8"])
     }
 }
+
+/// A database that goes away mid-search: a private cluster (the tests sharing
+/// the main one must not see it stop), stopped for five seconds while two
+/// workers are busy, then started again.
+@Suite(.enabled(if: TestPostgres.isUp, "no STRATA_TEST_POSTGRES_URL: scripts/test starts a throwaway PostgreSQL"))
+struct DatabaseOutageTests {
+    static let control = packageRoot.appendingPathComponent("scripts/test-postgres").path
+
+    static func cluster(_ command: String, port: Int) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: control)
+        process.arguments = [command]
+        var environment = ProcessInfo.processInfo.environment
+        environment["STRATA_TEST_POSTGRES_PORT"] = String(port)
+        environment["STRATA_TEST_POSTGRES_DIR"] = NSTemporaryDirectory() + "strata-postgres-outage-\(port)"
+        process.environment = environment
+        // A file, not a pipe: the server it starts inherits the descriptor and would hold a pipe open.
+        let output = try temporaryDirectory().appendingPathComponent("out")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        try process.run()
+        process.waitUntilExit()
+        return try String(contentsOf: output, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func workersWaitOutAStoppedDatabaseAndLoseNothing() async throws {
+        let port = 55_433
+        let admin = try Self.cluster("start", port: port)
+        defer { _ = try? Self.cluster("stop", port: port) }
+        // A database of its own: the cluster outlives the test run.
+        let name = "outage_" + UUID().uuidString.prefix(8).lowercased()
+        _ = try WorkerProcessTests.psql(admin, "CREATE DATABASE \(name)")
+        let url = admin.replacingOccurrences(of: "/postgres?", with: "/\(name)?")
+        // Each trial is 6 items two at a time, 0.5 s a call: about 1.5 s; the whole search about 5 s on two workers.
+        let server = try ScriptedLLMServer { _, _ in .delayed(0.5, .text("The answer is #### 7")) }
+        let directory = try temporaryDirectory()
+        let space = directory.appendingPathComponent("space.yaml")
+        try """
+        strata-search: 1
+        name: outage
+        axes:
+          samples: [1, 2, 3, 4, 5, 6]
+        pipeline:
+          models:
+            m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)", limits: { max_in_flight: 8 } }
+          defaults: { max_tokens: 16 }
+          layers:
+            - ensemble: [{ model: m, samples: $samples }]
+            - vote: { extractor: numeric }
+        """.write(to: space, atomically: true, encoding: .utf8)
+        func arguments(_ worker: String) -> [String] {
+            [
+                "search", space.path, "--dataset", packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path,
+                "--split", "dev:0.5", "--dev-limit", "6", "--holdout-limit", "0", "--algorithm", "grid", "--concurrency", "2", "--cache", "off",
+                "--store", url, "--worker-id", worker, "--lease-ttl", "30", "--heartbeat", "0.5", "--poll", "0.2",
+            ]
+        }
+        let logs = ["A", "B"].map { directory.appendingPathComponent("\($0).log") }
+        let workers = try ["A", "B"].enumerated().map { try StrataBinary.start(arguments($1), in: directory, log: logs[$0]) }
+        let busy = await eventually(within: 60) {
+            ((try? WorkerProcessTests.psql(url, "SELECT count(*) FROM strata_trials WHERE status = 'complete'").first).flatMap { Int($0) } ?? 0) >= 1
+        }
+        #expect(busy)
+        let beforeOutage = try WorkerProcessTests.psql(url, "SELECT count(*) FROM strata_trials WHERE status = 'complete'")
+        #expect(beforeOutage != ["6"], "the search finished before the database stopped")
+        _ = try Self.cluster("stop", port: port)
+        try await Task.sleep(for: .seconds(5))
+        _ = try Self.cluster("start", port: port)
+        for worker in workers {
+            let exited = await eventually(within: 120) { !worker.isRunning }
+            #expect(exited)
+            #expect(worker.terminationStatus == 0)
+        }
+        // Every configuration once; the outage was shorter than the lease, so no trial changed hands.
+        #expect(try WorkerProcessTests.psql(url, "SELECT count(*) FROM strata_trials WHERE status = 'complete' AND phase = 'dev'") == ["6"])
+        #expect(try WorkerProcessTests.psql(url, "SELECT max(attempts) FROM strata_units") == ["1"])
+        let said = try logs.map { try String(contentsOf: $0, encoding: .utf8) }.joined()
+        #expect(said.contains("waiting for postgres://"))
+        #expect(said.contains("answers again"))
+    }
+}
