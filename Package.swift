@@ -188,7 +188,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "SearchBenchmark",
-            dependencies: ["Strata"],
+            dependencies: ["Strata", "StrataPostgres"],
             path: "Benchmarks/SearchBenchmark"
         ),
         // The front end under libFuzzer (scripts/fuzz), or replaying saved inputs.

@@ -2,6 +2,15 @@
 //
 //   swift run -c release SearchBenchmark [--seeds 50] [--within 150]
 //
+// With --workers 1,2,4,8 it measures instead workers sharing one study in
+// PostgreSQL (--store postgres://…, default scripts/test-postgres's cluster):
+// TPE with the same seed on every worker, each evaluation taking --delay
+// seconds (standing in for model time), until one worker evaluates the
+// optimum; wall-clock time and evaluations to the optimum against one worker.
+//
+//   scripts/test-postgres start
+//   swift run -c release SearchBenchmark --workers 1,2,4,8 --seeds 10 --delay 0.05
+//
 // The space is the paper's six axes (Pipelines/searches/archon-paper-space.yaml:
 // top-k of five ranked generators, 1-5 samples, 1-4 fusion rounds, 2-10 fusers
 // per non-final round, optional critique+rank, none/verify/unit-test), checked
@@ -24,16 +33,24 @@
 // so no axis can be optimized alone.
 import Foundation
 import Strata
+import StrataPostgres
+import Synchronization
 
 struct Options {
     var seeds = 50
     var within = 150
+    var workers: [Int] = []
+    var delay = 0.05
+    var store = "postgres://strata@127.0.0.1:55432/postgres?sslmode=disable"
     init() {
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = arguments.next() {
             switch argument {
             case "--seeds": seeds = Int(arguments.next() ?? "") ?? seeds
             case "--within": within = Int(arguments.next() ?? "") ?? within
+            case "--workers": workers = (arguments.next() ?? "").split(separator: ",").compactMap { Int($0) }
+            case "--delay": delay = Double(arguments.next() ?? "") ?? delay
+            case "--store": store = arguments.next() ?? store
             default: break
             }
         }
@@ -95,6 +112,72 @@ final class SyntheticEvaluator: TrialEvaluator, @unchecked Sendable {
     }
 }
 
+/// Evaluates for `delay` seconds each, counting evaluations across every
+/// worker, and stops the study the moment the optimum is evaluated.
+final class SharedSyntheticEvaluator: TrialEvaluator {
+    struct State {
+        var evaluations = 0
+        var foundAt: Int?
+        var foundTime: Date?
+        var generator: SeededGenerator
+    }
+    let optimum: String
+    let run: String
+    let delay: Double
+    let state: Mutex<State>
+
+    init(optimum: String, run: String, seed: UInt64, delay: Double) {
+        self.optimum = optimum
+        self.run = run
+        self.delay = delay
+        state = Mutex(State(generator: SeededGenerator(seed: seed &* 7919 &+ 17)))
+    }
+
+    var dataIdentity: String { "synthetic shared \(run)" }
+    var devItems: Int { 1 }
+    var holdoutItems: Int { 0 }
+
+    func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, items: Int, meter: SpendMeter) async throws -> TrialOutcome {
+        let number = state.withLock {
+            $0.evaluations += 1
+            return $0.evaluations
+        }
+        try await Task.sleep(for: .seconds(delay))
+        if pipeline.configuration.key == optimum {
+            state.withLock {
+                if $0.foundAt == nil { ($0.foundAt, $0.foundTime) = (number, Date()) }
+            }
+            throw SearchStopped(reason: "found the optimum")
+        }
+        let noise = state.withLock { state -> Double in
+            let u1 = max(Double.random(in: 0..<1, using: &state.generator), 1e-12), u2 = Double.random(in: 0..<1, using: &state.generator)
+            return 0.01 * sqrt(-2 * log(u1)) * cos(2 * .pi * u2)
+        }
+        return TrialOutcome(score: Synthetic.trueScore(pipeline.configuration) + noise, items: 1)
+    }
+}
+
+/// N workers (each with its own connections, as on N machines) on one fresh study until the optimum is found.
+func sharedRun(plan: SearchPlan, optimum: String, workers: Int, seed: Int, options: Options) async throws -> (seconds: Double, evaluations: Int) {
+    let location = try PostgresLocation(url: options.store)
+    let evaluator = SharedSyntheticEvaluator(optimum: optimum, run: UUID().uuidString, seed: UInt64(seed), delay: options.delay)
+    let start = Date()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for index in 0..<workers {
+            group.addTask {
+                let database = try await PostgresStore.open(location)
+                defer { database.close() }
+                let store = PostgresStudyStore(database: database)
+                let search = Search(plan: plan, settings: SearchSettings(algorithm: .tpe, seed: UInt64(seed)), evaluator: evaluator, store: store)
+                _ = try await search.runWorker(store: store, worker: WorkerOptions(id: "bench-\(index)", leaseTTL: 30, heartbeat: 5, poll: 0.01))
+            }
+        }
+        try await group.waitForAll()
+    }
+    let found = evaluator.state.withLock { ($0.foundAt, $0.foundTime) }
+    return ((found.1 ?? Date()).timeIntervalSince(start), found.0 ?? plan.feasible.count + 1)
+}
+
 let options = Options()
 let loaded = SearchSpaceLoader.load(path: "Pipelines/searches/archon-paper-space.yaml")
 guard let space = loaded.space else {
@@ -110,6 +193,30 @@ print(
     String(
         format: "optimum: %@ (true score %.4f; runner-up %.4f; %d calls per query)", optimum.0.key, optimum.1, ranked[1].1,
         plan.feasible.first { $0.configuration == optimum.0 }?.cost?.total.calls ?? 0))
+if !options.workers.isEmpty {
+    print(
+        "workers on one study in PostgreSQL (\((try? PostgresLocation(url: options.store))?.description ?? options.store)); TPE; \(options.delay) s per evaluation; seeds 0..<\(options.seeds)\n"
+    )
+    print("| workers | mean seconds to the optimum | speed-up | mean evaluations to the optimum | × one worker's |")
+    print("| --- | --- | --- | --- | --- |")
+    var baseline: (seconds: Double, evaluations: Double)?
+    for workers in options.workers {
+        var seconds: [Double] = [], evaluations: [Int] = []
+        for seed in 0..<options.seeds {
+            let run = try await sharedRun(plan: plan, optimum: optimum.0.key, workers: workers, seed: seed, options: options)
+            seconds.append(run.seconds)
+            evaluations.append(run.evaluations)
+        }
+        let meanSeconds = seconds.reduce(0, +) / Double(seconds.count)
+        let meanEvaluations = Double(evaluations.reduce(0, +)) / Double(evaluations.count)
+        if baseline == nil { baseline = (meanSeconds, meanEvaluations) }
+        print(
+            String(
+                format: "| %d | %.2f | %.2f× | %.1f | %.2f |", workers, meanSeconds, baseline!.seconds / meanSeconds, meanEvaluations,
+                meanEvaluations / baseline!.evaluations))
+    }
+    exit(0)
+}
 print("seeds: \(options.seeds); 'within' = found in at most \(options.within) evaluations\n")
 print("| algorithm | mean evaluations to the optimum | median | 90th percentile | found within \(options.within) | seconds |")
 print("| --- | --- | --- | --- | --- | --- |")

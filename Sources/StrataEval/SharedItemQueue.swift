@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A range of a run's items, leased by one worker.
 public struct ItemRange: Sendable, Hashable {
@@ -51,24 +50,13 @@ extension Evaluator {
                 continue
             }
             let slice = Array(items[min(range.lo, items.count)..<min(range.hi, items.count)])
-            let scoring = Task { try await evaluate(slice, run: run, onResult: onResult) }
-            let lost = Mutex(false)
-            let heartbeat = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(worker.heartbeat))
-                    if Task.isCancelled { return }
-                    // The queue out of reach: keep scoring; when it is back, the lease says who owns the range.
-                    guard let kept = try? await queue.renew(range, run: run, worker: worker.id, ttl: worker.leaseTTL) else { continue }
-                    if !kept {
-                        lost.withLock { $0 = true }
-                        scoring.cancel()
-                        return
-                    }
-                }
+            let held = await worker.holdingLease {
+                try await queue.renew(range, run: run, worker: worker.id, ttl: worker.leaseTTL)
+            } _: {
+                try await evaluate(slice, run: run, onResult: onResult)
             }
-            let outcome = await scoring.result
-            heartbeat.cancel()
-            if lost.withLock({ $0 }) { continue }
+            // A lost lease: another worker scores the range now, skipping what this one finished.
+            guard let outcome = held else { continue }
             _ = try outcome.get()
             try await queue.complete(range, run: run, worker: worker.id)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// How one worker behaves among the processes sharing a study or an
 /// evaluation run through a shared store.
@@ -23,5 +24,39 @@ public struct WorkerOptions: Sendable {
     public static func defaultID() -> String {
         let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
         return "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(suffix)"
+    }
+}
+
+extension WorkerOptions {
+    /// Runs `work` while a heartbeat renews its lease every `heartbeat`
+    /// seconds. When a renewal says the lease is gone, or the lease has run
+    /// out by this process's own clock (it was paused, or the store was out
+    /// of reach for longer than the lease), another worker may own the work
+    /// now: `work` is cancelled and the result is nil.
+    public func holdingLease<Value: Sendable>(
+        renew: @escaping @Sendable () async throws -> Bool, _ work: @escaping @Sendable () async throws -> Value
+    ) async -> Result<Value, any Error>? {
+        let task = Task { try await work() }
+        let lost = Mutex(false)
+        let heartbeat = Task { [heartbeat, leaseTTL] in
+            var renewedAt = Date()
+            func lose() {
+                lost.withLock { $0 = true }
+                task.cancel()
+            }
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(heartbeat))
+                if Task.isCancelled { return }
+                if Date().timeIntervalSince(renewedAt) >= leaseTTL { return lose() }
+                let asked = Date()
+                // The store out of reach: keep working until the lease runs out by the clock above.
+                guard let kept = try? await renew() else { continue }
+                if !kept { return lose() }
+                renewedAt = asked
+            }
+        }
+        let result = await task.result
+        heartbeat.cancel()
+        return lost.withLock { $0 } ? nil : result
     }
 }

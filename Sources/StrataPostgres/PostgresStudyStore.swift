@@ -211,19 +211,21 @@ public final class PostgresStudyStore: SharedStudyStore {
             """, logger: logger)
     }
 
-    public func addSpend(study: String, calls: Int, usd: Double) async throws -> (calls: Int, usd: Double) {
+    public func addSpend(study: String, calls: Int, usd: Double) async throws -> (calls: Int, usd: Double, stopReason: String?) {
         try await database.run { connection in
             let rows = try await connection.query(
-                "UPDATE strata_studies SET issued_calls = issued_calls + \(calls), usd = usd + \(usd) WHERE id = \(study) RETURNING issued_calls, usd",
-                logger: self.logger
+                """
+                UPDATE strata_studies SET issued_calls = issued_calls + \(calls), usd = usd + \(usd) WHERE id = \(study)
+                RETURNING issued_calls, usd, stop_reason
+                """, logger: self.logger
             ).collect()
             guard let row = rows.first else { throw PostgresStoreError.corrupt("study \(study) is not in the store") }
-            let (total, spent) = try row.decode((Int, Double).self)
-            return (total, spent)
+            let (total, spent, reason) = try row.decode((Int, Double, String?).self)
+            return (total, spent, reason)
         }
     }
 
-    public func stop(study: String, reason: String) async throws {
+    public func stop(study: String, reason: String?) async throws {
         try await database.run { connection in
             try await connection.query("UPDATE strata_studies SET stop_reason = \(reason) WHERE id = \(study)", logger: self.logger)
         }

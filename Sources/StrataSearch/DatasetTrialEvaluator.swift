@@ -84,7 +84,12 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
         if spend.stopped { task.cancel() }
         let results: [ItemResult]
         do {
-            results = try await task.value
+            // The trial runs in a task of its own (so a spend limit can stop it); cancelling the caller stops it too.
+            results = try await withTaskCancellationHandler {
+                try await task.value
+            } onCancel: {
+                task.cancel()
+            }
         } catch {
             try? await runtime.shutdown()
             // Stopped for the budget: that is the reason, not the cancellation it caused.

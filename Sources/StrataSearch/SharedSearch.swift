@@ -29,6 +29,8 @@ extension Search {
         }
         try await store.open(study)
         try await store.register(worker: worker.id, study: study.id)
+        // A worker starting again (with higher limits, say) reopens a stopped study; its own limits decide anew.
+        try await store.stop(study: study.id, reason: nil)
         let shared = SharedWorker(search: self, store: store, options: worker, onTrial: onTrial)
         try await shared.work()
         let finished = try await store.trials(study: study.id)
@@ -75,7 +77,11 @@ final class SharedWorker: @unchecked Sendable {
     func work() async throws {
         while true {
             try Task.checkCancellation()
-            try await readSpend()
+            // Another worker stopped the study (a limit, or its evaluator said so): stop with it.
+            if let reason = try await readSpend() {
+                stopReason = reason
+                return
+            }
             if let reason = meter.exhausted() {
                 stopReason = reason
                 try await store.stop(study: studyID, reason: reason)
@@ -99,10 +105,11 @@ final class SharedWorker: @unchecked Sendable {
         }
     }
 
-    /// The study's spend, every worker's, as the limits judge it.
-    func readSpend() async throws {
+    /// The study's spend, every worker's, as the limits judge it; why the study stopped, if it did.
+    func readSpend() async throws -> String? {
         let totals = try await store.addSpend(study: studyID, calls: 0, usd: 0)
         meter.setSpent(calls: totals.calls, usd: totals.usd)
+        return totals.stopReason
     }
 
     /// What to queue next, from the whole study: a new configuration while the
@@ -156,10 +163,8 @@ final class SharedWorker: @unchecked Sendable {
             staticUSD: SearchPlan.usd(configured))
     }
 
-    /// Evaluates a claimed trial while a heartbeat keeps its lease; a lost
-    /// lease cancels the evaluation (another worker owns the trial now, and
-    /// what this one finished stays in the run store for it). False when a
-    /// limit stopped the search.
+    /// Evaluates a claimed trial while a heartbeat keeps its lease (a lost
+    /// lease cancels the evaluation). False when a limit stopped the search.
     func evaluate(_ claim: ClaimedTrial) async throws -> Bool {
         let plan = search.plan
         guard let index = plan.encoded.index(of: claim.trial.configuration) else {
@@ -170,31 +175,17 @@ final class SharedWorker: @unchecked Sendable {
         let configured = plan.feasible[index]
         let meter = meter
         let evaluator = search.evaluator
-        let evaluation = Task {
+        let store = store, studyID = studyID, id = options.id, ttl = options.leaseTTL
+        let held = await options.holdingLease {
+            guard try await store.renew(claim, worker: id, ttl: ttl) else { return false }
+            let totals = try await store.addSpend(study: studyID, calls: 0, usd: 0)
+            meter.setSpent(calls: totals.calls, usd: totals.usd)
+            return true
+        } _: {
             try await evaluator.evaluate(configured, phase: claim.trial.phase, items: claim.trial.fidelity, meter: meter)
         }
-        let lost = Mutex(false)
-        let heartbeat = Task { [store, options, studyID] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(options.heartbeat))
-                if Task.isCancelled { return }
-                do {
-                    guard try await store.renew(claim, worker: options.id, ttl: options.leaseTTL) else {
-                        lost.withLock { $0 = true }
-                        evaluation.cancel()
-                        return
-                    }
-                    let totals = try await store.addSpend(study: studyID, calls: 0, usd: 0)
-                    meter.setSpent(calls: totals.calls, usd: totals.usd)
-                } catch {
-                    // The store is out of reach: keep working; when it is back, the lease says who owns the trial.
-                    continue
-                }
-            }
-        }
-        let result = await evaluation.result
-        heartbeat.cancel()
-        if lost.withLock({ $0 }) { return true }
+        // The lease was lost: another worker owns the trial now, and what this one finished stays in the run store for it.
+        guard let result = held else { return true }
         var record = TrialRecord(
             number: 0, configuration: configured.configuration, phase: claim.trial.phase, fidelity: claim.trial.fidelity, status: .complete,
             outcome: nil, error: nil, objective: nil, staticCalls: claim.trial.staticCalls, staticUSD: claim.trial.staticUSD)

@@ -123,10 +123,12 @@ public protocol SharedStudyStore: StudyStore {
     /// Finishes a leased trial: records it, numbered in order of completion.
     /// Returns its number, or nil when the lease was lost meanwhile: the record is dropped.
     func complete(_ claim: ClaimedTrial, record: TrialRecord, worker: String, study: String) async throws -> Int?
-    /// Adds a worker's spend to the study's and returns the study's totals.
-    func addSpend(study: String, calls: Int, usd: Double) async throws -> (calls: Int, usd: Double)
-    /// Records why the study stopped (a global limit), for every worker and `--status`.
-    func stop(study: String, reason: String) async throws
+    /// Adds a worker's spend to the study's and returns the study's totals, and
+    /// why the study stopped if a worker stopped it.
+    func addSpend(study: String, calls: Int, usd: Double) async throws -> (calls: Int, usd: Double, stopReason: String?)
+    /// Records why the study stopped (a global limit), for every worker and `--status`;
+    /// nil clears it (a worker started again, perhaps with higher limits).
+    func stop(study: String, reason: String?) async throws
     /// The study at a glance; nil when there is no such study.
     func status(study: String) async throws -> SharedStudyStatus?
 }

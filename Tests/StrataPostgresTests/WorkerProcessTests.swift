@@ -24,12 +24,59 @@ struct WorkerProcessTests {
         return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
-    func arguments(space: String, url: String, worker: String) -> [String] {
+    func arguments(space: String, url: String, worker: String, ttl: String = "3") -> [String] {
         [
             "search", space, "--dataset", packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path,
             "--split", "dev:0.5", "--dev-limit", "20", "--holdout-limit", "0", "--algorithm", "grid", "--concurrency", "2",
-            "--cache", "off", "--store", url, "--worker-id", worker, "--lease-ttl", "3", "--heartbeat", "0.5", "--poll", "0.2",
+            "--cache", "off", "--store", url, "--worker-id", worker, "--lease-ttl", ttl, "--heartbeat", "0.5", "--poll", "0.2",
         ]
+    }
+
+    /// A one-configuration space whose 20-item trial takes about 3 s (two samples an item, 0.3 s a call, two items at a time).
+    func slowSpace(_ server: ScriptedLLMServer, in directory: URL) throws -> String {
+        let space = directory.appendingPathComponent("space.yaml")
+        try """
+        strata-search: 1
+        name: takeover
+        axes:
+          samples: [2]
+        pipeline:
+          models:
+            m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)", limits: { max_in_flight: 8 } }
+          defaults: { max_tokens: 16 }
+          layers:
+            - ensemble: [{ model: m, samples: $samples }]
+            - vote: { extractor: numeric }
+        """.write(to: space, atomically: true, encoding: .utf8)
+        return space.path
+    }
+
+    @Test func aPausedWorkerThatLostItsLeaseStopsAndChangesNothing() async throws {
+        let server = try ScriptedLLMServer { _, _ in .delayed(0.3, .text("The answer is #### 7")) }
+        let directory = try temporaryDirectory()
+        let space = try slowSpace(server, in: directory)
+        let url = try await TestPostgres.freshDatabase()
+        let zombie = try StrataBinary.start(arguments(space: space, url: url, worker: "A", ttl: "2"), in: directory)
+        let started = await eventually(within: 60) { ((try? Self.psql(url, "SELECT count(*) FROM strata_results").first).flatMap { Int($0) } ?? 0) >= 3 }
+        #expect(started)
+        kill(zombie.processIdentifier, SIGSTOP)
+        let pausedAt = try Self.psql(url, "SELECT item_id FROM strata_results ORDER BY item_id")
+        // B waits out A's lease, takes the trial over and finishes it.
+        let second = try await StrataBinary.run(arguments(space: space, url: url, worker: "B", ttl: "2"), in: directory)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(try Self.psql(url, "SELECT count(*) FROM strata_results") == ["20"])
+        kill(zombie.processIdentifier, SIGCONT)
+        // A's next renewal fails: it cancels its calls within a heartbeat, finds the study done and exits.
+        try await Task.sleep(for: .seconds(1.5))
+        let settled = server.requestCount
+        let exited = await eventually(within: 30) { !zombie.isRunning }
+        #expect(exited)
+        #expect(zombie.terminationStatus == 0)
+        #expect(server.requestCount == settled, "the zombie kept calling the model")
+        let results = try Self.psql(url, "SELECT item_id || ' ' || writer FROM strata_results ORDER BY item_id")
+        #expect(results.count == 20)
+        for item in pausedAt { #expect(results.contains("\(item) A")) }
+        #expect(try Self.psql(url, "SELECT count(*) FROM strata_trials WHERE status = 'complete'") == ["1"])
     }
 
     @Test func aKilledWorkersTrialIsTakenOverWithoutRepeatingAFinishedItem() async throws {
@@ -127,8 +174,9 @@ struct SharedEvalTests {
 }
 
 /// A database that goes away mid-search: a private cluster (the tests sharing
-/// the main one must not see it stop), stopped for five seconds while two
-/// workers are busy, then started again.
+/// the main one must not see it stop), stopped — or hung, every server
+/// process stopped with SIGSTOP — for five seconds while two workers are
+/// busy, then back.
 @Suite(.enabled(if: TestPostgres.isUp, "no STRATA_TEST_POSTGRES_URL: scripts/test starts a throwaway PostgreSQL"))
 struct DatabaseOutageTests {
     static let control = packageRoot.appendingPathComponent("scripts/test-postgres").path
@@ -150,8 +198,9 @@ struct DatabaseOutageTests {
         return try String(contentsOf: output, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    @Test func workersWaitOutAStoppedDatabaseAndLoseNothing() async throws {
-        let port = 55_433
+    @Test(arguments: [("stop", "start"), ("pause", "resume")])
+    func workersWaitOutAnOutageAndLoseNothing(_ outage: (begin: String, end: String)) async throws {
+        let port = outage.begin == "stop" ? 55_433 : 55_434
         let admin = try Self.cluster("start", port: port)
         defer { _ = try? Self.cluster("stop", port: port) }
         // A database of its own: the cluster outlives the test run.
@@ -190,9 +239,9 @@ struct DatabaseOutageTests {
         #expect(busy)
         let beforeOutage = try WorkerProcessTests.psql(url, "SELECT count(*) FROM strata_trials WHERE status = 'complete'")
         #expect(beforeOutage != ["6"], "the search finished before the database stopped")
-        _ = try Self.cluster("stop", port: port)
+        _ = try Self.cluster(outage.begin, port: port)
         try await Task.sleep(for: .seconds(5))
-        _ = try Self.cluster("start", port: port)
+        _ = try Self.cluster(outage.end, port: port)
         for worker in workers {
             let exited = await eventually(within: 120) { !worker.isRunning }
             #expect(exited)
