@@ -36,18 +36,10 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "The run store: a SQLite file, or postgres://USER@HOST:PORT/DATABASE shared by workers.")
     var store = ".strata/runs.sqlite"
 
-    @Option(help: "The variable holding the PostgreSQL password (default PGPASSWORD).")
-    var storePasswordEnv: String?
-
     @Option(help: "With a PostgreSQL store: items per leased range.")
     var unitItems = 8
 
-    @Option(help: "This worker's name in leases (default HOST-PID-XXXX).")
-    var workerID: String?
-
-    @Option(help: .hidden) var leaseTtl = 60.0
-    @Option(help: .hidden) var heartbeat = 10.0
-    @Option(help: .hidden) var poll = 1.0
+    @OptionGroup var worker: SharedStoreOptions
 
     @OptionGroup var cacheOptions: CacheOptions
     @OptionGroup var includes: IncludeOptions
@@ -81,30 +73,14 @@ struct EvalCommand: AsyncParsableCommand {
         let dataset = try data.load()
         let scoring = try scorer(for: dataset)
         let pipelines = try ([pipeline] + (compare.map { [$0] } ?? [])).map { try compiled($0, as: "evaluated") }
-        var runStore: any RunResultStore
-        var database: PostgresStore?
-        var shared: (queue: any SharedItemQueue, worker: WorkerOptions, unitItems: Int)?
-        if PostgresLocation.isURL(store) {
-            let location: PostgresLocation
-            do {
-                location = try PostgresLocation(url: store, passwordVariable: storePasswordEnv)
-            } catch {
-                throw ValidationError("--store: \(error)")
-            }
-            guard unitItems >= 1 else { throw ValidationError("--unit-items must be at least 1") }
-            let opened = try await PostgresStore.open(location, onOutage: { writeError("strata: \($0)") })
-            database = opened
-            let worker = WorkerOptions(id: workerID ?? WorkerOptions.defaultID(), leaseTTL: leaseTtl, heartbeat: heartbeat, poll: poll)
-            runStore = PostgresRunStore(database: opened, writer: worker.id)
-            shared = (PostgresItemQueue(database: opened), worker, unitItems)
-        } else {
-            runStore = try RunStore(path: store)
-        }
-        defer { database?.close() }
+        guard unitItems >= 1 else { throw ValidationError("--unit-items must be at least 1") }
+        let shared = try await worker.open(store: store)
+        defer { shared?.database.close() }
+        let runStore: any RunResultStore = try shared?.runs ?? RunStore(path: store)
         var job = EvalJob(
             pipelines: pipelines, dataset: dataset, selection: try selection(), scorer: scoring.scorer,
             store: runStore, cache: try cacheOptions.open(), concurrency: concurrency)
-        job.shared = shared
+        job.shared = shared.map { (PostgresItemQueue(database: $0.database), $0.worker, unitItems) }
         let progress = EvalProgress(total: job.items.count)
         let outcome = try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })
         for helper in scoring.helpers { try await helper.shutdown() }

@@ -97,18 +97,10 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "The run store's SQLite file (per-item results), when the study store is a file.")
     var runStore = ".strata/runs.sqlite"
 
-    @Option(help: "The variable holding the PostgreSQL password (default PGPASSWORD).")
-    var storePasswordEnv: String?
-
     @Flag(help: "With a PostgreSQL store: show the study (or every study, without --dataset) and its workers, and spend nothing.")
     var status = false
 
-    @Option(help: "This worker's name in leases and --status (default HOST-PID-XXXX).")
-    var workerID: String?
-
-    @Option(help: .hidden) var leaseTtl = 60.0
-    @Option(help: .hidden) var heartbeat = 10.0
-    @Option(help: .hidden) var poll = 1.0
+    @OptionGroup var worker: SharedStoreOptions
 
     @OptionGroup var cacheOptions: CacheOptions
     @OptionGroup var includes: IncludeOptions
@@ -157,7 +149,7 @@ struct SearchCommand: AsyncParsableCommand {
             dataset: dataset, split: splitValue, scorer: try dataset.map { try data.plainScorer(for: $0) } ?? .normalized,
             devLimit: devLimit, holdoutLimit: holdoutLimit)
         let settings = try settings().resolvingMinItems(devItems: searchData.dev.count)
-        let shared = try await SharedStores.open(self)
+        let shared = try await worker.open(store: store)
         defer { shared?.database.close() }
         if status {
             guard let shared else { throw ValidationError("--status reads a shared study: give --store postgres://…") }
@@ -268,18 +260,34 @@ struct SharedStores {
     let studies: PostgresStudyStore
     let runs: PostgresRunStore
     let worker: WorkerOptions
+}
 
-    /// Nil when `--store` is a file.
-    static func open(_ command: SearchCommand) async throws -> SharedStores? {
-        guard PostgresLocation.isURL(command.store) else { return nil }
+/// How `search` and `eval` work with other processes through a PostgreSQL store.
+struct SharedStoreOptions: ParsableArguments {
+    @Option(help: "The variable holding the PostgreSQL password (default PGPASSWORD).")
+    var storePasswordEnv: String?
+
+    @Option(help: "This worker's name in leases and --status (default HOST-PID-XXXX).")
+    var workerID: String?
+
+    @Option(help: .hidden) var leaseTtl = 60.0
+    @Option(help: .hidden) var heartbeat = 10.0
+    @Option(help: .hidden) var poll = 1.0
+
+    var options: WorkerOptions {
+        WorkerOptions(id: workerID ?? WorkerOptions.defaultID(), leaseTTL: leaseTtl, heartbeat: heartbeat, poll: poll)
+    }
+
+    /// The stores in the database `store` names; nil when `store` is a file.
+    func open(store: String) async throws -> SharedStores? {
+        guard PostgresLocation.isURL(store) else { return nil }
         let location: PostgresLocation
         do {
-            location = try PostgresLocation(url: command.store, passwordVariable: command.storePasswordEnv)
+            location = try PostgresLocation(url: store, passwordVariable: storePasswordEnv)
         } catch {
             throw ValidationError("--store: \(error)")
         }
-        let worker = WorkerOptions(
-            id: command.workerID ?? WorkerOptions.defaultID(), leaseTTL: command.leaseTtl, heartbeat: command.heartbeat, poll: command.poll)
+        let worker = options
         let database = try await PostgresStore.open(location, onOutage: { writeError("strata: \($0)") })
         return SharedStores(
             database: database, studies: PostgresStudyStore(database: database), runs: PostgresRunStore(database: database, writer: worker.id),

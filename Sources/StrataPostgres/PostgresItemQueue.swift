@@ -34,19 +34,8 @@ public final class PostgresItemQueue: SharedItemQueue {
     public func claim(run: String, worker: String, ttl: Double) async throws -> ItemRange? {
         let scope = Self.scope(run)
         return try await database.run { connection in
-            let rows = try await connection.query(
-                """
-                UPDATE strata_units u SET state = 'leased', lease_owner = \(worker), attempts = u.attempts + 1,
-                       lease_expires_at = now() + make_interval(secs => \(ttl))
-                 WHERE u.id = (SELECT id FROM strata_units
-                                WHERE study_id = \(scope) AND attempts < max_attempts
-                                  AND (state = 'queued' OR (state = 'leased' AND lease_expires_at < now()))
-                                ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
-                RETURNING u.id, u.trial_identity
-                """, logger: self.logger
-            ).collect()
-            guard let row = rows.first else { return nil }
-            let (unit, name) = try row.decode((Int, String).self)
+            guard let (unit, name, _) = try await WorkUnits.claim(scope: scope, worker: worker, ttl: ttl, on: connection, logger: self.logger)
+            else { return nil }
             let bounds = name.dropFirst("items ".count).split(separator: "-").compactMap { Int($0) }
             guard bounds.count == 2 else { throw PostgresStoreError.corrupt("unit \(unit) names no item range: '\(name)'") }
             return ItemRange(unit: Int64(unit), lo: bounds[0], hi: bounds[1])
@@ -54,22 +43,11 @@ public final class PostgresItemQueue: SharedItemQueue {
     }
 
     public func renew(_ range: ItemRange, run: String, worker: String, ttl: Double) async throws -> Bool {
-        try await database.run { connection in
-            !(try await connection.query(
-                """
-                UPDATE strata_units SET lease_expires_at = now() + make_interval(secs => \(ttl))
-                 WHERE id = \(Int(range.unit)) AND lease_owner = \(worker) AND state = 'leased' RETURNING id
-                """, logger: self.logger
-            ).collect().isEmpty)
-        }
+        try await database.run { try await WorkUnits.renew(range.unit, worker: worker, ttl: ttl, on: $0, logger: self.logger) }
     }
 
     public func complete(_ range: ItemRange, run: String, worker: String) async throws {
-        try await database.run { connection in
-            try await connection.query(
-                "UPDATE strata_units SET state = 'done' WHERE id = \(Int(range.unit)) AND lease_owner = \(worker) AND state = 'leased'",
-                logger: self.logger)
-        }
+        _ = try await database.run { try await WorkUnits.finish(range.unit, worker: worker, on: $0, logger: self.logger) }
     }
 
     public func remaining(run: String) async throws -> Int {

@@ -110,19 +110,8 @@ public final class PostgresStudyStore: SharedStudyStore {
     public func claim(study: String, worker: String, ttl: Double) async throws -> ClaimedTrial? {
         try await failAbandoned(study: study)
         return try await database.transaction { connection in
-            let rows = try await connection.query(
-                """
-                UPDATE strata_units u SET state = 'leased', lease_owner = \(worker), attempts = u.attempts + 1,
-                       lease_expires_at = now() + make_interval(secs => \(ttl))
-                 WHERE u.id = (SELECT id FROM strata_units
-                                WHERE study_id = \(study) AND attempts < max_attempts
-                                  AND (state = 'queued' OR (state = 'leased' AND lease_expires_at < now()))
-                                ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
-                RETURNING u.id, u.trial_identity, u.attempts
-                """, logger: self.logger
-            ).collect()
-            guard let row = rows.first else { return nil }
-            let (unit, identity, attempts) = try row.decode((Int, String, Int).self)
+            guard let (unit, identity, attempts) = try await WorkUnits.claim(scope: study, worker: worker, ttl: ttl, on: connection, logger: self.logger)
+            else { return nil }
             let trial = try await connection.query(
                 "SELECT pending FROM strata_trials WHERE study_id = \(study) AND identity = \(identity)", logger: self.logger
             ).collect()
@@ -157,14 +146,9 @@ public final class PostgresStudyStore: SharedStudyStore {
 
     public func renew(_ claim: ClaimedTrial, worker: String, ttl: Double) async throws -> Bool {
         try await database.run { connection in
-            let rows = try await connection.query(
-                """
-                UPDATE strata_units SET lease_expires_at = now() + make_interval(secs => \(ttl))
-                 WHERE id = \(Int(claim.unit)) AND lease_owner = \(worker) AND state = 'leased' RETURNING id
-                """, logger: self.logger
-            ).collect()
+            let kept = try await WorkUnits.renew(claim.unit, worker: worker, ttl: ttl, on: connection, logger: self.logger)
             try await connection.query("UPDATE strata_workers SET last_seen_at = now() WHERE id = \(worker)", logger: self.logger)
-            return !rows.isEmpty
+            return kept
         }
     }
 
@@ -183,12 +167,7 @@ public final class PostgresStudyStore: SharedStudyStore {
             // The trial's row lock serializes finishers; the unit's owner check fences a worker whose lease was taken over.
             try await connection.query(
                 "SELECT status FROM strata_trials WHERE study_id = \(study) AND identity = \(claim.trial.identity) FOR UPDATE", logger: self.logger)
-            let owned = try await connection.query(
-                """
-                UPDATE strata_units SET state = 'done' WHERE id = \(Int(claim.unit)) AND lease_owner = \(worker) AND state = 'leased' RETURNING id
-                """, logger: self.logger
-            ).collect()
-            guard !owned.isEmpty else { return nil }
+            guard try await WorkUnits.finish(claim.unit, worker: worker, on: connection, logger: self.logger) else { return nil }
             var record = record
             try await self.finish(record: &record, study: study, on: connection)
             return record.number

@@ -80,23 +80,9 @@ struct WorkerProcessTests {
     }
 
     @Test func aKilledWorkersTrialIsTakenOverWithoutRepeatingAFinishedItem() async throws {
-        // Two samples per item, each answered after 0.3 s: a 20-item trial takes about 3 s at two items at a time.
         let server = try ScriptedLLMServer { _, _ in .delayed(0.3, .text("The answer is #### 7")) }
         let directory = try temporaryDirectory()
-        let space = directory.appendingPathComponent("space.yaml")
-        try """
-        strata-search: 1
-        name: takeover
-        axes:
-          samples: [2]
-        pipeline:
-          models:
-            m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)", limits: { max_in_flight: 8 } }
-          defaults: { max_tokens: 16 }
-          layers:
-            - ensemble: [{ model: m, samples: $samples }]
-            - vote: { extractor: numeric }
-        """.write(to: space, atomically: true, encoding: .utf8)
+        let space = URL(fileURLWithPath: try slowSpace(server, in: directory))
         let url = try await TestPostgres.freshDatabase()
 
         let first = try StrataBinary.start(arguments(space: space.path, url: url, worker: "A"), in: directory, log: directory.appendingPathComponent("a.log"))

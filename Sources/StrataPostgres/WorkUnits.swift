@@ -1,0 +1,46 @@
+import Foundation
+import PostgresNIO
+
+/// The work-unit table both the study store (one unit per trial) and the item
+/// queue (one per range of a run's items) lease from: the claim, renewal and
+/// fenced completion every worker runs, in one place.
+enum WorkUnits {
+    /// Leases the oldest unit of `scope` that is queued, or whose lease
+    /// expired, for `ttl` seconds (by the database's clock); its id, name and attempts.
+    static func claim(
+        scope: String, worker: String, ttl: Double, on connection: PostgresConnection, logger: Logger
+    ) async throws -> (id: Int, name: String, attempts: Int)? {
+        let rows = try await connection.query(
+            """
+            UPDATE strata_units u SET state = 'leased', lease_owner = \(worker), attempts = u.attempts + 1,
+                   lease_expires_at = now() + make_interval(secs => \(ttl))
+             WHERE u.id = (SELECT id FROM strata_units
+                            WHERE study_id = \(scope) AND attempts < max_attempts
+                              AND (state = 'queued' OR (state = 'leased' AND lease_expires_at < now()))
+                            ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
+            RETURNING u.id, u.trial_identity, u.attempts
+            """, logger: logger
+        ).collect()
+        guard let row = rows.first else { return nil }
+        let (id, name, attempts) = try row.decode((Int, String, Int).self)
+        return (id, name, attempts)
+    }
+
+    /// Extends a lease the worker still holds; false when another worker has the unit now.
+    static func renew(_ unit: Int64, worker: String, ttl: Double, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        !(try await connection.query(
+            """
+            UPDATE strata_units SET lease_expires_at = now() + make_interval(secs => \(ttl))
+             WHERE id = \(Int(unit)) AND lease_owner = \(worker) AND state = 'leased' RETURNING id
+            """, logger: logger
+        ).collect().isEmpty)
+    }
+
+    /// Marks a unit the worker still holds done; false when the lease was lost (the fence).
+    static func finish(_ unit: Int64, worker: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        !(try await connection.query(
+            "UPDATE strata_units SET state = 'done' WHERE id = \(Int(unit)) AND lease_owner = \(worker) AND state = 'leased' RETURNING id",
+            logger: logger
+        ).collect().isEmpty)
+    }
+}
