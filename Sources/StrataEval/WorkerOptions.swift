@@ -55,7 +55,12 @@ extension WorkerOptions {
                 renewedAt = asked
             }
         }
-        let result = await task.result
+        // The work is a task of its own (the heartbeat cancels it); cancelling the caller cancels it too.
+        let result = await withTaskCancellationHandler {
+            await task.result
+        } onCancel: {
+            task.cancel()
+        }
         heartbeat.cancel()
         return lost.withLock { $0 } ? nil : result
     }

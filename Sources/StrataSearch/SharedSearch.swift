@@ -125,11 +125,14 @@ final class SharedWorker: @unchecked Sendable {
         let inFlight = pendingDev.compactMap { plan.encoded.index(of: $0.configuration) }
         let maxTrials = min(settings.limits.trials ?? plan.feasible.count, plan.feasible.count)
         if tried.union(inFlight).count < maxTrials {
+            // As the single-process search observes: a failed trial counts as the worst seen so far.
             var history: [Observation] = []
+            var worst = 0.0
             for record in finishedDev {
                 guard let index = plan.encoded.index(of: record.configuration) else { continue }
-                let worst = history.map(\.value).min() ?? 0
-                history.append(Observation(index: index, value: record.objective ?? min(worst, 0)))
+                let value = record.objective ?? worst
+                worst = min(worst, value)
+                history.append(Observation(index: index, value: value))
             }
             // Proposal k draws from its own generator: workers sharing a seed cannot repeat each other.
             var rng = SeededGenerator(seed: settings.seed &+ UInt64(state.proposals) &* 0xD1B5_4A32_D192_ED03)
@@ -200,7 +203,9 @@ final class SharedWorker: @unchecked Sendable {
             try await store.stop(study: studyID, reason: stopped.reason)
             return false
         case .failure(let error) where error is CancellationError || Task.isCancelled:
-            try? await store.release(claim, worker: options.id)
+            // Given back from a task of its own: this one is cancelled, and so would be the release.
+            let id = options.id
+            await Task { try? await store.release(claim, worker: id) }.value
             throw CancellationError()
         case .failure(let error):
             record.status = .failed

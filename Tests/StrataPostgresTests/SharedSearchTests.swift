@@ -116,6 +116,36 @@ struct SharedSearchTests {
         #expect(spent <= 60 + 4 * 8)
     }
 
+    /// Scores nothing for a minute, unless cancelled.
+    struct Stuck: TrialEvaluator {
+        var dataIdentity: String { "stuck" }
+        var devItems: Int { 1 }
+        var holdoutItems: Int { 0 }
+        func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, items: Int, meter: SpendMeter) async throws -> TrialOutcome {
+            try await Task.sleep(for: .seconds(60))
+            return TrialOutcome(score: 0, items: items)
+        }
+    }
+
+    @Test func cancellingAWorkerStopsItsTrialAndGivesTheLeaseBack() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let database = try await TestPostgres.open(url)
+        defer { database.close() }
+        let store = PostgresStudyStore(database: database)
+        let search = Search(plan: Self.plan, settings: SearchSettings(algorithm: .grid), evaluator: Stuck(), store: store)
+        let worker = Task { try await search.runWorker(store: store, worker: WorkerOptions(id: "w", leaseTTL: 30, heartbeat: 1, poll: 0.05)) }
+        let leased = await eventually(within: 30) { (try? await store.status(study: search.study.id))?.leased == 1 }
+        #expect(leased)
+        let cancelled = Date()
+        worker.cancel()
+        _ = await worker.result
+        #expect(Date().timeIntervalSince(cancelled) < 10, "the trial ran on after the worker was cancelled")
+        // The trial is queued again for the next worker, not held until its lease runs out.
+        let status = try #require(try await store.status(study: search.study.id))
+        #expect(status.leased == 0)
+        #expect(status.pending == 1)
+    }
+
     @Test func anExpiredLeaseIsTakenOverAndTheZombieIsFenced() async throws {
         let url = try await TestPostgres.freshDatabase()
         let database = try await TestPostgres.open(url)
