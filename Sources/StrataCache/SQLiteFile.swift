@@ -10,6 +10,16 @@ package enum SQLiteFile {
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
-        return try DatabasePool(path: path, configuration: configuration)
+        // Two processes creating the same file at once: switching it to WAL fails in the one that
+        // loses the race while the other holds the lock; a moment later it succeeds.
+        var attempt = 0
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError where (error.message ?? "").contains("could not activate WAL") && attempt < 20 {
+                attempt += 1
+                Thread.sleep(forTimeInterval: 0.05 * Double(attempt))
+            }
+        }
     }
 }

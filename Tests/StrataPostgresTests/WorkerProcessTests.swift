@@ -139,11 +139,13 @@ struct SharedEvalTests {
         let url = try await TestPostgres.freshDatabase()
         let dataset = packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
         func worker(_ name: String) async throws -> StrataBinary.Outcome {
-            try await StrataBinary.run(
+            let home = directory.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+            return try await StrataBinary.run(
                 [
                     "eval", pipeline.path, "--dataset", dataset, "--limit", "30", "--store", url, "--unit-items", "4", "--worker-id", name,
                     "--cache", "off", "--concurrency", "2", "--format", "json", "--poll", "0.1",
-                ], in: directory)
+                ], in: home)
         }
         async let first = worker("A")
         async let second = worker("B")
@@ -218,7 +220,12 @@ struct DatabaseOutageTests {
             ]
         }
         let logs = ["A", "B"].map { directory.appendingPathComponent("\($0).log") }
-        let workers = try ["A", "B"].enumerated().map { try StrataBinary.start(arguments($1), in: directory, log: logs[$0]) }
+        // Each worker in a directory of its own, as on its own machine.
+        let workers = try ["A", "B"].enumerated().map { index, name in
+            let home = directory.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+            return try StrataBinary.start(arguments(name), in: home, log: logs[index])
+        }
         let busy = await eventually(within: 60) {
             ((try? WorkerProcessTests.psql(url, "SELECT count(*) FROM strata_trials WHERE status = 'complete'").first).flatMap { Int($0) } ?? 0) >= 1
         }
