@@ -34,7 +34,6 @@ struct LayerDraft {
     var testSource: TestSource { layer.testSource?.value ?? .model }
     /// `max_tokens` of the layer's test writer (its own call's).
     var writeTestsOutput: Int { entries.first?.sampling.maxTokens ?? base.maxTokens }
-    var writesTests: Bool { kind == .writeTests || (kind == .unitTest && testSource == .model) }
 
     func checked(critiquesOut: Bool) -> CheckedLayer {
         CheckedLayer(
