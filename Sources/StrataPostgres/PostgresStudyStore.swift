@@ -108,8 +108,8 @@ public final class PostgresStudyStore: SharedStudyStore {
     }
 
     public func claim(study: String, worker: String, ttl: Double) async throws -> ClaimedTrial? {
-        try await failAbandoned(study: study)
-        return try await database.transaction { connection in
+        try await database.transaction { connection in
+            try await self.failAbandoned(study: study, on: connection)
             guard let (unit, identity, attempts) = try await WorkUnits.claim(scope: study, worker: worker, ttl: ttl, on: connection, logger: self.logger)
             else { return nil }
             let trial = try await connection.query(
@@ -121,26 +121,25 @@ public final class PostgresStudyStore: SharedStudyStore {
     }
 
     /// Trials whose every lease expired without a result are failed, so the study can finish without them.
-    func failAbandoned(study: String) async throws {
-        try await database.transaction { connection in
-            let rows = try await connection.query(
-                """
-                SELECT u.id, t.pending, u.attempts FROM strata_units u
-                  JOIN strata_trials t ON t.study_id = u.study_id AND t.identity = u.trial_identity
-                 WHERE u.study_id = \(study) AND u.state = 'leased' AND u.lease_expires_at < now() AND u.attempts >= u.max_attempts
-                 FOR UPDATE OF u SKIP LOCKED
-                """, logger: self.logger
-            ).collect()
-            for row in rows {
-                let (unit, pendingJSON, attempts) = try row.decode((Int, String, Int).self)
-                let pending = try Self.decode(PendingTrial.self, pendingJSON)
-                var record = TrialRecord(
-                    number: 0, configuration: pending.configuration, phase: pending.phase, fidelity: pending.fidelity, status: .failed,
-                    outcome: nil, error: "abandoned: \(attempts) workers took it and none finished it", objective: nil,
-                    staticCalls: pending.staticCalls, staticUSD: pending.staticUSD)
-                try await connection.query("UPDATE strata_units SET state = 'dead' WHERE id = \(unit)", logger: self.logger)
-                try await self.finish(record: &record, study: study, on: connection)
-            }
+    /// In the caller's transaction.
+    func failAbandoned(study: String, on connection: PostgresConnection) async throws {
+        let rows = try await connection.query(
+            """
+            SELECT u.id, t.pending, u.attempts FROM strata_units u
+              JOIN strata_trials t ON t.study_id = u.study_id AND t.identity = u.trial_identity
+             WHERE u.study_id = \(study) AND u.state = 'leased' AND u.lease_expires_at < now() AND u.attempts >= u.max_attempts
+             FOR UPDATE OF u SKIP LOCKED
+            """, logger: self.logger
+        ).collect()
+        for row in rows {
+            let (unit, pendingJSON, attempts) = try row.decode((Int, String, Int).self)
+            let pending = try Self.decode(PendingTrial.self, pendingJSON)
+            var record = TrialRecord(
+                number: 0, configuration: pending.configuration, phase: pending.phase, fidelity: pending.fidelity, status: .failed,
+                outcome: nil, error: "abandoned: \(attempts) workers took it and none finished it", objective: nil,
+                staticCalls: pending.staticCalls, staticUSD: pending.staticUSD)
+            try await connection.query("UPDATE strata_units SET state = 'dead' WHERE id = \(unit)", logger: self.logger)
+            try await self.finish(record: &record, study: study, on: connection)
         }
     }
 

@@ -12,16 +12,8 @@ import Testing
 struct WorkerProcessTests {
     /// Rows of a query, through psql (installed with the server).
     static func psql(_ url: String, _ sql: String) throws -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", url, "-Atc", sql]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        let outcome = try StrataBinary.runBlocking([url, "-Atc", sql], executable: URL(fileURLWithPath: "/usr/bin/psql"))
+        return outcome.stdout.split(separator: "\n").map(String.init)
     }
 
     func arguments(space: String, url: String, worker: String, ttl: String = "3") -> [String] {
@@ -32,14 +24,15 @@ struct WorkerProcessTests {
         ]
     }
 
-    /// A one-configuration space whose 20-item trial takes about 3 s (two samples an item, 0.3 s a call, two items at a time).
-    func slowSpace(_ server: ScriptedLLMServer, in directory: URL) throws -> String {
+    /// A space on the test server, by default one configuration whose 20-item trial takes about 3 s
+    /// (two samples an item, 0.3 s a call, two items at a time).
+    static func slowSpace(_ server: ScriptedLLMServer, in directory: URL, samples: String = "[2]") throws -> String {
         let space = directory.appendingPathComponent("space.yaml")
         try """
         strata-search: 1
         name: takeover
         axes:
-          samples: [2]
+          samples: \(samples)
         pipeline:
           models:
             m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)", limits: { max_in_flight: 8 } }
@@ -54,7 +47,7 @@ struct WorkerProcessTests {
     @Test func aPausedWorkerThatLostItsLeaseStopsAndChangesNothing() async throws {
         let server = try ScriptedLLMServer { _, _ in .delayed(0.3, .text("The answer is #### 7")) }
         let directory = try temporaryDirectory()
-        let space = try slowSpace(server, in: directory)
+        let space = try Self.slowSpace(server, in: directory)
         let url = try await TestPostgres.freshDatabase()
         let zombie = try StrataBinary.start(arguments(space: space, url: url, worker: "A", ttl: "2"), in: directory)
         let started = await eventually(within: 60) { ((try? Self.psql(url, "SELECT count(*) FROM strata_results").first).flatMap { Int($0) } ?? 0) >= 3 }
@@ -82,7 +75,7 @@ struct WorkerProcessTests {
     @Test func aKilledWorkersTrialIsTakenOverWithoutRepeatingAFinishedItem() async throws {
         let server = try ScriptedLLMServer { _, _ in .delayed(0.3, .text("The answer is #### 7")) }
         let directory = try temporaryDirectory()
-        let space = URL(fileURLWithPath: try slowSpace(server, in: directory))
+        let space = URL(fileURLWithPath: try Self.slowSpace(server, in: directory))
         let url = try await TestPostgres.freshDatabase()
 
         let first = try StrataBinary.start(arguments(space: space.path, url: url, worker: "A"), in: directory, log: directory.appendingPathComponent("a.log"))
@@ -198,20 +191,7 @@ struct DatabaseOutageTests {
         // Each trial is 6 items two at a time, 0.5 s a call: about 1.5 s; the whole search about 5 s on two workers.
         let server = try ScriptedLLMServer { _, _ in .delayed(0.5, .text("The answer is #### 7")) }
         let directory = try temporaryDirectory()
-        let space = directory.appendingPathComponent("space.yaml")
-        try """
-        strata-search: 1
-        name: outage
-        axes:
-          samples: [1, 2, 3, 4, 5, 6]
-        pipeline:
-          models:
-            m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)", limits: { max_in_flight: 8 } }
-          defaults: { max_tokens: 16 }
-          layers:
-            - ensemble: [{ model: m, samples: $samples }]
-            - vote: { extractor: numeric }
-        """.write(to: space, atomically: true, encoding: .utf8)
+        let space = URL(fileURLWithPath: try WorkerProcessTests.slowSpace(server, in: directory, samples: "[1, 2, 3, 4, 5, 6]"))
         func arguments(_ worker: String) -> [String] {
             [
                 "search", space.path, "--dataset", packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path,
