@@ -19,10 +19,11 @@ extension Search {
     public func runWorker(
         store: any SharedStudyStore, worker: WorkerOptions, onTrial: @escaping @Sendable (TrialRecord, Bool) -> Void = { _, _ in }
     ) async throws -> SearchResult {
-        guard case .full = settings.fidelity else {
+        if case .hyperband = settings.fidelity {
             throw SharedSearchUnsupported(
                 description:
-                    "workers share only '--fidelity full' searches for now; successive halving across workers (its asynchronous variant) is not built yet")
+                    "workers share '--fidelity full' or 'halving' (asynchronous successive halving) searches; hyperband's brackets across workers are not built"
+            )
         }
         guard settings.algorithm != .greedy else {
             throw SharedSearchUnsupported(description: "greedy walks one axis at a time in one process; use tpe, random or grid with a shared store")
@@ -112,17 +113,25 @@ final class SharedWorker: @unchecked Sendable {
         return totals.stopReason
     }
 
-    /// What to queue next, from the whole study: a new configuration while the
-    /// exploration lasts; then, once every exploring trial is in, the leaders
-    /// on the held-out items; then nothing.
+    /// What to queue next, from the whole study: under successive halving, a
+    /// promotion to the next rung when one is due (ASHA); else a new
+    /// configuration while the exploration lasts; then, once every exploring
+    /// trial is in, the leaders on the whole search split and held out; then nothing.
     func decide(_ state: SharedStudyState) -> ([PendingTrial], Decision) {
         let plan = search.plan, settings = search.settings, evaluator = search.evaluator
         let devItems = evaluator.devItems
         guard devItems > 0, !plan.feasible.isEmpty else { return ([], .done) }
         let finishedDev = state.finished.filter { $0.phase == .dev }.sorted { $0.number < $1.number }
         let pendingDev = state.pending.filter { $0.phase == .dev }
+        let known = Set(state.finished.map(\.identity) + state.pending.map(\.identity))
+        let rungs = settings.fidelity.rungs(total: devItems)
+        if case .halving(let eta, _) = settings.fidelity,
+            let promoted = Self.promotion(rungs: rungs, eta: eta, finished: finishedDev, known: known, index: plan.encoded.index(of:))
+        {
+            return ([pending(promoted.index, phase: .dev, items: promoted.items)], .proposed)
+        }
         let tried = Set(finishedDev.compactMap { plan.encoded.index(of: $0.configuration) })
-        let inFlight = pendingDev.compactMap { plan.encoded.index(of: $0.configuration) }
+        let inFlight = Array(Set(pendingDev.compactMap { plan.encoded.index(of: $0.configuration) })).sorted()
         let maxTrials = min(settings.limits.trials ?? plan.feasible.count, plan.feasible.count)
         if tried.union(inFlight).count < maxTrials {
             // As the single-process search observes: a failed trial counts as the worst seen so far.
@@ -145,18 +154,47 @@ final class SharedWorker: @unchecked Sendable {
                 var sampler = settings.algorithm.makeSampler(space: plan.space, encoded: plan.encoded)
                 next = sampler.next(history: history, excluded: tried.union(inFlight), rng: &rng)
             }
-            if let next { return ([pending(next, phase: .dev, items: devItems)], .proposed) }
+            if let next { return ([pending(next, phase: .dev, items: rungs[0])], .proposed) }
         }
         if !pendingDev.isEmpty { return ([], .wait) }
-        guard evaluator.holdoutItems > 0 else { return ([], .done) }
         let standing = SearchRun(search: search, previous: state.finished, onTrial: { _, _ in })
-        let known = Set(state.finished.map(\.identity) + state.pending.map(\.identity))
+        let leaders = standing.chooseLeaders()
+        // Leaders found on fewer items (halving) are scored on the whole split before any is held out.
+        let unfinished = leaders.map { pending($0, phase: .dev, items: devItems) }.filter { !known.contains($0.identity) }
+        if !unfinished.isEmpty { return (unfinished, .proposed) }
+        guard evaluator.holdoutItems > 0 else { return ([], .done) }
         // The leaders, and the cheapest configuration as the baseline the winner is compared with.
-        var heldOut = standing.chooseLeaders()
+        var heldOut = leaders
         if let cheapest = plan.cheapest.flatMap({ plan.encoded.index(of: $0.configuration) }), !heldOut.contains(cheapest) { heldOut.append(cheapest) }
         let missing = heldOut.map { pending($0, phase: .holdout, items: evaluator.holdoutItems) }.filter { !known.contains($0.identity) }
         if !missing.isEmpty { return (missing, .proposed) }
         return ([], state.pending.isEmpty ? .done : .wait)
+    }
+
+    /// Asynchronous successive halving: from the top rung down, the best
+    /// configuration among the top ⌊n/eta⌋ of the n finished on a rung that
+    /// is not yet on (or queued for) the next. Decided on what has finished
+    /// so far, so no worker waits for a rung to fill; the leaders' final
+    /// scoring on the whole split bounds what an early promotion costs.
+    static func promotion(
+        rungs: [Int], eta: Int, finished: [TrialRecord], known: Set<String>, index: (Configuration) -> Int?
+    ) -> (index: Int, items: Int)? {
+        guard rungs.count > 1 else { return nil }
+        for rung in (0..<(rungs.count - 1)).reversed() {
+            let scored = finished.compactMap { record -> (index: Int, objective: Double, record: TrialRecord)? in
+                guard record.fidelity == rungs[rung], record.status == .complete, let objective = record.objective,
+                    let position = index(record.configuration)
+                else { return nil }
+                return (position, objective, record)
+            }
+            let best = scored.sorted { $0.objective != $1.objective ? $0.objective > $1.objective : $0.index < $1.index }
+            for candidate in best.prefix(best.count / max(2, eta)) {
+                // Not on any higher rung yet (a leader may have gone straight to the whole split).
+                let higher = rungs[(rung + 1)...].map { "\(TrialPhase.dev.rawValue)|\($0)|\(candidate.record.configuration.key)" }
+                if !higher.contains(where: known.contains) { return (candidate.index, rungs[rung + 1]) }
+            }
+        }
+        return nil
     }
 
     func pending(_ index: Int, phase: TrialPhase, items: Int) -> PendingTrial {

@@ -8,14 +8,17 @@ import Testing
 /// Scores a configuration by its axes (higher samples and tokens are better),
 /// after 10–50 ms standing in for model time, and logs who evaluated what.
 final class LoggingEvaluator: TrialEvaluator {
+    /// `phase|items|configuration` of every evaluation, in order.
     let log = Mutex<[String]>([])
+    let devItems: Int
     var dataIdentity: String { "synthetic v1" }
-    var devItems: Int { 4 }
     var holdoutItems: Int { 2 }
+
+    init(devItems: Int = 4) { self.devItems = devItems }
 
     func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, items: Int, meter: SpendMeter) async throws -> TrialOutcome {
         try await Task.sleep(for: .milliseconds(Int.random(in: 10...50)))
-        log.withLock { $0.append("\(phase.rawValue)|\(pipeline.configuration.key)") }
+        log.withLock { $0.append("\(phase.rawValue)|\(items)|\(pipeline.configuration.key)") }
         guard case .int(let samples)? = pipeline.configuration["samples"], case .int(let tokens)? = pipeline.configuration["tokens"] else {
             return TrialOutcome(score: 0, items: items)
         }
@@ -95,6 +98,37 @@ struct SharedSearchTests {
         #expect(status.complete == alone.trials.count)
         let calls: Int = results[0].trials.compactMap { $0.outcome?.issuedCalls }.reduce(0, +)
         #expect(status.issuedCalls == calls)
+    }
+
+    @Test func threeWorkersHalveAsynchronously() async throws {
+        // 9 items in rungs of 1, 3 and 9; a configuration goes up a rung only from the top third of its rung.
+        let settings = SearchSettings(algorithm: .random, seed: 5, fidelity: .halving(eta: 3, minItems: 1), leaders: 2)
+        let evaluator = LoggingEvaluator(devItems: 9)
+        let results = try await workers(3, url: try await TestPostgres.freshDatabase(), settings: settings, evaluator: evaluator)
+        let log = evaluator.log.withLock { $0 }
+        #expect(log.count == Set(log).count, "a rung trial was evaluated twice: \(log.sorted())")
+        let trials = results[0].trials.filter { $0.phase == .dev }
+        #expect(trials.filter { $0.fidelity == 1 }.count == 40)
+        #expect(trials.filter { $0.fidelity == 3 }.count >= 40 / 3)
+        #expect(trials.count < 40 * 2, "halving scored too many configurations past the first rung")
+        let leaders = Set(results[0].leaders.map(\.configuration))
+        for (rung, items) in [1, 3, 9].enumerated().dropFirst() {
+            for promoted in trials where promoted.fidelity == items && !(items == 9 && leaders.contains(promoted.configuration)) {
+                // When it was proposed, the trials finished on the rung below were some prefix of those numbered before it.
+                let below = trials.filter { $0.fidelity == [1, 3, 9][rung - 1] && $0.number < promoted.number }
+                let deserved = (1...max(1, below.count)).contains { finished in
+                    let top = below.prefix(finished).sorted { ($0.objective ?? 0) > ($1.objective ?? 0) }.prefix(finished / 3)
+                    return top.contains { $0.configuration == promoted.configuration }
+                }
+                #expect(deserved, "\(promoted.configuration.key) reached \(items) items without being in the top third below")
+            }
+        }
+        for result in results {
+            #expect(result.best?.configuration.key == "samples=8 tokens=80")
+            // The leaders are scored on the whole search split, then held out.
+            #expect(result.leaders.count == 2)
+            #expect(result.leaders.allSatisfy { $0.dev.fidelity == 9 && $0.holdout?.outcome?.items == 2 })
+        }
     }
 
     @Test func aGlobalCallLimitHoldsAcrossWorkers() async throws {
