@@ -13,7 +13,7 @@ import PackageDescription
 //                                                 (runs the graph node by node)   (run store)   (study store, best pipeline)
 //   StrataCompiler ─▶ StrataSpace (search-space language: axes, template, configurations) ─────────▲
 //   StrataRuntime ─▶ StrataServe (pipelines as OpenAI-compatible models over HTTP; Hummingbird)
-//   StrataSearch, StrataEval ─▶ StrataPostgres (study and run stores shared by workers on many machines)
+//   StrataSearch, StrataEval, StrataCache ─▶ StrataPostgres (study and run stores, and a shared cache level, for workers on many machines)
 //
 // StrataDiagnostics underlies the front end and the reports; StrataProviders
 // knows nothing of the language (an `Endpoint` is all it needs).
@@ -132,11 +132,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Study and run stores in PostgreSQL, shared by search and eval workers on many machines.
+        // Study and run stores and the response cache's shared level in PostgreSQL, shared by workers on many machines.
         .target(
             name: "StrataPostgres",
             dependencies: [
-                "StrataEval", "StrataRuntime", "StrataSearch", "StrataSpace",
+                "StrataCache", "StrataEval", "StrataRuntime", "StrataSearch", "StrataSpace",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),

@@ -79,7 +79,7 @@ struct EvalCommand: AsyncParsableCommand {
         let runStore: any RunResultStore = try shared?.runs ?? RunStore(path: store)
         var job = EvalJob(
             pipelines: pipelines, dataset: dataset, selection: try selection(), scorer: scoring.scorer,
-            store: runStore, cache: try cacheOptions.open(), concurrency: concurrency)
+            store: runStore, cache: try cacheOptions.open(sharing: shared?.database), concurrency: concurrency)
         job.shared = shared.map { (PostgresItemQueue(database: $0.database), $0.worker, unitItems) }
         let progress = EvalProgress(total: job.items.count)
         let outcome = try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })

@@ -179,7 +179,7 @@ struct SearchCommand: AsyncParsableCommand {
         }
         var job = SearchJob(
             plan: plan, settings: settings, data: searchData, runStore: try shared?.runs ?? RunStore(path: runStore),
-            studyStore: try shared?.studies ?? SQLiteStudyStore(path: store), cache: try cacheOptions.open(), concurrency: concurrency,
+            studyStore: try shared?.studies ?? SQLiteStudyStore(path: store), cache: try cacheOptions.open(sharing: shared?.database), concurrency: concurrency,
             baseline: try baseline.map { try EvalCommand.compiled($0, as: "usable as a baseline", compiler: includes.compiler) })
         job.worker = shared?.worker
         let where_ = shared.map { "\($0.database.location) as worker \($0.worker.id)" } ?? store

@@ -27,6 +27,8 @@ public struct CacheProblem: Sendable, CustomStringConvertible {
         case slowLock = "slow lock"
         /// SQLite refused a read or a write for another reason (disk full, I/O error).
         case failed = "failed"
+        /// The shared level failed or was late; the call went on without it, and it is left alone for a while.
+        case sharedUnavailable = "shared cache unavailable"
     }
 
     public var kind: Kind
@@ -39,11 +41,22 @@ public struct CacheProblem: Sendable, CustomStringConvertible {
 /// request — endpoint identity, model, messages, sampling parameters, schema —
 /// plus the sample index, so repeated samples stay distinct. Keys of the API
 /// are never part of the request, so they never reach the cache.
+///
+/// With a `shared` level (a PostgreSQL table many machines reach), a local
+/// miss is looked up there, and a reply is stored in both: workers on
+/// different machines then pay once for a request they share. The shared
+/// level is bounded by `sharedLimits`: late or failing, it is a miss.
 public final class ResponseCache: Sendable {
     public let mode: CacheMode
     public let path: String
     private let database: DatabasePool?
     private let problems: ProblemLog
+    /// The level shared between machines, if any.
+    public let shared: (any SharedResponseTier)?
+    public let sharedLimits: SharedTierLimits
+    /// Until when the shared level is left alone after a failure.
+    private let sharedPausedUntil = Mutex<Date?>(nil)
+    private let sharedHitCount = Atomic<Int>(0)
     /// How long a lookup or store waits for another process's lock. A cache is
     /// worth less than the run it would stall, so this is short.
     public let lockTimeout: TimeInterval
@@ -54,14 +67,17 @@ public final class ResponseCache: Sendable {
     /// Opens (creating if needed) the cache at `path`. A file that is not a
     /// readable SQLite database is moved aside (`path.corrupt-TIME`) and a new
     /// cache started, reported as `.corruptFile`. `report` hears the first
-    /// three problems of each kind, as they happen.
+    /// three problems of each kind, as they happen. `shared` is a level behind
+    /// the file that other machines read and write too.
     public init(
-        path: String, mode: CacheMode = .readwrite, lockTimeout: TimeInterval = 5,
-        report: @escaping @Sendable (CacheProblem) -> Void = { _ in }
+        path: String, mode: CacheMode = .readwrite, lockTimeout: TimeInterval = 5, shared: (any SharedResponseTier)? = nil,
+        sharedLimits: SharedTierLimits = SharedTierLimits(), report: @escaping @Sendable (CacheProblem) -> Void = { _ in }
     ) throws {
         self.mode = mode
         self.path = path
         self.lockTimeout = lockTimeout
+        self.shared = mode == .off ? nil : shared
+        self.sharedLimits = sharedLimits
         self.problems = ProblemLog(report: report)
         guard mode != .off else {
             database = nil
@@ -111,19 +127,29 @@ public final class ResponseCache: Sendable {
         return ContentHash.sha256(canonical)
     }
 
-    /// The reply stored under `key`. Async: GRDB reads on its own threads, so a
-    /// wait for another process's lock never blocks Swift's cooperative pool.
+    /// The reply stored under `key`: in the local file, else in the shared
+    /// level (and then copied into the file). Async: GRDB reads on its own
+    /// threads, so a wait for another process's lock never blocks Swift's cooperative pool.
     public func lookup(_ key: String) async -> ChatResponse? {
         guard mode.reads, let database else { return nil }
-        guard
-            let data = await attempt(
+        let local =
+            await attempt(
                 "look up a reply",
                 {
                     try await database.read { db in
                         try Data.fetchOne(db, sql: "SELECT response FROM responses WHERE key = ?", arguments: [key])
                     }
                 }) ?? nil
+        if let local, let response = decode(local, key: key, from: "'\(path)'") { return response }
+        guard let shared, let data = await sharedAttempt("look up a reply", { try await shared.lookup(key) }) ?? nil,
+            let response = decode(data, key: key, from: "the shared cache at \(shared.location)")
         else { return nil }
+        sharedHitCount.add(1, ordering: .relaxed)
+        if mode.writes { await storeLocally(data, for: key) }
+        return response
+    }
+
+    private func decode(_ data: Data, key: String, from place: String) -> ChatResponse? {
         do {
             return try JSONDecoder().decode(ChatResponse.self, from: data)
         } catch {
@@ -131,26 +157,57 @@ public final class ResponseCache: Sendable {
             problems.add(
                 CacheProblem(
                     kind: .unreadableEntry,
-                    message: "entry \(key.prefix(12)) in '\(path)' is not a stored reply (\(data.count) bytes); asked the model instead\(replaced)"))
+                    message: "entry \(key.prefix(12)) in \(place) is not a stored reply (\(data.count) bytes); asked the model instead\(replaced)"))
             return nil
         }
     }
 
-    /// Stores `response` under `key` (async, like `lookup`).
+    /// Stores `response` under `key`, locally and in the shared level (async, like `lookup`).
     public func store(_ response: ChatResponse, for key: String) async {
-        guard mode.writes, let database, let data = try? JSONEncoder().encode(response) else { return }
+        guard mode.writes, database != nil, let data = try? JSONEncoder().encode(response) else { return }
         // A paid reply is stored even when the call's task was cancelled just after it
-        // arrived (a quorum met, a deadline): the write runs in a task of its own.
+        // arrived (a quorum met, a deadline): the writes run in a task of their own.
+        await Task {
+            await storeLocally(data, for: key)
+            if let shared { _ = await sharedAttempt("store a reply", { try await shared.store(data, for: key) }) }
+        }.value
+    }
+
+    private func storeLocally(_ data: Data, for key: String) async {
+        guard let database else { return }
         _ = await attempt("store a reply") {
-            try await Task {
-                try await database.write { db in
-                    try db.execute(
-                        sql: "INSERT OR REPLACE INTO responses (key, response, created_at) VALUES (?, ?, ?)",
-                        arguments: [key, data, Date().timeIntervalSince1970])
-                }
-            }.value
+            try await database.write { db in
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO responses (key, response, created_at) VALUES (?, ?, ?)",
+                    arguments: [key, data, Date().timeIntervalSince1970])
+            }
         }
     }
+
+    /// Runs one access to the shared level within its deadline. A failure
+    /// or a late answer is a problem, and the level is left alone for a
+    /// while, so an outage costs each call nothing after the first wait.
+    private func sharedAttempt<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async -> T? {
+        guard let shared else { return nil }
+        if let until = sharedPausedUntil.withLock({ $0 }), Date() < until { return nil }
+        do {
+            return try await withDeadline(sharedLimits.deadline, body)
+        } catch is CancellationError {
+            return nil
+        } catch {
+            sharedPausedUntil.withLock { $0 = Date().addingTimeInterval(sharedLimits.pauseAfterFailure) }
+            problems.add(
+                CacheProblem(
+                    kind: .sharedUnavailable,
+                    message:
+                        "could not \(what) in the shared cache at \(shared.location) (\(error)); carried on without it, and try it again in \(String(format: "%g", sharedLimits.pauseAfterFailure)) s"
+                ))
+            return nil
+        }
+    }
+
+    /// Replies found in the shared level rather than the local file, since the cache was opened.
+    public var sharedHits: Int { sharedHitCount.load(ordering: .relaxed) }
 
     /// Runs one database access, turning a failure or a long wait into a problem.
     private func attempt<T>(_ what: String, _ body: () async throws -> T) async -> T? {

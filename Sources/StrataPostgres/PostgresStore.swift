@@ -203,6 +203,10 @@ public final class PostgresStore: Sendable {
                 score double precision NOT NULL, detail text, usage text NOT NULL, layers text NOT NULL, writer text NOT NULL,
                 finished_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (run_id, item_id))
             """,
-        ]
+        ],
+        [
+            // The response cache's shared level: the same keys as each machine's SQLite file.
+            "CREATE TABLE strata_responses (key text PRIMARY KEY, response text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
+        ],
     ]
 }

@@ -156,8 +156,9 @@ struct SharedEvalTests {
 
 /// A database that goes away mid-search: a private cluster (the tests sharing
 /// the main one must not see it stop), stopped — or hung, every server
-/// process stopped with SIGSTOP — for five seconds while two workers are
-/// busy, then back.
+/// process stopped with SIGSTOP — for ten seconds while two workers are
+/// busy, then back. The response cache's shared level is in the same
+/// database: while it is gone, its lookups are misses.
 @Suite(.enabled(if: TestPostgres.isUp, "no STRATA_TEST_POSTGRES_URL: scripts/test starts a throwaway PostgreSQL"))
 struct DatabaseOutageTests {
     static let control = packageRoot.appendingPathComponent("scripts/test-postgres").path
@@ -195,7 +196,7 @@ struct DatabaseOutageTests {
         func arguments(_ worker: String) -> [String] {
             [
                 "search", space.path, "--dataset", packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path,
-                "--split", "dev:0.5", "--dev-limit", "6", "--holdout-limit", "0", "--algorithm", "grid", "--concurrency", "2", "--cache", "off",
+                "--split", "dev:0.5", "--dev-limit", "6", "--holdout-limit", "0", "--algorithm", "grid", "--concurrency", "2",
                 "--store", url, "--worker-id", worker, "--lease-ttl", "30", "--heartbeat", "0.5", "--poll", "0.2",
             ]
         }
@@ -213,7 +214,7 @@ struct DatabaseOutageTests {
         let beforeOutage = try WorkerProcessTests.psql(url, "SELECT count(*) FROM strata_trials WHERE status = 'complete'")
         #expect(beforeOutage != ["6"], "the search finished before the database stopped")
         _ = try Self.cluster(outage.begin, port: port)
-        try await Task.sleep(for: .seconds(5))
+        try await Task.sleep(for: .seconds(10))
         _ = try Self.cluster(outage.end, port: port)
         for worker in workers {
             let exited = await eventually(within: 120) { !worker.isRunning }
