@@ -7,6 +7,10 @@
 // TPE with the same seed on every worker, each evaluation taking --delay
 // seconds (standing in for model time), until one worker evaluates the
 // optimum; wall-clock time and evaluations to the optimum against one worker.
+// Each worker is a process of its own (this executable, started with
+// --worker-process), with its own connections; the clock starts when every
+// worker has compiled the space and says it is ready. --in-process runs the
+// workers as tasks of this process instead.
 //
 //   scripts/test-postgres start
 //   swift run -c release SearchBenchmark --workers 1,2,4,8 --seeds 10 --delay 0.05
@@ -42,6 +46,9 @@ struct Options {
     var workers: [Int] = []
     var delay = 0.05
     var store = "postgres://strata@127.0.0.1:55432/postgres?sslmode=disable"
+    var inProcess = false
+    /// Set in a worker process: which run, seed and worker it is.
+    var workerProcess: (run: String, seed: Int, index: Int, optimum: Int)?
     init() {
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = arguments.next() {
@@ -51,6 +58,12 @@ struct Options {
             case "--workers": workers = (arguments.next() ?? "").split(separator: ",").compactMap { Int($0) }
             case "--delay": delay = Double(arguments.next() ?? "") ?? delay
             case "--store": store = arguments.next() ?? store
+            case "--in-process": inProcess = true
+            case "--worker-process":
+                let fields = (arguments.next() ?? "").split(separator: ",")
+                if fields.count == 4, let seed = Int(fields[1]), let index = Int(fields[2]), let optimum = Int(fields[3]) {
+                    workerProcess = (String(fields[0]), seed, index, optimum)
+                }
             default: break
             }
         }
@@ -125,11 +138,14 @@ final class SharedSyntheticEvaluator: TrialEvaluator {
     let run: String
     let delay: Double
     let state: Mutex<State>
+    /// Hears when each evaluation starts, and when the optimum was found (a worker process prints it).
+    let say: (@Sendable (String) -> Void)?
 
-    init(optimum: String, run: String, seed: UInt64, delay: Double) {
+    init(optimum: String, run: String, seed: UInt64, delay: Double, say: (@Sendable (String) -> Void)? = nil) {
         self.optimum = optimum
         self.run = run
         self.delay = delay
+        self.say = say
         state = Mutex(State(generator: SeededGenerator(seed: seed &* 7919 &+ 17)))
     }
 
@@ -142,11 +158,14 @@ final class SharedSyntheticEvaluator: TrialEvaluator {
             $0.evaluations += 1
             return $0.evaluations
         }
+        let began = Date()
+        say?("started \(began.timeIntervalSince1970)")
         try await Task.sleep(for: .seconds(delay))
         if pipeline.configuration.key == optimum {
             state.withLock {
                 if $0.foundAt == nil { ($0.foundAt, $0.foundTime) = (number, Date()) }
             }
+            say?("found \(began.timeIntervalSince1970) \(Date().timeIntervalSince1970)")
             throw SearchStopped(reason: "found the optimum")
         }
         let noise = state.withLock { state -> Double in
@@ -159,17 +178,17 @@ final class SharedSyntheticEvaluator: TrialEvaluator {
 
 /// N workers (each with its own connections, as on N machines) on one fresh study until the optimum is found.
 func sharedRun(plan: SearchPlan, optimum: String, workers: Int, seed: Int, options: Options) async throws -> (seconds: Double, evaluations: Int) {
+    if !options.inProcess {
+        let index = plan.feasible.firstIndex { $0.configuration.key == optimum }!
+        return try await processRun(optimum: index, workers: workers, seed: seed, options: options)
+    }
     let location = try PostgresLocation(url: options.store)
     let evaluator = SharedSyntheticEvaluator(optimum: optimum, run: UUID().uuidString, seed: UInt64(seed), delay: options.delay)
     let start = Date()
     try await withThrowingTaskGroup(of: Void.self) { group in
         for index in 0..<workers {
             group.addTask {
-                let database = try await PostgresStore.open(location)
-                defer { database.close() }
-                let store = PostgresStudyStore(database: database)
-                let search = Search(plan: plan, settings: SearchSettings(algorithm: .tpe, seed: UInt64(seed)), evaluator: evaluator, store: store)
-                _ = try await search.runWorker(store: store, worker: WorkerOptions(id: "bench-\(index)", leaseTTL: 30, heartbeat: 5, poll: 0.01))
+                try await work(plan: plan, evaluator: evaluator, seed: seed, index: index, location: location)
             }
         }
         try await group.waitForAll()
@@ -178,7 +197,73 @@ func sharedRun(plan: SearchPlan, optimum: String, workers: Int, seed: Int, optio
     return ((found.1 ?? Date()).timeIntervalSince(start), found.0 ?? plan.feasible.count + 1)
 }
 
+/// One worker on the run's study, until the study stops.
+func work(plan: SearchPlan, evaluator: SharedSyntheticEvaluator, seed: Int, index: Int, location: PostgresLocation) async throws {
+    let database = try await PostgresStore.open(location)
+    defer { database.close() }
+    let store = PostgresStudyStore(database: database)
+    let search = Search(plan: plan, settings: SearchSettings(algorithm: .tpe, seed: UInt64(seed)), evaluator: evaluator, store: store)
+    _ = try await search.runWorker(store: store, worker: WorkerOptions(id: "bench-\(index)", leaseTTL: 30, heartbeat: 5, poll: 0.01))
+}
+
+/// The same run with each worker a process of its own. Each says when it
+/// started every evaluation and when it found the optimum; evaluations to
+/// the optimum are those started, by any worker, before the optimum's.
+func processRun(optimum: Int, workers: Int, seed: Int, options: Options) async throws -> (seconds: Double, evaluations: Int) {
+    let run = UUID().uuidString
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("search-benchmark-\(run)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    var processes: [(process: Process, go: Pipe, output: URL)] = []
+    for index in 0..<workers {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        process.arguments = ["--worker-process", "\(run),\(seed),\(index),\(optimum)", "--store", options.store, "--delay", String(options.delay)]
+        let output = directory.appendingPathComponent("\(index).out")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        let go = Pipe()
+        process.standardInput = go
+        try process.run()
+        processes.append((process, go, output))
+    }
+    func lines(_ url: URL) -> [Substring] { ((try? String(contentsOf: url, encoding: .utf8)) ?? "").split(separator: "\n") }
+    // Compiling the space takes each process a while; the clock starts when all are ready.
+    while !processes.allSatisfy({ lines($0.output).contains("ready") }) {
+        guard processes.allSatisfy({ $0.process.isRunning }) else { throw BenchmarkError("a worker process exited before it was ready") }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    let start = Date().timeIntervalSince1970
+    for worker in processes { worker.go.fileHandleForWriting.write(Data("go\n".utf8)) }
+    for worker in processes {
+        worker.process.waitUntilExit()
+        guard worker.process.terminationStatus == 0 else { throw BenchmarkError("a worker process exited with \(worker.process.terminationStatus)") }
+    }
+    let said = processes.flatMap { lines($0.output) }
+    let starts = said.compactMap { $0.hasPrefix("started ") ? Double($0.dropFirst(8)) : nil }
+    guard let found = said.first(where: { $0.hasPrefix("found ") })?.split(separator: " "), found.count == 3,
+        let foundStart = Double(found[1]), let foundEnd = Double(found[2])
+    else { return (Date().timeIntervalSince1970 - start, starts.count + 1) }
+    return (foundEnd - start, starts.filter { $0 < foundStart }.count + 1)
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 let options = Options()
+if let worker = options.workerProcess {
+    // A worker process of processRun: compile, say so, wait for the start, work.
+    let plan = SearchPlan(space: SearchSpaceLoader.load(path: "Pipelines/searches/archon-paper-space.yaml").space!)
+    let evaluator = SharedSyntheticEvaluator(
+        optimum: plan.feasible[worker.optimum].configuration.key, run: worker.run, seed: UInt64(worker.seed &* 31 &+ worker.index),
+        delay: options.delay, say: { FileHandle.standardOutput.write(Data("\($0)\n".utf8)) })
+    FileHandle.standardOutput.write(Data("ready\n".utf8))
+    _ = readLine()
+    try await work(plan: plan, evaluator: evaluator, seed: worker.seed, index: worker.index, location: try PostgresLocation(url: options.store))
+    exit(0)
+}
 let loaded = SearchSpaceLoader.load(path: "Pipelines/searches/archon-paper-space.yaml")
 guard let space = loaded.space else {
     print(DiagnosticRenderer(sources: loaded.sources).render(loaded.diagnostics))

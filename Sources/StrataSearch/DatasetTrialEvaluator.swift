@@ -77,6 +77,7 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
         let task = Task {
             try await evaluator.evaluate(selected, run: key.id) { result in
                 let (calls, usd) = spend.add(result.usage)
+                meter.itemFinished(calls: result.usage.calls, usd: result.usage.usd)
                 if meter.exhausted(addingCalls: calls, usd: usd) != nil { spend.stop() }
             }
         }

@@ -55,6 +55,8 @@ final class SharedWorker: @unchecked Sendable {
     let options: WorkerOptions
     let onTrial: @Sendable (TrialRecord, Bool) -> Void
     let meter: SpendMeter
+    /// Publishes this worker's spend item by item, so the study's limits hold within an item.
+    let ledger: SpendLedger
     /// Objectives, standings and leaders, as the single-process search computes them.
     let scoring: SearchRun
     var stopReason: String?
@@ -69,13 +71,21 @@ final class SharedWorker: @unchecked Sendable {
         self.store = store
         self.options = options
         self.onTrial = onTrial
-        meter = SpendMeter(limits: search.settings.limits, calls: 0, usd: 0, seconds: 0)
+        let meter = SpendMeter(limits: search.settings.limits, calls: 0, usd: 0, seconds: 0)
+        let ledger = SpendLedger(store: store, study: search.study.id, meter: meter)
+        meter.onItem { ledger.item(calls: $0, usd: $1) }
+        self.meter = meter
+        self.ledger = ledger
         scoring = SearchRun(search: search, previous: [], onTrial: { _, _ in })
     }
 
     var studyID: String { search.study.id }
 
     func work() async throws {
+        defer {
+            meter.onItem(nil)
+            ledger.close()
+        }
         while true {
             try Task.checkCancellation()
             // Another worker stopped the study (a limit, or its evaluator said so): stop with it.
@@ -108,9 +118,7 @@ final class SharedWorker: @unchecked Sendable {
 
     /// The study's spend, every worker's, as the limits judge it; why the study stopped, if it did.
     func readSpend() async throws -> String? {
-        let totals = try await store.addSpend(study: studyID, calls: 0, usd: 0)
-        meter.setSpent(calls: totals.calls, usd: totals.usd)
-        return totals.stopReason
+        try await ledger.refresh().stopReason
     }
 
     /// What to queue next, from the whole study: under successive halving, a
@@ -214,19 +222,21 @@ final class SharedWorker: @unchecked Sendable {
             throw SharedSearchUnsupported(description: "trial \(claim.trial.identity) is not a feasible configuration of this space")
         }
         let configured = plan.feasible[index]
-        let meter = meter
+        let meter = meter, ledger = ledger
         let evaluator = search.evaluator
-        let store = store, studyID = studyID, id = options.id, ttl = options.leaseTTL
+        let store = store, id = options.id, ttl = options.leaseTTL
         let held = await options.holdingLease {
             guard try await store.renew(claim, worker: id, ttl: ttl) else { return false }
-            let totals = try await store.addSpend(study: studyID, calls: 0, usd: 0)
-            meter.setSpent(calls: totals.calls, usd: totals.usd)
+            try await ledger.refresh()
             return true
         } _: {
             try await evaluator.evaluate(configured, phase: claim.trial.phase, items: claim.trial.fidelity, meter: meter)
         }
         // The lease was lost: another worker owns the trial now, and what this one finished stays in the run store for it.
-        guard let result = held else { return true }
+        guard let result = held else {
+            try await ledger.settle()
+            return true
+        }
         var record = TrialRecord(
             number: 0, configuration: configured.configuration, phase: claim.trial.phase, fidelity: claim.trial.fidelity, status: .complete,
             outcome: nil, error: nil, objective: nil, staticCalls: claim.trial.staticCalls, staticUSD: claim.trial.staticUSD)
@@ -235,7 +245,7 @@ final class SharedWorker: @unchecked Sendable {
             record.outcome = outcome
             record.objective = scoring.objective(outcome, index: index)
         case .failure(let stopped as SearchStopped):
-            _ = try await store.addSpend(study: studyID, calls: stopped.calls, usd: stopped.usd)
+            try await ledger.settle(calls: stopped.calls, usd: stopped.usd)
             try await store.release(claim, worker: options.id)
             stopReason = stopped.reason
             try await store.stop(study: studyID, reason: stopped.reason)
@@ -244,16 +254,15 @@ final class SharedWorker: @unchecked Sendable {
             // Given back from a task of its own: this one is cancelled, and so would be the release.
             let id = options.id
             await Task { try? await store.release(claim, worker: id) }.value
+            _ = try? await ledger.settle()
             throw CancellationError()
         case .failure(let error):
             record.status = .failed
             record.error = "\(error)"
         }
         record.finishedAt = Date()
-        if let outcome = record.outcome {
-            let totals = try await store.addSpend(study: studyID, calls: outcome.issuedCalls, usd: outcome.usd)
-            meter.setSpent(calls: totals.calls, usd: totals.usd)
-        }
+        // A failed trial's items said what they spent; a finished one's outcome has the rest, if any.
+        try await ledger.settle(calls: record.outcome?.issuedCalls ?? 0, usd: record.outcome?.usd ?? 0)
         if let number = try await store.complete(claim, record: record, worker: options.id, study: studyID) {
             record.number = number
             trialsRun += 1

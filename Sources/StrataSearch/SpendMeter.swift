@@ -9,6 +9,8 @@ public final class SpendMeter: Sendable {
     private let start = Date()
     private let spentSoFar: Mutex<(calls: Int, usd: Double)>
     private let priorSeconds: Double
+    /// Hears each item's spend as it finishes: a worker of a shared study publishes it at once.
+    private let itemListener = Mutex<(@Sendable (Int, Double) -> Void)?>(nil)
 
     init(limits: SearchLimits, calls: Int, usd: Double, seconds: Double) {
         self.limits = limits
@@ -26,6 +28,11 @@ public final class SpendMeter: Sendable {
             $0.usd += usd
         }
     }
+
+    /// An evaluator's item finished, having sent `calls` calls and spent `usd`.
+    public func itemFinished(calls: Int, usd: Double) { itemListener.withLock { $0 }?(calls, usd) }
+
+    func onItem(_ listener: (@Sendable (Int, Double) -> Void)?) { itemListener.withLock { $0 = listener } }
 
     /// Takes the spend of a study shared by workers, as its store totals it
     /// (this worker's finished trials included).

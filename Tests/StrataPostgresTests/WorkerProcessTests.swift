@@ -16,10 +16,10 @@ struct WorkerProcessTests {
         return outcome.stdout.split(separator: "\n").map(String.init)
     }
 
-    func arguments(space: String, url: String, worker: String, ttl: String = "3") -> [String] {
+    func arguments(space: String, url: String, worker: String, ttl: String = "3", items: Int = 20, concurrency: Int = 2) -> [String] {
         [
             "search", space, "--dataset", packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path,
-            "--split", "dev:0.5", "--dev-limit", "20", "--holdout-limit", "0", "--algorithm", "grid", "--concurrency", "2",
+            "--split", "dev:0.5", "--dev-limit", String(items), "--holdout-limit", "0", "--algorithm", "grid", "--concurrency", String(concurrency),
             "--cache", "off", "--store", url, "--worker-id", worker, "--lease-ttl", ttl, "--heartbeat", "0.5", "--poll", "0.2",
         ]
     }
@@ -70,6 +70,45 @@ struct WorkerProcessTests {
         #expect(results.count == 20)
         for item in pausedAt { #expect(results.contains("\(item) A")) }
         #expect(try Self.psql(url, "SELECT count(*) FROM strata_trials WHERE status = 'complete'") == ["1"])
+    }
+
+    @Test func fourWorkersStopWithinAnItemOrTwoEachOfAGlobalCallLimit() async throws {
+        // Six configurations of 10 items, 2 calls an item, 0.3 s an item: a trial alone is 20 calls in 3 s, and four at once 80.
+        let server = try ScriptedLLMServer { _, _ in .delayed(0.3, .text("The answer is #### 7")) }
+        let directory = try temporaryDirectory()
+        let space = directory.appendingPathComponent("space.yaml")
+        try """
+        strata-search: 1
+        name: limit
+        axes:
+          tokens: [16, 17, 18, 19, 20, 21]
+        pipeline:
+          models:
+            m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
+          layers:
+            - ensemble: [{ model: m, samples: 2, max_tokens: $tokens }]
+            - vote: { extractor: numeric }
+        """.write(to: space, atomically: true, encoding: .utf8)
+        let url = try await TestPostgres.freshDatabase()
+        let outcomes = try await withThrowingTaskGroup(of: StrataBinary.Outcome.self) { group in
+            for name in ["A", "B", "C", "D"] {
+                let home = directory.appendingPathComponent(name)
+                try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+                let arguments = self.arguments(space: space.path, url: url, worker: name, items: 10, concurrency: 1) + ["--max-calls", "30"]
+                group.addTask { try await StrataBinary.run(arguments, in: home) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for outcome in outcomes {
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            #expect(outcome.stdout.contains("call budget") || outcome.stderr.contains("call budget"))
+        }
+        // Each worker publishes every item's calls as it finishes: the others stop within the item in flight
+        // and the one they started before hearing (two items, four calls, a worker), not within a trial (20 calls).
+        #expect(server.requestCount >= 30)
+        #expect(server.requestCount <= 30 + 4 * 2 * 2, "\(server.requestCount) calls for a limit of 30")
+        let counted = try Self.psql(url, "SELECT issued_calls FROM strata_studies")
+        #expect(counted == [String(server.requestCount)])
     }
 
     @Test func aKilledWorkersTrialIsTakenOverWithoutRepeatingAFinishedItem() async throws {
@@ -173,7 +212,7 @@ struct DatabaseOutageTests {
         process.environment = environment
         // A file, not a pipe: the server it starts inherits the descriptor and would hold a pipe open.
         let output = try temporaryDirectory().appendingPathComponent("out")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: output)
         try process.run()
         process.waitUntilExit()
