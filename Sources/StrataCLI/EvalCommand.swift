@@ -36,9 +36,6 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "The run store: a SQLite file, or postgres://USER@HOST:PORT/DATABASE shared by workers.")
     var store = ".strata/runs.sqlite"
 
-    @Option(help: "With a PostgreSQL store: items per leased range.")
-    var unitItems = 8
-
     @OptionGroup var worker: SharedStoreOptions
 
     @OptionGroup var cacheOptions: CacheOptions
@@ -73,14 +70,13 @@ struct EvalCommand: AsyncParsableCommand {
         let dataset = try data.load()
         let scoring = try scorer(for: dataset)
         let pipelines = try ([pipeline] + (compare.map { [$0] } ?? [])).map { try compiled($0, as: "evaluated") }
-        guard unitItems >= 1 else { throw ValidationError("--unit-items must be at least 1") }
         let shared = try await worker.open(store: store)
         defer { shared?.database.close() }
         let runStore: any RunResultStore = try shared?.runs ?? RunStore(path: store)
         var job = EvalJob(
             pipelines: pipelines, dataset: dataset, selection: try selection(), scorer: scoring.scorer,
             store: runStore, cache: try cacheOptions.open(sharing: shared?.database), concurrency: concurrency)
-        job.shared = shared.map { (PostgresItemQueue(database: $0.database), $0.worker, unitItems) }
+        job.shared = shared.map { (PostgresItemQueue(database: $0.database), $0.worker, $0.worker.unitItems ?? 8) }
         let progress = EvalProgress(total: job.items.count)
         let outcome = try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })
         for helper in scoring.helpers { try await helper.shutdown() }

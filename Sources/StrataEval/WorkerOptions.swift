@@ -12,12 +12,17 @@ public struct WorkerOptions: Sendable {
     public var heartbeat: Double
     /// How long to wait when no work is ready (others are finishing theirs).
     public var poll: Double
+    /// Items per unit of work when a trial or a run is split among workers; nil: a search trial is one unit.
+    public var unitItems: Int?
 
-    public init(id: String = WorkerOptions.defaultID(), leaseTTL: Double = 60, heartbeat: Double = 10, poll: Double = 1) {
+    public init(
+        id: String = WorkerOptions.defaultID(), leaseTTL: Double = 60, heartbeat: Double = 10, poll: Double = 1, unitItems: Int? = nil
+    ) {
         self.id = id
         self.leaseTTL = max(0.5, leaseTTL)
         self.heartbeat = max(0.05, min(heartbeat, leaseTTL / 3))
         self.poll = max(0.05, poll)
+        self.unitItems = unitItems.map { max(1, $0) }
     }
 
     /// `host-pid-xxxx`: unique per process, readable in `--status`.

@@ -34,11 +34,10 @@ public final class PostgresItemQueue: SharedItemQueue {
     public func claim(run: String, worker: String, ttl: Double) async throws -> ItemRange? {
         let scope = Self.scope(run)
         return try await database.run { connection in
-            guard let (unit, name, _) = try await WorkUnits.claim(scope: scope, worker: worker, ttl: ttl, on: connection, logger: self.logger)
-            else { return nil }
-            let bounds = name.dropFirst("items ".count).split(separator: "-").compactMap { Int($0) }
-            guard bounds.count == 2 else { throw PostgresStoreError.corrupt("unit \(unit) names no item range: '\(name)'") }
-            return ItemRange(unit: Int64(unit), lo: bounds[0], hi: bounds[1])
+            guard let unit = try await WorkUnits.claim(scope: scope, worker: worker, ttl: ttl, on: connection, logger: self.logger) else { return nil }
+            let bounds = unit.name.dropFirst("items ".count).split(separator: "-").compactMap { Int($0) }
+            guard bounds.count == 2 else { throw PostgresStoreError.corrupt("unit \(unit.id) names no item range: '\(unit.name)'") }
+            return ItemRange(unit: Int64(unit.id), lo: bounds[0], hi: bounds[1])
         }
     }
 

@@ -208,5 +208,10 @@ public final class PostgresStore: Sendable {
             // The response cache's shared level: the same keys as each machine's SQLite file.
             "CREATE TABLE strata_responses (key text PRIMARY KEY, response text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
         ],
+        [
+            // A trial split among workers: a unit per range of its items, each keeping what it measured until the last is done.
+            "ALTER TABLE strata_units ADD COLUMN trial text, ADD COLUMN item_lo int, ADD COLUMN item_hi int, ADD COLUMN part text",
+            "CREATE INDEX strata_units_trial ON strata_units (study_id, (coalesce(trial, trial_identity)))",
+        ],
     ]
 }

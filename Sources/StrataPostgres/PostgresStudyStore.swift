@@ -66,7 +66,9 @@ public final class PostgresStudyStore: SharedStudyStore {
         }
     }
 
-    public func propose(study: String, worker: String, _ decide: @Sendable (SharedStudyState) -> [PendingTrial]) async throws -> SharedStudyState {
+    public func propose(
+        study: String, worker: String, unitItems: Int?, _ decide: @Sendable (SharedStudyState) -> [PendingTrial]
+    ) async throws -> SharedStudyState {
         try await database.transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('strata/propose/' || \(study), 0))", logger: self.logger)
             let proposals = try await connection.query("SELECT proposals FROM strata_studies WHERE id = \(study)", logger: self.logger).collect()
@@ -92,11 +94,23 @@ public final class PostgresStudyStore: SharedStudyStore {
                     VALUES (\(study), \(trial.identity), 'pending', \(json), \(trial.phase.rawValue), \(worker))
                     ON CONFLICT (study_id, identity) DO NOTHING
                     """, logger: self.logger)
-                try await connection.query(
-                    """
-                    INSERT INTO strata_units (study_id, trial_identity, max_attempts) VALUES (\(study), \(trial.identity), \(self.maxAttempts))
-                    ON CONFLICT (study_id, trial_identity) DO NOTHING
-                    """, logger: self.logger)
+                guard let unitItems, unitItems > 0, trial.fidelity > unitItems else {
+                    try await connection.query(
+                        """
+                        INSERT INTO strata_units (study_id, trial_identity, max_attempts) VALUES (\(study), \(trial.identity), \(self.maxAttempts))
+                        ON CONFLICT (study_id, trial_identity) DO NOTHING
+                        """, logger: self.logger)
+                    continue
+                }
+                for lo in stride(from: 0, to: trial.fidelity, by: unitItems) {
+                    let hi = min(trial.fidelity, lo + unitItems)
+                    try await connection.query(
+                        """
+                        INSERT INTO strata_units (study_id, trial_identity, trial, item_lo, item_hi, max_attempts)
+                        VALUES (\(study), \(trial.identity + " items \(lo)-\(hi)"), \(trial.identity), \(lo), \(hi), \(self.maxAttempts))
+                        ON CONFLICT (study_id, trial_identity) DO NOTHING
+                        """, logger: self.logger)
+                }
             }
             if !proposed.isEmpty {
                 try await connection.query("UPDATE strata_studies SET proposals = proposals + 1 WHERE id = \(study)", logger: self.logger)
@@ -110,24 +124,25 @@ public final class PostgresStudyStore: SharedStudyStore {
     public func claim(study: String, worker: String, ttl: Double) async throws -> ClaimedTrial? {
         try await database.transaction { connection in
             try await self.failAbandoned(study: study, on: connection)
-            guard let (unit, identity, attempts) = try await WorkUnits.claim(scope: study, worker: worker, ttl: ttl, on: connection, logger: self.logger)
-            else { return nil }
+            guard let unit = try await WorkUnits.claim(scope: study, worker: worker, ttl: ttl, on: connection, logger: self.logger) else { return nil }
             let trial = try await connection.query(
-                "SELECT pending FROM strata_trials WHERE study_id = \(study) AND identity = \(identity)", logger: self.logger
+                "SELECT pending FROM strata_trials WHERE study_id = \(study) AND identity = \(unit.trial)", logger: self.logger
             ).collect()
-            guard let pending = try trial.first?.decode(String.self) else { throw PostgresStoreError.corrupt("unit \(unit) has no trial") }
-            return ClaimedTrial(unit: Int64(unit), trial: try Self.decode(PendingTrial.self, pending), attempts: attempts)
+            guard let pending = try trial.first?.decode(String.self) else { throw PostgresStoreError.corrupt("unit \(unit.id) has no trial") }
+            return ClaimedTrial(unit: Int64(unit.id), trial: try Self.decode(PendingTrial.self, pending), items: unit.items, attempts: unit.attempts)
         }
     }
 
-    /// Trials whose every lease expired without a result are failed, so the study can finish without them.
-    /// In the caller's transaction.
+    /// Trials with a unit whose every lease expired without a result are
+    /// failed, so the study can finish without them; the trial's other units
+    /// go with it. In the caller's transaction.
     func failAbandoned(study: String, on connection: PostgresConnection) async throws {
         let rows = try await connection.query(
             """
             SELECT u.id, t.pending, u.attempts FROM strata_units u
-              JOIN strata_trials t ON t.study_id = u.study_id AND t.identity = u.trial_identity
+              JOIN strata_trials t ON t.study_id = u.study_id AND t.identity = coalesce(u.trial, u.trial_identity)
              WHERE u.study_id = \(study) AND u.state = 'leased' AND u.lease_expires_at < now() AND u.attempts >= u.max_attempts
+               AND t.status = 'pending'
              FOR UPDATE OF u SKIP LOCKED
             """, logger: self.logger
         ).collect()
@@ -139,6 +154,11 @@ public final class PostgresStudyStore: SharedStudyStore {
                 outcome: nil, error: "abandoned: \(attempts) workers took it and none finished it", objective: nil,
                 staticCalls: pending.staticCalls, staticUSD: pending.staticUSD)
             try await connection.query("UPDATE strata_units SET state = 'dead' WHERE id = \(unit)", logger: self.logger)
+            try await connection.query(
+                """
+                UPDATE strata_units SET state = 'dead' WHERE study_id = \(study) AND coalesce(trial, trial_identity) = \(pending.identity)
+                   AND state IN ('queued', 'leased')
+                """, logger: self.logger)
             try await self.finish(record: &record, study: study, on: connection)
         }
     }
@@ -161,15 +181,31 @@ public final class PostgresStudyStore: SharedStudyStore {
         }
     }
 
-    public func complete(_ claim: ClaimedTrial, record: TrialRecord, worker: String, study: String) async throws -> Int? {
-        try await database.transaction { connection in
-            // The trial's row lock serializes finishers; the unit's owner check fences a worker whose lease was taken over.
+    public func complete(
+        _ claim: ClaimedTrial, part: TrialPart, worker: String, study: String, compose: @Sendable ([TrialPart]) -> TrialRecord
+    ) async throws -> UnitCompletion {
+        let partJSON = try Self.encode(part)
+        return try await database.transaction { connection in
+            // The trial's row lock serializes its units' finishers; the unit's owner check fences a worker whose lease was taken over.
             try await connection.query(
                 "SELECT status FROM strata_trials WHERE study_id = \(study) AND identity = \(claim.trial.identity) FOR UPDATE", logger: self.logger)
-            guard try await WorkUnits.finish(claim.unit, worker: worker, on: connection, logger: self.logger) else { return nil }
-            var record = record
+            guard try await WorkUnits.finish(claim.unit, worker: worker, on: connection, logger: self.logger) else { return .lost }
+            try await connection.query("UPDATE strata_units SET part = \(partJSON) WHERE id = \(Int(claim.unit))", logger: self.logger)
+            let units = try await connection.query(
+                """
+                SELECT state, part FROM strata_units WHERE study_id = \(study) AND coalesce(trial, trial_identity) = \(claim.trial.identity)
+                 ORDER BY coalesce(item_lo, 0)
+                """, logger: self.logger
+            ).collect()
+            var parts: [TrialPart] = []
+            for unit in units {
+                let (state, json) = try unit.decode((String, String?).self)
+                guard state == "done", let json else { return .waiting }
+                parts.append(try Self.decode(TrialPart.self, json))
+            }
+            var record = compose(parts)
             try await self.finish(record: &record, study: study, on: connection)
-            return record.number
+            return .recorded(record)
         }
     }
 

@@ -5,11 +5,21 @@ import PostgresNIO
 /// queue (one per range of a run's items) lease from: the claim, renewal and
 /// fenced completion every worker runs, in one place.
 enum WorkUnits {
+    /// A leased unit: its name, and for a range of a trial's items, the trial and the range.
+    struct Claimed {
+        var id: Int
+        var name: String
+        var attempts: Int
+        /// The trial's identity (the unit's name when the unit is the whole trial).
+        var trial: String
+        var items: Range<Int>?
+    }
+
     /// Leases the oldest unit of `scope` that is queued, or whose lease
-    /// expired, for `ttl` seconds (by the database's clock); its id, name and attempts.
+    /// expired, for `ttl` seconds (by the database's clock).
     static func claim(
         scope: String, worker: String, ttl: Double, on connection: PostgresConnection, logger: Logger
-    ) async throws -> (id: Int, name: String, attempts: Int)? {
+    ) async throws -> Claimed? {
         let rows = try await connection.query(
             """
             UPDATE strata_units u SET state = 'leased', lease_owner = \(worker), attempts = u.attempts + 1,
@@ -18,12 +28,13 @@ enum WorkUnits {
                             WHERE study_id = \(scope) AND attempts < max_attempts
                               AND (state = 'queued' OR (state = 'leased' AND lease_expires_at < now()))
                             ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
-            RETURNING u.id, u.trial_identity, u.attempts
+            RETURNING u.id, u.trial_identity, u.attempts, coalesce(u.trial, u.trial_identity), u.item_lo, u.item_hi
             """, logger: logger
         ).collect()
         guard let row = rows.first else { return nil }
-        let (id, name, attempts) = try row.decode((Int, String, Int).self)
-        return (id, name, attempts)
+        let (id, name, attempts, trial, lo, hi) = try row.decode((Int, String, Int, String, Int?, Int?).self)
+        let items = lo.flatMap { lo in hi.map { lo..<max(lo, $0) } }
+        return Claimed(id: id, name: name, attempts: attempts, trial: trial, items: items)
     }
 
     /// Extends a lease the worker still holds; false when another worker has the unit now.

@@ -49,6 +49,14 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
     public var holdoutItems: Int { holdout.count }
 
     public func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, items: Int, meter: SpendMeter) async throws -> TrialOutcome {
+        try await evaluate(pipeline, phase: phase, range: 0..<items, meter: meter)
+    }
+
+    /// Ranges of items go to the same run as whole trials (per-item results,
+    /// first writer wins), so workers can share a trial.
+    public var scoresItemRanges: Bool { true }
+
+    public func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, range: Range<Int>, meter: SpendMeter) async throws -> TrialOutcome {
         guard let checked = pipeline.pipeline, let tree = pipeline.tree else {
             throw SearchStopped(reason: "internal: an infeasible configuration reached the evaluator")
         }
@@ -59,7 +67,7 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
             header: ["configuration: \(pipeline.configuration.key)"])
         let included = pipeline.sources.all.filter { $0.path != spacePath }.map(\.text)
         let hash = ContentHash.sha256(([yaml] + included).joined(separator: "\n\u{0}"))
-        return try await evaluate(checked, pipelineHash: hash, pipelineYAML: yaml, label: pipeline.configuration.key, phase: phase, items: items, meter: meter)
+        return try await evaluate(checked, pipelineHash: hash, pipelineYAML: yaml, label: pipeline.configuration.key, phase: phase, range: range, meter: meter)
     }
 
     /// Scores any checked pipeline the same way (the baseline a search is compared with).
@@ -67,7 +75,15 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
         _ checked: CheckedPipeline, pipelineHash: String, pipelineYAML: String, label: String, phase: TrialPhase, items: Int,
         meter: SpendMeter
     ) async throws -> TrialOutcome {
-        let selected = Array((phase == .dev ? dev : holdout).prefix(items))
+        try await evaluate(checked, pipelineHash: pipelineHash, pipelineYAML: pipelineYAML, label: label, phase: phase, range: 0..<items, meter: meter)
+    }
+
+    func evaluate(
+        _ checked: CheckedPipeline, pipelineHash: String, pipelineYAML: String, label: String, phase: TrialPhase, range: Range<Int>,
+        meter: SpendMeter
+    ) async throws -> TrialOutcome {
+        let split = phase == .dev ? dev : holdout
+        let selected = Array(split[range.clamped(to: 0..<split.count)])
         let key = RunKey(pipelineHash: pipelineHash, datasetHash: datasetHash, scorer: scorer.description, selection: "search \(phase.rawValue) \(split)")
         try await store.begin(key, pipelinePath: label, pipelineYAML: pipelineYAML, datasetPath: datasetPath, items: (phase == .dev ? dev : holdout).count)
         let runtime = try PipelineRuntime(pipeline: checked, options: options)

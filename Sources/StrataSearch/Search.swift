@@ -14,6 +14,21 @@ public protocol TrialEvaluator: Sendable {
     /// Scores `pipeline` on the first `items` items of `phase`'s split. Throws
     /// `SearchStopped` when `meter` says a search limit was reached mid-trial.
     func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, items: Int, meter: SpendMeter) async throws -> TrialOutcome
+    /// Whether `evaluate(_:phase:range:meter:)` scores any range of a split's
+    /// items, so that workers sharing a study can split one trial among them.
+    var scoresItemRanges: Bool { get }
+    /// Scores `pipeline` on the items `range` of `phase`'s split: one part of a trial.
+    func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, range: Range<Int>, meter: SpendMeter) async throws -> TrialOutcome
+}
+
+extension TrialEvaluator {
+    public var scoresItemRanges: Bool { false }
+
+    /// Without ranges of its own, an evaluator scores only a prefix: a whole trial.
+    public func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, range: Range<Int>, meter: SpendMeter) async throws -> TrialOutcome {
+        guard range.lowerBound == 0 else { throw SharedSearchUnsupported(description: "this evaluator scores whole trials, not items \(range)") }
+        return try await evaluate(pipeline, phase: phase, items: range.upperBound, meter: meter)
+    }
 }
 
 /// Thrown by an evaluator when a search-wide limit is reached: the search

@@ -103,7 +103,9 @@ final class SharedWorker: @unchecked Sendable {
                 return
             }
             let decision = Mutex(Decision.wait)
-            _ = try await store.propose(study: studyID, worker: options.id) { [self] state in
+            // Trials split into ranges of items only for an evaluator that scores ranges.
+            let unitItems = search.evaluator.scoresItemRanges ? options.unitItems : nil
+            _ = try await store.propose(study: studyID, worker: options.id, unitItems: unitItems) { [self] state in
                 let (trials, next) = decide(state)
                 decision.withLock { $0 = next }
                 return trials
@@ -212,8 +214,10 @@ final class SharedWorker: @unchecked Sendable {
             staticUSD: SearchPlan.usd(configured))
     }
 
-    /// Evaluates a claimed trial while a heartbeat keeps its lease (a lost
-    /// lease cancels the evaluation). False when a limit stopped the search.
+    /// Evaluates a claimed trial, or its claimed range of items, while a
+    /// heartbeat keeps its lease (a lost lease cancels the evaluation); the
+    /// worker that finishes a trial's last unit records the trial. False
+    /// when a limit stopped the search.
     func evaluate(_ claim: ClaimedTrial) async throws -> Bool {
         let plan = search.plan
         guard let index = plan.encoded.index(of: claim.trial.configuration) else {
@@ -230,20 +234,19 @@ final class SharedWorker: @unchecked Sendable {
             try await ledger.refresh()
             return true
         } _: {
-            try await evaluator.evaluate(configured, phase: claim.trial.phase, items: claim.trial.fidelity, meter: meter)
+            claim.isWholeTrial
+                ? try await evaluator.evaluate(configured, phase: claim.trial.phase, items: claim.trial.fidelity, meter: meter)
+                : try await evaluator.evaluate(configured, phase: claim.trial.phase, range: claim.items, meter: meter)
         }
         // The lease was lost: another worker owns the trial now, and what this one finished stays in the run store for it.
         guard let result = held else {
             try await ledger.settle()
             return true
         }
-        var record = TrialRecord(
-            number: 0, configuration: configured.configuration, phase: claim.trial.phase, fidelity: claim.trial.fidelity, status: .complete,
-            outcome: nil, error: nil, objective: nil, staticCalls: claim.trial.staticCalls, staticUSD: claim.trial.staticUSD)
+        var part = TrialPart(items: claim.items, outcome: nil, error: nil)
         switch result {
         case .success(let outcome):
-            record.outcome = outcome
-            record.objective = scoring.objective(outcome, index: index)
+            part.outcome = outcome
         case .failure(let stopped as SearchStopped):
             try await ledger.settle(calls: stopped.calls, usd: stopped.usd)
             try await store.release(claim, worker: options.id)
@@ -257,14 +260,27 @@ final class SharedWorker: @unchecked Sendable {
             _ = try? await ledger.settle()
             throw CancellationError()
         case .failure(let error):
-            record.status = .failed
-            record.error = "\(error)"
+            part.error = "\(error)"
         }
-        record.finishedAt = Date()
-        // A failed trial's items said what they spent; a finished one's outcome has the rest, if any.
-        try await ledger.settle(calls: record.outcome?.issuedCalls ?? 0, usd: record.outcome?.usd ?? 0)
-        if let number = try await store.complete(claim, record: record, worker: options.id, study: studyID) {
-            record.number = number
+        // A failed part's items said what they spent; a finished one's outcome has the rest, if any.
+        try await ledger.settle(calls: part.outcome?.issuedCalls ?? 0, usd: part.outcome?.usd ?? 0)
+        let scoring = scoring
+        let completion = try await store.complete(claim, part: part, worker: options.id, study: studyID) { parts in
+            var record = TrialRecord(
+                number: 0, configuration: configured.configuration, phase: claim.trial.phase, fidelity: claim.trial.fidelity, status: .complete,
+                outcome: nil, error: nil, objective: nil, staticCalls: claim.trial.staticCalls, staticUSD: claim.trial.staticUSD)
+            record.finishedAt = Date()
+            if let failed = parts.first(where: { $0.outcome == nil }) {
+                record.status = .failed
+                record.error = parts.count == 1 ? failed.error : "items \(failed.items): \(failed.error ?? "no outcome")"
+            } else {
+                let outcome = TrialOutcome.combining(parts.compactMap(\.outcome))
+                record.outcome = outcome
+                record.objective = scoring.objective(outcome, index: index)
+            }
+            return record
+        }
+        if case .recorded(let record) = completion {
             trialsRun += 1
             onTrial(record, false)
         }

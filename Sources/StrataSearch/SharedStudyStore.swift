@@ -36,19 +36,48 @@ public struct SharedStudyState: Sendable {
     }
 }
 
-/// A worker's lease on one pending trial.
+/// A worker's lease on one pending trial, or on a range of its items.
 public struct ClaimedTrial: Sendable {
     /// The work unit's id in the store.
     public var unit: Int64
     public var trial: PendingTrial
+    /// The items of the trial this unit scores: all of them (`0..<fidelity`), or a range when the trial is split among workers.
+    public var items: Range<Int>
     /// How many workers have claimed it (1 the first time; more after takeovers).
     public var attempts: Int
 
-    public init(unit: Int64, trial: PendingTrial, attempts: Int) {
+    public init(unit: Int64, trial: PendingTrial, items: Range<Int>? = nil, attempts: Int) {
         self.unit = unit
         self.trial = trial
+        self.items = items ?? 0..<trial.fidelity
         self.attempts = attempts
     }
+
+    /// Whether the unit is the whole trial.
+    public var isWholeTrial: Bool { items == 0..<trial.fidelity }
+}
+
+/// What one unit of a trial measured: its outcome, or why it failed.
+public struct TrialPart: Sendable, Codable, Hashable {
+    public var items: Range<Int>
+    public var outcome: TrialOutcome?
+    public var error: String?
+
+    public init(items: Range<Int>, outcome: TrialOutcome?, error: String?) {
+        self.items = items
+        self.outcome = outcome
+        self.error = error
+    }
+}
+
+/// How finishing a unit went.
+public enum UnitCompletion: Sendable {
+    /// The lease was lost meanwhile: another worker owns the unit, and this part is dropped.
+    case lost
+    /// Recorded; other units of the trial are still to finish.
+    case waiting
+    /// It was the trial's last unit: the trial is recorded, numbered.
+    case recorded(TrialRecord)
 }
 
 /// A worker as the study's status shows it.
@@ -112,17 +141,25 @@ public protocol SharedStudyStore: StudyStore {
     /// Says a worker is working on the study (for `--status`), and when it was last seen.
     func register(worker: String, study: String) async throws
     /// Under the study's proposal lock, in one transaction: reads the study
-    /// and queues the trials `decide` returns (each trial identity at most once, ever).
-    func propose(study: String, worker: String, _ decide: @Sendable (SharedStudyState) -> [PendingTrial]) async throws -> SharedStudyState
+    /// and queues the trials `decide` returns (each trial identity at most
+    /// once, ever), each as one unit, or as units of `unitItems` items when
+    /// given and the trial has more.
+    func propose(
+        study: String, worker: String, unitItems: Int?, _ decide: @Sendable (SharedStudyState) -> [PendingTrial]
+    ) async throws -> SharedStudyState
     /// Leases a queued trial, or one whose lease expired, for `ttl` seconds; nil when none is ready.
     func claim(study: String, worker: String, ttl: Double) async throws -> ClaimedTrial?
     /// Extends a lease; false when the worker lost it (it expired and another worker took the trial).
     func renew(_ claim: ClaimedTrial, worker: String, ttl: Double) async throws -> Bool
     /// Gives a lease back unfinished (the search stopped for a limit): the trial is queued again.
     func release(_ claim: ClaimedTrial, worker: String) async throws
-    /// Finishes a leased trial: records it, numbered in order of completion.
-    /// Returns its number, or nil when the lease was lost meanwhile: the record is dropped.
-    func complete(_ claim: ClaimedTrial, record: TrialRecord, worker: String, study: String) async throws -> Int?
+    /// Finishes a leased unit with what it measured, under the trial's lock.
+    /// When it is the trial's last, `compose` makes the trial's record from
+    /// every unit's part (in item order) and the store records it, numbered
+    /// in order of completion, in the same transaction.
+    func complete(
+        _ claim: ClaimedTrial, part: TrialPart, worker: String, study: String, compose: @Sendable ([TrialPart]) -> TrialRecord
+    ) async throws -> UnitCompletion
     /// Adds a worker's spend to the study's and returns the study's totals, and
     /// why the study stopped if a worker stopped it.
     func addSpend(study: String, calls: Int, usd: Double) async throws -> (calls: Int, usd: Double, stopReason: String?)
@@ -131,4 +168,20 @@ public protocol SharedStudyStore: StudyStore {
     func stop(study: String, reason: String?) async throws
     /// The study at a glance; nil when there is no such study.
     func status(study: String) async throws -> SharedStudyStatus?
+}
+
+extension SharedStudyStore {
+    /// Queues the trials `decide` returns, each as one unit.
+    public func propose(study: String, worker: String, _ decide: @Sendable (SharedStudyState) -> [PendingTrial]) async throws -> SharedStudyState {
+        try await propose(study: study, worker: worker, unitItems: nil, decide)
+    }
+
+    /// Finishes a leased whole trial with its record; its number, or nil when the lease was lost meanwhile.
+    public func complete(_ claim: ClaimedTrial, record: TrialRecord, worker: String, study: String) async throws -> Int? {
+        let part = TrialPart(items: claim.items, outcome: record.outcome, error: record.error)
+        guard case .recorded(let recorded) = try await complete(claim, part: part, worker: worker, study: study, compose: { _ in record }) else {
+            return nil
+        }
+        return recorded.number
+    }
 }

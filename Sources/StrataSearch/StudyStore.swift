@@ -48,6 +48,20 @@ public struct TrialOutcome: Sendable, Codable, Hashable {
         self.usd = usd
         self.seconds = seconds
     }
+
+    /// One outcome of the parts of a trial scored separately (ranges of its
+    /// items, by different workers): the mean over every item, the sums of
+    /// the rest (seconds too: the work the parts did, not the wall clock).
+    public static func combining(_ parts: [TrialOutcome]) -> TrialOutcome {
+        if parts.count == 1 { return parts[0] }
+        let items = parts.reduce(0) { $0 + $1.items }
+        return TrialOutcome(
+            score: items == 0 ? 0 : parts.reduce(0) { $0 + $1.score * Double($1.items) } / Double(items), items: items,
+            itemScores: parts.reduce(into: [:]) { $0.merge($1.itemScores) { first, _ in first } }, failures: parts.reduce(0) { $0 + $1.failures },
+            requestedCalls: parts.reduce(0) { $0 + $1.requestedCalls }, issuedCalls: parts.reduce(0) { $0 + $1.issuedCalls },
+            inputTokens: parts.reduce(0) { $0 + $1.inputTokens }, outputTokens: parts.reduce(0) { $0 + $1.outputTokens },
+            usd: parts.reduce(0) { $0 + $1.usd }, seconds: parts.reduce(0) { $0 + $1.seconds })
+    }
 }
 
 /// One evaluation of one configuration at one fidelity, as stored.

@@ -208,4 +208,115 @@ struct SharedSearchTests {
         #expect(trials.count == 1)
         #expect(trials.first?.objective == 0.5)
     }
+
+    @Test func aSplitTrialIsRecordedByItsLastUnit() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let database = try await TestPostgres.open(url)
+        defer { database.close() }
+        let store = PostgresStudyStore(database: database)
+        try await store.open(StudyDescriptor(id: "split", name: "split", spacePath: "s.yaml", settings: "{}"))
+        let trial = PendingTrial(configuration: Configuration(["samples": .int(1)]), phase: .dev, fidelity: 5, staticCalls: 1, staticUSD: 0)
+        _ = try await store.propose(study: "split", worker: "a", unitItems: 2) { _ in [trial] }
+        var claims: [ClaimedTrial] = []
+        for worker in ["a", "b", "c"] { claims.append(try #require(try await store.claim(study: "split", worker: worker, ttl: 30))) }
+        #expect(claims.map(\.items) == [0..<2, 2..<4, 4..<5])
+        #expect(try await store.claim(study: "split", worker: "d", ttl: 30) == nil)
+        let heard = Mutex<[TrialPart]>([])
+        func finish(_ index: Int, worker: String) async throws -> UnitCompletion {
+            let items = claims[index].items
+            let part = TrialPart(items: items, outcome: TrialOutcome(score: Double(index), items: items.count), error: nil)
+            return try await store.complete(claims[index], part: part, worker: worker, study: "split") { parts in
+                heard.withLock { $0 = parts }
+                return TrialRecord(
+                    number: 0, configuration: trial.configuration, phase: .dev, fidelity: 5, status: .complete,
+                    outcome: TrialOutcome.combining(parts.compactMap(\.outcome)), error: nil, objective: 1, staticCalls: 1, staticUSD: 0)
+            }
+        }
+        // Out of order, and one worker that is not the unit's owner: fenced.
+        guard case .waiting = try await finish(2, worker: "c") else { throw TestFailure("a unit finished before the others recorded the trial") }
+        guard case .lost = try await finish(0, worker: "b") else { throw TestFailure("a unit was finished by a worker that does not hold it") }
+        guard case .waiting = try await finish(0, worker: "a") else { throw TestFailure("the trial was recorded with a unit to go") }
+        guard case .recorded(let record) = try await finish(1, worker: "b") else { throw TestFailure("the last unit did not record the trial") }
+        #expect(heard.withLock { $0.map(\.items) } == [0..<2, 2..<4, 4..<5])
+        // Items 0–1 scored 0, 2–3 scored 1, item 4 scored 2: the mean over all five.
+        #expect(record.outcome?.items == 5)
+        #expect(abs((record.outcome?.score ?? 0) - 0.8) < 1e-9)
+        #expect(try await store.trials(study: "split").map(\.number) == [0])
+    }
+
+    /// Scores ranges of 12 items in 0.2 s each, and tracks how many ranges of one configuration ran at once.
+    final class RangeEvaluator: TrialEvaluator {
+        let log = Mutex<[String]>([])
+        let running = Mutex<(now: [String: Int], most: Int)>(([:], 0))
+        var dataIdentity: String { "ranges v1" }
+        var devItems: Int { 12 }
+        var holdoutItems: Int { 0 }
+        var scoresItemRanges: Bool { true }
+
+        func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, items: Int, meter: SpendMeter) async throws -> TrialOutcome {
+            try await evaluate(pipeline, phase: phase, range: 0..<items, meter: meter)
+        }
+
+        func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, range: Range<Int>, meter: SpendMeter) async throws -> TrialOutcome {
+            let key = pipeline.configuration.key
+            log.withLock { $0.append("\(phase.rawValue)|\(range.lowerBound)-\(range.upperBound)|\(key)") }
+            running.withLock {
+                $0.now[key, default: 0] += 1
+                $0.most = max($0.most, $0.now[key]!)
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            running.withLock { $0.now[key, default: 0] -= 1 }
+            guard case .int(let samples)? = pipeline.configuration["samples"] else { return TrialOutcome(score: 0, items: range.count) }
+            let scores = Dictionary(uniqueKeysWithValues: range.map { ("item\($0)", Double(samples) / 10 + Double($0) / 100) })
+            return TrialOutcome(score: scores.values.reduce(0, +) / Double(range.count), items: range.count, itemScores: scores)
+        }
+    }
+
+    @Test func threeWorkersShareEachTrialsItems() async throws {
+        let space = SearchSpaceLoader.load(
+            text: """
+                strata-search: 1
+                name: ranges
+                axes:
+                  samples: [1, 2, 3]
+                pipeline:
+                  models:
+                    m: { provider: openai-compatible, model: t, base_url: "http://127.0.0.1:9/v1" }
+                  layers:
+                    - ensemble: [{ model: m, samples: $samples }]
+                    - vote: { extractor: numeric }
+                """, path: "ranges.yaml"
+        ).space!
+        let plan = SearchPlan(space: space)
+        let url = try await TestPostgres.freshDatabase()
+        let evaluator = RangeEvaluator()
+        let results = try await withThrowingTaskGroup(of: SearchResult.self) { group in
+            for index in 0..<3 {
+                group.addTask {
+                    let database = try await TestPostgres.open(url)
+                    defer { database.close() }
+                    let store = PostgresStudyStore(database: database)
+                    let search = Search(plan: plan, settings: SearchSettings(algorithm: .grid, leaders: 1), evaluator: evaluator, store: store)
+                    return try await search.runWorker(
+                        store: store, worker: WorkerOptions(id: "w\(index)", leaseTTL: 10, heartbeat: 1, poll: 0.05, unitItems: 4))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let log = evaluator.log.withLock { $0 }
+        #expect(log.count == Set(log).count, "a range was scored twice: \(log.sorted())")
+        #expect(Set(log) == Set(["1", "2", "3"].flatMap { samples in ["0-4", "4-8", "8-12"].map { "dev|\($0)|samples=\(samples)" } }))
+        #expect(evaluator.running.withLock { $0.most } >= 2, "no trial's ranges were scored at once")
+        for result in results {
+            #expect(result.trials.count == 3)
+            for trial in result.trials {
+                // The whole trial, as one evaluation of its 12 items would score it.
+                guard case .int(let samples)? = trial.configuration["samples"] else { continue }
+                #expect(trial.outcome?.items == 12)
+                #expect(trial.outcome?.itemScores.count == 12)
+                #expect(abs((trial.objective ?? 0) - (Double(samples) / 10 + 0.055)) < 1e-9)
+            }
+            #expect(result.best?.configuration.key == "samples=3")
+        }
+    }
 }

@@ -111,6 +111,31 @@ struct WorkerProcessTests {
         #expect(counted == [String(server.requestCount)])
     }
 
+    @Test func twoWorkersShareTheItemsOfOneTrial() async throws {
+        // One configuration of 20 items in ten units of 2: about 5 s for one worker alone.
+        let server = try ScriptedLLMServer { _, _ in .delayed(0.5, .text("The answer is #### 7")) }
+        let directory = try temporaryDirectory()
+        let space = try Self.slowSpace(server, in: directory, samples: "[2]")
+        let url = try await TestPostgres.freshDatabase()
+        let outcomes = try await withThrowingTaskGroup(of: StrataBinary.Outcome.self) { group in
+            for name in ["A", "B"] {
+                let home = directory.appendingPathComponent(name)
+                try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+                let arguments = self.arguments(space: space, url: url, worker: name) + ["--unit-items", "2", "--format", "json"]
+                group.addTask { try await StrataBinary.run(arguments, in: home) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for outcome in outcomes { #expect(outcome.status == 0, "\(outcome.stderr)") }
+        // Every item once, two calls each, whoever scored it; both workers wrote some of the one trial.
+        #expect(server.requestCount == 40)
+        #expect(try Self.psql(url, "SELECT count(*) FROM strata_results") == ["20"])
+        #expect(try Self.psql(url, "SELECT count(DISTINCT writer) FROM strata_results") == ["2"])
+        #expect(try Self.psql(url, "SELECT count(*) FROM strata_units WHERE state = 'done' AND item_lo IS NOT NULL") == ["10"])
+        #expect(try Self.psql(url, "SELECT count(*) FROM strata_trials WHERE status = 'complete'") == ["1"])
+        for outcome in outcomes { #expect(outcome.stdout.contains("\"items\" : 20")) }
+    }
+
     @Test func aKilledWorkersTrialIsTakenOverWithoutRepeatingAFinishedItem() async throws {
         let server = try ScriptedLLMServer { _, _ in .delayed(0.3, .text("The answer is #### 7")) }
         let directory = try temporaryDirectory()
