@@ -310,14 +310,6 @@ public final class PostgresStudyStore: SharedStudyStore {
     }
 }
 
-extension PendingTrial {
-    init(_ record: TrialRecord) {
-        self.init(
-            configuration: record.configuration, phase: record.phase, fidelity: record.fidelity, staticCalls: record.staticCalls,
-            staticUSD: record.staticUSD)
-    }
-}
-
 /// What workers write as their version in the workers table.
 enum StrataPostgresVersion {
     static let text = "strata-postgres-1"

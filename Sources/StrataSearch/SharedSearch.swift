@@ -19,12 +19,6 @@ extension Search {
     public func runWorker(
         store: any SharedStudyStore, worker: WorkerOptions, onTrial: @escaping @Sendable (TrialRecord, Bool) -> Void = { _, _ in }
     ) async throws -> SearchResult {
-        if case .hyperband = settings.fidelity {
-            throw SharedSearchUnsupported(
-                description:
-                    "workers share '--fidelity full' or 'halving' (asynchronous successive halving) searches; hyperband's brackets across workers are not built"
-            )
-        }
         guard settings.algorithm != .greedy else {
             throw SharedSearchUnsupported(description: "greedy walks one axis at a time in one process; use tpe, random or grid with a shared store")
         }
@@ -123,9 +117,10 @@ final class SharedWorker: @unchecked Sendable {
         try await ledger.refresh().stopReason
     }
 
-    /// What to queue next, from the whole study: under successive halving, a
-    /// promotion to the next rung when one is due (ASHA); else a new
-    /// configuration while the exploration lasts; then, once every exploring
+    /// What to queue next, from the whole study: under successive halving or
+    /// Hyperband, a promotion to the next rung when one is due (ASHA, within
+    /// the configuration's bracket); else a new configuration (on its
+    /// bracket's first rung) while the exploration lasts; then, once every exploring
     /// trial is in, the leaders on the whole search split and held out; then nothing.
     func decide(_ state: SharedStudyState) -> ([PendingTrial], Decision) {
         let plan = search.plan, settings = search.settings, evaluator = search.evaluator
@@ -135,10 +130,21 @@ final class SharedWorker: @unchecked Sendable {
         let pendingDev = state.pending.filter { $0.phase == .dev }
         let known = Set(state.finished.map(\.identity) + state.pending.map(\.identity))
         let rungs = settings.fidelity.rungs(total: devItems)
-        if case .halving(let eta, _) = settings.fidelity,
-            let promoted = Self.promotion(rungs: rungs, eta: eta, finished: finishedDev, known: known, index: plan.encoded.index(of:))
-        {
-            return ([pending(promoted.index, phase: .dev, items: promoted.items)], .proposed)
+        // A configuration's bracket is the rung it started on: its fewest items, finished or queued.
+        var firstRung: [String: Int] = [:]
+        for trial in finishedDev.map(PendingTrial.init) + pendingDev {
+            let rung = rungs.firstIndex(of: trial.fidelity) ?? rungs.count - 1
+            firstRung[trial.configuration.key] = min(firstRung[trial.configuration.key] ?? rung, rung)
+        }
+        switch settings.fidelity {
+        case .full: break
+        case .halving(let eta, _), .hyperband(let eta, _):
+            for bracket in 0..<rungs.count {
+                let members = finishedDev.filter { firstRung[$0.configuration.key] == bracket }
+                if let promoted = Self.promotion(rungs: rungs, eta: eta, finished: members, known: known, index: plan.encoded.index(of:)) {
+                    return ([pending(promoted.index, phase: .dev, items: promoted.items)], .proposed)
+                }
+            }
         }
         let tried = Set(finishedDev.compactMap { plan.encoded.index(of: $0.configuration) })
         let inFlight = Array(Set(pendingDev.compactMap { plan.encoded.index(of: $0.configuration) })).sorted()
@@ -164,7 +170,10 @@ final class SharedWorker: @unchecked Sendable {
                 var sampler = settings.algorithm.makeSampler(space: plan.space, encoded: plan.encoded)
                 next = sampler.next(history: history, excluded: tried.union(inFlight), rng: &rng)
             }
-            if let next { return ([pending(next, phase: .dev, items: rungs[0])], .proposed) }
+            if let next {
+                let bracket = Self.bracket(ofConfiguration: tried.union(inFlight).count, fidelity: settings.fidelity, rungs: rungs.count)
+                return ([pending(next, phase: .dev, items: rungs[bracket])], .proposed)
+            }
         }
         if !pendingDev.isEmpty { return ([], .wait) }
         let standing = SearchRun(search: search, previous: state.finished, onTrial: { _, _ in })
@@ -179,6 +188,21 @@ final class SharedWorker: @unchecked Sendable {
         let missing = heldOut.map { pending($0, phase: .holdout, items: evaluator.holdoutItems) }.filter { !known.contains($0.identity) }
         if !missing.isEmpty { return (missing, .proposed) }
         return ([], state.pending.isEmpty ? .done : .wait)
+    }
+
+    /// The bracket (first rung) of the study's k-th configuration. Hyperband's
+    /// brackets share the configurations as its synchronous form does: eta^(R−1−b)
+    /// start on rung b for every one that starts on the top rung (9, 3, 1 for
+    /// three rungs and eta 3), in a fixed cycle; successive halving starts every one on the first.
+    static func bracket(ofConfiguration k: Int, fidelity: Fidelity, rungs: Int) -> Int {
+        guard case .hyperband(let eta, _) = fidelity, rungs > 1 else { return 0 }
+        let weights = (0..<rungs).map { Int(pow(Double(max(2, eta)), Double(rungs - 1 - $0))) }
+        var position = k % weights.reduce(0, +)
+        for (bracket, weight) in weights.enumerated() {
+            if position < weight { return bracket }
+            position -= weight
+        }
+        return 0
     }
 
     /// Asynchronous successive halving: from the top rung down, the best

@@ -19,6 +19,13 @@ public struct PendingTrial: Sendable, Codable, Hashable {
 
     /// The same identity as the `TrialRecord` it becomes.
     public var identity: String { "\(phase.rawValue)|\(fidelity)|\(configuration.key)" }
+
+    /// The trial a finished record was.
+    public init(_ record: TrialRecord) {
+        self.init(
+            configuration: record.configuration, phase: record.phase, fidelity: record.fidelity, staticCalls: record.staticCalls,
+            staticUSD: record.staticUSD)
+    }
 }
 
 /// What a worker sees when it proposes: every trial of the study, finished or pending.

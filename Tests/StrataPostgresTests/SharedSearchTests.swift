@@ -131,6 +131,41 @@ struct SharedSearchTests {
         }
     }
 
+    @Test func threeWorkersRunHyperbandsBracketsAsynchronously() async throws {
+        // Rungs of 1, 3 and 9 items; of every 13 configurations 9 start on the first rung, 3 on the second, 1 on the whole split.
+        let settings = SearchSettings(algorithm: .random, seed: 2, fidelity: .hyperband(eta: 3, minItems: 1), leaders: 2)
+        let evaluator = LoggingEvaluator(devItems: 9)
+        let results = try await workers(3, url: try await TestPostgres.freshDatabase(), settings: settings, evaluator: evaluator)
+        let log = evaluator.log.withLock { $0 }
+        #expect(log.count == Set(log).count, "a rung trial was evaluated twice: \(log.sorted())")
+        let trials = results[0].trials.filter { $0.phase == .dev }
+        var firstRung: [String: Int] = [:]
+        for trial in trials { firstRung[trial.configuration.key] = min(firstRung[trial.configuration.key] ?? .max, trial.fidelity) }
+        #expect(firstRung.count == 40)
+        #expect(firstRung.values.filter { $0 == 1 }.count == 28)
+        #expect(firstRung.values.filter { $0 == 3 }.count == 9)
+        #expect(firstRung.values.filter { $0 == 9 }.count == 3)
+        let leaders = Set(results[0].leaders.map(\.configuration))
+        for promoted in trials where firstRung[promoted.configuration.key]! < promoted.fidelity {
+            if promoted.fidelity == 9, leaders.contains(promoted.configuration) { continue }
+            // Promoted only against its own bracket's rung below.
+            let rungBelow = promoted.fidelity == 9 ? 3 : 1
+            let below = trials.filter {
+                $0.fidelity == rungBelow && firstRung[$0.configuration.key] == firstRung[promoted.configuration.key] && $0.number < promoted.number
+            }
+            let deserved = (1...max(1, below.count)).contains { finished in
+                below.prefix(finished).sorted { ($0.objective ?? 0) > ($1.objective ?? 0) }.prefix(finished / 3).contains {
+                    $0.configuration == promoted.configuration
+                }
+            }
+            #expect(deserved, "\(promoted.configuration.key) reached \(promoted.fidelity) items without being in the top third of its bracket")
+        }
+        for result in results {
+            #expect(result.leaders.count == 2)
+            #expect(result.leaders.allSatisfy { $0.dev.fidelity == 9 && $0.holdout?.outcome?.items == 2 })
+        }
+    }
+
     @Test func aGlobalCallLimitHoldsAcrossWorkers() async throws {
         // Each trial spends 1–8 calls; four workers stop together once 60 are spent.
         let settings = SearchSettings(algorithm: .random, seed: 1, limits: SearchLimits(calls: 60))
