@@ -28,16 +28,17 @@ public struct SharedTierLimits: Sendable, Hashable {
     }
 }
 
-/// A shared-level access that did not answer in time.
-struct SharedTierTimeout: Error, CustomStringConvertible {
-    var seconds: Double
-    var description: String { "no answer in \(String(format: "%g", seconds)) s" }
+/// An access that did not answer in time.
+package struct SharedTierTimeout: Error, CustomStringConvertible {
+    package var seconds: Double
+    package var description: String { "no answer in \(String(format: "%g", seconds)) s" }
 }
 
 /// Runs `body` in a task of its own and waits for it at most `seconds`. A
 /// hung server can hold a query past any cancellation, so the wait is not
-/// left to the query: the late task is cancelled and abandoned.
-func withDeadline<Value: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> Value) async throws -> Value {
+/// left to the query: the late task is cancelled and abandoned. (Package
+/// access: the PostgreSQL stores bound their waits with it too.)
+package func withDeadline<Value: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> Value) async throws -> Value {
     let race = DeadlineRace<Value>()
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { continuation in

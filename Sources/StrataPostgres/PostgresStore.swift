@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOSSL
 import PostgresNIO
+import StrataCache
 import Synchronization
 
 /// A pool of connections to one PostgreSQL database, with Strata's schema
@@ -48,6 +49,9 @@ public final class PostgresStore: Sendable {
             tls: tls)
         configuration.options.maximumConnections = 8
         configuration.options.connectTimeout = .seconds(5)
+        // A worker paused or hung inside a transaction (holding the study's proposal lock, say)
+        // must not stall every other: the server ends such a session after a minute.
+        configuration.options.additionalStartupParameters = [("idle_in_transaction_session_timeout", "60s")]
         client = PostgresClient(configuration: configuration)
         let client = client
         running = Task { await client.run() }
@@ -57,9 +61,21 @@ public final class PostgresStore: Sendable {
     public func close() { running.cancel() }
 
     /// Runs `body` on a connection, again after a connection failure until
-    /// `outageTolerance` has passed. Only whole operations are retried, and
-    /// each is idempotent or one transaction, so a retry never doubles a write.
-    func run<Result: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+    /// `outageTolerance` has passed; a database that does not answer at all
+    /// (hung, or unreachable without an error) is given as long. Only whole
+    /// operations are retried, and each is idempotent or one transaction, so
+    /// a retry never doubles a write. A tolerance of 0 is one attempt that
+    /// the caller bounds (the response cache's shared level).
+    func run<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        guard outageTolerance > 0 else { return try await attempt(body) }
+        do {
+            return try await withDeadline(outageTolerance + Self.slowAnswer) { try await self.attempt(body) }
+        } catch let timeout as SharedTierTimeout {
+            throw PostgresStoreError.unreachable("\(location) has not answered for \(Int(timeout.seconds)) s")
+        }
+    }
+
+    private func attempt<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         let start = Date()
         var delay = 0.1
         // The pool waits for a connection without failing while the server is down: an answer
@@ -96,7 +112,7 @@ public final class PostgresStore: Sendable {
     static let slowAnswer = 2.0
 
     /// One transaction, retried as a whole.
-    func transaction<Result: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+    func transaction<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         let logger = logger
         return try await run { connection in
             try await connection.withTransaction(logger: logger) { try await body($0) }

@@ -67,7 +67,7 @@ public final class PostgresStudyStore: SharedStudyStore {
     }
 
     public func propose(
-        study: String, worker: String, unitItems: Int?, _ decide: @Sendable (SharedStudyState) -> [PendingTrial]
+        study: String, worker: String, unitItems: Int?, _ decide: @escaping @Sendable (SharedStudyState) -> [PendingTrial]
     ) async throws -> SharedStudyState {
         try await database.transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('strata/propose/' || \(study), 0))", logger: self.logger)
@@ -182,7 +182,7 @@ public final class PostgresStudyStore: SharedStudyStore {
     }
 
     public func complete(
-        _ claim: ClaimedTrial, part: TrialPart, worker: String, study: String, compose: @Sendable ([TrialPart]) -> TrialRecord
+        _ claim: ClaimedTrial, part: TrialPart, worker: String, study: String, compose: @escaping @Sendable ([TrialPart]) -> TrialRecord
     ) async throws -> UnitCompletion {
         let partJSON = try Self.encode(part)
         return try await database.transaction { connection in

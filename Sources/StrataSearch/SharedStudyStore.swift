@@ -152,7 +152,7 @@ public protocol SharedStudyStore: StudyStore {
     /// once, ever), each as one unit, or as units of `unitItems` items when
     /// given and the trial has more.
     func propose(
-        study: String, worker: String, unitItems: Int?, _ decide: @Sendable (SharedStudyState) -> [PendingTrial]
+        study: String, worker: String, unitItems: Int?, _ decide: @escaping @Sendable (SharedStudyState) -> [PendingTrial]
     ) async throws -> SharedStudyState
     /// Leases a queued trial, or one whose lease expired, for `ttl` seconds; nil when none is ready.
     func claim(study: String, worker: String, ttl: Double) async throws -> ClaimedTrial?
@@ -165,7 +165,7 @@ public protocol SharedStudyStore: StudyStore {
     /// every unit's part (in item order) and the store records it, numbered
     /// in order of completion, in the same transaction.
     func complete(
-        _ claim: ClaimedTrial, part: TrialPart, worker: String, study: String, compose: @Sendable ([TrialPart]) -> TrialRecord
+        _ claim: ClaimedTrial, part: TrialPart, worker: String, study: String, compose: @escaping @Sendable ([TrialPart]) -> TrialRecord
     ) async throws -> UnitCompletion
     /// Adds a worker's spend to the study's and returns the study's totals, and
     /// why the study stopped if a worker stopped it.
@@ -179,7 +179,7 @@ public protocol SharedStudyStore: StudyStore {
 
 extension SharedStudyStore {
     /// Queues the trials `decide` returns, each as one unit.
-    public func propose(study: String, worker: String, _ decide: @Sendable (SharedStudyState) -> [PendingTrial]) async throws -> SharedStudyState {
+    public func propose(study: String, worker: String, _ decide: @escaping @Sendable (SharedStudyState) -> [PendingTrial]) async throws -> SharedStudyState {
         try await propose(study: study, worker: worker, unitItems: nil, decide)
     }
 

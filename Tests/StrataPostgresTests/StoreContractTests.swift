@@ -79,4 +79,19 @@ struct StoreContractTests {
         defer { database.close() }
         #expect(try await database.schemaVersion() == PostgresStore.currentSchemaVersion)
     }
+
+    @Test func aDatabaseThatNeverAnswersIsGivenUpAfterTheOutageTolerance() async throws {
+        // Takes connections and never answers, like a hung server: no error ever comes to retry on.
+        let hung = try SilentListener()
+        let start = Date()
+        do {
+            let store = try await PostgresStore.open(
+                try PostgresLocation(url: "postgres://strata@127.0.0.1:\(hung.port)/strata?sslmode=disable"), outageTolerance: 1)
+            store.close()
+            Issue.record("a database that never answered was opened")
+        } catch let error as PostgresStoreError {
+            #expect("\(error)".contains("has not answered for"))
+        }
+        #expect(Date().timeIntervalSince(start) < 30)
+    }
 }
