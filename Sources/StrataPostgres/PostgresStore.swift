@@ -70,7 +70,7 @@ public final class PostgresStore: Sendable {
         guard outageTolerance > 0 else { return try await attempt(body) }
         do {
             return try await withDeadline(outageTolerance + Self.slowAnswer) { try await self.attempt(body) }
-        } catch let timeout as SharedTierTimeout {
+        } catch let timeout as DeadlineExceeded {
             throw PostgresStoreError.unreachable("\(location) has not answered for \(Int(timeout.seconds)) s")
         }
     }

@@ -43,16 +43,19 @@ import Testing
         let pipeline = try StrataRunTests().writePipeline(server, in: directory)
         let input = directory.appendingPathComponent("items.jsonl").path
         let output = directory.appendingPathComponent("answers.jsonl").path
-        try (0..<6).map { #"{"id": "i\#($0)", "prompt": "q\#($0)"}"# }.joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
+        // 12 items one at a time, several 0.3 s calls each: the first run writes for seconds.
+        try (0..<12).map { #"{"id": "i\#($0)", "prompt": "q\#($0)"}"# }.joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
         let arguments = ["run", pipeline, "--input", input, "--output", output, "--cache", "off", "--concurrency", "1"]
         let first = try StrataBinary.start(arguments, in: directory)
-        try await Task.sleep(nanoseconds: 700_000_000)
+        // The second starts once the first is writing (on a loaded machine a fixed sleep may find it not yet started, or done).
+        let writing = await eventually(within: 60) { !lines(output).isEmpty }
+        #expect(writing)
         let second = try await StrataBinary.run(arguments, in: directory)
         #expect(second.status != 0)
         #expect(second.stderr.contains("being written by another strata run"), "\(second.stderr)")
         await offPool { first.waitUntilExit() }
         #expect(first.terminationStatus == 0)
-        #expect(Set(lines(output).compactMap { $0["id"] as? String }) == Set((0..<6).map { "i\($0)" }))
+        #expect(Set(lines(output).compactMap { $0["id"] as? String }) == Set((0..<12).map { "i\($0)" }))
 
         // /dev/full fails every write with ENOSPC, as a full disk does.
         let full = try await StrataBinary.run(["run", pipeline, "--input", input, "--output", "/dev/full", "--cache", "off"], in: directory)

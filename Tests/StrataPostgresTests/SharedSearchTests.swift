@@ -100,6 +100,17 @@ struct SharedSearchTests {
         #expect(status.issuedCalls == calls)
     }
 
+    /// Whether `promoted` was in the top third of the rung below (eta 3) at some moment before it finished:
+    /// when it was proposed, the trials finished below were some prefix of those numbered before it.
+    static func deserved(_ promoted: TrialRecord, below: [TrialRecord]) -> Bool {
+        let before = below.filter { $0.number < promoted.number }.sorted { $0.number < $1.number }
+        return (1...max(1, before.count)).contains { finished in
+            before.prefix(finished).sorted { ($0.objective ?? 0) > ($1.objective ?? 0) }.prefix(finished / 3).contains {
+                $0.configuration == promoted.configuration
+            }
+        }
+    }
+
     @Test func threeWorkersHalveAsynchronously() async throws {
         // 9 items in rungs of 1, 3 and 9; a configuration goes up a rung only from the top third of its rung.
         let settings = SearchSettings(algorithm: .random, seed: 5, fidelity: .halving(eta: 3, minItems: 1), leaders: 2)
@@ -112,16 +123,10 @@ struct SharedSearchTests {
         #expect(trials.filter { $0.fidelity == 3 }.count >= 40 / 3)
         #expect(trials.count < 40 * 2, "halving scored too many configurations past the first rung")
         let leaders = Set(results[0].leaders.map(\.configuration))
-        for (rung, items) in [1, 3, 9].enumerated().dropFirst() {
-            for promoted in trials where promoted.fidelity == items && !(items == 9 && leaders.contains(promoted.configuration)) {
-                // When it was proposed, the trials finished on the rung below were some prefix of those numbered before it.
-                let below = trials.filter { $0.fidelity == [1, 3, 9][rung - 1] && $0.number < promoted.number }
-                let deserved = (1...max(1, below.count)).contains { finished in
-                    let top = below.prefix(finished).sorted { ($0.objective ?? 0) > ($1.objective ?? 0) }.prefix(finished / 3)
-                    return top.contains { $0.configuration == promoted.configuration }
-                }
-                #expect(deserved, "\(promoted.configuration.key) reached \(items) items without being in the top third below")
-            }
+        for promoted in trials where promoted.fidelity > 1 && !(promoted.fidelity == 9 && leaders.contains(promoted.configuration)) {
+            let below = trials.filter { $0.fidelity == promoted.fidelity / 3 }
+            #expect(
+                Self.deserved(promoted, below: below), "\(promoted.configuration.key) reached \(promoted.fidelity) items without being in the top third below")
         }
         for result in results {
             #expect(result.best?.configuration.key == "samples=8 tokens=80")
@@ -149,16 +154,10 @@ struct SharedSearchTests {
         for promoted in trials where firstRung[promoted.configuration.key]! < promoted.fidelity {
             if promoted.fidelity == 9, leaders.contains(promoted.configuration) { continue }
             // Promoted only against its own bracket's rung below.
-            let rungBelow = promoted.fidelity == 9 ? 3 : 1
-            let below = trials.filter {
-                $0.fidelity == rungBelow && firstRung[$0.configuration.key] == firstRung[promoted.configuration.key] && $0.number < promoted.number
-            }
-            let deserved = (1...max(1, below.count)).contains { finished in
-                below.prefix(finished).sorted { ($0.objective ?? 0) > ($1.objective ?? 0) }.prefix(finished / 3).contains {
-                    $0.configuration == promoted.configuration
-                }
-            }
-            #expect(deserved, "\(promoted.configuration.key) reached \(promoted.fidelity) items without being in the top third of its bracket")
+            let below = trials.filter { $0.fidelity == promoted.fidelity / 3 && firstRung[$0.configuration.key] == firstRung[promoted.configuration.key] }
+            #expect(
+                Self.deserved(promoted, below: below),
+                "\(promoted.configuration.key) reached \(promoted.fidelity) items without being in the top third of its bracket")
         }
         for result in results {
             #expect(result.leaders.count == 2)

@@ -112,8 +112,8 @@ struct WorkerProcessTests {
     }
 
     @Test func twoWorkersShareTheItemsOfOneTrial() async throws {
-        // One configuration of 20 items in ten units of 2: about 5 s for one worker alone.
-        let server = try ScriptedLLMServer { _, _ in .delayed(0.5, .text("The answer is #### 7")) }
+        // One configuration of 20 items in ten units of 2: about 10 s for one worker alone, so both start in time.
+        let server = try ScriptedLLMServer { _, _ in .delayed(1, .text("The answer is #### 7")) }
         let directory = try temporaryDirectory()
         let space = try Self.slowSpace(server, in: directory, samples: "[2]")
         let url = try await TestPostgres.freshDatabase()

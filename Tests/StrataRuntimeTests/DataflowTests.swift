@@ -104,7 +104,7 @@ import Testing
         // Samples with seeds 102 and 104 never answer in time; the quorum of 3 goes on without them.
         let server = try ScriptedLLMServer { request, _ in
             let answer = ScriptedLLMServer.defaultAnswer(for: request)
-            if Self.isSample(request), let seed = request.seed, [102, 104].contains(seed) { return .delayed(30, .text(answer)) }
+            if Self.isSample(request), let seed = request.seed, [102, 104].contains(seed) { return .delayed(120, .text(answer)) }
             return .text(answer)
         }
         let rt = try runtime(
@@ -116,7 +116,8 @@ import Testing
         let started = Date()
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
-        #expect(Date().timeIntervalSince(started) < 20, "the stragglers were waited for")
+        // Loose: CI runs this beside the local model, which takes both cores; the stragglers take 120 s.
+        #expect(Date().timeIntervalSince(started) < 60, "the stragglers were waited for")
         #expect(result.answer != nil, "\(result.failure ?? "")")
         #expect(result.layers[0].candidates.map(\.origin) == ["m#0", "m#1", "m#3"])
         #expect(result.layers[0].notes.contains { $0.hasPrefix("quorum: went on with the first 3 of 5") })
