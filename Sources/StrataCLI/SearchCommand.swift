@@ -327,7 +327,8 @@ final class SearchProgress: @unchecked Sendable {
         lock.withLock {
             done += 1
             if wasReused { reused += 1 }
-            configurations.insert(trial.configuration.key)
+            // Explored configurations: the baseline scored held out at the end is not one of them.
+            if trial.phase == .dev { configurations.insert(trial.configuration.key) }
             calls += wasReused ? 0 : trial.outcome?.issuedCalls ?? 0
             usd += wasReused ? 0 : trial.outcome?.usd ?? 0
             if trial.phase == .dev, let objective = trial.objective, objective > (best?.0 ?? -.infinity) { best = (objective, trial.configuration.key) }
