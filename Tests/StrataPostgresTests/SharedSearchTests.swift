@@ -111,14 +111,20 @@ struct SharedSearchTests {
         }
     }
 
-    @Test func threeWorkersHalveAsynchronously() async throws {
-        // 9 items in rungs of 1, 3 and 9; a configuration goes up a rung only from the top third of its rung.
-        let settings = SearchSettings(algorithm: .random, seed: 5, fidelity: .halving(eta: 3, minItems: 1), leaders: 2)
+    /// Three workers on 9 items, random search with two leaders; every worker's result, and the study's dev trials.
+    /// No rung trial may be evaluated twice.
+    func threeWorkers(fidelity: Fidelity, seed: UInt64) async throws -> (results: [SearchResult], trials: [TrialRecord]) {
+        let settings = SearchSettings(algorithm: .random, seed: seed, fidelity: fidelity, leaders: 2)
         let evaluator = LoggingEvaluator(devItems: 9)
         let results = try await workers(3, url: try await TestPostgres.freshDatabase(), settings: settings, evaluator: evaluator)
         let log = evaluator.log.withLock { $0 }
         #expect(log.count == Set(log).count, "a rung trial was evaluated twice: \(log.sorted())")
-        let trials = results[0].trials.filter { $0.phase == .dev }
+        return (results, results[0].trials.filter { $0.phase == .dev })
+    }
+
+    @Test func threeWorkersHalveAsynchronously() async throws {
+        // 9 items in rungs of 1, 3 and 9; a configuration goes up a rung only from the top third of its rung.
+        let (results, trials) = try await threeWorkers(fidelity: .halving(eta: 3, minItems: 1), seed: 5)
         #expect(trials.filter { $0.fidelity == 1 }.count == 40)
         #expect(trials.filter { $0.fidelity == 3 }.count >= 40 / 3)
         #expect(trials.count < 40 * 2, "halving scored too many configurations past the first rung")
@@ -138,12 +144,7 @@ struct SharedSearchTests {
 
     @Test func threeWorkersRunHyperbandsBracketsAsynchronously() async throws {
         // Rungs of 1, 3 and 9 items; of every 13 configurations 9 start on the first rung, 3 on the second, 1 on the whole split.
-        let settings = SearchSettings(algorithm: .random, seed: 2, fidelity: .hyperband(eta: 3, minItems: 1), leaders: 2)
-        let evaluator = LoggingEvaluator(devItems: 9)
-        let results = try await workers(3, url: try await TestPostgres.freshDatabase(), settings: settings, evaluator: evaluator)
-        let log = evaluator.log.withLock { $0 }
-        #expect(log.count == Set(log).count, "a rung trial was evaluated twice: \(log.sorted())")
-        let trials = results[0].trials.filter { $0.phase == .dev }
+        let (results, trials) = try await threeWorkers(fidelity: .hyperband(eta: 3, minItems: 1), seed: 2)
         var firstRung: [String: Int] = [:]
         for trial in trials { firstRung[trial.configuration.key] = min(firstRung[trial.configuration.key] ?? .max, trial.fidelity) }
         #expect(firstRung.count == 40)
