@@ -76,7 +76,7 @@ struct EvalCommand: AsyncParsableCommand {
         var job = EvalJob(
             pipelines: pipelines, dataset: dataset, selection: try selection(), scorer: scoring.scorer,
             store: runStore, cache: try cacheOptions.open(sharing: shared?.database), concurrency: concurrency)
-        job.shared = shared.map { (PostgresItemQueue(database: $0.database), $0.worker, $0.worker.unitItems ?? 8) }
+        job.shared = shared.map { (PostgresItemQueue(database: $0.database), $0.worker) }
         let progress = EvalProgress(total: job.items.count)
         let outcome = try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })
         for helper in scoring.helpers { try await helper.shutdown() }

@@ -212,14 +212,15 @@ struct CacheOptions: ParsableArguments {
         if let sharedURL, cache != .off {
             if sharedURL == "off" {
                 tier = nil
-            } else if let store, (try? PostgresLocation(url: sharedURL))?.description == store.location.description {
-                tier = PostgresResponseTier(database: store)
             } else {
+                let location: PostgresLocation
                 do {
-                    tier = PostgresResponseTier(location: try PostgresLocation(url: sharedURL))
+                    location = try PostgresLocation(url: sharedURL)
                 } catch {
                     throw ValidationError("--shared-cache: \(error)")
                 }
+                // Another database than the store's: a pool of its own.
+                if location.description != store?.location.description { tier = PostgresResponseTier(location: location) }
             }
         }
         return try ResponseCache(path: path, mode: cache, shared: tier, report: report)

@@ -22,27 +22,29 @@ package func withDeadline<Value: Sendable>(_ seconds: Double, _ body: @escaping 
     }
 }
 
-/// The body and the clock of one `withDeadline`: whichever ends first resumes the waiter.
+/// The body and the clock of one `withDeadline`: whichever ends first resumes
+/// the waiter and cancels the other (so a finished operation leaves no clock asleep).
 private final class DeadlineRace<Value: Sendable>: Sendable {
     private let waiting = Mutex<CheckedContinuation<Value, any Error>?>(nil)
-    private let work = Mutex<Task<Void, Never>?>(nil)
+    private let tasks = Mutex<[Task<Void, Never>]>([])
 
     func start(_ continuation: CheckedContinuation<Value, any Error>, seconds: Double, _ body: @escaping @Sendable () async throws -> Value) {
         waiting.withLock { $0 = continuation }
-        let task = Task {
-            do { finish(.success(try await body())) } catch { finish(.failure(error)) }
-        }
-        work.withLock { $0 = task }
-        Task {
-            try? await Task.sleep(for: .seconds(seconds))
+        let clock = Task {
+            guard (try? await Task.sleep(for: .seconds(seconds))) != nil else { return }
             finish(.failure(DeadlineExceeded(seconds: seconds)))
         }
+        tasks.withLock { $0.append(clock) }
+        let work = Task {
+            do { finish(.success(try await body())) } catch { finish(.failure(error)) }
+        }
+        tasks.withLock { $0.append(work) }
     }
 
-    /// Resumes the waiter once; the body, if still running, is cancelled.
+    /// Resumes the waiter once; the body or the clock, whichever is still running, is cancelled.
     func finish(_ result: Result<Value, any Error>) {
         guard let waiter = waiting.withLock({ $0.take() }) else { return }
-        work.withLock { $0 }?.cancel()
+        for task in tasks.withLock({ $0 }) { task.cancel() }
         waiter.resume(with: result)
     }
 }

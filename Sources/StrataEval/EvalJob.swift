@@ -63,8 +63,8 @@ public struct EvalJob: Sendable {
     public var cache: ResponseCache
     public var concurrency: Int
     /// With a shared store: the queue that splits each run's items among the
-    /// workers running the same job, this worker, and items per range.
-    public var shared: (queue: any SharedItemQueue, worker: WorkerOptions, unitItems: Int)?
+    /// workers running the same job, and this worker (its `unitItems` per range).
+    public var shared: (queue: any SharedItemQueue, worker: WorkerOptions)?
 
     public init(
         pipelines: [EvaluatedPipeline], dataset: LoadedDataset, selection: ItemSelection = ItemSelection(), scorer: Scorer,
@@ -104,7 +104,7 @@ public struct EvalJob: Sendable {
             do {
                 if let shared {
                     results = try await evaluator.evaluateShared(
-                        selected, run: key.id, queue: shared.queue, worker: shared.worker, unitItems: shared.unitItems, onResult: onItem)
+                        selected, run: key.id, queue: shared.queue, worker: shared.worker, onResult: onItem)
                 } else {
                     results = try await evaluator.evaluate(selected, run: key.id, onResult: onItem)
                 }

@@ -35,13 +35,14 @@ public protocol SharedItemQueue: Sendable {
 extension Evaluator {
     /// Scores the run's items together with the other workers on `queue`:
     /// claims a range, scores it while a heartbeat keeps the lease (a lost
-    /// lease cancels it), and repeats until every range is done. Returns all
-    /// the run's results, every worker's.
+    /// lease cancels it), and repeats until every range is done. Ranges are
+    /// the worker's `unitItems` (8 when not given). Returns all the run's
+    /// results, every worker's.
     public func evaluateShared(
-        _ items: [DatasetItem], run: String, queue: any SharedItemQueue, worker: WorkerOptions, unitItems: Int,
+        _ items: [DatasetItem], run: String, queue: any SharedItemQueue, worker: WorkerOptions,
         onResult: (@Sendable (ItemResult) -> Void)? = nil
     ) async throws -> [ItemResult] {
-        try await queue.enqueue(run: run, items: items.count, unitItems: max(1, unitItems))
+        try await queue.enqueue(run: run, items: items.count, unitItems: worker.unitItems ?? 8)
         while true {
             try Task.checkCancellation()
             guard let range = try await queue.claim(run: run, worker: worker.id, ttl: worker.leaseTTL) else {

@@ -20,13 +20,10 @@ public final class PostgresItemQueue: SharedItemQueue {
     public func enqueue(run: String, items: Int, unitItems: Int) async throws {
         let scope = Self.scope(run)
         try await database.transaction { connection in
-            for lo in stride(from: 0, to: items, by: unitItems) {
-                let name = "items \(lo)-\(min(items, lo + unitItems))"
-                try await connection.query(
-                    """
-                    INSERT INTO strata_units (study_id, trial_identity, max_attempts) VALUES (\(scope), \(name), \(self.maxAttempts))
-                    ON CONFLICT (study_id, trial_identity) DO NOTHING
-                    """, logger: self.logger)
+            for range in WorkUnits.ranges(of: items, by: unitItems) {
+                try await WorkUnits.enqueue(
+                    scope: scope, name: "items \(range.lowerBound)-\(range.upperBound)", items: range, maxAttempts: self.maxAttempts, on: connection,
+                    logger: self.logger)
             }
         }
     }
@@ -35,9 +32,8 @@ public final class PostgresItemQueue: SharedItemQueue {
         let scope = Self.scope(run)
         return try await database.run { connection in
             guard let unit = try await WorkUnits.claim(scope: scope, worker: worker, ttl: ttl, on: connection, logger: self.logger) else { return nil }
-            let bounds = unit.name.dropFirst("items ".count).split(separator: "-").compactMap { Int($0) }
-            guard bounds.count == 2 else { throw PostgresStoreError.corrupt("unit \(unit.id) names no item range: '\(unit.name)'") }
-            return ItemRange(unit: Int64(unit.id), lo: bounds[0], hi: bounds[1])
+            guard let items = unit.items else { throw PostgresStoreError.corrupt("unit \(unit.id) ('\(unit.name)') has no item range") }
+            return ItemRange(unit: Int64(unit.id), lo: items.lowerBound, hi: items.upperBound)
         }
     }
 

@@ -227,6 +227,12 @@ public final class PostgresStore: Sendable {
         [
             // A trial split among workers: a unit per range of its items, each keeping what it measured until the last is done.
             "ALTER TABLE strata_units ADD COLUMN trial text, ADD COLUMN item_lo int, ADD COLUMN item_hi int, ADD COLUMN part text",
+            // An eval's ranges were named 'items LO-HI' before they had columns.
+            """
+            UPDATE strata_units SET item_lo = substring(trial_identity from '^items (\\d+)-')::int,
+                   item_hi = substring(trial_identity from '^items \\d+-(\\d+)$')::int
+             WHERE study_id LIKE 'run:%' AND trial_identity ~ '^items \\d+-\\d+$'
+            """,
             "CREATE INDEX strata_units_trial ON strata_units (study_id, (coalesce(trial, trial_identity)))",
         ],
     ]

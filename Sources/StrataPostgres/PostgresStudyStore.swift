@@ -94,22 +94,14 @@ public final class PostgresStudyStore: SharedStudyStore {
                     VALUES (\(study), \(trial.identity), 'pending', \(json), \(trial.phase.rawValue), \(worker))
                     ON CONFLICT (study_id, identity) DO NOTHING
                     """, logger: self.logger)
-                guard let unitItems, unitItems > 0, trial.fidelity > unitItems else {
-                    try await connection.query(
-                        """
-                        INSERT INTO strata_units (study_id, trial_identity, max_attempts) VALUES (\(study), \(trial.identity), \(self.maxAttempts))
-                        ON CONFLICT (study_id, trial_identity) DO NOTHING
-                        """, logger: self.logger)
+                guard let unitItems, trial.fidelity > unitItems else {
+                    try await WorkUnits.enqueue(scope: study, name: trial.identity, maxAttempts: self.maxAttempts, on: connection, logger: self.logger)
                     continue
                 }
-                for lo in stride(from: 0, to: trial.fidelity, by: unitItems) {
-                    let hi = min(trial.fidelity, lo + unitItems)
-                    try await connection.query(
-                        """
-                        INSERT INTO strata_units (study_id, trial_identity, trial, item_lo, item_hi, max_attempts)
-                        VALUES (\(study), \(trial.identity + " items \(lo)-\(hi)"), \(trial.identity), \(lo), \(hi), \(self.maxAttempts))
-                        ON CONFLICT (study_id, trial_identity) DO NOTHING
-                        """, logger: self.logger)
+                for range in WorkUnits.ranges(of: trial.fidelity, by: unitItems) {
+                    try await WorkUnits.enqueue(
+                        scope: study, name: trial.identity + " items \(range.lowerBound)-\(range.upperBound)", trial: trial.identity, items: range,
+                        maxAttempts: self.maxAttempts, on: connection, logger: self.logger)
                 }
             }
             if !proposed.isEmpty {

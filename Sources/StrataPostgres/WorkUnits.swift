@@ -37,6 +37,25 @@ enum WorkUnits {
         return Claimed(id: id, name: name, attempts: attempts, trial: trial, items: items)
     }
 
+    /// Queues a unit named `name` in `scope` (once, however many workers ask):
+    /// a whole trial, or the range `items` of `trial`'s items.
+    static func enqueue(
+        scope: String, name: String, trial: String? = nil, items: Range<Int>? = nil, maxAttempts: Int, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO strata_units (study_id, trial_identity, trial, item_lo, item_hi, max_attempts)
+            VALUES (\(scope), \(name), \(trial), \(items?.lowerBound), \(items?.upperBound), \(maxAttempts))
+            ON CONFLICT (study_id, trial_identity) DO NOTHING
+            """, logger: logger)
+    }
+
+    /// `count` items cut into ranges of `size`.
+    static func ranges(of count: Int, by size: Int) -> [Range<Int>] {
+        stride(from: 0, to: count, by: max(1, size)).map { $0..<min(count, $0 + max(1, size)) }
+    }
+
     /// Extends a lease the worker still holds; false when another worker has the unit now.
     static func renew(_ unit: Int64, worker: String, ttl: Double, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         !(try await connection.query(
