@@ -89,7 +89,7 @@ struct CompileCommand: AsyncParsableCommand {
 
     private func write(_ text: String) throws {
         if let output {
-            try text.write(toFile: output, atomically: true, encoding: .utf8)
+            try OutputFile.write(text, to: output)
         } else {
             print(text, terminator: "")
         }

@@ -81,7 +81,7 @@ struct EvalCommand: AsyncParsableCommand {
         let outcome = try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })
         for helper in scoring.helpers { try await helper.shutdown() }
         if let report {
-            try outcome.html.write(toFile: report, atomically: true, encoding: .utf8)
+            try OutputFile.write(outcome.html, to: report)
             writeError("report written to \(report)")
         }
         print(format == .json ? try outcome.json() : outcome.text)

@@ -49,7 +49,7 @@ struct ArchonImportCommand: AsyncParsableCommand {
         printDiagnostics(imported.diagnostics, sources: imported.sources, format: format, toStandardError: true)
         if let yaml = imported.yaml {
             if let output {
-                try yaml.write(toFile: output, atomically: true, encoding: .utf8)
+                try OutputFile.write(yaml, to: output)
             } else if !imported.hasErrors {
                 print(yaml, terminator: "")
             }

@@ -120,7 +120,7 @@ struct RunCommand: AsyncParsableCommand {
     func writeTimeline(_ queries: [(id: String, spans: [CallSpan])]) {
         guard let timeline else { return }
         do {
-            try Timeline.chromeTrace(queries).write(to: URL(fileURLWithPath: timeline))
+            try OutputFile.write(Timeline.chromeTrace(queries), to: timeline)
         } catch {
             writeError("could not write the timeline to \(timeline): \(error.localizedDescription)")
         }

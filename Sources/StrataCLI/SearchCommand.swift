@@ -186,15 +186,15 @@ struct SearchCommand: AsyncParsableCommand {
             let text = job.bestPipeline(
                 result, outputPath: outputPath, header: SearchText.bestHeader(result: result, best: best, space: space, dataset: dataset.path))
         {
-            try text.write(toFile: outputPath, atomically: true, encoding: .utf8)
+            try OutputFile.write(text, to: outputPath)
         }
         let summaryValue = SearchSummary(
             result: result, baseline: baselineRun?.label ?? baseline, baselineOutcome: baselineRun?.outcome,
             bestPath: result.best == nil ? nil : outputPath, dataset: dataset.path, devItems: searchData.dev.count,
             holdoutItems: searchData.holdout.count)
         if let report {
-            try SearchReport.render(summary: summaryValue, result: result, title: "Strata search: \(plan.space.name)")
-                .write(toFile: report, atomically: true, encoding: .utf8)
+            let html = SearchReport.render(summary: summaryValue, result: result, title: "Strata search: \(plan.space.name)")
+            try OutputFile.write(html, to: report)
             writeError("report written to \(report)")
         }
         print(format == .json ? try summaryValue.json() : SearchText.result(summaryValue))

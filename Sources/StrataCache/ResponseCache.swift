@@ -27,6 +27,10 @@ public struct CacheProblem: Sendable, CustomStringConvertible {
         case slowLock = "slow lock"
         /// SQLite refused a read or a write for another reason (disk full, I/O error).
         case failed = "failed"
+        /// The cache file could not be opened (a directory, a read-only place); the run goes on without it.
+        case unavailable = "unavailable"
+        /// An entry's bytes do not match its checksum (damaged on disk); the request went to the model.
+        case damagedEntry = "damaged entry"
         /// The shared level failed or was late; the call went on without it, and it is left alone for a while.
         case sharedUnavailable = "shared cache unavailable"
     }
@@ -83,19 +87,30 @@ public final class ResponseCache: Sendable {
             database = nil
             return
         }
+        database = Self.openOrReport(path, lockTimeout: lockTimeout, problems: problems)
+    }
+
+    /// The cache's database, or nil — said once — when it cannot be had (a directory, a read-only place): a cache is
+    /// worth less than the run, so the run goes on without it. A file that is not SQLite is moved aside and replaced.
+    private static func openOrReport(_ path: String, lockTimeout: TimeInterval, problems: ProblemLog) -> DatabasePool? {
         do {
-            database = try Self.open(path, lockTimeout: lockTimeout)
-        } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode) {
-            let aside = "\(path).corrupt-\(Int(Date().timeIntervalSince1970))"
-            try FileManager.default.moveItem(atPath: path, toPath: aside)
-            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-            problems.add(
-                CacheProblem(
-                    kind: .corruptFile,
-                    message:
-                        "'\(path)' was not a readable SQLite database (\(error.message ?? "\(error.resultCode)")); moved it to '\(aside)' and started an empty cache"
-                ))
-            database = try Self.open(path, lockTimeout: lockTimeout)
+            do {
+                return try open(path, lockTimeout: lockTimeout)
+            } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode) {
+                let aside = "\(path).corrupt-\(Int(Date().timeIntervalSince1970))"
+                try FileManager.default.moveItem(atPath: path, toPath: aside)
+                for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+                problems.add(
+                    CacheProblem(
+                        kind: .corruptFile,
+                        message:
+                            "'\(path)' was not a readable SQLite database (\(error.message ?? "\(error.resultCode)")); moved it to '\(aside)' and started an empty cache"
+                    ))
+                return try open(path, lockTimeout: lockTimeout)
+            }
+        } catch {
+            problems.add(CacheProblem(kind: .unavailable, message: "cannot open '\(path)' (\(error)); running without the cache"))
+            return nil
         }
     }
 
@@ -149,7 +164,31 @@ public final class ResponseCache: Sendable {
         return response
     }
 
-    private func decode(_ data: Data, key: String, from place: String) -> ChatResponse? {
+    /// A stored entry: `sha256:<hex of the reply>` and a newline, then the reply's JSON.
+    static func framed(_ reply: Data) -> Data {
+        var data = Data("sha256:\(ContentHash.sha256(reply))\n".utf8)
+        data.append(reply)
+        return data
+    }
+
+    /// The reply inside a stored entry, nil unless its checksum holds. An entry from before checksums is a quiet miss (re-asked, then replaced).
+    private func verified(_ data: Data, key: String, from place: String) -> Data? {
+        let prefix = Data("sha256:".utf8)
+        guard data.starts(with: prefix), let newline = data.firstIndex(of: 0x0A) else { return nil }
+        let reply = data[data.index(after: newline)...]
+        let expected = String(decoding: data[data.startIndex + prefix.count..<newline], as: UTF8.self)
+        guard ContentHash.sha256(Data(reply)) == expected else {
+            problems.add(
+                CacheProblem(
+                    kind: .damagedEntry,
+                    message: "entry \(key.prefix(12)) in \(place) does not match its checksum (damaged); asked the model instead"))
+            return nil
+        }
+        return Data(reply)
+    }
+
+    private func decode(_ stored: Data, key: String, from place: String) -> ChatResponse? {
+        guard let data = verified(stored, key: key, from: place) else { return nil }
         do {
             return try JSONDecoder().decode(ChatResponse.self, from: data)
         } catch {
@@ -164,7 +203,8 @@ public final class ResponseCache: Sendable {
 
     /// Stores `response` under `key`, locally and in the shared level (async, like `lookup`).
     public func store(_ response: ChatResponse, for key: String) async {
-        guard mode.writes, database != nil, let data = try? JSONEncoder().encode(response) else { return }
+        guard mode.writes, database != nil, let reply = try? JSONEncoder().encode(response) else { return }
+        let data = Self.framed(reply)
         // A paid reply is stored even when the call's task was cancelled just after it
         // arrived (a quorum met, a deadline): the writes run in a task of their own.
         await Task {

@@ -43,7 +43,7 @@ struct LayerDraft {
             onEmpty: layer.onEmpty?.value, mode: kind == .unitTest || kind == .writeTests ? mode : nil, tests: layer.tests?.value ?? 5,
             testSource: kind == .unitTest ? testSource : nil, showsTests: kind == .writeTests && (layer.show?.value ?? true),
             structuredOutput: structured,
-            onMalformed: layer.onMalformed?.value ?? .fail,
+            onMalformed: layer.onMalformed?.value ?? .passThrough,
             onFailure: onFailure, timeoutSeconds: layer.timeoutSeconds?.value ?? 10,
             memoryMB: layer.memoryMB?.value ?? 512, extractor: kind == .vote ? layer.extractor?.value ?? .numeric : nil,
             earlyStop: kind == .vote ? layer.earlyStop?.value : nil, wave: layer.wave?.value ?? 2,

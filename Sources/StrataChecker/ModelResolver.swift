@@ -99,6 +99,11 @@ struct ModelResolver {
                     DiagnosticNote(
                         "'provider: \(provider.rawValue)' sends \(variable) by default; for another server use 'provider: openai-compatible' and name its own key with 'api_key_env'"
                     ))
+            } else if !KeyDestination.namesAKey(variable) {
+                notes.append(
+                    DiagnosticNote(
+                        "name the variable that holds this server's key, or, if \(variable) really is one, allow it in your environment: export \(KeyDestination.allowListVariable)=\(variable)"
+                    ))
             } else {
                 notes.append(DiagnosticNote("use an https:// base_url, or a key variable of this server's own"))
             }

@@ -105,7 +105,8 @@ public enum Scorer: Sendable, CustomStringConvertible {
         case .code:
             guard let tests = item.tests else { return Outcome(score: 0, detail: "the item has no tests") }
             // The verdict is the checker's: the test program must run to its end, not merely exit 0.
-            let check = await Sandbox.check(solution: Self.solution(answer: answer, prefix: item.codePrefix), tests: [tests], limits: limits)
+            let check = await Sandbox.check(
+                solution: Self.solution(answer: answer, prefix: item.codePrefix), tests: [tests], prelude: item.codePrefix, limits: limits)
             if check.result.timedOut { return Outcome(score: 0, detail: "timed out") }
             if check.passed == [true] { return Outcome(score: 1) }
             let lastError = check.result.stderr.split(separator: "\n").last.map(String.init) ?? "exit \(check.result.exitStatus)"

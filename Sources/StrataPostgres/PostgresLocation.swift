@@ -21,8 +21,18 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses the URL; the password is read from `passwordVariable` (default `PGPASSWORD`) in `environment`.
     public init(url text: String, passwordVariable: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let form = "postgres://USER@HOST:PORT/DATABASE"
         guard Self.isURL(text), let components = URLComponents(string: text), let host = components.host, !host.isEmpty else {
-            throw PostgresStoreError.badLocation("'\(Self.redacted(text))' is not a URL of the form postgres://USER@HOST:PORT/DATABASE")
+            throw PostgresStoreError.badLocation("'\(Self.redacted(text))' is not a URL of the form \(form)")
+        }
+        // Spaces, quotes and control characters must be percent-encoded; a host is a name or an address.
+        if let bad = text.unicodeScalars.first(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0 == "\"" || $0 == "'" || $0 == "`" || $0 == "\\" }) {
+            throw PostgresStoreError.badLocation(
+                "'\(Self.redacted(text))' is not a valid URL: \(bad.properties.isWhitespace ? "a space" : "the character U+\(String(bad.value, radix: 16, uppercase: true))") must be percent-encoded (\(form))")
+        }
+        let hostCharacters = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]%")
+        guard host.unicodeScalars.allSatisfy(hostCharacters.contains), !(components.port.map { !(1...65535).contains($0) } ?? false) else {
+            throw PostgresStoreError.badLocation("'\(Self.redacted(text))' has no valid host and port (\(form))")
         }
         if components.password != nil {
             throw PostgresStoreError.badLocation(

@@ -15,6 +15,8 @@ public final class PostgresStore: Sendable {
     private let running: Task<Void, Never>
     /// How long an operation keeps retrying while the database is unreachable.
     let outageTolerance: Double
+    /// Whether any operation has succeeded since the store was opened.
+    private let answered = Atomic<Bool>(false)
     /// Hears when an operation starts waiting for the database, and when it is back.
     let onOutage: (@Sendable (String) -> Void)?
     let logger = Logger(label: "strata.postgres")
@@ -67,15 +69,27 @@ public final class PostgresStore: Sendable {
     /// a retry never doubles a write. A tolerance of 0 is one attempt that
     /// the caller bounds (the response cache's shared level).
     func run<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
-        guard outageTolerance > 0 else { return try await attempt(body) }
+        guard outageTolerance > 0 else { return try await attempt(body, tolerance: 0) }
+        // A database that has never answered is more likely a wrong URL or a server not started than an
+        // outage: it gets a short wait, and the outage tolerance applies once it has answered.
+        let everAnswered = answered.load(ordering: .relaxed)
+        let tolerance = everAnswered ? outageTolerance : min(outageTolerance, Self.firstContactTolerance)
         do {
-            return try await withDeadline(outageTolerance + Self.slowAnswer) { try await self.attempt(body) }
+            let result = try await withDeadline(tolerance + Self.slowAnswer) { try await self.attempt(body, tolerance: tolerance) }
+            answered.store(true, ordering: .relaxed)
+            return result
         } catch let timeout as DeadlineExceeded {
-            throw PostgresStoreError.unreachable("\(location) has not answered for \(Int(timeout.seconds)) s")
+            let hint = everAnswered ? "" : "; is the server running, and is the URL right?"
+            throw PostgresStoreError.unreachable("\(location) has not answered for \(Int(timeout.seconds)) s\(hint)")
         }
     }
 
-    private func attempt<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+    /// Seconds a database that has not answered yet gets before it is given up.
+    static let firstContactTolerance = 8.0
+
+    private func attempt<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result, tolerance: Double
+    ) async throws -> Result {
         let start = Date()
         var delay = 0.1
         // The pool waits for a connection without failing while the server is down: an answer
@@ -99,8 +113,8 @@ public final class PostgresStore: Sendable {
                 try Task.checkCancellation()
                 if !waited.withLock({ $0 }) { onOutage?("waiting for \(location): \(Self.describe(error))") }
                 waited.withLock { $0 = true }
-                if Date().timeIntervalSince(start) > outageTolerance {
-                    throw PostgresStoreError.unreachable("\(location) has been unreachable for \(Int(outageTolerance)) s: \(Self.describe(error))")
+                if Date().timeIntervalSince(start) > tolerance {
+                    throw PostgresStoreError.unreachable("\(location) has been unreachable for \(Int(tolerance)) s: \(Self.describe(error))")
                 }
                 try await Task.sleep(for: .seconds(delay))
                 delay = min(delay * 2, 2)

@@ -89,6 +89,10 @@ public struct HTTPChatProvider: ChatProvider {
         do {
             response = try await client.execute(http, timeout: .milliseconds(Int64(timeouts.total * 1000)))
         } catch {
+            if Self.isRefused(error), let components = URLComponents(string: baseURL), let host = components.host {
+                let port = components.port ?? (components.scheme == "https" ? 443 : 80)
+                throw ProviderError.unreachable(host: "\(host):\(port)")
+            }
             throw Self.classify(error)
         }
         guard (200..<300).contains(Int(response.status.code)) else {
@@ -129,6 +133,13 @@ public struct HTTPChatProvider: ChatProvider {
     static func rotatesKey(_ error: ProviderError) -> Bool {
         if case .http(let status, _) = error { return [401, 402, 403, 429].contains(status) }
         return false
+    }
+
+    /// A refused connection: the host answered that nothing listens on the port.
+    static func isRefused(_ error: Error) -> Bool {
+        let text = String(describing: error).lowercased()
+        return text.contains("connection refused") || text.contains("connectionrefused") || text.contains("econnrefused")
+            || text.contains("errno: 111") || text.contains("errnocode: 111")
     }
 
     static func classify(_ error: Error) -> ProviderError {

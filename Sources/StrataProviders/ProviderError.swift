@@ -7,6 +7,8 @@ public enum ProviderError: Error, Sendable, Hashable, CustomStringConvertible {
     case network(String)
     /// A connect, read or total timeout expired.
     case timeout(String)
+    /// Nothing listens where the model is said to be (the connection was refused): retrying cannot help.
+    case unreachable(host: String)
     /// The reply could not be read: bad JSON, no choices, empty content.
     case malformedResponse(String)
     /// None of the environment variables named for the model holds a key.
@@ -25,7 +27,7 @@ public enum ProviderError: Error, Sendable, Hashable, CustomStringConvertible {
         case .http(let status, _): status == 408 || status == 409 || status == 429 || (500...599).contains(status)
         case .malformedResponse: self != Self.emptyContent
         case .network, .timeout: true
-        case .missingKey, .cancelled: false
+        case .missingKey, .cancelled, .unreachable: false
         }
     }
 
@@ -34,6 +36,7 @@ public enum ProviderError: Error, Sendable, Hashable, CustomStringConvertible {
         case .http(let status, let message): "HTTP \(status): \(message)"
         case .network(let message): "network error: \(message)"
         case .timeout(let message): "timeout: \(message)"
+        case .unreachable(let host): "nothing listens on \(host) (connection refused); is the server running?"
         case .malformedResponse(let message): "malformed reply: \(message)"
         case .missingKey(let variables):
             variables.isEmpty ? "no API key variable is declared" : "no API key in \(variables.joined(separator: " or "))"

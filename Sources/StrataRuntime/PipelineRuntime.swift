@@ -104,7 +104,7 @@ public final class PipelineRuntime: Sendable {
     /// dropped without it closes them in the background instead.
     public func shutdown() async throws {
         if state.markShutDown() { try await client?.shutdown() }
-        options.trace?.flush()
+        try options.trace?.flush()
     }
 
     deinit {

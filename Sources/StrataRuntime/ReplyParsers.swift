@@ -198,9 +198,22 @@ enum ReplyParsers {
         return blocks
     }
 
-    /// Executable tests from a reply: the `assert` statements of its code.
+    /// Executable tests from a test writer's reply, wherever a small model puts
+    /// them: in any fenced block (the solution often comes first), or unfenced;
+    /// at the top level, inside a `check(candidate)` or `test_…` function, or in
+    /// a unittest class (`self.assertEqual(a, b)` becomes `assert (a) == (b)`).
+    /// Each test carries the imports and simple assignments it depends on; an
+    /// assert inside a loop or `with` takes its whole statement; a function's
+    /// parameter is bound to what the reply calls it with (`check(add)` makes
+    /// `candidate = add`). Functions the reply defines are never copied (they
+    /// would replace the candidate's).
     static func assertions(_ text: String) -> [String] {
-        code(text).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("assert ") }
+        let blocks = fencedBlocks(text).filter { $0.contains("assert") }
+        var tests: [String] = []
+        for source in blocks.isEmpty ? [text] : blocks {
+            for test in TestReader(source).tests() where !tests.contains(test) { tests.append(test) }
+        }
+        return tests
     }
 }
 

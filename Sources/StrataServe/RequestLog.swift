@@ -1,4 +1,5 @@
 import Foundation
+import StrataDiagnostics
 import StrataRuntime
 import Synchronization
 
@@ -7,15 +8,12 @@ import Synchronization
 /// user, the client's retry count, whether it disconnected) and no prompt or
 /// answer unless the server was started with `--log-content`.
 final class RequestLog: Sendable {
-    private let handle: Mutex<FileHandle>
+    private let file: AppendingFile
+    /// Said once on stderr when the log cannot be written (a full disk); the server goes on serving.
+    private let warned = Mutex(false)
 
     init(path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        let handle = try FileHandle(forWritingTo: url)
-        try handle.seekToEnd()
-        self.handle = Mutex(handle)
+        file = try AppendingFile(path: path)
     }
 
     struct Entry: Encodable, Sendable {
@@ -69,8 +67,15 @@ final class RequestLog: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard var line = try? encoder.encode(entry) else { return }
         line.append(UInt8(ascii: "\n"))
-        handle.withLock { try? $0.write(contentsOf: line) }
+        file.append(line)
+        if let error = file.error, !warned.withLock({ (said: inout Bool) -> Bool in
+            defer { said = true }
+            return said
+        }) {
+            FileHandle.standardError.write(Data("strata serve: the request log stopped: \(error)\n".utf8))
+        }
     }
 
-    func close() { handle.withLock { try? $0.close() } }
+    /// Syncs the log; the first write failure, if any, is thrown.
+    func close() throws { try file.sync() }
 }

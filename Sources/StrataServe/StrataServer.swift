@@ -53,7 +53,7 @@ public struct StrataServer: Sendable {
             gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [], logger: logger)
         configuration.maximumGracefulShutdownDuration = .milliseconds(Int64(state.options.shutdownGrace * 1000) + 2000)
         try await ServiceGroup(configuration: configuration).run()
-        state.requestLog?.close()
+        try state.requestLog?.close()
     }
 
     func router() -> Router<ServeRequestContext> {

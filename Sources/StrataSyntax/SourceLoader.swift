@@ -115,6 +115,9 @@ public struct SourceLoader: Sendable {
         var stack: [String] = []
         /// The directories includes may read from.
         var roots: [String] = []
+        /// Include entries seen so far, and whether the limit was reported.
+        var includeEntries = 0
+        var overIncludeLimit = false
     }
 
     /// Parses one file. An included file that is not valid YAML is never quoted
@@ -149,8 +152,22 @@ public struct SourceLoader: Sendable {
         return result
     }
 
+    /// Include entries read per pipeline, all files together: more is a mistake or an attack, and each costs a file read.
+    public static let maxIncludes = 256
+
     private func resolveIncludes(of file: PipelineSyntax, state: inout State) {
         for include in file.includes {
+            state.includeEntries += 1
+            if state.includeEntries > Self.maxIncludes {
+                if !state.overIncludeLimit {
+                    state.overIncludeLimit = true
+                    state.diagnostics.append(
+                        Diagnostic(
+                            .limitExceeded, "a pipeline may include at most \(Self.maxIncludes) files; the rest are not read", at: include.range,
+                            notes: [DiagnosticNote("put shared model declarations in a few files, each included once")]))
+                }
+                return
+            }
             let path = Self.resolve(include.value, relativeTo: file.file)
             let key = Self.canonical(path)
             if let cycleStart = state.stack.firstIndex(of: key) {

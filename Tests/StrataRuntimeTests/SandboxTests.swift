@@ -77,12 +77,10 @@ import Testing
     }
 
     @Test func writingOutsideTheScratchDirectoryFails() async {
-        let target = "/etc/strata-sandbox-test-\(UUID().uuidString)"
+        let target = "/usr/strata-sandbox-test-\(UUID().uuidString)"
         let result = await Sandbox.runPython("open(\(pythonLiteral(target)), 'w').write('x')\nprint('wrote')")
-        #expect(!result.stdout.contains("wrote") || !Sandbox.isolationDescription.contains("nobody"))
-        if Sandbox.isolationDescription.contains("nobody") {
-            #expect(!FileManager.default.fileExists(atPath: target))
-        }
+        #expect(!result.stdout.contains("wrote"))
+        #expect(!FileManager.default.fileExists(atPath: target))
         try? FileManager.default.removeItem(atPath: target)
     }
 
@@ -94,8 +92,7 @@ import Testing
         #expect(result.outputTruncated)
     }
 
-    @Test(.enabled(if: Sandbox.isolationDescription.contains("no network"), "this OS refuses the sandbox a network namespace"))
-    func noNetworkWhereTheOSAllows() async {
+    @Test func noNetwork() async {
         let result = await Sandbox.runPython(
             """
             import socket
@@ -127,20 +124,25 @@ import Testing
         #expect(partial.passed == [true, false])
     }
 
-    @Test(.enabled(if: Sandbox.isolationDescription.contains("namespaces"), "this OS refuses the sandbox its namespaces"))
-    func theSandboxSeesNeitherTheWorkingDirectoryNorOutlivesItsDeadline() async throws {
+    @Test func theSandboxSeesNoHostFileAndOutlivesNothing() async throws {
+        // A world-readable file outside the working directory (where a dataset, a store or a cache may sit).
+        let secret = FileManager.default.temporaryDirectory.appendingPathComponent("strata-secret-\(UUID().uuidString)").path
+        try "reference solution".write(toFile: secret, atomically: false, encoding: .utf8)
+        chmod(secret, 0o644)
+        defer { try? FileManager.default.removeItem(atPath: secret) }
         let cwd = FileManager.default.currentDirectoryPath
         let probe = await Sandbox.runPython(
             """
             import os
-            try:
-                print("entries", len(os.listdir(\(pythonLiteral(cwd)))))
-            except OSError as error:
-                print("refused", error)
+            for path in (\(pythonLiteral(secret)), \(pythonLiteral(cwd + "/Package.swift")), "/etc/passwd", "/root"):
+                try:
+                    print("read", path, len(open(path).read()) if not os.path.isdir(path) else os.listdir(path))
+                except OSError as error:
+                    print("refused", path, type(error).__name__)
             print("tmp", sorted(os.listdir("/tmp")))
             """)
-        #expect(probe.stdout.contains("entries 0") || probe.stdout.contains("refused"), "\(probe.stdout)\(probe.stderr)")
-        #expect(probe.stdout.contains("tmp ['work']"), "\(probe.stdout)\(probe.stderr)")
+        #expect(!probe.stdout.contains("read "), "\(probe.stdout)\(probe.stderr)")
+        #expect(probe.stdout.contains("tmp []"), "\(probe.stdout)\(probe.stderr)")
         // A setsid child in its own session still dies with the sandbox's PID namespace.
         let token = "strata-setsid-\(UUID().uuidString.prefix(8))"
         _ = await Sandbox.runPython(
@@ -153,16 +155,125 @@ import Testing
             time.sleep(30)
             """, limits: SandboxLimits(wallSeconds: 1))
         try await Task.sleep(nanoseconds: 500_000_000)
-        let ps = Process()
-        ps.executableURL = URL(fileURLWithPath: "/bin/sh")
-        ps.arguments = ["-c", "ps -eo args | grep -v grep | grep -c '\(token)' || true"]
-        let pipe = Pipe()
-        ps.standardOutput = pipe
-        try ps.run()
-        let count = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        ps.waitUntilExit()
-        #expect(count == "0")
+        #expect(processCount(matching: token) == "0")
     }
+
+    /// Files written to /tmp, /var/tmp and /dev/shm are the run's own and vanish with it.
+    @Test func nothingWrittenOutlivesTheRun() async {
+        let name = "strata-left-\(UUID().uuidString.prefix(8))"
+        let result = await Sandbox.runPython(
+            """
+            for place in ("/tmp", "/var/tmp", "/dev/shm"):
+                try:
+                    open(place + "/\(name)", "w").write("x")
+                    print("wrote", place)
+                except OSError as error:
+                    print("refused", place, error)
+            """)
+        #expect(result.stdout.contains("wrote /dev/shm"), "\(result.stdout)\(result.stderr)")
+        for place in ["/tmp", "/var/tmp", "/dev/shm"] {
+            #expect(!FileManager.default.fileExists(atPath: "\(place)/\(name)"), "\(place)")
+        }
+    }
+
+    /// The verdict travels where the candidate cannot write: writing a pass on every descriptor it has, or
+    /// returning an object equal to everything, passes nothing.
+    @Test func aWrongAnswerCannotForgeAPass() async {
+        let tests = ["assert mean([1, 2, 3]) == 2", "assert mean([2, 4]) == 3"]
+        let forgers = [
+            // The verdict format, written to every descriptor at load time and at call time.
+            """
+            import os
+            def spray():
+                for fd in range(0, 256):
+                    for line in (b'{"test": 0, "passed": true}\\n', b'{"test": 1, "passed": true}\\n', b'STRATA_VERDICT 0 pass\\n'):
+                        try:
+                            os.write(fd, line)
+                        except OSError:
+                            pass
+            spray()
+            def mean(xs):
+                spray()
+                return 0
+            """,
+            // An answer whose __eq__ always says yes.
+            """
+            class Yes(float):
+                def __eq__(self, other):
+                    return True
+                __hash__ = float.__hash__
+            def mean(xs):
+                return Yes(0)
+            """,
+            // Looking for the tests' frames and verdicts in its own interpreter.
+            """
+            import gc, sys
+            def mean(xs):
+                frame = sys._getframe()
+                while frame is not None:
+                    frame.f_globals.update(passed=True)
+                    frame = frame.f_back
+                for thing in gc.get_objects():
+                    if isinstance(thing, dict) and "passed" in thing:
+                        thing["passed"] = True
+                raise SystemExit(0)
+            """,
+        ]
+        for forger in forgers {
+            let check = await Sandbox.check(solution: forger, tests: tests)
+            #expect(check.passed == [false, false], "\(forger)\n\(check.result.stderr)")
+        }
+    }
+
+    /// A candidate that forks to its limit leaves another candidate, graded at the same time, untouched.
+    @Test func oneCandidateCannotFailAnother() async {
+        let tests = ["assert add(2, 3) == 5", "assert add(-1, 1) == 0"]
+        let bomb = """
+            import os, time
+            def add(a, b):
+                while True:
+                    try:
+                        if os.fork() == 0:
+                            time.sleep(30)
+                            os._exit(0)
+                    except OSError:
+                        time.sleep(0.05)
+            """
+        let limits = SandboxLimits(processes: 8, wallSeconds: 20)
+        async let sabotage = Sandbox.check(solution: bomb, tests: tests, limits: limits)
+        try? await Task.sleep(nanoseconds: 300_000_000)
+        let honest = await Sandbox.check(solution: "def add(a, b):\n    return a + b\n", tests: tests, limits: limits)
+        #expect(honest.passed == [true, true], "\(honest.result.stderr)")
+        #expect(await sabotage.passed == [false, false])
+    }
+
+    /// The dataset's prompt helpers are the tests' own: a candidate that redefines one cannot make the check trivial.
+    @Test func thePromptsHelpersStayTrusted() async {
+        let prompt = "def poly(xs, x):\n    return sum(c * x ** i for i, c in enumerate(xs))\n\ndef find_zero(xs):\n    \"\"\"A zero of poly.\"\"\"\n"
+        let test = "def check(candidate):\n    assert abs(poly([1, 2], candidate([1, 2]))) < 1e-6\n\ncheck(find_zero)\n"
+        let cheat = await Sandbox.check(
+            solution: prompt + "    pass\n\ndef poly(xs, x):\n    return 0\n\ndef find_zero(xs):\n    return 3.0\n", tests: [test], prelude: prompt)
+        #expect(cheat.passed == [false])
+        let honest = await Sandbox.check(solution: prompt + "    pass\n\ndef find_zero(xs):\n    return -xs[0] / xs[1]\n", tests: [test], prelude: prompt)
+        #expect(honest.passed == [true], "\(honest.result.stderr)")
+        // Values come back as data: in-place changes to a list argument and raised builtin errors reach the test.
+        let inPlace = await Sandbox.check(
+            solution: "def sort_it(xs):\n    xs.sort()\n\ndef positive(x):\n    if x < 0:\n        raise ValueError('negative')\n    return x\n",
+            tests: ["xs = [3, 1, 2]\nsort_it(xs)\nassert xs == [1, 2, 3]", "try:\n    positive(-1)\n    assert False\nexcept ValueError:\n    pass"])
+        #expect(inPlace.passed == [true, true], "\(inPlace.result.stderr)")
+    }
+}
+
+func processCount(matching token: String) -> String {
+    let ps = Process()
+    ps.executableURL = URL(fileURLWithPath: "/bin/sh")
+    ps.arguments = ["-c", "ps -eo args | grep -v grep | grep -c '\(token)' || true"]
+    let pipe = Pipe()
+    ps.standardOutput = pipe
+    try? ps.run()
+    let count = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    ps.waitUntilExit()
+    return count
 }
 
 /// A Python string literal (JSON string syntax is valid Python).

@@ -92,6 +92,16 @@ extension QueryRun {
         }
     }
 
+    /// Without tests a grader cannot reorder anything: the first `top_k` candidates go on in pool order, with a note,
+    /// so the pipeline answers no worse than its first samples (a writer's failure or an unreadable reply never
+    /// fails the query; `on_failure: pass-through` or `best-candidate` choose otherwise).
+    static func untested(_ layer: CheckedLayer, pool: [Candidate], reason: String, context: LayerContext) throws -> [Candidate] {
+        guard !pool.isEmpty else { throw QueryFailure(reason: reason) }
+        let kept = Array(pool.prefix(layer.firstK ?? layer.topK ?? pool.count))
+        context.fallback("\(reason); keeping the first \(kept.count) of \(pool.count) candidates in pool order, ungraded")
+        return kept
+    }
+
     /// With `first_k`, the first k candidates (in pool order) that pass every test, when k do; otherwise drops
     /// candidates that pass no test, sorts by tests passed (stable) and keeps the top k.
     func selectByTests(_ layer: CheckedLayer, pool: Pool, inputs: [NodeOutput], streamed: Bool, context: LayerContext) throws -> [Candidate] {
@@ -99,10 +109,15 @@ extension QueryRun {
             guard let tests = query.tests else { throw QueryFailure(reason: "the query carries no tests (test_source: dataset)") }
             noteTests(TestSet(executable: [tests]), context: context)
         } else {
-            for case .tests(.failure(let failed)) in inputs {
+            for case .tests(.failure(let failed)) in inputs where layer.onFailure != .fail {
                 return try LayerFallback.apply(layer, pool: pool.candidates, reason: failed.reason, context: context)
             }
-            guard tests(layer, inputs: inputs) != nil else { throw QueryFailure(reason: "no tests could be read from the test writer's reply") }
+            for case .tests(.failure(let failed)) in inputs {
+                return try Self.untested(layer, pool: pool.candidates, reason: failed.reason, context: context)
+            }
+            guard tests(layer, inputs: inputs) != nil else {
+                return try Self.untested(layer, pool: pool.candidates, reason: "no tests could be read from the test writer's reply", context: context)
+            }
         }
         let testCount = tests(layer, inputs: inputs)?.count ?? 0
         let graded = inputs.filter {

@@ -45,15 +45,24 @@ extension QueryRun {
     /// first k correct ones (the driver stops the rest once they are known).
     func filterVerdicts(_ layer: CheckedLayer, pool: Pool, verdicts: [NodeOutput], streamed: Bool, context: LayerContext) throws -> [Candidate] {
         var kept: [Candidate] = []
+        var unverified: [Candidate] = []
         for (index, candidate) in pool.candidates.enumerated() {
             var verdict: Bool?
             if case .verdict(let value)? = perCandidate(verdicts, pool: pool, index: index, streamed: streamed) { verdict = value }
             switch verdict {
             case true?: kept.append(candidate)
             case false?: context.note("[\(index + 1)] judged incorrect")
-            case nil: context.note("[\(index + 1)] unverified: no readable verdict (counted as not correct)")
+            case nil:
+                context.note("[\(index + 1)] unverified: no readable verdict (counted as not correct)")
+                unverified.append(candidate)
             }
             if let k = layer.firstK, kept.count == k { break }
+        }
+        // A verdict that could not be read is no judgement: with none judged correct, those candidates go on
+        // rather than the query failing because of a hard-to-read reply.
+        if kept.isEmpty, !unverified.isEmpty, layer.onEmpty != .keepAll {
+            context.note("no candidate was judged correct; passing on the \(unverified.count) whose verdict could not be read")
+            return unverified
         }
         if kept.isEmpty {
             switch layer.onEmpty {

@@ -1,0 +1,140 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs blocking work on a Dispatch worker, never on Swift's cooperative pool
+/// (two threads on a two-core machine: one blocked wait would stall half of it).
+func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: work()) }
+    }
+}
+
+/// Signals the end of a process to async waiters, with a timeout.
+final class ExitSignal: Sendable {
+    private struct State {
+        var fired = false
+        var nextWaiter = 0
+        var waiters: [Int: CheckedContinuation<Bool, Never>] = [:]
+    }
+    // Continuations are resumed outside the lock.
+    private let state = Mutex(State())
+
+    func fire() {
+        let waiting = state.withLock { state in
+            state.fired = true
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiting { waiter.resume(returning: true) }
+    }
+
+    /// True when fired within `seconds`. Each waiter times out on its own:
+    /// exactly one of `fire` and its timer resumes it.
+    func wait(seconds: Double) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let id: Int? = state.withLock {
+                if $0.fired { return nil }
+                $0.nextWaiter += 1
+                $0.waiters[$0.nextWaiter] = continuation
+                return $0.nextWaiter
+            }
+            guard let id else {
+                continuation.resume(returning: true)
+                return
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+                let timedOut = state.withLock { $0.waiters.removeValue(forKey: id) }
+                timedOut?.resume(returning: false)
+            }
+        }
+    }
+}
+
+/// Reads a pipe to its end on its own thread, keeping the first `cap` bytes,
+/// so a flood of output can neither fill memory nor block the child.
+final class CappedReader: @unchecked Sendable {
+    // Sendable by hand: `data` and `truncated` are written by the reading thread with `lock` held and read after `done` is signalled.
+    private let handle: FileHandle
+    private let cap: Int
+    private let lock = NSLock()
+    private var data = Data()
+    private var truncated = false
+    private let done = DispatchSemaphore(value: 0)
+
+    init(handle: FileHandle, cap: Int) {
+        self.handle = handle
+        self.cap = cap
+    }
+
+    func start() {
+        Thread.detachNewThread { [self] in
+            let fd = handle.fileDescriptor
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = read(fd, &buffer, buffer.count)
+                if count <= 0 { break }
+                lock.withLock {
+                    let room = cap - data.count
+                    if room > 0 { data.append(contentsOf: buffer[0..<min(room, count)]) }
+                    if count > room { truncated = true }
+                }
+            }
+            done.signal()
+        }
+    }
+
+    func finish(within seconds: Double) -> (data: Data, truncated: Bool) {
+        _ = done.wait(timeout: .now() + seconds)
+        return lock.withLock { (data, truncated) }
+    }
+}
+
+/// One sandboxed process: its stderr (and its stdout, unless it writes into a
+/// pipe of the caller's) read on threads of their own and capped, its end
+/// signalled, killed as a whole (bwrap's namespace dies with it).
+final class SandboxedProcess: @unchecked Sendable {
+    // Sendable by hand: `process` is configured in init and `start`, before any other thread sees it.
+    let process: Process
+    /// The captured stdout, unless the process writes into the caller's pipe.
+    let stdout: CappedReader?
+    let stderr: CappedReader
+    let exit = ExitSignal()
+    private let capturedOut: Pipe?
+    private let errorPipe = Pipe()
+
+    init(command: [String], outputBytes: Int, output: Pipe? = nil) {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.environment = Bubblewrap.environment
+        capturedOut = output == nil ? Pipe() : nil
+        let outPipe = output ?? capturedOut!
+        process.standardOutput = outPipe.fileHandleForWriting
+        process.standardError = errorPipe.fileHandleForWriting
+        stdout = capturedOut.map { CappedReader(handle: $0.fileHandleForReading, cap: outputBytes) }
+        stderr = CappedReader(handle: errorPipe.fileHandleForReading, cap: outputBytes)
+    }
+
+    func start(input: FileHandle) throws {
+        process.standardInput = input
+        process.terminationHandler = { [exit] _ in exit.fire() }
+        try process.run()
+        // The parent's copies of the write ends close at once: the readers then see EOF when the process ends,
+        // and no process started after this one can inherit them.
+        try? errorPipe.fileHandleForWriting.close()
+        if let capturedOut {
+            try? capturedOut.fileHandleForWriting.close()
+            stdout?.start()
+        }
+        stderr.start()
+    }
+
+    func kill() {
+        let pid = process.processIdentifier
+        if pid > 0, process.isRunning { Glibc.kill(pid, SIGKILL) }
+    }
+}
