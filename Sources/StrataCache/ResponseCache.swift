@@ -130,7 +130,17 @@ public final class ResponseCache: Sendable {
     }
 
     /// A cache that does nothing.
-    public static let disabled = try! ResponseCache(path: "", mode: .off)
+    public static let disabled = ResponseCache(off: ())
+
+    private init(off: Void) {
+        mode = .off
+        path = ""
+        lockTimeout = 5
+        shared = nil
+        sharedLimits = SharedTierLimits()
+        problems = ProblemLog(report: { _ in })
+        database = nil
+    }
 
     /// The cache key of a request: SHA-256 hex of its canonical JSON, the
     /// endpoint and the sample index.
@@ -171,10 +181,17 @@ public final class ResponseCache: Sendable {
         return data
     }
 
-    /// The reply inside a stored entry, nil unless its checksum holds. An entry from before checksums is a quiet miss (re-asked, then replaced).
+    /// The reply inside a stored entry, nil unless its checksum holds (then it is re-asked and replaced).
     private func verified(_ data: Data, key: String, from place: String) -> Data? {
         let prefix = Data("sha256:".utf8)
-        guard data.starts(with: prefix), let newline = data.firstIndex(of: 0x0A) else { return nil }
+        guard data.starts(with: prefix), let newline = data.firstIndex(of: 0x0A) else {
+            let replaced = mode.writes ? ", and its reply replaces the entry" : ""
+            problems.add(
+                CacheProblem(
+                    kind: .unreadableEntry,
+                    message: "entry \(key.prefix(12)) in \(place) is not a stored reply (\(data.count) bytes, no checksum); asked the model instead\(replaced)"))
+            return nil
+        }
         let reply = data[data.index(after: newline)...]
         let expected = String(decoding: data[data.startIndex + prefix.count..<newline], as: UTF8.self)
         guard ContentHash.sha256(Data(reply)) == expected else {

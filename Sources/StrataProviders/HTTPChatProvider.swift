@@ -46,6 +46,11 @@ public struct HTTPChatProvider: ChatProvider {
             record.attempts += 1
             let key = keys.currentKey()
             var retryAfter: Double?
+            // On this machine a refused connection is said at once; the HTTP client would retry it until the connect timeout.
+            if let listener = LoopbackListener(baseURL: baseURL), !(await listener.isListening()) {
+                record.failures.append(ProviderError.unreachable(host: listener.hostAndPort).description)
+                throw ProviderError.unreachable(host: listener.hostAndPort)
+            }
             do {
                 let response = try await send(request, key: key, onDelta: onDelta, retryAfter: &retryAfter)
                 return ProviderReply(response: response, record: record)

@@ -66,12 +66,12 @@ public enum AnswerExtractor {
     }
 
     /// Numbers as written: optional sign, digits with optional thousands commas, decimals, or a fraction.
-    private static let numberPattern = try! NSRegularExpression(
+    private static let numberPattern = try? NSRegularExpression(
         pattern: #"(?<![\w.])[-−]?\$?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])[-−]?\$?\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?|(?<![\w.])[-−]?\.\d+"#)
 
     static func numbers(in text: String) -> [String] {
         let range = NSRange(text.startIndex..., in: text)
-        return numberPattern.matches(in: text, range: range).compactMap { match in
+        return (numberPattern?.matches(in: text, range: range) ?? []).compactMap { match in
             Range(match.range, in: text).flatMap { canonical(String(text[$0])) }
         }
     }

@@ -219,6 +219,7 @@ enum ReplyParsers {
 
 /// The reply parsers, for tests and tools that read replies the same way the runtime does.
 public enum ReplyParsersProbe {
+    public static func assertions(_ text: String) -> [String] { ReplyParsers.assertions(text) }
     public static func verdict(_ text: String) -> Bool? { ReplyParsers.verdict(text) }
     public static func passed(_ text: String, tests: Int) -> Int { ReplyParsers.passedCount(text, tests: tests) }
     public static func critiques(_ text: String, count: Int) -> [String]? { ReplyParsers.critiques(text, count: count) }

@@ -70,11 +70,11 @@ struct TestReader {
         return balance
     }
 
-    static let assignment = try! NSRegularExpression(pattern: #"^[A-Za-z_][A-Za-z0-9_]*(\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*\s*(:[^=]+)?=[^=]"#)
-    static let definition = try! NSRegularExpression(pattern: #"^(async\s+)?def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)"#)
+    static let assignment = try? NSRegularExpression(pattern: #"^[A-Za-z_][A-Za-z0-9_]*(\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*\s*(:[^=]+)?=[^=]"#)
+    static let definition = try? NSRegularExpression(pattern: #"^(async\s+)?def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)"#)
 
-    static func matches(_ regex: NSRegularExpression, _ text: String) -> NSTextCheckingResult? {
-        regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text))
+    static func matches(_ regex: NSRegularExpression?, _ text: String) -> NSTextCheckingResult? {
+        regex?.firstMatch(in: text, range: NSRange(text.startIndex..., in: text))
     }
 
     static func isSetup(_ text: String) -> Bool {
@@ -91,7 +91,7 @@ struct TestReader {
         guard names.count == 1, let parameter = names.first, !parameter.isEmpty, parameter != "self" else { return [] }
         let call = try? NSRegularExpression(pattern: "(^|[^A-Za-z0-9_.])" + NSRegularExpression.escapedPattern(for: name) + #"\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)"#)
         for line in lines where !line.text.hasPrefix("def ") {
-            if let call, let match = Self.matches(call, line.text), let range = Range(match.range(at: 2), in: line.text) {
+            if let match = Self.matches(call, line.text), let range = Range(match.range(at: 2), in: line.text) {
                 return ["\(parameter) = \(line.text[range])"]
             }
         }

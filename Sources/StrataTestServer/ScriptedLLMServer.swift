@@ -360,7 +360,7 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
                 "usage": ["prompt_tokens": usage.0, "completion_tokens": usage.1, "total_tokens": usage.0 + usage.1],
             ]
         }
-        return String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        return String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
     }
 
     func streamReply(_ text: String, chunks: Int, interval: Double, request: ReceivedRequest, usage: (Int, Int), context: ChannelHandlerContext) {
@@ -374,7 +374,7 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         if request.isAnthropic {
             events.append("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":\(usage.0)}}}\n\n")
             for piece in pieces {
-                let data = try! JSONSerialization.data(withJSONObject: ["type": "content_block_delta", "delta": ["type": "text_delta", "text": piece]])
+                let data = (try? JSONSerialization.data(withJSONObject: ["type": "content_block_delta", "delta": ["type": "text_delta", "text": piece]])) ?? Data()
                 events.append("event: content_block_delta\ndata: \(String(decoding: data, as: UTF8.self))\n\n")
             }
             events.append(
@@ -383,7 +383,7 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             events.append("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
         } else {
             for piece in pieces {
-                let data = try! JSONSerialization.data(withJSONObject: ["choices": [["index": 0, "delta": ["content": piece]]]])
+                let data = (try? JSONSerialization.data(withJSONObject: ["choices": [["index": 0, "delta": ["content": piece]]]])) ?? Data()
                 // Split each event across two writes, mid-line, as real servers' TCP segments do.
                 let event = "data: \(String(decoding: data, as: UTF8.self))\r\n\r\n"
                 let middle = event.index(event.startIndex, offsetBy: event.count / 2)

@@ -48,7 +48,7 @@ import Testing
         #expect(result.layers[3].candidates.allSatisfy { $0.critique == nil })
     }
 
-    @Test func unparseableCritiqueIsRetriedThenFailsTheQuery() async throws {
+    @Test func unparseableCritiqueIsRetriedThenFailsTheQueryWhenThePipelineSaysSo() async throws {
         let server = try ScriptedLLMServer { request, _ in
             request.promptText.contains("Strengths:") ? .text("I liked them all.") : .text(ScriptedLLMServer.defaultAnswer(for: request))
         }
@@ -56,7 +56,7 @@ import Testing
             try pipeline(
                 """
                   - ensemble: [{ model: m, samples: 2 }]
-                  - critique: { model: m }
+                  - critique: { model: m, on_malformed: fail }
                   - fuse: [m]
                 """, server: server))
         let result = await rt.run(Query(prompt: "q"))
@@ -137,7 +137,7 @@ import Testing
 
     @Test func verifyFailPolicyFailsTheQuery() async throws {
         let server = try ScriptedLLMServer { request, _ in
-            request.promptText.contains("[Correct] or [Incorrect]") ? .text("no idea") : .text(ScriptedLLMServer.defaultAnswer(for: request))
+            request.promptText.contains("[Correct] or [Incorrect]") ? .text("[Incorrect]") : .text(ScriptedLLMServer.defaultAnswer(for: request))
         }
         let rt = try runtime(
             try pipeline(
@@ -149,7 +149,7 @@ import Testing
         try await rt.shutdown()
         #expect(result.answer == nil)
         #expect(result.failure?.contains("no candidate was judged correct") == true)
-        #expect(result.layers[1].notes.contains { $0.contains("unverified") })
+        #expect(result.layers[1].notes.contains { $0.contains("judged incorrect") })
     }
 
     @Test func verifyFirstKStopsEarlyAndDeterministically() async throws {
