@@ -189,7 +189,8 @@ public final class ResponseCache: Sendable {
             problems.add(
                 CacheProblem(
                     kind: .unreadableEntry,
-                    message: "entry \(key.prefix(12)) in \(place) is not a stored reply (\(data.count) bytes, no checksum); asked the model instead\(replaced)"))
+                    message: "entry \(key.prefix(12)) in \(place) is not a stored reply (\(data.count) bytes, no checksum); asked the model instead\(replaced)")
+            )
             return nil
         }
         let reply = data[data.index(after: newline)...]

@@ -28,7 +28,8 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         // Spaces, quotes and control characters must be percent-encoded; a host is a name or an address.
         if let bad = text.unicodeScalars.first(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0 == "\"" || $0 == "'" || $0 == "`" || $0 == "\\" }) {
             throw PostgresStoreError.badLocation(
-                "'\(Self.redacted(text))' is not a valid URL: \(bad.properties.isWhitespace ? "a space" : "the character U+\(String(bad.value, radix: 16, uppercase: true))") must be percent-encoded (\(form))")
+                "'\(Self.redacted(text))' is not a valid URL: \(bad.properties.isWhitespace ? "a space" : "the character U+\(String(bad.value, radix: 16, uppercase: true))") must be percent-encoded (\(form))"
+            )
         }
         let hostCharacters = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]%")
         guard host.unicodeScalars.allSatisfy(hostCharacters.contains), !(components.port.map { !(1...65535).contains($0) } ?? false) else {

@@ -89,7 +89,8 @@ struct TestReader {
     func bindings(forFunction name: String, parameters: String) -> [String] {
         let names = parameters.split(separator: ",").map { $0.split(separator: "=")[0].split(separator: ":")[0].trimmingCharacters(in: .whitespaces) }
         guard names.count == 1, let parameter = names.first, !parameter.isEmpty, parameter != "self" else { return [] }
-        let call = try? NSRegularExpression(pattern: "(^|[^A-Za-z0-9_.])" + NSRegularExpression.escapedPattern(for: name) + #"\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)"#)
+        let call = try? NSRegularExpression(
+            pattern: "(^|[^A-Za-z0-9_.])" + NSRegularExpression.escapedPattern(for: name) + #"\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)"#)
         for line in lines where !line.text.hasPrefix("def ") {
             if let match = Self.matches(call, line.text), let range = Range(match.range(at: 2), in: line.text) {
                 return ["\(parameter) = \(line.text[range])"]

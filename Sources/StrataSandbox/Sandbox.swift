@@ -82,7 +82,9 @@ public enum Sandbox {
     /// as written there, not as the candidate may have redefined them. The
     /// result's stdout is the candidate's own output; its stderr says why
     /// each failed test failed.
-    public static func check(solution: String, tests: [String], prelude: String? = nil, limits: SandboxLimits = SandboxLimits())
+    public static func check(
+        solution: String, tests: [String], prelude: String? = nil, limits: SandboxLimits = SandboxLimits()
+    )
         async -> (passed: [Bool], result: SandboxResult)
     {
         let started = ContinuousClock.now
@@ -139,9 +141,11 @@ public enum Sandbox {
             if let detail = verdict.detail { details.append(detail) }
         }
         if !finished { details.append("timed out after \(limits.wallSeconds) s") }
+        // A test whose candidate outran its time counts as timed out, as the whole run would.
+        let outran = !finished || details.contains { $0.contains("timed out after") }
         let result = SandboxResult(
             exitStatus: finished ? tester.process.terminationStatus : -9, stdout: String(decoding: candidateOut.data, as: UTF8.self),
-            stderr: details.joined(separator: "\n"), timedOut: !finished, outputTruncated: candidateOut.truncated || verdictText.truncated,
+            stderr: details.joined(separator: "\n"), timedOut: outran, outputTruncated: candidateOut.truncated || verdictText.truncated,
             seconds: (ContinuousClock.now - started).seconds, isolation: Bubblewrap.description)
         return (passed, result)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import StrataCache
 import StrataRuntime
 
 /// `POST /v1/chat/completions`: checks the request (no call is made for a
@@ -13,11 +14,19 @@ struct ChatCompletionsEndpoint: Sendable {
     let connection: ConnectionWatch?
 
     func respond(to incoming: Request, requestID: String, started: Date) async -> Response {
-        var request = incoming
+        let request = incoming
         var log = server.logEntry(request, id: requestID, started: started)
         let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: server.options.maxBodyBytes)
+            let limit = server.options.maxBodyBytes, body = request.body
+            // A client sending its body slowly holds a connection and a descriptor: it gets a deadline.
+            buffer = try await withDeadline(server.options.bodyTimeout) { try await body.collect(upTo: limit) }
+        } catch let late as DeadlineExceeded {
+            return server.finish(
+                APIError(
+                    status: .requestTimeout, type: "invalid_request_error", code: "body_timeout", param: nil,
+                    message: "The request body did not arrive within \(String(format: "%g", late.seconds)) s."),
+                log: &log, requestID: requestID)
         } catch {
             return server.finish(.tooLarge(limit: server.options.maxBodyBytes), log: &log, requestID: requestID)
         }

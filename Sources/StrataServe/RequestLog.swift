@@ -68,10 +68,12 @@ final class RequestLog: Sendable {
         guard var line = try? encoder.encode(entry) else { return }
         line.append(UInt8(ascii: "\n"))
         file.append(line)
-        if let error = file.error, !warned.withLock({ (said: inout Bool) -> Bool in
-            defer { said = true }
-            return said
-        }) {
+        if let error = file.error,
+            !warned.withLock({ (said: inout Bool) -> Bool in
+                defer { said = true }
+                return said
+            })
+        {
             FileHandle.standardError.write(Data("strata serve: the request log stopped: \(error)\n".utf8))
         }
     }

@@ -27,6 +27,14 @@ public struct ServeOptions: Sendable {
     public var maxN = 1
     /// The largest request body, in bytes.
     public var maxBodyBytes = 4 << 20
+    /// Seconds a connection may sit without a request (or with a request head still incomplete) before it is closed.
+    public var idleTimeout = 15.0
+    /// Seconds a request's body may take to arrive.
+    public var bodyTimeout = 30.0
+    /// Connections open at once, in all and from one client address: more are closed at once, so idle or slow
+    /// clients cannot use up the descriptors authenticated ones need.
+    public var maxConnections = 512
+    public var maxConnectionsPerAddress = 64
     /// A JSONL file with one line per request (no prompts or answers unless `logsContent`).
     public var requestLog: String?
     public var logsContent = false

@@ -12,12 +12,14 @@ final class ServerState: Sendable {
     let gate: RequestGate
     let metrics = ServeMetrics()
     let requestLog: RequestLog?
+    let connections: ConnectionGate
 
     init(options: ServeOptions, catalog: PipelineCatalog) throws {
         self.options = options
         self.catalog = catalog
         gate = RequestGate(maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue, queueTimeout: options.queueTimeout)
         requestLog = try options.requestLog.map { try RequestLog(path: $0) }
+        connections = ConnectionGate(total: options.maxConnections, perAddress: options.maxConnectionsPerAddress)
     }
 
     /// Whether the request carries one of the server's keys (always, when it has none).

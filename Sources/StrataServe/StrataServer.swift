@@ -39,7 +39,10 @@ public struct StrataServer: Sendable {
         logger.logLevel = .critical
         let app = Application(
             responder: OpenAIErrorResponder(inner: router().buildResponder()),
-            server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionWatcher()])),
+            server: .http1(
+                configuration: HTTP1Channel.Configuration(
+                    additionalChannelHandlers: [ConnectionLimiter(gate: state.connections), ConnectionWatcher()],
+                    idleTimeout: .milliseconds(Int64(state.options.idleTimeout * 1000)))),
             configuration: ApplicationConfiguration(address: .hostname(state.options.host, port: state.options.port), serverName: "strata"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)

@@ -374,7 +374,8 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         if request.isAnthropic {
             events.append("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":\(usage.0)}}}\n\n")
             for piece in pieces {
-                let data = (try? JSONSerialization.data(withJSONObject: ["type": "content_block_delta", "delta": ["type": "text_delta", "text": piece]])) ?? Data()
+                let data =
+                    (try? JSONSerialization.data(withJSONObject: ["type": "content_block_delta", "delta": ["type": "text_delta", "text": piece]])) ?? Data()
                 events.append("event: content_block_delta\ndata: \(String(decoding: data, as: UTF8.self))\n\n")
             }
             events.append(

@@ -203,7 +203,11 @@ import Testing
         // Change bytes inside the stored reply, keeping it valid JSON.
         let sqlite = Process()
         sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        sqlite.arguments = ["python3", "-c", "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute(\"UPDATE responses SET response = CAST(replace(CAST(response AS TEXT), 'answer', 'ANSWER') AS BLOB)\"); d.commit()", path]
+        sqlite.arguments = [
+            "python3", "-c",
+            "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute(\"UPDATE responses SET response = CAST(replace(CAST(response AS TEXT), 'answer', 'ANSWER') AS BLOB)\"); d.commit()",
+            path,
+        ]
         try sqlite.run()
         sqlite.waitUntilExit()
         #expect(sqlite.terminationStatus == 0)
@@ -240,7 +244,8 @@ import Testing
         let checked = try pipeline("  - ensemble: [{ model: m, samples: 1 }]\n", server: server)
         server.shutdown()
         let rt = try PipelineRuntime(
-            pipeline: checked, options: RuntimeOptions(retry: RetryPolicy(maxAttempts: 6, baseDelay: 2, maxDelay: 8), timeouts: Timeouts(connect: 10, read: 30, total: 60)))
+            pipeline: checked,
+            options: RuntimeOptions(retry: RetryPolicy(maxAttempts: 6, baseDelay: 2, maxDelay: 8), timeouts: Timeouts(connect: 10, read: 30, total: 60)))
         let clock = ContinuousClock()
         let started = clock.now
         let result = await rt.run(Query(prompt: "q"))
