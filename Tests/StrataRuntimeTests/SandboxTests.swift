@@ -60,18 +60,9 @@ import Testing
         #expect(
             result.stdout.contains("forks refused") || result.timedOut || result.exitStatus != 0,
             "exit \(result.exitStatus), stdout \(result.stdout.prefix(200)), stderr \(result.stderr.prefix(400))")
+        try? await Task.sleep(nanoseconds: 500_000_000)
         let leftover = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let ps = Process()
-                ps.executableURL = URL(fileURLWithPath: "/bin/sh")
-                ps.arguments = ["-c", "sleep 0.5; ps -eo pid,args | grep -v grep | grep -c '\(token)' || true"]
-                let pipe = Pipe()
-                ps.standardOutput = pipe
-                try? ps.run()
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                ps.waitUntilExit()
-                continuation.resume(returning: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-            }
+            DispatchQueue.global().async { continuation.resume(returning: processCount(matching: token)) }
         }
         #expect(leftover == "0")
     }
