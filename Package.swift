@@ -79,7 +79,8 @@ let package = Package(
         .target(
             name: "StrataRuntime",
             dependencies: [
-                "StrataSyntax", "StrataChecker", "StrataCompiler", "StrataProviders", "StrataCache", "StrataSandbox",
+                "StrataDiagnostics", "StrataSyntax", "StrataChecker", "StrataCompiler", "StrataProviders", "StrataCache",
+                "StrataSandbox",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
@@ -122,7 +123,7 @@ let package = Package(
         .target(
             name: "StrataServe",
             dependencies: [
-                "StrataDiagnostics", "StrataChecker", "StrataProviders", "StrataRuntime",
+                "StrataDiagnostics", "StrataChecker", "StrataProviders", "StrataCache", "StrataRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -191,12 +192,12 @@ let package = Package(
             dependencies: ["Strata", "StrataPostgres"],
             path: "Benchmarks/SearchBenchmark"
         ),
-        // The front end under libFuzzer (scripts/fuzz), or replaying saved inputs.
-        .executableTarget(
-            name: "FrontEndFuzzer",
-            dependencies: ["Strata"],
-            path: "Fuzz/FrontEndFuzzer"
-        ),
+        // Fuzz targets under libFuzzer (scripts/fuzz), or replaying saved inputs: the front end,
+        // the Archon importer and serve's request decoding.
+        .target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"),
+        .executableTarget(name: "FrontEndFuzzer", dependencies: ["Strata", "FuzzDriver"], path: "Fuzz/FrontEndFuzzer"),
+        .executableTarget(name: "ArchonImportFuzzer", dependencies: ["Strata", "FuzzDriver"], path: "Fuzz/ArchonImportFuzzer"),
+        .executableTarget(name: "ServeRequestFuzzer", dependencies: ["StrataServe", "FuzzDriver"], path: "Fuzz/ServeRequestFuzzer"),
         .testTarget(name: "StrataYAMLTests", dependencies: ["StrataDiagnostics", "StrataYAML"]),
         .testTarget(
             name: "StrataCheckerTests",

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import StrataDiagnostics
 import StrataRuntime
 
 /// An error in OpenAI's shape, `{"error":{"message","type","param","code"}}`,
@@ -28,6 +29,14 @@ struct APIError: Error, Sendable {
 
     static func notFound(path: String) -> APIError {
         APIError(status: .notFound, type: "invalid_request_error", code: "not_found", param: nil, message: "No route \(path).")
+    }
+
+    /// 404 for a model that is not served, with the nearest of the `served` names.
+    static func unknownModel(_ name: String, served: [String]) -> APIError {
+        let hint = Suggestions.closest(to: name, in: served).map { " Did you mean '\($0)'?" } ?? ""
+        return APIError(
+            status: .notFound, type: "invalid_request_error", code: "model_not_found", param: "model",
+            message: "The model '\(name)' does not exist on this server.\(hint) Served: \(served.joined(separator: ", ")).")
     }
 
     static func tooLarge(limit: Int) -> APIError {

@@ -36,6 +36,27 @@ struct ChatCompletionRequest: Sendable {
         "web_search_options": "a pipeline has no web search",
     ]
 
+    /// Choice `i`'s query: the request's seed plus `i`, or the pipeline's own seeds for choice 0 of a request without one.
+    func query(choice index: Int) -> Query {
+        let seed = self.seed.map { $0 + index } ?? (index == 0 ? nil : index)
+        return Query(messages: messages, seed: seed)
+    }
+
+    /// `x-strata-ignored-params`: the fields accepted and ignored, nil when none was. At most
+    /// about a kilobyte, ending in `...` when cut (header values are ASCII to a client): a body of thousands of unknown fields must not
+    /// make a header the client's HTTP library refuses.
+    var ignoredHeader: String? {
+        guard !ignored.isEmpty else { return nil }
+        var header = ""
+        for name in ignored {
+            let field = name.count > 64 ? String(name.prefix(64)) + "..." : name
+            guard header.utf8.count + field.utf8.count < Self.ignoredHeaderLimit else { return header + ",..." }
+            header += header.isEmpty ? field : "," + field
+        }
+        return header
+    }
+    static let ignoredHeaderLimit = 1024
+
     /// Reads and checks a request body; every problem is an `APIError` (400) found before any call is made.
     static func parse(_ data: Data, maxN: Int) throws(APIError) -> ChatCompletionRequest {
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: data), let body = value.object else {

@@ -93,7 +93,7 @@ struct ChatCompletionsEndpoint: Sendable {
             usage: CompletionUsage(usage: usage))
         if server.options.logsContent { log.answer = outcome.results.first?.answer }
         var headers = server.costHeaders(usage, requestID: requestID, started: log.startedAt)
-        if !run.request.ignored.isEmpty { headers[.strataIgnoredParams] = run.request.ignored.joined(separator: ",") }
+        if let ignored = run.request.ignoredHeader { headers[.strataIgnoredParams] = ignored }
         headers[.contentType] = "application/json"
         server.finished(log: &log, status: 200, usage: usage)
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: ServeJSON.encode(body))))

@@ -27,12 +27,6 @@ struct CompletionRun: Sendable {
     /// Seconds between ticks (streams only).
     var tickInterval: Double?
 
-    /// Choice `i`'s query: the request's seed plus `i`, or the pipeline's own seeds for choice 0 of a request without one.
-    func query(_ index: Int) -> Query {
-        let seed = request.seed.map { $0 + index } ?? (index == 0 ? nil : index)
-        return Query(messages: request.messages, seed: seed)
-    }
-
     /// Runs every choice, sending events to `events` (which ends when all choices have finished or the request timed out).
     func start(_ events: AsyncStream<RunEvent>.Continuation) async {
         let layerCount = pipeline.runtime.pipeline.layers.count
@@ -40,7 +34,7 @@ struct CompletionRun: Sendable {
             for index in 0..<request.n {
                 group.addTask {
                     let result = await pipeline.runtime.run(
-                        query(index), id: request.n > 1 ? "\(requestID)#\(index)" : requestID,
+                        request.query(choice: index), id: request.n > 1 ? "\(requestID)#\(index)" : requestID,
                         onDelta: { events.yield(.delta(index: index, text: $0)) },
                         onLayer: { events.yield(.layer(index: index, report: $0, of: layerCount)) })
                     events.yield(.finished(index: index, result: result))

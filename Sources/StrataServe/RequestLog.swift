@@ -61,12 +61,7 @@ final class RequestLog: Sendable {
     }
 
     func write(_ entry: Entry) {
-        var entry = entry
-        entry.time = entry.startedAt.formatted(.iso8601)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard var line = try? encoder.encode(entry) else { return }
-        line.append(UInt8(ascii: "\n"))
+        guard let line = Self.line(entry) else { return }
         file.append(line)
         if let error = file.error,
             !warned.withLock({ (said: inout Bool) -> Bool in
@@ -76,6 +71,17 @@ final class RequestLog: Sendable {
         {
             FileHandle.standardError.write(Data("strata serve: the request log stopped: \(error)\n".utf8))
         }
+    }
+
+    /// The entry's JSON line, newline included.
+    static func line(_ entry: Entry) -> Data? {
+        var entry = entry
+        entry.time = entry.startedAt.formatted(.iso8601)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard var line = try? encoder.encode(entry) else { return nil }
+        line.append(UInt8(ascii: "\n"))
+        return line
     }
 
     /// Syncs the log; the first write failure, if any, is thrown.

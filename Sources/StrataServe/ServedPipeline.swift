@@ -1,5 +1,4 @@
 import Foundation
-import StrataDiagnostics
 import StrataRuntime
 
 /// A pipeline served as a model: its name (the `model` clients ask for), the
@@ -51,12 +50,7 @@ struct PipelineCatalog: Sendable {
     var names: [String] { pipelines.map(\.name) + aliases.keys.sorted() }
 
     /// 404 for a model that is not served, with the nearest name.
-    func unknown(_ name: String) -> APIError {
-        let hint = Suggestions.closest(to: name, in: names).map { " Did you mean '\($0)'?" } ?? ""
-        return APIError(
-            status: .notFound, type: "invalid_request_error", code: "model_not_found", param: "model",
-            message: "The model '\(name)' does not exist on this server.\(hint) Served: \(names.joined(separator: ", ")).")
-    }
+    func unknown(_ name: String) -> APIError { .unknownModel(name, served: names) }
 }
 
 /// Why a server cannot start.

@@ -22,7 +22,7 @@ struct StreamedCompletion: Sendable {
         headers[.cacheControl] = "no-cache"
         headers[.requestID] = requestID
         headers[.strataStreamMode] = run.pipeline.streamMode
-        if !run.request.ignored.isEmpty { headers[.strataIgnoredParams] = run.request.ignored.joined(separator: ",") }
+        if let ignored = run.request.ignoredHeader { headers[.strataIgnoredParams] = ignored }
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in

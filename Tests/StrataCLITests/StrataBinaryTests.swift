@@ -22,6 +22,18 @@ import Testing
         #expect(replayed >= 30, "\(outcome.stdout)")
     }
 
+    @Test(arguments: [
+        ("ArchonImportFuzzer", ["Tests/Fixtures/archon-configs", "Fuzz/seeds/archon"], 150),
+        ("ServeRequestFuzzer", ["Fuzz/seeds/serve"], 10),
+    ])
+    func everyImportAndServeFuzzSeedReplaysCleanly(product: String, seeds: [String], atLeast: Int) async throws {
+        // Replaying checks each target's invariants too (a broken one aborts the process).
+        let outcome = try await StrataBinary.run(["--max-seconds", "10"] + seeds, executable: StrataBinary.product(product))
+        #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+        let replayed = outcome.stdout.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        #expect(replayed >= atLeast, "\(outcome.stdout)")
+    }
+
     @Test func includePathAllowsADirectoryOutsideTheTree() async throws {
         let directory = try temporaryDirectory()
         let shared = try temporaryDirectory()

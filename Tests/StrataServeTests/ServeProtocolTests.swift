@@ -39,6 +39,19 @@ import Testing
         #expect(harness.logLines.last?["messages"] == nil, "prompts stay out of the log unless asked")
     }
 
+    @Test func thousandsOfUnknownFieldsMakeAnIgnoredParamsHeaderOfAboutAKilobyte() throws {
+        let fields = (0..<3000).map { "\"field_\($0)\": 1" }.joined(separator: ", ")
+        let body = Data(#"{"model": "alpha", "messages": [{"role": "user", "content": "x"}], \#(fields)}"#.utf8)
+        let outcome = ServeRequestProbe.decode(body, served: ["alpha"], maxN: 1)
+        #expect(outcome.status == 200)
+        let header = try #require(outcome.ignoredHeader)
+        #expect(header.utf8.count <= 1030, "\(header.utf8.count) bytes")
+        #expect(header.hasPrefix("field_0,field_1,") && header.hasSuffix(",..."), "\(header.prefix(40))")
+        #expect(outcome.queries.count == 1)
+        let log = try #require(outcome.logLine.flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] })
+        #expect((log["ignored_params"] as? [String])?.count == 3000, "the log keeps every name")
+    }
+
     @Test func theSameSeedIsACacheHitAndAnotherSeedIsANewRun() async throws {
         let harness = try await ServeHarness([("alpha", sampleAndFuse)], upstream: try ScriptedLLMServer(), cache: true)
         defer { Task { await harness.stop() } }
