@@ -152,6 +152,21 @@ import Testing
         #expect(elapsed < 1.0, "took \(elapsed) s")
     }
 
+    @Test(arguments: [20_000, 100_000])
+    func thousandsOfDistinctIncludesAreALimitReachedQuickly(count: Int) {
+        // 20,000 distinct entries took 21 s and 100,000 nine minutes when each was checked against every other.
+        var files: [String: String] = [:]
+        for index in 0..<count { files["/p/m\(index).yaml"] = "strata: 1\nmodels:\n  m\(index): { provider: openai, model: gpt-4o-mini }\n" }
+        let source = "strata: 1\ninclude: [" + (0..<count).map { "m\($0).yaml" }.joined(separator: ", ") + "]\nlayers:\n  - ensemble: [m0]\n"
+        var result: CompileResult?
+        let elapsed = Self.seconds { result = PipelineCompiler(loader: memoryLoader(files)).compile(source: source, path: "/p/main.yaml") }
+        #expect(elapsed < 3, "\(count) includes took \(elapsed) s")
+        let limits = result?.diagnostics.filter { $0.code == .limitExceeded } ?? []
+        #expect(limits.count == 1, "said once: \(limits.map(\.message))")
+        #expect(limits.first?.range.start.line == 2)
+        #expect(result?.diagnostics.count == 1, "\(result?.diagnostics.map(\.message) ?? [])")
+    }
+
     @Test func includesAreReadAndParsedOncePerSearch() throws {
         let reads = Counter()
         let cache = IncludeCache()
