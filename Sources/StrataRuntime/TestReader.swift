@@ -128,6 +128,25 @@ struct TestReader {
         return tests
     }
 
+    /// Doctest examples as asserts: `>>> f(1)` followed by the line `2` is `assert (f(1)) == (2)`. Examples that
+    /// print, assign, import or raise are not comparisons and are left out.
+    static func doctests(_ text: String) -> [String] {
+        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        var tests: [String] = []
+        for (index, line) in lines.enumerated() where line.hasPrefix(">>> ") && index + 1 < lines.count {
+            let expression = String(line.dropFirst(4)).trimmingCharacters(in: .whitespaces)
+            let expected = lines[index + 1]
+            guard !expression.isEmpty, !expected.isEmpty, !expected.hasPrefix(">>>"), !expected.hasPrefix("...") else { continue }
+            guard !expected.hasPrefix("\"\"\""), !expected.hasPrefix("'''"), !expected.hasPrefix("Traceback") else { continue }
+            guard !expression.hasPrefix("print("), !isSetup(expression), bracketBalance(expression) == 0, bracketBalance(expected) == 0
+            else { continue }
+            let test = "assert (\(expression)) == (\(expected))"
+            if !tests.contains(test) { tests.append(test) }
+        }
+        return tests
+    }
+
     /// The end (exclusive) of the compound statement starting at `start`.
     func blockEnd(from start: Int) -> Int? {
         var end = start + 1

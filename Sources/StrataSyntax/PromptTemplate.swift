@@ -177,25 +177,39 @@ extension PromptTemplate {
             """,
         allowed: ["query", "candidate", "reasoning"], required: ["candidate", "reasoning"])
 
+    // The test writers' templates put the query first and their own instruction last: a query that ends with its
+    // own reply format ("Reply with the complete function in one code block", as evaluation wraps HumanEval) was
+    // followed instead by a 0.5B model, which then wrote the function and no tests on 10 of 12 problems.
     public static let writeJudgeTests = PromptTemplate(
         role: "unit-test",
         text: """
-            Write {test_count} unit tests for the instruction below: short, independent statements that any correct \
-            response must satisfy, such as "The response states that …". Do not answer the instruction yourself.
-            Write one test per line, numbered [1] to [{test_count}].
+            Someone else will answer the following instruction. You will not answer it: you write the tests their \
+            response must pass.
 
-            Instruction: {query}
+            --- instruction ---
+            {query}
+            --- end of instruction ---
+
+            Now write {test_count} unit tests for a response to that instruction: short, independent statements that \
+            any correct response must satisfy, such as "The response states that …". Write one test per line, \
+            numbered [1] to [{test_count}].
             """,
         allowed: ["query", "test_count"], required: ["query"])
 
     public static let writeExecutableTests = PromptTemplate(
         role: "unit-test",
         text: """
-            Write {test_count} Python assert statements that a correct solution to the task below must pass. \
-            Use only the names the task defines; do not solve the task. Answer with one ```python code block \
-            holding only the asserts.
+            Someone else will solve the following task. You will not solve it: you write the tests their solution \
+            must pass.
 
-            Task: {query}
+            --- task ---
+            {query}
+            --- end of task ---
+
+            Now write {test_count} Python assert statements that call what the task defines with sample arguments \
+            and compare the result with the value a correct solution returns, for example \
+            `assert name(arguments) == expected`. Do not write the solution or any function. Answer with one \
+            ```python code block holding only the asserts.
             """,
         allowed: ["query", "test_count"], required: ["query"])
 

@@ -56,6 +56,59 @@ import Testing
         #expect(ReplyParsersProbe.assertions(loop) == ["cases = [(1, 2, 3), (2, 2, 4)]\nfor a, b, total in cases:\n    assert add(a, b) == total"])
         let multiline = "```python\nassert add(\n    1,\n    2,\n) == 3\n```"
         #expect(ReplyParsersProbe.assertions(multiline) == ["assert add( 1, 2, ) == 3"])
+        // A writer that wrote the function, keeping the task's doctests; prints and multi-line outputs are left out.
+        let doctests = """
+            ```python
+            def add(a, b):
+                \"\"\" Adds.
+                >>> add(1, 2)
+                3
+                >>> add(-1, 1)
+                0
+                >>> print(add(0, 0))
+                0
+                >>> pair(1, 2)
+                [1,
+                \"\"\"
+                return a + b
+            ```
+            """
+        #expect(ReplyParsersProbe.assertions(doctests) == ["assert (add(1, 2)) == (3)", "assert (add(-1, 1)) == (0)"])
+        let both = "```python\ndef add(a, b):\n    \"\"\"\n    >>> add(1, 2)\n    3\n    \"\"\"\n    return a + b\n\nassert add(2, 2) == 4\n```"
+        #expect(ReplyParsersProbe.assertions(both) == ["assert add(2, 2) == 4"], "asserts come first")
+    }
+
+    /// A query that ends with its own reply format ("Reply with the complete function in one code block", as
+    /// evaluation wraps HumanEval) made a small model write the function and no tests: the writer's request now
+    /// quotes the query and ends with the writer's own instruction.
+    @Test func theTestWritersRequestEndsWithItsOwnInstruction() async throws {
+        let prompts = Mutex<[String]>([])
+        let server = try ScriptedLLMServer { request, _ in
+            if request.promptText.contains("--- task ---") || request.promptText.contains("--- instruction ---") {
+                prompts.withLock { $0.append(request.promptText) }
+                return .text("```python\nassert add(1, 2) == 3\n```")
+            }
+            return .text("```python\ndef add(a, b):\n    return a + b\n```")
+        }
+        let query = "Complete the following Python function. Reply with the complete function in one ```python code block.\n\n```python\ndef add(a, b):\n```"
+        for mode in ["execute", "judge"] {
+            let rt = try runtime(
+                try pipeline(
+                    """
+                      - ensemble: [{ model: m, samples: 2 }]
+                      - unit-test: { model: m, mode: \(mode), tests: 3, top_k: 1, on_empty: keep-all }
+                    """, server: server))
+            let result = await rt.run(Query(prompt: query))
+            try await rt.shutdown()
+            #expect(result.failure == nil, "\(result.failure ?? "")")
+        }
+        let written = prompts.withLock { $0 }
+        #expect(written.count == 2)
+        for prompt in written {
+            let quoted = try #require(prompt.range(of: "Reply with the complete function"))
+            let instruction = try #require(prompt.range(of: "Now write 3 "))
+            #expect(quoted.upperBound < instruction.lowerBound, "the query comes before the writer's instruction: \(prompt)")
+        }
     }
 
     /// 0 of 30 HumanEval items once failed with "no tests could be read": an unreadable test reply now keeps the
