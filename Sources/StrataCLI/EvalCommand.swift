@@ -64,18 +64,25 @@ struct EvalCommand: AsyncParsableCommand {
 
     func validate() throws {
         if data.dataset == nil { throw ValidationError("Missing expected argument '--dataset <dataset>'") }
+        // Said before any store is opened or call made.
+        if data.scorer == "judge" || data.scorer == "pairwise", judge == nil {
+            throw ValidationError("--scorer \(data.scorer ?? "") needs --judge JUDGE_PIPELINE")
+        }
+        if data.scorer == "pairwise", baseline == nil { throw ValidationError("--scorer pairwise needs --baseline PIPELINE") }
     }
 
     func run() async throws {
         let dataset = try data.load()
-        let scoring = try scorer(for: dataset)
         let pipelines = try ([pipeline] + (compare.map { [$0] } ?? [])).map { try compiled($0, as: "evaluated") }
         let shared = try await worker.open(store: store)
         defer { shared?.database.close() }
         let runStore: any RunResultStore = try shared?.runs ?? RunStore(path: store)
+        // One cache, the shared level included, for the evaluated pipelines and the judge and baseline alike.
+        let cache = try cacheOptions.open(sharing: shared?.database)
+        let scoring = try scorer(for: dataset, cache: cache)
         var job = EvalJob(
             pipelines: pipelines, dataset: dataset, selection: try selection(), scorer: scoring.scorer,
-            store: runStore, cache: try cacheOptions.open(sharing: shared?.database), concurrency: concurrency)
+            store: runStore, cache: cache, concurrency: concurrency)
         job.shared = shared.map { (PostgresItemQueue(database: $0.database), $0.worker) }
         let progress = EvalProgress(total: job.items.count)
         let outcome = try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })
@@ -98,15 +105,15 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     /// The scorer, and the runtimes a judge (and a pairwise baseline) run on, to shut down afterwards.
-    func scorer(for dataset: LoadedDataset) throws -> (scorer: Scorer, helpers: [PipelineRuntime]) {
+    func scorer(for dataset: LoadedDataset, cache: ResponseCache) throws -> (scorer: Scorer, helpers: [PipelineRuntime]) {
         guard let scorer = data.scorer, scorer == "judge" || scorer == "pairwise" else { return (try data.plainScorer(for: dataset), []) }
         guard let judge else { throw ValidationError("--scorer \(scorer) needs --judge JUDGE_PIPELINE") }
         let prompt = try judgePrompt.map { try String(contentsOfFile: $0, encoding: .utf8) }
-        let judgeRuntime = try runtime(for: judge)
+        let judgeRuntime = try runtime(for: judge, cache: cache)
         let judgeConfig = Judge(runtime: judgeRuntime, prompt: prompt, name: (judge as NSString).lastPathComponent)
         if scorer == "judge" { return (.judge(judgeConfig), [judgeRuntime]) }
         guard let baseline else { throw ValidationError("--scorer pairwise needs --baseline PIPELINE") }
-        let baselineRuntime = try runtime(for: baseline)
+        let baselineRuntime = try runtime(for: baseline, cache: cache)
         return (.pairwise(judgeConfig, baseline: baselineRuntime, baselineName: (baseline as NSString).lastPathComponent), [judgeRuntime, baselineRuntime])
     }
 
@@ -125,9 +132,9 @@ struct EvalCommand: AsyncParsableCommand {
         return EvaluatedPipeline(path: path, compiled: compiled, sources: result.sources)
     }
 
-    /// A runtime for a helper pipeline (judge, baseline), sharing the response cache.
-    func runtime(for path: String) throws -> PipelineRuntime {
-        try PipelineRuntime(compiled: compiled(path, as: "usable").compiled, options: RuntimeOptions(cache: try cacheOptions.open()))
+    /// A runtime for a helper pipeline (judge, baseline), on the evaluated pipelines' response cache.
+    func runtime(for path: String, cache: ResponseCache) throws -> PipelineRuntime {
+        try PipelineRuntime(compiled: compiled(path, as: "usable").compiled, options: RuntimeOptions(cache: cache))
     }
 }
 

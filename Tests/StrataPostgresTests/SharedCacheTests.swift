@@ -139,4 +139,41 @@ struct SharedCacheTests {
         #expect(server.requestCount == 30 + 20 + 30)
         #expect(try WorkerProcessTests.psql(apart, "SELECT count(*) FROM strata_responses") == ["0"])
     }
+    /// The judge's calls go through the shared level too: a second machine scoring the same answers pays for
+    /// no judgement the first paid for (they once went only to each machine's own file).
+    @Test func aJudgesCallsAreSharedBetweenMachines() async throws {
+        let server = try ScriptedLLMServer { request, _ in
+            .text(request.promptText.contains("Reference") || request.promptText.contains("reference") ? "Score: 10" : "#### 7")
+        }
+        let directory = try temporaryDirectory()
+        func pipeline(_ name: String, comment: String = "") throws -> String {
+            let file = directory.appendingPathComponent("\(name).yaml")
+            try """
+            strata: 1
+            # \(comment)
+            models:
+              m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
+            layers:
+              - ensemble: [{ model: m, samples: 1, max_tokens: 16 }]
+            """.write(to: file, atomically: true, encoding: .utf8)
+            return file.path
+        }
+        // Two texts of the same pipeline: two runs in the store, the same calls.
+        let first = try pipeline("first", comment: "one"), second = try pipeline("second", comment: "two")
+        let judge = try pipeline("judge")
+        let dataset = packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
+        let url = try await TestPostgres.freshDatabase()
+        var sentByFirst = 0
+        for (index, evaluated) in [first, second].enumerated() {
+            let home = directory.appendingPathComponent("machine\(index)")
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+            let outcome = try await StrataBinary.run(
+                ["eval", evaluated, "--dataset", dataset, "--limit", "4", "--scorer", "judge", "--judge", judge, "--store", url, "--poll", "0.1"],
+                in: home)
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            if index == 0 { sentByFirst = server.requestCount }
+        }
+        #expect(sentByFirst == 8, "four answers and four judgements")
+        #expect(server.requestCount == sentByFirst, "the second machine paid again for answers or judgements the first had paid for")
+    }
 }
