@@ -130,7 +130,7 @@ extension PromptTemplate {
     /// Sent as the system message, before the query's own conversation, so the
     /// last thing the fuser reads is the user's request and it answers that.
     /// (As a user message after the candidates, small models described the
-    /// candidates instead: see the README's fuse-prompt table.)
+    /// candidates instead: see the fuse-prompt table in Benchmarks/README.md.)
     public static let fuse = PromptTemplate(
         role: "fuse",
         text: """

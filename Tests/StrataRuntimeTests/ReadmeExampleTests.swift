@@ -1,10 +1,10 @@
 import Foundation
-// README example begin
 import Strata
 import StrataTestServer
 import StrataTestSupport
 import Testing
 
+// Library.md library example begin
 struct PipelineFailure: Error {
     var message: String
 }
@@ -27,18 +27,18 @@ func ask(_ question: String, pipeline path: String) async throws -> String {
     guard let answer = run.answer else { throw PipelineFailure(message: run.failure ?? "no answer") }
     return answer
 }
-// README example end
+// Library.md library example end
 
 @Suite struct ReadmeExampleTests {
 
-    /// The README shows exactly the code above, which this target compiles.
+    /// The library article shows exactly the code above (after `import Strata`), which this target compiles.
     @Test func readmeShowsTheCompiledExample() throws {
-        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let article = try String(contentsOf: packageRoot.appendingPathComponent("Sources/Strata/Strata.docc/Library.md"), encoding: .utf8)
         let source = try String(contentsOfFile: #filePath, encoding: .utf8)
-        let begin = try #require(source.range(of: "// README example begin\n"))
-        let end = try #require(source.range(of: "// README example end"))
+        let begin = try #require(source.range(of: "// Library.md library example begin\n"))
+        let end = try #require(source.range(of: "// Library.md library example end"))
         let example = String(source[begin.upperBound..<end.lowerBound])
-        #expect(readme.contains("```swift\n" + example + "```"), "README.md's library example differs from ReadmeExampleTests.swift")
+        #expect(article.contains("```swift\nimport Strata\n\n" + example + "```"), "Library.md's example differs from ReadmeExampleTests.swift")
     }
 
     @Test func theExampleRuns() async throws {

@@ -1,9 +1,9 @@
 import Foundation
-// README search example begin
 import Strata
 import StrataTestSupport
 import Testing
 
+// Library.md search example begin
 /// Scores a configuration by any measure you like: here, fewer calls per query is better.
 struct CheapestWins: TrialEvaluator {
     var dataIdentity: String { "cheapest-wins v1" }
@@ -30,17 +30,17 @@ func searchCheapest(path: String) async throws -> Configuration? {
     }
     return result.best?.configuration
 }
-// README search example end
+// Library.md search example end
 
 @Suite struct ReadmeSearchExampleTests {
     @Test func readmeShowsTheCompiledSearchExample() throws {
-        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let article = try String(contentsOf: packageRoot.appendingPathComponent("Sources/Strata/Strata.docc/Library.md"), encoding: .utf8)
         let source = try String(contentsOfFile: #filePath, encoding: .utf8)
-        let begin = try #require(source.range(of: "// README search example begin\n"))
-        let end = try #require(source.range(of: "// README search example end"))
+        let begin = try #require(source.range(of: "// Library.md search example begin\n"))
+        let end = try #require(source.range(of: "// Library.md search example end"))
         #expect(
-            readme.contains("```swift\n" + String(source[begin.upperBound..<end.lowerBound]) + "```"),
-            "README.md's search example differs from ReadmeSearchExampleTests.swift")
+            article.contains("```swift\nimport Strata\n\n" + String(source[begin.upperBound..<end.lowerBound]) + "```"),
+            "Library.md's search example differs from ReadmeSearchExampleTests.swift")
     }
 
     @Test func theSearchExampleFindsTheCheapestConfiguration() async throws {

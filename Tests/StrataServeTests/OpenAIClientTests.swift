@@ -129,11 +129,11 @@ struct OpenAIClientTests {
         #expect((failed["message"] as? String)?.contains("produced no answer") == true)
     }
 
-    @Test func theReadmesPythonExampleStreamsAnAnswerWithThePipelinesUsage() async throws {
+    @Test func theServingArticlesPythonExampleStreamsAnAnswerWithThePipelinesUsage() async throws {
         let harness = try await ServeHarness([("quickstart", sampleAndFuse)], upstream: try ScriptedLLMServer())
         defer { Task { await harness.stop() } }
-        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
-        let section = try #require(readme.range(of: "## Serving pipelines").map { readme[$0.upperBound...] })
+        let article = try String(contentsOf: packageRoot.appendingPathComponent("Sources/Strata/Strata.docc/Serving.md"), encoding: .utf8)
+        let section = try #require(article.range(of: "# Serving pipelines").map { article[$0.upperBound...] })
         let start = try #require(section.range(of: "```python\n"))
         let end = try #require(section[start.upperBound...].range(of: "```"))
         let example = String(section[start.upperBound..<end.lowerBound])
