@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -159,38 +160,41 @@ final class AnswerWriter: @unchecked Sendable {
 }
 
 /// done/total, rate, ETA and cost so far, on standard error.
-final class Progress: @unchecked Sendable {
-    // Sendable by hand: every var is read and written with `lock` held.
-    private let lock = NSLock()
+final class Progress: Sendable {
+    private struct Counts {
+        var done: Int
+        var failed = 0
+        var usd = 0.0
+    }
+
+    private let counts: Mutex<Counts>
     private let line = ProgressLine()
     private let total: Int
-    private var done: Int
     private let startDone: Int
-    private var failed = 0
-    private var usd = 0.0
     private let start = Date()
 
     init(total: Int, alreadyDone: Int) {
         self.total = total
-        self.done = alreadyDone
+        self.counts = Mutex(Counts(done: alreadyDone))
         self.startDone = alreadyDone
     }
 
     func finished(_ result: RunResult) {
-        let (done, failed, usd): (Int, Int, Double) = lock.withLock {
-            self.done += 1
-            if result.answer == nil { self.failed += 1 }
-            self.usd += result.usage.usd
-            return (self.done, self.failed, self.usd)
+        let counts = counts.withLock { counts in
+            counts.done += 1
+            if result.answer == nil { counts.failed += 1 }
+            counts.usd += result.usage.usd
+            return counts
         }
         let (total, startDone, start) = (total, startDone, start)
-        line.show(final: done == total) {
-            let rate = Double(done - startDone) / max(0.001, Date().timeIntervalSince(start))
-            let eta = rate > 0 ? Double(total - done) / rate : 0
+        line.show(final: counts.done == total) {
+            let rate = Double(counts.done - startDone) / max(0.001, Date().timeIntervalSince(start))
+            let eta = rate > 0 ? Double(total - counts.done) / rate : 0
             let width = 24
-            let filled = total > 0 ? width * done / total : width
+            let filled = total > 0 ? width * counts.done / total : width
             let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-            return String(format: "[%@] %d/%d  %.2f items/s  ETA %.0fs  $%.4f  %d failed", bar, done, total, rate, eta, usd, failed)
+            return String(
+                format: "[%@] %d/%d  %.2f items/s  ETA %.0fs  $%.4f  %d failed", bar, counts.done, total, rate, eta, counts.usd, counts.failed)
         }
     }
 

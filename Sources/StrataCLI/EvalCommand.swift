@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Strata
 import StrataPostgres
+import Synchronization
 
 struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -187,16 +188,19 @@ struct DatasetOptions: ParsableArguments {
 extension DatasetFormat: ExpressibleByArgument {}
 
 /// done/total, ETA and running score on standard error.
-final class EvalProgress: @unchecked Sendable {
-    // Sendable by hand: every var is read and written with `lock` held.
-    private let lock = NSLock()
+final class EvalProgress: Sendable {
+    /// The current pipeline's items so far.
+    private struct Counts {
+        var label = ""
+        var done = 0
+        var scoreSum = 0.0
+        var usd = 0.0
+        var started = Date()
+    }
+
+    private let counts = Mutex(Counts())
     private let line = ProgressLine()
     private let total: Int
-    private var label = ""
-    private var done = 0
-    private var scoreSum = 0.0
-    private var usd = 0.0
-    private var started = Date()
 
     init(total: Int) {
         self.total = total
@@ -204,29 +208,23 @@ final class EvalProgress: @unchecked Sendable {
 
     /// A new pipeline's items begin.
     func start(_ label: String) {
-        lock.withLock {
-            self.label = label
-            done = 0
-            scoreSum = 0
-            usd = 0
-            started = Date()
-        }
+        counts.withLock { $0 = Counts(label: label) }
         line.reset()
     }
 
     @Sendable func finished(_ result: ItemResult) {
-        let (label, done, scoreSum, usd, started): (String, Int, Double, Double, Date) = lock.withLock {
-            self.done += 1
-            self.scoreSum += result.score
-            self.usd += result.usage.usd
-            return (self.label, self.done, self.scoreSum, self.usd, self.started)
+        let counts = counts.withLock { counts in
+            counts.done += 1
+            counts.scoreSum += result.score
+            counts.usd += result.usage.usd
+            return counts
         }
         let total = total
-        line.show(final: done == total) {
-            let rate = Double(done) / max(0.001, Date().timeIntervalSince(started))
+        line.show(final: counts.done == total) {
+            let rate = Double(counts.done) / max(0.001, Date().timeIntervalSince(counts.started))
             return String(
-                format: "%@: %d/%d new  %.2f items/s  ETA %.0fs  running score %.3f  $%.4f", label, done, total, rate,
-                rate > 0 ? Double(total - done) / rate : 0, scoreSum / Double(done), usd)
+                format: "%@: %d/%d new  %.2f items/s  ETA %.0fs  running score %.3f  $%.4f", counts.label, counts.done, total, rate,
+                rate > 0 ? Double(total - counts.done) / rate : 0, counts.scoreSum / Double(counts.done), counts.usd)
         }
     }
 

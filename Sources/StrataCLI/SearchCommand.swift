@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Strata
 import StrataPostgres
+import Synchronization
 
 struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -305,18 +306,21 @@ extension SearchAlgorithm: ExpressibleByArgument {}
 extension CostMeasure: ExpressibleByArgument {}
 
 /// Trials done, best so far, spend against the limits and an ETA, on standard error.
-final class SearchProgress: @unchecked Sendable {
-    // Sendable by hand: every var is read and written with `lock` held.
-    private let lock = NSLock()
+final class SearchProgress: Sendable {
+    /// The trials so far.
+    private struct Counts {
+        var done = 0
+        var reused = 0
+        var calls = 0
+        var usd = 0.0
+        var best: (Double, String)?
+        var configurations: Set<String> = []
+    }
+
+    private let counts = Mutex(Counts())
     private let feasible: Int
     private let limits: SearchLimits
     private let start = Date()
-    private var done = 0
-    private var reused = 0
-    private var calls = 0
-    private var usd = 0.0
-    private var best: (Double, String)?
-    private var configurations: Set<String> = []
 
     init(feasible: Int, limits: SearchLimits) {
         self.feasible = feasible
@@ -324,18 +328,21 @@ final class SearchProgress: @unchecked Sendable {
     }
 
     func trial(_ trial: TrialRecord, reused wasReused: Bool) {
-        lock.withLock {
-            done += 1
-            if wasReused { reused += 1 }
+        let (feasible, limits, start) = (feasible, limits, start)
+        counts.withLock { counts in
+            counts.done += 1
+            if wasReused { counts.reused += 1 }
             // Explored configurations: the baseline scored held out at the end is not one of them.
-            if trial.phase == .dev { configurations.insert(trial.configuration.key) }
-            calls += wasReused ? 0 : trial.outcome?.issuedCalls ?? 0
-            usd += wasReused ? 0 : trial.outcome?.usd ?? 0
-            if trial.phase == .dev, let objective = trial.objective, objective > (best?.0 ?? -.infinity) { best = (objective, trial.configuration.key) }
+            if trial.phase == .dev { counts.configurations.insert(trial.configuration.key) }
+            counts.calls += wasReused ? 0 : trial.outcome?.issuedCalls ?? 0
+            counts.usd += wasReused ? 0 : trial.outcome?.usd ?? 0
+            if trial.phase == .dev, let objective = trial.objective, objective > (counts.best?.0 ?? -.infinity) {
+                counts.best = (objective, trial.configuration.key)
+            }
             let planned = min(limits.trials ?? feasible, feasible)
             let elapsed = Date().timeIntervalSince(start)
-            let fresh = max(1, done - reused)
-            let eta = Double(max(0, planned - configurations.count)) * elapsed / Double(fresh)
+            let fresh = max(1, counts.done - counts.reused)
+            let eta = Double(max(0, planned - counts.configurations.count)) * elapsed / Double(fresh)
             var line = "trial \(trial.number) [\(trial.phase.rawValue) \(trial.fidelity) items] \(trial.configuration.key): "
             if let outcome = trial.outcome {
                 line += String(format: "score %.3f", outcome.score)
@@ -343,10 +350,13 @@ final class SearchProgress: @unchecked Sendable {
                 line += "failed (\(trial.error ?? "unknown"))"
             }
             if wasReused { line += " (from the store)" }
-            line += String(format: " | best %.3f | %d of %d configurations", best?.0 ?? 0, configurations.count, planned)
-            line += " | calls \(calls)" + (limits.calls.map { "/\($0)" } ?? "")
-            if usd > 0 || limits.usd != nil { line += String(format: " | $%.4f", usd) + (limits.usd.map { String(format: "/$%.2f", $0) } ?? "") }
+            line += String(format: " | best %.3f | %d of %d configurations", counts.best?.0 ?? 0, counts.configurations.count, planned)
+            line += " | calls \(counts.calls)" + (limits.calls.map { "/\($0)" } ?? "")
+            if counts.usd > 0 || limits.usd != nil {
+                line += String(format: " | $%.4f", counts.usd) + (limits.usd.map { String(format: "/$%.2f", $0) } ?? "")
+            }
             if !wasReused { line += String(format: " | ETA %.0fs", eta) }
+            // Written under the lock, so concurrent trials' lines come out whole and in the order counted.
             writeError(line)
         }
     }
