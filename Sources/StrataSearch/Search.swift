@@ -200,7 +200,7 @@ final class SearchRun: @unchecked Sendable {
     @discardableResult
     func evaluate(_ index: Int, phase: TrialPhase, items: Int) async throws -> TrialRecord {
         let configured = plan.feasible[index]
-        let identity = "\(phase.rawValue)|\(items)|\(configured.configuration.key)"
+        let identity = TrialKey(phase, items, configured.configuration).description
         if let record = memo[identity] {
             // Found finished in the store by a resumed search: reported once. A
             // trial of this run asked for again (a leader already on every item) is not news.
@@ -353,7 +353,7 @@ final class SearchRun: @unchecked Sendable {
         let standings = standings()
         let front = paretoFront(standings)
         func entry(_ index: Int, _ record: TrialRecord) -> LeaderboardEntry {
-            let holdout = memo["\(TrialPhase.holdout.rawValue)|\(evaluator.holdoutItems)|\(record.configuration.key)"]
+            let holdout = memo[TrialKey(.holdout, evaluator.holdoutItems, record.configuration).description]
             return LeaderboardEntry(configured: plan.feasible[index], dev: record, holdout: holdout, onParetoFront: front.contains(index))
         }
         let leaderboard = standings.map { entry($0.index, $0.record) }

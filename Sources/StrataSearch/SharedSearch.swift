@@ -224,7 +224,7 @@ final class SharedWorker: @unchecked Sendable {
             let best = scored.sorted { $0.objective != $1.objective ? $0.objective > $1.objective : $0.index < $1.index }
             for candidate in best.prefix(best.count / max(2, eta)) {
                 // Not on any higher rung yet (a leader may have gone straight to the whole split).
-                let higher = rungs[(rung + 1)...].map { "\(TrialPhase.dev.rawValue)|\($0)|\(candidate.record.configuration.key)" }
+                let higher = rungs[(rung + 1)...].map { TrialKey(.dev, $0, candidate.record.configuration).description }
                 if !higher.contains(where: known.contains) { return (candidate.index, rungs[rung + 1]) }
             }
         }

@@ -18,7 +18,7 @@ public struct PendingTrial: Sendable, Codable, Hashable {
     }
 
     /// The same identity as the `TrialRecord` it becomes.
-    public var identity: String { "\(phase.rawValue)|\(fidelity)|\(configuration.key)" }
+    public var identity: String { TrialKey(phase, fidelity, configuration).description }
 
     /// The trial a finished record was.
     public init(_ record: TrialRecord) {

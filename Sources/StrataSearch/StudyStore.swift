@@ -100,7 +100,23 @@ public struct TrialRecord: Sendable, Codable, Hashable {
     }
 
     /// What identifies a trial for resuming: the same configuration on the same items is never run twice.
-    public var identity: String { "\(phase.rawValue)|\(fidelity)|\(configuration.key)" }
+    public var identity: String { TrialKey(phase, fidelity, configuration).description }
+}
+
+/// A trial's identity in every store and study: its phase, its items and its configuration, spelled
+/// `phase|items|configuration` (the stores' column; one spelling for all of them).
+public struct TrialKey: Sendable, Hashable, CustomStringConvertible {
+    public var phase: TrialPhase
+    public var fidelity: Int
+    public var configuration: String
+
+    public init(_ phase: TrialPhase, _ fidelity: Int, _ configuration: Configuration) {
+        self.phase = phase
+        self.fidelity = fidelity
+        self.configuration = configuration.key
+    }
+
+    public var description: String { "\(phase.rawValue)|\(fidelity)|\(configuration)" }
 }
 
 /// What identifies a study: the same space, data and settings resume the same study.
