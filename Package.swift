@@ -1,25 +1,10 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Modules follow the data flow of docs (architecture.md): each one depends
-// only on modules above or to its left. `scripts/check-package` (run by
-// scripts/test) checks that every target declares exactly what it imports.
-//
-//   YAML text ─▶ StrataYAML ─▶ StrataSyntax ─▶ StrataChecker ─▶ StrataCompiler
-//                (located tree)  (pipeline AST)  (typed pipeline)  (the compile driver: execution graph, cost)
-//                                                                      │
-//   StrataProviders (HTTP: OpenAI, Anthropic) ─▶ StrataCache           ▼
-//   StrataSandbox (subprocess) ─────────────────────────────────▶ StrataRuntime ─▶ StrataEval ─▶ StrataSearch
-//                                                 (runs the graph node by node)   (run store)   (study store, best pipeline)
-//   StrataCompiler ─▶ StrataSpace (search-space language: axes, template, configurations) ─────────▲
-//   StrataRuntime ─▶ StrataServe (pipelines as OpenAI-compatible models over HTTP; Hummingbird)
-//   StrataSearch, StrataEval, StrataCache ─▶ StrataPostgres (study and run stores, and a shared cache level, for workers on many machines)
-//
-// StrataDiagnostics underlies the front end and the reports; StrataProviders
-// knows nothing of the language (an `Endpoint` is all it needs).
-//
-// `Strata` re-exports the public API (without StrataServe, so embedders do not
-// build Hummingbird); `StrataCLI` is the thin `strata` executable.
+// One module per arrow of the data flow, each depending only on those before
+// it: the diagram is in Sources/Strata/Strata.docc/Architecture.md.
+// `scripts/check-package` (run by scripts/test) checks that every target
+// declares exactly what it imports.
 let package = Package(
     name: "Strata",
     platforms: [.macOS(.v15)],

@@ -2,7 +2,7 @@ import StrataDiagnostics
 import StrataSyntax
 
 /// The type checker: resolves models and defaults, tracks pool sizes through
-/// the layers, and enforces the composition rules of semantics.md.
+/// the layers, and enforces the composition rules of Grammar/README.md.
 public enum PipelineChecker {
     /// The most LLM calls per query Strata compiles; a pipeline past this is a typo.
     public static let maxCallsPerQuery = 1_000_000

@@ -33,7 +33,7 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
     case providerSetting = "E024"
     case promptPlaceholder = "E025"
 
-    // Composition rules (semantics.md)
+    // Composition rules (Grammar/README.md)
     case ensemblePlacement = "E030"
     case topKExceedsPool = "E031"
     case rankKeepsEverything = "W032"

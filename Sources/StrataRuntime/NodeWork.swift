@@ -5,7 +5,7 @@ import StrataProviders
 import StrataSandbox
 import StrataSyntax
 
-/// What each kind of node does, as semantics.md defines the layers: calls
+/// What each kind of node does, as Grammar/README.md defines the layers: calls
 /// make candidates, critiques, rankings, verdicts and tests; pure steps turn
 /// them into the layer's pool.
 extension QueryRun {

@@ -1,7 +1,7 @@
 import Foundation
 import StrataDiagnostics
 
-/// The layer kinds of semantics.md.
+/// The layer kinds of Grammar/README.md.
 public enum LayerKind: String, Sendable, Codable, CaseIterable {
     case ensemble, critique, rank, fuse, verify
     case unitTest = "unit-test"

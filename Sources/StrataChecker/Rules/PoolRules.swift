@@ -2,7 +2,7 @@ import StrataDiagnostics
 import StrataSyntax
 
 /// How each kind of layer changes the pool, with the settings that do it and
-/// the diagnostics about them (semantics.md's typing table).
+/// the diagnostics about them (the typing table of Grammar/README.md).
 extension LayerWalk {
     mutating func checkPoolArithmetic(_ layer: LayerSyntax, _ draft: inout LayerDraft, pool: inout Pool) {
         draft.candidateTokensOut = pool.candidateTokens
