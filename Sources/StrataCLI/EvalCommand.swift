@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Strata
 import StrataPostgres
-import Synchronization
 
 struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -137,96 +136,4 @@ struct EvalCommand: AsyncParsableCommand {
     func runtime(for path: String, cache: ResponseCache) throws -> PipelineRuntime {
         try PipelineRuntime(compiled: compiled(path, as: "usable").compiled, options: RuntimeOptions(cache: cache))
     }
-}
-
-/// The dataset options shared by `eval` and `search` (optional for `search --dry-run`).
-struct DatasetOptions: ParsableArguments {
-    @Option(help: "The dataset file (JSONL, or gzip-compressed JSONL).")
-    var dataset: String?
-
-    @Option(help: "The dataset's format: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var datasetFormat: DatasetFormat = .auto
-
-    @Option(help: "Map a field for jsonl datasets: query=FIELD, reference=FIELD, tests=FIELD or id=FIELD.")
-    var field: [String] = []
-
-    @Option(help: "How answers are scored (default: by the dataset's format).")
-    var scorer: String?
-
-    func load() throws -> LoadedDataset {
-        guard let dataset else { throw ValidationError("Missing expected argument '--dataset <dataset>'") }
-        var mapping = FieldMapping()
-        for assignment in field {
-            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw ValidationError("--field takes NAME=FIELD, not '\(assignment)'") }
-            switch parts[0] {
-            case "query": mapping.query = parts[1]
-            case "reference": mapping.reference = parts[1]
-            case "tests": mapping.tests = parts[1]
-            case "id": mapping.id = parts[1]
-            default: throw ValidationError("--field names query, reference, tests or id, not '\(parts[0])'")
-            }
-        }
-        do {
-            return try DatasetLoader.load(path: dataset, format: datasetFormat, fields: mapping)
-        } catch {
-            writeError("\(error)")
-            throw ExitCode(1)
-        }
-    }
-
-    /// The scorer asked for, or the dataset's default (judge scorers are set up by `eval`).
-    func plainScorer(for loaded: LoadedDataset) throws -> Scorer {
-        if let scorer {
-            guard let parsed = Scorer(scorer) else { throw ValidationError("unknown scorer '\(scorer)'") }
-            return parsed
-        }
-        return Scorer.default(for: loaded)
-    }
-}
-
-extension DatasetFormat: ExpressibleByArgument {}
-
-/// done/total, ETA and running score on standard error.
-final class EvalProgress: Sendable {
-    /// The current pipeline's items so far.
-    private struct Counts {
-        var label = ""
-        var done = 0
-        var scoreSum = 0.0
-        var usd = 0.0
-        var started = Date()
-    }
-
-    private let counts = Mutex(Counts())
-    private let line = ProgressLine()
-    private let total: Int
-
-    init(total: Int) {
-        self.total = total
-    }
-
-    /// A new pipeline's items begin.
-    func start(_ label: String) {
-        counts.withLock { $0 = Counts(label: label) }
-        line.reset()
-    }
-
-    @Sendable func finished(_ result: ItemResult) {
-        let counts = counts.withLock { counts in
-            counts.done += 1
-            counts.scoreSum += result.score
-            counts.usd += result.usage.usd
-            return counts
-        }
-        let total = total
-        line.show(final: counts.done == total) {
-            let rate = Double(counts.done) / max(0.001, Date().timeIntervalSince(counts.started))
-            return String(
-                format: "%@: %d/%d new  %.2f items/s  ETA %.0fs  running score %.3f  $%.4f", counts.label, counts.done, total, rate,
-                rate > 0 ? Double(total - counts.done) / rate : 0, counts.scoreSum / Double(counts.done), counts.usd)
-        }
-    }
-
-    func close() { line.close() }
 }

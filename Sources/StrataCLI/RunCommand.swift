@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Strata
 import StrataPostgres
-import Synchronization
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Strata
 import StrataPostgres
-import Synchronization
 
 struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -249,115 +248,5 @@ struct SearchCommand: AsyncParsableCommand {
     }
 }
 
-/// The study and run stores in one PostgreSQL database, and this worker's options.
-struct SharedStores {
-    let database: PostgresStore
-    let studies: PostgresStudyStore
-    let runs: PostgresRunStore
-    let worker: WorkerOptions
-}
-
-/// How `search` and `eval` work with other processes through a PostgreSQL store.
-struct SharedStoreOptions: ParsableArguments {
-    @Option(help: "The variable holding the PostgreSQL password (default PGPASSWORD).")
-    var storePasswordEnv: String?
-
-    @Option(help: "This worker's name in leases and --status (default HOST-PID-XXXX).")
-    var workerID: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "With a PostgreSQL store: items per leased unit of work.",
-            discussion:
-                "eval splits a run into ranges of this many items (default 8); search splits each trial larger than this (default: a trial is one unit)."
-        ))
-    var unitItems: Int?
-
-    @Option(help: .hidden) var leaseTtl = 60.0
-    @Option(help: .hidden) var heartbeat = 10.0
-    @Option(help: .hidden) var poll = 1.0
-
-    var options: WorkerOptions {
-        WorkerOptions(id: workerID ?? WorkerOptions.defaultID(), leaseTTL: leaseTtl, heartbeat: heartbeat, poll: poll, unitItems: unitItems)
-    }
-
-    func validate() throws {
-        if let unitItems, unitItems < 1 { throw ValidationError("--unit-items must be at least 1") }
-    }
-
-    /// The stores in the database `store` names; nil when `store` is a file.
-    func open(store: String) async throws -> SharedStores? {
-        guard PostgresLocation.isURL(store) else { return nil }
-        let location: PostgresLocation
-        do {
-            location = try PostgresLocation(url: store, passwordVariable: storePasswordEnv)
-        } catch {
-            throw ValidationError("--store: \(error)")
-        }
-        let worker = options
-        let database = try await PostgresStore.open(location, onOutage: { writeError("strata: \($0)") })
-        return SharedStores(
-            database: database, studies: PostgresStudyStore(database: database), runs: PostgresRunStore(database: database, writer: worker.id),
-            worker: worker)
-    }
-}
-
 extension SearchAlgorithm: ExpressibleByArgument {}
 extension CostMeasure: ExpressibleByArgument {}
-
-/// Trials done, best so far, spend against the limits and an ETA, on standard error.
-final class SearchProgress: Sendable {
-    /// The trials so far.
-    private struct Counts {
-        var done = 0
-        var reused = 0
-        var calls = 0
-        var usd = 0.0
-        var best: (Double, String)?
-        var configurations: Set<String> = []
-    }
-
-    private let counts = Mutex(Counts())
-    private let feasible: Int
-    private let limits: SearchLimits
-    private let start = Date()
-
-    init(feasible: Int, limits: SearchLimits) {
-        self.feasible = feasible
-        self.limits = limits
-    }
-
-    func trial(_ trial: TrialRecord, reused wasReused: Bool) {
-        let (feasible, limits, start) = (feasible, limits, start)
-        counts.withLock { counts in
-            counts.done += 1
-            if wasReused { counts.reused += 1 }
-            // Explored configurations: the baseline scored held out at the end is not one of them.
-            if trial.phase == .dev { counts.configurations.insert(trial.configuration.key) }
-            counts.calls += wasReused ? 0 : trial.outcome?.issuedCalls ?? 0
-            counts.usd += wasReused ? 0 : trial.outcome?.usd ?? 0
-            if trial.phase == .dev, let objective = trial.objective, objective > (counts.best?.0 ?? -.infinity) {
-                counts.best = (objective, trial.configuration.key)
-            }
-            let planned = min(limits.trials ?? feasible, feasible)
-            let elapsed = Date().timeIntervalSince(start)
-            let fresh = max(1, counts.done - counts.reused)
-            let eta = Double(max(0, planned - counts.configurations.count)) * elapsed / Double(fresh)
-            var line = "trial \(trial.number) [\(trial.phase.rawValue) \(trial.fidelity) items] \(trial.configuration.key): "
-            if let outcome = trial.outcome {
-                line += String(format: "score %.3f", outcome.score)
-            } else {
-                line += "failed (\(trial.error ?? "unknown"))"
-            }
-            if wasReused { line += " (from the store)" }
-            line += String(format: " | best %.3f | %d of %d configurations", counts.best?.0 ?? 0, counts.configurations.count, planned)
-            line += " | calls \(counts.calls)" + (limits.calls.map { "/\($0)" } ?? "")
-            if counts.usd > 0 || limits.usd != nil {
-                line += String(format: " | $%.4f", counts.usd) + (limits.usd.map { String(format: "/$%.2f", $0) } ?? "")
-            }
-            if !wasReused { line += String(format: " | ETA %.0fs", eta) }
-            // Written under the lock, so concurrent trials' lines come out whole and in the order counted.
-            writeError(line)
-        }
-    }
-}
