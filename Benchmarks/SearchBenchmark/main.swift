@@ -236,7 +236,7 @@ func processRun(optimum: Int, workers: Int, seed: Int, options: Options) async t
     let start = Date().timeIntervalSince1970
     for worker in processes { worker.go.fileHandleForWriting.write(Data("go\n".utf8)) }
     for worker in processes {
-        worker.process.waitUntilExit()
+        while worker.process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
         guard worker.process.terminationStatus == 0 else { throw BenchmarkError("a worker process exited with \(worker.process.terminationStatus)") }
     }
     let said = processes.flatMap { lines($0.output) }

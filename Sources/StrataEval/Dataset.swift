@@ -179,13 +179,13 @@ public enum DatasetLoader {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        let waitForExit = try process.runWithExitWait()
         let writer = Thread {
             input.fileHandleForWriting.write(data); try? input.fileHandleForWriting.close()
         }
         writer.start()
         let result = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        waitForExit()
         guard process.terminationStatus == 0 else { throw DatasetError("\(path): not valid gzip") }
         return result
     }

@@ -43,9 +43,10 @@ enum Bubblewrap {
         let errors = Pipe()
         probe.standardOutput = FileHandle.nullDevice
         probe.standardError = errors
-        do { try probe.run() } catch { return "bubblewrap could not be started: \(error)" }
+        let waitForExit: @Sendable () -> Void
+        do { waitForExit = try probe.runWithExitWait() } catch { return "bubblewrap could not be started: \(error)" }
         let said = errors.fileHandleForReading.readDataToEndOfFile()
-        probe.waitUntilExit()
+        waitForExit()
         guard probe.terminationStatus == 0 else {
             let reason = String(decoding: said.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             return "bubblewrap cannot make a sandbox on this machine (user namespaces disabled?): \(reason)"

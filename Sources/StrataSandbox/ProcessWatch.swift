@@ -13,6 +13,19 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
     }
 }
 
+extension Process {
+    /// Starts the process and returns a wait that blocks without spinning:
+    /// Foundation's `waitUntilExit` on Linux polls its run loop, keeping a
+    /// core busy for as long as the child runs (three such waits at once
+    /// stalled a two-core machine for a minute).
+    public func runWithExitWait() throws -> @Sendable () -> Void {
+        let exited = DispatchSemaphore(value: 0)
+        terminationHandler = { _ in exited.signal() }
+        try run()
+        return { exited.wait() }
+    }
+}
+
 /// Signals the end of a process to async waiters, with a timeout.
 final class ExitSignal: Sendable {
     private struct State {

@@ -190,9 +190,9 @@ extension PromptTemplate {
             {query}
             --- end of instruction ---
 
-            Now write {test_count} unit tests for a response to that instruction: short, independent statements that \
-            any correct response must satisfy, such as "The response states that …". Write one test per line, \
-            numbered [1] to [{test_count}].
+            Now write {test_count} unit tests for the instruction above: short, independent statements that any \
+            correct response must satisfy, such as "The response states that …". Write one test per line, numbered \
+            [1] to [{test_count}].
             """,
         allowed: ["query", "test_count"], required: ["query"])
 

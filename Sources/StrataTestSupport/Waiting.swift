@@ -13,6 +13,13 @@ public func eventually(within seconds: Double, _ condition: () async -> Bool) as
     return await condition()
 }
 
+/// Waits for a started process to end, looking every 10 ms. (Foundation's
+/// `waitUntilExit` polls its run loop on Linux, keeping a core busy for as
+/// long as the child runs: a few at once stalled the whole suite.)
+public func waitForExit(_ process: Process) async {
+    while process.isRunning { try? await Task.sleep(nanoseconds: 10_000_000) }
+}
+
 /// A flag a test server's responder reads while the test flips it.
 public final class LockedFlag: Sendable {
     private let stored: Mutex<Bool>

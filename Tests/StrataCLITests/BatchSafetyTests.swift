@@ -53,7 +53,7 @@ import Testing
         let second = try await StrataBinary.run(arguments, in: directory)
         #expect(second.status != 0)
         #expect(second.stderr.contains("being written by another strata run"), "\(second.stderr)")
-        await offPool { first.waitUntilExit() }
+        await waitForExit(first)
         #expect(first.terminationStatus == 0)
         #expect(Set(lines(output).compactMap { $0["id"] as? String }) == Set((0..<12).map { "i\($0)" }))
 
@@ -107,7 +107,7 @@ import Testing
         }
         try await Task.sleep(nanoseconds: 300_000_000)
         kill(process.processIdentifier, SIGINT)
-        await offPool { process.waitUntilExit() }
+        await waitForExit(process)
         #expect(process.terminationStatus != 0)
         #expect(lines(output2).allSatisfy { ($0["failure"] as? String) != "cancelled" })
     }

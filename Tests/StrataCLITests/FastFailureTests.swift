@@ -8,12 +8,6 @@ import Testing
 /// not answer, idle); a store URL that does not parse is refused at once;
 /// a store that never answers is given up on within seconds.
 @Suite struct FastFailureTests {
-    /// A port that was free a moment ago, and nothing listens on.
-    static func closedPort() throws -> Int {
-        let server = try ScriptedLLMServer()
-        defer { server.shutdown() }
-        return server.port
-    }
 
     /// A pipeline whose one call waits on `upstream` until the test ends.
     static func heldPipeline(_ upstream: ScriptedLLMServer, in directory: URL) throws -> String {
@@ -63,10 +57,12 @@ import Testing
     @Test func aSearchWaitingOnAStoreThatDoesNotAnswerEndsWithinASecond() async throws {
         let directory = try temporaryDirectory()
         // A port nothing listens on: the store is retried until its first-contact tolerance runs out.
-        let store = "postgres://strata@127.0.0.1:\(try Self.closedPort())/studies?sslmode=disable"
+        let closed = try ClosedPort()
+        let store = "postgres://strata@127.0.0.1:\(closed.port)/studies?sslmode=disable"
         let space = packageRoot.appendingPathComponent("Pipelines/searches/local-gsm.yaml").path
         let seconds = try await Self.secondsToEnd(["search", space, "--store", store], in: directory) { $0.contains("waiting for") }
         #expect(seconds < 1, "search took \(seconds) s to end after SIGTERM")
+        withExtendedLifetime(closed) {}
     }
 
     @Test func anIdleServerEndsWithinASecond() async throws {
@@ -94,7 +90,8 @@ import Testing
     }
 
     @Test func aStoreThatNeverAnswersIsGivenUpOnWithinSeconds() async throws {
-        let store = "postgres://strata@127.0.0.1:\(try Self.closedPort())/studies?sslmode=disable"
+        let closed = try ClosedPort()
+        let store = "postgres://strata@127.0.0.1:\(closed.port)/studies?sslmode=disable"
         let space = packageRoot.appendingPathComponent("Pipelines/searches/local-gsm.yaml").path
         let started = Date()
         let outcome = try await StrataBinary.run(["search", space, "--store", store], in: try temporaryDirectory())
@@ -103,5 +100,6 @@ import Testing
         #expect(outcome.stderr.contains("is the server running"), "\(outcome.stderr)")
         // The first-contact tolerance is 8 s; a store that answered once gets its full outage tolerance instead.
         #expect(seconds < 20, "gave up after \(seconds) s")
+        withExtendedLifetime(closed) {}
     }
 }

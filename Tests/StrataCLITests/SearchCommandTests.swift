@@ -93,7 +93,7 @@ import Testing
         let deadline = Date().addingTimeInterval(60)
         while trialsLogged() < 2, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
         kill(process.processIdentifier, SIGKILL)
-        await offPool { process.waitUntilExit() }
+        await waitForExit(process)
         let finishedBeforeKill = trialsLogged()
         #expect(finishedBeforeKill >= 2)
 

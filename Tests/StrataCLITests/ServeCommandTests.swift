@@ -77,7 +77,7 @@ import Testing
             release.value = true
             Issue.record("\(step): \(error); the server said: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         }
-        await offPool { process.waitUntilExit() }
+        await waitForExit(process)
         #expect(process.terminationStatus == 0, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         #expect(upstream.requestCount == 3)
     }

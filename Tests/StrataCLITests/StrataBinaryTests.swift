@@ -160,9 +160,9 @@ import Testing
             let out = Pipe()
             process.standardOutput = out
             process.standardInput = FileHandle.nullDevice
-            try process.run()
+            let waitForExit = try process.runWithExitWait()
             let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
+            waitForExit()
             return String(decoding: data, as: UTF8.self)
         }
         let coloured = try await offPool { try viaTerminal([:]) }
@@ -253,7 +253,7 @@ import Testing
         let deadline = Date().addingTimeInterval(30)
         while lines().count < 6, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
         kill(process.processIdentifier, SIGKILL)
-        await offPool { process.waitUntilExit() }
+        await waitForExit(process)
         let answeredBeforeKill = lines().count
         #expect(answeredBeforeKill >= 6 && answeredBeforeKill < 40)
         let requestsBeforeResume = server.requestCount
@@ -328,9 +328,9 @@ import Testing
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            let waitForExit = try process.runWithExitWait()
             let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
+            waitForExit()
             return String(decoding: data, as: UTF8.self)
         }
     }

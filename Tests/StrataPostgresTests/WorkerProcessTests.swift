@@ -146,7 +146,7 @@ struct WorkerProcessTests {
         let started = await eventually(within: 60) { ((try? Self.psql(url, "SELECT count(*) FROM strata_results").first).flatMap { Int($0) } ?? 0) >= 5 }
         #expect(started)
         kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
+        await waitForExit(first)
         let committed = try Self.psql(url, "SELECT item_id FROM strata_results ORDER BY item_id")
         let finishedByA = committed.count
         #expect(finishedByA >= 5)
@@ -239,8 +239,8 @@ struct DatabaseOutageTests {
         let output = try temporaryDirectory().appendingPathComponent("out")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: output)
-        try process.run()
-        process.waitUntilExit()
+        let waitForExit = try process.runWithExitWait()
+        waitForExit()
         return try String(contentsOf: output, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

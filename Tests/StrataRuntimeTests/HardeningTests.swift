@@ -261,8 +261,8 @@ import Testing
             "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute(\"UPDATE responses SET response = CAST(replace(CAST(response AS TEXT), 'answer', 'ANSWER') AS BLOB)\"); d.commit()",
             path,
         ]
-        try sqlite.run()
-        sqlite.waitUntilExit()
+        let waitForExit = try sqlite.runWithExitWait()
+        waitForExit()
         #expect(sqlite.terminationStatus == 0)
         let warnings = Warnings()
         let second = try runtime(try pipeline(layers, server: server), cache: try ResponseCache(path: path, report: { warnings.add("\($0)") }))
@@ -292,10 +292,17 @@ import Testing
 /// A refused connection is said at once, with what to do.
 @Suite struct RefusedEndpointTests {
     @Test func nothingListeningFailsTheFirstCallQuickly() async throws {
-        // A port that was just free: bind, read the port, close.
-        let server = try ScriptedLLMServer()
-        let checked = try pipeline("  - ensemble: [{ model: m, samples: 1 }]\n", server: server)
-        server.shutdown()
+        // A port held bound but not listening: refused, and no test running beside this one can take it.
+        let closed = try ClosedPort()
+        let checked = try compiled(
+            """
+            strata: 1
+            models:
+              m: { provider: openai-compatible, model: test, base_url: "http://127.0.0.1:\(closed.port)/v1" }
+            layers:
+              - ensemble: [{ model: m, samples: 1 }]
+            """, path: "closed.yaml"
+        ).pipeline
         let rt = try PipelineRuntime(
             pipeline: checked,
             options: RuntimeOptions(retry: RetryPolicy(maxAttempts: 6, baseDelay: 2, maxDelay: 8), timeouts: Timeouts(connect: 10, read: 30, total: 60)))
@@ -307,6 +314,7 @@ import Testing
         #expect(result.answer == nil)
         let said = (result.failure ?? "") + result.notices.joined()
         #expect(said.contains("nothing listens on 127.0.0.1:"), "\(said)")
+        withExtendedLifetime(closed) {}
     }
 }
 

@@ -261,9 +261,9 @@ func processCount(matching token: String) -> String {
     ps.arguments = ["-c", "ps -eo args | grep -v grep | grep -c '\(token)' || true"]
     let pipe = Pipe()
     ps.standardOutput = pipe
-    try? ps.run()
+    guard let waitForExit = try? ps.runWithExitWait() else { return "" }
     let count = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    ps.waitUntilExit()
+    waitForExit()
     return count
 }
 

@@ -13,8 +13,8 @@ let officialClientPython: String? = {
     probe.executableURL = URL(fileURLWithPath: path)
     probe.arguments = ["-c", "import openai"]
     probe.standardError = FileHandle.nullDevice
-    guard (try? probe.run()) != nil else { return nil }
-    probe.waitUntilExit()
+    guard let waitForExit = try? probe.runWithExitWait() else { return nil }
+    waitForExit()
     return probe.terminationStatus == 0 ? path : nil
 }()
 
