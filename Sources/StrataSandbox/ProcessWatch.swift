@@ -76,6 +76,7 @@ final class CappedReader: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
     private var truncated = false
+    private var ended = false
     private let done = DispatchSemaphore(value: 0)
 
     init(handle: FileHandle, cap: Int) {
@@ -96,9 +97,13 @@ final class CappedReader: @unchecked Sendable {
                     if count > room { truncated = true }
                 }
             }
+            lock.withLock { ended = true }
             done.signal()
         }
     }
+
+    /// True once the pipe has reached its end: every process holding its write end has closed it or exited.
+    var isClosed: Bool { lock.withLock { ended } }
 
     func finish(within seconds: Double) -> (data: Data, truncated: Bool) {
         _ = done.wait(timeout: .now() + seconds)
@@ -144,6 +149,16 @@ final class SandboxedProcess: @unchecked Sendable {
             stdout?.start()
         }
         stderr.start()
+    }
+
+    /// Whether the process's output pipes have closed: the sandbox has ended, even when the news of its exit is late.
+    var outputClosed: Bool { stderr.isClosed && (stdout?.isClosed ?? true) }
+
+    /// Waits for the process's end for `seconds`; when its output has closed by then, up to `grace` more for the news
+    /// of its exit, which a loaded machine delivers late (a program that had printed its answer once timed out so).
+    func waitForExit(seconds: Double, grace: Double = 5) async -> Bool {
+        if await exit.wait(seconds: seconds) { return true }
+        return outputClosed ? await exit.wait(seconds: grace) : false
     }
 
     func kill() {

@@ -65,7 +65,7 @@ public enum Sandbox {
         }
         let run = SandboxedProcess(command: command, outputBytes: limits.outputBytes)
         do { try run.start(input: FileHandle.nullDevice) } catch { return .refused("cannot start the sandbox: \(error)") }
-        let finished = await run.exit.wait(seconds: limits.wallSeconds)
+        let finished = await run.waitForExit(seconds: limits.wallSeconds)
         run.kill()
         if !finished { _ = await run.exit.wait(seconds: 5) }
         let out = await offPool { run.stdout?.finish(within: 1) ?? (data: Data(), truncated: false) }
@@ -126,7 +126,7 @@ public enum Sandbox {
         for end in [requests.fileHandleForReading, requests.fileHandleForWriting, replies.fileHandleForReading, replies.fileHandleForWriting] {
             try? end.close()
         }
-        let finished = await tester.exit.wait(seconds: limits.wallSeconds)
+        let finished = await tester.waitForExit(seconds: limits.wallSeconds)
         tester.kill()
         candidate.kill()
         if !finished { _ = await tester.exit.wait(seconds: 5) }
