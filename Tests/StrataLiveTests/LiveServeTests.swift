@@ -19,6 +19,9 @@ struct LiveServeTests {
         let runtime = try LiveServer.runtime(checked)
         var options = ServeOptions()
         options.port = 0
+        // Three calls on a model the other live tests share took 57-66 s under CI's load: past the default 60 s
+        // request timeout, the stream ended with an error instead of its usage.
+        options.requestTimeout = 600
         let server = try StrataServer(pipelines: [ServedPipeline(name: "live-fuse", runtime: runtime, fingerprint: "live")], options: options)
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
         let serving = Task { try await server.run(signals: false) { sink.yield($0) } }
