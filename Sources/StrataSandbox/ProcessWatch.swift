@@ -59,7 +59,10 @@ final class ExitSignal: Sendable {
                 continuation.resume(returning: true)
                 return
             }
-            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+            // A task's sleep, not a Dispatch timer: Dispatch's global threads are where blocking waits go
+            // (`offPool`), and with many at once on a loaded machine a timer there fired a minute late.
+            Task { [self] in
+                try? await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1e9))
                 let timedOut = state.withLock { $0.waiters.removeValue(forKey: id) }
                 timedOut?.resume(returning: false)
             }
