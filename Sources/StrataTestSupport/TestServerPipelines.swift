@@ -36,3 +36,18 @@ public func runtime(
         options: RuntimeOptions(
             cache: cache, trace: trace, retry: quickRetry, timeouts: timeouts, providers: providers, environment: environment))
 }
+
+/// Writes `NAME.yaml` into `directory`: a pipeline named `name` of one ensemble of `samples` calls to `server`,
+/// for tests that run the binary on it. Returns its path.
+public func writeEnsemblePipeline(named name: String, samples: Int, server: ScriptedLLMServer, in directory: URL) throws -> String {
+    let path = directory.appendingPathComponent("\(name).yaml").path
+    try """
+    strata: 1
+    name: \(name)
+    models:
+      m: { provider: openai-compatible, model: test, base_url: "\(server.baseURL)" }
+    layers:
+      - ensemble: [{ model: m, samples: \(samples) }]
+    """.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}

@@ -9,18 +9,9 @@ import Testing
 /// a store that never answers is given up on within seconds.
 @Suite struct FastFailureTests {
 
-    /// A pipeline whose one call waits on `upstream` until the test ends.
+    /// A pipeline of three calls to `upstream`, which holds them until the test ends.
     static func heldPipeline(_ upstream: ScriptedLLMServer, in directory: URL) throws -> String {
-        let path = directory.appendingPathComponent("held.yaml").path
-        try """
-        strata: 1
-        name: held
-        models:
-          m: { provider: openai-compatible, model: test, base_url: "\(upstream.baseURL)" }
-        layers:
-          - ensemble: [{ model: m, samples: 3 }]
-        """.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try writeEnsemblePipeline(named: "held", samples: 3, server: upstream, in: directory)
     }
 
     /// Starts `arguments`, waits until `ready` holds, sends SIGTERM, and returns the seconds the process took to end.

@@ -8,16 +8,7 @@ import Testing
 /// `strata serve` as users start it: the real binary, real signals.
 @Suite struct ServeCommandTests {
     func writePipeline(_ server: ScriptedLLMServer, in directory: URL) throws -> String {
-        let path = directory.appendingPathComponent("slow.yaml").path
-        try """
-        strata: 1
-        name: slow
-        models:
-          m: { provider: openai-compatible, model: test, base_url: "\(server.baseURL)" }
-        layers:
-          - ensemble: [{ model: m, samples: 1 }]
-        """.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try writeEnsemblePipeline(named: "slow", samples: 1, server: server, in: directory)
     }
 
     /// Waits for the "listening" line on standard error; the port it names.
