@@ -165,12 +165,6 @@ struct SearchCommand: AsyncParsableCommand {
         }
         guard let dataset else { throw ValidationError("a search needs --dataset (or --dry-run)") }
         guard !searchData.dev.isEmpty else { throw ValidationError("the search split of \(dataset.path) is empty; raise the dev fraction of --split") }
-        if shared != nil, settings.algorithm == .greedy {
-            throw ValidationError("--algorithm greedy walks one axis at a time in one process; use tpe, random or grid with a shared store")
-        }
-        if shared != nil, baseline != nil {
-            throw ValidationError("with a shared store the baseline is the space's cheapest configuration, scored once as part of the study; drop --baseline")
-        }
         var job = SearchJob(
             plan: plan, settings: settings, data: searchData, runStore: try shared?.runs ?? RunStore(path: runStore),
             studyStore: try shared?.studies ?? SQLiteStudyStore(path: store), cache: try cacheOptions.open(sharing: shared?.database), concurrency: concurrency,

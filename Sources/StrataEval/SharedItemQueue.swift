@@ -13,6 +13,11 @@ public struct ItemRange: Sendable, Hashable {
         self.lo = lo
         self.hi = hi
     }
+
+    /// `0..<count` in consecutive ranges of `size` items (the last may be shorter): the units of a split run or trial.
+    public static func split(_ count: Int, by size: Int) -> [Range<Int>] {
+        stride(from: 0, to: count, by: max(1, size)).map { $0..<min(count, $0 + max(1, size)) }
+    }
 }
 
 /// The items of evaluation runs split among workers on many machines: each

@@ -20,7 +20,7 @@ public final class PostgresItemQueue: SharedItemQueue {
     public func enqueue(run: String, items: Int, unitItems: Int) async throws {
         let scope = Self.scope(run)
         try await database.transaction { connection in
-            for range in WorkUnits.ranges(of: items, by: unitItems) {
+            for range in ItemRange.split(items, by: unitItems) {
                 try await WorkUnits.enqueue(
                     scope: scope, name: "items \(range.lowerBound)-\(range.upperBound)", items: range, maxAttempts: self.maxAttempts, on: connection,
                     logger: self.logger)

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import StrataEval
 import StrataSearch
 import StrataSpace
 
@@ -98,7 +99,7 @@ public final class PostgresStudyStore: SharedStudyStore {
                     try await WorkUnits.enqueue(scope: study, name: trial.identity, maxAttempts: self.maxAttempts, on: connection, logger: self.logger)
                     continue
                 }
-                for range in WorkUnits.ranges(of: trial.fidelity, by: unitItems) {
+                for range in ItemRange.split(trial.fidelity, by: unitItems) {
                     try await WorkUnits.enqueue(
                         scope: study, name: trial.identity + " items \(range.lowerBound)-\(range.upperBound)", trial: trial.identity, items: range,
                         maxAttempts: self.maxAttempts, on: connection, logger: self.logger)

@@ -51,11 +51,6 @@ enum WorkUnits {
             """, logger: logger)
     }
 
-    /// `count` items cut into ranges of `size`.
-    static func ranges(of count: Int, by size: Int) -> [Range<Int>] {
-        stride(from: 0, to: count, by: max(1, size)).map { $0..<min(count, $0 + max(1, size)) }
-    }
-
     /// Extends a lease the worker still holds; false when another worker has the unit now.
     static func renew(_ unit: Int64, worker: String, ttl: Double, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         !(try await connection.query(

@@ -56,17 +56,6 @@ protocol Sampler {
     mutating func next(history: [Observation], excluded: Set<Int>, rng: inout SeededGenerator) -> Int?
 }
 
-extension SearchAlgorithm {
-    func makeSampler(space: SearchSpace, encoded: EncodedSpace) -> any Sampler {
-        switch self {
-        case .random: RandomSampler(count: encoded.count)
-        case .grid: GridSampler(count: encoded.count)
-        case .greedy: GreedySampler(space: space, encoded: encoded)
-        case .tpe: TPESampler(encoded: encoded)
-        }
-    }
-}
-
 struct RandomSampler: Sampler {
     var count: Int
 

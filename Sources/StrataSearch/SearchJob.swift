@@ -78,39 +78,32 @@ public struct SearchJob: Sendable {
     }
 
     /// The search this job runs; its study id says where it resumes from.
-    public var search: Search { Search(plan: plan, settings: settings, evaluator: evaluator, store: studyStore) }
+    /// Without a baseline pipeline, the space's cheapest configuration is held out as part of the study.
+    public var search: Search { Search(plan: plan, settings: settings, evaluator: evaluator, store: studyStore, holdsOutCheapest: baseline == nil) }
 
     /// Runs the search and the held-out comparison; `onTrial` sees every trial
     /// as it finishes (and whether it came from the store).
     public func run(onTrial: @escaping @Sendable (TrialRecord, Bool) -> Void = { _, _ in }) async throws -> SearchResult {
-        if let shared = studyStore as? any SharedStudyStore {
-            return try await search.runWorker(store: shared, worker: worker ?? WorkerOptions(), onTrial: onTrial)
-        }
-        return try await search.run(onTrial: onTrial)
+        try await search.runWorker(store: studyStore.workQueue(), worker: worker ?? WorkerOptions(), onTrial: onTrial)
     }
 
     /// The baseline's held-out outcome, and what to call it (nil when there is nothing held out, or the search stopped).
     public func baselineOutcome(after result: SearchResult) async throws -> (label: String, outcome: TrialOutcome)? {
         guard !data.holdout.isEmpty, result.stopReason == nil else { return nil }
-        if studyStore is any SharedStudyStore, baseline == nil {
-            // Workers score the cheapest configuration as a trial of the study, once, not once each.
+        guard let baseline else {
+            // The cheapest configuration was scored as a trial of the study, once, however many workers share it.
             guard let cheapest = plan.cheapest,
                 let record = result.trials.last(where: { $0.phase == .holdout && $0.configuration == cheapest.configuration }),
                 let outcome = record.outcome
             else { return nil }
             return ("the cheapest configuration (\(cheapest.configuration.key))", outcome)
         }
-        let evaluator = evaluator
-        if let baseline {
-            let outcome = try await evaluator.evaluate(
-                baseline.compiled.pipeline, pipelineHash: PipelineIdentity.of(baseline.sources, main: baseline.path),
-                pipelineYAML: baseline.sources[baseline.path]?.text ?? "", label: baseline.path, phase: .holdout,
-                items: data.holdout.count, meter: SpendMeter.unlimited())
-            return (baseline.path, outcome)
-        }
-        guard let cheapest = plan.cheapest else { return nil }
-        let outcome = try await evaluator.evaluate(cheapest, phase: .holdout, items: data.holdout.count, meter: SpendMeter.unlimited())
-        return ("the cheapest configuration (\(cheapest.configuration.key))", outcome)
+        // Each worker scores the baseline pipeline; a shared cache makes every one after the first free.
+        let outcome = try await evaluator.evaluate(
+            baseline.compiled.pipeline, pipelineHash: PipelineIdentity.of(baseline.sources, main: baseline.path),
+            pipelineYAML: baseline.sources[baseline.path]?.text ?? "", label: baseline.path, phase: .holdout,
+            items: data.holdout.count, meter: SpendMeter.unlimited())
+        return (baseline.path, outcome)
     }
 
     /// The best configuration as a pipeline file to write at `outputPath`, with a header saying how it was found.

@@ -146,6 +146,10 @@ public protocol StudyStore: Sendable {
     func trials(study: String) async throws -> [TrialRecord]
     /// Records a finished trial (replacing one with the same identity).
     func record(_ trial: TrialRecord, study: String) async throws
+    /// The store as the search's worker loop uses it (see `LocalStudyQueue`): a
+    /// queue in this process over a store of finished trials, or the store
+    /// itself when it shares studies between processes.
+    func workQueue() -> any SharedStudyStore
 }
 
 /// A store that lives as long as the process: tests, benchmarks, embedding.

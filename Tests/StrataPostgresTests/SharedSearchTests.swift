@@ -67,7 +67,7 @@ struct SharedSearchTests {
         }
     }
 
-    @Test(arguments: [SearchAlgorithm.grid, .tpe])
+    @Test(arguments: [SearchAlgorithm.grid, .tpe, .greedy])
     func fourWorkersNeverRepeatATrialAndFindWhatOneFinds(_ algorithm: SearchAlgorithm) async throws {
         let settings = SearchSettings(algorithm: algorithm, seed: 3, leaders: 2)
         let single = LoggingEvaluator()
@@ -98,6 +98,28 @@ struct SharedSearchTests {
         #expect(status.complete == alone.trials.count)
         let calls: Int = results[0].trials.compactMap { $0.outcome?.issuedCalls }.reduce(0, +)
         #expect(status.issuedCalls == calls)
+    }
+
+    /// One engine: the same seed and space give the same study in one process (a SQLite file) as with one
+    /// PostgreSQL worker — the same trials, in the same order, with the same scores, leaders and winner.
+    @Test(arguments: [
+        (SearchAlgorithm.greedy, Fidelity.full), (.tpe, .halving(eta: 3, minItems: 1)), (.random, .hyperband(eta: 3, minItems: 1)),
+    ])
+    func oneProcessAndOnePostgresWorkerRunTheSameStudy(_ algorithm: SearchAlgorithm, _ fidelity: Fidelity) async throws {
+        let settings = SearchSettings(algorithm: algorithm, seed: 11, fidelity: fidelity, limits: SearchLimits(trials: 20), leaders: 2)
+        let directory = try temporaryDirectory()
+        let local = try await Search(
+            plan: Self.plan, settings: settings, evaluator: LoggingEvaluator(devItems: 9),
+            store: try SQLiteStudyStore(path: directory.appendingPathComponent("studies.sqlite").path)
+        ).run()
+        let shared = try await workers(1, url: try await TestPostgres.freshDatabase(), settings: settings, evaluator: LoggingEvaluator(devItems: 9))[0]
+        func trials(_ result: SearchResult) -> [String] {
+            result.trials.map { "\($0.number) \($0.identity) \($0.objective ?? -1)" }
+        }
+        #expect(trials(local).count > 20)
+        #expect(trials(local) == trials(shared))
+        #expect(local.leaders.map { $0.configuration } == shared.leaders.map { $0.configuration })
+        #expect(local.best?.configuration.key == "samples=8 tokens=80" || algorithm != .greedy)
     }
 
     /// Whether `promoted` was in the top third of the rung below (eta 3) at some moment before it finished:
