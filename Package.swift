@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "StrataSearch",
             dependencies: [
-                "StrataDiagnostics", "StrataChecker", "StrataCompiler", "StrataCache", "StrataRuntime", "StrataEval", "StrataSpace",
+                "StrataDiagnostics", "StrataChecker", "StrataCompiler", "StrataProviders", "StrataCache", "StrataRuntime", "StrataEval", "StrataSpace",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -122,7 +122,7 @@ let package = Package(
         .target(
             name: "StrataPostgres",
             dependencies: [
-                "StrataCache", "StrataEval", "StrataRuntime", "StrataSearch", "StrataSpace",
+                "StrataProviders", "StrataCache", "StrataEval", "StrataRuntime", "StrataSearch", "StrataSpace",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),

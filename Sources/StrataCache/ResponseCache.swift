@@ -59,7 +59,7 @@ public final class ResponseCache: Sendable {
     public let shared: (any SharedResponseTier)?
     public let sharedLimits: SharedTierLimits
     /// Until when the shared level is left alone after a failure.
-    private let sharedPausedUntil = Mutex<Date?>(nil)
+    private let sharedPausedUntil = Mutex<Deadline?>(nil)
     private let sharedHitCount = Atomic<Int>(0)
     /// How long a lookup or store waits for another process's lock. A cache is
     /// worth less than the run it would stall, so this is short.
@@ -247,13 +247,13 @@ public final class ResponseCache: Sendable {
     /// while, so an outage costs each call nothing after the first wait.
     private func sharedAttempt<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async -> T? {
         guard let shared else { return nil }
-        if let until = sharedPausedUntil.withLock({ $0 }), Date() < until { return nil }
+        if let pause = sharedPausedUntil.withLock({ $0 }), !pause.hasPassed { return nil }
         do {
-            return try await withDeadline(sharedLimits.deadline, body)
+            return try await withDeadline(sharedLimits.deadline, clock: sharedLimits.clock, body)
         } catch is CancellationError {
             return nil
         } catch {
-            sharedPausedUntil.withLock { $0 = Date().addingTimeInterval(sharedLimits.pauseAfterFailure) }
+            sharedPausedUntil.withLock { $0 = Deadline(seconds: sharedLimits.pauseAfterFailure, on: sharedLimits.clock) }
             problems.add(
                 CacheProblem(
                     kind: .sharedUnavailable,

@@ -20,9 +20,21 @@ public protocol SharedResponseTier: Sendable {
 public struct SharedTierLimits: Sendable, Hashable {
     public var deadline: Double
     public var pauseAfterFailure: Double
+    /// The clock the deadline and the pause are measured on.
+    public var clock: any Clock<Duration>
 
-    public init(deadline: Double = 2, pauseAfterFailure: Double = 30) {
+    public init(deadline: Double = 2, pauseAfterFailure: Double = 30, clock: any Clock<Duration> = ContinuousClock()) {
         self.deadline = deadline
         self.pauseAfterFailure = pauseAfterFailure
+        self.clock = clock
+    }
+
+    public static func == (lhs: SharedTierLimits, rhs: SharedTierLimits) -> Bool {
+        (lhs.deadline, lhs.pauseAfterFailure) == (rhs.deadline, rhs.pauseAfterFailure)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(deadline)
+        hasher.combine(pauseAfterFailure)
     }
 }

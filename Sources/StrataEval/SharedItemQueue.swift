@@ -52,7 +52,7 @@ extension Evaluator {
             try Task.checkCancellation()
             guard let range = try await queue.claim(run: run, worker: worker.id, ttl: worker.leaseTTL) else {
                 if try await queue.remaining(run: run) == 0 { break }
-                try await Task.sleep(for: .seconds(worker.poll))
+                try await worker.clock.sleep(for: .seconds(worker.poll))
                 continue
             }
             let slice = Array(items[min(range.lo, items.count)..<min(range.hi, items.count)])

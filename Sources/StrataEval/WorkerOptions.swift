@@ -1,4 +1,5 @@
 import Foundation
+import StrataProviders
 import Synchronization
 
 /// How one worker behaves among the processes sharing a study or an
@@ -14,10 +15,14 @@ public struct WorkerOptions: Sendable {
     public var poll: Double
     /// Items per unit of work when a trial or a run is split among workers; nil: a search trial is one unit.
     public var unitItems: Int?
+    /// The clock the heartbeat, the lease as this process judges it, and the polls are measured on.
+    public var clock: any Clock<Duration>
 
     public init(
-        id: String = WorkerOptions.defaultID(), leaseTTL: Double = 60, heartbeat: Double = 10, poll: Double = 1, unitItems: Int? = nil
+        id: String = WorkerOptions.defaultID(), leaseTTL: Double = 60, heartbeat: Double = 10, poll: Double = 1, unitItems: Int? = nil,
+        clock: any Clock<Duration> = ContinuousClock()
     ) {
+        self.clock = clock
         self.id = id
         self.leaseTTL = max(0.5, leaseTTL)
         self.heartbeat = max(0.05, min(heartbeat, leaseTTL / 3))
@@ -43,21 +48,21 @@ extension WorkerOptions {
     ) async -> Result<Value, any Error>? {
         let task = Task { try await work() }
         let lost = Mutex(false)
-        let heartbeat = Task { [heartbeat, leaseTTL] in
-            var renewedAt = Date()
+        let heartbeat = Task { [heartbeat, leaseTTL, clock] in
+            var lease = Deadline(seconds: leaseTTL, on: clock)
             func lose() {
                 lost.withLock { $0 = true }
                 task.cancel()
             }
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(heartbeat))
+                try? await clock.sleep(for: .seconds(heartbeat))
                 if Task.isCancelled { return }
-                if Date().timeIntervalSince(renewedAt) >= leaseTTL { return lose() }
-                let asked = Date()
+                if lease.hasPassed { return lose() }
+                let renewing = Deadline(seconds: leaseTTL, on: clock)
                 // The store out of reach: keep working until the lease runs out by the clock above.
                 guard let kept = try? await renew() else { continue }
                 if !kept { return lose() }
-                renewedAt = asked
+                lease = renewing
             }
         }
         // The work is a task of its own (the heartbeat cancels it); cancelling the caller cancels it too.

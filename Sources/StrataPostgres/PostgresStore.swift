@@ -3,6 +3,7 @@ import Logging
 import NIOSSL
 import PostgresNIO
 import StrataCache
+import StrataProviders
 import Synchronization
 
 /// A pool of connections to one PostgreSQL database, with Strata's schema

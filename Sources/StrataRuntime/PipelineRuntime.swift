@@ -24,13 +24,16 @@ public struct RuntimeOptions: Sendable {
     /// A scheduler shared with other runtimes, so a model's limits hold across
     /// every pipeline that calls it (nil: the runtime has its own).
     public var scheduler: CallScheduler?
+    /// The clock the query's latency budget (`budget.latency_s`) is measured on.
+    public var clock: any Clock<Duration>
 
     public init(
         cache: ResponseCache = .disabled, trace: TraceWriter? = nil, retry: RetryPolicy = .default, timeouts: Timeouts = Timeouts(),
         providers: [String: any ChatProvider] = [:], environment: [String: String] = ProcessInfo.processInfo.environment,
-        malformedRetries: Int = 2, recordTimeline: Bool = false, scheduler: CallScheduler? = nil
+        malformedRetries: Int = 2, recordTimeline: Bool = false, scheduler: CallScheduler? = nil, clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.scheduler = scheduler
+        self.clock = clock
         self.cache = cache
         self.trace = trace
         self.retry = retry

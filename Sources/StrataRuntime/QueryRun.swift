@@ -47,9 +47,10 @@ final class QueryRun: Sendable {
         let (completions, sink) = AsyncStream.makeStream(of: Completion.self)
         var driver = QueryDriver(run: self, sink: sink)
         // budget.latency_s holds at run time too: when it runs out, the query answers with what it has.
-        if let deadline = runtime.pipeline.budget.latencySeconds {
+        if let seconds = runtime.pipeline.budget.latencySeconds {
+            let deadline = Deadline(seconds: seconds, on: runtime.options.clock)
             tasks.start(Self.deadlineNode) {
-                try? await Task.sleep(nanoseconds: UInt64(max(0, deadline) * 1e9))
+                try? await deadline.wait()
                 if !Task.isCancelled { sink.yield((Self.deadlineNode, .success(.skipped))) }
             }
         }

@@ -45,9 +45,9 @@ final class ExitSignal: Sendable {
         for waiter in waiting { waiter.resume(returning: true) }
     }
 
-    /// True when fired within `seconds`. Each waiter times out on its own:
+    /// True when fired within `seconds` on `clock`. Each waiter times out on its own:
     /// exactly one of `fire` and its timer resumes it.
-    func wait(seconds: Double) async -> Bool {
+    func wait(seconds: Double, clock: any Clock<Duration> = ContinuousClock()) async -> Bool {
         await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let id: Int? = state.withLock {
                 if $0.fired { return nil }
@@ -62,7 +62,7 @@ final class ExitSignal: Sendable {
             // A task's sleep, not a Dispatch timer: Dispatch's global threads are where blocking waits go
             // (`offPool`), and with many at once on a loaded machine a timer there fired a minute late.
             Task { [self] in
-                try? await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1e9))
+                try? await clock.sleep(for: .seconds(max(0, seconds)))
                 let timedOut = state.withLock { $0.waiters.removeValue(forKey: id) }
                 timedOut?.resume(returning: false)
             }

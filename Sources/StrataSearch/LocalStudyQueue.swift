@@ -1,5 +1,6 @@
 import Foundation
 import StrataEval
+import StrataProviders
 import StrataSpace
 
 extension StudyStore {
@@ -22,12 +23,14 @@ actor LocalStudyQueue: SharedStudyStore {
         var trial: PendingTrial
         var items: Range<Int>
         var holder: String?
-        var expires: Date = .distantPast
+        /// The holder's lease, on the queue's clock.
+        var lease: Deadline?
         var attempts = 0
         var part: TrialPart?
     }
 
     private let finishedTrials: any StudyStore
+    private let clock: any Clock<Duration>
     private var units: [Int64: Unit] = [:]
     private var nextUnit: Int64 = 1
     private var proposals = 0
@@ -35,7 +38,12 @@ actor LocalStudyQueue: SharedStudyStore {
     private var stopReasons: [String: String] = [:]
     private var workers: [String: WorkerStatus] = [:]
 
-    init(_ store: any StudyStore) { finishedTrials = store }
+    init(_ store: any StudyStore, clock: any Clock<Duration> = ContinuousClock()) {
+        finishedTrials = store
+        self.clock = clock
+    }
+
+    private func isLive(_ unit: Unit) -> Bool { unit.holder != nil && unit.lease?.hasPassed == false }
 
     func open(_ study: StudyDescriptor) async throws {
         try await finishedTrials.open(study)
@@ -82,12 +90,9 @@ actor LocalStudyQueue: SharedStudyStore {
     }
 
     func claim(study: String, worker: String, ttl: Double) -> ClaimedTrial? {
-        let now = Date()
-        guard var unit = units.values.sorted(by: { $0.id < $1.id }).first(where: { $0.part == nil && ($0.holder == nil || $0.expires <= now) }) else {
-            return nil
-        }
+        guard var unit = units.values.sorted(by: { $0.id < $1.id }).first(where: { $0.part == nil && !isLive($0) }) else { return nil }
         unit.holder = worker
-        unit.expires = now.addingTimeInterval(ttl)
+        unit.lease = Deadline(seconds: ttl, on: clock)
         unit.attempts += 1
         units[unit.id] = unit
         return ClaimedTrial(unit: unit.id, trial: unit.trial, items: unit.items, attempts: unit.attempts)
@@ -95,7 +100,7 @@ actor LocalStudyQueue: SharedStudyStore {
 
     func renew(_ claim: ClaimedTrial, worker: String, ttl: Double) -> Bool {
         guard var unit = units[claim.unit], unit.holder == worker, unit.part == nil else { return false }
-        unit.expires = Date().addingTimeInterval(ttl)
+        unit.lease = Deadline(seconds: ttl, on: clock)
         units[claim.unit] = unit
         return true
     }
@@ -133,8 +138,7 @@ actor LocalStudyQueue: SharedStudyStore {
 
     func status(study: String) async throws -> SharedStudyStatus? {
         let trials = try await finishedTrials.trials(study: study)
-        let now = Date()
-        let leased = units.values.filter { $0.part == nil && $0.holder != nil && $0.expires > now }
+        let leased = units.values.filter { $0.part == nil && isLive($0) }
         let total = spend[study] ?? (0, 0)
         let best = trials.filter { $0.phase == .dev && $0.status == .complete }.max { ($0.objective ?? -.infinity) < ($1.objective ?? -.infinity) }
         let descriptor = StudyDescriptor(id: study, name: study, spacePath: "", settings: "")

@@ -103,7 +103,7 @@ final class StudyWorker: @unchecked Sendable {
             }
             switch decision.withLock({ $0 }) {
             case .queue: continue
-            case .wait: try await Task.sleep(for: .seconds(options.poll))
+            case .wait: try await options.clock.sleep(for: .seconds(options.poll))
             case .done: return
             }
         }

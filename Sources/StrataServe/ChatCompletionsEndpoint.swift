@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import StrataCache
+import StrataProviders
 import StrataRuntime
 
 /// `POST /v1/chat/completions`: checks the request (no call is made for a
@@ -20,7 +21,7 @@ struct ChatCompletionsEndpoint: Sendable {
         do {
             let limit = server.options.maxBodyBytes, body = request.body
             // A client sending its body slowly holds a connection and a descriptor: it gets a deadline.
-            buffer = try await withDeadline(server.options.bodyTimeout) { try await body.collect(upTo: limit) }
+            buffer = try await withDeadline(server.options.bodyTimeout, clock: server.options.clock) { try await body.collect(upTo: limit) }
         } catch let late as DeadlineExceeded {
             return server.finish(
                 APIError(
@@ -57,7 +58,7 @@ struct ChatCompletionsEndpoint: Sendable {
         let run = CompletionRun(
             pipeline: pipeline, request: parsed, requestID: requestID,
             timeout: server.options.timeout(latencyBudget: pipeline.runtime.pipeline.budget.latencySeconds),
-            tickInterval: parsed.stream ? server.options.keepAlive : nil)
+            tickInterval: parsed.stream ? server.options.keepAlive : nil, clock: server.options.clock)
         if parsed.stream {
             return StreamedCompletion(server: server, run: run, requestID: requestID, log: log, started: started)
                 .response(connection: connection)

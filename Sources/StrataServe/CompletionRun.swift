@@ -26,6 +26,8 @@ struct CompletionRun: Sendable {
     var timeout: Double
     /// Seconds between ticks (streams only).
     var tickInterval: Double?
+    /// The clock the timeout and the ticks are measured on.
+    var clock: any Clock<Duration>
 
     /// Runs every choice, sending events to `events` (which ends when all choices have finished or the request timed out).
     func start(_ events: AsyncStream<RunEvent>.Continuation) async {
@@ -41,15 +43,16 @@ struct CompletionRun: Sendable {
                     return true
                 }
             }
+            let deadline = Deadline(seconds: timeout, on: clock)
             group.addTask {
-                try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                try? await deadline.wait()
                 if !Task.isCancelled { events.yield(.timedOut) }
                 return false
             }
             if let tickInterval {
-                group.addTask {
+                group.addTask { [clock] in
                     while !Task.isCancelled {
-                        try? await Task.sleep(nanoseconds: UInt64(tickInterval * 1e9))
+                        try? await clock.sleep(for: .seconds(tickInterval))
                         if !Task.isCancelled { events.yield(.tick) }
                     }
                     return false

@@ -1,4 +1,5 @@
 import Foundation
+import StrataProviders
 import Synchronization
 
 /// Admits requests to run: at most `maxConcurrent` at once, up to `maxQueue`
@@ -20,11 +21,13 @@ final class RequestGate: Sendable {
     let maxConcurrent: Int
     let maxQueue: Int
     let queueTimeout: Double
+    let clock: any Clock<Duration>
 
-    init(maxConcurrent: Int, maxQueue: Int, queueTimeout: Double) {
+    init(maxConcurrent: Int, maxQueue: Int, queueTimeout: Double, clock: any Clock<Duration> = ContinuousClock()) {
         self.maxConcurrent = max(1, maxConcurrent)
         self.maxQueue = max(0, maxQueue)
         self.queueTimeout = queueTimeout
+        self.clock = clock
     }
 
     enum Refusal: Error { case busy, draining }
@@ -44,8 +47,9 @@ final class RequestGate: Sendable {
             return state.nextID
         }
         guard let id else { return }
-        let timeout = Task { [queueTimeout] in
-            try await Task.sleep(nanoseconds: UInt64(queueTimeout * 1e9))
+        let deadline = Deadline(seconds: queueTimeout, on: clock)
+        let timeout = Task {
+            try await deadline.wait()
             self.remove(id, throwing: Refusal.busy)
         }
         defer { timeout.cancel() }

@@ -40,6 +40,8 @@ public struct ServeOptions: Sendable {
     public var logsContent = false
     /// Seconds in-flight requests get to finish after SIGTERM or SIGINT before they are cancelled.
     public var shutdownGrace = 30.0
+    /// The clock the request, queue and body timeouts and the keep-alives are measured on.
+    public var clock: any Clock<Duration> = ContinuousClock()
 
     public init() {}
 

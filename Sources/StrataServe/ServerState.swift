@@ -17,7 +17,7 @@ final class ServerState: Sendable {
     init(options: ServeOptions, catalog: PipelineCatalog) throws {
         self.options = options
         self.catalog = catalog
-        gate = RequestGate(maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue, queueTimeout: options.queueTimeout)
+        gate = RequestGate(maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue, queueTimeout: options.queueTimeout, clock: options.clock)
         requestLog = try options.requestLog.map { try RequestLog(path: $0) }
         connections = ConnectionGate(total: options.maxConnections, perAddress: options.maxConnectionsPerAddress)
     }

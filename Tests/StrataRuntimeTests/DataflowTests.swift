@@ -128,8 +128,8 @@ import Testing
     }
 
     @Test func aQueryOutOfTimeAnswersWithWhatItHas() async throws {
-        // The fuse never answers in time; the 20 s latency budget (ample for the other calls,
-        // even on a loaded machine) ends the query with the rank's pick.
+        // The fuse never answers in time; the 20 s latency budget, on a clock the test moves once the
+        // fuse's call is out, ends the query with the rank's pick.
         let server = try ScriptedLLMServer { request, _ in
             let answer = ScriptedLLMServer.defaultAnswer(for: request)
             return request.promptText.contains("Synthesize") || request.promptText.contains("drafts") ? .delayed(120, .text(answer)) : .text(answer)
@@ -147,9 +147,14 @@ import Testing
               - fuse: [m]
             """
         let compiled = try #require(PipelineCompiler().compile(source: source, path: "deadline.yaml").compiled)
-        let rt = try PipelineRuntime(compiled: compiled, options: RuntimeOptions(retry: quickRetry))
+        let clock = ManualClock()
+        let rt = try PipelineRuntime(compiled: compiled, options: RuntimeOptions(retry: quickRetry, clock: clock))
         let started = Date()
-        let result = await rt.run(Query(prompt: "q"))
+        let run = Task { await rt.run(Query(prompt: "q")) }
+        #expect(await eventually(within: 60) { server.requests.contains { $0.promptText.contains("Synthesize") } })
+        #expect(await clock.waitForSleepers(1))
+        clock.advance(seconds: 20)
+        let result = await run.value
         try await rt.shutdown()
         let elapsed = Date().timeIntervalSince(started)
         #expect(elapsed < 60, "took \(elapsed) s")

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataTestSupport
 import Testing
 
 @testable import StrataSandbox
@@ -283,14 +284,16 @@ func pythonLiteral(_ text: String) -> String {
     /// the second is woken by the exit (the timer once removed the wrong waiter).
     @Test(.timeLimit(.minutes(1))) func eachWaiterTimesOutOnItsOwn() async {
         let signal = ExitSignal()
-        let long = Task { await signal.wait(seconds: 20) }
-        try? await Task.sleep(nanoseconds: 100_000_000)
+        let clock = ManualClock()
+        let long = Task { await signal.wait(seconds: 20, clock: clock) }
+        #expect(await clock.waitForSleepers(1))
         // The later waiter's timer must remove this waiter, not the first one.
-        #expect(await signal.wait(seconds: 0.05) == false)
-        let firedAt = Date()
+        let short = Task { await signal.wait(seconds: 0.05, clock: clock) }
+        #expect(await clock.waitForSleepers(2))
+        clock.advance(seconds: 0.05)
+        #expect(await short.value == false)
         signal.fire()
         #expect(await long.value == true)
-        #expect(Date().timeIntervalSince(firedAt) < 10)
-        #expect(await signal.wait(seconds: 0) == true)
+        #expect(await signal.wait(seconds: 0, clock: clock) == true)
     }
 }

@@ -60,14 +60,25 @@ import Testing
         let upstream = try ScriptedLLMServer { request, _ in
             .held(until: { release.value }, timeout: 120, .text(ScriptedLLMServer.defaultAnswer(for: request)))
         }
+        let clock = ManualClock()
         let harness = try await ServeHarness([("alpha", single)], upstream: upstream) {
             $0.maxConcurrent = 2
             $0.maxQueue = 2
             $0.queueTimeout = 0.5
+            $0.clock = clock
         }
         defer { Task { await harness.stop() } }
+        func refused() -> Int { harness.logLines.filter { $0["status"] as? Int == 429 }.count }
         let releaser = Task {
-            _ = await eventually(within: 120) { harness.logLines.filter { $0["status"] as? Int == 429 }.count >= 8 }
+            // Six are refused at once; then the two running (their request timeouts) and the two queued
+            // (their queue timeouts) wait on the clock, and moving it 0.5 s turns the queued two away.
+            _ = await eventually(within: 120) { refused() >= 6 && upstream.inFlight == 2 }
+            _ = await clock.waitForSleepers(4)
+            // Moved in steps, each far below the running requests' 60 s timeout, until the queued two are turned away.
+            for _ in 0..<20 where refused() < 8 {
+                clock.advance(seconds: 0.5)
+                _ = await eventually(within: 1) { refused() >= 8 }
+            }
             release.value = true
         }
         defer { releaser.cancel() }
@@ -102,14 +113,21 @@ import Testing
 
     @Test func aSlowPipelineTimesOutWith504AndItsCallsAreCancelled() async throws {
         let upstream = try ScriptedLLMServer(latency: 30)
-        let harness = try await ServeHarness([("alpha", sampleAndFuse)], upstream: upstream) { $0.requestTimeout = 1 }
+        let clock = ManualClock()
+        let harness = try await ServeHarness([("alpha", sampleAndFuse)], upstream: upstream) {
+            $0.requestTimeout = 1
+            $0.clock = clock
+        }
         defer { Task { await harness.stop() } }
         let started = Date()
-        let reply = try await harness.chat()
+        let chat = Task { try await harness.chat() }
+        #expect(await eventually(within: 60) { upstream.inFlight >= 1 })
+        #expect(await clock.waitForSleepers(1))
+        clock.advance(seconds: 1)
+        let reply = try await chat.value
         #expect(reply.status == 504)
         #expect(reply.error["code"] as? String == "timeout")
-        // Not the upstream's 30 s: the timeout answered (the first CI run of a clean clone, every suite at once
-        // beside the live model, has taken 8.5 s to answer this 1-s timeout, so the bound is loose).
+        // Not the upstream's 30 s: the timeout answered.
         #expect(Date().timeIntervalSince(started) < 20)
         #expect(await eventually(within: Self.cancellationBound) { upstream.inFlight == 0 })
     }

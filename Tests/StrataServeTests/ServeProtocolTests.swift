@@ -128,12 +128,27 @@ import Testing
     }
 
     @Test func keepAliveCommentsFlowWhileEarlierLayersRun() async throws {
+        // The samples are held until the clock has ticked three times: three keep-alives, however loaded the machine.
+        let release = LockedFlag(false)
         let upstream = try ScriptedLLMServer { request, _ in
-            request.promptText.contains("Synthesize") ? .text("fused") : .delayed(3, .text("sample"))  // ten ticks, on an idle machine
+            request.promptText.contains("Synthesize") ? .text("fused") : .held(until: { release.value }, timeout: 120, .text("sample"))
         }
-        let harness = try await ServeHarness([("alpha", sampleAndFuse)], upstream: upstream) { $0.keepAlive = 0.3 }
+        let clock = ManualClock()
+        let harness = try await ServeHarness([("alpha", sampleAndFuse)], upstream: upstream) {
+            $0.keepAlive = 0.3
+            $0.clock = clock
+        }
         defer { Task { await harness.stop() } }
-        let reply = try await harness.chat(extra: #""stream": true"#)
+        let chat = Task { try await harness.chat(extra: #""stream": true"#) }
+        #expect(await eventually(within: 60) { upstream.inFlight >= 1 })
+        for _ in 0..<3 {
+            // The request's timeout and the keep-alive timer wait on the clock.
+            #expect(await clock.waitForSleepers(2))
+            clock.advance(seconds: 0.3)
+        }
+        #expect(await clock.waitForSleepers(2))
+        release.value = true
+        let reply = try await chat.value
         let beforeData = reply.body.components(separatedBy: "data: ").first ?? ""
         let comments = beforeData.components(separatedBy: "\n\n").filter { $0.hasPrefix(": strata working") }
         #expect(comments.count >= 2, "\(beforeData)")
