@@ -12,13 +12,13 @@ public struct Deadline: Sendable {
     public let clock: any Clock<Duration>
     /// The limit, from when the deadline was made.
     public let limit: Duration
-    private let elapsed: @Sendable () -> Duration
+    private let sinceStart: @Sendable () -> Duration
 
     /// A deadline `seconds` from now on `clock` (a negative limit has passed already).
     public init(seconds: Double, on clock: any Clock<Duration> = ContinuousClock()) {
         self.clock = clock
         limit = .seconds(seconds)
-        elapsed = Self.stopwatch(clock)
+        sinceStart = Self.stopwatch(clock)
     }
 
     private static func stopwatch<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Duration {
@@ -26,10 +26,13 @@ public struct Deadline: Sendable {
         return { start.duration(to: clock.now) }
     }
 
-    /// Time left, never negative.
-    public var remaining: Duration { max(.zero, limit - elapsed()) }
+    /// Time since the deadline was made.
+    public var elapsed: Duration { sinceStart() }
 
-    public var hasPassed: Bool { elapsed() >= limit }
+    /// Time left, never negative.
+    public var remaining: Duration { max(.zero, limit - elapsed) }
+
+    public var hasPassed: Bool { elapsed >= limit }
 
     /// Sleeps until the deadline; returns at once when it has passed. Throws `CancellationError` when cancelled.
     public func wait() async throws {

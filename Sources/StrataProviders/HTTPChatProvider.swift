@@ -14,12 +14,15 @@ public struct HTTPChatProvider: ChatProvider {
     let requiresKey: Bool
     public let retry: RetryPolicy
     public let timeouts: Timeouts
+    /// The clock the waits between retries sleep on.
+    let clock: any Clock<Duration>
 
     /// A provider for an endpoint. `client` is shared by every provider of a runtime.
     public init(
         endpoint: Endpoint, client: HTTPClient, retry: RetryPolicy = .default, timeouts: Timeouts = Timeouts(),
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, clock: any Clock<Duration> = ContinuousClock()
     ) {
+        self.clock = clock
         self.client = client
         self.baseURL = endpoint.baseURL
         self.wire = endpoint.api == .anthropic ? AnthropicWire() : OpenAIWire()
@@ -65,7 +68,7 @@ public struct HTTPChatProvider: ChatProvider {
                 }
                 guard redacted.isRetryable, attempt < retry.maxAttempts else { throw redacted }
                 let wait = retry.delay(afterAttempt: attempt - 1, retryAfter: retryAfter)
-                try await Task.sleep(nanoseconds: UInt64(wait * 1_000_000_000))
+                try await clock.sleep(for: .seconds(wait))
             } catch is CancellationError {
                 throw ProviderError.cancelled
             }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import StrataProviders
 
 /// Per-model limits on concurrent calls, requests per minute and tokens per minute.
 public struct ModelLimits: Sendable, Hashable {
@@ -27,7 +28,10 @@ public final class CallScheduler: @unchecked Sendable {
     private var identities: [String: Int] = [:]
     private var nextTicket: UInt64 = 0
     private let ticketLock = NSLock()
-    private let clock: @Sendable () -> Double
+    /// The clock the token buckets refill on and the wake-ups sleep on.
+    private let clock: any Clock<Duration>
+    /// Seconds since the scheduler was made, on `clock`.
+    private let elapsed: @Sendable () -> Double
 
     struct Waiter {
         var ticket: UInt64
@@ -64,9 +68,11 @@ public final class CallScheduler: @unchecked Sendable {
         var peakInFlight = 0
     }
 
-    public init(limits: [ModelLimits], clock: @escaping @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }) {
+    public init(limits: [ModelLimits], clock: any Clock<Duration> = ContinuousClock()) {
         self.clock = clock
-        let now = clock()
+        let start = Deadline(seconds: 0, on: clock)
+        elapsed = { start.elapsed.inSeconds }
+        let now = elapsed()
         models = limits.map { ModelState(limits: $0, now: now) }
     }
 
@@ -81,12 +87,12 @@ public final class CallScheduler: @unchecked Sendable {
     public func slot(for identity: String, limits: ModelLimits) -> Int {
         queue.sync {
             guard let slot = identities[identity] else {
-                let now = clock()
+                let now = elapsed()
                 models.append(ModelState(limits: limits, now: now))
                 identities[identity] = models.count - 1
                 return models.count - 1
             }
-            models[slot].tighten(to: limits, now: clock())
+            models[slot].tighten(to: limits, now: elapsed())
             return slot
         }
     }
@@ -145,11 +151,14 @@ public final class CallScheduler: @unchecked Sendable {
     /// Grants permits while the limits allow; on the queue. State is mutated in
     /// place (never copied out), so a queue of 100,000 waiters stays cheap.
     private func admit(_ model: Int) {
-        guard let delay = models[model].grant(now: clock()), !models[model].wakeScheduled else { return }
+        guard let delay = models[model].grant(now: elapsed()), !models[model].wakeScheduled else { return }
         models[model].wakeScheduled = true
-        queue.asyncAfter(deadline: .now() + delay) { [self] in
-            models[model].wakeScheduled = false
-            admit(model)
+        Task { [self, clock] in
+            try? await clock.sleep(for: .seconds(delay))
+            queue.async { [self] in
+                models[model].wakeScheduled = false
+                admit(model)
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ public struct RuntimeOptions: Sendable {
     /// A scheduler shared with other runtimes, so a model's limits hold across
     /// every pipeline that calls it (nil: the runtime has its own).
     public var scheduler: CallScheduler?
-    /// The clock the query's latency budget (`budget.latency_s`) is measured on.
+    /// The clock the query's latency budget (`budget.latency_s`), the models' rate limits and the waits between retries are measured on.
     public var clock: any Clock<Duration>
 
     public init(
@@ -89,7 +89,7 @@ public final class PipelineRuntime: Sendable {
             options.providers[model.name]
                 ?? HTTPChatProvider(
                     endpoint: model.endpoint, client: client!, retry: options.retry, timeouts: options.timeouts,
-                    environment: options.environment)
+                    environment: options.environment, clock: options.clock)
         }
         let limits = pipeline.models.map {
             ModelLimits(maxInFlight: $0.maxInFlight, requestsPerMinute: $0.requestsPerMinute, tokensPerMinute: $0.tokensPerMinute)
@@ -98,7 +98,7 @@ public final class PipelineRuntime: Sendable {
             scheduler = shared
             schedulerSlots = zip(pipeline.models, limits).map { shared.slot(for: $0.identity, limits: $1) }
         } else {
-            scheduler = CallScheduler(limits: limits)
+            scheduler = CallScheduler(limits: limits, clock: options.clock)
             schedulerSlots = Array(limits.indices)
         }
     }

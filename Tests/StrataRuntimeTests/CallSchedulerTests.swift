@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import Testing
 
 @testable import StrataRuntime
@@ -40,6 +41,26 @@ import Testing
         await holder.open()
         try await first.value
         #expect(await ran.isOpen == false)
+    }
+}
+
+@Suite struct RateLimitClockTests {
+    /// Two requests a minute: two calls go at once, the third when the bucket
+    /// has refilled one request, 30 s later on the scheduler's clock.
+    @Test(.timeLimit(.minutes(1))) func aRequestsPerMinuteLimitHoldsTheNextCallUntilTheBucketRefills() async throws {
+        let clock = ManualClock()
+        let scheduler = CallScheduler(limits: [ModelLimits(maxInFlight: 8, requestsPerMinute: 2)], clock: clock)
+        try await scheduler.withPermit(model: 0, tokens: 1) {}
+        try await scheduler.withPermit(model: 0, tokens: 1) {}
+        let third = Gate()
+        let waiting = Task { try await scheduler.withPermit(model: 0, tokens: 1) { await third.open() } }
+        #expect(await clock.waitForSleepers(1), "the scheduler set no wake-up")
+        clock.advance(seconds: 29)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(await third.isOpen == false, "the third call went before the bucket refilled")
+        clock.advance(seconds: 1)
+        try await waiting.value
+        #expect(await third.isOpen)
     }
 }
 
