@@ -7,7 +7,7 @@ import StrataRuntime
 /// An error in OpenAI's shape, `{"error":{"message","type","param","code"}}`,
 /// with the status code the official clients map to an exception and decide
 /// retries by (408, 409, 429 and 5xx are retried; `x-should-retry` overrides).
-struct APIError: Error, Sendable {
+struct APIError: HTTPResponseError, Sendable {
     var status: HTTPResponse.Status
     var type: String
     var code: String?
@@ -92,6 +92,27 @@ struct APIError: Error, Sendable {
     }
 
     var json: Data { (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data() }
+
+    /// The answer: the status, OpenAI's error body, the error's headers and the request's id.
+    func response(requestID: String) -> Response {
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        fields[.requestID] = requestID
+        for (name, value) in headers { if let name = HTTPField.Name(name) { fields[name] = value } }
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(data: json)))
+    }
+
+    /// Thrown by a handler: answered by the router with the id the request's context carries.
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        response(requestID: (context as? ServeRequestContext)?.requestID ?? "req_\(ServerState.randomID())")
+    }
+
+    /// The same error with what the request's runs cost, in the headers a whole answer carries.
+    func costing(_ headers: HTTPFields) -> APIError {
+        var error = self
+        error.headers += headers.map { ($0.name.rawName, $0.value) }
+        return error
+    }
 }
 
 /// The headers Strata adds to OpenAI's, and the one it reads from the official clients.

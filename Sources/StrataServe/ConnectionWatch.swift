@@ -102,6 +102,11 @@ final class ConnectionWatcher: ChannelInboundHandler, RemovableChannelHandler {
 struct ServeRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     let connection: ConnectionWatch?
+    /// Minted once per request: its log line, its `x-request-id` and its runs in the trace are named by it.
+    let requestID = "req_\(ServerState.randomID())"
+    let startedAt = Date()
+    /// What the handler learns on the way, for the middleware that finishes the request.
+    let record = RequestRecord()
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

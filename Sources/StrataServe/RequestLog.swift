@@ -44,6 +44,16 @@ final class RequestLog: Sendable {
         /// When the request arrived (the line has `time` and `seconds`).
         var startedAt = Date()
 
+        /// What the request asked for: its model and options, and its messages when the log keeps content.
+        mutating func describe(_ request: ChatCompletionRequest, withContent: Bool) {
+            model = request.model
+            stream = request.stream
+            user = request.user
+            metadata = request.metadata
+            ignoredParams = request.ignored.isEmpty ? nil : request.ignored
+            if withContent { messages = request.messages.map { ["role": $0.role.rawValue, "content": $0.content] } }
+        }
+
         mutating func record(_ usage: RunUsage) {
             calls = usage.calls
             cacheHits = usage.cacheHits

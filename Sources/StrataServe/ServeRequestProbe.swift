@@ -39,12 +39,7 @@ public enum ServeRequestProbe {
         } catch {
             return failed(error)
         }
-        log.model = request.model
-        log.stream = request.stream
-        log.user = request.user
-        log.metadata = request.metadata
-        log.ignoredParams = request.ignored.isEmpty ? nil : request.ignored
-        log.messages = request.messages.map { ["role": $0.role.rawValue, "content": $0.content] }
+        log.describe(request, withContent: true)
         outcome.ignoredHeader = request.ignoredHeader
         guard served.contains(request.model) else { return failed(.unknownModel(request.model, served: served)) }
         log.status = 200

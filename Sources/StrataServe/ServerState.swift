@@ -53,47 +53,9 @@ final class ServerState: Sendable {
         return String((digits() + digits()).prefix(24))
     }
 
-    func logEntry(_ request: Request, id: String, started: Date) -> RequestLog.Entry {
-        var entry = RequestLog.Entry(
-            id: id, method: request.method.rawValue, path: request.uri.path, status: 0, seconds: 0)
-        entry.startedAt = started
-        entry.clientRetry = request.headers[.clientRetryCount].flatMap { Int($0) }
-        return entry
-    }
-
-    /// Logs and counts a finished request.
-    func finished(log: inout RequestLog.Entry, status: Int, usage: RunUsage? = nil) {
-        log.status = status
-        log.seconds = Date().timeIntervalSince(log.startedAt)
-        metrics.finished(model: log.model.flatMap { catalog.pipeline(named: $0)?.name } ?? "-", status: status, seconds: log.seconds, usage: usage)
-        requestLog?.write(log)
-    }
-
-    /// An error answer, logged.
-    func finish(_ error: APIError, log: inout RequestLog.Entry, requestID: String, usage: RunUsage? = nil) -> Response {
-        log.error = error.code ?? error.type
-        finished(log: &log, status: Int(error.status.code), usage: usage)
-        return Self.response(error, requestID: requestID, extra: usage.map { costHeaders($0, requestID: requestID, started: log.startedAt) })
-    }
-
-    /// A request that ended without an answer anyone reads (the client left): logged only.
-    func finish(status: Int, log: inout RequestLog.Entry) -> Response {
-        finished(log: &log, status: status, usage: nil)
-        return Response(status: .init(code: status))
-    }
-
-    static func response(_ error: APIError, requestID: String, extra: HTTPFields? = nil) -> Response {
-        var headers = extra ?? HTTPFields()
-        headers[.contentType] = "application/json"
-        headers[.requestID] = requestID
-        for (name, value) in error.headers { headers[HTTPField.Name(name)!] = value }
-        return Response(status: error.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: error.json)))
-    }
-
-    /// `x-request-id` and what the answer cost (non-streamed answers: a stream's headers go before the work).
-    func costHeaders(_ usage: RunUsage, requestID: String, started: Date) -> HTTPFields {
+    /// What the answer cost (non-streamed answers: a stream's headers go before the work).
+    func costHeaders(_ usage: RunUsage, started: Date) -> HTTPFields {
         var headers = HTTPFields()
-        headers[.requestID] = requestID
         headers[.strataCalls] = String(usage.calls)
         headers[.strataCacheHits] = String(usage.cacheHits)
         headers[.strataUSD] = usage.usd == 0 ? "0" : String(format: "%.6f", usage.usd)

@@ -63,7 +63,7 @@ public struct StrataServer: Sendable {
         let router = Router(context: ServeRequestContext.self)
         let state = self.state
         router.get("/health") { _, _ -> Response in
-            if state.gate.isDraining { return ServerState.response(.shuttingDown, requestID: "req_\(ServerState.randomID())") }
+            if state.gate.isDraining { throw APIError.shuttingDown }
             return Self.json(["status": "ok"])
         }
         router.get("/version") { _, _ -> Response in
@@ -76,32 +76,24 @@ public struct StrataServer: Sendable {
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: state.metrics.text)))
         }
-        router.get("/v1/models") { request, _ -> Response in
-            guard state.isAuthorized(request) else { return ServerState.response(.unauthorized, requestID: "req_\(ServerState.randomID())") }
-            let cards = state.catalog.names.compactMap { name in
-                state.catalog.pipeline(named: name).map { ModelCard(id: name, created: $0.created) }
+        let v1 = router.group("v1")
+        v1.group("models").add(middleware: BearerAuthMiddleware(state: state))
+            .get { _, _ -> Response in
+                let cards = state.catalog.names.compactMap { name in
+                    state.catalog.pipeline(named: name).map { ModelCard(id: name, created: $0.created) }
+                }
+                return Self.json(encodable: ModelList(data: cards))
             }
-            return Self.json(encodable: ModelList(data: cards))
-        }
-        router.get("/v1/models/{id}") { request, context -> Response in
-            let requestID = "req_\(ServerState.randomID())"
-            guard state.isAuthorized(request) else { return ServerState.response(.unauthorized, requestID: requestID) }
-            let id = context.parameters.get("id") ?? ""
-            guard let pipeline = state.catalog.pipeline(named: id) else {
-                return ServerState.response(state.catalog.unknown(id), requestID: requestID)
+            .get("{id}") { _, context -> Response in
+                let id = context.parameters.get("id") ?? ""
+                guard let pipeline = state.catalog.pipeline(named: id) else { throw state.catalog.unknown(id) }
+                return Self.json(encodable: ModelCard(id: id, created: pipeline.created))
             }
-            return Self.json(encodable: ModelCard(id: id, created: pipeline.created))
-        }
-        router.post("/v1/chat/completions") { request, context -> Response in
-            let requestID = "req_\(ServerState.randomID())"
-            let started = Date()
-            guard state.isAuthorized(request) else {
-                var log = state.logEntry(request, id: requestID, started: started)
-                return state.finish(.unauthorized, log: &log, requestID: requestID)
+        // Accounting outside authentication: a refused key is logged and counted like any other answer.
+        v1.group("chat").add(middleware: CompletionAccountingMiddleware(state: state)).add(middleware: BearerAuthMiddleware(state: state))
+            .post("completions") { request, context -> Response in
+                try await ChatCompletionsEndpoint(server: state).respond(to: request, context: context)
             }
-            return await ChatCompletionsEndpoint(server: state, connection: context.connection)
-                .respond(to: request, requestID: requestID, started: started)
-        }
         return router
     }
 
@@ -127,11 +119,10 @@ struct OpenAIErrorResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Con
     func respond(to request: Request, context: ServeRequestContext) async throws -> Response {
         let response = try await inner.respond(to: request, context: context)
         guard response.status.code >= 400, response.headers[.contentType] == nil else { return response }
-        let requestID = "req_\(ServerState.randomID())"
-        if response.status == .notFound { return ServerState.response(.notFound(path: request.uri.path), requestID: requestID) }
+        if response.status == .notFound { return APIError.notFound(path: request.uri.path).response(requestID: context.requestID) }
         let error = APIError(
             status: response.status, type: "invalid_request_error", code: nil, param: nil, message: response.status.reasonPhrase)
-        return ServerState.response(error, requestID: requestID)
+        return error.response(requestID: context.requestID)
     }
 }
 

@@ -12,40 +12,30 @@ import StrataRuntime
 struct StreamedCompletion: Sendable {
     let server: ServerState
     let run: CompletionRun
-    let requestID: String
-    let log: RequestLog.Entry
+    /// Where the stream says what it cost and how it ended, for the middleware that logs it once written.
+    let record: RequestRecord
     let started: Date
 
     func response(connection: ConnectionWatch?) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        headers[.requestID] = requestID
         headers[.strataStreamMode] = run.pipeline.streamMode
         if let ignored = run.request.ignoredHeader { headers[.strataIgnoredParams] = ignored }
         return Response(
             status: .ok, headers: headers,
-            body: ResponseBody { writer in
-                var log = self.log
-                defer {
-                    server.gate.leave()
-                    server.reportLoad()
-                }
+            body: ResponseBody { [record, server] writer in
                 var state = StreamState(choices: run.request.n)
-                do {
-                    try await stream(into: &writer, state: &state, connection: connection)
-                    if connection?.isClosed == true { throw CancellationError() }
-                    try await writer.finish(nil)
-                    log.record(state.usage)
-                    if let error = state.error { log.error = error.code } else if server.options.logsContent { log.answer = state.answers[0] }
-                    server.finished(log: &log, status: state.error.map { Int($0.status.code) } ?? 200, usage: state.usage)
-                } catch {
-                    // The client went away (or a write failed): the runs were cancelled with it.
-                    server.metrics.disconnected()
-                    log.disconnected = true
-                    log.record(state.usage)
-                    server.finished(log: &log, status: 499, usage: state.usage)
-                    throw error
+                defer { record.used(state.usage) }
+                try await stream(into: &writer, state: &state, connection: connection)
+                // A client gone at the end is told apart from a finished stream (it is logged as 499).
+                if connection?.isClosed == true { throw CancellationError() }
+                try await writer.finish(nil)
+                if let error = state.error {
+                    record.update { $0.error = error.code }
+                    record.ended(status: Int(error.status.code))
+                } else if server.options.logsContent {
+                    record.update { $0.answer = state.answers[0] }
                 }
             })
     }
