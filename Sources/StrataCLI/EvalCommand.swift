@@ -84,7 +84,7 @@ struct EvalCommand: AsyncParsableCommand {
             pipelines: pipelines, dataset: dataset, selection: try selection(), scorer: scoring.scorer,
             store: runStore, cache: cache, concurrency: concurrency)
         job.shared = shared.map { (PostgresItemQueue(database: $0.database), $0.worker) }
-        let progress = EvalProgress(total: job.items.count)
+        let progress = ProgressReporter(total: job.items.count)
         let outcome = try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })
         for helper in scoring.helpers { try await helper.shutdown() }
         if let report {

@@ -128,54 +128,20 @@ struct RunCommand: AsyncParsableCommand {
     /// Returns whether any item is left without an answer.
     func runBatch(runtime: PipelineRuntime) async throws -> Bool {
         guard let input, let output else { return false }
-        let items = try BatchItem.read(path: input)
-        let writer = try AnswerWriter(path: output)
-        defer { writer.close() }
-        let done = BatchItem.finishedIDs(path: output, includingFailed: !retryFailed)
-        let answeredBefore = BatchItem.finishedIDs(path: output, includingFailed: false)
-        let pending = items.filter { !done.contains($0.id) }
-        let progress = Progress(total: items.count, alreadyDone: items.count - pending.count)
-        writeError("\(items.count) items, \(items.count - pending.count) already answered in \(output), \(pending.count) to go")
-        var answered = 0
-        var failed = 0
-        var timelines: [(id: String, spans: [CallSpan])] = []
-        defer { writeTimeline(timelines) }
-        await withTaskGroup(of: (BatchItem, RunResult).self) { group in
-            var next = pending.makeIterator()
-            var stopped = false
-            func launch() -> Bool {
-                guard !stopped, let item = next.next() else { return false }
-                group.addTask { (item, await runtime.run(item.query, id: item.id)) }
-                return true
-            }
-            for _ in 0..<concurrency where launch() {}
-            while let (item, result) = await group.next() {
-                if timeline != nil { timelines.append((item.id, result.timeline)) }
-                // An item cut short by Ctrl-C is not done: it is not recorded, and a rerun runs it.
-                if result.failure == "cancelled" || Task.isCancelled && result.answer == nil {
-                    // not recorded
-                } else if writer.write(item, result: result) {
-                    if result.answer == nil { failed += 1 } else { answered += 1 }
-                    progress.finished(result)
-                } else {
-                    if !stopped { group.cancelAll() }
-                    stopped = true
-                }
-                if Task.isCancelled { stopped = true; group.cancelAll(); continue }
-                _ = launch()
-            }
-        }
+        let job = BatchJob(
+            runtime: runtime, input: input, output: output, concurrency: concurrency, retryFailed: retryFailed, keepsTimelines: timeline != nil)
+        let plan = try job.plan()
+        writeError("\(plan.items.count) items, \(plan.alreadyDone) already answered in \(output), \(plan.pending.count) to go")
+        let progress = ProgressReporter(total: plan.items.count, alreadyDone: plan.alreadyDone)
+        let outcome = try await job.run(plan, onItem: progress.finished)
         progress.close()
-        if let error = writer.error {
-            writeError("stopped: \(error); every line written before it is kept, and a rerun carries on")
-        }
-        // Items already failed in the output count too: they have no answer yet.
-        let remaining = items.filter { !answeredBefore.contains($0.id) }.count - answered
-        if remaining > 0 {
+        writeTimeline(outcome.timelines)
+        if let error = outcome.writeError { writeError("stopped: \(error); every line written before it is kept, and a rerun carries on") }
+        if outcome.remaining > 0 {
             writeError(
-                "\(remaining) item\(remaining == 1 ? "" : "s") without an answer; rerun to carry on"
-                    + (failed > 0 || !retryFailed ? " (--retry-failed runs failed items again)" : ""))
+                "\(outcome.remaining) item\(outcome.remaining == 1 ? "" : "s") without an answer; rerun to carry on"
+                    + (outcome.failed > 0 || !retryFailed ? " (--retry-failed runs failed items again)" : ""))
         }
-        return remaining > 0 || writer.error != nil
+        return outcome.remaining > 0 || outcome.writeError != nil
     }
 }

@@ -114,22 +114,12 @@ public struct Evaluator: Sendable {
     public func evaluate(_ items: [DatasetItem], run: String, onResult: (@Sendable (ItemResult) -> Void)? = nil) async throws -> [ItemResult] {
         let done = Set(try await store.results(run: run).map(\.itemID))
         let pending = items.filter { !done.contains($0.id) }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = pending.makeIterator()
-            func launch() -> Bool {
-                guard let item = next.next() else { return false }
-                group.addTask {
-                    let result = await evaluate(item)
-                    try await store.record(result, run: run)
-                    onResult?(result)
-                }
-                return true
-            }
-            for _ in 0..<concurrency where launch() {}
-            while try await group.next() != nil {
-                if Task.isCancelled { group.cancelAll(); break }
-                _ = launch()
-            }
+        try await forEachConcurrently(pending, limit: concurrency) { item in
+            let result = await evaluate(item)
+            try await store.record(result, run: run)
+            onResult?(result)
+        } handle: { _, _ in
+            true
         }
         let wanted = Set(items.map(\.id))
         return try await store.results(run: run).filter { wanted.contains($0.itemID) }

@@ -1,20 +1,95 @@
 import Foundation
-import Strata
-import Synchronization
+import StrataDiagnostics
+import StrataProviders
+import StrataRuntime
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
+/// `strata run --input Q.jsonl --output A.jsonl`: every query of a JSONL file
+/// through a pipeline, on the evaluations' concurrent loop, each answer
+/// appended to the output as it finishes. Resumable: a rerun skips the items
+/// answered already (and, unless `retryFailed`, those that failed).
+public struct BatchJob: Sendable {
+    public var runtime: PipelineRuntime
+    public var input: String
+    public var output: String
+    public var concurrency: Int
+    public var retryFailed: Bool
+    /// Whether each item's calls are kept (`BatchOutcome.timelines`).
+    public var keepsTimelines: Bool
+
+    public init(runtime: PipelineRuntime, input: String, output: String, concurrency: Int = 8, retryFailed: Bool = false, keepsTimelines: Bool = false) {
+        self.runtime = runtime
+        self.input = input
+        self.output = output
+        self.concurrency = max(1, concurrency)
+        self.retryFailed = retryFailed
+        self.keepsTimelines = keepsTimelines
+    }
+
+    /// What a batch found before it started: every item, and those it will run.
+    public struct Plan: Sendable {
+        public var items: [BatchItem]
+        public var pending: [BatchItem]
+        /// Items with an answer in the output already.
+        public var answered: Set<String>
+        public var alreadyDone: Int { items.count - pending.count }
+    }
+
+    /// How a batch ended.
+    public struct Outcome: Sendable {
+        public var answered = 0
+        public var failed = 0
+        /// Items still without an answer (earlier failures included): a rerun carries on with them.
+        public var remaining = 0
+        /// Why writing the output stopped, if it did (every line before it is kept).
+        public var writeError: String?
+        public var timelines: [(id: String, spans: [CallSpan])] = []
+    }
+
+    /// Reads the input and what the output already holds.
+    public func plan() throws -> Plan {
+        let items = try BatchItem.read(path: input)
+        let done = BatchItem.finishedIDs(path: output, includingFailed: !retryFailed)
+        return Plan(
+            items: items, pending: items.filter { !done.contains($0.id) }, answered: BatchItem.finishedIDs(path: output, includingFailed: false))
+    }
+
+    /// Runs the plan's pending items; `onItem` sees each result as it is written.
+    public func run(_ plan: Plan, onItem: @escaping @Sendable (RunResult) -> Void = { _ in }) async throws -> Outcome {
+        let file = try AnswerFile(path: output)
+        defer { file.close() }
+        var outcome = Outcome()
+        let runtime = runtime
+        try await forEachConcurrently(plan.pending, limit: concurrency) { item in
+            await runtime.run(item.query, id: item.id)
+        } handle: { item, result in
+            if keepsTimelines { outcome.timelines.append((item.id, result.timeline)) }
+            // An item cut short by Ctrl-C is not done: it is not recorded, and a rerun runs it.
+            if result.failure == "cancelled" || Task.isCancelled && result.answer == nil { return !Task.isCancelled }
+            guard file.write(item, result: result) else { return false }
+            if result.answer == nil { outcome.failed += 1 } else { outcome.answered += 1 }
+            onItem(result)
+            return true
+        }
+        outcome.writeError = file.error
+        // Items already failed in the output count too: they have no answer yet.
+        outcome.remaining = plan.items.filter { !plan.answered.contains($0.id) }.count - outcome.answered
+        return outcome
+    }
+}
+
 /// One item of a batch input file.
-struct BatchItem: Sendable {
-    var id: String
+public struct BatchItem: Sendable {
+    public var id: String
     /// The id was written as a JSON integer, and is written back as one.
-    var idIsInteger = false
-    var query: Query
+    public var idIsInteger = false
+    public var query: Query
 
     /// Reads a JSONL file with the datasets' rules (`JSONLines`): a bad line is reported as `file:line`.
-    static func read(path: String) throws -> [BatchItem] {
+    public static func read(path: String) throws -> [BatchItem] {
         do {
             var items: [BatchItem] = []
             var seen = JSONLines.UniqueIDs()
@@ -29,7 +104,7 @@ struct BatchItem: Sendable {
             }
             return items
         } catch let error as DatasetError {
-            throw ValidationFailure(error.description)
+            throw BatchError(error.description)
         }
     }
 
@@ -41,7 +116,7 @@ struct BatchItem: Sendable {
             return Query(prompt: prompt, tests: tests)
         }
         guard let messages = object["messages"] as? [[String: Any]] else {
-            throw ValidationFailure("\(path):\(record.line): needs 'prompt' or 'messages'")
+            throw BatchError("\(path):\(record.line): needs 'prompt' or 'messages'")
         }
         let parsed = messages.compactMap { message -> ChatMessage? in
             guard let role = (message["role"] as? String).flatMap(ChatMessage.Role.init(rawValue:)),
@@ -50,7 +125,7 @@ struct BatchItem: Sendable {
             return ChatMessage(role, content)
         }
         guard parsed.count == messages.count, parsed.last?.role == .user else {
-            throw ValidationFailure("\(path):\(record.line): 'messages' must be role/content pairs ending with the user's")
+            throw BatchError("\(path):\(record.line): 'messages' must be role/content pairs ending with the user's")
         }
         return Query(messages: parsed, tests: tests)
     }
@@ -70,8 +145,9 @@ struct BatchItem: Sendable {
     }
 }
 
-struct ValidationFailure: Error, CustomStringConvertible {
-    var description: String
+/// A batch's input or output that cannot be used, said as `file:line` where it can.
+public struct BatchError: Error, CustomStringConvertible {
+    public var description: String
     init(_ description: String) { self.description = description }
 }
 
@@ -79,7 +155,7 @@ struct ValidationFailure: Error, CustomStringConvertible {
 /// batch (a second writer is refused), each line goes out in one `write` to a
 /// file opened for appending, and is synced at once, so a kill loses nothing
 /// finished. The first write error stops further writes and is reported.
-final class AnswerWriter: @unchecked Sendable {
+final class AnswerFile: @unchecked Sendable {
     // Sendable by hand: writes and `failure` happen only on the serial `queue`.
     private let queue = DispatchQueue(label: "strata.answers")
     private let descriptor: Int32
@@ -90,10 +166,10 @@ final class AnswerWriter: @unchecked Sendable {
     init(path: String) throws {
         self.path = path
         let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw ValidationFailure("cannot write \(path): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else { throw BatchError("cannot write \(path): \(String(cString: strerror(errno)))") }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             Glibc.close(descriptor)
-            throw ValidationFailure("\(path) is being written by another strata run; wait for it to finish or choose another --output")
+            throw BatchError("\(path) is being written by another strata run; wait for it to finish or choose another --output")
         }
         self.descriptor = descriptor
         // A line cut short by a kill would corrupt the next one: end the file with a newline.
@@ -133,7 +209,7 @@ final class AnswerWriter: @unchecked Sendable {
             guard failure == nil else { return false }
             do {
                 try writeAll(data)
-                if fsync(descriptor) != 0 { throw ValidationFailure(String(cString: strerror(errno))) }
+                if fsync(descriptor) != 0 { throw BatchError(String(cString: strerror(errno))) }
                 return true
             } catch {
                 failure = "cannot write \(path): \(error)"
@@ -149,7 +225,7 @@ final class AnswerWriter: @unchecked Sendable {
                 let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    throw ValidationFailure(String(cString: strerror(errno)))
+                    throw BatchError(String(cString: strerror(errno)))
                 }
                 offset += written
             }
@@ -157,46 +233,4 @@ final class AnswerWriter: @unchecked Sendable {
     }
 
     func close() { queue.sync { _ = Glibc.close(descriptor) } }
-}
-
-/// done/total, rate, ETA and cost so far, on standard error.
-final class Progress: Sendable {
-    private struct Counts {
-        var done: Int
-        var failed = 0
-        var usd = 0.0
-    }
-
-    private let counts: Mutex<Counts>
-    private let line = ProgressLine()
-    private let total: Int
-    private let startDone: Int
-    private let start = Date()
-
-    init(total: Int, alreadyDone: Int) {
-        self.total = total
-        self.counts = Mutex(Counts(done: alreadyDone))
-        self.startDone = alreadyDone
-    }
-
-    func finished(_ result: RunResult) {
-        let counts = counts.withLock { counts in
-            counts.done += 1
-            if result.answer == nil { counts.failed += 1 }
-            counts.usd += result.usage.usd
-            return counts
-        }
-        let (total, startDone, start) = (total, startDone, start)
-        line.show(final: counts.done == total) {
-            let rate = Double(counts.done - startDone) / max(0.001, Date().timeIntervalSince(start))
-            let eta = rate > 0 ? Double(total - counts.done) / rate : 0
-            let width = 24
-            let filled = total > 0 ? width * counts.done / total : width
-            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-            return String(
-                format: "[%@] %d/%d  %.2f items/s  ETA %.0fs  $%.4f  %d failed", bar, counts.done, total, rate, eta, counts.usd, counts.failed)
-        }
-    }
-
-    func close() { line.close() }
 }
