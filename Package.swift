@@ -198,7 +198,7 @@ let package = Package(
         ),
         .testTarget(name: "StrataImportTests", dependencies: ["Strata", "StrataTestServer", "StrataTestSupport"]),
         .testTarget(name: "StrataEvalTests", dependencies: ["Strata", "StrataTestServer", "StrataTestSupport"]),
-        .testTarget(name: "StrataSearchTests", dependencies: ["Strata", "StrataTestServer", "StrataTestSupport"]),
+        .testTarget(name: "StrataSearchTests", dependencies: ["Strata", "StrataSearch", "StrataTestServer", "StrataTestSupport"]),
         .testTarget(
             name: "StrataServeTests",
             dependencies: [

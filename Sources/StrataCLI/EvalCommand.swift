@@ -74,16 +74,15 @@ struct EvalCommand: AsyncParsableCommand {
     func run() async throws {
         let dataset = try data.load()
         let pipelines = try ([pipeline] + (compare.map { [$0] } ?? [])).map { try compiled($0, as: "evaluated") }
-        let shared = try await worker.open(store: store)
-        defer { shared?.database.close() }
-        let runStore: any RunResultStore = try shared?.runs ?? RunStore(path: store)
+        let stores = try await worker.open { try StoreLocation(runStore: store, passwordVariable: worker.storePasswordEnv) }
+        defer { stores.close() }
         // One cache, the shared level included, for the evaluated pipelines and the judge and baseline alike.
-        let cache = try cacheOptions.open(sharing: shared?.database)
+        let cache = try cacheOptions.open(sharing: stores.database)
         let scoring = try scorer(for: dataset, cache: cache)
         var job = EvalJob(
             pipelines: pipelines, dataset: dataset, selection: try selection(), scorer: scoring.scorer,
-            store: runStore, cache: cache, concurrency: concurrency)
-        job.shared = shared.map { (PostgresItemQueue(database: $0.database), $0.worker) }
+            store: stores.runs, cache: cache, concurrency: concurrency)
+        job.shared = stores.sharedItems
         let progress = ProgressReporter(total: job.items.count)
         let outcome = try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })
         for helper in scoring.helpers { try await helper.shutdown() }

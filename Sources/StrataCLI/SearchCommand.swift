@@ -48,7 +48,7 @@ struct SearchCommand: AsyncParsableCommand {
     var seed: UInt64 = 0
 
     @Option(help: "full, halving (successive halving over items) or hyperband.")
-    var fidelity = "full"
+    var fidelity: FidelityKind = .full
 
     @Option(help: "Halving rate for halving and hyperband.")
     var eta = 3
@@ -57,7 +57,7 @@ struct SearchCommand: AsyncParsableCommand {
     var minItems: Int?
 
     @Option(help: "score, penalized (score − λ·cost) or pareto.")
-    var objective = "score"
+    var objective: ObjectiveKind = .score
 
     @Option(help: "λ for --objective penalized.")
     var lambda = 0.01
@@ -118,76 +118,72 @@ struct SearchCommand: AsyncParsableCommand {
     var format: DiagnosticFormat = .text
 
     func settings() throws -> SearchSettings {
-        let minimum = minItems ?? 0
-        let fidelityValue: Fidelity
-        switch fidelity {
-        case "full": fidelityValue = .full
-        case "halving": fidelityValue = .halving(eta: eta, minItems: minimum)
-        case "hyperband": fidelityValue = .hyperband(eta: eta, minItems: minimum)
-        default: throw ValidationError("--fidelity is full, halving or hyperband, not '\(fidelity)'")
-        }
-        let objectiveValue: Objective
-        switch objective {
-        case "score": objectiveValue = .score
-        case "penalized": objectiveValue = .penalized(lambda: lambda, cost: cost)
-        case "pareto": objectiveValue = .pareto(cost: cost)
-        default: throw ValidationError("--objective is score, penalized or pareto, not '\(objective)'")
-        }
         guard eta >= 2 else { throw ValidationError("--eta must be at least 2") }
         return SearchSettings(
-            algorithm: algorithm, seed: seed, fidelity: fidelityValue, objective: objectiveValue,
+            algorithm: algorithm, seed: seed, fidelity: fidelity.fidelity(eta: eta, minItems: minItems ?? 0),
+            objective: objective.objective(lambda: lambda, cost: cost),
             limits: SearchLimits(calls: maxCalls, usd: maxUsd, seconds: maxTime, trials: trials), leaders: leaders)
     }
 
     func run() async throws {
         let plan = try searchPlan()
+        let searchData = try self.searchData()
+        let settings = try settings().resolvingMinItems(devItems: searchData.dev.count)
+        if dryRun, !status {
+            let text = SearchText.dryRun(
+                plan: plan, settings: settings, devItems: searchData.dev.count, holdoutItems: searchData.holdout.count, dataset: data.dataset)
+            return print(text)
+        }
+        let location = { try StoreLocation(studyStore: store, runStore: runStore, passwordVariable: worker.storePasswordEnv) }
+        if status, case .files = try? location() { throw ValidationError("--status reads a shared study: give --store postgres://…") }
+        let stores = try await worker.open(location)
+        defer { stores.close() }
+        if status { return try await printStatus(stores, plan: plan, settings: settings, data: searchData) }
+        guard let dataset = searchData.dataset else { throw ValidationError("a search needs --dataset (or --dry-run)") }
+        guard !searchData.dev.isEmpty else { throw ValidationError("the search split of \(dataset.path) is empty; raise the dev fraction of --split") }
+        let job = try searchJob(plan: plan, settings: settings, data: searchData, stores: stores)
+        let where_ = stores.database.map { "\($0.location) as worker \(stores.worker.id)" } ?? store
+        writeError("\(plan.space.name): \(plan.feasible.count) of \(plan.size) configurations feasible; study \(job.search.study.id) in \(where_)")
+        let progress = SearchProgress(feasible: plan.feasible.count, limits: settings.limits)
+        let result = try await job.run { trial, reused in progress.trial(trial, reused: reused) }
+        try await report(result, of: job, dataset: dataset.path)
+    }
+
+    /// The search and held-out splits of `--dataset` (none for a dry run without it).
+    func searchData() throws -> SearchData {
         guard let splitValue = DatasetSplit(split, seed: splitSeed), splitValue.part == .dev else {
             throw ValidationError("--split takes dev:FRACTION, e.g. dev:0.2")
         }
         let dataset = data.dataset == nil ? nil : try data.load()
-        let searchData = SearchData(
+        return SearchData(
             dataset: dataset, split: splitValue, scorer: try dataset.map { try data.plainScorer(for: $0) } ?? .normalized,
             devLimit: devLimit, holdoutLimit: holdoutLimit)
-        let settings = try settings().resolvingMinItems(devItems: searchData.dev.count)
-        let shared = try await worker.open(store: store)
-        defer { shared?.database.close() }
-        if status {
-            guard let shared else { throw ValidationError("--status reads a shared study: give --store postgres://…") }
-            try await printStatus(shared: shared, plan: plan, settings: settings, data: searchData)
-            return
-        }
-        if dryRun {
-            print(
-                SearchText.dryRun(
-                    plan: plan, settings: settings, devItems: searchData.dev.count, holdoutItems: searchData.holdout.count,
-                    dataset: data.dataset))
-            return
-        }
-        guard let dataset else { throw ValidationError("a search needs --dataset (or --dry-run)") }
-        guard !searchData.dev.isEmpty else { throw ValidationError("the search split of \(dataset.path) is empty; raise the dev fraction of --split") }
+    }
+
+    func searchJob(plan: SearchPlan, settings: SearchSettings, data: SearchData, stores: Stores) throws -> SearchJob {
         var job = SearchJob(
-            plan: plan, settings: settings, data: searchData, runStore: try shared?.runs ?? RunStore(path: runStore),
-            studyStore: try shared?.studies ?? SQLiteStudyStore(path: store), cache: try cacheOptions.open(sharing: shared?.database), concurrency: concurrency,
+            plan: plan, settings: settings, data: data, runStore: stores.runs, studyStore: stores.studies ?? InMemoryStudyStore(),
+            cache: try cacheOptions.open(sharing: stores.database), concurrency: concurrency,
             baseline: try baseline.map { try EvalCommand.compiled($0, as: "usable as a baseline", compiler: includes.compiler) })
-        job.worker = shared?.worker
-        let where_ = shared.map { "\($0.database.location) as worker \($0.worker.id)" } ?? store
-        writeError("\(plan.space.name): \(plan.feasible.count) of \(plan.size) configurations feasible; study \(job.search.study.id) in \(where_)")
-        let progress = SearchProgress(feasible: plan.feasible.count, limits: settings.limits)
-        let result = try await job.run { trial, reused in progress.trial(trial, reused: reused) }
+        job.worker = stores.worker
+        return job
+    }
+
+    /// The baseline held out, the best pipeline's file, the summary and the HTML report.
+    func report(_ result: SearchResult, of job: SearchJob, dataset: String) async throws {
         let baselineRun = try await job.baselineOutcome(after: result)
-        let outputPath = output ?? "\(plan.space.name).best.yaml"
+        let outputPath = output ?? "\(job.plan.space.name).best.yaml"
         if let best = result.best,
             let text = job.bestPipeline(
-                result, outputPath: outputPath, header: SearchText.bestHeader(result: result, best: best, space: space, dataset: dataset.path))
+                result, outputPath: outputPath, header: SearchText.bestHeader(result: result, best: best, space: space, dataset: dataset))
         {
             try OutputFile.write(text, to: outputPath)
         }
         let summaryValue = SearchSummary(
             result: result, baseline: baselineRun?.label ?? baseline, baselineOutcome: baselineRun?.outcome,
-            bestPath: result.best == nil ? nil : outputPath, dataset: dataset.path, devItems: searchData.dev.count,
-            holdoutItems: searchData.holdout.count)
+            bestPath: result.best == nil ? nil : outputPath, dataset: dataset, devItems: job.data.dev.count, holdoutItems: job.data.holdout.count)
         if let report {
-            let html = SearchReport.render(summary: summaryValue, result: result, title: "Strata search: \(plan.space.name)")
+            let html = SearchReport.render(summary: summaryValue, result: result, title: "Strata search: \(job.plan.space.name)")
             try OutputFile.write(html, to: report)
             writeError("report written to \(report)")
         }
@@ -195,23 +191,24 @@ struct SearchCommand: AsyncParsableCommand {
     }
 
     /// The study this command would work on, or every study of the store when there is no dataset to identify it.
-    func printStatus(shared: SharedStores, plan: SearchPlan, settings: SearchSettings, data: SearchData) async throws {
+    func printStatus(_ stores: Stores, plan: SearchPlan, settings: SearchSettings, data: SearchData) async throws {
+        guard let shared = stores.sharedStudies, let database = stores.database else { return }
         var ids: [String]
         if data.dataset != nil {
-            let job = SearchJob(plan: plan, settings: settings, data: data, runStore: shared.runs, studyStore: shared.studies)
+            let job = SearchJob(plan: plan, settings: settings, data: data, runStore: stores.runs, studyStore: shared)
             ids = [job.search.study.id]
         } else {
-            ids = try await shared.studies.studies()
+            ids = try await shared.studies()
         }
         var statuses: [SharedStudyStatus] = []
-        for id in ids { if let status = try await shared.studies.status(study: id) { statuses.append(status) } }
+        for id in ids { if let status = try await shared.status(study: id) { statuses.append(status) } }
         if format == .json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.dateEncodingStrategy = .iso8601
             print(String(decoding: try encoder.encode(statuses), as: UTF8.self))
         } else if statuses.isEmpty {
-            print("no study \(ids.first.map { "\($0) " } ?? "")in \(shared.database.location) yet")
+            print("no study \(ids.first.map { "\($0) " } ?? "")in \(database.location) yet")
         } else {
             print(statuses.map(SearchText.status).joined(separator: "\n\n"))
         }
@@ -243,4 +240,30 @@ struct SearchCommand: AsyncParsableCommand {
 }
 
 extension SearchAlgorithm: ExpressibleByArgument {}
+
+/// `--fidelity`: how many items a trial scores.
+enum FidelityKind: String, ExpressibleByArgument, CaseIterable {
+    case full, halving, hyperband
+
+    func fidelity(eta: Int, minItems: Int) -> Fidelity {
+        switch self {
+        case .full: .full
+        case .halving: .halving(eta: eta, minItems: minItems)
+        case .hyperband: .hyperband(eta: eta, minItems: minItems)
+        }
+    }
+}
+
+/// `--objective`: what the search maximises.
+enum ObjectiveKind: String, ExpressibleByArgument, CaseIterable {
+    case score, penalized, pareto
+
+    func objective(lambda: Double, cost: CostMeasure) -> Objective {
+        switch self {
+        case .score: .score
+        case .penalized: .penalized(lambda: lambda, cost: cost)
+        case .pareto: .pareto(cost: cost)
+        }
+    }
+}
 extension CostMeasure: ExpressibleByArgument {}

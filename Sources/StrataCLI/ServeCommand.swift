@@ -80,6 +80,27 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let runtimeOptions = RuntimeOptions(
+            cache: try cacheOptions.open(), trace: try trace.map { try TraceWriter(path: $0) }, scheduler: CallScheduler())
+        let served = try pipelines.map { try load($0, options: runtimeOptions) }
+        let server: StrataServer
+        do {
+            server = try StrataServer(pipelines: served, options: try serveOptions())
+        } catch {
+            writeError("error: \(error)")
+            throw ExitCode(1)
+        }
+        let names = served.map(\.name).joined(separator: ", ")
+        let shownHost = host.contains(":") ? "[\(host)]" : host
+        try await server.run { port in
+            writeError("strata serve: \(names) on http://\(shownHost):\(port)/v1 (Ctrl-C stops)")
+        }
+        for pipeline in served { try await pipeline.runtime.shutdown() }
+        writeError("strata serve: stopped")
+    }
+
+    /// The server's options from the command line.
+    func serveOptions() throws -> ServeOptions {
         var options = ServeOptions()
         options.host = host
         options.port = port
@@ -100,24 +121,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.requestLog = requestLog
         options.logsContent = logContent
         options.shutdownGrace = shutdownGrace
-
-        let runtimeOptions = RuntimeOptions(
-            cache: try cacheOptions.open(), trace: try trace.map { try TraceWriter(path: $0) }, scheduler: CallScheduler())
-        let served = try pipelines.map { try load($0, options: runtimeOptions) }
-        let server: StrataServer
-        do {
-            server = try StrataServer(pipelines: served, options: options)
-        } catch {
-            writeError("error: \(error)")
-            throw ExitCode(1)
-        }
-        let names = served.map(\.name).joined(separator: ", ")
-        let shownHost = host.contains(":") ? "[\(host)]" : host
-        try await server.run { port in
-            writeError("strata serve: \(names) on http://\(shownHost):\(port)/v1 (Ctrl-C stops)")
-        }
-        for pipeline in served { try await pipeline.runtime.shutdown() }
-        writeError("strata serve: stopped")
+        return options
     }
 
     /// Compiles a pipeline (its diagnostics printed; errors stop the server before it starts) and makes its runtime.

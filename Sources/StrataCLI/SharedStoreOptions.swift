@@ -3,14 +3,6 @@ import Foundation
 import Strata
 import StrataPostgres
 
-/// The study and run stores in one PostgreSQL database, and this worker's options.
-struct SharedStores {
-    let database: PostgresStore
-    let studies: PostgresStudyStore
-    let runs: PostgresRunStore
-    let worker: WorkerOptions
-}
-
 /// How `search` and `eval` work with other processes through a PostgreSQL store.
 struct SharedStoreOptions: ParsableArguments {
     @Option(help: "The variable holding the PostgreSQL password (default PGPASSWORD).")
@@ -39,19 +31,14 @@ struct SharedStoreOptions: ParsableArguments {
         if let unitItems, unitItems < 1 { throw ValidationError("--unit-items must be at least 1") }
     }
 
-    /// The stores in the database `store` names; nil when `store` is a file.
-    func open(store: String) async throws -> SharedStores? {
-        guard PostgresLocation.isURL(store) else { return nil }
-        let location: PostgresLocation
+    /// Opens the stores `location` names, or says what is wrong with `--store`.
+    func open(_ location: () throws -> StoreLocation) async throws -> Stores {
+        let where_: StoreLocation
         do {
-            location = try PostgresLocation(url: store, passwordVariable: storePasswordEnv)
+            where_ = try location()
         } catch {
             throw ValidationError("--store: \(error)")
         }
-        let worker = options
-        let database = try await PostgresStore.open(location, onOutage: { writeError("strata: \($0)") })
-        return SharedStores(
-            database: database, studies: PostgresStudyStore(database: database), runs: PostgresRunStore(database: database, writer: worker.id),
-            worker: worker)
+        return try await Stores.open(where_, worker: options, onOutage: { writeError("strata: \($0)") })
     }
 }
