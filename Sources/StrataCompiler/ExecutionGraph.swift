@@ -48,6 +48,29 @@ public enum NodeOperation: String, Sendable, Codable, CaseIterable {
     }
 }
 
+/// What one LLM call of the graph sends, decided when the pipeline is
+/// compiled: the runtime adds only the query (its text and its seed).
+public struct CallSpec: Sendable, Codable, Hashable {
+    /// Index into `ExecutionGraph.models` (and the pipeline's models).
+    public var model: Int
+    /// Index of the layer's entry that makes the call.
+    public var entry: Int
+    /// Which of the layer's prompt templates the call renders.
+    public var template: CallRole
+    /// That template's text: the entry's own prompt, or the layer's for the role.
+    public var prompt: String
+    /// Per model within a layer, 0-based: distinct samples stay distinct in the cache.
+    /// A call asking for several completions makes samples `sample ..< sample + completions`.
+    public var sample: Int?
+    /// Completions this call asks for: an entry's samples go in one request
+    /// with `n` when its model declares that capability (the prompt is billed once).
+    public var completions: Int
+    /// The sampling sent: the seed is the entry's plus the sample index (before the query's seed is added).
+    public var sampling: Sampling
+    /// Whether the reply is asked for as JSON against a schema (rank, verdicts with structured output).
+    public var structured: Bool
+}
+
 /// One node of the graph for one query. Dependencies always have smaller ids,
 /// so the node array is already in a topological order.
 public struct GraphNode: Sendable, Codable, Hashable {
@@ -55,22 +78,12 @@ public struct GraphNode: Sendable, Codable, Hashable {
     /// Index of the layer in the pipeline; the final `answer` step has the index of the last layer.
     public var layer: Int
     public var operation: NodeOperation
-    /// Index into `ExecutionGraph.models`, for calls.
-    public var model: Int?
-    /// Index of the layer's entry that makes this call.
-    public var entry: Int?
-    /// Per model within a layer, 0-based: distinct samples stay distinct in the cache.
-    /// A call asking for several completions makes samples `sample ..< sample + completions`.
-    public var sample: Int?
-    /// Completions this call asks for: an entry's samples go in one request
-    /// with `n` when its model declares that capability (the prompt is billed once).
-    public var completions: Int
-    public var seed: Int?
+    /// What the call sends (calls only).
+    public var call: CallSpec?
     /// The incoming candidate this node works on (verify, unit-test): its
     /// position in the previous layer's pool or, when it depends directly on
     /// a call of a generating layer, that call's position among the layer's calls.
     public var candidate: Int?
-    public var temperature: Double?
     /// Worst-case estimated prompt tokens (calls only), once however many completions it asks for.
     public var inputTokens: Int
     /// `max_tokens` times the completions asked for (calls only).
@@ -78,6 +91,18 @@ public struct GraphNode: Sendable, Codable, Hashable {
     /// Estimated seconds this node takes once started, with waves for concurrency limits.
     public var seconds: Double
     public var dependencies: [Int]
+
+    /// The call's model (index into `ExecutionGraph.models`).
+    public var model: Int? { call?.model }
+    /// The layer's entry that makes the call.
+    public var entry: Int? { call?.entry }
+    /// The call's first sample.
+    public var sample: Int? { call?.sample }
+    /// Completions the call asks for (1 for a pure step).
+    public var completions: Int { call?.completions ?? 1 }
+    /// The call's seed, before the query's seed is added.
+    public var seed: Int? { call?.sampling.seed }
+    public var temperature: Double? { call?.sampling.temperature }
 }
 
 /// The compiled form of a pipeline for one query: one node per LLM call (at

@@ -26,8 +26,8 @@ private struct Builder {
         let id = nodes.count
         nodes.append(
             GraphNode(
-                id: id, layer: layer, operation: operation, model: nil, entry: nil, sample: nil, completions: 1, seed: nil,
-                candidate: nil, temperature: nil, inputTokens: 0, outputTokens: 0, seconds: seconds, dependencies: dependencies))
+                id: id, layer: layer, operation: operation, call: nil, candidate: nil, inputTokens: 0, outputTokens: 0, seconds: seconds,
+                dependencies: dependencies))
         return id
     }
 
@@ -41,14 +41,28 @@ private struct Builder {
         let model = pipeline.models[entry.model]
         let output = entry.sampling.maxTokens
         let id = nodes.count
+        var sampling = entry.sampling
+        sampling.seed += sample ?? 0
+        let spec = CallSpec(
+            model: entry.model, entry: entryIndex, template: role, prompt: entry.prompt ?? layer.prompts[role] ?? "", sample: sample,
+            completions: completions, sampling: sampling, structured: Self.isStructured(role, in: layer))
         // The server writes a request's completions side by side: one call's time, n times its output.
         nodes.append(
             GraphNode(
-                id: id, layer: layer.index, operation: NodeOperation(role), model: entry.model, entry: entryIndex, sample: sample,
-                completions: completions, seed: entry.sampling.seed + (sample ?? 0), candidate: candidate,
-                temperature: entry.sampling.temperature, inputTokens: layer.inputTokens[role] ?? 0, outputTokens: output * completions,
+                id: id, layer: layer.index, operation: NodeOperation(role), call: spec, candidate: candidate,
+                inputTokens: layer.inputTokens[role] ?? 0, outputTokens: output * completions,
                 seconds: model.callSeconds(outputTokens: output) * Double(waves), dependencies: dependencies))
         return id
+    }
+
+    /// Whether a call's reply is asked for as JSON: the layer's structured
+    /// output, for the replies a parser reads (executable tests are code, never JSON).
+    static func isStructured(_ role: CallRole, in layer: CheckedLayer) -> Bool {
+        switch role {
+        case .critique, .rank, .verifyVerdict, .judgeTests: layer.structuredOutput
+        case .writeTests: layer.structuredOutput && layer.mode != .execute
+        case .generate, .fuse, .verifyReasoning: false
+        }
     }
 
     /// Whether an entry's samples go in one request with `n`: its model

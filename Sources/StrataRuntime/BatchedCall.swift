@@ -1,6 +1,7 @@
 import Foundation
 import StrataCache
 import StrataChecker
+import StrataCompiler
 import StrataProviders
 
 extension LayerContext {
@@ -11,13 +12,13 @@ extension LayerContext {
     /// not asked for; a server that returns fewer choices than asked (or empty
     /// ones) is asked again for the rest, and a failed request fails every
     /// sample it was for.
-    func replies(
-        _ operation: String, entry: CheckedEntry, messages: [ChatMessage], samples: Range<Int>,
-        candidate: Int?
-    ) async -> [Result<CallReply, ProviderError>] {
-        let model = runtime.pipeline.models[entry.model]
-        let single = samples.map { request(entry: entry, messages: messages, sample: $0) }
-        let keys = zip(single, samples).map { cacheKey($0, entry: entry, sample: $1) }
+    func replies(_ spec: CallSpec, messages: [ChatMessage], candidate: Int?) async -> [Result<CallReply, ProviderError>] {
+        let operation = spec.template.rawValue
+        let model = runtime.pipeline.models[spec.model]
+        let firstSample = spec.sample ?? 0
+        let samples = firstSample..<(firstSample + spec.completions)
+        let single = samples.map { request(spec, messages: messages, sampleOffset: $0 - firstSample) }
+        let keys = zip(single, samples).map { cacheKey($0, model: spec.model, sample: $1) }
         var results = await cached(operation, model: model, keys: keys, requests: single, samples: samples, candidate: candidate)
         // Rounds that brought no new sample count against the malformed-reply retries.
         var fruitless = 0
@@ -33,7 +34,7 @@ extension LayerContext {
                 sample: samples.lowerBound + first, seed: request.seed, candidate: candidate)
             event.completions = missing.count
             let response: ChatResponse
-            switch await send(request, entry: entry, messages: messages, event: &event).map(\.response) {
+            switch await send(request, model: spec.model, messages: messages, event: &event).map(\.response) {
             case .success(let reply): response = reply
             case .failure(let failure):
                 for slot in missing { results[slot] = .failure(failure) }

@@ -1,6 +1,7 @@
 import Foundation
 import StrataCache
 import StrataChecker
+import StrataCompiler
 import StrataProviders
 import Synchronization
 
@@ -61,17 +62,14 @@ final class LayerContext: Sendable {
         runtime.options.trace?.write(TraceEvent(query: query, layer: layer.index, operation: "note", note: text))
     }
 
-    /// One model call through the cache and the scheduler. Returns the reply's
-    /// text, or the error (recorded in usage and trace).
+    /// One model call, as the graph's node `spec` says, through the cache and
+    /// the scheduler. Returns the reply's text, or the error (recorded in usage and trace).
     func call(
-        _ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
-        seedOffset: Int = 0, maxTokens: Int? = nil, schema: ResponseSchema? = nil,
+        _ spec: CallSpec, messages: [ChatMessage], candidate: Int?, seedOffset: Int = 0, maxTokens: Int? = nil, schema: ResponseSchema? = nil,
         onDelta: (@Sendable (String) -> Void)? = nil
     ) async -> Result<String, ProviderError> {
-        await reply(
-            operation, entry: entry, messages: messages, sample: sample, candidate: candidate, seedOffset: seedOffset,
-            maxTokens: maxTokens, schema: schema, onDelta: onDelta
-        ).map(\.text)
+        await reply(spec, messages: messages, candidate: candidate, seedOffset: seedOffset, maxTokens: maxTokens, schema: schema, onDelta: onDelta)
+            .map(\.text)
     }
 
     /// A request's prompt tokens as the checker estimates them, for the tokens-per-minute limit.
@@ -86,62 +84,59 @@ final class LayerContext: Sendable {
     /// and, at temperature 0, a little temperature, since greedy decoding
     /// ignores the seed — up to `malformedRetries` times, each retry recorded.
     func reply(
-        _ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
-        seedOffset: Int = 0, maxTokens: Int? = nil, schema: ResponseSchema? = nil,
+        _ spec: CallSpec, messages: [ChatMessage], candidate: Int?, seedOffset: Int = 0, maxTokens: Int? = nil, schema: ResponseSchema? = nil,
         onDelta: (@Sendable (String) -> Void)? = nil
     ) async -> Result<CallReply, ProviderError> {
         let retries = runtime.options.malformedRetries
         var attempt = 0
         while true {
             let result = await attemptCall(
-                operation, entry: entry, messages: messages, sample: sample, candidate: candidate,
-                seedOffset: seedOffset + attempt * Self.malformedRetryStride,
+                spec, messages: messages, candidate: candidate, seedOffset: seedOffset + attempt * Self.malformedRetryStride,
                 retryTemperature: attempt > 0, maxTokens: maxTokens, schema: schema, onDelta: onDelta)
             guard case .failure(.malformedResponse(let problem)) = result, attempt < retries, !Task.isCancelled else { return result }
             attempt += 1
-            let name = runtime.pipeline.models[entry.model].name
+            let name = runtime.pipeline.models[spec.model].name
             note(
-                "\(operation) \(name)\(sample.map { "#\($0)" } ?? ""): malformed reply (\(problem)); asking again with a fresh seed (retry \(attempt) of \(retries))"
+                "\(spec.template.rawValue) \(name)\(spec.sample.map { "#\($0)" } ?? ""): malformed reply (\(problem)); asking again with a fresh seed (retry \(attempt) of \(retries))"
             )
         }
     }
 
-    /// The request for one sample of an entry: its seed is the entry's seed
-    /// plus the sample index and offset, so every sample is a distinct request.
+    /// The request a call sends: the node's sampling, its seed moved on by
+    /// `sampleOffset` (the other samples of a call with several completions),
+    /// `seedOffset` (retries) and the query's seed, so every sample is a distinct request.
     func request(
-        entry: CheckedEntry, messages: [ChatMessage], sample: Int?, seedOffset: Int = 0, retryTemperature: Bool = false,
+        _ spec: CallSpec, messages: [ChatMessage], sampleOffset: Int = 0, seedOffset: Int = 0, retryTemperature: Bool = false,
         maxTokens: Int? = nil, schema: ResponseSchema? = nil
     ) -> ChatRequest {
-        let model = runtime.pipeline.models[entry.model]
-        let seed = model.supportsSeed ? entry.sampling.seed + (sample ?? 0) + seedOffset + querySeed : nil
-        let temperature = retryTemperature ? max(entry.sampling.temperature, 0.5) : entry.sampling.temperature
+        let model = runtime.pipeline.models[spec.model]
+        let seed = model.supportsSeed ? spec.sampling.seed + sampleOffset + seedOffset + querySeed : nil
+        let temperature = retryTemperature ? max(spec.sampling.temperature, 0.5) : spec.sampling.temperature
         return ChatRequest(
             model: model.modelID, messages: messages, temperature: temperature,
-            topP: entry.sampling.topP, maxTokens: maxTokens ?? entry.sampling.maxTokens, seed: seed, schema: schema)
+            topP: spec.sampling.topP, maxTokens: maxTokens ?? spec.sampling.maxTokens, seed: seed, schema: schema)
     }
 
     /// Where a one-completion request's reply is cached (empty when caching is off).
-    func cacheKey(_ request: ChatRequest, entry: CheckedEntry, sample: Int) -> String {
+    func cacheKey(_ request: ChatRequest, model index: Int, sample: Int) -> String {
         guard runtime.options.cache.isEnabled else { return "" }
-        let model = runtime.pipeline.models[entry.model]
+        let model = runtime.pipeline.models[index]
         // A model without seeds sends the same request for every query seed: the sample index tells them apart.
         return ResponseCache.key(endpoint: "\(model.provider.rawValue) \(model.baseURL)", request: request, sample: sample + querySeed)
     }
 
     private func attemptCall(
-        _ operation: String, entry: CheckedEntry, messages: [ChatMessage], sample: Int?, candidate: Int?,
-        seedOffset: Int, retryTemperature: Bool, maxTokens: Int?, schema: ResponseSchema?,
-        onDelta: (@Sendable (String) -> Void)?
+        _ spec: CallSpec, messages: [ChatMessage], candidate: Int?, seedOffset: Int, retryTemperature: Bool, maxTokens: Int?,
+        schema: ResponseSchema?, onDelta: (@Sendable (String) -> Void)?
     ) async -> Result<CallReply, ProviderError> {
-        let model = runtime.pipeline.models[entry.model]
+        let model = runtime.pipeline.models[spec.model]
         let request = self.request(
-            entry: entry, messages: messages, sample: sample, seedOffset: seedOffset,
-            retryTemperature: retryTemperature, maxTokens: maxTokens, schema: schema)
+            spec, messages: messages, seedOffset: seedOffset, retryTemperature: retryTemperature, maxTokens: maxTokens, schema: schema)
         let seed = request.seed
         let cache = runtime.options.cache
-        let cacheKey = self.cacheKey(request, entry: entry, sample: (sample ?? 0) + seedOffset)
+        let cacheKey = self.cacheKey(request, model: spec.model, sample: (spec.sample ?? 0) + seedOffset)
         var event = TraceEvent(
-            query: query, layer: layer.index, operation: operation, model: model.name, sample: sample,
+            query: query, layer: layer.index, operation: spec.template.rawValue, model: model.name, sample: spec.sample,
             seed: seed, candidate: candidate)
         let start = Date()
         if cache.isEnabled, let cached = await cache.lookup(cacheKey), let text = cached.texts.first,
@@ -151,7 +146,7 @@ final class LayerContext: Sendable {
             onDelta?(text)
             return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
         }
-        switch await send(request, entry: entry, messages: messages, event: &event, onDelta: onDelta) {
+        switch await send(request, model: spec.model, messages: messages, event: &event, onDelta: onDelta) {
         case .success(let reply):
             guard let text = reply.response.texts.first else { return .failure(.malformedResponse("no text")) }
             if cache.isEnabled { await cache.store(reply.response, for: cacheKey) }
@@ -178,15 +173,15 @@ final class LayerContext: Sendable {
     /// within the model's limits, counting it in the layer's usage and recording
     /// it in the trace and the timeline: the one place a request is sent.
     func send(
-        _ request: ChatRequest, entry: CheckedEntry, messages: [ChatMessage], event: inout TraceEvent,
+        _ request: ChatRequest, model index: Int, messages: [ChatMessage], event: inout TraceEvent,
         onDelta: (@Sendable (String) -> Void)? = nil
     ) async -> Result<ProviderReply, ProviderError> {
         let start = Date()
-        let model = runtime.pipeline.models[entry.model]
+        let model = runtime.pipeline.models[index]
         let estimate = Self.tokens(of: messages) + request.maxTokens * request.n
         do {
-            let reply = try await runtime.scheduler.withPermit(model: runtime.schedulerSlots[entry.model], tokens: estimate) {
-                try await runtime.providers[entry.model].complete(request, onDelta: onDelta)
+            let reply = try await runtime.scheduler.withPermit(model: runtime.schedulerSlots[index], tokens: estimate) {
+                try await runtime.providers[index].complete(request, onDelta: onDelta)
             }
             let usage = reply.response.usage
             let usd = model.usd(input: usage.inputTokens, output: usage.outputTokens)

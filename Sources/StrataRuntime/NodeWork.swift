@@ -20,11 +20,11 @@ extension QueryRun {
         case .collect:
             return .pool(try collect(layer, inputs: inputs, context: context))
         case .critique:
-            return try await critique(layer, pool: inputPool, context: context)
+            return try await critique(node, pool: inputPool, context: context)
         case .parseCritiques:
             return .pool(Pool(candidates: try attachCritiques(layer, pool: nonEmpty(inputPool), reply: inputs.last ?? .skipped, context: context)))
         case .rank:
-            return try await rankCall(layer, pool: inputPool, context: context)
+            return try await rankCall(node, layer: layer, pool: inputPool, context: context)
         case .selectTopK:
             return .pool(Pool(candidates: try selectTopK(layer, pool: nonEmpty(inputPool), reply: inputs.last ?? .skipped, context: context)))
         case .verifyReasoning:
@@ -41,7 +41,7 @@ extension QueryRun {
                         layer, pool: nonEmpty(inputPool), verdicts: Array(inputs.dropFirst()),
                         streamed: plan.streamed[position], context: context)))
         case .writeTests:
-            return try await writeTests(layer, context: context)
+            return try await writeTests(node, layer: layer, context: context)
         case .executeTests, .judgeTests:
             guard let candidate = candidate(for: node, inputs: inputs), let tests = tests(layer, inputs: inputs) else { return .skipped }
             return try await grade(node, layer: layer, candidate: candidate, tests: tests, context: context)

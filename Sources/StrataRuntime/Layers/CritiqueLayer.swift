@@ -9,22 +9,21 @@ import StrataSyntax
 extension QueryRun {
     /// One call lists strengths and weaknesses of every candidate; the reply is
     /// split into exactly N critiques, asked again with new seeds when it cannot be.
-    func critique(_ layer: CheckedLayer, pool: Pool, context: LayerContext) async throws -> NodeOutput {
-        guard !pool.candidates.isEmpty else { return .skipped }
+    func critique(_ node: GraphNode, pool: Pool, context: LayerContext) async throws -> NodeOutput {
+        guard !pool.candidates.isEmpty, let spec = node.call else { return .skipped }
         let prompt = PromptRenderer.render(
-            layer.prompts[.critique] ?? "",
+            spec.prompt,
             [
                 "query": PromptRenderer.queryText(queryMessages),
                 "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: false),
                 "n": String(pool.candidates.count),
             ])
-        let structured = layer.structuredOutput
+        let structured = spec.structured
         let message = structured ? prompt + CritiqueReply.format.instruction : prompt
         var lastProblem = "no reply"
         for attempt in 0...runtime.options.malformedRetries {
             switch await context.call(
-                CallRole.critique.rawValue, entry: layer.entries[0], messages: [.user(message)], sample: nil,
-                candidate: nil, seedOffset: attempt * 1_000_003,
+                spec, messages: [.user(message)], candidate: nil, seedOffset: attempt * 1_000_003,
                 schema: structured ? CritiqueReply.format.schema : nil)
             {
             case .success(let text):

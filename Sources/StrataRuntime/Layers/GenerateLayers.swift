@@ -12,9 +12,8 @@ extension QueryRun {
     func generate(_ node: GraphNode, layer: CheckedLayer, pool: Pool, context: LayerContext) async throws -> NodeOutput {
         let isFuse = layer.kind == .fuse
         if isFuse, pool.candidates.isEmpty { return .skipped }
-        let role: CallRole = isFuse ? .fuse : .generate
-        let entry = layer.entries[node.entry ?? 0]
-        let template = entry.prompt ?? layer.prompts[role] ?? ""
+        guard let spec = node.call else { return .skipped }
+        let template = spec.prompt
         let messages: [ChatMessage]
         if isFuse {
             let prompt = PromptRenderer.render(
@@ -29,32 +28,30 @@ extension QueryRun {
         } else {
             messages = [.system(template)] + queryMessages
         }
-        let sample = node.sample ?? 0
-        let name = runtime.pipeline.models[entry.model].name
-        if node.completions > 1 {
-            let samples = sample..<(sample + node.completions)
-            let results = await context.replies(role.rawValue, entry: entry, messages: messages, samples: samples, candidate: nil)
+        let sample = spec.sample ?? 0
+        let name = runtime.pipeline.models[spec.model].name
+        if spec.completions > 1 {
+            let results = await context.replies(spec, messages: messages, candidate: nil)
             if Task.isCancelled { throw CancellationError() }
             return .samples(
-                zip(samples, results).map { index, result in
-                    candidate(result, origin: "\(name)#\(index)", entry: entry, context: context)
+                zip(sample..., results).map { index, result in
+                    candidate(result, origin: "\(name)#\(index)", spec: spec, context: context)
                 })
         }
         let isLast = plan.layerOf[node.id] == runtime.pipeline.layers.count - 1
         let streamThis = isLast && plan.callCounts[plan.layerOf[node.id]] == 1 ? onDelta : nil
-        let result = await context.reply(role.rawValue, entry: entry, messages: messages, sample: sample, candidate: nil, onDelta: streamThis)
+        let result = await context.reply(spec, messages: messages, candidate: nil, onDelta: streamThis)
         if Task.isCancelled { throw CancellationError() }
-        return .generated(candidate(result, origin: "\(name)#\(sample)", entry: entry, context: context))
+        return .generated(candidate(result, origin: "\(name)#\(sample)", spec: spec, context: context))
     }
 
     /// A sample's reply as a candidate, or why it was dropped (noted either way when it matters).
     func candidate(
-        _ result: Result<CallReply, ProviderError>, origin: String, entry: CheckedEntry,
-        context: LayerContext
+        _ result: Result<CallReply, ProviderError>, origin: String, spec: CallSpec, context: LayerContext
     ) -> Result<Candidate, FailedCall> {
         switch result {
         case .success(let reply):
-            if reply.truncated { context.note("\(origin) stopped at max_tokens (\(entry.sampling.maxTokens))") }
+            if reply.truncated { context.note("\(origin) stopped at max_tokens (\(spec.sampling.maxTokens))") }
             return .success(Candidate(text: reply.text, origin: origin, truncated: reply.truncated ? true : nil))
         case .failure(let error):
             context.note("dropped \(origin): \(error)")

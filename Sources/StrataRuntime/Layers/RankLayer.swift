@@ -8,21 +8,19 @@ import StrataSyntax
 /// `rank`: one call orders the pool; the top k go on.
 extension QueryRun {
     /// One call asks for a permutation of the pool.
-    func rankCall(_ layer: CheckedLayer, pool: Pool, context: LayerContext) async throws -> NodeOutput {
-        guard pool.candidates.count > 1 else { return .skipped }
+    func rankCall(_ node: GraphNode, layer: CheckedLayer, pool: Pool, context: LayerContext) async throws -> NodeOutput {
+        guard pool.candidates.count > 1, let spec = node.call else { return .skipped }
         let topK = min(layer.topK ?? 1, pool.candidates.count)
         var prompt = PromptRenderer.render(
-            layer.prompts[.rank] ?? "",
+            spec.prompt,
             [
                 "query": PromptRenderer.queryText(queryMessages),
                 "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true),
                 "n": String(pool.candidates.count),
                 "top_k": String(topK),
             ])
-        if layer.structuredOutput { prompt += RankingReply.format.instruction }
-        let result = await context.call(
-            CallRole.rank.rawValue, entry: layer.entries[0], messages: [.user(prompt)], sample: nil,
-            candidate: nil, schema: layer.structuredOutput ? RankingReply.format.schema : nil)
+        if spec.structured { prompt += RankingReply.format.instruction }
+        let result = await context.call(spec, messages: [.user(prompt)], candidate: nil, schema: spec.structured ? RankingReply.format.schema : nil)
         if case .failure(.cancelled) = result { throw CancellationError() }
         return .reply(result)
     }

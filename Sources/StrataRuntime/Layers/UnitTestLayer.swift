@@ -9,17 +9,13 @@ import StrataSyntax
 /// the sandbox or a judge, the best by tests passed go on.
 extension QueryRun {
     /// The test writer's call: assertions to execute, or statements for a judge.
-    func writeTests(_ layer: CheckedLayer, context: LayerContext) async throws -> NodeOutput {
+    func writeTests(_ node: GraphNode, layer: CheckedLayer, context: LayerContext) async throws -> NodeOutput {
+        guard let spec = node.call else { return .skipped }
         let execute = layer.mode == .execute
-        var prompt = PromptRenderer.render(
-            layer.prompts[.writeTests] ?? "",
-            ["query": PromptRenderer.queryText(query.messages), "test_count": String(layer.tests)])
+        var prompt = PromptRenderer.render(spec.prompt, ["query": PromptRenderer.queryText(query.messages), "test_count": String(layer.tests)])
         // Executable tests are code; only natural-language tests come back as JSON.
-        let structured = layer.structuredOutput && !execute
-        if structured { prompt += TestsReply.format.instruction }
-        switch await context.call(
-            CallRole.writeTests.rawValue, entry: layer.entries[0], messages: [.user(prompt)], sample: nil,
-            candidate: nil, schema: structured ? TestsReply.format.schema : nil)
+        if spec.structured { prompt += TestsReply.format.instruction }
+        switch await context.call(spec, messages: [.user(prompt)], candidate: nil, schema: spec.structured ? TestsReply.format.schema : nil)
         {
         case .success(let text):
             var tests = TestSet()
@@ -78,13 +74,11 @@ extension QueryRun {
             return .passed(count)
         }
         let testsText = tests.judged.enumerated().map { "[\($0.offset + 1)] \($0.element)" }.joined(separator: "\n")
+        guard let spec = node.call else { return .passed(0) }
         var prompt = PromptRenderer.render(
-            layer.prompts[.judgeTests] ?? "",
-            ["query": PromptRenderer.queryText(query.messages), "candidate": candidate.text, "tests": testsText])
-        if layer.structuredOutput { prompt += PassedReply.format.instruction }
-        switch await context.call(
-            CallRole.judgeTests.rawValue, entry: layer.entries[0], messages: [.user(prompt)], sample: nil,
-            candidate: index, schema: layer.structuredOutput ? PassedReply.format.schema : nil)
+            spec.prompt, ["query": PromptRenderer.queryText(query.messages), "candidate": candidate.text, "tests": testsText])
+        if spec.structured { prompt += PassedReply.format.instruction }
+        switch await context.call(spec, messages: [.user(prompt)], candidate: index, schema: spec.structured ? PassedReply.format.schema : nil)
         {
         case .success(let text): return .passed(ReplyParsers.passedCount(text, tests: tests.count))
         case .failure(.cancelled): throw CancellationError()

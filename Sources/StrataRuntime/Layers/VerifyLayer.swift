@@ -8,27 +8,23 @@ import StrataSyntax
 /// `verify`: per candidate, a reasoning call and a verdict call; the candidates judged correct go on.
 extension QueryRun {
     func verifyReasoning(_ node: GraphNode, layer: CheckedLayer, candidate: Candidate, context: LayerContext) async throws -> NodeOutput {
-        let prompt = PromptRenderer.render(
-            layer.prompts[.verifyReasoning] ?? "",
-            ["query": PromptRenderer.queryText(queryMessages), "candidate": candidate.text])
-        let result = await context.call(
-            CallRole.verifyReasoning.rawValue, entry: layer.entries[0], messages: [.user(prompt)],
-            sample: nil, candidate: node.candidate)
+        guard let spec = node.call else { return .skipped }
+        let prompt = PromptRenderer.render(spec.prompt, ["query": PromptRenderer.queryText(queryMessages), "candidate": candidate.text])
+        let result = await context.call(spec, messages: [.user(prompt)], candidate: node.candidate)
         if case .failure(.cancelled) = result { throw CancellationError() }
         return .reasoning(candidate, try? result.get())
     }
 
     /// The verdict on one candidate, asked again with new seeds while it cannot be read.
     func verdict(_ node: GraphNode, layer: CheckedLayer, candidate: Candidate, reasoning: String, context: LayerContext) async throws -> NodeOutput {
+        guard let spec = node.call else { return .verdict(nil) }
         var prompt = PromptRenderer.render(
-            layer.prompts[.verifyVerdict] ?? "",
-            ["query": PromptRenderer.queryText(queryMessages), "candidate": candidate.text, "reasoning": reasoning])
-        if layer.structuredOutput { prompt += VerdictReply.format.instruction }
+            spec.prompt, ["query": PromptRenderer.queryText(queryMessages), "candidate": candidate.text, "reasoning": reasoning])
+        if spec.structured { prompt += VerdictReply.format.instruction }
         for attempt in 0...runtime.options.malformedRetries {
             let result = await context.call(
-                CallRole.verifyVerdict.rawValue, entry: layer.entries[0], messages: [.user(prompt)],
-                sample: nil, candidate: node.candidate, seedOffset: attempt * 1_000_003,
-                schema: layer.structuredOutput ? VerdictReply.format.schema : nil)
+                spec, messages: [.user(prompt)], candidate: node.candidate, seedOffset: attempt * 1_000_003,
+                schema: spec.structured ? VerdictReply.format.schema : nil)
             switch result {
             case .success(let text):
                 if let verdict = ReplyParsers.verdict(text) { return .verdict(verdict) }
