@@ -3,7 +3,7 @@ import Strata
 
 /// The `--explain` report: what every layer did.
 enum Explanation {
-    static func render(_ result: RunResult, pipeline: CheckedPipeline) -> String {
+    static func render(_ result: RunResult) -> String {
         var out = ""
         for report in result.layers {
             out += "── layer \(report.index + 1): \(report.kind) — \(report.candidatesIn) in → \(report.candidates.count) out; \(usageLine(report.usage))\n"

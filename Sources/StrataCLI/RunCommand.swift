@@ -104,7 +104,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let result = await runtime.run(Query(prompt: prompt), onDelta: onDelta, onLayer: onLayer)
         writeTimeline([("query", result.timeline)])
-        if explain { print(Explanation.render(result, pipeline: runtime.pipeline)) }
+        if explain { print(Explanation.render(result)) }
         if let answer = result.answer {
             if stream, streamed.wroteAnything { print("") } else if !explain { print(answer) }
         } else {

@@ -105,13 +105,71 @@ public struct GraphNode: Sendable, Codable, Hashable {
     public var temperature: Double? { call?.sampling.temperature }
 }
 
+/// A layer as the runtime executes it: what its pure steps need to know
+/// (its calls carry the rest in their `CallSpec`s).
+public struct LayerSpec: Sendable, Codable, Hashable {
+    /// Where the layer is in the source (`GraphNode.layer`).
+    public var index: Int
+    public var kind: LayerKind
+    public var topK: Int?
+    public var firstK: Int?
+    public var onEmpty: EmptyPolicy?
+    public var onFailure: FailurePolicy
+    public var onMalformed: MalformedPolicy
+    /// Unit tests: how many, from where, and whether they are executed or judged.
+    public var tests: Int
+    public var testSource: TestSource?
+    public var mode: UnitTestMode?
+    /// The sandbox's limits for executed tests.
+    public var timeoutSeconds: Double
+    public var memoryMB: Int
+    /// `write-tests`: whether every later layer's query carries the tests.
+    public var showsTests: Bool
+    public var lengthControl: Bool
+    /// A vote: how each candidate's answer is read, when it stops drawing samples, and how many it draws at a time.
+    public var extractor: AnswerExtractorKind?
+    public var earlyStop: EarlyStop?
+    public var wave: Int
+    /// An ensemble that goes on with the first `quorum` samples to arrive.
+    public var quorum: Int?
+
+    init(_ layer: CheckedLayer) {
+        index = layer.index
+        kind = layer.kind
+        topK = layer.topK
+        firstK = layer.firstK
+        onEmpty = layer.onEmpty
+        onFailure = layer.onFailure
+        onMalformed = layer.onMalformed
+        tests = layer.tests
+        testSource = layer.testSource
+        mode = layer.mode
+        timeoutSeconds = layer.timeoutSeconds
+        memoryMB = layer.memoryMB
+        showsTests = layer.showsTests
+        lengthControl = layer.lengthControl
+        extractor = layer.extractor
+        earlyStop = layer.earlyStop
+        wave = layer.wave
+        quorum = layer.quorum
+    }
+}
+
 /// The compiled form of a pipeline for one query: one node per LLM call (at
-/// its worst case) plus the pure steps between them.
+/// its worst case) plus the pure steps between them — everything the
+/// runtime needs to run it.
 public struct ExecutionGraph: Sendable, Codable {
     public var pipeline: String
-    public var models: [String]
-    public var layers: [LayerKind]
+    /// The models the calls go to (`CallSpec.model` indexes them).
+    public var models: [ResolvedModel]
+    /// The layers in order (`GraphNode.layer` is a layer's `index`, its place in the source).
+    public var layers: [LayerSpec]
     public var nodes: [GraphNode]
     /// The node whose output is the answer.
     public var answer: Int
+    /// `budget.latency_s`: when it runs out, the query answers with what it has.
+    public var latencyBudget: Double?
+
+    /// The position of the ensemble layer: first, or second after `write-tests`.
+    public var ensemblePosition: Int { layers.firstIndex { $0.kind == .ensemble } ?? 0 }
 }

@@ -7,8 +7,8 @@ public enum GraphBuilder {
         var builder = Builder(pipeline: pipeline)
         builder.buildAll()
         return ExecutionGraph(
-            pipeline: pipeline.name ?? pipeline.file, models: pipeline.models.map(\.name),
-            layers: pipeline.layers.map(\.kind), nodes: builder.nodes, answer: builder.nodes.count - 1)
+            pipeline: pipeline.name ?? pipeline.file, models: pipeline.models, layers: pipeline.layers.map(LayerSpec.init),
+            nodes: builder.nodes, answer: builder.nodes.count - 1, latencyBudget: pipeline.budget.latencySeconds)
     }
 }
 

@@ -36,7 +36,7 @@ public struct GraphRenderer: Sendable {
 
     func label(_ node: GraphNode) -> String {
         var parts = [node.operation.rawValue]
-        if let model = node.model { parts.append(graph.models[model]) }
+        if let model = node.model { parts.append(graph.models[model].name) }
         if let sample = node.sample {
             parts.append(node.completions > 1 ? "#\(sample)–\(sample + node.completions - 1) (n=\(node.completions))" : "#\(sample)")
         }
@@ -165,7 +165,7 @@ public struct GraphRenderer: Sendable {
             let saved = node.inputTokens * (node.completions - 1)
             let usd = pipeline.models[model].usd(input: saved, output: 0)
             lines.append(
-                "Layer \(node.layer + 1) (\(layers[offset].kind.rawValue)) asks \(graph.models[model]) for \(node.completions) samples in one request (n): "
+                "Layer \(node.layer + 1) (\(layers[offset].kind.rawValue)) asks \(graph.models[model].name) for \(node.completions) samples in one request (n): "
                     + "the prompt is sent and billed once, \(saved) input tokens (\(formatUSD(usd)) USD) fewer than \(node.completions) requests.")
         }
         if let seconds = pipeline.budget.latencySeconds {

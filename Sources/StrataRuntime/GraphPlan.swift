@@ -10,7 +10,7 @@ struct GraphPlan: Sendable {
     let dependents: [[Int]]
     /// For each layer (by position), the node that yields its pool.
     let poolNodes: [Int]
-    /// For each node, the position of its layer in `pipeline.layers`.
+    /// For each node, the position of its layer in `graph.layers`.
     let layerOf: [Int]
     /// For each layer, whether its per-candidate nodes wait on the previous
     /// layer's calls rather than its pool (so a candidate's position is that of its call).
@@ -24,15 +24,15 @@ struct GraphPlan: Sendable {
     /// The node whose output is the answer.
     var answer: Int { graph.answer }
 
-    init(pipeline: CheckedPipeline, graph: ExecutionGraph) {
+    init(graph: ExecutionGraph) {
         self.graph = graph
         var position: [Int: Int] = [:]
-        for (offset, layer) in pipeline.layers.enumerated() { position[layer.index] = offset }
+        for (offset, layer) in graph.layers.enumerated() { position[layer.index] = offset }
         var dependents = [[Int]](repeating: [], count: graph.nodes.count)
-        var poolNodes = [Int](repeating: graph.answer, count: pipeline.layers.count)
+        var poolNodes = [Int](repeating: graph.answer, count: graph.layers.count)
         var layerOf = [Int](repeating: 0, count: graph.nodes.count)
-        var streamed = [Bool](repeating: false, count: pipeline.layers.count)
-        var callCounts = [Int](repeating: 0, count: pipeline.layers.count)
+        var streamed = [Bool](repeating: false, count: graph.layers.count)
+        var callCounts = [Int](repeating: 0, count: graph.layers.count)
         for node in graph.nodes {
             for dependency in node.dependencies { dependents[dependency].append(node.id) }
             let layer = position[node.layer] ?? 0
@@ -53,14 +53,14 @@ struct GraphPlan: Sendable {
         self.layerOf = layerOf
         self.streamed = streamed
         self.callCounts = callCounts
-        let ensemble = pipeline.ensemblePosition
+        let ensemble = graph.ensemblePosition
         ensembleCalls = graph.nodes.filter { layerOf[$0.id] == ensemble && $0.operation == .generate }.map(\.id)
-        if pipeline.layers.count > ensemble + 1, pipeline.layers[ensemble].kind == .ensemble, pipeline.layers[ensemble + 1].kind == .vote,
-            let rule = pipeline.layers[ensemble + 1].earlyStop
+        if graph.layers.count > ensemble + 1, graph.layers[ensemble].kind == .ensemble, graph.layers[ensemble + 1].kind == .vote,
+            let rule = graph.layers[ensemble + 1].earlyStop
         {
             earlyStop = EarlyStopGate(
-                calls: ensembleCalls, wave: max(1, pipeline.layers[ensemble + 1].wave), rule: rule,
-                extractor: pipeline.layers[ensemble + 1].extractor ?? .numeric, voteLayer: ensemble + 1)
+                calls: ensembleCalls, wave: max(1, graph.layers[ensemble + 1].wave), rule: rule,
+                extractor: graph.layers[ensemble + 1].extractor ?? .numeric, voteLayer: ensemble + 1)
         } else {
             earlyStop = nil
         }

@@ -11,7 +11,7 @@ import StrataSyntax
 extension QueryRun {
     func work(_ node: GraphNode, inputs: [NodeOutput]) async throws -> NodeOutput {
         let position = plan.layerOf[node.id]
-        let layer = runtime.pipeline.layers[position]
+        let layer = runtime.graph.layers[position]
         let context = contexts[position]
         let inputPool = inputs.lazy.compactMap(\.pool).first ?? .empty
         switch node.operation {

@@ -58,7 +58,8 @@ public struct RuntimeOptions: Sendable {
 /// try await runtime.shutdown()
 /// ```
 public final class PipelineRuntime: Sendable {
-    public let pipeline: CheckedPipeline
+    /// What every query runs: the compiled graph, its models and its layers' parameters.
+    public var graph: ExecutionGraph { plan.graph }
     let options: RuntimeOptions
     let providers: [any ChatProvider]
     let scheduler: CallScheduler
@@ -70,33 +71,33 @@ public final class PipelineRuntime: Sendable {
 
     /// A runtime for a compiled pipeline: queries run its graph.
     public convenience init(compiled: CompiledPipeline, options: RuntimeOptions = RuntimeOptions()) throws {
-        try self.init(pipeline: compiled.pipeline, graph: compiled.graph, options: options)
+        try self.init(graph: compiled.graph, options: options)
     }
 
     /// A runtime for a checked pipeline, compiling its graph.
     public convenience init(pipeline: CheckedPipeline, options: RuntimeOptions = RuntimeOptions()) throws {
-        try self.init(pipeline: pipeline, graph: GraphBuilder.build(pipeline), options: options)
+        try self.init(graph: GraphBuilder.build(pipeline), options: options)
     }
 
-    init(pipeline: CheckedPipeline, graph: ExecutionGraph, options: RuntimeOptions) throws {
-        self.pipeline = pipeline
+    /// A runtime for an execution graph: all it needs to run queries.
+    public init(graph: ExecutionGraph, options: RuntimeOptions = RuntimeOptions()) throws {
         self.options = options
-        plan = GraphPlan(pipeline: pipeline, graph: graph)
-        let needsHTTP = pipeline.models.contains { options.providers[$0.name] == nil }
+        plan = GraphPlan(graph: graph)
+        let needsHTTP = graph.models.contains { options.providers[$0.name] == nil }
         let client = needsHTTP ? HTTPChatProvider.makeClient(timeouts: options.timeouts) : nil
         self.client = client
-        providers = pipeline.models.map { model in
+        providers = graph.models.map { model in
             options.providers[model.name]
                 ?? HTTPChatProvider(
                     endpoint: model.endpoint, client: client!, retry: options.retry, timeouts: options.timeouts,
                     environment: options.environment, clock: options.clock)
         }
-        let limits = pipeline.models.map {
+        let limits = graph.models.map {
             ModelLimits(maxInFlight: $0.maxInFlight, requestsPerMinute: $0.requestsPerMinute, tokensPerMinute: $0.tokensPerMinute)
         }
         if let shared = options.scheduler {
             scheduler = shared
-            schedulerSlots = zip(pipeline.models, limits).map { shared.slot(for: $0.identity, limits: $1) }
+            schedulerSlots = zip(graph.models, limits).map { shared.slot(for: $0.identity, limits: $1) }
         } else {
             scheduler = CallScheduler(limits: limits, clock: options.clock)
             schedulerSlots = Array(limits.indices)
@@ -116,7 +117,7 @@ public final class PipelineRuntime: Sendable {
 
     /// The most calls that were in flight at once for the named model.
     public func peakInFlight(model name: String) -> Int {
-        pipeline.models.firstIndex { $0.name == name }.map { scheduler.peakInFlight(model: schedulerSlots[$0]) } ?? 0
+        graph.models.firstIndex { $0.name == name }.map { scheduler.peakInFlight(model: schedulerSlots[$0]) } ?? 0
     }
 
     /// Answers one query by running the pipeline's execution graph: each node
@@ -135,12 +136,9 @@ public final class PipelineRuntime: Sendable {
     /// final layer generates with one call. Otherwise (it selects, or makes
     /// several calls) the answer arrives as one delta at the end.
     public var streamsTokens: Bool {
-        guard let last = pipeline.layers.last, last.kind == .ensemble || last.kind == .fuse else { return false }
-        return plan.callCounts[pipeline.layers.count - 1] == 1
+        guard let last = graph.layers.last, last.kind == .ensemble || last.kind == .fuse else { return false }
+        return plan.callCounts[graph.layers.count - 1] == 1
     }
-
-    /// The execution graph every query runs.
-    public var graph: ExecutionGraph { plan.graph }
 }
 
 /// Why a query stopped.

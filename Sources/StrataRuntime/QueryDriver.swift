@@ -11,7 +11,7 @@ struct QueryDriver {
     let run: QueryRun
     let sink: AsyncStream<QueryRun.Completion>.Continuation
     let nodes: [GraphNode]
-    let layers: [CheckedLayer]
+    let layers: [LayerSpec]
     var remaining: [Int]
     var outputs: [NodeOutput?]
     /// Nodes that are no longer needed: they finish as `.skipped` instead of running.
@@ -39,18 +39,18 @@ struct QueryDriver {
         self.run = run
         self.sink = sink
         nodes = run.plan.graph.nodes
-        layers = run.runtime.pipeline.layers
+        layers = run.runtime.graph.layers
         remaining = nodes.map(\.dependencies.count)
         outputs = [NodeOutput?](repeating: nil, count: nodes.count)
         layerStart = [Date?](repeating: nil, count: layers.count)
         ready = nodes.filter(\.dependencies.isEmpty).map(\.id)
-        let models = run.runtime.pipeline.models
+        let models = run.runtime.graph.models
         waitingCalls = [[Int]](repeating: [], count: models.count)
         waitingHead = [Int](repeating: 0, count: models.count)
         runningCalls = [Int](repeating: 0, count: models.count)
         callRoom = models.map { 2 * $0.maxInFlight }
         waves = WaveRelease(run.plan.earlyStop)
-        quorum = QuorumWatch(pipeline: run.runtime.pipeline, plan: run.plan)
+        quorum = QuorumWatch(graph: run.runtime.graph, plan: run.plan)
     }
 
     var plan: GraphPlan { run.plan }
@@ -225,7 +225,7 @@ struct QueryDriver {
 
     /// Anytime: the last complete layer's pool (or the samples that arrived), with a notice.
     mutating func answerOutOfTime() -> Pool {
-        let deadline = run.runtime.pipeline.budget.latencySeconds ?? 0
+        let deadline = run.runtime.graph.latencyBudget ?? 0
         let pool = run.anytimePool(reports: reports, outputs: outputs)
         let running = layers[min(reports.count, layers.count - 1)]
         let kept = reports.last.map { "layer \($0.index + 1) (\($0.kind))'s pool" } ?? "the samples that had arrived"

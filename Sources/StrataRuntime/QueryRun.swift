@@ -36,7 +36,7 @@ final class QueryRun: Sendable {
         self.queryID = id
         self.onDelta = onDelta
         self.onLayer = onLayer
-        contexts = runtime.pipeline.layers.map { [started] in
+        contexts = runtime.graph.layers.map { [started] in
             LayerContext(runtime: runtime, layer: $0, query: id, querySeed: query.seedOffset, origin: started)
         }
     }
@@ -47,7 +47,7 @@ final class QueryRun: Sendable {
         let (completions, sink) = AsyncStream.makeStream(of: Completion.self)
         var driver = QueryDriver(run: self, sink: sink)
         // budget.latency_s holds at run time too: when it runs out, the query answers with what it has.
-        if let seconds = runtime.pipeline.budget.latencySeconds {
+        if let seconds = runtime.graph.latencyBudget {
             let deadline = Deadline(seconds: seconds, on: runtime.options.clock)
             tasks.start(Self.deadlineNode) {
                 try? await deadline.wait()

@@ -61,12 +61,12 @@ struct QuorumWatch {
     private var arrived = 0
     private var met = false
 
-    init?(pipeline: CheckedPipeline, plan: GraphPlan) {
-        guard pipeline.layers.indices.contains(pipeline.ensemblePosition), let quorum = pipeline.layers[pipeline.ensemblePosition].quorum else {
+    init?(graph: ExecutionGraph, plan: GraphPlan) {
+        guard graph.layers.indices.contains(graph.ensemblePosition), let quorum = graph.layers[graph.ensemblePosition].quorum else {
             return nil
         }
         self.quorum = quorum
-        layer = pipeline.ensemblePosition
+        layer = graph.ensemblePosition
         calls = plan.ensembleCalls
     }
 

@@ -19,7 +19,7 @@ struct ChatCompletionsEndpoint: Sendable {
         try await admit(context)
         let run = CompletionRun(
             pipeline: pipeline, request: parsed, requestID: context.requestID,
-            timeout: server.options.timeout(latencyBudget: pipeline.runtime.pipeline.budget.latencySeconds),
+            timeout: server.options.timeout(latencyBudget: pipeline.runtime.graph.latencyBudget),
             tickInterval: parsed.stream ? server.options.keepAlive : nil, clock: server.options.clock)
         if parsed.stream {
             return StreamedCompletion(server: server, run: run, record: context.record, started: context.startedAt)

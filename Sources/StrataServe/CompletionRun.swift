@@ -31,7 +31,7 @@ struct CompletionRun: Sendable {
 
     /// Runs every choice, sending events to `events` (which ends when all choices have finished or the request timed out).
     func start(_ events: AsyncStream<RunEvent>.Continuation) async {
-        let layerCount = pipeline.runtime.pipeline.layers.count
+        let layerCount = pipeline.runtime.graph.layers.count
         await withTaskGroup(of: Bool.self) { group in
             for index in 0..<request.n {
                 group.addTask {

@@ -67,7 +67,7 @@ struct StreamedCompletion: Sendable {
         let token = connection?.onClose { runner.cancel() }
         defer { connection?.remove(token) }
         // A first byte at once: the client knows the request was accepted.
-        try await writer.write(Self.comment("strata \(run.pipeline.name): \(run.pipeline.runtime.pipeline.layers.count) layer(s)"))
+        try await writer.write(Self.comment("strata \(run.pipeline.name): \(run.pipeline.runtime.graph.layers.count) layer(s)"))
         for await event in events {
             switch event {
             case .tick:

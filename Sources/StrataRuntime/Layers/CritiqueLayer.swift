@@ -38,7 +38,7 @@ extension QueryRun {
         return .critiques(.failure(FailedCall(reason: lastProblem)))
     }
 
-    func attachCritiques(_ layer: CheckedLayer, pool: Pool, reply: NodeOutput, context: LayerContext) throws -> [Candidate] {
+    func attachCritiques(_ layer: LayerSpec, pool: Pool, reply: NodeOutput, context: LayerContext) throws -> [Candidate] {
         switch reply {
         case .critiques(.success(let critiques)):
             return zip(pool.candidates, critiques).map { candidate, critique in

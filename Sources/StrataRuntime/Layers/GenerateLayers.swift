@@ -9,7 +9,7 @@ import StrataSyntax
 /// (or per request with `n`), and the step that gathers them into the pool.
 extension QueryRun {
     /// One sample of an ensemble or fuse entry, with its own seed.
-    func generate(_ node: GraphNode, layer: CheckedLayer, pool: Pool, context: LayerContext) async throws -> NodeOutput {
+    func generate(_ node: GraphNode, layer: LayerSpec, pool: Pool, context: LayerContext) async throws -> NodeOutput {
         let isFuse = layer.kind == .fuse
         if isFuse, pool.candidates.isEmpty { return .skipped }
         guard let spec = node.call else { return .skipped }
@@ -29,7 +29,7 @@ extension QueryRun {
             messages = [.system(template)] + queryMessages
         }
         let sample = spec.sample ?? 0
-        let name = runtime.pipeline.models[spec.model].name
+        let name = runtime.graph.models[spec.model].name
         if spec.completions > 1 {
             let results = await context.replies(spec, messages: messages, candidate: nil)
             if Task.isCancelled { throw CancellationError() }
@@ -38,7 +38,7 @@ extension QueryRun {
                     candidate(result, origin: "\(name)#\(index)", spec: spec, context: context)
                 })
         }
-        let isLast = plan.layerOf[node.id] == runtime.pipeline.layers.count - 1
+        let isLast = plan.layerOf[node.id] == runtime.graph.layers.count - 1
         let streamThis = isLast && plan.callCounts[plan.layerOf[node.id]] == 1 ? onDelta : nil
         let result = await context.reply(spec, messages: messages, candidate: nil, onDelta: streamThis)
         if Task.isCancelled { throw CancellationError() }
@@ -60,7 +60,7 @@ extension QueryRun {
     }
 
     /// The layer's candidates in call order; when every call failed, what its `on_failure` says.
-    func collect(_ layer: CheckedLayer, inputs: [NodeOutput], context: LayerContext) throws -> Pool {
+    func collect(_ layer: LayerSpec, inputs: [NodeOutput], context: LayerContext) throws -> Pool {
         let given = inputs.lazy.compactMap(\.pool).first ?? .empty
         if layer.kind != .ensemble, given.candidates.isEmpty { throw QueryFailure(reason: "no candidates to work on") }
         var candidates: [Candidate] = [], calls: [Int] = []
@@ -82,7 +82,7 @@ extension QueryRun {
             }
             if case .skipped = output { position += 1 }
         }
-        let isLast = layer.index == runtime.pipeline.layers.last?.index
+        let isLast = layer.index == runtime.graph.layers.last?.index
         if candidates.isEmpty {
             let reason = "every call failed (\(failures.first ?? "no calls"))"
             let fallback = try LayerFallback.apply(layer, pool: given.candidates, reason: reason, context: context)
@@ -90,7 +90,7 @@ extension QueryRun {
             return Pool(candidates: fallback, calls: nil)
         }
         // A single call streamed its text as it came; several show the first candidate once known.
-        if isLast, plan.callCounts[runtime.pipeline.layers.count - 1] != 1, let first = candidates.first?.text { onDelta?(first) }
+        if isLast, plan.callCounts[runtime.graph.layers.count - 1] != 1, let first = candidates.first?.text { onDelta?(first) }
         return Pool(candidates: candidates, calls: calls)
     }
 }

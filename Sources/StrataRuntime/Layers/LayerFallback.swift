@@ -1,10 +1,11 @@
 import StrataChecker
+import StrataCompiler
 
 /// What a layer whose every call failed hands on (fuse, unit-test).
 enum LayerFallback {
     /// What a layer whose every call failed hands on, by its `on_failure`
     /// policy; the fallback is recorded as a note the run result carries.
-    static func apply(_ layer: CheckedLayer, pool: [Candidate], reason: String, context: LayerContext) throws -> [Candidate] {
+    static func apply(_ layer: LayerSpec, pool: [Candidate], reason: String, context: LayerContext) throws -> [Candidate] {
         // Critiques describe the candidates they came with; a generating layer's output never carries them.
         let stripped =
             layer.kind.makesCandidates

@@ -8,7 +8,7 @@ import StrataSyntax
 /// `rank`: one call orders the pool; the top k go on.
 extension QueryRun {
     /// One call asks for a permutation of the pool.
-    func rankCall(_ node: GraphNode, layer: CheckedLayer, pool: Pool, context: LayerContext) async throws -> NodeOutput {
+    func rankCall(_ node: GraphNode, layer: LayerSpec, pool: Pool, context: LayerContext) async throws -> NodeOutput {
         guard pool.candidates.count > 1, let spec = node.call else { return .skipped }
         let topK = min(layer.topK ?? 1, pool.candidates.count)
         var prompt = PromptRenderer.render(
@@ -27,7 +27,7 @@ extension QueryRun {
 
     /// Reads the permutation, repairing a malformed one deterministically (the
     /// repair recorded), and keeps the top k.
-    func selectTopK(_ layer: CheckedLayer, pool: Pool, reply: NodeOutput, context: LayerContext) throws -> [Candidate] {
+    func selectTopK(_ layer: LayerSpec, pool: Pool, reply: NodeOutput, context: LayerContext) throws -> [Candidate] {
         let candidates = pool.candidates
         let topK = min(layer.topK ?? 1, candidates.count)
         guard candidates.count > 1 else {

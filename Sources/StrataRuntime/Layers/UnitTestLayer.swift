@@ -9,7 +9,7 @@ import StrataSyntax
 /// the sandbox or a judge, the best by tests passed go on.
 extension QueryRun {
     /// The test writer's call: assertions to execute, or statements for a judge.
-    func writeTests(_ node: GraphNode, layer: CheckedLayer, context: LayerContext) async throws -> NodeOutput {
+    func writeTests(_ node: GraphNode, layer: LayerSpec, context: LayerContext) async throws -> NodeOutput {
         guard let spec = node.call else { return .skipped }
         let execute = layer.mode == .execute
         var prompt = PromptRenderer.render(spec.prompt, ["query": PromptRenderer.queryText(query.messages), "test_count": String(layer.tests)])
@@ -35,7 +35,7 @@ extension QueryRun {
 
     /// `write-tests`: the tests go into every later layer's query; without
     /// tests, the later layers see the query alone (and a grader falls back).
-    func showTests(_ layer: CheckedLayer, written: NodeOutput, context: LayerContext) {
+    func showTests(_ layer: LayerSpec, written: NodeOutput, context: LayerContext) {
         switch written {
         case .tests(.success(let tests)) where tests.count > 0:
             guard layer.showsTests else { return }
@@ -55,14 +55,14 @@ extension QueryRun {
     }
 
     /// The tests a grader uses: the test writer's, or the dataset's.
-    func tests(_ layer: CheckedLayer, inputs: [NodeOutput]) -> TestSet? {
+    func tests(_ layer: LayerSpec, inputs: [NodeOutput]) -> TestSet? {
         if layer.testSource == .dataset { return query.tests.map { TestSet(executable: [$0]) } }
         for case .tests(.success(let tests)) in inputs where tests.count > 0 { return tests }
         return nil
     }
 
     /// Runs one candidate's code against the tests in the sandbox, or asks the judge which tests it passes.
-    func grade(_ node: GraphNode, layer: CheckedLayer, candidate: Candidate, tests: TestSet, context: LayerContext) async throws -> NodeOutput {
+    func grade(_ node: GraphNode, layer: LayerSpec, candidate: Candidate, tests: TestSet, context: LayerContext) async throws -> NodeOutput {
         let index = node.candidate ?? 0
         if layer.mode == .execute {
             // Model-written asserts run one by one; a dataset's test program runs whole (all or nothing).
@@ -89,7 +89,7 @@ extension QueryRun {
     /// Without tests a grader cannot reorder anything: the first `top_k` candidates go on in pool order, with a note,
     /// so the pipeline answers no worse than its first samples (a writer's failure or an unreadable reply never
     /// fails the query; `on_failure: pass-through` or `best-candidate` choose otherwise).
-    static func untested(_ layer: CheckedLayer, pool: [Candidate], reason: String, context: LayerContext) throws -> [Candidate] {
+    static func untested(_ layer: LayerSpec, pool: [Candidate], reason: String, context: LayerContext) throws -> [Candidate] {
         guard !pool.isEmpty else { throw QueryFailure(reason: reason) }
         let kept = Array(pool.prefix(layer.firstK ?? layer.topK ?? pool.count))
         context.fallback("\(reason); keeping the first \(kept.count) of \(pool.count) candidates in pool order, ungraded")
@@ -98,7 +98,7 @@ extension QueryRun {
 
     /// With `first_k`, the first k candidates (in pool order) that pass every test, when k do; otherwise drops
     /// candidates that pass no test, sorts by tests passed (stable) and keeps the top k.
-    func selectByTests(_ layer: CheckedLayer, pool: Pool, inputs: [NodeOutput], streamed: Bool, context: LayerContext) throws -> [Candidate] {
+    func selectByTests(_ layer: LayerSpec, pool: Pool, inputs: [NodeOutput], streamed: Bool, context: LayerContext) throws -> [Candidate] {
         if layer.testSource == .dataset {
             guard let tests = query.tests else { throw QueryFailure(reason: "the query carries no tests (test_source: dataset)") }
             noteTests(TestSet(executable: [tests]), context: context)

@@ -7,7 +7,7 @@ import StrataSyntax
 
 /// `verify`: per candidate, a reasoning call and a verdict call; the candidates judged correct go on.
 extension QueryRun {
-    func verifyReasoning(_ node: GraphNode, layer: CheckedLayer, candidate: Candidate, context: LayerContext) async throws -> NodeOutput {
+    func verifyReasoning(_ node: GraphNode, layer: LayerSpec, candidate: Candidate, context: LayerContext) async throws -> NodeOutput {
         guard let spec = node.call else { return .skipped }
         let prompt = PromptRenderer.render(spec.prompt, ["query": PromptRenderer.queryText(queryMessages), "candidate": candidate.text])
         let result = await context.call(spec, messages: [.user(prompt)], candidate: node.candidate)
@@ -16,7 +16,7 @@ extension QueryRun {
     }
 
     /// The verdict on one candidate, asked again with new seeds while it cannot be read.
-    func verdict(_ node: GraphNode, layer: CheckedLayer, candidate: Candidate, reasoning: String, context: LayerContext) async throws -> NodeOutput {
+    func verdict(_ node: GraphNode, layer: LayerSpec, candidate: Candidate, reasoning: String, context: LayerContext) async throws -> NodeOutput {
         guard let spec = node.call else { return .verdict(nil) }
         var prompt = PromptRenderer.render(
             spec.prompt, ["query": PromptRenderer.queryText(queryMessages), "candidate": candidate.text, "reasoning": reasoning])
@@ -39,7 +39,7 @@ extension QueryRun {
 
     /// Keeps the candidates judged correct, in pool order. With `first_k`, the
     /// first k correct ones (the driver stops the rest once they are known).
-    func filterVerdicts(_ layer: CheckedLayer, pool: Pool, verdicts: [NodeOutput], streamed: Bool, context: LayerContext) throws -> [Candidate] {
+    func filterVerdicts(_ layer: LayerSpec, pool: Pool, verdicts: [NodeOutput], streamed: Bool, context: LayerContext) throws -> [Candidate] {
         var kept: [Candidate] = []
         var unverified: [Candidate] = []
         for (index, candidate) in pool.candidates.enumerated() {

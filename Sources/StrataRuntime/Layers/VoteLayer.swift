@@ -1,4 +1,5 @@
 import StrataChecker
+import StrataCompiler
 import StrataSyntax
 
 /// `vote`: no model calls; the candidates with the most frequent answer go on.
@@ -6,7 +7,7 @@ enum VoteLayer {
     /// Self-consistency: extracts every candidate's answer, keeps the
     /// candidates whose answer is most frequent (ties broken by pool order),
     /// and records the counts. No model calls.
-    static func select(_ layer: CheckedLayer, pool: [Candidate], context: LayerContext) -> [Candidate] {
+    static func select(_ layer: LayerSpec, pool: [Candidate], context: LayerContext) -> [Candidate] {
         let kind = layer.extractor ?? .numeric
         let answers = pool.map { AnswerExtractor.extract(kind, from: $0.text) }
         var counts: [String: Int] = [:]
