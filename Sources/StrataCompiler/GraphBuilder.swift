@@ -4,7 +4,7 @@ import StrataSyntax
 /// Expands a checked pipeline into its execution graph.
 public enum GraphBuilder {
     public static func build(_ pipeline: CheckedPipeline) -> ExecutionGraph {
-        var builder = Builder(pipeline: pipeline)
+        var builder = GraphLowering(pipeline: pipeline)
         builder.buildAll()
         return ExecutionGraph(
             pipeline: pipeline.name ?? pipeline.file, models: pipeline.models, layers: pipeline.layers.map(LayerSpec.init),
@@ -12,7 +12,9 @@ public enum GraphBuilder {
     }
 }
 
-private struct Builder {
+/// The graph being built, and what the lowerings of the layers share:
+/// adding nodes and calls, and what the previous layer left for the next.
+struct GraphLowering {
     let pipeline: CheckedPipeline
     var nodes: [GraphNode] = []
 
@@ -103,95 +105,11 @@ private struct Builder {
         return inputs
     }
 
-    /// Adds a layer's nodes; returns the node that yields its pool.
+    /// Adds a layer's nodes through its kind's lowering; returns the node that yields its pool.
     mutating func build(_ layer: CheckedLayer, after previous: Int?) -> Int {
         let inputs = previous.map { [$0] } ?? []
-        let n = layer.poolIn.max
         let upstream = streamedCalls
         streamedCalls = nil
-        switch layer.kind {
-        case .ensemble, .fuse:
-            let role: CallRole = layer.kind == .ensemble ? .generate : .fuse
-            // Requests per model, for the waves of its concurrency limit.
-            var perModel: [Int: Int] = [:]
-            for entry in layer.entries { perModel[entry.model, default: 0] += batches(entry, in: layer) ? 1 : entry.samples }
-            var nextSample: [Int: Int] = [:]
-            var calls: [Int] = []
-            calls.reserveCapacity(perModel.values.reduce(0, +))
-            var batched = false
-            for (entryIndex, entry) in layer.entries.enumerated() {
-                let waveCount = waves(perModel[entry.model]!, model: entry.model)
-                let first = nextSample[entry.model, default: 0]
-                nextSample[entry.model] = first + entry.samples
-                if batches(entry, in: layer) {
-                    batched = true
-                    calls.append(
-                        call(
-                            layer, role, entry: entryIndex, sample: first, candidate: nil, dependencies: inputs, waves: waveCount,
-                            completions: entry.samples))
-                } else {
-                    for sample in first..<(first + entry.samples) {
-                        calls.append(call(layer, role, entry: entryIndex, sample: sample, candidate: nil, dependencies: inputs, waves: waveCount))
-                    }
-                }
-            }
-            // A fuse that may fall back hands on candidates no call made, a quorum keeps
-            // whichever samples arrive first, and a call with several completions makes
-            // several candidates: the next layer waits for their pool.
-            if layer.quorum == nil, !batched, layer.kind == .ensemble || layer.onFailure == .fail { streamedCalls = calls }
-            // The input pool too: a fuse whose every call fails falls back to it.
-            return add(layer.index, .collect, dependencies: inputs + calls)
-        case .critique:
-            let critique = call(layer, .critique, entry: 0, sample: nil, candidate: nil, dependencies: inputs, waves: 1)
-            return add(layer.index, .parseCritiques, dependencies: inputs + [critique])
-        case .rank:
-            let rank = call(layer, .rank, entry: 0, sample: nil, candidate: nil, dependencies: inputs, waves: 1)
-            return add(layer.index, .selectTopK, dependencies: inputs + [rank])
-        case .verify:
-            let waveCount = waves(n, model: layer.entries[0].model)
-            var verdicts: [Int] = []
-            for candidate in 0..<n {
-                let reasoning = call(
-                    layer, .verifyReasoning, entry: 0, sample: nil, candidate: candidate,
-                    dependencies: source(of: candidate, upstream: upstream, inputs: inputs), waves: waveCount)
-                verdicts.append(call(layer, .verifyVerdict, entry: 0, sample: nil, candidate: candidate, dependencies: [reasoning], waves: waveCount))
-            }
-            return add(layer.index, .filterVerdicts, dependencies: inputs + verdicts)
-        case .vote:
-            return add(layer.index, .vote, dependencies: inputs)
-        case .writeTests:
-            // Everything after waits for the tests, since every later query shows them.
-            let tests = call(layer, .writeTests, entry: 0, sample: nil, candidate: nil, dependencies: [], waves: 1)
-            writtenTests = tests
-            return add(layer.index, .showTests, dependencies: [tests])
-        case .unitTest:
-            // The tests depend on the query alone, so they are written while the candidates are.
-            var tests: [Int] = []
-            if layer.testSource == .model, !layer.entries.isEmpty {
-                tests.append(call(layer, .writeTests, entry: 0, sample: nil, candidate: nil, dependencies: [], waves: 1))
-            } else if layer.testSource == .written, let writtenTests {
-                tests.append(writtenTests)
-            }
-            var graded: [Int] = []
-            if layer.mode == .judge, !layer.entries.isEmpty {
-                let waveCount = waves(n, model: layer.entries[0].model)
-                for candidate in 0..<n {
-                    graded.append(
-                        call(
-                            layer, .judgeTests, entry: 0, sample: nil, candidate: candidate,
-                            dependencies: source(of: candidate, upstream: upstream, inputs: inputs) + tests, waves: waveCount))
-                }
-            } else {
-                // Sandbox runs are concurrent; each may take up to its full timeout.
-                for candidate in 0..<n {
-                    let id = add(
-                        layer.index, .executeTests, dependencies: source(of: candidate, upstream: upstream, inputs: inputs) + tests,
-                        seconds: layer.timeoutSeconds)
-                    nodes[id].candidate = candidate
-                    graded.append(id)
-                }
-            }
-            return add(layer.index, .selectByTests, dependencies: inputs + tests + graded)
-        }
+        return LayerLowerings.lowering(for: layer.kind).lower(layer, inputs: inputs, upstream: upstream, into: &self)
     }
 }
