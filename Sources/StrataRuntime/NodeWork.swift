@@ -1,75 +1,47 @@
 import Foundation
-import StrataChecker
 import StrataCompiler
 import StrataProviders
-import StrataSandbox
-import StrataSyntax
 
-/// What each kind of node does, as Grammar/README.md defines the layers: calls
-/// make candidates, critiques, rankings, verdicts and tests; pure steps turn
-/// them into the layer's pool.
-extension QueryRun {
-    func work(_ node: GraphNode, inputs: [NodeOutput]) async throws -> NodeOutput {
-        let position = plan.layerOf[node.id]
-        let layer = runtime.graph.layers[position]
-        let context = contexts[position]
-        let inputPool = inputs.lazy.compactMap(\.pool).first ?? .empty
-        switch node.operation {
-        case .generate, .fuse:
-            return try await generate(node, layer: layer, pool: inputPool, context: context)
-        case .collect:
-            return .pool(try collect(layer, inputs: inputs, context: context))
-        case .critique:
-            return try await critique(node, pool: inputPool, context: context)
-        case .parseCritiques:
-            return .pool(Pool(candidates: try attachCritiques(layer, pool: nonEmpty(inputPool), reply: inputs.last ?? .skipped, context: context)))
-        case .rank:
-            return try await rankCall(node, layer: layer, pool: inputPool, context: context)
-        case .selectTopK:
-            return .pool(Pool(candidates: try selectTopK(layer, pool: nonEmpty(inputPool), reply: inputs.last ?? .skipped, context: context)))
-        case .verifyReasoning:
-            guard let candidate = candidate(for: node, inputs: inputs) else { return .skipped }
-            return try await verifyReasoning(node, layer: layer, candidate: candidate, context: context)
-        case .verifyVerdict:
-            guard case .reasoning(let candidate, let reasoning)? = inputs.first else { return .skipped }
-            guard let reasoning else { return .verdict(nil) }
-            return try await verdict(node, layer: layer, candidate: candidate, reasoning: reasoning, context: context)
-        case .filterVerdicts:
-            return .pool(
-                Pool(
-                    candidates: try filterVerdicts(
-                        layer, pool: nonEmpty(inputPool), verdicts: Array(inputs.dropFirst()),
-                        streamed: plan.streamed[position], context: context)))
-        case .writeTests:
-            return try await writeTests(node, layer: layer, context: context)
-        case .executeTests, .judgeTests:
-            guard let candidate = candidate(for: node, inputs: inputs), let tests = tests(layer, inputs: inputs) else { return .skipped }
-            return try await grade(node, layer: layer, candidate: candidate, tests: tests, context: context)
-        case .selectByTests:
-            return .pool(
-                Pool(
-                    candidates: try selectByTests(
-                        layer, pool: nonEmpty(inputPool), inputs: inputs, streamed: plan.streamed[position],
-                        context: context)))
-        case .showTests:
-            showTests(layer, written: inputs.first ?? .skipped, context: context)
-            return .pool(.empty)
-        case .vote:
-            return .pool(Pool(candidates: VoteLayer.select(layer, pool: try nonEmpty(inputPool).candidates, context: context)))
-        case .answer:
-            return .pool(inputPool)
-        }
-    }
+/// What a node's work may use of its query's run, and nothing more: the
+/// query (as sent, and as its layer sees it), its layer's parameters, calls
+/// and notes, and its inputs.
+struct NodeContext: Sendable {
+    let node: GraphNode
+    let layer: LayerSpec
+    let inputs: [NodeOutput]
+    /// The query as the client sent it (a test writer sees it so).
+    let query: Query
+    /// The query as the layer sees it: with the tests a `write-tests` layer showed.
+    let messages: [ChatMessage]
+    /// The layer's calls, usage and notes.
+    let calls: LayerContext
+    /// Whether the layer's per-candidate nodes wait on the previous layer's calls
+    /// rather than its pool (so a candidate's position is that of its call).
+    let streamed: Bool
+    /// How many candidates the layer's calls make.
+    let layerCalls: Int
+    /// Where the answer's text goes as it is written: set for the last layer's nodes only.
+    let onDelta: (@Sendable (String) -> Void)?
+    /// Retries of a reply that cannot be parsed, each with a new seed.
+    let malformedRetries: Int
+    /// The models' names, for the candidates' origins.
+    let modelNames: [String]
+    /// Shows tests to every later layer's query (a `write-tests` layer).
+    let show: @Sendable (TestSet) -> Void
 
-    /// Every layer after the first works on candidates; with none it stops the query.
-    func nonEmpty(_ pool: Pool) throws -> Pool {
+    /// The pool the node was given (the first of its inputs that is one).
+    var pool: Pool { inputs.lazy.compactMap(\.pool).first ?? .empty }
+
+    /// The pool it was given, which must not be empty: every layer after the first works on candidates.
+    func nonEmptyPool() throws -> Pool {
+        let pool = pool
         if pool.candidates.isEmpty { throw QueryFailure(reason: "no candidates to work on") }
         return pool
     }
 
     /// The candidate a per-candidate node works on: the reply of the call it
     /// waits for, or its position in the pool it waits for.
-    func candidate(for node: GraphNode, inputs: [NodeOutput]) -> Candidate? {
+    var candidate: Candidate? {
         switch inputs.first {
         case .generated(.success(let candidate))?: return candidate
         case .pool(let pool)?:
@@ -80,9 +52,53 @@ extension QueryRun {
     }
 
     /// The output of the per-candidate node about the pool's candidate `index`.
-    func perCandidate(_ outputs: [NodeOutput], pool: Pool, index: Int, streamed: Bool) -> NodeOutput? {
+    func perCandidate(_ outputs: [NodeOutput], pool: Pool, index: Int) -> NodeOutput? {
         let position = streamed ? pool.calls?[index] : index
         guard let position, position < outputs.count else { return nil }
         return outputs[position]
+    }
+}
+
+/// What one kind of layer's nodes do, as Grammar/README.md defines the
+/// layers: calls make candidates, critiques, rankings, verdicts and tests;
+/// pure steps turn them into the layer's pool.
+protocol NodeExecutor: Sendable {
+    /// The node operations it runs.
+    var operations: [NodeOperation] { get }
+    func run(_ context: NodeContext) async throws -> NodeOutput
+}
+
+/// Every operation's executor, found by operation: a new kind of layer adds its type here.
+enum NodeExecutors {
+    static let all: [any NodeExecutor] = [
+        GeneratingExecutor(), CritiqueExecutor(), RankExecutor(), VerifyExecutor(), VoteExecutor(), WriteTestsExecutor(), UnitTestExecutor(),
+        AnswerExecutor(),
+    ]
+
+    private static let byOperation: [NodeOperation: any NodeExecutor] = Dictionary(
+        all.flatMap { executor in executor.operations.map { ($0, executor) } }, uniquingKeysWith: { first, _ in first })
+
+    static func executor(for operation: NodeOperation) -> any NodeExecutor {
+        guard let executor = byOperation[operation] else { preconditionFailure("no executor for \(operation): add its type to NodeExecutors.all") }
+        return executor
+    }
+}
+
+/// The final step: the last layer's pool.
+struct AnswerExecutor: NodeExecutor {
+    var operations: [NodeOperation] { [.answer] }
+
+    func run(_ context: NodeContext) async throws -> NodeOutput { .pool(context.pool) }
+}
+
+extension QueryRun {
+    func work(_ node: GraphNode, inputs: [NodeOutput]) async throws -> NodeOutput {
+        let position = plan.layerOf[node.id]
+        let isLast = position == runtime.graph.layers.count - 1
+        let context = NodeContext(
+            node: node, layer: runtime.graph.layers[position], inputs: inputs, query: query, messages: queryMessages, calls: contexts[position],
+            streamed: plan.streamed[position], layerCalls: plan.callCounts[position], onDelta: isLast ? onDelta : nil,
+            malformedRetries: runtime.options.malformedRetries, modelNames: runtime.graph.models.map(\.name), show: { [self] in show($0) })
+        return try await NodeExecutors.executor(for: node.operation).run(context)
     }
 }

@@ -89,8 +89,10 @@ import Testing
         let seconds = Date().timeIntervalSince(started)
         #expect(outcome.status != 0)
         #expect(outcome.stderr.contains("is the server running"), "\(outcome.stderr)")
-        // The first-contact tolerance is 8 s; a store that answered once gets its full outage tolerance instead.
-        #expect(seconds < 20, "gave up after \(seconds) s")
+        // The first-contact tolerance is 8 s (10 s with the slow-answer grace; 10.1 s measured alone); a store that
+        // answered once gets its full outage tolerance (120 s) instead. The bound tells the two apart with room for
+        // the whole suite loading two cores, which has stretched the process's 10 s to 21 s.
+        #expect(seconds < 40, "gave up after \(seconds) s")
         withExtendedLifetime(closed) {}
     }
 }

@@ -6,22 +6,30 @@ import StrataSandbox
 import StrataSyntax
 
 /// `critique`: one call lists strengths and weaknesses of every candidate.
-extension QueryRun {
+struct CritiqueExecutor: NodeExecutor {
+    var operations: [NodeOperation] { [.critique, .parseCritiques] }
+
+    func run(_ context: NodeContext) async throws -> NodeOutput {
+        if context.node.operation == .critique { return try await critique(context) }
+        return .pool(Pool(candidates: try attachCritiques(context, pool: try context.nonEmptyPool(), reply: context.inputs.last ?? .skipped)))
+    }
+
     /// One call lists strengths and weaknesses of every candidate; the reply is
     /// split into exactly N critiques, asked again with new seeds when it cannot be.
-    func critique(_ node: GraphNode, pool: Pool, context: LayerContext) async throws -> NodeOutput {
-        guard !pool.candidates.isEmpty, let spec = node.call else { return .skipped }
+    func critique(_ node: NodeContext) async throws -> NodeOutput {
+        let pool = node.pool, context = node.calls
+        guard !pool.candidates.isEmpty, let spec = node.node.call else { return .skipped }
         let prompt = PromptRenderer.render(
             spec.prompt,
             [
-                "query": PromptRenderer.queryText(queryMessages),
+                "query": PromptRenderer.queryText(node.messages),
                 "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: false),
                 "n": String(pool.candidates.count),
             ])
         let structured = spec.structured
         let message = structured ? prompt + CritiqueReply.format.instruction : prompt
         var lastProblem = "no reply"
-        for attempt in 0...runtime.options.malformedRetries {
+        for attempt in 0...node.malformedRetries {
             switch await context.call(
                 spec, messages: [.user(message)], candidate: nil, seedOffset: attempt * 1_000_003,
                 schema: structured ? CritiqueReply.format.schema : nil)
@@ -38,7 +46,8 @@ extension QueryRun {
         return .critiques(.failure(FailedCall(reason: lastProblem)))
     }
 
-    func attachCritiques(_ layer: LayerSpec, pool: Pool, reply: NodeOutput, context: LayerContext) throws -> [Candidate] {
+    func attachCritiques(_ node: NodeContext, pool: Pool, reply: NodeOutput) throws -> [Candidate] {
+        let layer = node.layer, context = node.calls
         switch reply {
         case .critiques(.success(let critiques)):
             return zip(pool.candidates, critiques).map { candidate, critique in

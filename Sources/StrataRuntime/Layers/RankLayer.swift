@@ -6,15 +6,23 @@ import StrataSandbox
 import StrataSyntax
 
 /// `rank`: one call orders the pool; the top k go on.
-extension QueryRun {
+struct RankExecutor: NodeExecutor {
+    var operations: [NodeOperation] { [.rank, .selectTopK] }
+
+    func run(_ context: NodeContext) async throws -> NodeOutput {
+        if context.node.operation == .rank { return try await rankCall(context) }
+        return .pool(Pool(candidates: try selectTopK(context, pool: try context.nonEmptyPool(), reply: context.inputs.last ?? .skipped)))
+    }
+
     /// One call asks for a permutation of the pool.
-    func rankCall(_ node: GraphNode, layer: LayerSpec, pool: Pool, context: LayerContext) async throws -> NodeOutput {
-        guard pool.candidates.count > 1, let spec = node.call else { return .skipped }
+    func rankCall(_ node: NodeContext) async throws -> NodeOutput {
+        let pool = node.pool, layer = node.layer, context = node.calls
+        guard pool.candidates.count > 1, let spec = node.node.call else { return .skipped }
         let topK = min(layer.topK ?? 1, pool.candidates.count)
         var prompt = PromptRenderer.render(
             spec.prompt,
             [
-                "query": PromptRenderer.queryText(queryMessages),
+                "query": PromptRenderer.queryText(node.messages),
                 "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true),
                 "n": String(pool.candidates.count),
                 "top_k": String(topK),
@@ -27,7 +35,8 @@ extension QueryRun {
 
     /// Reads the permutation, repairing a malformed one deterministically (the
     /// repair recorded), and keeps the top k.
-    func selectTopK(_ layer: LayerSpec, pool: Pool, reply: NodeOutput, context: LayerContext) throws -> [Candidate] {
+    func selectTopK(_ node: NodeContext, pool: Pool, reply: NodeOutput) throws -> [Candidate] {
+        let layer = node.layer, context = node.calls
         let candidates = pool.candidates
         let topK = min(layer.topK ?? 1, candidates.count)
         guard candidates.count > 1 else {

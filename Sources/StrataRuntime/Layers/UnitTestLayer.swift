@@ -7,63 +7,26 @@ import StrataSyntax
 
 /// `unit-test`: tests written (or the dataset's), each candidate graded by
 /// the sandbox or a judge, the best by tests passed go on.
-extension QueryRun {
-    /// The test writer's call: assertions to execute, or statements for a judge.
-    func writeTests(_ node: GraphNode, layer: LayerSpec, context: LayerContext) async throws -> NodeOutput {
-        guard let spec = node.call else { return .skipped }
-        let execute = layer.mode == .execute
-        var prompt = PromptRenderer.render(spec.prompt, ["query": PromptRenderer.queryText(query.messages), "test_count": String(layer.tests)])
-        // Executable tests are code; only natural-language tests come back as JSON.
-        if spec.structured { prompt += TestsReply.format.instruction }
-        switch await context.call(spec, messages: [.user(prompt)], candidate: nil, schema: spec.structured ? TestsReply.format.schema : nil)
-        {
-        case .success(let text):
-            var tests = TestSet()
-            if execute {
-                tests.executable = Array(ReplyParsers.assertions(text).prefix(layer.tests))
-            } else {
-                tests.judged = Array(ReplyParsers.judgeTests(text).prefix(layer.tests))
-            }
-            if tests.count > 0 { noteTests(tests, context: context) }
-            return .tests(.success(tests))
-        case .failure(.cancelled):
-            throw CancellationError()
-        case .failure(let error):
-            return .tests(.failure(FailedCall(reason: "writing the tests failed: \(error)")))
-        }
-    }
+struct UnitTestExecutor: NodeExecutor {
+    var operations: [NodeOperation] { [.executeTests, .judgeTests, .selectByTests] }
 
-    /// `write-tests`: the tests go into every later layer's query; without
-    /// tests, the later layers see the query alone (and a grader falls back).
-    func showTests(_ layer: LayerSpec, written: NodeOutput, context: LayerContext) {
-        switch written {
-        case .tests(.success(let tests)) where tests.count > 0:
-            guard layer.showsTests else { return }
-            show(tests)
-            context.note("shown to every later layer")
-        case .tests(.failure(let failed)):
-            context.note("\(failed.reason); the later layers see the query alone")
-        default:
-            context.note("no tests could be read from the reply; the later layers see the query alone")
-        }
-    }
-
-    func noteTests(_ tests: TestSet, context: LayerContext) {
-        context.note(
-            "\(tests.count) test\(tests.count == 1 ? "" : "s")"
-                + (tests.executable.isEmpty ? ": " + tests.judged.joined(separator: " | ") : " to execute"))
+    func run(_ context: NodeContext) async throws -> NodeOutput {
+        if context.node.operation == .selectByTests { return .pool(Pool(candidates: try selectByTests(context, pool: try context.nonEmptyPool()))) }
+        guard let candidate = context.candidate, let tests = tests(context) else { return .skipped }
+        return try await grade(context, candidate: candidate, tests: tests)
     }
 
     /// The tests a grader uses: the test writer's, or the dataset's.
-    func tests(_ layer: LayerSpec, inputs: [NodeOutput]) -> TestSet? {
-        if layer.testSource == .dataset { return query.tests.map { TestSet(executable: [$0]) } }
-        for case .tests(.success(let tests)) in inputs where tests.count > 0 { return tests }
+    func tests(_ node: NodeContext) -> TestSet? {
+        if node.layer.testSource == .dataset { return node.query.tests.map { TestSet(executable: [$0]) } }
+        for case .tests(.success(let tests)) in node.inputs where tests.count > 0 { return tests }
         return nil
     }
 
     /// Runs one candidate's code against the tests in the sandbox, or asks the judge which tests it passes.
-    func grade(_ node: GraphNode, layer: LayerSpec, candidate: Candidate, tests: TestSet, context: LayerContext) async throws -> NodeOutput {
-        let index = node.candidate ?? 0
+    func grade(_ node: NodeContext, candidate: Candidate, tests: TestSet) async throws -> NodeOutput {
+        let layer = node.layer, context = node.calls
+        let index = node.node.candidate ?? 0
         if layer.mode == .execute {
             // Model-written asserts run one by one; a dataset's test program runs whole (all or nothing).
             let limits = SandboxLimits(memoryMB: layer.memoryMB, wallSeconds: layer.timeoutSeconds)
@@ -74,9 +37,9 @@ extension QueryRun {
             return .passed(count)
         }
         let testsText = tests.judged.enumerated().map { "[\($0.offset + 1)] \($0.element)" }.joined(separator: "\n")
-        guard let spec = node.call else { return .passed(0) }
+        guard let spec = node.node.call else { return .passed(0) }
         var prompt = PromptRenderer.render(
-            spec.prompt, ["query": PromptRenderer.queryText(query.messages), "candidate": candidate.text, "tests": testsText])
+            spec.prompt, ["query": PromptRenderer.queryText(node.query.messages), "candidate": candidate.text, "tests": testsText])
         if spec.structured { prompt += PassedReply.format.instruction }
         switch await context.call(spec, messages: [.user(prompt)], candidate: index, schema: spec.structured ? PassedReply.format.schema : nil)
         {
@@ -98,10 +61,11 @@ extension QueryRun {
 
     /// With `first_k`, the first k candidates (in pool order) that pass every test, when k do; otherwise drops
     /// candidates that pass no test, sorts by tests passed (stable) and keeps the top k.
-    func selectByTests(_ layer: LayerSpec, pool: Pool, inputs: [NodeOutput], streamed: Bool, context: LayerContext) throws -> [Candidate] {
+    func selectByTests(_ node: NodeContext, pool: Pool) throws -> [Candidate] {
+        let layer = node.layer, context = node.calls, inputs = node.inputs
         if layer.testSource == .dataset {
-            guard let tests = query.tests else { throw QueryFailure(reason: "the query carries no tests (test_source: dataset)") }
-            noteTests(TestSet(executable: [tests]), context: context)
+            guard let tests = node.query.tests else { throw QueryFailure(reason: "the query carries no tests (test_source: dataset)") }
+            WriteTestsExecutor.note(TestSet(executable: [tests]), context: context)
         } else {
             for case .tests(.failure(let failed)) in inputs where layer.onFailure != .fail {
                 return try LayerFallback.apply(layer, pool: pool.candidates, reason: failed.reason, context: context)
@@ -109,11 +73,11 @@ extension QueryRun {
             for case .tests(.failure(let failed)) in inputs {
                 return try Self.untested(layer, pool: pool.candidates, reason: failed.reason, context: context)
             }
-            guard tests(layer, inputs: inputs) != nil else {
+            guard tests(node) != nil else {
                 return try Self.untested(layer, pool: pool.candidates, reason: "no tests could be read from the test writer's reply", context: context)
             }
         }
-        let testCount = tests(layer, inputs: inputs)?.count ?? 0
+        let testCount = tests(node)?.count ?? 0
         let graded = inputs.filter {
             switch $0 {
             case .passed, .skipped: true
@@ -122,7 +86,7 @@ extension QueryRun {
         }
         let scored = pool.candidates.enumerated().map { index, candidate -> Candidate in
             var candidate = candidate
-            if case .passed(let count)? = perCandidate(graded, pool: pool, index: index, streamed: streamed) {
+            if case .passed(let count)? = node.perCandidate(graded, pool: pool, index: index) {
                 candidate.testsPassed = count
             } else {
                 candidate.testsPassed = 0
@@ -151,13 +115,6 @@ extension QueryRun {
         let sorted = survivors.enumerated().sorted { ($0.element.testsPassed ?? 0, -$0.offset) > ($1.element.testsPassed ?? 0, -$1.offset) }.map(\.element)
         return Array(sorted.prefix(layer.topK ?? sorted.count))
     }
-}
-
-/// The test writer's structured reply (judge mode only: executable tests are code).
-enum TestsReply {
-    static let format = ReplyFormat.object(
-        "tests", property: "tests", #"{"type":"array","items":{"type":"string"}}"#,
-        instruction: "\nAnswer in JSON: {\"tests\": [\"…\", …]}.")
 }
 
 /// The judge's structured reply: one boolean per test, in order.

@@ -6,24 +6,40 @@ import StrataSandbox
 import StrataSyntax
 
 /// `verify`: per candidate, a reasoning call and a verdict call; the candidates judged correct go on.
-extension QueryRun {
-    func verifyReasoning(_ node: GraphNode, layer: LayerSpec, candidate: Candidate, context: LayerContext) async throws -> NodeOutput {
-        guard let spec = node.call else { return .skipped }
-        let prompt = PromptRenderer.render(spec.prompt, ["query": PromptRenderer.queryText(queryMessages), "candidate": candidate.text])
-        let result = await context.call(spec, messages: [.user(prompt)], candidate: node.candidate)
+struct VerifyExecutor: NodeExecutor {
+    var operations: [NodeOperation] { [.verifyReasoning, .verifyVerdict, .filterVerdicts] }
+
+    func run(_ context: NodeContext) async throws -> NodeOutput {
+        switch context.node.operation {
+        case .verifyReasoning:
+            guard let candidate = context.candidate else { return .skipped }
+            return try await verifyReasoning(context, candidate: candidate)
+        case .verifyVerdict:
+            guard case .reasoning(let candidate, let reasoning)? = context.inputs.first else { return .skipped }
+            guard let reasoning else { return .verdict(nil) }
+            return try await verdict(context, candidate: candidate, reasoning: reasoning)
+        default:
+            return .pool(Pool(candidates: try filterVerdicts(context, pool: try context.nonEmptyPool(), verdicts: Array(context.inputs.dropFirst()))))
+        }
+    }
+
+    func verifyReasoning(_ node: NodeContext, candidate: Candidate) async throws -> NodeOutput {
+        guard let spec = node.node.call else { return .skipped }
+        let prompt = PromptRenderer.render(spec.prompt, ["query": PromptRenderer.queryText(node.messages), "candidate": candidate.text])
+        let result = await node.calls.call(spec, messages: [.user(prompt)], candidate: node.node.candidate)
         if case .failure(.cancelled) = result { throw CancellationError() }
         return .reasoning(candidate, try? result.get())
     }
 
     /// The verdict on one candidate, asked again with new seeds while it cannot be read.
-    func verdict(_ node: GraphNode, layer: LayerSpec, candidate: Candidate, reasoning: String, context: LayerContext) async throws -> NodeOutput {
-        guard let spec = node.call else { return .verdict(nil) }
+    func verdict(_ node: NodeContext, candidate: Candidate, reasoning: String) async throws -> NodeOutput {
+        guard let spec = node.node.call else { return .verdict(nil) }
         var prompt = PromptRenderer.render(
-            spec.prompt, ["query": PromptRenderer.queryText(queryMessages), "candidate": candidate.text, "reasoning": reasoning])
+            spec.prompt, ["query": PromptRenderer.queryText(node.messages), "candidate": candidate.text, "reasoning": reasoning])
         if spec.structured { prompt += VerdictReply.format.instruction }
-        for attempt in 0...runtime.options.malformedRetries {
-            let result = await context.call(
-                spec, messages: [.user(prompt)], candidate: node.candidate, seedOffset: attempt * 1_000_003,
+        for attempt in 0...node.malformedRetries {
+            let result = await node.calls.call(
+                spec, messages: [.user(prompt)], candidate: node.node.candidate, seedOffset: attempt * 1_000_003,
                 schema: spec.structured ? VerdictReply.format.schema : nil)
             switch result {
             case .success(let text):
@@ -39,12 +55,13 @@ extension QueryRun {
 
     /// Keeps the candidates judged correct, in pool order. With `first_k`, the
     /// first k correct ones (the driver stops the rest once they are known).
-    func filterVerdicts(_ layer: LayerSpec, pool: Pool, verdicts: [NodeOutput], streamed: Bool, context: LayerContext) throws -> [Candidate] {
+    func filterVerdicts(_ node: NodeContext, pool: Pool, verdicts: [NodeOutput]) throws -> [Candidate] {
+        let layer = node.layer, context = node.calls
         var kept: [Candidate] = []
         var unverified: [Candidate] = []
         for (index, candidate) in pool.candidates.enumerated() {
             var verdict: Bool?
-            if case .verdict(let value)? = perCandidate(verdicts, pool: pool, index: index, streamed: streamed) { verdict = value }
+            if case .verdict(let value)? = node.perCandidate(verdicts, pool: pool, index: index) { verdict = value }
             switch verdict {
             case true?: kept.append(candidate)
             case false?: context.note("[\(index + 1)] judged incorrect")

@@ -3,7 +3,13 @@ import StrataCompiler
 import StrataSyntax
 
 /// `vote`: no model calls; the candidates with the most frequent answer go on.
-enum VoteLayer {
+struct VoteExecutor: NodeExecutor {
+    var operations: [NodeOperation] { [.vote] }
+
+    func run(_ context: NodeContext) async throws -> NodeOutput {
+        .pool(Pool(candidates: Self.select(context.layer, pool: try context.nonEmptyPool().candidates, context: context.calls)))
+    }
+
     /// Self-consistency: extracts every candidate's answer, keeps the
     /// candidates whose answer is most frequent (ties broken by pool order),
     /// and records the counts. No model calls.
