@@ -179,18 +179,7 @@ struct LayerWalk {
         return resolvable ? layers : nil
     }
 
-    static func worstCaseCalls(_ layer: CheckedLayer) -> Int {
-        let n = layer.poolIn.max
-        switch layer.kind {
-        case .ensemble, .fuse: return layer.entries.reduce(0) { $0 + $1.samples }
-        case .critique, .rank: return 1
-        case .verify: return 2 * n
-        case .unitTest:
-            return (layer.testSource == .model ? 1 : 0) + (layer.mode == .judge ? n : 0)
-        case .writeTests: return 1
-        case .vote: return 0
-        }
-    }
+    static func worstCaseCalls(_ layer: CheckedLayer) -> Int { LayerTypings.typing(for: layer.kind).worstCaseCalls(layer) }
 
     /// Checks one layer against the incoming pool and advances the pool: each
     /// composition rule in turn (the rules live in `Rules/`, one file each).

@@ -5,27 +5,10 @@ extension LayerWalk {
     /// Prompt overrides (the layer's, an entry's own, a second prompt) use
     /// only their template's placeholders and contain the required ones (E025).
     mutating func checkPrompts(_ layer: LayerSyntax, _ draft: inout LayerDraft) {
-        let kind = layer.kind
-        let mainTemplate: PromptTemplate?
-        var secondTemplate: PromptTemplate?
-        switch kind {
-        case .vote: mainTemplate = nil
-        case .ensemble: mainTemplate = .generate
-        case .critique: mainTemplate = .critique
-        case .rank: mainTemplate = .rank
-        case .fuse: mainTemplate = .fuse
-        case .verify: mainTemplate = .verifyReasoning; secondTemplate = .verifyVerdict
-        case .unitTest:
-            mainTemplate = draft.testSource != .model ? nil : draft.mode == .execute ? .writeExecutableTests : .writeJudgeTests
-            secondTemplate = draft.mode == .judge ? .judgeTests : nil
-            if draft.testSource != .model, let prompt = layer.prompt {
-                report(
-                    .promptPlaceholder, "this layer writes no tests ('test_source: \(draft.testSource.rawValue)'), so this prompt is never used",
-                    at: prompt.range)
-            }
-        case .writeTests: mainTemplate = draft.mode == .execute ? .writeExecutableTests : .writeJudgeTests
-        }
-        if let mainTemplate, let mainRole = Self.mainRole(kind) {
+        let typing = LayerTypings.typing(for: layer.kind)
+        let (mainTemplate, second) = typing.templates(draft)
+        if let reason = typing.unusedPrompt(draft), let prompt = layer.prompt { report(.promptPlaceholder, reason, at: prompt.range) }
+        if let mainTemplate, let mainRole = typing.mainRole {
             draft.prompts[mainRole] = checkPrompt(layer.prompt, against: mainTemplate)
             // An entry's own prompt (ensemble, fuse) is checked like the layer's.
             if draft.entries.count == layer.entries.count {
@@ -34,8 +17,8 @@ extension LayerWalk {
                 }
             }
         }
-        if let secondTemplate {
-            draft.prompts[kind == .verify ? .verifyVerdict : .judgeTests] = checkPrompt(layer.secondPrompt, against: secondTemplate)
+        if let second {
+            draft.prompts[second.role] = checkPrompt(layer.secondPrompt, against: second.template)
         } else if let second = layer.secondPrompt {
             report(.promptPlaceholder, "this layer sends no second prompt, so this override is never used", at: second.range)
         }
@@ -67,17 +50,7 @@ extension LayerWalk {
     }
 
     /// The role of a layer's first (or only) call.
-    static func mainRole(_ kind: LayerKind) -> CallRole? {
-        switch kind {
-        case .vote: nil
-        case .ensemble: .generate
-        case .critique: .critique
-        case .rank: .rank
-        case .fuse: .fuse
-        case .verify: .verifyReasoning
-        case .unitTest, .writeTests: .writeTests
-        }
-    }
+    static func mainRole(_ kind: LayerKind) -> CallRole? { LayerTypings.typing(for: kind).mainRole }
 
     /// Worst-case prompt tokens of each of the layer's calls: its fixed text,
     /// the query, and what it embeds of the incoming pool.
@@ -94,24 +67,9 @@ extension LayerWalk {
             let texts = [prompts[role] ?? ""] + (role == Self.mainRole(kind) ? entries.compactMap(\.prompt) : [])
             return texts.map { TokenEstimate.of(PromptTemplate.fixedText(of: $0)) }.max()! + TokenEstimate.perMessageOverhead
         }
-        switch kind {
-        case .ensemble: draft.inputTokens[.generate] = fixed(.generate) + query
-        case .critique: draft.inputTokens[.critique] = fixed(.critique) + query + embedded
-        case .rank: draft.inputTokens[.rank] = fixed(.rank) + query + embedded
-        // The fuse prompt is a system message that quotes the query, followed by the query itself.
-        case .fuse: draft.inputTokens[.fuse] = fixed(.fuse) + 2 * query + embedded + TokenEstimate.of(PromptTemplate.lengthControlSentence)
-        case .verify:
-            draft.inputTokens[.verifyReasoning] = fixed(.verifyReasoning) + query + pool.candidateTokens
-            draft.inputTokens[.verifyVerdict] = fixed(.verifyVerdict) + query + pool.candidateTokens + draft.base.maxTokens
-        case .unitTest:
-            if draft.testSource == .model { draft.inputTokens[.writeTests] = fixed(.writeTests) + rawQuery }
-            let tests =
-                draft.testSource == .written
-                ? testWriter?.testTokens ?? 0
-                : TokenEstimate.tests(mode: draft.mode, count: draft.layer.tests?.value ?? 5, writerOutput: draft.writeTestsOutput)
-            if draft.mode == .judge { draft.inputTokens[.judgeTests] = fixed(.judgeTests) + rawQuery + pool.candidateTokens + tests }
-        case .writeTests: draft.inputTokens[.writeTests] = fixed(.writeTests) + rawQuery
-        case .vote: break
-        }
+        let writtenTests = testWriter?.testTokens ?? 0
+        let sizes = PromptSizes(
+            rawQuery: rawQuery, query: query, embedded: embedded, candidateTokens: pool.candidateTokens, writtenTests: writtenTests, fixed: fixed)
+        for (role, tokens) in LayerTypings.typing(for: kind).inputTokens(draft, sizes) { draft.inputTokens[role] = tokens }
     }
 }
