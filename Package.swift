@@ -194,7 +194,10 @@ let package = Package(
         .testTarget(name: "StrataCompilerTests", dependencies: ["Strata", "StrataTestSupport"]),
         .testTarget(
             name: "StrataRuntimeTests",
-            dependencies: ["Strata", "StrataRuntime", "StrataSandbox", "StrataTestServer", "StrataTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "Strata", "StrataSyntax", "StrataChecker", "StrataCompiler", "StrataRuntime", "StrataSandbox", "StrataTestServer", "StrataTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "StrataImportTests", dependencies: ["Strata", "StrataTestServer", "StrataTestSupport"]),
         .testTarget(name: "StrataEvalTests", dependencies: ["Strata", "StrataTestServer", "StrataTestSupport"]),
