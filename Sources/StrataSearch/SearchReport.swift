@@ -121,13 +121,17 @@ public enum SearchReport {
             }
         }
         svg += "\n"
+        let layerNames = graph.layers.map(\.kind.rawValue), modelNames = graph.models.map(\.name)
         for (column, nodes) in columns.enumerated() {
-            let layers = Set(nodes.map(\.layer)).sorted().compactMap { $0 >= 0 && $0 < graph.layers.count ? graph.layers[$0].kind.rawValue : nil }
+            let layers = Set(nodes.map(\.layer)).sorted().compactMap { layerNames.indices.contains($0) ? layerNames[$0] : nil }
             svg += "<text x=\"\(10 + Double(column) * columnWidth)\" y=\"14\">\(escape(layers.joined(separator: ", ")))</text>\n"
             for node in nodes.prefix(shown) {
                 guard let (x, y) = place[node.id] else { continue }
-                let model = node.model.flatMap { $0 < graph.models.count ? graph.models[$0].name : nil }
-                let label = model.map { name in node.operation.rawValue + " " + name + (node.sample.map { " #\($0 + 1)" } ?? "") } ?? node.operation.rawValue
+                var label = node.operation.rawValue
+                if let call = node.call, modelNames.indices.contains(call.model) {
+                    label += " " + modelNames[call.model]
+                    if let sample = call.sample { label += " #\(sample + 1)" }
+                }
                 svg +=
                     "<rect x=\"\(x)\" y=\"\(y)\" width=\"120\" height=\"22\" rx=\"4\" fill=\"\(node.operation.isCall ? "#e8f0fb" : "#f4f4f4")\" stroke=\"#7a9cc6\"><title>\(escape(label))</title></rect>"
                 svg += "<text x=\"\(x + 5)\" y=\"\(y + 15)\">\(escape(String(label.prefix(20))))</text>\n"
