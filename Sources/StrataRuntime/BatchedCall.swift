@@ -14,7 +14,7 @@ extension LayerContext {
     /// sample it was for.
     func replies(_ spec: CallSpec, messages: [ChatMessage], candidate: Int?) async -> [Result<CallReply, ProviderError>] {
         let operation = spec.template.rawValue
-        let model = runtime.models[spec.model]
+        let model = runtime.graph.models[spec.model]
         let firstSample = spec.sample ?? 0
         let samples = firstSample..<(firstSample + spec.completions)
         let single = samples.map { request(spec, messages: messages, sampleOffset: $0 - firstSample) }

@@ -95,7 +95,7 @@ final class LayerContext: Sendable {
                 retryTemperature: attempt > 0, maxTokens: maxTokens, schema: schema, onDelta: onDelta)
             guard case .failure(.malformedResponse(let problem)) = result, attempt < retries, !Task.isCancelled else { return result }
             attempt += 1
-            let name = runtime.models[spec.model].name
+            let name = runtime.graph.models[spec.model].name
             note(
                 "\(spec.template.rawValue) \(name)\(spec.sample.map { "#\($0)" } ?? ""): malformed reply (\(problem)); asking again with a fresh seed (retry \(attempt) of \(retries))"
             )
@@ -109,7 +109,7 @@ final class LayerContext: Sendable {
         _ spec: CallSpec, messages: [ChatMessage], sampleOffset: Int = 0, seedOffset: Int = 0, retryTemperature: Bool = false,
         maxTokens: Int? = nil, schema: ResponseSchema? = nil
     ) -> ChatRequest {
-        let model = runtime.models[spec.model]
+        let model = runtime.graph.models[spec.model]
         let seed = model.supportsSeed ? spec.sampling.seed + sampleOffset + seedOffset + querySeed : nil
         let temperature = retryTemperature ? max(spec.sampling.temperature, 0.5) : spec.sampling.temperature
         return ChatRequest(
@@ -120,7 +120,7 @@ final class LayerContext: Sendable {
     /// Where a one-completion request's reply is cached (empty when caching is off).
     func cacheKey(_ request: ChatRequest, model index: Int, sample: Int) -> String {
         guard runtime.options.cache.isEnabled else { return "" }
-        let model = runtime.models[index]
+        let model = runtime.graph.models[index]
         // A model without seeds sends the same request for every query seed: the sample index tells them apart.
         return ResponseCache.key(endpoint: "\(model.provider.rawValue) \(model.baseURL)", request: request, sample: sample + querySeed)
     }
@@ -129,7 +129,7 @@ final class LayerContext: Sendable {
         _ spec: CallSpec, messages: [ChatMessage], candidate: Int?, seedOffset: Int, retryTemperature: Bool, maxTokens: Int?,
         schema: ResponseSchema?, onDelta: (@Sendable (String) -> Void)?
     ) async -> Result<CallReply, ProviderError> {
-        let model = runtime.models[spec.model]
+        let model = runtime.graph.models[spec.model]
         let request = self.request(
             spec, messages: messages, seedOffset: seedOffset, retryTemperature: retryTemperature, maxTokens: maxTokens, schema: schema)
         let seed = request.seed
@@ -177,7 +177,7 @@ final class LayerContext: Sendable {
         onDelta: (@Sendable (String) -> Void)? = nil
     ) async -> Result<ProviderReply, ProviderError> {
         let start = Date()
-        let model = runtime.models[index]
+        let model = runtime.graph.models[index]
         let estimate = Self.tokens(of: messages) + request.maxTokens * request.n
         do {
             let reply = try await runtime.scheduler.withPermit(model: runtime.schedulerSlots[index], tokens: estimate) {

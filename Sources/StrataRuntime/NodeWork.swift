@@ -27,7 +27,7 @@ struct NodeContext: Sendable {
     /// The models' names, for the candidates' origins.
     let modelNames: [String]
     /// Shows tests to every later layer's query (a `write-tests` layer).
-    let shows: any ShowsTests
+    let show: @Sendable (TestSet) -> Void
 
     /// The pool the node was given (the first of its inputs that is one).
     var pool: Pool { inputs.lazy.compactMap(\.pool).first ?? .empty }
@@ -57,11 +57,6 @@ struct NodeContext: Sendable {
         guard let position, position < outputs.count else { return nil }
         return outputs[position]
     }
-}
-
-/// Where a `write-tests` layer's tests go: into every later layer's query.
-protocol ShowsTests: AnyObject, Sendable {
-    func show(_ tests: TestSet)
 }
 
 /// What one kind of layer's nodes do, as Grammar/README.md defines the
@@ -96,14 +91,14 @@ struct AnswerExecutor: NodeExecutor {
     func run(_ context: NodeContext) async throws -> NodeOutput { .pool(context.pool) }
 }
 
-extension QueryRun: ShowsTests {
+extension QueryRun {
     func work(_ node: GraphNode, inputs: [NodeOutput]) async throws -> NodeOutput {
         let position = plan.layerOf[node.id]
-        let isLast = position == runtime.layers.count - 1
+        let isLast = position == runtime.graph.layers.count - 1
         let context = NodeContext(
-            node: node, layer: runtime.layers[position], inputs: inputs, query: query, messages: queryMessages, calls: contexts[position],
+            node: node, layer: runtime.graph.layers[position], inputs: inputs, query: query, messages: queryMessages, calls: contexts[position],
             streamed: plan.streamed[position], layerCalls: plan.callCounts[position], onDelta: isLast ? onDelta : nil,
-            malformedRetries: runtime.options.malformedRetries, modelNames: runtime.modelNames, shows: self)
+            malformedRetries: runtime.options.malformedRetries, modelNames: runtime.graph.models.map(\.name), show: { [self] in show($0) })
         return try await NodeExecutors.executor(for: node.operation).run(context)
     }
 }

@@ -67,10 +67,6 @@ public final class PipelineRuntime: Sendable {
     let schedulerSlots: [Int]
     let client: HTTPClient?
     let plan: GraphPlan
-    /// The graph's models, layers and models' names, held apart so a node or a call reads them without copying the graph.
-    let models: [ResolvedModel]
-    let layers: [LayerSpec]
-    let modelNames: [String]
     private let state = RuntimeState()
 
     /// A runtime for a compiled pipeline: queries run its graph.
@@ -87,9 +83,6 @@ public final class PipelineRuntime: Sendable {
     public init(graph: ExecutionGraph, options: RuntimeOptions = RuntimeOptions()) throws {
         self.options = options
         plan = GraphPlan(graph: graph)
-        models = graph.models
-        layers = graph.layers
-        modelNames = graph.models.map(\.name)
         let needsHTTP = graph.models.contains { options.providers[$0.name] == nil }
         let client = needsHTTP ? HTTPChatProvider.makeClient(timeouts: options.timeouts) : nil
         self.client = client

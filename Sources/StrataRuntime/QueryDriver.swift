@@ -39,12 +39,12 @@ struct QueryDriver {
         self.run = run
         self.sink = sink
         nodes = run.plan.graph.nodes
-        layers = run.runtime.layers
+        layers = run.runtime.graph.layers
         remaining = nodes.map(\.dependencies.count)
         outputs = [NodeOutput?](repeating: nil, count: nodes.count)
         layerStart = [Date?](repeating: nil, count: layers.count)
         ready = nodes.filter(\.dependencies.isEmpty).map(\.id)
-        let models = run.runtime.models
+        let models = run.runtime.graph.models
         waitingCalls = [[Int]](repeating: [], count: models.count)
         waitingHead = [Int](repeating: 0, count: models.count)
         runningCalls = [Int](repeating: 0, count: models.count)

@@ -36,7 +36,7 @@ final class QueryRun: Sendable {
         self.queryID = id
         self.onDelta = onDelta
         self.onLayer = onLayer
-        contexts = runtime.layers.map { [started] in
+        contexts = runtime.graph.layers.map { [started] in
             LayerContext(runtime: runtime, layer: $0, query: id, querySeed: query.seedOffset, origin: started)
         }
     }

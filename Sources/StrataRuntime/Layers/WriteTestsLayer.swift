@@ -50,7 +50,7 @@ struct WriteTestsExecutor: NodeExecutor {
         switch written {
         case .tests(.success(let tests)) where tests.count > 0:
             guard layer.showsTests else { return }
-            node.shows.show(tests)
+            node.show(tests)
             context.note("shown to every later layer")
         case .tests(.failure(let failed)):
             context.note("\(failed.reason); the later layers see the query alone")
