@@ -161,8 +161,10 @@ struct SearchCommand: AsyncParsableCommand {
     }
 
     func searchJob(plan: SearchPlan, settings: SearchSettings, data: SearchData, stores: Stores) throws -> SearchJob {
+        // A search's store location always names a study store (`StoreLocation(studyStore:runStore:)`).
+        guard let studies = stores.studies else { throw ValidationError("--store: no study store") }
         var job = SearchJob(
-            plan: plan, settings: settings, data: data, runStore: stores.runs, studyStore: stores.studies ?? InMemoryStudyStore(),
+            plan: plan, settings: settings, data: data, runStore: stores.runs, studyStore: studies,
             cache: try cacheOptions.open(sharing: stores.database), concurrency: concurrency,
             baseline: try baseline.map { try EvalCommand.compiled($0, as: "usable as a baseline", compiler: includes.compiler) })
         job.worker = stores.worker

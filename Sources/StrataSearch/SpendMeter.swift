@@ -21,14 +21,6 @@ public final class SpendMeter: Sendable {
     /// A meter with no limits and nothing spent, for evaluations outside a search.
     public static func unlimited() -> SpendMeter { SpendMeter(limits: SearchLimits(), calls: 0, usd: 0, seconds: 0) }
 
-    /// Adds what a trial cost (the search does this as each trial finishes).
-    func add(calls: Int, usd: Double) {
-        spentSoFar.withLock {
-            $0.calls += calls
-            $0.usd += usd
-        }
-    }
-
     /// An evaluator's item finished, having sent `calls` calls and spent `usd`.
     public func itemFinished(calls: Int, usd: Double) { itemListener.withLock { $0 }?(calls, usd) }
 

@@ -49,9 +49,6 @@ extension LayerWalk {
         return override.value
     }
 
-    /// The role of a layer's first (or only) call.
-    static func mainRole(_ kind: LayerKind) -> CallRole? { LayerTypings.typing(for: kind).mainRole }
-
     /// Worst-case prompt tokens of each of the layer's calls: its fixed text,
     /// the query, and what it embeds of the incoming pool.
     func estimateInputTokens(_ draft: inout LayerDraft, pool: Pool) {
@@ -62,14 +59,15 @@ extension LayerWalk {
         let query = rawQuery + shown
         let embedded = draft.poolIn.max * (pool.candidateTokens + TokenEstimate.perCandidateOverhead) + pool.critiqueTokens
         let prompts = draft.prompts, entries = draft.entries
+        let typing = LayerTypings.typing(for: kind)
         func fixed(_ role: CallRole) -> Int {
             // The longest of the layer's prompt and its entries' own.
-            let texts = [prompts[role] ?? ""] + (role == Self.mainRole(kind) ? entries.compactMap(\.prompt) : [])
+            let texts = [prompts[role] ?? ""] + (role == typing.mainRole ? entries.compactMap(\.prompt) : [])
             return texts.map { TokenEstimate.of(PromptTemplate.fixedText(of: $0)) }.max()! + TokenEstimate.perMessageOverhead
         }
         let writtenTests = testWriter?.testTokens ?? 0
         let sizes = PromptSizes(
             rawQuery: rawQuery, query: query, embedded: embedded, candidateTokens: pool.candidateTokens, writtenTests: writtenTests, fixed: fixed)
-        for (role, tokens) in LayerTypings.typing(for: kind).inputTokens(draft, sizes) { draft.inputTokens[role] = tokens }
+        for (role, tokens) in typing.inputTokens(draft, sizes) { draft.inputTokens[role] = tokens }
     }
 }
