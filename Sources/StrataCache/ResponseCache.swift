@@ -8,7 +8,9 @@ import Synchronization
 public enum CacheMode: String, Sendable, CaseIterable, Codable {
     case off, read, write, readwrite
 
+    /// Whether the cache answers lookups.
     public var reads: Bool { self == .read || self == .readwrite }
+    /// Whether the cache keeps new replies.
     public var writes: Bool { self == .write || self == .readwrite }
 }
 
@@ -16,6 +18,7 @@ public enum CacheMode: String, Sendable, CaseIterable, Codable {
 /// miss, an unstored reply), but never silently: every problem is counted and
 /// the first few of each kind are passed to the cache's reporter.
 public struct CacheProblem: Sendable, CustomStringConvertible {
+    /// What went wrong.
     public enum Kind: String, Sendable, CaseIterable {
         /// The file was not a readable SQLite database; it was moved aside and a new cache started.
         case corruptFile = "corrupt file"
@@ -35,8 +38,11 @@ public struct CacheProblem: Sendable, CustomStringConvertible {
         case sharedUnavailable = "shared cache unavailable"
     }
 
+    /// What went wrong.
     public var kind: Kind
+    /// In words.
     public var message: String
+    /// The problem, prefixed `cache:`.
     public var description: String { "cache: \(message)" }
 }
 
@@ -51,12 +57,15 @@ public struct CacheProblem: Sendable, CustomStringConvertible {
 /// different machines then pay once for a request they share. The shared
 /// level is bounded by `sharedLimits`: late or failing, it is a miss.
 public final class ResponseCache: Sendable {
+    /// Whether it reads, writes, both or neither.
     public let mode: CacheMode
+    /// The SQLite file.
     public let path: String
     private let database: DatabasePool?
     private let problems: ProblemLog
     /// The level shared between machines, if any.
     public let shared: (any SharedResponseTier)?
+    /// How long the shared level may take, and how long it rests after failing.
     public let sharedLimits: SharedTierLimits
     /// Until when the shared level is left alone after a failure.
     private let sharedPausedUntil = Mutex<Deadline?>(nil)
@@ -326,10 +335,10 @@ private final class ProblemLog: Sendable {
 }
 
 /// SHA-256 as lowercase hex: cache keys, pipeline and dataset hashes.
-public enum ContentHash {
+package enum ContentHash {
     private static let digits = Array("0123456789abcdef".utf8)
 
-    public static func sha256(_ data: Data) -> String {
+    package static func sha256(_ data: Data) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(64)
         for byte in SHA256.hash(data: data) {
@@ -339,5 +348,5 @@ public enum ContentHash {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    public static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }
+    package static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }
 }

@@ -18,21 +18,26 @@ public protocol SharedResponseTier: Sendable {
 /// How long `ResponseCache` waits on its shared level, and how long it leaves
 /// it alone after a failure (so an outage costs one wait, not one per call).
 public struct SharedTierLimits: Sendable, Hashable {
+    /// Seconds a shared lookup or store may take before the call goes on without it.
     public var deadline: Double
+    /// Seconds the shared level is skipped after it failed.
     public var pauseAfterFailure: Double
     /// The clock the deadline and the pause are measured on.
     public var clock: any Clock<Duration>
 
+    /// Limits, timed by `clock`.
     public init(deadline: Double = 2, pauseAfterFailure: Double = 30, clock: any Clock<Duration> = ContinuousClock()) {
         self.deadline = deadline
         self.pauseAfterFailure = pauseAfterFailure
         self.clock = clock
     }
 
+    /// Equal when the limits are (the clock is not compared).
     public static func == (lhs: SharedTierLimits, rhs: SharedTierLimits) -> Bool {
         (lhs.deadline, lhs.pauseAfterFailure) == (rhs.deadline, rhs.pauseAfterFailure)
     }
 
+    /// Hashes the limits (not the clock).
     public func hash(into hasher: inout Hasher) {
         hasher.combine(deadline)
         hasher.combine(pauseAfterFailure)

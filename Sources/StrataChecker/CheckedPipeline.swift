@@ -2,75 +2,75 @@ import StrataDiagnostics
 import StrataSyntax
 
 /// A model declaration with every default filled in.
-public struct ResolvedModel: Sendable, Hashable, Codable {
-    public var name: String
-    public var provider: Provider
-    public var modelID: String
-    public var baseURL: String
+package struct ResolvedModel: Sendable, Hashable, Codable {
+    package var name: String
+    package var provider: Provider
+    package var modelID: String
+    package var baseURL: String
     /// Names of environment variables holding keys, tried in order (rotated on quota errors).
-    public var apiKeyEnv: [String]
-    public var contextWindow: Int
+    package var apiKeyEnv: [String]
+    package var contextWindow: Int
     /// USD per million input / output tokens.
-    public var priceInput: Double
-    public var priceOutput: Double
-    public var supportsN: Bool
-    public var supportsJSONSchema: Bool
-    public var supportsSeed: Bool
-    public var supportsStreaming: Bool
-    public var maxInFlight: Int
-    public var requestsPerMinute: Int?
-    public var tokensPerMinute: Int?
+    package var priceInput: Double
+    package var priceOutput: Double
+    package var supportsN: Bool
+    package var supportsJSONSchema: Bool
+    package var supportsSeed: Bool
+    package var supportsStreaming: Bool
+    package var maxInFlight: Int
+    package var requestsPerMinute: Int?
+    package var tokensPerMinute: Int?
     /// Fixed time per call (connection, queueing, prompt processing), for latency estimates.
-    public var overheadMs: Double
+    package var overheadMs: Double
     /// Generation speed, for latency estimates.
-    public var tokensPerSecond: Double
+    package var tokensPerSecond: Double
 
     /// Estimated seconds for one call producing `outputTokens`.
-    public func callSeconds(outputTokens: Int) -> Double {
+    package func callSeconds(outputTokens: Int) -> Double {
         overheadMs / 1000 + Double(outputTokens) / tokensPerSecond
     }
 
     /// USD for one call.
-    public func usd(input: Int, output: Int) -> Double {
+    package func usd(input: Int, output: Int) -> Double {
         (Double(input) * priceInput + Double(output) * priceOutput) / 1_000_000
     }
 }
 
 /// Sampling settings with defaults applied.
-public struct Sampling: Sendable, Hashable, Codable {
-    public var temperature: Double
-    public var maxTokens: Int
-    public var topP: Double
-    public var seed: Int
+package struct Sampling: Sendable, Hashable, Codable {
+    package var temperature: Double
+    package var maxTokens: Int
+    package var topP: Double
+    package var seed: Int
 
-    public static let builtIn = Sampling(temperature: 0.7, maxTokens: 512, topP: 1, seed: 0)
+    package static let builtIn = Sampling(temperature: 0.7, maxTokens: 512, topP: 1, seed: 0)
 }
 
 /// Statically known pool size: the layer receives or yields between `min` and `max` candidates.
-public struct PoolRange: Sendable, Hashable, Codable, CustomStringConvertible {
-    public var min: Int
-    public var max: Int
+package struct PoolRange: Sendable, Hashable, Codable, CustomStringConvertible {
+    package var min: Int
+    package var max: Int
 
-    public init(_ min: Int, _ max: Int) {
+    package init(_ min: Int, _ max: Int) {
         self.min = min
         self.max = max
     }
 
-    public var description: String { min == max ? "\(min)" : "\(min)…\(max)" }
+    package var description: String { min == max ? "\(min)" : "\(min)…\(max)" }
 }
 
 /// One model of a layer: a generator, a fuser, or the model of a standalone layer.
-public struct CheckedEntry: Sendable, Hashable, Codable {
+package struct CheckedEntry: Sendable, Hashable, Codable {
     /// Index into `CheckedPipeline.models`.
-    public var model: Int
-    public var samples: Int
-    public var sampling: Sampling
+    package var model: Int
+    package var samples: Int
+    package var sampling: Sampling
     /// The entry's own prompt, replacing the layer's for its calls.
-    public var prompt: String?
+    package var prompt: String?
 }
 
 /// The LLM calls a layer makes, by what they do.
-public enum CallRole: String, Sendable, Codable, CaseIterable {
+package enum CallRole: String, Sendable, Codable, CaseIterable {
     case generate, critique, rank, fuse
     case verifyReasoning = "verify-reasoning"
     case verifyVerdict = "verify-verdict"
@@ -80,72 +80,72 @@ public enum CallRole: String, Sendable, Codable, CaseIterable {
 
 /// A layer after checking: resolved models and settings, pool sizes, prompts
 /// and token estimates.
-public struct CheckedLayer: Sendable, Codable {
-    public var index: Int
-    public var kind: LayerKind
-    public var entries: [CheckedEntry]
-    public var poolIn: PoolRange
-    public var poolOut: PoolRange
+package struct CheckedLayer: Sendable, Codable {
+    package var index: Int
+    package var kind: LayerKind
+    package var entries: [CheckedEntry]
+    package var poolIn: PoolRange
+    package var poolOut: PoolRange
     /// Upper bound of tokens in one candidate of the outgoing pool.
-    public var candidateTokensOut: Int
+    package var candidateTokensOut: Int
     /// Whether the outgoing candidates carry critiques.
-    public var critiquesOut: Bool
-    public var topK: Int?
-    public var firstK: Int?
-    public var lengthControl: Bool
-    public var onEmpty: EmptyPolicy?
-    public var mode: UnitTestMode?
-    public var tests: Int
-    public var testSource: TestSource?
+    package var critiquesOut: Bool
+    package var topK: Int?
+    package var firstK: Int?
+    package var lengthControl: Bool
+    package var onEmpty: EmptyPolicy?
+    package var mode: UnitTestMode?
+    package var tests: Int
+    package var testSource: TestSource?
     /// `write-tests`: whether every later layer's query carries the tests.
-    public var showsTests: Bool
+    package var showsTests: Bool
     /// Rank asks for JSON-schema output.
-    public var structuredOutput: Bool
-    public var onMalformed: MalformedPolicy
+    package var structuredOutput: Bool
+    package var onMalformed: MalformedPolicy
     /// What happens when every call of the layer fails: fuse passes on its best
     /// input candidate unless the pipeline says otherwise.
-    public var onFailure: FailurePolicy
-    public var timeoutSeconds: Double
-    public var memoryMB: Int
+    package var onFailure: FailurePolicy
+    package var timeoutSeconds: Double
+    package var memoryMB: Int
     /// How a vote layer reads each candidate's answer.
-    public var extractor: AnswerExtractorKind?
+    package var extractor: AnswerExtractorKind?
     /// When a vote stops drawing samples, and how many it draws at a time.
-    public var earlyStop: EarlyStop?
-    public var wave: Int
+    package var earlyStop: EarlyStop?
+    package var wave: Int
     /// An ensemble that goes on with the first `quorum` samples to arrive and cancels the rest.
-    public var quorum: Int?
+    package var quorum: Int?
     /// The prompt templates this layer sends, by role.
-    public var prompts: [CallRole: String]
+    package var prompts: [CallRole: String]
     /// Estimated input tokens of one call, by role (worst case).
-    public var inputTokens: [CallRole: Int]
+    package var inputTokens: [CallRole: Int]
     /// Where the layer is written.
-    public var range: SourceRange
+    package var range: SourceRange
 }
 
 /// Per-query limits; nil where the pipeline sets none.
-public struct Budget: Sendable, Hashable, Codable {
-    public var calls: Int?
-    public var inputTokens: Int?
-    public var outputTokens: Int?
-    public var usd: Double?
-    public var latencySeconds: Double?
+package struct Budget: Sendable, Hashable, Codable {
+    package var calls: Int?
+    package var inputTokens: Int?
+    package var outputTokens: Int?
+    package var usd: Double?
+    package var latencySeconds: Double?
     /// The query size estimates assume.
-    public var queryTokens: Int
+    package var queryTokens: Int
     /// Where each limit is written, for diagnostics.
-    public var ranges: [String: SourceRange]
+    package var ranges: [String: SourceRange]
 
-    public static let defaultQueryTokens = 256
+    package static let defaultQueryTokens = 256
 }
 
 /// A pipeline that passed the checker (or, when it has errors, as much of it
 /// as could be resolved).
-public struct CheckedPipeline: Sendable, Codable {
-    public var file: String
-    public var name: String?
-    public var models: [ResolvedModel]
-    public var layers: [CheckedLayer]
-    public var budget: Budget
+package struct CheckedPipeline: Sendable, Codable {
+    package var file: String
+    package var name: String?
+    package var models: [ResolvedModel]
+    package var layers: [CheckedLayer]
+    package var budget: Budget
 
     /// The position of the ensemble layer: first, or second after `write-tests`.
-    public var ensemblePosition: Int { layers.firstIndex { $0.kind == .ensemble } ?? 0 }
+    package var ensemblePosition: Int { layers.firstIndex { $0.kind == .ensemble } ?? 0 }
 }

@@ -11,9 +11,9 @@ import Glibc
 /// whose name says it holds a key is sent at all, unless the user lists it
 /// in `STRATA_KEY_VARIABLES` (a pipeline file must not be able to send
 /// `DATABASE_URL` anywhere).
-public enum KeyDestination {
+package enum KeyDestination {
     /// Key variables that belong to one hosted API, and the hosts that API answers on.
-    public static let hostedKeyHosts: [String: [String]] = [
+    package static let hostedKeyHosts: [String: [String]] = [
         "OPENAI_API_KEY": ["api.openai.com"],
         "ANTHROPIC_API_KEY": ["api.anthropic.com"],
         "TOGETHER_API_KEY": ["api.together.xyz", "api.together.ai"],
@@ -27,16 +27,16 @@ public enum KeyDestination {
     ]
 
     /// The variable the user's environment uses to allow other names (comma-separated).
-    public static let allowListVariable = "STRATA_KEY_VARIABLES"
+    package static let allowListVariable = "STRATA_KEY_VARIABLES"
 
     /// The host of a base URL, lowercased, without port or brackets.
-    public static func host(of baseURL: String) -> String? {
+    package static func host(of baseURL: String) -> String? {
         guard let host = URLComponents(string: baseURL)?.host?.lowercased(), !host.isEmpty else { return nil }
         return host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
     }
 
     /// True for `localhost`, an IPv4 address in 127.0.0.0/8 (four decimal octets), and ::1 (or 127/8 mapped into IPv6).
-    public static func isLoopback(_ host: String) -> Bool {
+    package static func isLoopback(_ host: String) -> Bool {
         let host = host.lowercased()
         if host == "localhost" || host == "localhost." { return true }
         var v4 = in_addr()
@@ -65,19 +65,19 @@ public enum KeyDestination {
 
     /// True when the name says the variable holds a key or token: a part `KEY`, `APIKEY` or `TOKEN`, or one ending in `KEY`,
     /// optionally numbered (`…_2`).
-    public static func namesAKey(_ variable: String) -> Bool {
+    package static func namesAKey(_ variable: String) -> Bool {
         var parts = variable.uppercased().split(separator: "_")
         if let last = parts.last, last.allSatisfy(\.isNumber) { parts.removeLast() }
         return parts.contains { $0 == "KEY" || $0 == "TOKEN" || $0 == "APIKEY" || ($0.hasSuffix("KEY") && $0.count <= 10) }
     }
 
     /// The names the user allows beyond those that name a key.
-    public static func allowedByUser(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Set<String> {
+    package static func allowedByUser(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Set<String> {
         Set((environment[allowListVariable] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
     }
 
     /// Why `variable`'s key must not be sent to `baseURL`, or nil when it may.
-    public static func refusal(variable: String, baseURL: String, allowed: Set<String> = allowedByUser()) -> String? {
+    package static func refusal(variable: String, baseURL: String, allowed: Set<String> = allowedByUser()) -> String? {
         guard let host = host(of: baseURL) else { return "'\(baseURL)' has no host" }
         let isHTTPS = baseURL.lowercased().hasPrefix("https://")
         let loopback = isLoopback(host)

@@ -3,18 +3,18 @@ import StrataSyntax
 
 /// The type checker: resolves models and defaults, tracks pool sizes through
 /// the layers, and enforces the composition rules of Grammar/README.md.
-public enum PipelineChecker {
+package enum PipelineChecker {
     /// The most LLM calls per query Strata compiles; a pipeline past this is a typo.
-    public static let maxCallsPerQuery = 1_000_000
+    package static let maxCallsPerQuery = 1_000_000
     /// Archon's fuser limit.
-    public static let largeFuseThreshold = 24
+    package static let largeFuseThreshold = 24
 
     /// Checks a loaded pipeline. The result's pipeline is nil when the layers
     /// cannot be resolved at all; diagnostics are every problem found.
     ///
     /// With `allowModelsFile`, a file with no `layers:` key that declares models
     /// or defaults is accepted as a file for pipelines to include.
-    public static func check(_ loaded: LoadedPipeline, allowModelsFile: Bool = false) -> (CheckedPipeline?, [Diagnostic]) {
+    package static func check(_ loaded: LoadedPipeline, allowModelsFile: Bool = false) -> (CheckedPipeline?, [Diagnostic]) {
         var walk = LayerWalk(main: loaded.main, allowModelsFile: allowModelsFile)
         walk.resolveModels(included: loaded.included)
         walk.resolveDefaults(included: loaded.included)

@@ -3,8 +3,8 @@ import StrataSyntax
 /// Token counts estimated from text before any tokenizer is at hand: about four
 /// bytes of UTF-8 per token, rounded up, which overestimates for English prose
 /// (the safe side for context and budget checks).
-public enum TokenEstimate {
-    public static func of(_ text: String) -> Int { (text.utf8.count + 3) / 4 }
+package enum TokenEstimate {
+    package static func of(_ text: String) -> Int { (text.utf8.count + 3) / 4 }
 
     /// Tokens the "[i] " markers and blank lines around one embedded candidate add.
     static let perCandidateOverhead = 6
@@ -14,7 +14,7 @@ public enum TokenEstimate {
     /// The longest a judged test (a statement) may be: the runtime cuts longer
     /// ones, so tests shown in a prompt are bounded by their count, not only by
     /// the writer's `max_tokens`.
-    public static let judgedTestTokens = 100
+    package static let judgedTestTokens = 100
 
     /// The most tokens a set of written tests adds to a prompt: executable
     /// tests are code and kept whole, so only the writer's output bounds them.

@@ -4,8 +4,8 @@ import StrataDiagnostics
 
 /// Rule 8: the worst case of a query must fit the declared budget. Reports by
 /// how much it does not, and which layer costs the most of that resource.
-public enum BudgetCheck {
-    public static func check(_ cost: CostSummary, against pipeline: CheckedPipeline) -> [Diagnostic] {
+package enum BudgetCheck {
+    package static func check(_ cost: CostSummary, against pipeline: CheckedPipeline) -> [Diagnostic] {
         let budget = pipeline.budget
         var diagnostics: [Diagnostic] = []
         func check(_ key: String, limit: Double?, actual: Double, unit: String, format: (Double) -> String, perLayer: (CostSummary.Line) -> Double) {

@@ -3,24 +3,32 @@ import StrataSyntax
 
 /// The worst-case cost of one query, per layer and in total.
 public struct CostSummary: Sendable, Codable {
+    /// One layer's worst case, or the total.
     public struct Line: Sendable, Codable, Hashable {
         /// The layer's index, or nil for the total.
         public var layer: Int?
+        /// The layer kind, or `total`.
         public var kind: String
+        /// Worst-case calls.
         public var calls: Int
+        /// Worst-case input tokens.
         public var inputTokens: Int
+        /// Worst-case output tokens.
         public var outputTokens: Int
+        /// Worst-case US dollars.
         public var usd: Double
         /// Seconds this layer adds to the critical path.
         public var latencySeconds: Double
     }
 
+    /// Per layer, in order.
     public var layers: [Line]
+    /// For one query.
     public var total: Line
 
     /// Computes the summary from a graph: sums over call nodes, and the critical
     /// path (longest path, node times including concurrency waves).
-    public init(graph: ExecutionGraph, pipeline: CheckedPipeline) {
+    package init(graph: ExecutionGraph, pipeline: CheckedPipeline) {
         var lines = pipeline.layers.map {
             Line(layer: $0.index, kind: $0.kind.rawValue, calls: 0, inputTokens: 0, outputTokens: 0, usd: 0, latencySeconds: 0)
         }

@@ -2,7 +2,7 @@ import StrataChecker
 import StrataSyntax
 
 /// What a node of the execution graph does: an LLM call, or a pure step.
-public enum NodeOperation: String, Sendable, Codable, CaseIterable {
+package enum NodeOperation: String, Sendable, Codable, CaseIterable {
     // LLM calls
     case generate, critique, rank, fuse
     case verifyReasoning = "verify-reasoning"
@@ -27,7 +27,7 @@ public enum NodeOperation: String, Sendable, Codable, CaseIterable {
     /// The first candidate of the last pool.
     case answer
 
-    public var isCall: Bool {
+    package var isCall: Bool {
         switch self {
         case .generate, .critique, .rank, .fuse, .verifyReasoning, .verifyVerdict, .writeTests, .judgeTests: true
         default: false
@@ -50,88 +50,88 @@ public enum NodeOperation: String, Sendable, Codable, CaseIterable {
 
 /// What one LLM call of the graph sends, decided when the pipeline is
 /// compiled: the runtime adds only the query (its text and its seed).
-public struct CallSpec: Sendable, Codable, Hashable {
+package struct CallSpec: Sendable, Codable, Hashable {
     /// Index into `ExecutionGraph.models` (and the pipeline's models).
-    public var model: Int
+    package var model: Int
     /// Index of the layer's entry that makes the call.
-    public var entry: Int
+    package var entry: Int
     /// Which of the layer's prompt templates the call renders.
-    public var template: CallRole
+    package var template: CallRole
     /// That template's text: the entry's own prompt, or the layer's for the role.
-    public var prompt: String
+    package var prompt: String
     /// Per model within a layer, 0-based: distinct samples stay distinct in the cache.
     /// A call asking for several completions makes samples `sample ..< sample + completions`.
-    public var sample: Int?
+    package var sample: Int?
     /// Completions this call asks for: an entry's samples go in one request
     /// with `n` when its model declares that capability (the prompt is billed once).
-    public var completions: Int
+    package var completions: Int
     /// The sampling sent: the seed is the entry's plus the sample index (before the query's seed is added).
-    public var sampling: Sampling
+    package var sampling: Sampling
     /// Whether the reply is asked for as JSON against a schema (rank, verdicts with structured output).
-    public var structured: Bool
+    package var structured: Bool
 }
 
 /// One node of the graph for one query. Dependencies always have smaller ids,
 /// so the node array is already in a topological order.
-public struct GraphNode: Sendable, Codable, Hashable {
-    public var id: Int
+package struct GraphNode: Sendable, Codable, Hashable {
+    package var id: Int
     /// Index of the layer in the pipeline; the final `answer` step has the index of the last layer.
-    public var layer: Int
-    public var operation: NodeOperation
+    package var layer: Int
+    package var operation: NodeOperation
     /// What the call sends (calls only).
-    public var call: CallSpec?
+    package var call: CallSpec?
     /// The incoming candidate this node works on (verify, unit-test): its
     /// position in the previous layer's pool or, when it depends directly on
     /// a call of a generating layer, that call's position among the layer's calls.
-    public var candidate: Int?
+    package var candidate: Int?
     /// Worst-case estimated prompt tokens (calls only), once however many completions it asks for.
-    public var inputTokens: Int
+    package var inputTokens: Int
     /// `max_tokens` times the completions asked for (calls only).
-    public var outputTokens: Int
+    package var outputTokens: Int
     /// Estimated seconds this node takes once started, with waves for concurrency limits.
-    public var seconds: Double
-    public var dependencies: [Int]
+    package var seconds: Double
+    package var dependencies: [Int]
 
     /// The call's model (index into `ExecutionGraph.models`).
-    public var model: Int? { call?.model }
+    package var model: Int? { call?.model }
     /// The layer's entry that makes the call.
-    public var entry: Int? { call?.entry }
+    package var entry: Int? { call?.entry }
     /// The call's first sample.
-    public var sample: Int? { call?.sample }
+    package var sample: Int? { call?.sample }
     /// Completions the call asks for (1 for a pure step).
-    public var completions: Int { call?.completions ?? 1 }
+    package var completions: Int { call?.completions ?? 1 }
     /// The call's seed, before the query's seed is added.
-    public var seed: Int? { call?.sampling.seed }
-    public var temperature: Double? { call?.sampling.temperature }
+    package var seed: Int? { call?.sampling.seed }
+    package var temperature: Double? { call?.sampling.temperature }
 }
 
 /// A layer as the runtime executes it: what its pure steps need to know
 /// (its calls carry the rest in their `CallSpec`s).
-public struct LayerSpec: Sendable, Codable, Hashable {
+package struct LayerSpec: Sendable, Codable, Hashable {
     /// Where the layer is in the source (`GraphNode.layer`).
-    public var index: Int
-    public var kind: LayerKind
-    public var topK: Int?
-    public var firstK: Int?
-    public var onEmpty: EmptyPolicy?
-    public var onFailure: FailurePolicy
-    public var onMalformed: MalformedPolicy
+    package var index: Int
+    package var kind: LayerKind
+    package var topK: Int?
+    package var firstK: Int?
+    package var onEmpty: EmptyPolicy?
+    package var onFailure: FailurePolicy
+    package var onMalformed: MalformedPolicy
     /// Unit tests: how many, from where, and whether they are executed or judged.
-    public var tests: Int
-    public var testSource: TestSource?
-    public var mode: UnitTestMode?
+    package var tests: Int
+    package var testSource: TestSource?
+    package var mode: UnitTestMode?
     /// The sandbox's limits for executed tests.
-    public var timeoutSeconds: Double
-    public var memoryMB: Int
+    package var timeoutSeconds: Double
+    package var memoryMB: Int
     /// `write-tests`: whether every later layer's query carries the tests.
-    public var showsTests: Bool
-    public var lengthControl: Bool
+    package var showsTests: Bool
+    package var lengthControl: Bool
     /// A vote: how each candidate's answer is read, when it stops drawing samples, and how many it draws at a time.
-    public var extractor: AnswerExtractorKind?
-    public var earlyStop: EarlyStop?
-    public var wave: Int
+    package var extractor: AnswerExtractorKind?
+    package var earlyStop: EarlyStop?
+    package var wave: Int
     /// An ensemble that goes on with the first `quorum` samples to arrive.
-    public var quorum: Int?
+    package var quorum: Int?
 
     init(_ layer: CheckedLayer) {
         index = layer.index
@@ -159,17 +159,18 @@ public struct LayerSpec: Sendable, Codable, Hashable {
 /// its worst case) plus the pure steps between them — everything the
 /// runtime needs to run it.
 public struct ExecutionGraph: Sendable, Codable {
+    /// The pipeline's name.
     public var pipeline: String
     /// The models the calls go to (`CallSpec.model` indexes them).
-    public var models: [ResolvedModel]
+    package var models: [ResolvedModel]
     /// The layers in order (`GraphNode.layer` is a layer's `index`, its place in the source).
-    public var layers: [LayerSpec]
-    public var nodes: [GraphNode]
+    package var layers: [LayerSpec]
+    package var nodes: [GraphNode]
     /// The node whose output is the answer.
-    public var answer: Int
+    package var answer: Int
     /// `budget.latency_s`: when it runs out, the query answers with what it has.
-    public var latencyBudget: Double?
+    package var latencyBudget: Double?
 
     /// The position of the ensemble layer: first, or second after `write-tests`.
-    public var ensemblePosition: Int { layers.firstIndex { $0.kind == .ensemble } ?? 0 }
+    package var ensemblePosition: Int { layers.firstIndex { $0.kind == .ensemble } ?? 0 }
 }

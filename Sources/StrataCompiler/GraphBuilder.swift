@@ -2,8 +2,8 @@ import StrataChecker
 import StrataSyntax
 
 /// Expands a checked pipeline into its execution graph.
-public enum GraphBuilder {
-    public static func build(_ pipeline: CheckedPipeline) -> ExecutionGraph {
+package enum GraphBuilder {
+    package static func build(_ pipeline: CheckedPipeline) -> ExecutionGraph {
         var builder = GraphLowering(pipeline: pipeline)
         builder.buildAll()
         return ExecutionGraph(

@@ -14,18 +14,18 @@ public enum EmitFormat: String, Sendable, CaseIterable, Codable {
 }
 
 /// Renders a compiled graph in the `EmitFormat`s.
-public struct GraphRenderer: Sendable {
-    public var graph: ExecutionGraph
-    public var pipeline: CheckedPipeline
-    public var cost: CostSummary
+package struct GraphRenderer: Sendable {
+    package var graph: ExecutionGraph
+    package var pipeline: CheckedPipeline
+    package var cost: CostSummary
 
-    public init(graph: ExecutionGraph, pipeline: CheckedPipeline, cost: CostSummary) {
+    package init(graph: ExecutionGraph, pipeline: CheckedPipeline, cost: CostSummary) {
         self.graph = graph
         self.pipeline = pipeline
         self.cost = cost
     }
 
-    public func render(_ format: EmitFormat) -> String {
+    package func render(_ format: EmitFormat) -> String {
         switch format {
         case .json: json()
         case .dot: dot()

@@ -4,8 +4,10 @@ import StrataSyntax
 
 /// A pipeline that passed every check, compiled for one query.
 public struct CompiledPipeline: Sendable {
-    public var pipeline: CheckedPipeline
+    package var pipeline: CheckedPipeline
+    /// The execution graph a `PipelineRuntime` runs.
     public var graph: ExecutionGraph
+    /// The static worst-case cost of one query.
     public var cost: CostSummary
 
     /// The graph (or cost table) in one of the `EmitFormat`s.
@@ -17,6 +19,7 @@ public struct CompiledPipeline: Sendable {
 /// What compiling a pipeline file produced: the compiled pipeline when there
 /// are no errors, and every diagnostic found either way.
 public struct CompileResult: Sendable {
+    /// The compiled pipeline; nil when there were errors.
     public var compiled: CompiledPipeline?
     /// The graph as far as it could be built even when there are errors (a
     /// budget overrun, say), so the cost of a broken pipeline can still be shown.
@@ -26,8 +29,10 @@ public struct CompileResult: Sendable {
     /// The text of every file read, for `DiagnosticRenderer`.
     public var sources: SourceMap
 
+    /// Whether any diagnostic is an error.
     public var hasErrors: Bool { diagnostics.containsErrors }
 
+    /// A result.
     public init(compiled: CompiledPipeline?, estimate: CompiledPipeline?, diagnostics: [Diagnostic], sources: SourceMap) {
         self.compiled = compiled
         self.estimate = estimate
@@ -49,12 +54,15 @@ public struct CompileResult: Sendable {
 /// }
 /// ```
 public struct PipelineCompiler: Sendable {
-    public var loader: SourceLoader
+    package var loader: SourceLoader
     /// How many configurations `check(path:)` compiles, at most, looking for a
     /// feasible one when the file is a search space.
     public var feasibilityProbeLimit = 500
 
-    public init(loader: SourceLoader = SourceLoader()) {
+    /// A compiler that reads files from disk, resolving includes against `STRATA_INCLUDE_PATH`.
+    public init() { self.init(loader: SourceLoader()) }
+
+    package init(loader: SourceLoader) {
         self.loader = loader
     }
 
@@ -76,7 +84,7 @@ public struct PipelineCompiler: Sendable {
 
     /// Checks and compiles a pipeline already loaded: from a file, or a search
     /// space's template with a configuration filled in.
-    public func compile(_ loaded: LoadedPipeline, allowModelsFile: Bool = false) -> CompileResult {
+    package func compile(_ loaded: LoadedPipeline, allowModelsFile: Bool = false) -> CompileResult {
         var diagnostics = loaded.diagnostics
         guard loaded.hasSyntaxTree else {
             return CompileResult(compiled: nil, estimate: nil, diagnostics: diagnostics.sortedForDisplay(), sources: loaded.sources)

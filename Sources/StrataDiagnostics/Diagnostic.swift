@@ -10,14 +10,18 @@ public enum Severity: String, Codable, Sendable, Comparable {
         }
     }
 
+    /// Orders severities from the least to the most serious.
     public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rank < rhs.rank }
 }
 
 /// One replacement of source text; an empty range inserts.
 public struct TextEdit: Hashable, Codable, Sendable {
+    /// The text replaced.
     public var range: SourceRange
+    /// What replaces it.
     public var replacement: String
 
+    /// An edit.
     public init(range: SourceRange, replacement: String) {
         self.range = range
         self.replacement = replacement
@@ -26,9 +30,12 @@ public struct TextEdit: Hashable, Codable, Sendable {
 
 /// A suggested change that fixes a diagnostic.
 public struct FixIt: Hashable, Codable, Sendable {
+    /// What the fix does, in words.
     public var message: String
+    /// The edits that make it.
     public var edits: [TextEdit]
 
+    /// A fix-it.
     public init(message: String, edits: [TextEdit]) {
         self.message = message
         self.edits = edits
@@ -43,9 +50,12 @@ public struct FixIt: Hashable, Codable, Sendable {
 /// Extra information attached to a diagnostic, possibly pointing elsewhere
 /// ("the critique is made here").
 public struct DiagnosticNote: Hashable, Codable, Sendable {
+    /// The note's text.
     public var message: String
+    /// Where it points, if anywhere.
     public var range: SourceRange?
 
+    /// A note.
     public init(_ message: String, at range: SourceRange? = nil) {
         self.message = message
         self.range = range
@@ -56,13 +66,20 @@ public struct DiagnosticNote: Hashable, Codable, Sendable {
 /// primary range, message, notes and fix-its. Codable so tools can read
 /// `--format json`.
 public struct Diagnostic: Hashable, Codable, Sendable {
+    /// The stable id, e.g. `E0107`.
     public var code: DiagnosticCode
+    /// Error, warning or note.
     public var severity: Severity
+    /// What is wrong.
     public var message: String
+    /// Where.
     public var range: SourceRange
+    /// Why, and related places.
     public var notes: [DiagnosticNote]
+    /// Edits that would fix it.
     public var fixIts: [FixIt]
 
+    /// A diagnostic.
     public init(
         _ code: DiagnosticCode,
         _ message: String,
@@ -84,6 +101,7 @@ public struct Diagnostic: Hashable, Codable, Sendable {
 }
 
 extension Diagnostic: CustomStringConvertible {
+    /// `file:line:col: severity[CODE]: message`.
     public var description: String {
         "\(range.file):\(range.start): \(severity.rawValue)[\(code.rawValue)]: \(message)"
     }
@@ -91,13 +109,13 @@ extension Diagnostic: CustomStringConvertible {
 
 extension Sequence<Diagnostic> {
     /// Whether any diagnostic is an error.
-    public var containsErrors: Bool { contains { $0.severity == .error } }
+    package var containsErrors: Bool { contains { $0.severity == .error } }
 
     /// Sorted by file, then position, then code: the order they are printed in.
     /// Sorted by file and position, with repeats folded: past the third copy of a
     /// code and message, each becomes a line of a note on the first, so a
     /// mistake written a thousand times prints a few times (with where the others are).
-    public func sortedForDisplay() -> [Diagnostic] {
+    package func sortedForDisplay() -> [Diagnostic] {
         let sorted = sorted {
             ($0.range.file, $0.range.start.line, $0.range.start.column, $0.code.rawValue)
                 < ($1.range.file, $1.range.start.line, $1.range.start.column, $1.code.rawValue)

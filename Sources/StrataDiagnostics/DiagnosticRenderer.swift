@@ -10,6 +10,7 @@ import Foundation
 ///    = help: replace 'smaples' with 'samples'
 /// ```
 public struct DiagnosticRenderer: Sendable {
+    /// The files diagnostics point into.
     public var sources: SourceMap
     /// ANSI colour; callers decide (a TTY and no `NO_COLOR`).
     public var colored: Bool
@@ -17,6 +18,7 @@ public struct DiagnosticRenderer: Sendable {
     /// Columns of a source line shown in a snippet.
     static let maxSnippetWidth = 160
 
+    /// A renderer; `colored` adds ANSI colours.
     public init(sources: SourceMap, colored: Bool = false) {
         self.sources = sources
         self.colored = colored
@@ -29,10 +31,12 @@ public struct DiagnosticRenderer: Sendable {
         return isatty(STDERR_FILENO) == 1
     }
 
+    /// Renders every diagnostic, in order, and a count of errors and warnings.
     public func render(_ diagnostics: [Diagnostic]) -> String {
         diagnostics.map(render).joined()
     }
 
+    /// Renders one diagnostic with its source line, carets, notes and fix-its.
     public func render(_ diagnostic: Diagnostic) -> String {
         var out = ""
         let label = "\(diagnostic.severity.rawValue)[\(diagnostic.code.rawValue)]"

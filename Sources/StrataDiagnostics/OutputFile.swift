@@ -10,16 +10,16 @@ import Glibc
 /// never half); a device or fifo is written straight through (never replaced
 /// by a regular file); a socket or directory is refused; and every write,
 /// sync and close is checked, so a full disk is an error, not a success.
-public enum OutputFile {
+package enum OutputFile {
     /// Why an output could not be written, said as the user needs it.
-    public struct Failure: Error, CustomStringConvertible, LocalizedError {
-        public var description: String
-        public var errorDescription: String? { description }
+    package struct Failure: Error, CustomStringConvertible, LocalizedError {
+        package var description: String
+        package var errorDescription: String? { description }
     }
 
-    public static func write(_ text: String, to path: String) throws { try write(Data(text.utf8), to: path) }
+    package static func write(_ text: String, to path: String) throws { try write(Data(text.utf8), to: path) }
 
-    public static func write(_ data: Data, to path: String) throws {
+    package static func write(_ data: Data, to path: String) throws {
         var info = stat()
         if stat(path, &info) == 0 {
             switch info.st_mode & S_IFMT {
@@ -67,7 +67,7 @@ public enum OutputFile {
     }
 
     /// Writes all of `data` to `descriptor`, retrying short writes and interruptions; any error is thrown.
-    public static func writeAll(_ data: Data, to descriptor: Int32, path: String) throws {
+    package static func writeAll(_ data: Data, to descriptor: Int32, path: String) throws {
         try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
             guard let base = buffer.baseAddress else { return }
             var offset = 0
@@ -92,7 +92,7 @@ public enum OutputFile {
 /// A file appended to line by line (a trace, a request log): every write is
 /// checked, and the first failure is kept so the command can end with it
 /// instead of reporting success.
-public final class AppendingFile: @unchecked Sendable {
+package final class AppendingFile: @unchecked Sendable {
     // Sendable by hand: `failure` is read and written only under `lock`; the descriptor is written under it too.
     private let descriptor: Int32
     private let path: String
@@ -100,7 +100,7 @@ public final class AppendingFile: @unchecked Sendable {
     private var failure: OutputFile.Failure?
 
     /// Opens `path` for appending, creating it (and its directory).
-    public init(path: String) throws {
+    package init(path: String) throws {
         try? FileManager.default.createDirectory(
             at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
         let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
@@ -110,7 +110,7 @@ public final class AppendingFile: @unchecked Sendable {
     }
 
     /// Appends `data`; after a failure, nothing more is written.
-    public func append(_ data: Data) {
+    package func append(_ data: Data) {
         lock.withLock {
             guard failure == nil else { return }
             do { try OutputFile.writeAll(data, to: descriptor, path: path) } catch { failure = error as? OutputFile.Failure }
@@ -118,7 +118,7 @@ public final class AppendingFile: @unchecked Sendable {
     }
 
     /// Syncs the file; throws the first failure seen, if any.
-    public func sync() throws {
+    package func sync() throws {
         try lock.withLock {
             if let failure { throw failure }
             if fsync(descriptor) != 0, errno != EINVAL {
@@ -129,7 +129,7 @@ public final class AppendingFile: @unchecked Sendable {
     }
 
     /// The first failure, if writing stopped.
-    public var error: OutputFile.Failure? { lock.withLock { failure } }
+    package var error: OutputFile.Failure? { lock.withLock { failure } }
 
     deinit { _ = Glibc.close(descriptor) }
 }

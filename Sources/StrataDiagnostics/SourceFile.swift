@@ -1,10 +1,13 @@
 /// The text of one source file, split into lines for snippets.
 public struct SourceFile: Sendable {
+    /// The file's path.
     public let path: String
+    /// Its text.
     public let text: String
     /// Lines without their terminators, as arrays of scalars so columns index directly.
     private let lines: [Substring]
 
+    /// A source file.
     public init(path: String, text: String) {
         self.path = path
         self.text = text
@@ -41,6 +44,7 @@ public struct SourceFile: Sendable {
         return lines[number - 1]
     }
 
+    /// The number of lines.
     public var lineCount: Int { lines.count }
 }
 
@@ -48,10 +52,13 @@ public struct SourceFile: Sendable {
 public struct SourceMap: Sendable {
     private var files: [String: SourceFile] = [:]
 
+    /// An empty map.
     public init() {}
 
+    /// Adds a file, replacing one at the same path.
     public mutating func add(_ file: SourceFile) { files[file.path] = file }
 
+    /// The file at `path`.
     public subscript(path: String) -> SourceFile? { files[path] }
 
     /// Every file read, sorted by path.
@@ -59,14 +66,14 @@ public struct SourceMap: Sendable {
 }
 
 /// Bytes that are not UTF-8 text, and where the first bad byte is.
-public struct InvalidUTF8: Error, Sendable, CustomStringConvertible {
-    public var location: SourceLocation
-    public var byteOffset: Int
+package struct InvalidUTF8: Error, Sendable, CustomStringConvertible {
+    package var location: SourceLocation
+    package var byteOffset: Int
 
-    public var description: String { "not UTF-8 text: an invalid byte at line \(location.line), column \(location.column)" }
+    package var description: String { "not UTF-8 text: an invalid byte at line \(location.line), column \(location.column)" }
 
     /// Decodes `bytes` as UTF-8, or says where the first invalid sequence starts.
-    public static func decode(_ bytes: [UInt8]) throws -> String {
+    package static func decode(_ bytes: [UInt8]) throws -> String {
         var iterator = bytes.makeIterator()
         var decoder = UTF8()
         var offset = 0, line = 1, column = 1

@@ -1,11 +1,11 @@
 /// "Did you mean …?" support: the closest candidate by edit distance, if close enough
 /// to be a plausible typo.
-public enum Suggestions {
+package enum Suggestions {
     /// Words longer than this get no suggestion: keys and names are short, and
     /// the distance costs the product of the two lengths.
-    public static let maxWordLength = 64
+    package static let maxWordLength = 64
 
-    public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
+    package static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
         let length = word.unicodeScalars.count
         guard length <= maxWordLength else { return nil }
         let lowered = word.lowercased()

@@ -11,16 +11,16 @@ import Glibc
 /// through a pipeline, on the evaluations' concurrent loop, each answer
 /// appended to the output as it finishes. Resumable: a rerun skips the items
 /// answered already (and, unless `retryFailed`, those that failed).
-public struct BatchJob: Sendable {
-    public var runtime: PipelineRuntime
-    public var input: String
-    public var output: String
-    public var concurrency: Int
-    public var retryFailed: Bool
+package struct BatchJob: Sendable {
+    package var runtime: PipelineRuntime
+    package var input: String
+    package var output: String
+    package var concurrency: Int
+    package var retryFailed: Bool
     /// Whether each item's calls are kept (`BatchOutcome.timelines`).
-    public var keepsTimelines: Bool
+    package var keepsTimelines: Bool
 
-    public init(runtime: PipelineRuntime, input: String, output: String, concurrency: Int = 8, retryFailed: Bool = false, keepsTimelines: Bool = false) {
+    package init(runtime: PipelineRuntime, input: String, output: String, concurrency: Int = 8, retryFailed: Bool = false, keepsTimelines: Bool = false) {
         self.runtime = runtime
         self.input = input
         self.output = output
@@ -30,27 +30,27 @@ public struct BatchJob: Sendable {
     }
 
     /// What a batch found before it started: every item, and those it will run.
-    public struct Plan: Sendable {
-        public var items: [BatchItem]
-        public var pending: [BatchItem]
+    package struct Plan: Sendable {
+        package var items: [BatchItem]
+        package var pending: [BatchItem]
         /// Items with an answer in the output already.
-        public var answered: Set<String>
-        public var alreadyDone: Int { items.count - pending.count }
+        package var answered: Set<String>
+        package var alreadyDone: Int { items.count - pending.count }
     }
 
     /// How a batch ended.
-    public struct Outcome: Sendable {
-        public var answered = 0
-        public var failed = 0
+    package struct Outcome: Sendable {
+        package var answered = 0
+        package var failed = 0
         /// Items still without an answer (earlier failures included): a rerun carries on with them.
-        public var remaining = 0
+        package var remaining = 0
         /// Why writing the output stopped, if it did (every line before it is kept).
-        public var writeError: String?
-        public var timelines: [(id: String, spans: [CallSpan])] = []
+        package var writeError: String?
+        package var timelines: [(id: String, spans: [CallSpan])] = []
     }
 
     /// Reads the input and what the output already holds.
-    public func plan() throws -> Plan {
+    package func plan() throws -> Plan {
         let items = try BatchItem.read(path: input)
         let done = BatchItem.finishedIDs(path: output, includingFailed: !retryFailed)
         return Plan(
@@ -58,7 +58,7 @@ public struct BatchJob: Sendable {
     }
 
     /// Runs the plan's pending items; `onItem` sees each result as it is written.
-    public func run(_ plan: Plan, onItem: @escaping @Sendable (RunResult) -> Void = { _ in }) async throws -> Outcome {
+    package func run(_ plan: Plan, onItem: @escaping @Sendable (RunResult) -> Void = { _ in }) async throws -> Outcome {
         let file = try AnswerFile(path: output)
         defer { file.close() }
         var outcome = Outcome()
@@ -82,14 +82,14 @@ public struct BatchJob: Sendable {
 }
 
 /// One item of a batch input file.
-public struct BatchItem: Sendable {
-    public var id: String
+package struct BatchItem: Sendable {
+    package var id: String
     /// The id was written as a JSON integer, and is written back as one.
-    public var idIsInteger = false
-    public var query: Query
+    package var idIsInteger = false
+    package var query: Query
 
     /// Reads a JSONL file with the datasets' rules (`JSONLines`): a bad line is reported as `file:line`.
-    public static func read(path: String) throws -> [BatchItem] {
+    package static func read(path: String) throws -> [BatchItem] {
         do {
             var items: [BatchItem] = []
             var seen = JSONLines.UniqueIDs()
@@ -146,8 +146,8 @@ public struct BatchItem: Sendable {
 }
 
 /// A batch's input or output that cannot be used, said as `file:line` where it can.
-public struct BatchError: Error, CustomStringConvertible {
-    public var description: String
+package struct BatchError: Error, CustomStringConvertible {
+    package var description: String
     init(_ description: String) { self.description = description }
 }
 

@@ -7,7 +7,9 @@ import StrataRuntime
 
 /// One item of an evaluation set.
 public struct DatasetItem: Sendable, Hashable, Codable {
+    /// The item's id, unique in the dataset.
     public var id: String
+    /// What the pipeline is asked.
     public var query: Query
     /// The reference answer, when the dataset has one.
     public var reference: String?
@@ -18,6 +20,7 @@ public struct DatasetItem: Sendable, Hashable, Codable {
     /// Turns after the first (MT-Bench's second question), asked after the pipeline's first answer.
     public var followUps: [String]
 
+    /// An item.
     public init(id: String, query: Query, reference: String? = nil, tests: String? = nil, codePrefix: String? = nil, followUps: [String] = []) {
         self.id = id
         self.query = query
@@ -46,28 +49,38 @@ public enum DatasetFormat: String, Sendable, CaseIterable, Codable {
 
 /// Which record fields hold the query, the reference, the tests and the id (for `jsonl`).
 public struct FieldMapping: Sendable, Hashable {
+    /// The field holding the query.
     public var query = "prompt"
+    /// The field holding the reference answer.
     public var reference = "reference"
+    /// The field holding the tests.
     public var tests = "tests"
+    /// The field holding the id (the line number when absent).
     public var id = "id"
 
+    /// The default field names.
     public init() {}
 }
 
 /// Why a dataset could not be read, with the line that failed.
-public struct DatasetError: Error, CustomStringConvertible, Sendable {
-    public var description: String
+package struct DatasetError: Error, CustomStringConvertible, Sendable {
+    package var description: String
     init(_ description: String) { self.description = description }
 }
 
 /// A dataset as read: its items, a SHA-256 of the file's bytes (part of every
 /// run's key), the format it was read in, and where it came from.
 public struct LoadedDataset: Sendable {
+    /// The items, in file order.
     public var items: [DatasetItem]
+    /// The SHA-256 of the file's bytes.
     public var hash: String
+    /// The format the file was read in.
     public var format: DatasetFormat
+    /// Where it was read from.
     public var path: String
 
+    /// A dataset read by other means.
     public init(items: [DatasetItem], hash: String, format: DatasetFormat, path: String) {
         self.items = items
         self.hash = hash
@@ -193,11 +206,16 @@ public enum DatasetLoader {
 
 /// A deterministic split: an item is in the first part when a hash of (seed, id) falls below the fraction.
 public struct DatasetSplit: Sendable, Hashable, CustomStringConvertible {
+    /// Which side of the split.
     public enum Part: String, Sendable { case dev, test }
+    /// The side kept.
     public var part: Part
+    /// The fraction of items in the dev side.
     public var fraction: Double
+    /// The seed of the hash.
     public var seed: Int
 
+    /// A split keeping `part`.
     public init(part: Part, fraction: Double, seed: Int) {
         self.part = part
         self.fraction = fraction
@@ -211,6 +229,7 @@ public struct DatasetSplit: Sendable, Hashable, CustomStringConvertible {
         self.init(part: part, fraction: fraction, seed: seed)
     }
 
+    /// Whether the item with this id is on the kept side.
     public func contains(_ id: String) -> Bool {
         let digest = Array(SHA256.hash(data: Data("\(seed)\u{0}\(id)".utf8)))
         let value = digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
@@ -218,24 +237,26 @@ public struct DatasetSplit: Sendable, Hashable, CustomStringConvertible {
         return part == .dev ? inDev : !inDev
     }
 
+    /// The items on the kept side, in order.
     public func apply(_ items: [DatasetItem]) -> [DatasetItem] { items.filter { contains($0.id) } }
 
+    /// The split as `strata eval --split` spells it.
     public var description: String { "\(part.rawValue):\(fraction) seed \(seed)" }
 }
 
 /// A JSONL record's id as written: a string or an integer, nothing else.
 /// JSONDecoder tells integers from booleans and fractions, which
 /// JSONSerialization's NSNumber does not.
-public enum RecordID: Decodable, Sendable {
+package enum RecordID: Decodable, Sendable {
     case string(String), integer(Int64)
 
-    public init(from decoder: Decoder) throws {
+    package init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let text = try? container.decode(String.self) { self = .string(text); return }
         self = .integer(try container.decode(Int64.self))
     }
 
-    public var text: String {
+    package var text: String {
         switch self {
         case .string(let text): text
         case .integer(let value): String(value)
@@ -243,7 +264,7 @@ public enum RecordID: Decodable, Sendable {
     }
 
     /// The id under `key` in the JSON object `line`, or nil when it is neither a string nor an integer.
-    public static func read(_ line: String, key: String) -> RecordID? {
+    package static func read(_ line: String, key: String) -> RecordID? {
         let decoder = JSONDecoder()
         decoder.userInfo[Probe.keyName] = key
         return (try? decoder.decode(Probe.self, from: Data(line.utf8)))?.id

@@ -7,16 +7,21 @@ import StrataRuntime
 /// Which items of a dataset an evaluation scores: a deterministic split,
 /// named ids, then at most a number of them, in that order.
 public struct ItemSelection: Sendable, CustomStringConvertible {
+    /// Keep one side of a deterministic split.
     public var split: DatasetSplit?
+    /// Keep only these item ids.
     public var ids: Set<String>?
+    /// Keep at most this many items (after the other filters).
     public var limit: Int?
 
+    /// A selection; nil keeps everything.
     public init(split: DatasetSplit? = nil, ids: Set<String>? = nil, limit: Int? = nil) {
         self.split = split
         self.ids = ids
         self.limit = limit
     }
 
+    /// The selected items, in order.
     public func apply(_ items: [DatasetItem]) -> [DatasetItem] {
         var selected = items
         if let split { selected = split.apply(selected) }
@@ -37,16 +42,21 @@ public struct ItemSelection: Sendable, CustomStringConvertible {
 
 /// A pipeline an evaluation scores: compiled, with where it came from.
 public struct EvaluatedPipeline: Sendable {
+    /// The pipeline file.
     public var path: String
+    /// The compiled pipeline.
     public var compiled: CompiledPipeline
+    /// The files it was compiled from (hashed into the run's key).
     public var sources: SourceMap
 
+    /// A pipeline to evaluate.
     public init(path: String, compiled: CompiledPipeline, sources: SourceMap) {
         self.path = path
         self.compiled = compiled
         self.sources = sources
     }
 
+    /// The pipeline's `name:`, or its path.
     public var name: String { compiled.pipeline.name ?? path }
 }
 
@@ -55,17 +65,25 @@ public struct EvaluatedPipeline: Sendable {
 /// item's result in the run store (so a killed evaluation resumes and a
 /// finished one is a cache hit).
 public struct EvalJob: Sendable {
+    /// One pipeline, or two to compare.
     public var pipelines: [EvaluatedPipeline]
+    /// The dataset.
     public var dataset: LoadedDataset
+    /// Which items are scored.
     public var selection: ItemSelection
+    /// How answers are scored.
     public var scorer: Scorer
+    /// Where every item's result is kept, so an interrupted evaluation resumes.
     public var store: any RunResultStore
+    /// The response cache the pipelines' calls go through.
     public var cache: ResponseCache
+    /// Items in flight at once.
     public var concurrency: Int
     /// With a shared store: the queue that splits each run's items among the
     /// workers running the same job, and this worker (its `unitItems` per range).
-    public var shared: (queue: any SharedItemQueue, worker: WorkerOptions)?
+    package var shared: (queue: any SharedItemQueue, worker: WorkerOptions)?
 
+    /// An evaluation.
     public init(
         pipelines: [EvaluatedPipeline], dataset: LoadedDataset, selection: ItemSelection = ItemSelection(), scorer: Scorer,
         store: any RunResultStore, cache: ResponseCache = .disabled, concurrency: Int = 8
@@ -123,15 +141,23 @@ public struct EvalJob: Sendable {
 
 /// What an evaluation found: per pipeline its summary and per-item results, and the paired comparison of two.
 public struct EvalOutcome: Sendable {
+    /// One pipeline's results.
     public struct Run: Sendable {
+        /// Its aggregate figures.
         public var summary: EvalSummary
+        /// Its result on every item.
         public var results: [ItemResult]
     }
 
+    /// The dataset's path.
     public var dataset: String
+    /// The scorer, as the CLI spells it.
     public var scorer: String
+    /// The items scored.
     public var items: [DatasetItem]
+    /// One run per pipeline, in the order given.
     public var runs: [Run]
+    /// The paired comparison, when two pipelines were evaluated.
     public var comparison: PairedComparison?
 
     /// The outcome as the JSON `strata eval --format json` prints.

@@ -1,8 +1,8 @@
 import Foundation
 
 /// The text report of one or two runs.
-public enum EvalReport {
-    public static func text(_ runs: [EvalSummary], comparison: PairedComparison?, dataset: String, scorer: String) -> String {
+package enum EvalReport {
+    package static func text(_ runs: [EvalSummary], comparison: PairedComparison?, dataset: String, scorer: String) -> String {
         var out = "\(dataset), scored by \(scorer)\n\n"
         let header = [
             "pipeline", "items", "score", "95% interval", "failed", "calls/item sent of asked", "tokens in/out per item", "USD/item", "p50 s", "p95 s",

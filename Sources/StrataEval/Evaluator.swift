@@ -5,28 +5,42 @@ import StrataRuntime
 
 /// Aggregate figures of a run.
 public struct EvalSummary: Sendable, Codable, Hashable {
+    /// The pipeline's name.
     public var pipeline: String
+    /// Items scored.
     public var items: Int
     /// Mean score (accuracy when scores are 0 or 1).
     public var mean: Double
+    /// The 95% interval's lower end.
     public var intervalLow: Double
+    /// The 95% interval's upper end.
     public var intervalHigh: Double
     /// `wilson` for proportions, `bootstrap` otherwise.
     public var intervalMethod: String
+    /// Items with no answer.
     public var failures: Int
+    /// How many items failed for each reason.
     public var failureReasons: [String: Int]
     /// Calls sent to a model per item (cache hits excluded).
     public var callsPerItem: Double
     /// Calls the pipeline asked for per item, cache hits included: its cost independent of the cache.
     public var requestedCallsPerItem: Double
+    /// Input tokens per item.
     public var inputTokensPerItem: Double
+    /// Output tokens per item.
     public var outputTokensPerItem: Double
+    /// US dollars per item.
     public var usdPerItem: Double
+    /// US dollars in all.
     public var usdTotal: Double
+    /// Calls answered from the cache.
     public var cacheHits: Int
+    /// Median seconds per item.
     public var latencyP50: Double
+    /// 95th-percentile seconds per item.
     public var latencyP95: Double
 
+    /// The summary of a run's results.
     public init(pipeline: String, results: [ItemResult]) {
         self.pipeline = pipeline
         items = results.count
@@ -63,16 +77,22 @@ public struct EvalSummary: Sendable, Codable, Hashable {
 
 /// A paired comparison of two runs on the items they share.
 public struct PairedComparison: Sendable, Codable, Hashable {
+    /// Items both runs scored.
     public var shared: Int
+    /// A's mean on them.
     public var meanA: Double
+    /// B's mean on them.
     public var meanB: Double
     /// Items only A got right, and only B (binary scores).
     public var onlyA: Int
+    /// Items only B got right.
     public var onlyB: Int
     /// Exact McNemar for binary scores; for graded scores, a paired bootstrap's two-sided p.
     public var pValue: Double
+    /// The test that gave `pValue`.
     public var test: String
 
+    /// Compares two runs on the items they share.
     public init(_ a: [ItemResult], _ b: [ItemResult]) {
         let byID = Dictionary(b.map { ($0.itemID, $0.score) }, uniquingKeysWith: { first, _ in first })
         let pairs = a.compactMap { result in byID[result.itemID].map { (result.score, $0) } }
@@ -96,13 +116,13 @@ public struct PairedComparison: Sendable, Codable, Hashable {
 
 /// Scores a pipeline on a dataset, item by item, into the run store:
 /// resumable (finished items are skipped), and a finished run is a cache hit.
-public struct Evaluator: Sendable {
-    public var runtime: PipelineRuntime
-    public var scorer: Scorer
-    public var store: any RunResultStore
-    public var concurrency: Int
+package struct Evaluator: Sendable {
+    package var runtime: PipelineRuntime
+    package var scorer: Scorer
+    package var store: any RunResultStore
+    package var concurrency: Int
 
-    public init(runtime: PipelineRuntime, scorer: Scorer, store: any RunResultStore, concurrency: Int = 8) {
+    package init(runtime: PipelineRuntime, scorer: Scorer, store: any RunResultStore, concurrency: Int = 8) {
         self.runtime = runtime
         self.scorer = scorer
         self.store = store
@@ -111,7 +131,7 @@ public struct Evaluator: Sendable {
 
     /// Runs every item of `items` not yet in run `run`; calls `onResult` as each finishes.
     /// Returns all results of the run, old and new.
-    public func evaluate(_ items: [DatasetItem], run: String, onResult: (@Sendable (ItemResult) -> Void)? = nil) async throws -> [ItemResult] {
+    package func evaluate(_ items: [DatasetItem], run: String, onResult: (@Sendable (ItemResult) -> Void)? = nil) async throws -> [ItemResult] {
         let done = Set(try await store.results(run: run).map(\.itemID))
         let pending = items.filter { !done.contains($0.id) }
         try await forEachConcurrently(pending, limit: concurrency) { item in

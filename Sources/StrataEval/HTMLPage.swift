@@ -2,9 +2,9 @@ import Foundation
 
 /// What both self-contained HTML reports (eval and search) are made of: one
 /// stylesheet, the page's frame, escaping and numbers.
-public enum HTMLPage {
+package enum HTMLPage {
     /// The start of a page, through its `<h1>`.
-    public static func start(title: String) -> String {
+    package static func start(title: String) -> String {
         """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
@@ -16,7 +16,7 @@ public enum HTMLPage {
         """
     }
 
-    public static let end = "</body></html>\n"
+    package static let end = "</body></html>\n"
 
     static let style = """
         body { font: 14px/1.45 -apple-system, system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #1d1d1f; padding: 0 1em; }
@@ -32,7 +32,7 @@ public enum HTMLPage {
         """
 
     /// Text safe inside elements and attribute values.
-    public static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for character in text {
@@ -47,5 +47,5 @@ public enum HTMLPage {
         return out
     }
 
-    public static func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+    package static func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 }

@@ -5,18 +5,18 @@ import StrataRuntime
 /// accuracy-vs-cost plot (inline SVG), and a drill-down per item — query,
 /// answer, reference, score, and every layer's candidates. No network: no
 /// scripts, fonts or styles are fetched.
-public enum HTMLReport {
-    public struct Run: Sendable {
-        public var summary: EvalSummary
-        public var results: [ItemResult]
+package enum HTMLReport {
+    package struct Run: Sendable {
+        package var summary: EvalSummary
+        package var results: [ItemResult]
 
-        public init(summary: EvalSummary, results: [ItemResult]) {
+        package init(summary: EvalSummary, results: [ItemResult]) {
             self.summary = summary
             self.results = results
         }
     }
 
-    public static func render(
+    package static func render(
         title: String, dataset: String, scorer: String, runs: [Run], items: [DatasetItem],
         comparison: PairedComparison? = nil
     ) -> String {

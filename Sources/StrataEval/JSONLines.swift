@@ -2,18 +2,18 @@ import Foundation
 import StrataDiagnostics
 
 /// One line of a JSONL file: its number (from 1), its object, and its text.
-public struct JSONLRecord {
-    public var line: Int
-    public var object: [String: Any]
-    public var text: String
+package struct JSONLRecord {
+    package var line: Int
+    package var object: [String: Any]
+    package var text: String
 }
 
 /// JSONL as every reader of items takes it — datasets, and the input of
 /// `strata run --input`: UTF-8 (a bad byte is located), LF or CRLF, blank
 /// lines skipped, each other line a JSON object; ids are strings or integers
 /// and appear once. Errors say `file:line:` and what is wrong.
-public enum JSONLines {
-    public static func read(_ data: Data, path: String) throws -> [JSONLRecord] {
+package enum JSONLines {
+    package static func read(_ data: Data, path: String) throws -> [JSONLRecord] {
         let text: String
         do {
             text = try InvalidUTF8.decode([UInt8](data))
@@ -35,7 +35,7 @@ public enum JSONLines {
     /// The record's id under `key`, if it has one: a string, or an integer
     /// written back as one. A boolean or a fraction would come back changed from
     /// stores and reports, so it is an error (`what` says what the id is for).
-    public static func id(of record: JSONLRecord, key: String, path: String, what: String) throws -> RecordID? {
+    package static func id(of record: JSONLRecord, key: String, path: String, what: String) throws -> RecordID? {
         guard record.object[key] != nil else { return nil }
         guard let id = RecordID.read(record.text, key: key) else {
             throw DatasetError("\(path):\(record.line): '\(key)' must be a string or an integer, so \(what) can be matched to it")
@@ -44,11 +44,11 @@ public enum JSONLines {
     }
 
     /// Ids seen so far in one file; a second use of one is an error.
-    public struct UniqueIDs {
+    package struct UniqueIDs {
         private var seen = Set<String>()
-        public init() {}
+        package init() {}
 
-        public mutating func insert(_ id: String, line: Int, path: String) throws {
+        package mutating func insert(_ id: String, line: Int, path: String) throws {
             guard seen.insert(id).inserted else { throw DatasetError("\(path):\(line): id '\(id)' appears twice") }
         }
     }

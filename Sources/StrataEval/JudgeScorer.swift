@@ -5,12 +5,15 @@ import StrataRuntime
 /// An LLM judge: a pipeline whose answer is a judgement (often a one-layer
 /// pipeline of a strong model), and the prompt it is asked with.
 public struct Judge: Sendable {
+    /// The pipeline that judges.
     public var runtime: PipelineRuntime
     /// Overrides the built-in prompt. Single grading uses `{question}`, `{answer}`
     /// and `{reference}`; pairwise uses `{question}`, `{answer_a}` and `{answer_b}`.
     public var prompt: String?
+    /// The judge's name, in reports and run keys.
     public var name: String
 
+    /// A judge.
     public init(runtime: PipelineRuntime, prompt: String? = nil, name: String) {
         self.runtime = runtime
         self.prompt = prompt

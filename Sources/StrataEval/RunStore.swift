@@ -5,15 +5,22 @@ import StrataRuntime
 
 /// One scored item of a run.
 public struct ItemResult: Sendable, Hashable, Codable {
+    /// The item.
     public var itemID: String
+    /// The pipeline's answer; nil when it failed.
     public var answer: String?
+    /// Why it failed, when it did.
     public var failure: String?
+    /// The item's score.
     public var score: Double
+    /// What the scorer had to say.
     public var detail: String?
+    /// What answering it cost.
     public var usage: RunUsage
     /// What every layer did, for drill-down reports.
     public var layers: [LayerReport]
 
+    /// An item's result.
     public init(itemID: String, answer: String?, failure: String?, score: Double, detail: String?, usage: RunUsage, layers: [LayerReport] = []) {
         self.itemID = itemID
         self.answer = answer
@@ -28,11 +35,16 @@ public struct ItemResult: Sendable, Hashable, Codable {
 /// Identifies a run: the same pipeline (text and includes), dataset, scorer and
 /// selection is the same run, so a finished one is a cache hit and a killed one resumes.
 public struct RunKey: Sendable, Hashable {
+    /// The hash of the pipeline and its includes.
     public var pipelineHash: String
+    /// The hash of the dataset file.
     public var datasetHash: String
+    /// The scorer, as the CLI spells it.
     public var scorer: String
+    /// The item selection, as text.
     public var selection: String
 
+    /// A run's key.
     public init(pipelineHash: String, datasetHash: String, scorer: String, selection: String) {
         self.pipelineHash = pipelineHash
         self.datasetHash = datasetHash
@@ -40,6 +52,7 @@ public struct RunKey: Sendable, Hashable {
         self.selection = selection
     }
 
+    /// The run's id: a hash of its key.
     public var id: String {
         ContentHash.sha256("\(pipelineHash)\n\(datasetHash)\n\(scorer)\n\(selection)")
     }
@@ -64,6 +77,7 @@ public protocol RunResultStore: Sendable {
 public final class RunStore: RunResultStore {
     private let database: DatabasePool
 
+    /// Opens (creating if needed) the run store at `path`.
     public init(path: String) throws {
         database = try SQLiteFile.openPool(at: path)
         var migrator = DatabaseMigrator()
@@ -102,6 +116,7 @@ public final class RunStore: RunResultStore {
     // The accessors are async: GRDB runs them on its own threads, so a wait for
     // another process's lock never blocks Swift's cooperative pool.
 
+    /// Records that a run started, with what it ran on.
     public func begin(_ key: RunKey, pipelinePath: String, pipelineYAML: String, datasetPath: String, items: Int) async throws {
         try await database.write { db in
             try db.execute(
@@ -140,6 +155,7 @@ public final class RunStore: RunResultStore {
         }
     }
 
+    /// The results recorded for a run.
     public func results(run: String) async throws -> [ItemResult] {
         try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM results WHERE run_id = ? ORDER BY item_id", arguments: [run]).map { row in

@@ -31,6 +31,7 @@ public enum Scorer: Sendable, CustomStringConvertible {
     case judge(Judge)
     case pairwise(Judge, baseline: PipelineRuntime, baselineName: String)
 
+    /// The scorer `strata eval --scorer` names (`exact`, `numeric`, `regex:…`, …); nil when unknown.
     public init?(_ text: String) {
         switch text {
         case "exact": self = .exact
@@ -44,6 +45,7 @@ public enum Scorer: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The scorer as the CLI spells it.
     public var description: String {
         switch self {
         case .exact: "exact"
@@ -75,12 +77,15 @@ public enum Scorer: Sendable, CustomStringConvertible {
         }
     }
 
+    /// An answer's score.
     public struct Outcome: Sendable, Hashable, Codable {
+        /// The score, from 0 to 1.
         public var score: Double
         /// Why the item could not be scored or scored 0, when there is something to say.
         public var detail: String?
     }
 
+    /// Scores `answer` against `item`; code runs in the sandbox under `limits`.
     public func score(answer: String, item: DatasetItem, limits: SandboxLimits = SandboxLimits(wallSeconds: 10)) async -> Outcome {
         switch self {
         case .exact:

@@ -1,21 +1,21 @@
 import Foundation
 
 /// A range of a run's items, leased by one worker.
-public struct ItemRange: Sendable, Hashable {
+package struct ItemRange: Sendable, Hashable {
     /// The lease's id in the queue.
-    public var unit: Int64
+    package var unit: Int64
     /// Positions in the run's item list: `lo..<hi`.
-    public var lo: Int
-    public var hi: Int
+    package var lo: Int
+    package var hi: Int
 
-    public init(unit: Int64, lo: Int, hi: Int) {
+    package init(unit: Int64, lo: Int, hi: Int) {
         self.unit = unit
         self.lo = lo
         self.hi = hi
     }
 
     /// `0..<count` in consecutive ranges of `size` items (the last may be shorter): the units of a split run or trial.
-    public static func split(_ count: Int, by size: Int) -> [Range<Int>] {
+    package static func split(_ count: Int, by size: Int) -> [Range<Int>] {
         stride(from: 0, to: count, by: max(1, size)).map { $0..<min(count, $0 + max(1, size)) }
     }
 }
@@ -24,7 +24,7 @@ public struct ItemRange: Sendable, Hashable {
 /// range is leased with an expiry a heartbeat renews, and a range whose worker
 /// died is taken over (its finished items are in the run store and are not
 /// run again). `PostgresItemQueue` (module `StrataPostgres`) implements it.
-public protocol SharedItemQueue: Sendable {
+package protocol SharedItemQueue: Sendable {
     /// Splits the run's `items` into ranges of `unitItems`, once however many workers ask.
     func enqueue(run: String, items: Int, unitItems: Int) async throws
     /// Leases a range not done and not leased by a live worker; nil when none is ready.
@@ -43,7 +43,7 @@ extension Evaluator {
     /// lease cancels it), and repeats until every range is done. Ranges are
     /// the worker's `unitItems` (8 when not given). Returns all the run's
     /// results, every worker's.
-    public func evaluateShared(
+    package func evaluateShared(
         _ items: [DatasetItem], run: String, queue: any SharedItemQueue, worker: WorkerOptions,
         onResult: (@Sendable (ItemResult) -> Void)? = nil
     ) async throws -> [ItemResult] {

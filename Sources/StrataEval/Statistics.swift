@@ -1,9 +1,9 @@
 import Foundation
 
 /// Intervals and tests for evaluation results.
-public enum Statistics {
+package enum Statistics {
     /// The 95% Wilson score interval for `successes` out of `n`.
-    public static func wilson(successes: Double, n: Int, z: Double = 1.959964) -> ClosedRange<Double> {
+    package static func wilson(successes: Double, n: Int, z: Double = 1.959964) -> ClosedRange<Double> {
         guard n > 0 else { return 0...1 }
         let total = Double(n), p = successes / total
         let denominator = 1 + z * z / total
@@ -13,7 +13,7 @@ public enum Statistics {
     }
 
     /// A 95% percentile-bootstrap interval of the mean, with a seeded generator so reports repeat.
-    public static func bootstrap(_ values: [Double], resamples: Int = 2000, seed: UInt64 = 1) -> ClosedRange<Double> {
+    package static func bootstrap(_ values: [Double], resamples: Int = 2000, seed: UInt64 = 1) -> ClosedRange<Double> {
         guard !values.isEmpty else { return 0...0 }
         var generator = SplitMix64(seed: seed)
         var means: [Double] = []
@@ -28,7 +28,7 @@ public enum Statistics {
     }
 
     /// The q-th percentile (0…1), by nearest rank.
-    public static func percentile(_ values: [Double], _ q: Double) -> Double {
+    package static func percentile(_ values: [Double], _ q: Double) -> Double {
         guard !values.isEmpty else { return 0 }
         let sorted = values.sorted()
         return sorted[min(sorted.count - 1, max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1))]
@@ -36,7 +36,7 @@ public enum Statistics {
 
     /// Exact two-sided McNemar test on paired binary outcomes: `onlyA` items right
     /// only under A, `onlyB` only under B. Returns the p-value.
-    public static func mcNemar(onlyA: Int, onlyB: Int) -> Double {
+    package static func mcNemar(onlyA: Int, onlyB: Int) -> Double {
         let n = onlyA + onlyB
         guard n > 0 else { return 1 }
         let k = min(onlyA, onlyB)
@@ -51,7 +51,7 @@ public enum Statistics {
     }
 
     /// Whether every value is 0 or 1.
-    public static func isBinary(_ values: [Double]) -> Bool { values.allSatisfy { $0 == 0 || $0 == 1 } }
+    package static func isBinary(_ values: [Double]) -> Bool { values.allSatisfy { $0 == 0 || $0 == 1 } }
 }
 
 /// A small seeded generator, so bootstrap intervals are the same on every run.

@@ -4,21 +4,21 @@ import Synchronization
 
 /// How one worker behaves among the processes sharing a study or an
 /// evaluation run through a shared store.
-public struct WorkerOptions: Sendable {
+package struct WorkerOptions: Sendable {
     /// Names the worker in leases and `--status`.
-    public var id: String
+    package var id: String
     /// How long a lease lasts without a heartbeat: how soon a dead worker's work is taken over.
-    public var leaseTTL: Double
+    package var leaseTTL: Double
     /// How often the lease is renewed (and the study's spend read).
-    public var heartbeat: Double
+    package var heartbeat: Double
     /// How long to wait when no work is ready (others are finishing theirs).
-    public var poll: Double
+    package var poll: Double
     /// Items per unit of work when a trial or a run is split among workers; nil: a search trial is one unit.
-    public var unitItems: Int?
+    package var unitItems: Int?
     /// The clock the heartbeat, the lease as this process judges it, and the polls are measured on.
-    public var clock: any Clock<Duration>
+    package var clock: any Clock<Duration>
 
-    public init(
+    package init(
         id: String = WorkerOptions.defaultID(), leaseTTL: Double = 60, heartbeat: Double = 10, poll: Double = 1, unitItems: Int? = nil,
         clock: any Clock<Duration> = ContinuousClock()
     ) {
@@ -31,7 +31,7 @@ public struct WorkerOptions: Sendable {
     }
 
     /// `host-pid-xxxx`: unique per process, readable in `--status`.
-    public static func defaultID() -> String {
+    package static func defaultID() -> String {
         let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
         return "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(suffix)"
     }
@@ -43,7 +43,7 @@ extension WorkerOptions {
     /// out by this process's own clock (it was paused, or the store was out
     /// of reach for longer than the lease), another worker may own the work
     /// now: `work` is cancelled and the result is nil.
-    public func holdingLease<Value: Sendable>(
+    package func holdingLease<Value: Sendable>(
         renew: @escaping @Sendable () async throws -> Bool, _ work: @escaping @Sendable () async throws -> Value
     ) async -> Result<Value, any Error>? {
         let task = Task { try await work() }

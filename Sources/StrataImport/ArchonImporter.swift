@@ -12,11 +12,14 @@ public struct ArchonImport: Sendable {
     public var yaml: String?
     /// The compiled pipeline, when nothing is an error.
     public var compiled: CompiledPipeline?
+    /// Every problem the translation found.
     public var diagnostics: [Diagnostic]
     /// The JSON file and the generated YAML (under `yamlPath`), for rendering diagnostics.
     public var sources: SourceMap
+    /// Where the pipeline was written.
     public var yamlPath: String
 
+    /// Whether any diagnostic is an error.
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 }
 

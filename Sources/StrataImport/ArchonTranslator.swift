@@ -8,6 +8,7 @@ public struct ArchonImportOptions: Sendable {
     /// Send every model's requests here instead (an OpenAI-compatible server; no key).
     public var baseURL: String?
 
+    /// Options; `keyRotation` and `baseURL` as Archon's own configuration gives them.
     public init(keyRotation: Int = 1, baseURL: String? = nil) {
         self.keyRotation = keyRotation
         self.baseURL = baseURL

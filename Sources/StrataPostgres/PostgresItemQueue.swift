@@ -4,11 +4,11 @@ import StrataEval
 
 /// The item ranges of evaluation runs, leased by workers: the same work-unit
 /// table the study store uses, one scope per run.
-public final class PostgresItemQueue: SharedItemQueue {
+package final class PostgresItemQueue: SharedItemQueue {
     let database: PostgresStore
     let maxAttempts: Int
 
-    public init(database: PostgresStore, maxAttempts: Int = 5) {
+    package init(database: PostgresStore, maxAttempts: Int = 5) {
         self.database = database
         self.maxAttempts = maxAttempts
     }
@@ -17,7 +17,7 @@ public final class PostgresItemQueue: SharedItemQueue {
 
     static func scope(_ run: String) -> String { "run:" + run }
 
-    public func enqueue(run: String, items: Int, unitItems: Int) async throws {
+    package func enqueue(run: String, items: Int, unitItems: Int) async throws {
         let scope = Self.scope(run)
         try await database.transaction { connection in
             for range in ItemRange.split(items, by: unitItems) {
@@ -28,7 +28,7 @@ public final class PostgresItemQueue: SharedItemQueue {
         }
     }
 
-    public func claim(run: String, worker: String, ttl: Double) async throws -> ItemRange? {
+    package func claim(run: String, worker: String, ttl: Double) async throws -> ItemRange? {
         let scope = Self.scope(run)
         return try await database.run { connection in
             guard let unit = try await WorkUnits.claim(scope: scope, worker: worker, ttl: ttl, on: connection, logger: self.logger) else { return nil }
@@ -37,15 +37,15 @@ public final class PostgresItemQueue: SharedItemQueue {
         }
     }
 
-    public func renew(_ range: ItemRange, run: String, worker: String, ttl: Double) async throws -> Bool {
+    package func renew(_ range: ItemRange, run: String, worker: String, ttl: Double) async throws -> Bool {
         try await database.run { try await WorkUnits.renew(range.unit, worker: worker, ttl: ttl, on: $0, logger: self.logger) }
     }
 
-    public func complete(_ range: ItemRange, run: String, worker: String) async throws {
+    package func complete(_ range: ItemRange, run: String, worker: String) async throws {
         _ = try await database.run { try await WorkUnits.finish(range.unit, worker: worker, on: $0, logger: self.logger) }
     }
 
-    public func remaining(run: String) async throws -> Int {
+    package func remaining(run: String) async throws -> Int {
         let scope = Self.scope(run)
         return try await database.run { connection in
             try await connection.query(

@@ -3,24 +3,24 @@ import Foundation
 /// Where a PostgreSQL store is: `postgres://USER@HOST:PORT/DATABASE?sslmode=…`.
 /// The password never travels in the URL (it would show in `ps`, shell
 /// history and logs): it comes from `PGPASSWORD`, or a variable the user names.
-public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
-    public enum TLSMode: String, Sendable, Hashable {
+package struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
+    package enum TLSMode: String, Sendable, Hashable {
         case disable, prefer, require
     }
 
-    public var host: String
-    public var port: Int
-    public var user: String
-    public var database: String
-    public var tls: TLSMode
+    package var host: String
+    package var port: Int
+    package var user: String
+    package var database: String
+    package var tls: TLSMode
     /// Never printed.
     var password: String?
 
     /// Whether `text` names a PostgreSQL store rather than a file.
-    public static func isURL(_ text: String) -> Bool { text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") }
+    package static func isURL(_ text: String) -> Bool { text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") }
 
     /// Parses the URL; the password is read from `passwordVariable` (default `PGPASSWORD`) in `environment`.
-    public init(url text: String, passwordVariable: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    package init(url text: String, passwordVariable: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let form = "postgres://USER@HOST:PORT/DATABASE"
         guard Self.isURL(text), let components = URLComponents(string: text), let host = components.host, !host.isEmpty else {
             throw PostgresStoreError.badLocation("'\(Self.redacted(text))' is not a URL of the form \(form)")
@@ -59,7 +59,7 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The URL without any secret, for logs and reports.
-    public var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+    package var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
 
     static func redacted(_ text: String) -> String {
         guard var components = URLComponents(string: text), components.password != nil else { return text }
@@ -69,12 +69,12 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Why a PostgreSQL store could not be used.
-public enum PostgresStoreError: Error, CustomStringConvertible {
+package enum PostgresStoreError: Error, CustomStringConvertible {
     case badLocation(String)
     case unreachable(String)
     case corrupt(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .badLocation(let message): message
         case .unreachable(let message): message

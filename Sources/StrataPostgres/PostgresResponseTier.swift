@@ -7,7 +7,7 @@ import Synchronization
 /// Unlike the study and run stores it does not wait out an outage: each
 /// access is one attempt, and `ResponseCache` bounds how long it waits, so a
 /// database that is down or hung costs a miss, never a failed call.
-public final class PostgresResponseTier: SharedResponseTier {
+package final class PostgresResponseTier: SharedResponseTier {
     let database: PostgresStore
     /// A pool of its own, which `close()` closes; a store's pool is the store's to close.
     private let ownsPool: Bool
@@ -15,7 +15,7 @@ public final class PostgresResponseTier: SharedResponseTier {
     private let migrated: Atomic<Bool>
 
     /// The shared level in the database of an opened (so migrated) store.
-    public init(database: PostgresStore) {
+    package init(database: PostgresStore) {
         self.database = database
         ownsPool = false
         migrated = Atomic(true)
@@ -24,17 +24,17 @@ public final class PostgresResponseTier: SharedResponseTier {
     /// A shared level with a connection pool of its own, for a cache in a
     /// database no store of this process uses. Connects on first use, within
     /// the cache's deadline, so a database that is down delays nothing.
-    public init(location: PostgresLocation) {
+    package init(location: PostgresLocation) {
         database = PostgresStore(location: location, outageTolerance: 0, onOutage: nil)
         ownsPool = true
         migrated = Atomic(false)
     }
 
-    public func close() { if ownsPool { database.close() } }
+    package func close() { if ownsPool { database.close() } }
 
-    public var location: String { database.location.description }
+    package var location: String { database.location.description }
 
-    public func lookup(_ key: String) async throws -> Data? {
+    package func lookup(_ key: String) async throws -> Data? {
         try await prepare()
         return try await database.client.withConnection { connection in
             let rows = try await connection.query("SELECT response FROM strata_responses WHERE key = \(key)", logger: self.database.logger).collect()
@@ -42,7 +42,7 @@ public final class PostgresResponseTier: SharedResponseTier {
         }
     }
 
-    public func store(_ response: Data, for key: String) async throws {
+    package func store(_ response: Data, for key: String) async throws {
         let text = String(decoding: response, as: UTF8.self)
         try await prepare()
         try await database.client.withConnection { connection in

@@ -6,19 +6,19 @@ import StrataRuntime
 /// Per-item results in PostgreSQL, shared by workers: the first result
 /// written for an item stays, so a worker that takes over a trial skips the
 /// items another finished, and a zombie's late write changes nothing.
-public final class PostgresRunStore: RunResultStore {
+package final class PostgresRunStore: RunResultStore {
     let database: PostgresStore
     /// Written beside each result: which worker finished the item.
     let writer: String
 
-    public init(database: PostgresStore, writer: String) {
+    package init(database: PostgresStore, writer: String) {
         self.database = database
         self.writer = writer
     }
 
     var logger: Logger { database.logger }
 
-    public func begin(_ key: RunKey, pipelinePath: String, pipelineYAML: String, datasetPath: String, items: Int) async throws {
+    package func begin(_ key: RunKey, pipelinePath: String, pipelineYAML: String, datasetPath: String, items: Int) async throws {
         try await database.run { connection in
             try await connection.query(
                 """
@@ -30,7 +30,7 @@ public final class PostgresRunStore: RunResultStore {
         }
     }
 
-    public func record(_ result: ItemResult, run: String) async throws {
+    package func record(_ result: ItemResult, run: String) async throws {
         let usage = String(decoding: try JSONEncoder().encode(result.usage), as: UTF8.self)
         let layers = String(decoding: try JSONEncoder().encode(result.layers), as: UTF8.self)
         let writer = writer
@@ -48,7 +48,7 @@ public final class PostgresRunStore: RunResultStore {
         }.value
     }
 
-    public func results(run: String) async throws -> [ItemResult] {
+    package func results(run: String) async throws -> [ItemResult] {
         try await database.run { connection in
             let rows = try await connection.query(
                 "SELECT item_id, answer, failure, score, detail, usage, layers FROM strata_results WHERE run_id = \(run) ORDER BY item_id",

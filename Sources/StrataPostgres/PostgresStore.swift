@@ -10,8 +10,8 @@ import Synchronization
 /// migrated into it. Every operation waits out a short outage (a restart, a
 /// failover) instead of failing: the workers that share the database
 /// reconnect and carry on, and leases decide who owns what afterwards.
-public final class PostgresStore: Sendable {
-    public let location: PostgresLocation
+package final class PostgresStore: Sendable {
+    package let location: PostgresLocation
     let client: PostgresClient
     private let running: Task<Void, Never>
     /// How long an operation keeps retrying while the database is unreachable.
@@ -24,7 +24,7 @@ public final class PostgresStore: Sendable {
 
     /// Connects (lazily: the first operation opens the first connection) and migrates the schema.
     /// `onOutage` hears when the database becomes unreachable and when it answers again.
-    public static func open(
+    package static func open(
         _ location: PostgresLocation, outageTolerance: Double = 120, onOutage: (@Sendable (String) -> Void)? = nil
     ) async throws -> PostgresStore {
         let database = PostgresStore(location: location, outageTolerance: outageTolerance, onOutage: onOutage)
@@ -61,7 +61,7 @@ public final class PostgresStore: Sendable {
     }
 
     /// Closes the pool. Call when the store is no longer used.
-    public func close() { running.cancel() }
+    package func close() { running.cancel() }
 
     /// Runs `body` on a connection, again after a connection failure until
     /// `outageTolerance` has passed; a database that does not answer at all
@@ -179,7 +179,7 @@ public final class PostgresStore: Sendable {
     }
 
     /// How many migrations the database has applied.
-    public func schemaVersion() async throws -> Int {
+    package func schemaVersion() async throws -> Int {
         try await run { connection in
             let rows = try await connection.query("SELECT value FROM strata_meta WHERE key = 'schema_version'", logger: self.logger).collect()
             return try rows.first.map { Int(try $0.decode(String.self)) ?? 0 } ?? 0
@@ -187,7 +187,7 @@ public final class PostgresStore: Sendable {
     }
 
     /// The schema this build writes.
-    public static var currentSchemaVersion: Int { schema.count }
+    package static var currentSchemaVersion: Int { schema.count }
 
     /// Migrations in order; the database records how many it has applied.
     static let schema: [[String]] = [

@@ -8,19 +8,19 @@ import StrataSpace
 /// trials are proposed under the study's advisory lock, leased with
 /// `FOR UPDATE SKIP LOCKED` and an expiry the database's clock judges, and
 /// numbered in the order they finish.
-public final class PostgresStudyStore: SharedStudyStore {
+package final class PostgresStudyStore: SharedStudyStore {
     let database: PostgresStore
     /// Leases a trial may lose before it counts as failed (a trial that kills every worker that takes it).
     let maxAttempts: Int
 
-    public init(database: PostgresStore, maxAttempts: Int = 5) {
+    package init(database: PostgresStore, maxAttempts: Int = 5) {
         self.database = database
         self.maxAttempts = maxAttempts
     }
 
     var logger: Logger { database.logger }
 
-    public func open(_ study: StudyDescriptor) async throws {
+    package func open(_ study: StudyDescriptor) async throws {
         try await database.run { connection in
             try await connection.query(
                 """
@@ -30,7 +30,7 @@ public final class PostgresStudyStore: SharedStudyStore {
         }
     }
 
-    public func trials(study: String) async throws -> [TrialRecord] {
+    package func trials(study: String) async throws -> [TrialRecord] {
         try await database.run { connection in
             let rows = try await connection.query(
                 "SELECT record FROM strata_trials WHERE study_id = \(study) AND status <> 'pending' ORDER BY number", logger: self.logger
@@ -40,7 +40,7 @@ public final class PostgresStudyStore: SharedStudyStore {
     }
 
     /// A finished trial recorded by a single-process search (numbered by it).
-    public func record(_ trial: TrialRecord, study: String) async throws {
+    package func record(_ trial: TrialRecord, study: String) async throws {
         let pending = try Self.encode(PendingTrial(trial))
         let record = try Self.encode(trial)
         try await database.run { connection in
@@ -55,7 +55,7 @@ public final class PostgresStudyStore: SharedStudyStore {
         }
     }
 
-    public func register(worker: String, study: String) async throws {
+    package func register(worker: String, study: String) async throws {
         let host = ProcessInfo.processInfo.hostName
         let pid = Int(ProcessInfo.processInfo.processIdentifier)
         try await database.run { connection in
@@ -67,7 +67,7 @@ public final class PostgresStudyStore: SharedStudyStore {
         }
     }
 
-    public func propose(
+    package func propose(
         study: String, worker: String, unitItems: Int?, _ decide: @escaping @Sendable (SharedStudyState) -> [PendingTrial]
     ) async throws -> SharedStudyState {
         try await database.transaction { connection in
@@ -114,7 +114,7 @@ public final class PostgresStudyStore: SharedStudyStore {
         }
     }
 
-    public func claim(study: String, worker: String, ttl: Double) async throws -> ClaimedTrial? {
+    package func claim(study: String, worker: String, ttl: Double) async throws -> ClaimedTrial? {
         try await database.transaction { connection in
             try await self.failAbandoned(study: study, on: connection)
             guard let unit = try await WorkUnits.claim(scope: study, worker: worker, ttl: ttl, on: connection, logger: self.logger) else { return nil }
@@ -156,7 +156,7 @@ public final class PostgresStudyStore: SharedStudyStore {
         }
     }
 
-    public func renew(_ claim: ClaimedTrial, worker: String, ttl: Double) async throws -> Bool {
+    package func renew(_ claim: ClaimedTrial, worker: String, ttl: Double) async throws -> Bool {
         try await database.run { connection in
             let kept = try await WorkUnits.renew(claim.unit, worker: worker, ttl: ttl, on: connection, logger: self.logger)
             try await connection.query("UPDATE strata_workers SET last_seen_at = now() WHERE id = \(worker)", logger: self.logger)
@@ -164,7 +164,7 @@ public final class PostgresStudyStore: SharedStudyStore {
         }
     }
 
-    public func release(_ claim: ClaimedTrial, worker: String) async throws {
+    package func release(_ claim: ClaimedTrial, worker: String) async throws {
         try await database.run { connection in
             try await connection.query(
                 """
@@ -174,7 +174,7 @@ public final class PostgresStudyStore: SharedStudyStore {
         }
     }
 
-    public func complete(
+    package func complete(
         _ claim: ClaimedTrial, part: TrialPart, worker: String, study: String, compose: @escaping @Sendable ([TrialPart]) -> TrialRecord
     ) async throws -> UnitCompletion {
         let partJSON = try Self.encode(part)
@@ -218,7 +218,7 @@ public final class PostgresStudyStore: SharedStudyStore {
             """, logger: logger)
     }
 
-    public func addSpend(study: String, calls: Int, usd: Double) async throws -> (calls: Int, usd: Double, stopReason: String?) {
+    package func addSpend(study: String, calls: Int, usd: Double) async throws -> (calls: Int, usd: Double, stopReason: String?) {
         try await database.run { connection in
             let rows = try await connection.query(
                 """
@@ -232,13 +232,13 @@ public final class PostgresStudyStore: SharedStudyStore {
         }
     }
 
-    public func stop(study: String, reason: String?) async throws {
+    package func stop(study: String, reason: String?) async throws {
         try await database.run { connection in
             try await connection.query("UPDATE strata_studies SET stop_reason = \(reason) WHERE id = \(study)", logger: self.logger)
         }
     }
 
-    public func status(study: String) async throws -> SharedStudyStatus? {
+    package func status(study: String) async throws -> SharedStudyStatus? {
         try await database.run { connection in
             let studies = try await connection.query(
                 "SELECT name, space_path, settings, issued_calls, usd, stop_reason FROM strata_studies WHERE id = \(study)", logger: self.logger
@@ -281,7 +281,7 @@ public final class PostgresStudyStore: SharedStudyStore {
     }
 
     /// The studies in the store, newest first (for `--status` without a space).
-    public func studies() async throws -> [String] {
+    package func studies() async throws -> [String] {
         try await database.run { connection in
             try await connection.query("SELECT id FROM strata_studies ORDER BY created_at DESC", logger: self.logger).collect().map {
                 try $0.decode(String.self)

@@ -5,25 +5,25 @@ import StrataSearch
 /// Where `strata eval` and `strata search` keep their runs and studies:
 /// SQLite files on this machine, or one PostgreSQL database that workers on
 /// many machines share.
-public enum StoreLocation: Sendable, CustomStringConvertible {
+package enum StoreLocation: Sendable, CustomStringConvertible {
     /// The run store's file, and the study store's when a search needs one.
     case files(runs: String, studies: String?)
     case postgres(PostgresLocation)
 
     /// An evaluation's store: a `postgres://` URL (the password from `passwordVariable`, default
     /// `PGPASSWORD`, never from the URL), or the run store's file.
-    public init(runStore text: String, passwordVariable: String? = nil) throws {
+    package init(runStore text: String, passwordVariable: String? = nil) throws {
         self = PostgresLocation.isURL(text) ? .postgres(try PostgresLocation(url: text, passwordVariable: passwordVariable)) : .files(runs: text, studies: nil)
     }
 
     /// A search's store: a `postgres://` URL for both, or the study store's file and `runStore` beside it.
-    public init(studyStore text: String, runStore: String, passwordVariable: String? = nil) throws {
+    package init(studyStore text: String, runStore: String, passwordVariable: String? = nil) throws {
         self =
             PostgresLocation.isURL(text)
             ? .postgres(try PostgresLocation(url: text, passwordVariable: passwordVariable)) : .files(runs: runStore, studies: text)
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .files(let runs, let studies): studies ?? runs
         case .postgres(let location): location.description
@@ -34,17 +34,17 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
 /// The stores a job works with, opened: per-item results, studies, and —
 /// in PostgreSQL — the database the response cache shares and the queue
 /// workers split an evaluation's items through.
-public struct Stores: Sendable {
-    public var runs: any RunResultStore
+package struct Stores: Sendable {
+    package var runs: any RunResultStore
     /// The study store (nil for an evaluation's file).
-    public var studies: (any StudyStore)?
+    package var studies: (any StudyStore)?
     /// The PostgreSQL database, when the stores are there.
-    public var database: PostgresStore?
+    package var database: PostgresStore?
     /// How this process works with the others on the database's runs and studies.
-    public var worker: WorkerOptions
+    package var worker: WorkerOptions
 
     /// Opens (creating where needed) the stores at `location`; `onOutage` hears of a database out of reach and back.
-    public static func open(
+    package static func open(
         _ location: StoreLocation, worker: WorkerOptions = WorkerOptions(), onOutage: (@Sendable (String) -> Void)? = nil
     )
         async throws -> Stores
@@ -61,13 +61,13 @@ public struct Stores: Sendable {
     }
 
     /// The queue that splits an evaluation's items among workers, with this worker's options; nil for files.
-    public var sharedItems: (queue: any SharedItemQueue, worker: WorkerOptions)? {
+    package var sharedItems: (queue: any SharedItemQueue, worker: WorkerOptions)? {
         database.map { (PostgresItemQueue(database: $0), worker) }
     }
 
     /// The study store every worker shares, for `--status`; nil for files.
-    public var sharedStudies: PostgresStudyStore? { database.map { PostgresStudyStore(database: $0) } }
+    package var sharedStudies: PostgresStudyStore? { database.map { PostgresStudyStore(database: $0) } }
 
     /// Closes the database's connections (files need nothing).
-    public func close() { database?.close() }
+    package func close() { database?.close() }
 }

@@ -1,8 +1,11 @@
 /// A reply together with what it took to get it.
 public struct ProviderReply: Sendable, Hashable, Codable {
+    /// The reply.
     public var response: ChatResponse
+    /// What getting it took (attempts, key rotations, failures).
     public var record: CallRecord
 
+    /// A reply.
     public init(response: ChatResponse, record: CallRecord = CallRecord()) {
         self.response = response
         self.record = record

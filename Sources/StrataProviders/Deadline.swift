@@ -7,15 +7,15 @@ import Synchronization
 /// stores' bounded waits — sleeps on a clock given to it (`ContinuousClock`
 /// unless a test gives a manual one), so a test advances time instead of
 /// waiting for it.
-public struct Deadline: Sendable {
+package struct Deadline: Sendable {
     /// The clock the limit is measured on.
-    public let clock: any Clock<Duration>
+    package let clock: any Clock<Duration>
     /// The limit, from when the deadline was made.
-    public let limit: Duration
+    package let limit: Duration
     private let sinceStart: @Sendable () -> Duration
 
     /// A deadline `seconds` from now on `clock` (a negative limit has passed already).
-    public init(seconds: Double, on clock: any Clock<Duration> = ContinuousClock()) {
+    package init(seconds: Double, on clock: any Clock<Duration> = ContinuousClock()) {
         self.clock = clock
         limit = .seconds(seconds)
         sinceStart = Self.stopwatch(clock)
@@ -27,15 +27,15 @@ public struct Deadline: Sendable {
     }
 
     /// Time since the deadline was made.
-    public var elapsed: Duration { sinceStart() }
+    package var elapsed: Duration { sinceStart() }
 
     /// Time left, never negative.
-    public var remaining: Duration { max(.zero, limit - elapsed) }
+    package var remaining: Duration { max(.zero, limit - elapsed) }
 
-    public var hasPassed: Bool { elapsed >= limit }
+    package var hasPassed: Bool { elapsed >= limit }
 
     /// Sleeps until the deadline; returns at once when it has passed. Throws `CancellationError` when cancelled.
-    public func wait() async throws {
+    package func wait() async throws {
         let left = remaining
         if left > .zero { try await clock.sleep(for: left) }
     }
@@ -43,7 +43,7 @@ public struct Deadline: Sendable {
 
 extension Duration {
     /// The duration in seconds, as a `Double`.
-    public var inSeconds: Double {
+    package var inSeconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }

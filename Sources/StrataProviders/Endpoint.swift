@@ -10,6 +10,7 @@ public struct Endpoint: Sendable, Hashable {
         case anthropic
     }
 
+    /// The API it speaks.
     public var api: API
     /// The API's root, e.g. `https://api.openai.com/v1`.
     public var baseURL: String
@@ -19,6 +20,7 @@ public struct Endpoint: Sendable, Hashable {
     /// APIs always need one; self-hosted servers usually do not).
     public var requiresKey: Bool
 
+    /// An endpoint.
     public init(api: API, baseURL: String, keyVariables: [String] = [], requiresKey: Bool) {
         self.api = api
         self.baseURL = baseURL

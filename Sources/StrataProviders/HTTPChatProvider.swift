@@ -12,7 +12,9 @@ public struct HTTPChatProvider: ChatProvider {
     let wire: any WireFormat
     let keys: KeyRing
     let requiresKey: Bool
+    /// How failed attempts are retried.
     public let retry: RetryPolicy
+    /// How long a request may take.
     public let timeouts: Timeouts
     /// The clock the waits between retries sleep on.
     let clock: any Clock<Duration>
@@ -40,6 +42,7 @@ public struct HTTPChatProvider: ChatProvider {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
+    /// Sends the request, retrying by `retry`; `onDelta` hears streamed text as it arrives.
     public func complete(_ request: ChatRequest, onDelta: (@Sendable (String) -> Void)?) async throws -> ProviderReply {
         var record = CallRecord()
         if requiresKey, keys.isEmpty { throw ProviderError.missingKey(variables: keys.variables) }

@@ -4,36 +4,36 @@ import Synchronization
 /// The API keys of one model, read from the environment variables its
 /// declaration names, rotated on quota and rate-limit errors. Keys are never
 /// printed: `redact` removes them from any text that might be.
-public final class KeyRing: Sendable {
+package final class KeyRing: Sendable {
     private let keys: [String]
     /// The index of the key in use (modulo the count).
     private let current = Mutex(0)
-    public let variables: [String]
+    package let variables: [String]
 
-    public init(variables: [String], environment: [String: String] = ProcessInfo.processInfo.environment) {
+    package init(variables: [String], environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.variables = variables
         self.keys = variables.compactMap { environment[$0] }.filter { !$0.isEmpty }
     }
 
-    public var isEmpty: Bool { keys.isEmpty }
-    public var count: Int { keys.count }
+    package var isEmpty: Bool { keys.isEmpty }
+    package var count: Int { keys.count }
 
     /// The key to use now, or nil when none is set.
-    public func currentKey() -> String? {
+    package func currentKey() -> String? {
         current.withLock { keys.isEmpty ? nil : keys[$0 % keys.count] }
     }
 
     /// Moves to the next key if `failed` is still the current one (so concurrent
     /// callers failing with the same key rotate once). Returns whether another key exists.
     @discardableResult
-    public func rotate(after failed: String) -> Bool {
+    package func rotate(after failed: String) -> Bool {
         guard keys.count > 1 else { return false }
         current.withLock { if keys[$0 % keys.count] == failed { $0 += 1 } }
         return true
     }
 
     /// `text` with every key of this ring replaced by `[redacted]`.
-    public func redact(_ text: String) -> String {
+    package func redact(_ text: String) -> String {
         var text = text
         for key in keys where key.count >= 4 { text = text.replacingOccurrences(of: key, with: "[redacted]") }
         return Self.redactBearer(text)

@@ -31,6 +31,7 @@ public enum ProviderError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The error in words, keys redacted.
     public var description: String {
         switch self {
         case .http(let status, let message): "HTTP \(status): \(message)"

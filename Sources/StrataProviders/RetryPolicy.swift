@@ -4,11 +4,14 @@ import Foundation
 public struct RetryPolicy: Sendable, Hashable {
     /// Attempts in all, the first included.
     public var maxAttempts: Int
+    /// The first retry's mean delay, in seconds; each retry doubles it.
     public var baseDelay: Double
+    /// The longest delay, in seconds.
     public var maxDelay: Double
     /// The longest `Retry-After` obeyed; a server asking for more gets this.
     public var maxRetryAfter: Double
 
+    /// A policy.
     public init(maxAttempts: Int = 4, baseDelay: Double = 0.5, maxDelay: Double = 20, maxRetryAfter: Double = 60) {
         self.maxAttempts = maxAttempts
         self.baseDelay = baseDelay
@@ -16,6 +19,7 @@ public struct RetryPolicy: Sendable, Hashable {
         self.maxRetryAfter = maxRetryAfter
     }
 
+    /// Four attempts, from half a second to twenty.
     public static let `default` = RetryPolicy()
 
     /// Seconds to wait before attempt `attempt + 1` (attempt counts from 0):
@@ -41,10 +45,14 @@ public struct RetryPolicy: Sendable, Hashable {
 
 /// Connect, read and total timeouts of one call.
 public struct Timeouts: Sendable, Hashable {
+    /// Seconds to connect.
     public var connect: Double
+    /// Seconds between bytes of the reply.
     public var read: Double
+    /// Seconds for the whole request.
     public var total: Double
 
+    /// Timeouts.
     public init(connect: Double = 10, read: Double = 120, total: Double = 600) {
         self.connect = connect
         self.read = read

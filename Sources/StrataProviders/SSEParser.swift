@@ -1,11 +1,11 @@
 /// A server-sent events parser that keeps state across chunks: lines may be
 /// split anywhere (even inside a `\r\n`), events may span several `data:`
 /// lines, and comments and unknown fields are ignored.
-public struct SSEParser: Sendable {
-    public struct Event: Sendable, Hashable {
-        public var event: String?
-        public var data: String
-        public var id: String?
+package struct SSEParser: Sendable {
+    package struct Event: Sendable, Hashable {
+        package var event: String?
+        package var data: String
+        package var id: String?
     }
 
     private var buffer: [UInt8] = []
@@ -14,10 +14,10 @@ public struct SSEParser: Sendable {
     private var eventID: String?
     private var sawCarriageReturn = false
 
-    public init() {}
+    package init() {}
 
     /// Feeds bytes; returns the events they complete.
-    public mutating func feed(_ bytes: some Sequence<UInt8>) -> [Event] {
+    package mutating func feed(_ bytes: some Sequence<UInt8>) -> [Event] {
         var events: [Event] = []
         for byte in bytes {
             if sawCarriageReturn {
@@ -35,7 +35,7 @@ public struct SSEParser: Sendable {
     }
 
     /// Ends the stream: an event without its closing blank line is still delivered.
-    public mutating func finish() -> [Event] {
+    package mutating func finish() -> [Event] {
         var events: [Event] = []
         if !buffer.isEmpty, let event = processLine() { events.append(event) }
         if let event = dispatch() { events.append(event) }

@@ -14,8 +14,8 @@ import StrataSyntax
 ///   spaces and blank lines removed.
 /// - `exact`: the whole text, trimmed, whitespace runs folded, lower-cased,
 ///   a final period dropped.
-public enum AnswerExtractor {
-    public static func extract(_ kind: AnswerExtractorKind, from text: String) -> String? {
+package enum AnswerExtractor {
+    package static func extract(_ kind: AnswerExtractorKind, from text: String) -> String? {
         switch kind {
         case .numeric: numeric(text)
         case .boxed: boxed(text)

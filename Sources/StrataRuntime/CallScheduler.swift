@@ -4,10 +4,14 @@ import StrataProviders
 
 /// Per-model limits on concurrent calls, requests per minute and tokens per minute.
 public struct ModelLimits: Sendable, Hashable {
+    /// Calls in flight at once.
     public var maxInFlight: Int
+    /// Requests started per minute, at most.
     public var requestsPerMinute: Int?
+    /// Tokens (estimated in and out) per minute, at most.
     public var tokensPerMinute: Int?
 
+    /// Limits for one model.
     public init(maxInFlight: Int, requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil) {
         self.maxInFlight = max(1, maxInFlight)
         self.requestsPerMinute = requestsPerMinute
@@ -68,6 +72,7 @@ public final class CallScheduler: @unchecked Sendable {
         var peakInFlight = 0
     }
 
+    /// A scheduler holding each model to its limits, timed by `clock`.
     public init(limits: [ModelLimits], clock: any Clock<Duration> = ContinuousClock()) {
         self.clock = clock
         let start = Deadline(seconds: 0, on: clock)

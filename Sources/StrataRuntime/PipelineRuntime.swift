@@ -10,12 +10,17 @@ import Synchronization
 
 /// Settings of a runtime.
 public struct RuntimeOptions: Sendable {
+    /// The response cache.
     public var cache: ResponseCache
+    /// Where each call's trace event is written, if anywhere.
     public var trace: TraceWriter?
+    /// How failed calls are retried.
     public var retry: RetryPolicy
+    /// How long a call may take.
     public var timeouts: Timeouts
     /// Providers by model name, replacing the HTTP clients for those models.
     public var providers: [String: any ChatProvider]
+    /// Where API keys are read from (the process environment by default).
     public var environment: [String: String]
     /// Retries of a reply that cannot be parsed (critique, verdict), each with a new seed.
     public var malformedRetries: Int
@@ -23,10 +28,11 @@ public struct RuntimeOptions: Sendable {
     public var recordTimeline: Bool
     /// A scheduler shared with other runtimes, so a model's limits hold across
     /// every pipeline that calls it (nil: the runtime has its own).
-    public var scheduler: CallScheduler?
+    package var scheduler: CallScheduler?
     /// The clock the query's latency budget (`budget.latency_s`), the models' rate limits and the waits between retries are measured on.
     public var clock: any Clock<Duration>
 
+    /// Options; the defaults run without a cache or trace.
     public init(
         cache: ResponseCache = .disabled, trace: TraceWriter? = nil, retry: RetryPolicy = .default, timeouts: Timeouts = Timeouts(),
         providers: [String: any ChatProvider] = [:], environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -75,7 +81,7 @@ public final class PipelineRuntime: Sendable {
     }
 
     /// A runtime for a checked pipeline, compiling its graph.
-    public convenience init(pipeline: CheckedPipeline, options: RuntimeOptions = RuntimeOptions()) throws {
+    package convenience init(pipeline: CheckedPipeline, options: RuntimeOptions = RuntimeOptions()) throws {
         try self.init(graph: GraphBuilder.build(pipeline), options: options)
     }
 

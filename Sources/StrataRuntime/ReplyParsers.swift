@@ -219,12 +219,12 @@ enum ReplyParsers {
 }
 
 /// The reply parsers, for tests and tools that read replies the same way the runtime does.
-public enum ReplyParsersProbe {
-    public static func assertions(_ text: String) -> [String] { ReplyParsers.assertions(text) }
-    public static func verdict(_ text: String) -> Bool? { ReplyParsers.verdict(text) }
-    public static func passed(_ text: String, tests: Int) -> Int { ReplyParsers.passedCount(text, tests: tests) }
-    public static func critiques(_ text: String, count: Int) -> [String]? { ReplyParsers.critiques(text, count: count) }
-    public static func ranking(_ text: String, count: Int) -> (order: [Int], repair: String?)? {
+package enum ReplyParsersProbe {
+    package static func assertions(_ text: String) -> [String] { ReplyParsers.assertions(text) }
+    package static func verdict(_ text: String) -> Bool? { ReplyParsers.verdict(text) }
+    package static func passed(_ text: String, tests: Int) -> Int { ReplyParsers.passedCount(text, tests: tests) }
+    package static func critiques(_ text: String, count: Int) -> [String]? { ReplyParsers.critiques(text, count: count) }
+    package static func ranking(_ text: String, count: Int) -> (order: [Int], repair: String?)? {
         ReplyParsers.ranking(text, count: count).map { ($0.order, $0.repair) }
     }
 }

@@ -1,13 +1,14 @@
 import StrataProviders
 
 /// Strata's version, as `strata --version` and `GET /version` say it.
-public enum StrataVersion {
-    public static let current = "0.1.0"
+package enum StrataVersion {
+    package static let current = "0.1.0"
 }
 
 /// A query: a conversation whose last message is the user's, and (for code
 /// tasks in `unit-test` execute mode with `test_source: dataset`) its tests.
 public struct Query: Sendable, Hashable, Codable {
+    /// The conversation, its last message the question.
     public var messages: [ChatMessage]
     /// Python that checks a solution (e.g. HumanEval's `check` plus its call).
     public var tests: String?
@@ -15,12 +16,14 @@ public struct Query: Sendable, Hashable, Codable {
     /// seed is a new run and with the same seed a cache hit (nil: the pipeline's seeds as written).
     public var seed: Int?
 
+    /// A query from a conversation.
     public init(messages: [ChatMessage], tests: String? = nil, seed: Int? = nil) {
         self.messages = messages
         self.tests = tests
         self.seed = seed
     }
 
+    /// A query of one user message.
     public init(prompt: String, tests: String? = nil, seed: Int? = nil) {
         self.init(messages: [.user(prompt)], tests: tests, seed: seed)
     }
@@ -35,6 +38,7 @@ public struct Query: Sendable, Hashable, Codable {
 
 /// A candidate response in a pool.
 public struct Candidate: Sendable, Hashable, Codable {
+    /// The response.
     public var text: String
     /// The model and sample that wrote it, e.g. `local#3`.
     public var origin: String
@@ -45,6 +49,7 @@ public struct Candidate: Sendable, Hashable, Codable {
     /// True when the model stopped at `max_tokens`, so the text may end mid-sentence.
     public var truncated: Bool?
 
+    /// A candidate.
     public init(text: String, origin: String, critique: String? = nil, testsPassed: Int? = nil, truncated: Bool? = nil) {
         self.text = text
         self.origin = origin
@@ -56,23 +61,33 @@ public struct Candidate: Sendable, Hashable, Codable {
 
 /// Calls, tokens, dollars and time, summed.
 public struct RunUsage: Sendable, Hashable, Codable {
+    /// Calls made (cache hits included).
     public var calls = 0
+    /// Calls answered from the cache.
     public var cacheHits = 0
+    /// Calls that failed after their retries.
     public var failedCalls = 0
+    /// Retries of failed attempts.
     public var retries = 0
+    /// Input tokens.
     public var inputTokens = 0
+    /// Output tokens.
     public var outputTokens = 0
     /// Tokens of the replies served from the cache (not in `inputTokens`/`outputTokens`, which were paid for).
     public var cachedInputTokens = 0
+    /// Output tokens of the replies served from the cache.
     public var cachedOutputTokens = 0
     /// Failed calls whose last answer was HTTP 429.
     public var rateLimitedCalls = 0
+    /// US dollars, at the models' listed prices.
     public var usd = 0.0
     /// Wall-clock seconds.
     public var seconds = 0.0
 
+    /// Nothing spent.
     public init() {}
 
+    /// The sum of two usages.
     public static func + (lhs: RunUsage, rhs: RunUsage) -> RunUsage {
         var sum = lhs
         sum.calls += rhs.calls
@@ -92,12 +107,17 @@ public struct RunUsage: Sendable, Hashable, Codable {
 
 /// What one layer did for one query.
 public struct LayerReport: Sendable, Hashable, Codable {
+    /// The layer's position, from 0.
     public var index: Int
+    /// Its kind, e.g. `ensemble`.
     public var kind: String
+    /// Candidates it received.
     public var candidatesIn: Int
+    /// Candidates it passed on.
     public var candidates: [Candidate]
     /// Repairs, fallbacks, verdicts, rankings and failures, in words.
     public var notes: [String]
+    /// What its calls cost.
     public var usage: RunUsage
 }
 
@@ -116,11 +136,15 @@ public enum FailureKind: String, Sendable, Hashable, Codable {
 
 /// The result of one query: its answer (or why there is none), and what every layer did.
 public struct RunResult: Sendable, Hashable, Codable {
+    /// The answer; nil when the query failed.
     public var answer: String?
+    /// Why it failed, when it did.
     public var failure: String?
     /// Set with `failure`.
     public var failureKind: FailureKind?
+    /// Each layer's report, in order.
     public var layers: [LayerReport]
+    /// What the query cost in all.
     public var usage: RunUsage
     /// What a reader of the answer must know: a fallback that produced it, or
     /// that it was cut at `max_tokens`.
@@ -130,24 +154,24 @@ public struct RunResult: Sendable, Hashable, Codable {
 }
 
 /// One line of the trace: a model call or a pure step of one query.
-public struct TraceEvent: Sendable, Hashable, Codable {
-    public var query: String
-    public var layer: Int
-    public var operation: String
-    public var model: String?
-    public var sample: Int?
-    public var seed: Int?
-    public var candidate: Int?
+package struct TraceEvent: Sendable, Hashable, Codable {
+    package var query: String
+    package var layer: Int
+    package var operation: String
+    package var model: String?
+    package var sample: Int?
+    package var seed: Int?
+    package var candidate: Int?
     /// Completions one request asked for (`n`), when more than one: samples `sample ..< sample + n`.
-    public var completions: Int?
-    public var inputTokens: Int = 0
-    public var outputTokens: Int = 0
-    public var usd: Double = 0
-    public var seconds: Double = 0
-    public var cacheHit: Bool = false
-    public var attempts: Int = 0
-    public var error: String?
-    public var note: String?
+    package var completions: Int?
+    package var inputTokens: Int = 0
+    package var outputTokens: Int = 0
+    package var usd: Double = 0
+    package var seconds: Double = 0
+    package var cacheHit: Bool = false
+    package var attempts: Int = 0
+    package var error: String?
+    package var note: String?
 
     enum CodingKeys: String, CodingKey {
         case query, layer, operation, model, sample, seed, candidate, completions = "n"

@@ -3,14 +3,23 @@ import Foundation
 /// One model call of a query, placed in time: what `strata run --timeline`
 /// draws. Times are seconds from the start of the query.
 public struct CallSpan: Sendable, Hashable, Codable {
+    /// The layer the call belongs to.
     public var layer: Int
+    /// The node's operation.
     public var operation: String
+    /// The model called.
     public var model: String
+    /// The sample, for ensemble calls.
     public var sample: Int?
+    /// The candidate it worked on, if one.
     public var candidate: Int?
+    /// Seconds from the query's start to the call's start.
     public var start: Double
+    /// Seconds from the query's start to the call's end.
     public var end: Double
+    /// Whether the cache answered.
     public var cacheHit: Bool
+    /// Why the call failed, when it did.
     public var error: String?
 }
 
@@ -18,8 +27,8 @@ public struct CallSpan: Sendable, Hashable, Codable {
 /// (ui.perfetto.dev) and chrome://tracing open: one process per query, one
 /// row per model, one span per call, named by its operation and annotated
 /// with its layer, sample, candidate and whether the cache answered it.
-public enum Timeline {
-    public static func chromeTrace(_ queries: [(id: String, spans: [CallSpan])]) -> Data {
+package enum Timeline {
+    package static func chromeTrace(_ queries: [(id: String, spans: [CallSpan])]) -> Data {
         var events: [[String: Any]] = []
         for (process, query) in queries.enumerated() {
             events.append(["name": "process_name", "ph": "M", "pid": process + 1, "args": ["name": query.id]])

@@ -18,7 +18,7 @@ extension Process {
     /// Foundation's `waitUntilExit` on Linux polls its run loop, keeping a
     /// core busy for as long as the child runs (three such waits at once
     /// stalled a two-core machine for a minute).
-    public func runWithExitWait() throws -> @Sendable () -> Void {
+    package func runWithExitWait() throws -> @Sendable () -> Void {
         let exited = DispatchSemaphore(value: 0)
         terminationHandler = { _ in exited.signal() }
         try run()

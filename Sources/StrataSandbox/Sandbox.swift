@@ -6,15 +6,20 @@ import Glibc
 
 /// Limits on one sandboxed run.
 public struct SandboxLimits: Sendable, Hashable {
+    /// CPU seconds before the kernel kills the process.
     public var cpuSeconds: Int
+    /// Address space, in megabytes.
     public var memoryMB: Int
+    /// Largest file it may write, in megabytes.
     public var fileSizeMB: Int
     /// Processes the run may have at once (counted in the run's own user namespace: one run cannot use up another's).
     public var processes: Int
+    /// Wall-clock seconds before the process group is killed.
     public var wallSeconds: Double
     /// Bytes of stdout and of stderr kept; the rest is read and dropped.
     public var outputBytes: Int
 
+    /// Limits for one sandboxed run.
     public init(cpuSeconds: Int = 5, memoryMB: Int = 512, fileSizeMB: Int = 8, processes: Int = 16, wallSeconds: Double = 10, outputBytes: Int = 64 * 1024) {
         self.cpuSeconds = cpuSeconds
         self.memoryMB = memoryMB
@@ -27,11 +32,17 @@ public struct SandboxLimits: Sendable, Hashable {
 
 /// What a sandboxed run did.
 public struct SandboxResult: Sendable, Hashable, Codable {
+    /// The process's exit status.
     public var exitStatus: Int32
+    /// What it printed, cut at the output limit.
     public var stdout: String
+    /// What it printed to standard error, cut at the output limit.
     public var stderr: String
+    /// Whether the wall-clock limit killed it.
     public var timedOut: Bool
+    /// Whether its output was cut.
     public var outputTruncated: Bool
+    /// Wall-clock seconds it ran.
     public var seconds: Double
     /// The isolation that was in force, in words.
     public var isolation: String

@@ -12,13 +12,21 @@ import Synchronization
 /// cache (so configurations that share generators and samples share calls).
 /// A trial on more items continues the run of the same configuration.
 public struct DatasetTrialEvaluator: TrialEvaluator {
+    /// The development items trials are scored on, in order.
     public let dev: [DatasetItem]
+    /// The held-out items the winner is scored on once, at the end.
     public let holdout: [DatasetItem]
+    /// The content hash of the dataset, part of every run's identity.
     public let datasetHash: String
+    /// Where the dataset was read from.
     public let datasetPath: String
+    /// How the dataset was split into dev and held-out items, as text (part of the data's identity).
     public let split: String
+    /// How an answer is scored against its item.
     public let scorer: Scorer
+    /// Where every scored item is kept, so a re-run trial reuses what was already scored.
     public let store: any RunResultStore
+    /// The runtime options every trial's pipeline runs with (cache, providers, limits).
     public let options: RuntimeOptions
     /// Items in flight at once within a trial.
     public let concurrency: Int
@@ -42,12 +50,16 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
         self.concurrency = concurrency
     }
 
+    /// The dataset's hash, its split and the scorer: trials scored under another identity are not reused.
     public var dataIdentity: String {
         "\(datasetHash) \(split) dev \(dev.map(\.id).joined(separator: ",")) holdout \(holdout.map(\.id).joined(separator: ",")) \(scorer)"
     }
+    /// The number of development items.
     public var devItems: Int { dev.count }
+    /// The number of held-out items.
     public var holdoutItems: Int { holdout.count }
 
+    /// Runs the configuration on the first `items` items of `phase` and returns its mean score and spend.
     public func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, items: Int, meter: SpendMeter) async throws -> TrialOutcome {
         try await evaluate(pipeline, phase: phase, range: 0..<items, meter: meter)
     }
@@ -56,6 +68,7 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
     /// first writer wins), so workers can share a trial.
     public var scoresItemRanges: Bool { true }
 
+    /// Runs the configuration on the items in `range` of `phase`: one worker's share of a split trial.
     public func evaluate(_ pipeline: ConfiguredPipeline, phase: TrialPhase, range: Range<Int>, meter: SpendMeter) async throws -> TrialOutcome {
         guard let checked = pipeline.pipeline, let tree = pipeline.tree else {
             throw SearchStopped(reason: "internal: an infeasible configuration reached the evaluator")
@@ -71,7 +84,7 @@ public struct DatasetTrialEvaluator: TrialEvaluator {
     }
 
     /// Scores any checked pipeline the same way (the baseline a search is compared with).
-    public func evaluate(
+    package func evaluate(
         _ checked: CheckedPipeline, pipelineHash: String, pipelineYAML: String, label: String, phase: TrialPhase, items: Int,
         meter: SpendMeter
     ) async throws -> TrialOutcome {

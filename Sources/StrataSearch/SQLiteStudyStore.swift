@@ -44,6 +44,7 @@ public final class SQLiteStudyStore: StudyStore {
         try migrator.migrate(database)
     }
 
+    /// Registers the study, keeping the trials it already has.
     public func open(_ study: StudyDescriptor) async throws {
         try await database.write { db in
             try db.execute(
@@ -52,6 +53,7 @@ public final class SQLiteStudyStore: StudyStore {
         }
     }
 
+    /// The study's finished trials, in the order they finished.
     public func trials(study: String) async throws -> [TrialRecord] {
         try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM trials WHERE study_id = ? ORDER BY number", arguments: [study]).map { row in
@@ -69,6 +71,7 @@ public final class SQLiteStudyStore: StudyStore {
         }
     }
 
+    /// Records a finished trial, replacing an earlier record of the same trial.
     public func record(_ trial: TrialRecord, study: String) async throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys

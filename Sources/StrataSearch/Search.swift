@@ -23,6 +23,7 @@ public protocol TrialEvaluator: Sendable {
 }
 
 extension TrialEvaluator {
+    /// False: this evaluator scores only from the first item, so trials are not split among workers.
     public var scoresItemRanges: Bool { false }
 
     /// Without ranges of its own, an evaluator scores only a prefix: a whole trial.
@@ -34,12 +35,12 @@ extension TrialEvaluator {
 
 /// Thrown by an evaluator when a search-wide limit is reached: the search
 /// stops cleanly and reports the best configuration so far.
-public struct SearchStopped: Error, Sendable {
-    public var reason: String
+package struct SearchStopped: Error, Sendable {
+    package var reason: String
     /// What the interrupted trial had spent.
-    public var calls: Int
-    public var usd: Double
-    public init(reason: String, calls: Int = 0, usd: Double = 0) {
+    package var calls: Int
+    package var usd: Double
+    package init(reason: String, calls: Int = 0, usd: Double = 0) {
         self.reason = reason
         self.calls = calls
         self.usd = usd
@@ -48,21 +49,29 @@ public struct SearchStopped: Error, Sendable {
 
 /// One configuration's standing at the end of a search.
 public struct LeaderboardEntry: Sendable {
+    /// The configuration with its compiled pipeline and static cost.
     public var configured: ConfiguredPipeline
     /// Its evaluation on the most search-split items.
     public var dev: TrialRecord
     /// Its held-out evaluation, for the leaders.
     public var holdout: TrialRecord?
+    /// Whether no other finished trial is both better and cheaper.
     public var onParetoFront: Bool
+    /// The axis values of the configuration.
     public var configuration: Configuration { configured.configuration }
+    /// The development objective; minus infinity when the trial failed.
     public var objective: Double { dev.objective ?? -.infinity }
 }
 
 /// What a search found and what it cost.
 public struct SearchResult: Sendable {
+    /// The study the search ran as.
     public var study: StudyDescriptor
+    /// The settings the search ran with.
     public var settings: SearchSettings
+    /// How many configurations the space holds.
     public var spaceSize: Int
+    /// How many of them fit the per-query budget.
     public var feasibleCount: Int
     /// Every trial of the study, in order.
     public var trials: [TrialRecord]
@@ -70,16 +79,21 @@ public struct SearchResult: Sendable {
     public var leaderboard: [LeaderboardEntry]
     /// The configurations re-evaluated on the whole search split (and held out), best first.
     public var leaders: [LeaderboardEntry]
+    /// The winner: the best development trial, with its held-out score when one was measured.
     public var best: LeaderboardEntry?
     /// Why the search stopped early, if it did.
     public var stopReason: String?
     /// Trials run now, and trials found finished in the store (a resumed search).
     public var trialsRun: Int
+    /// How many trials came from the study store instead of being run again.
     public var trialsReused: Int
     /// Calls asked for by every trial, and calls sent (the rest came from the cache).
     public var requestedCalls: Int
+    /// Model calls issued by this run (cache hits not counted).
     public var issuedCalls: Int
+    /// What this run's calls cost, in US dollars.
     public var usd: Double
+    /// Wall-clock seconds this run took.
     public var seconds: Double
 }
 
@@ -102,8 +116,11 @@ public struct SearchResult: Sendable {
 /// let result = try await search.run { trial, reused in print(trial.configuration, trial.outcome?.score ?? 0) }
 /// ```
 public final class Search: Sendable {
+    /// The space and budget being searched.
     public let plan: SearchPlan
+    /// The algorithm, seed, fidelity, objective and limits.
     public let settings: SearchSettings
+    /// The study the trials are recorded under.
     public let study: StudyDescriptor
     let evaluator: any TrialEvaluator
     let store: any StudyStore

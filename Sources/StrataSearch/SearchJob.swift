@@ -6,15 +6,15 @@ import StrataSpace
 
 /// The items a search scores configurations on: the search split (with its
 /// limit) and the held-out rest, from the same deterministic split.
-public struct SearchData: Sendable {
-    public var dev: [DatasetItem] = []
-    public var holdout: [DatasetItem] = []
-    public var dataset: LoadedDataset?
-    public var split: DatasetSplit
-    public var scorer: Scorer
+package struct SearchData: Sendable {
+    package var dev: [DatasetItem] = []
+    package var holdout: [DatasetItem] = []
+    package var dataset: LoadedDataset?
+    package var split: DatasetSplit
+    package var scorer: Scorer
 
     /// The split of `dataset` (none for a dry run without data).
-    public init(dataset: LoadedDataset?, split: DatasetSplit, scorer: Scorer, devLimit: Int? = nil, holdoutLimit: Int? = nil) {
+    package init(dataset: LoadedDataset?, split: DatasetSplit, scorer: Scorer, devLimit: Int? = nil, holdoutLimit: Int? = nil) {
         self.dataset = dataset
         self.split = split
         self.scorer = scorer
@@ -43,20 +43,20 @@ extension SearchSettings {
 /// What `strata search` does, as one library call: the search itself (which
 /// resumes from its study store), then the winner and a baseline — the given
 /// pipeline, or else the space's cheapest configuration — on the held-out items.
-public struct SearchJob: Sendable {
-    public var plan: SearchPlan
-    public var settings: SearchSettings
-    public var data: SearchData
-    public var runStore: any RunResultStore
-    public var studyStore: any StudyStore
-    public var cache: ResponseCache
-    public var concurrency: Int
+package struct SearchJob: Sendable {
+    package var plan: SearchPlan
+    package var settings: SearchSettings
+    package var data: SearchData
+    package var runStore: any RunResultStore
+    package var studyStore: any StudyStore
+    package var cache: ResponseCache
+    package var concurrency: Int
     /// The pipeline the winner is compared with on the held-out items.
-    public var baseline: EvaluatedPipeline?
+    package var baseline: EvaluatedPipeline?
     /// With a shared study store: how this process works with the others on the study.
-    public var worker: WorkerOptions?
+    package var worker: WorkerOptions?
 
-    public init(
+    package init(
         plan: SearchPlan, settings: SearchSettings, data: SearchData, runStore: any RunResultStore, studyStore: any StudyStore,
         cache: ResponseCache = .disabled, concurrency: Int = 8, baseline: EvaluatedPipeline? = nil
     ) {
@@ -79,16 +79,16 @@ public struct SearchJob: Sendable {
 
     /// The search this job runs; its study id says where it resumes from.
     /// Without a baseline pipeline, the space's cheapest configuration is held out as part of the study.
-    public var search: Search { Search(plan: plan, settings: settings, evaluator: evaluator, store: studyStore, holdsOutCheapest: baseline == nil) }
+    package var search: Search { Search(plan: plan, settings: settings, evaluator: evaluator, store: studyStore, holdsOutCheapest: baseline == nil) }
 
     /// Runs the search and the held-out comparison; `onTrial` sees every trial
     /// as it finishes (and whether it came from the store).
-    public func run(onTrial: @escaping @Sendable (TrialRecord, Bool) -> Void = { _, _ in }) async throws -> SearchResult {
+    package func run(onTrial: @escaping @Sendable (TrialRecord, Bool) -> Void = { _, _ in }) async throws -> SearchResult {
         try await search.runWorker(store: studyStore.workQueue(), worker: worker ?? WorkerOptions(), onTrial: onTrial)
     }
 
     /// The baseline's held-out outcome, and what to call it (nil when there is nothing held out, or the search stopped).
-    public func baselineOutcome(after result: SearchResult) async throws -> (label: String, outcome: TrialOutcome)? {
+    package func baselineOutcome(after result: SearchResult) async throws -> (label: String, outcome: TrialOutcome)? {
         guard !data.holdout.isEmpty, result.stopReason == nil else { return nil }
         guard let baseline else {
             // The cheapest configuration was scored as a trial of the study, once, however many workers share it.
@@ -107,7 +107,7 @@ public struct SearchJob: Sendable {
     }
 
     /// The best configuration as a pipeline file to write at `outputPath`, with a header saying how it was found.
-    public func bestPipeline(_ result: SearchResult, outputPath: String, header: [String]) -> String? {
+    package func bestPipeline(_ result: SearchResult, outputPath: String, header: [String]) -> String? {
         guard let best = result.best, let tree = best.configured.tree else { return nil }
         return PipelineWriter.render(tree, templatePath: plan.space.source.path, outputPath: outputPath, header: header)
     }

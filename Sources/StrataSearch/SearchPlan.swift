@@ -4,7 +4,9 @@ import StrataSpace
 /// The space checked before anything is spent: every configuration compiled,
 /// the feasible ones kept, the rest counted by the reason they fail.
 public struct SearchPlan: Sendable {
+    /// The space of configurations.
     public let space: SearchSpace
+    /// The per-query budget every configuration must fit.
     public let budget: QueryBudget
     /// Every configuration of the space.
     public let size: Int
@@ -38,6 +40,7 @@ public struct SearchPlan: Sendable {
 
     /// The cheapest and the most expensive feasible configurations (by calls, then USD).
     public var cheapest: ConfiguredPipeline? { feasible.min { (Self.calls($0), Self.usd($0)) < (Self.calls($1), Self.usd($1)) } }
+    /// The feasible configuration with the most worst-case calls (then dollars) per query.
     public var mostExpensive: ConfiguredPipeline? { feasible.max { (Self.calls($0), Self.usd($0)) < (Self.calls($1), Self.usd($1)) } }
 
     /// The diagnostic for a space where nothing is feasible.

@@ -6,8 +6,8 @@ import StrataSpace
 /// One self-contained HTML page for a search: the summary, the leaderboard,
 /// a score-vs-cost scatter with the Pareto front, and the best pipeline's
 /// execution graph — inline SVG, no scripts, no network.
-public enum SearchReport {
-    public static func render(summary: SearchSummary, result: SearchResult, title: String) -> String {
+package enum SearchReport {
+    package static func render(summary: SearchSummary, result: SearchResult, title: String) -> String {
         var html = HTMLPage.start(title: title)
         html += """
             <p>\(escape(summary.dataset)): \(summary.devItems) search items, \(summary.holdoutItems) held out. \(escape(summary.algorithm)),

@@ -11,6 +11,7 @@ public enum Objective: Sendable, Hashable, Codable, CustomStringConvertible {
     /// re-evaluated at the end are the Pareto front of score vs cost.
     case pareto(cost: CostMeasure)
 
+    /// The algorithm's name as the CLI spells it.
     public var description: String {
         switch self {
         case .score: "score"
@@ -43,6 +44,7 @@ public enum Fidelity: Sendable, Hashable, Codable, CustomStringConvertible {
     /// few items against few configurations on many, in turn.
     case hyperband(eta: Int, minItems: Int)
 
+    /// The fidelity's name as the CLI spells it.
     public var description: String {
         switch self {
         case .full: "full"
@@ -74,11 +76,14 @@ public enum Fidelity: Sendable, Hashable, Codable, CustomStringConvertible {
 public struct SearchLimits: Sendable, Hashable, Codable {
     /// Model calls actually sent (cache hits are free).
     public var calls: Int?
+    /// Stop after spending this many US dollars.
     public var usd: Double?
+    /// Stop after this many wall-clock seconds.
     public var seconds: Double?
     /// Distinct configurations to try.
     public var trials: Int?
 
+    /// Limits on the search as a whole; nil means no limit.
     public init(calls: Int? = nil, usd: Double? = nil, seconds: Double? = nil, trials: Int? = nil) {
         self.calls = calls
         self.usd = usd
@@ -89,15 +94,21 @@ public struct SearchLimits: Sendable, Hashable, Codable {
 
 /// Everything that shapes a search.
 public struct SearchSettings: Sendable, Hashable, Codable {
+    /// How configurations are proposed.
     public var algorithm: SearchAlgorithm
+    /// The seed of every random choice, so a search can be repeated exactly.
     public var seed: UInt64
+    /// How many items a trial is scored on: all of them, or rungs of halving.
     public var fidelity: Fidelity
+    /// What is maximised: the score alone, or the score against its cost.
     public var objective: Objective
+    /// When the search stops.
     public var limits: SearchLimits
     /// How many of the best configurations are re-evaluated on the whole
     /// search split and then on the held-out split.
     public var leaders: Int
 
+    /// Settings for a search; the defaults are a random search at full fidelity maximising the score.
     public init(
         algorithm: SearchAlgorithm = .tpe, seed: UInt64 = 0, fidelity: Fidelity = .full, objective: Objective = .score,
         limits: SearchLimits = SearchLimits(), leaders: Int = 3

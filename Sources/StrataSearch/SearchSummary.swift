@@ -5,60 +5,60 @@ import StrataSpace
 
 /// A search's result as plain data: what `--format json` prints and the
 /// report draws.
-public struct SearchSummary: Sendable, Codable {
-    public struct Row: Sendable, Codable {
-        public var rank: Int
-        public var configuration: String
-        public var values: [String: String]
+package struct SearchSummary: Sendable, Codable {
+    package struct Row: Sendable, Codable {
+        package var rank: Int
+        package var configuration: String
+        package var values: [String: String]
         /// Items of the search split it was scored on, and the score there.
-        public var items: Int
-        public var score: Double
-        public var objective: Double
-        public var staticCalls: Int
-        public var staticUSD: Double
-        public var paretoFront: Bool
-        public var holdoutScore: Double?
-        public var holdoutLow: Double?
-        public var holdoutHigh: Double?
-        public var holdoutItems: Int?
+        package var items: Int
+        package var score: Double
+        package var objective: Double
+        package var staticCalls: Int
+        package var staticUSD: Double
+        package var paretoFront: Bool
+        package var holdoutScore: Double?
+        package var holdoutLow: Double?
+        package var holdoutHigh: Double?
+        package var holdoutItems: Int?
     }
 
-    public struct Baseline: Sendable, Codable {
-        public var pipeline: String
-        public var holdoutScore: Double
-        public var holdoutLow: Double
-        public var holdoutHigh: Double
-        public var holdoutItems: Int
-        public var calls: Int
+    package struct Baseline: Sendable, Codable {
+        package var pipeline: String
+        package var holdoutScore: Double
+        package var holdoutLow: Double
+        package var holdoutHigh: Double
+        package var holdoutItems: Int
+        package var calls: Int
     }
 
-    public var study: String
-    public var space: String
-    public var algorithm: String
-    public var fidelity: String
-    public var objective: String
-    public var dataset: String
-    public var devItems: Int
-    public var holdoutItems: Int
-    public var spaceSize: Int
-    public var feasible: Int
-    public var configurationsTried: Int
-    public var trialsRun: Int
-    public var trialsReused: Int
-    public var requestedCalls: Int
-    public var issuedCalls: Int
-    public var usd: Double
-    public var seconds: Double
-    public var stopReason: String?
-    public var best: Row?
-    public var leaders: [Row]
-    public var leaderboard: [Row]
-    public var baseline: Baseline?
+    package var study: String
+    package var space: String
+    package var algorithm: String
+    package var fidelity: String
+    package var objective: String
+    package var dataset: String
+    package var devItems: Int
+    package var holdoutItems: Int
+    package var spaceSize: Int
+    package var feasible: Int
+    package var configurationsTried: Int
+    package var trialsRun: Int
+    package var trialsReused: Int
+    package var requestedCalls: Int
+    package var issuedCalls: Int
+    package var usd: Double
+    package var seconds: Double
+    package var stopReason: String?
+    package var best: Row?
+    package var leaders: [Row]
+    package var leaderboard: [Row]
+    package var baseline: Baseline?
     /// Winner vs baseline on the held-out items both were scored on.
-    public var comparison: PairedComparison?
-    public var bestPipelinePath: String?
+    package var comparison: PairedComparison?
+    package var bestPipelinePath: String?
 
-    public init(
+    package init(
         result: SearchResult, baseline: String?, baselineOutcome: TrialOutcome?, bestPath: String?, dataset: String,
         devItems: Int, holdoutItems: Int
     ) {
@@ -119,7 +119,7 @@ public struct SearchSummary: Sendable, Codable {
 
 extension SearchSummary {
     /// The summary as the JSON `strata search --format json` prints.
-    public func json() throws -> String {
+    package func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(self), as: UTF8.self)

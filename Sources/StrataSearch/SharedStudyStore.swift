@@ -3,12 +3,18 @@ import StrataSpace
 
 /// A trial proposed and not yet finished: in the queue, or being evaluated by a worker.
 public struct PendingTrial: Sendable, Codable, Hashable {
+    /// The configuration to evaluate.
     public var configuration: Configuration
+    /// Development or held-out.
     public var phase: TrialPhase
+    /// How many items it is scored on.
     public var fidelity: Int
+    /// Its static worst-case calls per query.
     public var staticCalls: Int
+    /// Its static worst-case US dollars per query.
     public var staticUSD: Double
 
+    /// A trial to queue.
     public init(configuration: Configuration, phase: TrialPhase, fidelity: Int, staticCalls: Int, staticUSD: Double) {
         self.configuration = configuration
         self.phase = phase
@@ -30,12 +36,15 @@ public struct PendingTrial: Sendable, Codable, Hashable {
 
 /// What a worker sees when it proposes: every trial of the study, finished or pending.
 public struct SharedStudyState: Sendable {
+    /// The finished trials.
     public var finished: [TrialRecord]
+    /// The trials queued or being evaluated.
     public var pending: [PendingTrial]
     /// How many proposals the study has made: proposal k draws from a generator seeded with (seed, k),
     /// so workers sharing a seed never propose in lockstep.
     public var proposals: Int
 
+    /// The study as a proposal sees it.
     public init(finished: [TrialRecord], pending: [PendingTrial], proposals: Int) {
         self.finished = finished
         self.pending = pending
@@ -47,12 +56,14 @@ public struct SharedStudyState: Sendable {
 public struct ClaimedTrial: Sendable {
     /// The work unit's id in the store.
     public var unit: Int64
+    /// The trial the unit belongs to.
     public var trial: PendingTrial
     /// The items of the trial this unit scores: all of them (`0..<fidelity`), or a range when the trial is split among workers.
     public var items: Range<Int>
     /// How many workers have claimed it (1 the first time; more after takeovers).
     public var attempts: Int
 
+    /// A lease on `items` of `trial` (all of its items when nil).
     public init(unit: Int64, trial: PendingTrial, items: Range<Int>? = nil, attempts: Int) {
         self.unit = unit
         self.trial = trial
@@ -66,10 +77,14 @@ public struct ClaimedTrial: Sendable {
 
 /// What one unit of a trial measured: its outcome, or why it failed.
 public struct TrialPart: Sendable, Codable, Hashable {
+    /// The items the unit scored.
     public var items: Range<Int>
+    /// What it measured; nil when it failed.
     public var outcome: TrialOutcome?
+    /// Why it failed, when it did.
     public var error: String?
 
+    /// One unit's result.
     public init(items: Range<Int>, outcome: TrialOutcome?, error: String?) {
         self.items = items
         self.outcome = outcome
@@ -89,14 +104,20 @@ public enum UnitCompletion: Sendable {
 
 /// A worker as the study's status shows it.
 public struct WorkerStatus: Sendable, Codable, Hashable {
+    /// The worker's id, unique in the study.
     public var id: String
+    /// The machine it runs on.
     public var host: String
+    /// Its process id.
     public var pid: Int
+    /// When it joined the study.
     public var startedAt: Date
+    /// Its last heartbeat.
     public var lastSeenAt: Date
     /// The trial it holds a live lease on, if any.
     public var leased: String?
 
+    /// A worker's status.
     public init(id: String, host: String, pid: Int, startedAt: Date, lastSeenAt: Date, leased: String?) {
         self.id = id
         self.host = host
@@ -109,19 +130,28 @@ public struct WorkerStatus: Sendable, Codable, Hashable {
 
 /// A shared study at a glance (`strata search --status`).
 public struct SharedStudyStatus: Sendable, Codable, Hashable {
+    /// The study.
     public var study: StudyDescriptor
+    /// Finished trials.
     public var complete: Int
+    /// Trials that failed.
     public var failed: Int
+    /// Trials queued or being evaluated.
     public var pending: Int
     /// Pending trials a worker holds a live lease on.
     public var leased: Int
+    /// Model calls issued by every worker.
     public var issuedCalls: Int
+    /// What they cost, in US dollars.
     public var usd: Double
+    /// Why the study stopped, when a limit stopped it.
     public var stopReason: String?
+    /// The workers that joined the study.
     public var workers: [WorkerStatus]
     /// The best finished dev trial.
     public var best: TrialRecord?
 
+    /// A study's status.
     public init(
         study: StudyDescriptor, complete: Int, failed: Int, pending: Int, leased: Int, issuedCalls: Int, usd: Double, stopReason: String?,
         workers: [WorkerStatus], best: TrialRecord?

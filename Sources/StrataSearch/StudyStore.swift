@@ -20,19 +20,26 @@ public enum TrialStatus: String, Sendable, Codable, Hashable {
 public struct TrialOutcome: Sendable, Codable, Hashable {
     /// Mean score over the items.
     public var score: Double
+    /// How many items were scored.
     public var items: Int
     /// Score per item id, for paired comparisons.
     public var itemScores: [String: Double]
+    /// How many items failed (no answer).
     public var failures: Int
     /// Model calls the pipeline asked for, and those actually sent (the rest were cache hits).
     public var requestedCalls: Int
+    /// Model calls issued (cache hits not counted).
     public var issuedCalls: Int
+    /// Input tokens of the issued calls.
     public var inputTokens: Int
+    /// Output tokens of the issued calls.
     public var outputTokens: Int
+    /// What the issued calls cost, in US dollars.
     public var usd: Double
     /// Wall-clock seconds of the evaluation.
     public var seconds: Double
 
+    /// What a trial measured.
     public init(
         score: Double, items: Int, itemScores: [String: Double] = [:], failures: Int = 0, requestedCalls: Int = 0, issuedCalls: Int = 0,
         inputTokens: Int = 0, outputTokens: Int = 0, usd: Double = 0, seconds: Double = 0
@@ -68,20 +75,28 @@ public struct TrialOutcome: Sendable, Codable, Hashable {
 public struct TrialRecord: Sendable, Codable, Hashable {
     /// Order of completion within the study, from 0.
     public var number: Int
+    /// The configuration evaluated.
     public var configuration: Configuration
+    /// Development or held-out.
     public var phase: TrialPhase
     /// The number of items scored (the fidelity).
     public var fidelity: Int
+    /// Whether it finished or failed.
     public var status: TrialStatus
+    /// What it measured; nil when it failed.
     public var outcome: TrialOutcome?
+    /// Why it failed, when it did.
     public var error: String?
     /// The objective the optimizer saw (higher is better).
     public var objective: Double?
     /// Static worst-case calls and USD per query, from the compiler.
     public var staticCalls: Int
+    /// Its static worst-case US dollars per query.
     public var staticUSD: Double
+    /// When it finished.
     public var finishedAt: Date
 
+    /// A finished trial.
     public init(
         number: Int, configuration: Configuration, phase: TrialPhase, fidelity: Int, status: TrialStatus, outcome: TrialOutcome?,
         error: String?, objective: Double?, staticCalls: Int, staticUSD: Double, finishedAt: Date = Date()
@@ -105,28 +120,32 @@ public struct TrialRecord: Sendable, Codable, Hashable {
 
 /// A trial's identity in every store and study: its phase, its items and its configuration, spelled
 /// `phase|items|configuration` (the stores' column; one spelling for all of them).
-public struct TrialKey: Sendable, Hashable, CustomStringConvertible {
-    public var phase: TrialPhase
-    public var fidelity: Int
-    public var configuration: String
+package struct TrialKey: Sendable, Hashable, CustomStringConvertible {
+    package var phase: TrialPhase
+    package var fidelity: Int
+    package var configuration: String
 
-    public init(_ phase: TrialPhase, _ fidelity: Int, _ configuration: Configuration) {
+    package init(_ phase: TrialPhase, _ fidelity: Int, _ configuration: Configuration) {
         self.phase = phase
         self.fidelity = fidelity
         self.configuration = configuration.key
     }
 
-    public var description: String { "\(phase.rawValue)|\(fidelity)|\(configuration)" }
+    package var description: String { "\(phase.rawValue)|\(fidelity)|\(configuration)" }
 }
 
 /// What identifies a study: the same space, data and settings resume the same study.
 public struct StudyDescriptor: Sendable, Codable, Hashable {
+    /// The study's id: a hash of its space, data, settings and seed, so a repeated search resumes it.
     public var id: String
+    /// A name people read.
     public var name: String
+    /// The search space file.
     public var spacePath: String
     /// The settings, as JSON, for people reading the store.
     public var settings: String
 
+    /// A study.
     public init(id: String, name: String, spacePath: String, settings: String) {
         self.id = id
         self.name = name
@@ -156,11 +175,15 @@ public protocol StudyStore: Sendable {
 public actor InMemoryStudyStore: StudyStore {
     private var studies: [String: [String: TrialRecord]] = [:]
 
+    /// An empty store.
     public init() {}
 
+    /// Registers the study.
     public func open(_ study: StudyDescriptor) { if studies[study.id] == nil { studies[study.id] = [:] } }
 
+    /// The study's finished trials, in the order they finished.
     public func trials(study: String) -> [TrialRecord] { (studies[study] ?? [:]).values.sorted { $0.number < $1.number } }
 
+    /// Records a finished trial, replacing an earlier record of the same trial.
     public func record(_ trial: TrialRecord, study: String) { studies[study, default: [:]][trial.identity] = trial }
 }

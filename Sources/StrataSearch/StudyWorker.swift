@@ -4,8 +4,8 @@ import StrataSpace
 import Synchronization
 
 /// A trial a worker cannot evaluate: one proposed by a worker with another space, or a range of items asked of an evaluator that scores only whole trials.
-public struct SharedSearchUnsupported: Error, CustomStringConvertible {
-    public var description: String
+package struct SharedSearchUnsupported: Error, CustomStringConvertible {
+    package var description: String
 }
 
 extension Search {
@@ -16,7 +16,7 @@ extension Search {
     /// space or the trial limit is exhausted, scores the leaders held out.
     /// Returns when the study is done, or a global limit is reached; every
     /// worker then reports the same study.
-    public func runWorker(
+    package func runWorker(
         store: any SharedStudyStore, worker: WorkerOptions, onTrial: @escaping @Sendable (TrialRecord, Bool) -> Void = { _, _ in }
     ) async throws -> SearchResult {
         try await store.open(study)

@@ -34,15 +34,18 @@ public struct ServeOptions: Sendable {
     /// Connections open at once, in all and from one client address: more are closed at once, so idle or slow
     /// clients cannot use up the descriptors authenticated ones need.
     public var maxConnections = 512
+    /// Connections one client address may hold open.
     public var maxConnectionsPerAddress = 64
     /// A JSONL file with one line per request (no prompts or answers unless `logsContent`).
     public var requestLog: String?
+    /// Whether the request log includes prompts and answers (off: sizes only).
     public var logsContent = false
     /// Seconds in-flight requests get to finish after SIGTERM or SIGINT before they are cancelled.
     public var shutdownGrace = 30.0
     /// The clock the request, queue and body timeouts and the keep-alives are measured on.
     public var clock: any Clock<Duration> = ContinuousClock()
 
+    /// The defaults: 127.0.0.1:8000, no keys.
     public init() {}
 
     /// Whether `host` is a loopback address, where serving without keys is safe.

@@ -5,24 +5,24 @@ import StrataRuntime
 /// does with one before a pipeline runs, by the same functions — for the
 /// fuzzer (`Fuzz/ServeRequestFuzzer`) and for tools that check requests
 /// offline.
-public enum ServeRequestProbe {
+package enum ServeRequestProbe {
     /// What the server makes of one request body.
-    public struct Outcome: Sendable {
+    package struct Outcome: Sendable {
         /// The status answered before any run: 200 when the pipeline would run.
-        public var status: Int
+        package var status: Int
         /// The error's JSON body (OpenAI's shape), when the status is not 200.
-        public var errorBody: Data?
+        package var errorBody: Data?
         /// The request log's line (`--request-log`, with `--log-content`).
-        public var logLine: Data?
+        package var logLine: Data?
         /// Each choice's query, when the pipeline would run.
-        public var queries: [Query]
+        package var queries: [Query]
         /// `x-strata-ignored-params`, when fields were accepted and ignored.
-        public var ignoredHeader: String?
+        package var ignoredHeader: String?
     }
 
     /// Reads `body` as a server serving the models `served` (the first a
     /// pipeline, the rest its names) with `--max-n maxN` would.
-    public static func decode(_ body: Data, served: [String], maxN: Int) -> Outcome {
+    package static func decode(_ body: Data, served: [String], maxN: Int) -> Outcome {
         var log = RequestLog.Entry(id: "chatcmpl-probe", method: "POST", path: "/v1/chat/completions", status: 0, seconds: 0)
         var outcome = Outcome(status: 200, queries: [])
         func failed(_ error: APIError) -> Outcome {

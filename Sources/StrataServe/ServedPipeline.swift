@@ -5,13 +5,16 @@ import StrataRuntime
 /// runtime that answers its queries for the server's whole life, and a
 /// fingerprint of its text that tells versions apart (`system_fingerprint`).
 public struct ServedPipeline: Sendable {
+    /// The model name clients ask for.
     public var name: String
+    /// The runtime that answers.
     public var runtime: PipelineRuntime
     /// A content hash of the pipeline's text and its includes.
     public var fingerprint: String
     /// When the server loaded it (seconds since 1970), `created` in the model list.
     public var created: Int
 
+    /// A pipeline to serve.
     public init(name: String, runtime: PipelineRuntime, fingerprint: String, created: Date = Date()) {
         self.name = name
         self.runtime = runtime
@@ -54,12 +57,12 @@ struct PipelineCatalog: Sendable {
 }
 
 /// Why a server cannot start.
-public enum ServeSetupError: Error, CustomStringConvertible, Sendable {
+package enum ServeSetupError: Error, CustomStringConvertible, Sendable {
     case duplicateName(String)
     case unknownAliasTarget(alias: String, target: String)
     case publicWithoutKeys(host: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .duplicateName(let name):
             "two served pipelines are named '\(name)': each model name must be unique (rename one, or serve it under --alias)"

@@ -9,12 +9,18 @@ import StrataYAML
 /// are checked statically by the compiler (a configuration over budget is
 /// never run), and override the space's and the template's `budget:`.
 public struct QueryBudget: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Worst-case model calls per query.
     public var calls: Int?
+    /// Worst-case US dollars per query.
     public var usd: Double?
+    /// Critical-path seconds per query.
     public var latencySeconds: Double?
+    /// Worst-case input tokens per query.
     public var inputTokens: Int?
+    /// Worst-case output tokens per query.
     public var outputTokens: Int?
 
+    /// A budget; nil leaves a measure unlimited.
     public init(calls: Int? = nil, usd: Double? = nil, latencySeconds: Double? = nil, inputTokens: Int? = nil, outputTokens: Int? = nil) {
         self.calls = calls
         self.usd = usd
@@ -39,15 +45,17 @@ public struct QueryBudget: Sendable, Hashable, Codable, CustomStringConvertible 
 
 /// One configuration of a space, filled in, checked and compiled.
 public struct ConfiguredPipeline: Sendable {
+    /// The axis values it was written from.
     public var configuration: Configuration
     /// The filled template (nil when filling it failed).
-    public var tree: YAMLNode?
+    package var tree: YAMLNode?
     /// The checked pipeline, when the configuration passes the checker.
-    public var pipeline: CheckedPipeline?
+    package var pipeline: CheckedPipeline?
     /// The static worst-case cost per query, when it compiled.
     public var cost: CostSummary?
     /// Errors and warnings, pointing into the search file (and included files).
     public var diagnostics: [Diagnostic]
+    /// The generated pipeline text and its includes, for rendering diagnostics.
     public var sources: SourceMap
 
     /// Passes the checker and the per-query budget: the only configurations a search runs.
@@ -56,12 +64,12 @@ public struct ConfiguredPipeline: Sendable {
 
 /// Turns configurations into checked, compiled pipelines. Included files are
 /// read and parsed once and shared by every configuration.
-public final class ConfigurationCompiler: Sendable {
-    public let space: SearchSpace
-    public let budget: QueryBudget
+package final class ConfigurationCompiler: Sendable {
+    package let space: SearchSpace
+    package let budget: QueryBudget
     private let loader: SourceLoader
 
-    public init(space: SearchSpace, budget: QueryBudget = QueryBudget()) {
+    package init(space: SearchSpace, budget: QueryBudget = QueryBudget()) {
         self.space = space
         self.budget = budget
         self.loader = SourceLoader(includeRoots: space.includeRoots, includeCache: IncludeCache())
@@ -69,7 +77,7 @@ public final class ConfigurationCompiler: Sendable {
 
     /// Fills the template with `configuration`, then checks and compiles it
     /// with the per-query budget; infeasible configurations keep their diagnostics.
-    public func compile(_ configuration: Configuration) -> ConfiguredPipeline {
+    package func compile(_ configuration: Configuration) -> ConfiguredPipeline {
         var result = ConfiguredPipeline(configuration: configuration, tree: nil, pipeline: nil, cost: nil, diagnostics: [], sources: SourceMap())
         result.sources.add(space.source)
         let filled: YAMLNode

@@ -5,13 +5,13 @@ import StrataYAML
 /// Writes a filled template back out as a pipeline file: block-style YAML
 /// that `strata check` accepts, with a header comment saying where it came
 /// from, and include paths rewritten to stay valid from the new location.
-public enum PipelineWriter {
+package enum PipelineWriter {
     /// - Parameters:
     ///   - tree: a configuration's filled template.
     ///   - templatePath: the search file it came from (includes are relative to it).
     ///   - outputPath: where the text will be written.
     ///   - header: comment lines (without `# `).
-    public static func render(_ tree: YAMLNode, templatePath: String, outputPath: String, header: [String]) -> String {
+    package static func render(_ tree: YAMLNode, templatePath: String, outputPath: String, header: [String]) -> String {
         var out = header.map { $0.isEmpty ? "#" : "# \($0)" }.joined(separator: "\n") + (header.isEmpty ? "" : "\n")
         guard case .mapping(let pairs) = tree.content else { return out + scalarText(tree) + "\n" }
         for pair in pairs {

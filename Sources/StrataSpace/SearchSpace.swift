@@ -13,6 +13,7 @@ public enum AxisValue: Sendable, Hashable, Codable, CustomStringConvertible {
     /// A ranked model list's prefix: the models a configuration uses.
     case list([String])
 
+    /// The value as the space file spells it.
     public var description: String {
         switch self {
         case .int(let value): String(value)
@@ -57,6 +58,7 @@ extension Optional where Wrapped == AxisValue {
 
 /// A named dimension of a search space.
 public struct Axis: Sendable {
+    /// The values an axis can take.
     public enum Domain: Sendable, Hashable {
         /// Unordered alternatives (`values: [...]`).
         case choice([AxisValue])
@@ -66,10 +68,13 @@ public struct Axis: Sendable {
         case topK(models: [String], k: [Int])
     }
 
+    /// The axis name, as templates refer to it.
     public var name: String
+    /// Its values.
     public var domain: Domain
     /// The axis only exists (varies) when this holds for the axes before it.
     var condition: SearchExpression?
+    /// The `when:` condition that makes the axis apply, as written.
     public var conditionText: String?
     /// Where the axis is declared, for diagnostics.
     public var range: SourceRange
@@ -121,6 +126,7 @@ public struct Axis: Sendable {
         }
     }
 
+    /// Every value of the domain, in order.
     public var values: [AxisValue] {
         switch domain {
         case .choice(let values): values
@@ -141,10 +147,12 @@ public struct Configuration: Sendable, Hashable, Codable, CustomStringConvertibl
     /// Active axes only; an axis whose condition fails is absent.
     public var values: [String: AxisValue]
 
+    /// A configuration with the given axis values.
     public init(_ values: [String: AxisValue]) {
         self.values = values
     }
 
+    /// The value of `axis`; nil when the axis does not apply.
     public subscript(axis: String) -> AxisValue? { values[axis] }
 
     /// A stable text form (axes sorted by name), used as the configuration's key in stores.
@@ -152,22 +160,27 @@ public struct Configuration: Sendable, Hashable, Codable, CustomStringConvertibl
         values.keys.sorted().map { "\($0)=\(values[$0]!)" }.joined(separator: " ")
     }
 
+    /// The configuration's canonical key: its axis values, sorted by name.
     public var description: String { key }
 }
 
 /// A family of pipelines: axes with domains and a pipeline template that reads them.
 public struct SearchSpace: Sendable {
+    /// The space's name.
     public var name: String
+    /// What it explores, in prose.
     public var description: String?
+    /// Its axes, in file order.
     public var axes: [Axis]
     /// The pipeline template (the `pipeline:` mapping), ranges pointing into `source`.
     var template: YAMLNode
     /// The per-query budget declared by the space (the `budget:` mapping), if any.
     var budget: YAMLNode?
+    /// The space file.
     public var source: SourceFile
     /// Directories besides the space's own tree that its template's includes
     /// may read from (`--include-path`, `STRATA_INCLUDE_PATH`).
-    public var includeRoots: [String] = SourceLoader.environmentIncludeRoots
+    package var includeRoots: [String] = SourceLoader.environmentIncludeRoots
 
     /// The space's own per-query budget as written ("calls 30"), or empty.
     public var budgetDescription: String {

@@ -7,8 +7,11 @@ import StrataYAML
 public struct SearchSpaceLoadResult: Sendable {
     /// The space, when the file has no errors.
     public var space: SearchSpace?
+    /// Every problem found, errors and warnings.
     public var diagnostics: [Diagnostic]
+    /// The files read, for rendering the diagnostics.
     public var sources: SourceMap
+    /// Whether any diagnostic is an error.
     public var hasErrors: Bool { diagnostics.containsErrors }
 }
 
@@ -17,9 +20,11 @@ public struct SearchSpaceLoadResult: Sendable {
 /// Every problem of the file is reported in one pass, with the same
 /// diagnostics machinery as pipelines.
 public enum SearchSpaceLoader {
+    /// The space file version this build reads.
     public static let currentVersion = 1
     /// The keys of a search file and of an axis (`Grammar/strata-search.schema.json` is kept in sync by a test).
     public static let fileKeys = ["strata-search", "name", "description", "axes", "budget", "pipeline"]
+    /// The keys an axis may have.
     public static let axisKeys = ["values", "range", "step", "top", "k", "when"]
 
     /// True when `text` looks like a search file rather than a pipeline (its
@@ -28,6 +33,7 @@ public enum SearchSpaceLoader {
         text.split(separator: "\n").contains { $0.hasPrefix("strata-search:") }
     }
 
+    /// Loads and checks the space file at `path`.
     public static func load(path: String) -> SearchSpaceLoadResult {
         do {
             return load(text: try SourceLoader.readTextFile(path), path: path)
@@ -50,6 +56,7 @@ public enum SearchSpaceLoader {
         return load(text: text, path: path)
     }
 
+    /// Loads and checks a space from its text; `path` names it in diagnostics.
     public static func load(text: String, path: String) -> SearchSpaceLoadResult {
         var sources = SourceMap()
         let source = SourceFile(path: path, text: text)

@@ -3,20 +3,24 @@ import StrataDiagnostics
 
 /// Configurations that fail for one reason: how many, and one example.
 public struct InfeasibleReason: Sendable {
+    /// The diagnostic the compiler reported.
     public var code: DiagnosticCode
+    /// Its message.
     public var message: String
+    /// How many configurations failed for it.
     public var count: Int
+    /// One configuration that failed for it.
     public var example: ConfiguredPipeline
 }
 
 /// Infeasible configurations grouped by their first error.
-public struct InfeasibleTally: Sendable {
+package struct InfeasibleTally: Sendable {
     private var byKey: [String: InfeasibleReason] = [:]
     private var order: [String] = []
 
-    public init() {}
+    package init() {}
 
-    public mutating func add(_ configured: ConfiguredPipeline) {
+    package mutating func add(_ configured: ConfiguredPipeline) {
         guard let first = configured.diagnostics.first(where: { $0.severity == .error }) else { return }
         // Budget messages carry numbers; group them by code alone.
         let key = first.code == .budgetExceeded ? first.code.rawValue : first.code.rawValue + first.message
@@ -29,11 +33,11 @@ public struct InfeasibleTally: Sendable {
         byKey[key]!.count += 1
     }
 
-    public var reasons: [InfeasibleReason] { order.map { byKey[$0]! }.sorted { $0.count > $1.count } }
+    package var reasons: [InfeasibleReason] { order.map { byKey[$0]! }.sorted { $0.count > $1.count } }
 }
 
 /// Whether a space can yield anything, decided without compiling all of it.
-public enum SpaceFeasibility {
+package enum SpaceFeasibility {
     /// Whether `space` has a feasible configuration, found without compiling
     /// all of it: a space no larger than `limit` is compiled whole; a larger
     /// one is sampled (distinct configurations drawn by a seeded walk over its
@@ -42,7 +46,7 @@ public enum SpaceFeasibility {
     /// of 200,000 configurations. Returns E065 when every configuration was
     /// compiled and none is feasible, W066 when only a sample was, and nil
     /// when one is feasible.
-    public static func diagnostic(
+    package static func diagnostic(
         space: SearchSpace, budget: QueryBudget = QueryBudget(), limit: Int = 500,
         seconds: Double = 0.5
     ) -> (Diagnostic, sources: SourceMap)? {

@@ -3,11 +3,11 @@ import StrataYAML
 
 /// Translates a located YAML tree into a `PipelineSyntax`, reporting every
 /// structural problem (unknown keys, wrong types, out-of-range values) it sees.
-public enum PipelineDecoder {
+package enum PipelineDecoder {
     /// The version of the language this tool reads.
-    public static let currentVersion = 1
+    package static let currentVersion = 1
 
-    public static func decode(_ root: YAMLNode?, file: String) -> (PipelineSyntax, [Diagnostic]) {
+    package static func decode(_ root: YAMLNode?, file: String) -> (PipelineSyntax, [Diagnostic]) {
         var decoder = Decoder(file: file)
         decoder.decodeFile(root)
         return (decoder.syntax, decoder.reader.diagnostics)

@@ -2,7 +2,7 @@ import Foundation
 import StrataDiagnostics
 
 /// The layer kinds of Grammar/README.md.
-public enum LayerKind: String, Sendable, Codable, CaseIterable {
+package enum LayerKind: String, Sendable, Codable, CaseIterable {
     case ensemble, critique, rank, fuse, verify
     case unitTest = "unit-test"
     /// Self-consistency: keeps the candidates whose extracted answer is most frequent. No model calls.
@@ -12,15 +12,15 @@ public enum LayerKind: String, Sendable, Codable, CaseIterable {
     case writeTests = "write-tests"
 
     /// Layers that make new candidates (and so drop critiques).
-    public var makesCandidates: Bool { self == .ensemble || self == .fuse }
+    package var makesCandidates: Bool { self == .ensemble || self == .fuse }
     /// Layers that read the critiques attached to candidates.
-    public var readsCritiques: Bool { self == .rank || self == .fuse }
+    package var readsCritiques: Bool { self == .rank || self == .fuse }
     /// Layers that call no model.
-    public var callsNoModel: Bool { self == .vote }
+    package var callsNoModel: Bool { self == .vote }
 }
 
 /// When a vote stops drawing the ensemble's samples (`early_stop`).
-public enum EarlyStop: Sendable, Hashable, Codable, CustomStringConvertible {
+package enum EarlyStop: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Once the leading answer cannot be overtaken by the samples left: the
     /// same winner as counting every sample.
     case unbeatable
@@ -29,7 +29,7 @@ public enum EarlyStop: Sendable, Hashable, Codable, CustomStringConvertible {
     /// counts, as in Adaptive-Consistency).
     case confidence(Double)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unbeatable: "unbeatable"
         case .confidence(let level): "confidence \(level)"
@@ -38,7 +38,7 @@ public enum EarlyStop: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// Whether a leading answer with `leader` votes against the runner-up's
     /// `second`, with `remaining` samples not drawn, settles the vote.
-    public func isSettled(leader: Int, second: Int, remaining: Int) -> Bool {
+    package func isSettled(leader: Int, second: Int, remaining: Int) -> Bool {
         if leader > second + remaining { return true }
         if case .confidence(let level) = self { return Self.majorityProbability(leader: leader, second: second) >= level }
         return false
@@ -48,7 +48,7 @@ public enum EarlyStop: Sendable, Hashable, Codable, CustomStringConvertible {
     /// uniform prior, that the leading answer wins a head-to-head majority
     /// with the runner-up. For integer parameters it is a binomial sum:
     /// P(Binomial(leader + second + 1, ½) ≤ leader).
-    public static func majorityProbability(leader: Int, second: Int) -> Double {
+    package static func majorityProbability(leader: Int, second: Int) -> Double {
         let n = leader + second + 1
         var term = 1.0  // C(n, 0)
         var sum = 0.0
@@ -61,7 +61,7 @@ public enum EarlyStop: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// The fewest of `samples` a vote drawing `wave` at a time can stop at:
     /// when every sample drawn agrees.
-    public func fewestDraws(samples: Int, wave: Int) -> Int {
+    package func fewestDraws(samples: Int, wave: Int) -> Int {
         var drawn = min(max(1, wave), samples)
         while drawn < samples, !isSettled(leader: drawn, second: 0, remaining: samples - drawn) { drawn = min(samples, drawn + max(1, wave)) }
         return drawn
@@ -69,7 +69,7 @@ public enum EarlyStop: Sendable, Hashable, Codable, CustomStringConvertible {
 }
 
 /// How a final answer is read out of a response, for voting and scoring.
-public enum AnswerExtractorKind: String, Sendable, Codable, CaseIterable {
+package enum AnswerExtractorKind: String, Sendable, Codable, CaseIterable {
     /// The final number: `#### N`, else `\boxed{N}`, else the last number; normalized.
     case numeric
     /// The contents of the last `\boxed{…}`.
@@ -80,28 +80,28 @@ public enum AnswerExtractorKind: String, Sendable, Codable, CaseIterable {
     case exact
 }
 
-public enum Provider: String, Sendable, Codable, CaseIterable {
+package enum Provider: String, Sendable, Codable, CaseIterable {
     case openai
     case anthropic
     case openaiCompatible = "openai-compatible"
 }
 
 /// What a filtering layer does when it would leave no candidate.
-public enum EmptyPolicy: String, Sendable, Codable, CaseIterable {
+package enum EmptyPolicy: String, Sendable, Codable, CaseIterable {
     /// Pass the layer's input pool on unchanged (Archon's behaviour).
     case keepAll = "keep-all"
     /// Fail the query with a reason.
     case fail
 }
 
-public enum UnitTestMode: String, Sendable, Codable, CaseIterable {
+package enum UnitTestMode: String, Sendable, Codable, CaseIterable {
     /// Natural-language assertions graded by a model.
     case judge
     /// Executable Python tests run in the sandbox.
     case execute
 }
 
-public enum TestSource: String, Sendable, Codable, CaseIterable {
+package enum TestSource: String, Sendable, Codable, CaseIterable {
     /// A model writes the tests.
     case model
     /// The dataset item carries its own tests (execute mode only).
@@ -112,7 +112,7 @@ public enum TestSource: String, Sendable, Codable, CaseIterable {
 
 /// Whether rank asks for JSON-schema output. (Not `on`/`off`: YAML 1.1 tools
 /// read those as booleans.)
-public enum StructuredOutput: String, Sendable, Codable, CaseIterable {
+package enum StructuredOutput: String, Sendable, Codable, CaseIterable {
     /// When the model declares the capability.
     case auto
     case always
@@ -120,14 +120,14 @@ public enum StructuredOutput: String, Sendable, Codable, CaseIterable {
 }
 
 /// What critique does with a reply it cannot parse after its retries.
-public enum MalformedPolicy: String, Sendable, Codable, CaseIterable {
+package enum MalformedPolicy: String, Sendable, Codable, CaseIterable {
     case fail
     /// Pass the pool on without critiques.
     case passThrough = "pass-through"
 }
 
 /// What a layer does when every one of its model calls fails (after retries).
-public enum FailurePolicy: String, Sendable, Codable, CaseIterable {
+package enum FailurePolicy: String, Sendable, Codable, CaseIterable {
     /// Fail the query with the reason.
     case fail
     /// Pass on the first (best-ranked) candidate the layer was given: fuse's default,
@@ -137,73 +137,73 @@ public enum FailurePolicy: String, Sendable, Codable, CaseIterable {
     case passThrough = "pass-through"
 
     /// The policy of a layer that does not say: fuse falls back, the rest fail.
-    public static func defaultPolicy(for kind: LayerKind) -> FailurePolicy {
+    package static func defaultPolicy(for kind: LayerKind) -> FailurePolicy {
         kind == .fuse ? .bestCandidate : .fail
     }
 }
 
 /// Sampling settings as written; nil where the file is silent.
-public struct SamplingSyntax: Sendable {
-    public var temperature: Located<Double>?
-    public var maxTokens: Located<Int>?
-    public var topP: Located<Double>?
-    public var seed: Located<Int>?
+package struct SamplingSyntax: Sendable {
+    package var temperature: Located<Double>?
+    package var maxTokens: Located<Int>?
+    package var topP: Located<Double>?
+    package var seed: Located<Int>?
 
-    public init() {}
+    package init() {}
 }
 
 /// A `models:` entry as written.
-public struct ModelSyntax: Sendable {
-    public var name: Located<String>
-    public var range: SourceRange
-    public var provider: Located<Provider>?
-    public var model: Located<String>?
-    public var baseURL: Located<String>?
-    public var apiKeyEnv: [Located<String>] = []
-    public var contextWindow: Located<Int>?
-    public var priceInput: Located<Double>?
-    public var priceOutput: Located<Double>?
-    public var supportsN: Located<Bool>?
-    public var supportsJSONSchema: Located<Bool>?
-    public var supportsSeed: Located<Bool>?
-    public var supportsStreaming: Located<Bool>?
-    public var maxInFlight: Located<Int>?
-    public var requestsPerMinute: Located<Int>?
-    public var tokensPerMinute: Located<Int>?
-    public var overheadMs: Located<Double>?
-    public var tokensPerSecond: Located<Double>?
+package struct ModelSyntax: Sendable {
+    package var name: Located<String>
+    package var range: SourceRange
+    package var provider: Located<Provider>?
+    package var model: Located<String>?
+    package var baseURL: Located<String>?
+    package var apiKeyEnv: [Located<String>] = []
+    package var contextWindow: Located<Int>?
+    package var priceInput: Located<Double>?
+    package var priceOutput: Located<Double>?
+    package var supportsN: Located<Bool>?
+    package var supportsJSONSchema: Located<Bool>?
+    package var supportsSeed: Located<Bool>?
+    package var supportsStreaming: Located<Bool>?
+    package var maxInFlight: Located<Int>?
+    package var requestsPerMinute: Located<Int>?
+    package var tokensPerMinute: Located<Int>?
+    package var overheadMs: Located<Double>?
+    package var tokensPerSecond: Located<Double>?
 
-    public init(name: Located<String>, range: SourceRange) {
+    package init(name: Located<String>, range: SourceRange) {
         self.name = name
         self.range = range
     }
 }
 
 /// The per-query `budget:` as written.
-public struct BudgetSyntax: Sendable {
-    public var range: SourceRange
-    public var calls: Located<Int>?
-    public var inputTokens: Located<Int>?
-    public var outputTokens: Located<Int>?
-    public var usd: Located<Double>?
-    public var latencySeconds: Located<Double>?
-    public var queryTokens: Located<Int>?
+package struct BudgetSyntax: Sendable {
+    package var range: SourceRange
+    package var calls: Located<Int>?
+    package var inputTokens: Located<Int>?
+    package var outputTokens: Located<Int>?
+    package var usd: Located<Double>?
+    package var latencySeconds: Located<Double>?
+    package var queryTokens: Located<Int>?
 
-    public init(range: SourceRange) { self.range = range }
+    package init(range: SourceRange) { self.range = range }
 }
 
 /// One model entry of a layer: a generator, a fuser, or the model of a
 /// standalone layer.
-public struct EntrySyntax: Sendable {
-    public var model: Located<String>
-    public var samples: Located<Int>?
-    public var sampling: SamplingSyntax
+package struct EntrySyntax: Sendable {
+    package var model: Located<String>
+    package var samples: Located<Int>?
+    package var sampling: SamplingSyntax
     /// This entry's own prompt (an ensemble entry's system message), so one
     /// model's samples can take different approaches.
-    public var prompt: Located<String>?
-    public var range: SourceRange
+    package var prompt: Located<String>?
+    package var range: SourceRange
 
-    public init(
+    package init(
         model: Located<String>, samples: Located<Int>? = nil, sampling: SamplingSyntax = .init(), prompt: Located<String>? = nil,
         range: SourceRange
     ) {
@@ -216,37 +216,37 @@ public struct EntrySyntax: Sendable {
 }
 
 /// One item of `layers:` as written.
-public struct LayerSyntax: Sendable {
-    public var kind: LayerKind
+package struct LayerSyntax: Sendable {
+    package var kind: LayerKind
     /// Where the kind key (`rank:`) is written: what diagnostics about the layer point at.
-    public var kindRange: SourceRange
-    public var range: SourceRange
-    public var entries: [EntrySyntax] = []
+    package var kindRange: SourceRange
+    package var range: SourceRange
+    package var entries: [EntrySyntax] = []
     /// Sampling written on a standalone layer (also copied into its entry).
-    public var sampling = SamplingSyntax()
-    public var prompt: Located<String>?
+    package var sampling = SamplingSyntax()
+    package var prompt: Located<String>?
     /// `verdict_prompt` (verify) or `judge_prompt` (unit-test).
-    public var secondPrompt: Located<String>?
-    public var topK: Located<Int>?
-    public var firstK: Located<Int>?
-    public var lengthControl: Located<Bool>?
-    public var onEmpty: Located<EmptyPolicy>?
-    public var mode: Located<UnitTestMode>?
-    public var tests: Located<Int>?
-    public var testSource: Located<TestSource>?
+    package var secondPrompt: Located<String>?
+    package var topK: Located<Int>?
+    package var firstK: Located<Int>?
+    package var lengthControl: Located<Bool>?
+    package var onEmpty: Located<EmptyPolicy>?
+    package var mode: Located<UnitTestMode>?
+    package var tests: Located<Int>?
+    package var testSource: Located<TestSource>?
     /// `write-tests`: whether later layers see the tests in their query.
-    public var show: Located<Bool>?
-    public var structured: Located<StructuredOutput>?
-    public var onMalformed: Located<MalformedPolicy>?
-    public var onFailure: Located<FailurePolicy>?
-    public var timeoutSeconds: Located<Double>?
-    public var memoryMB: Located<Int>?
-    public var extractor: Located<AnswerExtractorKind>?
-    public var earlyStop: Located<EarlyStop>?
-    public var wave: Located<Int>?
-    public var quorum: Located<Int>?
+    package var show: Located<Bool>?
+    package var structured: Located<StructuredOutput>?
+    package var onMalformed: Located<MalformedPolicy>?
+    package var onFailure: Located<FailurePolicy>?
+    package var timeoutSeconds: Located<Double>?
+    package var memoryMB: Located<Int>?
+    package var extractor: Located<AnswerExtractorKind>?
+    package var earlyStop: Located<EarlyStop>?
+    package var wave: Located<Int>?
+    package var quorum: Located<Int>?
 
-    public init(kind: LayerKind, kindRange: SourceRange, range: SourceRange) {
+    package init(kind: LayerKind, kindRange: SourceRange, range: SourceRange) {
         self.kind = kind
         self.kindRange = kindRange
         self.range = range
@@ -255,18 +255,18 @@ public struct LayerSyntax: Sendable {
 
 /// One file of the language as written: a pipeline, or a file of shared
 /// models and defaults that pipelines include.
-public struct PipelineSyntax: Sendable {
-    public var file: String
-    public var version: Located<Int>?
-    public var name: Located<String>?
-    public var description: Located<String>?
-    public var includes: [Located<String>] = []
-    public var models: [ModelSyntax] = []
-    public var defaults = SamplingSyntax()
-    public var budget: BudgetSyntax?
-    public var layers: [LayerSyntax] = []
+package struct PipelineSyntax: Sendable {
+    package var file: String
+    package var version: Located<Int>?
+    package var name: Located<String>?
+    package var description: Located<String>?
+    package var includes: [Located<String>] = []
+    package var models: [ModelSyntax] = []
+    package var defaults = SamplingSyntax()
+    package var budget: BudgetSyntax?
+    package var layers: [LayerSyntax] = []
     /// Where each top-level key is written.
-    public var topLevelKeys: [String: SourceRange] = [:]
+    package var topLevelKeys: [String: SourceRange] = [:]
 
-    public init(file: String) { self.file = file }
+    package init(file: String) { self.file = file }
 }

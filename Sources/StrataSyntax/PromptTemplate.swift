@@ -2,17 +2,17 @@
 /// (and `verdict_prompt:` / `judge_prompt:`) replaces the built-in text; the
 /// checker makes sure an override uses only known placeholders and keeps the
 /// required ones.
-public struct PromptTemplate: Sendable, Hashable {
+package struct PromptTemplate: Sendable, Hashable {
     /// What the template is for, e.g. "rank".
-    public var role: String
-    public var text: String
+    package var role: String
+    package var text: String
     /// Placeholders the text may use, e.g. `candidates` for `{candidates}`.
-    public var allowed: [String]
+    package var allowed: [String]
     /// Placeholders the text must use, or the layer cannot work.
-    public var required: [String]
+    package var required: [String]
 
     /// Placeholders written in `text`, in order of first use. `{{` escapes a brace.
-    public static func placeholders(in text: String) -> [String] {
+    package static func placeholders(in text: String) -> [String] {
         var found: [String] = []
         scan(text) { part in
             if case .placeholder(let name, _) = part, !found.contains(name) { found.append(name) }
@@ -24,7 +24,7 @@ public struct PromptTemplate: Sendable, Hashable {
     /// is a literal brace, and a placeholder without a value stays as written.
     /// Works on UTF-8 bytes: a verify layer renders two prompts per candidate,
     /// so this runs hundreds of thousands of times in a large batch.
-    public static func render(_ template: String, _ values: [String: String]) -> String {
+    package static func render(_ template: String, _ values: [String: String]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(template.utf8.count + values.values.reduce(0) { $0 + $1.utf8.count })
         scan(template) { part in
@@ -82,7 +82,7 @@ public struct PromptTemplate: Sendable, Hashable {
     }
 
     /// The text with placeholders removed: what the estimate of a prompt's own size counts.
-    public static func fixedText(of text: String) -> String {
+    package static func fixedText(of text: String) -> String {
         var text = text
         for name in placeholders(in: text) { text = text.replacingOccurrences(of: "{\(name)}", with: "") }
         return text
@@ -91,11 +91,11 @@ public struct PromptTemplate: Sendable, Hashable {
 
 extension PromptTemplate {
     /// Ensemble: the query itself is the prompt; this is the system message.
-    public static let generate = PromptTemplate(
+    package static let generate = PromptTemplate(
         role: "ensemble", text: "You are a helpful assistant. Answer the user's request accurately and completely.",
         allowed: [], required: [])
 
-    public static let critique = PromptTemplate(
+    package static let critique = PromptTemplate(
         role: "critique",
         text: """
             I will give you {n} responses to the instruction below, each marked with an identifier in brackets.
@@ -113,7 +113,7 @@ extension PromptTemplate {
             """,
         allowed: ["n", "query", "candidates"], required: ["query", "candidates"])
 
-    public static let rank = PromptTemplate(
+    package static let rank = PromptTemplate(
         role: "rank",
         text: """
             I will give you {n} responses, each marked with an identifier in brackets. \
@@ -131,7 +131,7 @@ extension PromptTemplate {
     /// last thing the fuser reads is the user's request and it answers that.
     /// (As a user message after the candidates, small models described the
     /// candidates instead: see the fuse-prompt table in Benchmarks/README.md.)
-    public static let fuse = PromptTemplate(
+    package static let fuse = PromptTemplate(
         role: "fuse",
         text: """
             You answer the user's request. Other assistants have drafted answers to it; some drafts may be wrong, \
@@ -146,10 +146,10 @@ extension PromptTemplate {
         allowed: ["n", "query", "candidates", "length_control"], required: ["query", "candidates"])
 
     /// Appended to the fuse prompt by `length_control: true`.
-    public static let lengthControlSentence =
+    package static let lengthControlSentence =
         " Your answer must be no longer than the longest of the drafts."
 
-    public static let verifyReasoning = PromptTemplate(
+    package static let verifyReasoning = PromptTemplate(
         role: "verify",
         text: """
             Here is an instruction and a candidate response. Reason step by step about whether the response \
@@ -162,7 +162,7 @@ extension PromptTemplate {
             """,
         allowed: ["query", "candidate"], required: ["query", "candidate"])
 
-    public static let verifyVerdict = PromptTemplate(
+    package static let verifyVerdict = PromptTemplate(
         role: "verify verdict",
         text: """
             Instruction: {query}
@@ -180,7 +180,7 @@ extension PromptTemplate {
     // The test writers' templates put the query first and their own instruction last: a query that ends with its
     // own reply format ("Reply with the complete function in one code block", as evaluation wraps HumanEval) was
     // followed instead by a 0.5B model, which then wrote the function and no tests on 10 of 12 problems.
-    public static let writeJudgeTests = PromptTemplate(
+    package static let writeJudgeTests = PromptTemplate(
         role: "unit-test",
         text: """
             Someone else will answer the following instruction. You will not answer it: you write the tests their \
@@ -196,7 +196,7 @@ extension PromptTemplate {
             """,
         allowed: ["query", "test_count"], required: ["query"])
 
-    public static let writeExecutableTests = PromptTemplate(
+    package static let writeExecutableTests = PromptTemplate(
         role: "unit-test",
         text: """
             Someone else will solve the following task. You will not solve it: you write the tests their solution \
@@ -213,7 +213,7 @@ extension PromptTemplate {
             """,
         allowed: ["query", "test_count"], required: ["query"])
 
-    public static let judgeTests = PromptTemplate(
+    package static let judgeTests = PromptTemplate(
         role: "unit-test judge",
         text: """
             Here are an instruction, a response and a numbered list of unit tests. For each test, decide whether the \

@@ -4,39 +4,39 @@ import StrataYAML
 import Synchronization
 
 /// A pipeline file with every file it includes, parsed and decoded.
-public struct LoadedPipeline: Sendable {
+package struct LoadedPipeline: Sendable {
     /// The pipeline itself.
-    public var main: PipelineSyntax
+    package var main: PipelineSyntax
     /// Included files, in the order their declarations apply (depth first,
     /// each include before the file that includes it).
-    public var included: [PipelineSyntax]
+    package var included: [PipelineSyntax]
     /// The text of every file read, for rendering diagnostics.
-    public var sources: SourceMap
-    public var diagnostics: [Diagnostic]
+    package var sources: SourceMap
+    package var diagnostics: [Diagnostic]
     /// False when the main file could not be read or is not valid YAML: there
     /// is nothing for later stages to check.
-    public var hasSyntaxTree: Bool
+    package var hasSyntaxTree: Bool
 }
 
 /// Reads a pipeline and its `include:` files from disk (or the main file from
 /// a string), reporting missing files and include cycles as diagnostics.
-public struct SourceLoader: Sendable {
+package struct SourceLoader: Sendable {
     /// Reads a file's text; replaceable so tests and embedders can serve files from memory.
-    public var readFile: @Sendable (String) throws -> String
+    package var readFile: @Sendable (String) throws -> String
     /// Directories, besides the pipeline's own tree and the working directory,
     /// that includes may read from (the CLI's `--include-path`, and `STRATA_INCLUDE_PATH`).
-    public var includeRoots: [String] = SourceLoader.environmentIncludeRoots
+    package var includeRoots: [String] = SourceLoader.environmentIncludeRoots
 
     /// The directories named by `STRATA_INCLUDE_PATH` (colon-separated).
-    public static var environmentIncludeRoots: [String] {
+    package static var environmentIncludeRoots: [String] {
         ProcessInfo.processInfo.environment["STRATA_INCLUDE_PATH"].map { $0.split(separator: ":").map(String.init) } ?? []
     }
 
     /// When set, each included file is read and parsed once and shared by every
     /// load through this loader (a search space's configurations, say).
-    public var includeCache: IncludeCache?
+    package var includeCache: IncludeCache?
 
-    public init(
+    package init(
         readFile: @escaping @Sendable (String) throws -> String = SourceLoader.readTextFile,
         includeRoots: [String]? = nil, includeCache: IncludeCache? = nil
     ) {
@@ -47,7 +47,7 @@ public struct SourceLoader: Sendable {
 
     /// Reads a regular file of UTF-8 text of at most `YAMLParser.maxBytes`, saying
     /// where the first invalid byte is (`InvalidUTF8`) when it is not text.
-    @Sendable public static func readTextFile(_ path: String) throws -> String {
+    @Sendable package static func readTextFile(_ path: String) throws -> String {
         var status = stat()
         if stat(path, &status) == 0 {
             guard status.st_mode & S_IFMT == S_IFREG else { throw LoadRefusal("it is not a regular file") }
@@ -61,7 +61,7 @@ public struct SourceLoader: Sendable {
     }
 
     /// Loads the pipeline at `path`.
-    public func load(path: String) -> LoadedPipeline {
+    package func load(path: String) -> LoadedPipeline {
         do {
             return load(text: try readFile(path), path: path)
         } catch {
@@ -73,14 +73,14 @@ public struct SourceLoader: Sendable {
 
     /// The diagnostic for a file given on the command line that `readTextFile`
     /// refused: where its first invalid byte is, or why it was not read.
-    public static func unreadable(_ path: String, _ error: Error) -> Diagnostic {
+    package static func unreadable(_ path: String, _ error: Error) -> Diagnostic {
         var at = SourceRange.startOf(path)
         if let invalid = error as? InvalidUTF8 { at = SourceRange(file: path, start: invalid.location, end: invalid.location) }
         return Diagnostic(.unreadableFile, "cannot read '\(path)': \(reason(error))", at: at)
     }
 
     /// Loads a pipeline from `text`, as if read from `path` (includes resolve relative to it).
-    public func load(text: String, path: String) -> LoadedPipeline {
+    package func load(text: String, path: String) -> LoadedPipeline {
         var state = State()
         let (main, hasTree) = parse(text: text, path: path, state: &state)
         state.stack = [Self.canonical(path)]
@@ -94,7 +94,7 @@ public struct SourceLoader: Sendable {
     /// Loads a pipeline from a YAML tree built elsewhere — a search space's
     /// template with its axes filled in — whose ranges point into `source`,
     /// so diagnostics about the pipeline show the lines that produced it.
-    public func load(tree: YAMLNode, source: SourceFile) -> LoadedPipeline {
+    package func load(tree: YAMLNode, source: SourceFile) -> LoadedPipeline {
         var state = State()
         state.sources.add(source)
         let (main, diagnostics) = PipelineDecoder.decode(tree, file: source.path)
@@ -153,7 +153,7 @@ public struct SourceLoader: Sendable {
     }
 
     /// Include entries read per pipeline, all files together: more is a mistake or an attack, and each costs a file read.
-    public static let maxIncludes = 256
+    package static let maxIncludes = 256
 
     private func resolveIncludes(of file: PipelineSyntax, state: inout State) {
         for include in file.includes {
@@ -299,15 +299,15 @@ struct ReadFailure: Error, Sendable {
 /// Included files read and parsed once, for a loader that loads many variants
 /// of one pipeline: a search space compiles every configuration of its
 /// template, and each would otherwise read and parse the same includes again.
-public final class IncludeCache: Sendable {
+package final class IncludeCache: Sendable {
     private let files = Mutex([String: Result<ParsedFile, ReadFailure>]())
 
-    public init() {}
+    package init() {}
 
     func parsed(_ path: String) -> Result<ParsedFile, ReadFailure>? { files.withLock { $0[path] } }
 
     func store(_ result: Result<ParsedFile, ReadFailure>, for path: String) { files.withLock { $0[path] = result } }
 
     /// How many distinct files were read, for tests.
-    public var count: Int { files.withLock { $0.count } }
+    package var count: Int { files.withLock { $0.count } }
 }

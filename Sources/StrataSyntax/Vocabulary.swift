@@ -1,10 +1,10 @@
 /// Every key the language accepts, per mapping context. The decoder reads
 /// mappings against these lists, and a test keeps `Grammar/strata.schema.json`
 /// in sync with them (each context is a `$defs` entry of the schema).
-public enum Vocabulary {
+package enum Vocabulary {
     static let sampling = ["temperature", "max_tokens", "top_p", "seed"]
 
-    public static let contexts: [String: [String]] = [
+    package static let contexts: [String: [String]] = [
         "pipeline": ["strata", "name", "description", "include", "models", "defaults", "budget", "layers"],
         "model": ["provider", "model", "base_url", "api_key_env", "context_window", "price", "capabilities", "limits", "latency"],
         "price": ["input", "output"],

@@ -4,33 +4,33 @@ import NIOHTTP1
 import NIOPosix
 
 /// A request as the test server saw it.
-public struct ReceivedRequest: @unchecked Sendable {
+package struct ReceivedRequest: @unchecked Sendable {
     // Sendable by hand: a value type of immutable data; `body` is decoded afresh on each read, so no `Any` is shared.
-    public var method: String
-    public var path: String
-    public var headers: [String: String]
-    public var body: [String: Any] { (try? JSONSerialization.jsonObject(with: rawBody)) as? [String: Any] ?? [:] }
-    public var rawBody: Data
+    package var method: String
+    package var path: String
+    package var headers: [String: String]
+    package var body: [String: Any] { (try? JSONSerialization.jsonObject(with: rawBody)) as? [String: Any] ?? [:] }
+    package var rawBody: Data
     /// When the server read it.
-    public var received = Date()
+    package var received = Date()
 
     /// `anthropic` for `/messages`, `openai` otherwise.
-    public var isAnthropic: Bool { path.hasSuffix("/messages") }
+    package var isAnthropic: Bool { path.hasSuffix("/messages") }
     /// All message texts, system prompt included.
-    public var promptText: String {
+    package var promptText: String {
         let body = body
         var parts: [String] = []
         if let system = body["system"] as? String { parts.append(system) }
         for message in body["messages"] as? [[String: Any]] ?? [] { parts.append(message["content"] as? String ?? "") }
         return parts.joined(separator: "\n")
     }
-    public var seed: Int? { body["seed"] as? Int }
+    package var seed: Int? { body["seed"] as? Int }
     /// Completions asked for (OpenAI `n`; 1 when absent).
-    public var n: Int { body["n"] as? Int ?? 1 }
+    package var n: Int { body["n"] as? Int ?? 1 }
 
     /// Choice `index` of a request with `n`, as the request for it alone:
     /// without `n`, and with the seed moved on by the index.
-    public func choice(_ index: Int) -> ReceivedRequest {
+    package func choice(_ index: Int) -> ReceivedRequest {
         var object = body
         object.removeValue(forKey: "n")
         if let seed { object["seed"] = seed + index }
@@ -38,11 +38,11 @@ public struct ReceivedRequest: @unchecked Sendable {
         copy.rawBody = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? rawBody
         return copy
     }
-    public var stream: Bool { body["stream"] as? Bool ?? false }
+    package var stream: Bool { body["stream"] as? Bool ?? false }
 }
 
 /// What the server does with one request.
-public indirect enum ScriptedReply: Sendable {
+package indirect enum ScriptedReply: Sendable {
     /// A normal completion (in the request's wire format, streamed if asked).
     case text(String, inputTokens: Int = 10, outputTokens: Int = 5)
     /// Several choices (OpenAI `n > 1`).
@@ -71,9 +71,9 @@ public indirect enum ScriptedReply: Sendable {
 /// An in-process OpenAI- and Anthropic-compatible server on 127.0.0.1 with a
 /// random port: real HTTP over real sockets, scripted replies, fixed latency
 /// and fault injection.
-public final class ScriptedLLMServer: @unchecked Sendable {
+package final class ScriptedLLMServer: @unchecked Sendable {
     // Sendable by hand: the request log, responder and latency are touched only with `lock` held; `channel` only in init and shutdown.
-    public typealias Responder = @Sendable (ReceivedRequest, Int) -> ScriptedReply
+    package typealias Responder = @Sendable (ReceivedRequest, Int) -> ScriptedReply
 
     private let group: MultiThreadedEventLoopGroup
     private var channel: Channel?
@@ -85,11 +85,11 @@ public final class ScriptedLLMServer: @unchecked Sendable {
     private var _maxInFlight = 0
     private var _disconnects = 0
 
-    public private(set) var port: Int = 0
-    public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+    package private(set) var port: Int = 0
+    package var baseURL: String { "http://127.0.0.1:\(port)/v1" }
 
     /// Starts serving. `latency` delays every reply; `responder` gets each request and its 0-based index.
-    public init(latency: Double = 0, threads: Int = 1, responder: @escaping Responder = ScriptedLLMServer.echo) throws {
+    package init(latency: Double = 0, threads: Int = 1, responder: @escaping Responder = ScriptedLLMServer.echo) throws {
         self._latency = latency
         self._responder = responder
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
@@ -111,20 +111,20 @@ public final class ScriptedLLMServer: @unchecked Sendable {
         try? group.syncShutdownGracefully()
     }
 
-    public func shutdown() {
+    package func shutdown() {
         try? channel?.close().wait()
         channel = nil
     }
 
     /// Every request received so far, in arrival order.
-    public var requests: [ReceivedRequest] { lock.withLock { _requests } }
-    public var requestCount: Int { lock.withLock { _requests.count } }
+    package var requests: [ReceivedRequest] { lock.withLock { _requests } }
+    package var requestCount: Int { lock.withLock { _requests.count } }
     /// The most requests that were being handled at once.
-    public var maxInFlight: Int { lock.withLock { _maxInFlight } }
+    package var maxInFlight: Int { lock.withLock { _maxInFlight } }
 
-    public func setResponder(_ responder: @escaping Responder) { lock.withLock { _responder = responder } }
-    public func setLatency(_ latency: Double) { lock.withLock { _latency = latency } }
-    public func resetRecords() {
+    package func setResponder(_ responder: @escaping Responder) { lock.withLock { _responder = responder } }
+    package func setLatency(_ latency: Double) { lock.withLock { _latency = latency } }
+    package func resetRecords() {
         lock.withLock {
             _requests.removeAll(); _maxInFlight = 0; _disconnects = 0
         }
@@ -168,19 +168,19 @@ public final class ScriptedLLMServer: @unchecked Sendable {
     fileprivate func disconnected() { lock.withLock { _disconnects += 1 } }
 
     /// Requests received whose reply is not yet sent, on connections still open.
-    public var inFlight: Int { lock.withLock { _inFlight } }
+    package var inFlight: Int { lock.withLock { _inFlight } }
     /// Requests whose client closed the connection before the reply.
-    public var disconnects: Int { lock.withLock { _disconnects } }
+    package var disconnects: Int { lock.withLock { _disconnects } }
 
     /// The default responder: answers like a tiny, deterministic model.
     /// Rank prompts get a reversed permutation, critiques one per candidate,
     /// verdicts `[Correct]`, unit-test judges `[Passed]`; anything else echoes
     /// the last user message with the seed.
-    public static let echo: Responder = { request, _ in
+    package static let echo: Responder = { request, _ in
         .text(defaultAnswer(for: request))
     }
 
-    public static func defaultAnswer(for request: ReceivedRequest) -> String {
+    package static func defaultAnswer(for request: ReceivedRequest) -> String {
         let prompt = request.promptText
         let count = countCandidates(in: prompt)
         // JSON-schema requests get JSON in the schema's shape.

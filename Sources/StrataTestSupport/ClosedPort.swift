@@ -3,11 +3,11 @@ import Foundation
 /// A loopback port that refuses connections for as long as this value lives:
 /// bound but never listening. A port freed by closing a server can be taken
 /// at once by a test running beside it; a port held this way cannot.
-public final class ClosedPort: Sendable {
-    public let port: Int
+package final class ClosedPort: Sendable {
+    package let port: Int
     private let descriptor: Int32
 
-    public init() throws {
+    package init() throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw TestFailure("socket: errno \(errno)") }
         var address = sockaddr_in()

@@ -3,11 +3,11 @@ import Synchronization
 
 /// The package's root directory (where `Package.swift` is), for tests that
 /// read `Pipelines/`, fixtures or the README.
-public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+package let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// A new empty directory under the system's temporary directory, removed when
 /// the test process exits (tests leave nothing behind in `/tmp`).
-public func temporaryDirectory(_ prefix: String = "strata-test") throws -> URL {
+package func temporaryDirectory(_ prefix: String = "strata-test") throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     TemporaryFiles.shared.add(url)
@@ -15,7 +15,7 @@ public func temporaryDirectory(_ prefix: String = "strata-test") throws -> URL {
 }
 
 /// A path named `name` in a new temporary directory (the file is not created).
-public func temporaryPath(_ name: String) -> String {
+package func temporaryPath(_ name: String) -> String {
     let directory = (try? temporaryDirectory()) ?? FileManager.default.temporaryDirectory
     return directory.appendingPathComponent(name).path
 }
@@ -44,14 +44,14 @@ final class LockedList<Element: Sendable>: Sendable {
 /// Runs blocking work (waiting for a process, compiling thousands of
 /// configurations) on a Dispatch worker, so it never starves Swift's
 /// cooperative pool, where other suites' timing-sensitive tests wait.
-public func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+package func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }
 
 /// `offPool` for work that cannot fail.
-public func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+package func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { continuation in
         DispatchQueue.global().async { continuation.resume(returning: work()) }
     }

@@ -11,14 +11,14 @@ import Synchronization
 /// await clock.waitForSleepers(1)   // the code under test has started its timer
 /// clock.advance(by: .seconds(30))  // and it fires, now
 /// ```
-public final class ManualClock: Clock, Sendable {
-    public struct Instant: InstantProtocol, Sendable {
+package final class ManualClock: Clock, Sendable {
+    package struct Instant: InstantProtocol, Sendable {
         /// Time since the clock was made.
-        public var offset: Duration
+        package var offset: Duration
 
-        public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        public func duration(to other: Instant) -> Duration { other.offset - offset }
-        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+        package func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        package func duration(to other: Instant) -> Duration { other.offset - offset }
+        package static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
     }
 
     private struct Sleeper {
@@ -35,13 +35,13 @@ public final class ManualClock: Clock, Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
-    public var now: Instant { state.withLock { $0.now } }
+    package var now: Instant { state.withLock { $0.now } }
 
-    public var minimumResolution: Duration { .zero }
+    package var minimumResolution: Duration { .zero }
 
-    public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
+    package func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
         let id = state.withLock { state in
             state.nextID += 1
             return state.nextID
@@ -67,7 +67,7 @@ public final class ManualClock: Clock, Sendable {
     }
 
     /// Moves time on, waking every sleeper whose deadline has come, earliest first.
-    public func advance(by duration: Duration) {
+    package func advance(by duration: Duration) {
         let due = state.withLock { state -> [Sleeper] in
             state.now = state.now.advanced(by: duration)
             let now = state.now
@@ -79,16 +79,16 @@ public final class ManualClock: Clock, Sendable {
     }
 
     /// Moves time on by `seconds`.
-    public func advance(seconds: Double) { advance(by: .seconds(seconds)) }
+    package func advance(seconds: Double) { advance(by: .seconds(seconds)) }
 
     /// How many sleeps are waiting for the clock.
-    public var sleepers: Int { state.withLock { $0.sleepers.count } }
+    package var sleepers: Int { state.withLock { $0.sleepers.count } }
 
     /// Waits, in real time, until at least `count` sleeps wait for this clock:
     /// the code under test has reached its timers, and advancing now fires them.
     /// False if that took longer than `timeout` seconds.
     @discardableResult
-    public func waitForSleepers(_ count: Int, timeout: Double = 60) async -> Bool {
+    package func waitForSleepers(_ count: Int, timeout: Double = 60) async -> Bool {
         let start = ContinuousClock.now
         while sleepers < count {
             if ContinuousClock.now - start > .seconds(timeout) { return false }

@@ -4,11 +4,11 @@ import Testing
 
 /// Source text with position markers, as swift-format's tests write them:
 /// `1️⃣` … `9️⃣` stand where a diagnostic must start and are removed from the text.
-public struct MarkedSource {
-    public var text: String
-    public var markers: [String: SourceLocation]
+package struct MarkedSource {
+    package var text: String
+    package var markers: [String: SourceLocation]
 
-    public init(_ marked: String) {
+    package init(_ marked: String) {
         var text = String.UnicodeScalarView()
         var markers: [String: SourceLocation] = [:]
         var line = 1, column = 1
@@ -32,7 +32,7 @@ public struct MarkedSource {
 }
 
 /// Serves files from memory, so include tests need no disk.
-public func memoryLoader(_ files: [String: String]) -> SourceLoader {
+package func memoryLoader(_ files: [String: String]) -> SourceLoader {
     SourceLoader { path in
         guard let text = files[path] else { throw CocoaError(.fileReadNoSuchFile) }
         return text
@@ -41,7 +41,7 @@ public func memoryLoader(_ files: [String: String]) -> SourceLoader {
 
 /// Compiles `marked` as `main.yaml` and expects exactly the diagnostics listed:
 /// each one's code at its marker (in `main.yaml` unless the marker names another file).
-public func expectDiagnostics(
+package func expectDiagnostics(
     _ marked: String,
     _ expected: [(marker: String, code: DiagnosticCode)],
     includes: [String: String] = [:],
@@ -66,4 +66,4 @@ public func expectDiagnostics(
     #expect(actual == wanted, Comment(rawValue: "\n" + DiagnosticRenderer(sources: result.sources).render(result.diagnostics)), sourceLocation: sourceLocation)
 }
 
-public typealias SourceLocation = StrataDiagnostics.SourceLocation
+package typealias SourceLocation = StrataDiagnostics.SourceLocation

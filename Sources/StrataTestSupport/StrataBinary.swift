@@ -2,25 +2,25 @@ import Foundation
 
 /// The real built `strata` binary, run as swift-argument-parser's tests run
 /// their tools: arguments in, status and both output streams out.
-public enum StrataBinary {
+package enum StrataBinary {
     /// The built `strata` next to the test bundle.
-    public static var url: URL { product("strata") }
+    package static var url: URL { product("strata") }
 
     /// A built executable of the package, next to the test bundle.
-    public static func product(_ name: String) -> URL {
+    package static func product(_ name: String) -> URL {
         let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
         if FileManager.default.isExecutableFile(atPath: besideTests.path) { return besideTests }
         return packageRoot.appendingPathComponent(".build/debug/\(name)")
     }
 
-    public struct Outcome: Sendable {
-        public var status: Int32
-        public var stdout: String
-        public var stderr: String
+    package struct Outcome: Sendable {
+        package var status: Int32
+        package var stdout: String
+        package var stderr: String
     }
 
     /// Runs the binary on a Dispatch worker, so waiting for it never blocks Swift's cooperative pool.
-    public static func run(
+    package static func run(
         _ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
         executable: URL = url
     ) async throws -> Outcome {
@@ -28,7 +28,7 @@ public enum StrataBinary {
     }
 
     /// Runs the binary and waits for it, in the package root unless told otherwise.
-    public static func runBlocking(
+    package static func runBlocking(
         _ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
         executable: URL = url
     ) throws -> Outcome {
@@ -55,7 +55,7 @@ public enum StrataBinary {
 
     /// Starts the binary in the background, for tests that signal or race it;
     /// standard error goes to `log` when given, else nowhere.
-    public static func start(_ arguments: [String], in directory: URL, log: URL? = nil) throws -> Process {
+    package static func start(_ arguments: [String], in directory: URL, log: URL? = nil) throws -> Process {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments

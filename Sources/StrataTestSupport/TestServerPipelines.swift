@@ -3,7 +3,7 @@ import Strata
 import StrataTestServer
 
 /// A pipeline whose models all point at `server`.
-public func pipeline(
+package func pipeline(
     _ layers: String, server: ScriptedLLMServer, provider: String = "openai-compatible",
     extraModel: String = "", capabilities: String = "{ json_schema: false }", maxInFlight: Int = 64,
     apiKeyEnv: String? = nil
@@ -24,9 +24,9 @@ public func pipeline(
 
 /// Fast retries so fault tests take milliseconds. (Timeouts stay generous: the
 /// whole suite runs in parallel on two cores, and a starved test must not time out.)
-public let quickRetry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05, maxRetryAfter: 0.2)
+package let quickRetry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05, maxRetryAfter: 0.2)
 
-public func runtime(
+package func runtime(
     _ pipeline: CheckedPipeline, cache: ResponseCache = .disabled, trace: TraceWriter? = nil,
     timeouts: Timeouts = Timeouts(connect: 10, read: 30, total: 60), environment: [String: String] = [:],
     providers: [String: any ChatProvider] = [:]
@@ -39,7 +39,7 @@ public func runtime(
 
 /// Writes `NAME.yaml` into `directory`: a pipeline named `name` of one ensemble of `samples` calls to `server`,
 /// for tests that run the binary on it. Returns its path.
-public func writeEnsemblePipeline(named name: String, samples: Int, server: ScriptedLLMServer, in directory: URL) throws -> String {
+package func writeEnsemblePipeline(named name: String, samples: Int, server: ScriptedLLMServer, in directory: URL) throws -> String {
     let path = directory.appendingPathComponent("\(name).yaml").path
     try """
     strata: 1

@@ -4,7 +4,7 @@ import Synchronization
 /// Waits until `condition` holds, checking every 10 ms, for at most `seconds`;
 /// returns whether it held. For what a test can only observe from outside
 /// (a server's counters, a process's output).
-public func eventually(within seconds: Double, _ condition: () async -> Bool) async -> Bool {
+package func eventually(within seconds: Double, _ condition: () async -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if await condition() { return true }
@@ -16,15 +16,15 @@ public func eventually(within seconds: Double, _ condition: () async -> Bool) as
 /// Waits for a started process to end, looking every 10 ms. (Foundation's
 /// `waitUntilExit` polls its run loop on Linux, keeping a core busy for as
 /// long as the child runs: a few at once stalled the whole suite.)
-public func waitForExit(_ process: Process) async {
+package func waitForExit(_ process: Process) async {
     while process.isRunning { try? await Task.sleep(nanoseconds: 10_000_000) }
 }
 
 /// A flag a test server's responder reads while the test flips it.
-public final class LockedFlag: Sendable {
+package final class LockedFlag: Sendable {
     private let stored: Mutex<Bool>
-    public init(_ value: Bool) { stored = Mutex(value) }
-    public var value: Bool {
+    package init(_ value: Bool) { stored = Mutex(value) }
+    package var value: Bool {
         get { stored.withLock { $0 } }
         set { stored.withLock { $0 = newValue } }
     }

@@ -2,61 +2,61 @@ import StrataDiagnostics
 
 /// A YAML node with the source range it was written at. Aliases are resolved
 /// to the node they name (shared, not copied), so the tree is a plain value.
-public struct YAMLNode: Sendable {
-    public enum ScalarStyle: Sendable, Equatable {
+package struct YAMLNode: Sendable {
+    package enum ScalarStyle: Sendable, Equatable {
         case plain, singleQuoted, doubleQuoted, literal, folded
     }
 
-    public struct Scalar: Sendable, Equatable {
-        public var value: String
-        public var style: ScalarStyle
+    package struct Scalar: Sendable, Equatable {
+        package var value: String
+        package var style: ScalarStyle
         /// The explicit tag (`!!str`, `!!int`), if any.
-        public var tag: String?
+        package var tag: String?
 
-        public init(value: String, style: ScalarStyle, tag: String? = nil) {
+        package init(value: String, style: ScalarStyle, tag: String? = nil) {
             self.value = value
             self.style = style
             self.tag = tag
         }
     }
 
-    public struct Pair: Sendable {
-        public var key: YAMLNode
-        public var value: YAMLNode
+    package struct Pair: Sendable {
+        package var key: YAMLNode
+        package var value: YAMLNode
 
-        public init(key: YAMLNode, value: YAMLNode) {
+        package init(key: YAMLNode, value: YAMLNode) {
             self.key = key
             self.value = value
         }
     }
 
-    public indirect enum Content: Sendable {
+    package indirect enum Content: Sendable {
         case scalar(Scalar)
         case sequence([YAMLNode])
         case mapping([Pair])
     }
 
-    public var content: Content
-    public var range: SourceRange
+    package var content: Content
+    package var range: SourceRange
 
-    public init(_ content: Content, range: SourceRange) {
+    package init(_ content: Content, range: SourceRange) {
         self.content = content
         self.range = range
     }
 
     /// The scalar, if this node is one.
-    public var scalar: Scalar? {
+    package var scalar: Scalar? {
         if case .scalar(let scalar) = content { scalar } else { nil }
     }
 
     /// A plain scalar that YAML resolves to null (`~`, `null`, or nothing).
-    public var isNull: Bool {
+    package var isNull: Bool {
         guard let scalar, scalar.style == .plain, scalar.tag == nil else { return false }
         return ["", "~", "null", "Null", "NULL"].contains(scalar.value)
     }
 
     /// What kind of value this is, in words for diagnostics ("a mapping", "the string 'ten'").
-    public var kindDescription: String {
+    package var kindDescription: String {
         switch content {
         case .sequence: return "a list"
         case .mapping: return "a mapping"
@@ -74,7 +74,7 @@ public struct YAMLNode: Sendable {
 
 extension Bool {
     /// YAML 1.2 core-schema booleans, plus the YAML 1.1 words people still write.
-    public init?(yamlPlain text: String) {
+    package init?(yamlPlain text: String) {
         switch text {
         case "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON": self = true
         case "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF": self = false

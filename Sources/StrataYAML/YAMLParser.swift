@@ -2,10 +2,10 @@ import CYAML
 import StrataDiagnostics
 
 /// The located tree of one YAML document, or why there is none.
-public struct YAMLParseResult: Sendable {
+package struct YAMLParseResult: Sendable {
     /// The document's root; nil when the text holds no document or cannot be read.
-    public var root: YAMLNode?
-    public var diagnostics: [Diagnostic]
+    package var root: YAMLNode?
+    package var diagnostics: [Diagnostic]
 }
 
 /// Builds a located tree from libyaml's event stream.
@@ -13,17 +13,17 @@ public struct YAMLParseResult: Sendable {
 /// Beyond what libyaml checks, it refuses duplicate keys, non-scalar keys,
 /// several documents, aliases that name themselves, and alias expansions
 /// past `maxExpandedNodes` (the "billion laughs" attack). `<<` merge keys work.
-public enum YAMLParser {
+package enum YAMLParser {
     /// The most nodes a document may expand to once aliases are followed.
-    public static let defaultMaxExpandedNodes = 100_000
+    package static let defaultMaxExpandedNodes = 100_000
     /// The deepest nesting of collections a document may have. Real pipelines
     /// nest a handful of levels; the bound keeps every later recursive walk
     /// (decoding, freeing the tree) far from the stack's end.
-    public static let maxDepth = 128
+    package static let maxDepth = 128
     /// The largest file read, in bytes: pipelines are a few kilobytes.
-    public static let maxBytes = 4 * 1024 * 1024
+    package static let maxBytes = 4 * 1024 * 1024
 
-    public static func parse(_ text: String, file: String, maxExpandedNodes: Int = defaultMaxExpandedNodes) -> YAMLParseResult {
+    package static func parse(_ text: String, file: String, maxExpandedNodes: Int = defaultMaxExpandedNodes) -> YAMLParseResult {
         var builder = TreeBuilder(
             file: file, maxExpandedNodes: maxExpandedNodes,
             lineLengths: SourceFile.lines(of: text).map { $0.unicodeScalars.count })
