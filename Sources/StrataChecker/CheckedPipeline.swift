@@ -17,6 +17,8 @@ package struct ResolvedModel: Sendable, Hashable, Codable {
     package var supportsJSONSchema: Bool
     package var supportsSeed: Bool
     package var supportsStreaming: Bool
+    /// Returns token log-probabilities on chat completions.
+    package var supportsLogprobs: Bool = false
     package var maxInFlight: Int
     package var requestsPerMinute: Int?
     package var tokensPerMinute: Int?
@@ -111,7 +113,12 @@ package struct CheckedLayer: Sendable, Codable {
     package var extractor: AnswerExtractorKind?
     /// When a vote stops drawing samples, and how many it draws at a time.
     package var earlyStop: EarlyStop?
-    package var wave: Int
+    /// Samples in flight at once while an early stop draws them; nil for the model's `max_in_flight`.
+    package var wave: Int?
+    /// How the vote counts answers.
+    package var weight: VoteWeight?
+    /// The share of candidates, the most confident, the vote counts.
+    package var keep: Double?
     /// An ensemble that goes on with the first `quorum` samples to arrive and cancels the rest.
     package var quorum: Int?
     /// The prompt templates this layer sends, by role.

@@ -46,7 +46,8 @@ struct LayerDraft {
             onMalformed: layer.onMalformed?.value ?? .passThrough,
             onFailure: onFailure, timeoutSeconds: layer.timeoutSeconds?.value ?? 10,
             memoryMB: layer.memoryMB?.value ?? 512, extractor: kind == .vote ? layer.extractor?.value ?? .numeric : nil,
-            earlyStop: kind == .vote ? layer.earlyStop?.value : nil, wave: layer.wave?.value ?? 2,
+            earlyStop: kind == .vote ? layer.earlyStop?.value : nil, wave: layer.wave?.value,
+            weight: kind == .vote ? layer.weight?.value ?? .count : nil, keep: kind == .vote ? layer.keep?.value : nil,
             quorum: kind == .ensemble ? layer.quorum.map { min($0.value, poolOut.max) } : nil, prompts: prompts, inputTokens: inputTokens,
             range: layer.range)
     }

@@ -119,6 +119,7 @@ struct ModelResolver {
                 supportsJSONSchema: syntax.supportsJSONSchema?.value ?? defaults.supportsJSONSchema,
                 supportsSeed: syntax.supportsSeed?.value ?? defaults.supportsSeed,
                 supportsStreaming: syntax.supportsStreaming?.value ?? true,
+                supportsLogprobs: syntax.supportsLogprobs?.value ?? false,
                 maxInFlight: syntax.maxInFlight?.value ?? 8,
                 requestsPerMinute: syntax.requestsPerMinute?.value, tokensPerMinute: syntax.tokensPerMinute?.value,
                 overheadMs: syntax.overheadMs?.value ?? 500, tokensPerSecond: syntax.tokensPerSecond?.value ?? 50))

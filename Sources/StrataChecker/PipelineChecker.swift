@@ -138,6 +138,8 @@ struct LayerWalk {
         var critiqueRead = false
         /// The layer that can leave the pool empty, if any.
         var emptiedBy: (LayerKind, SourceRange)?
+        /// The models that wrote the pool's candidates (the last ensemble's or fuse's).
+        var writers: [Int] = []
     }
 
     mutating func checkLayers() -> [CheckedLayer]? {
@@ -195,6 +197,7 @@ struct LayerWalk {
         applyFallback(layer, &draft, pool: &pool)
         checkContextWindows(layer, draft, pool: pool)
         checkCapabilities(layer, &draft)
+        checkConfidenceSources(layer, pool: pool)
         advance(&pool, past: draft)
         return draft.resolved ? draft.checked(critiquesOut: pool.critiqueFrom != nil) : nil
     }
@@ -220,6 +223,7 @@ struct LayerWalk {
             pool.critiqueTokens = 0
             pool.critiqueFrom = nil
             pool.critiqueRead = false
+            pool.writers = draft.entries.map(\.model)
         }
         pool.range = draft.poolOut
         pool.candidateTokens = draft.candidateTokensOut

@@ -69,6 +69,10 @@ package struct CallSpec: Sendable, Codable, Hashable {
     package var sampling: Sampling
     /// Whether the reply is asked for as JSON against a schema (rank, verdicts with structured output).
     package var structured: Bool
+    /// Whether the call asks for token log-probabilities, and with how many
+    /// alternatives per token: candidate-making calls of a model that declares
+    /// `logprobs`, with alternatives when a vote filters on group confidence.
+    package var logprobs: Int? = nil
 }
 
 /// One node of the graph for one query. Dependencies always have smaller ids,
@@ -129,7 +133,11 @@ package struct LayerSpec: Sendable, Codable, Hashable {
     /// A vote: how each candidate's answer is read, when it stops drawing samples, and how many it draws at a time.
     package var extractor: AnswerExtractorKind?
     package var earlyStop: EarlyStop?
-    package var wave: Int
+    /// Samples in flight at once while an early stop draws them; nil for the model's `max_in_flight`.
+    package var wave: Int?
+    /// How the vote counts answers, and the share of the most confident candidates it counts.
+    package var weight: VoteWeight?
+    package var keep: Double?
     /// An ensemble that goes on with the first `quorum` samples to arrive.
     package var quorum: Int?
 
@@ -151,6 +159,8 @@ package struct LayerSpec: Sendable, Codable, Hashable {
         extractor = layer.extractor
         earlyStop = layer.earlyStop
         wave = layer.wave
+        weight = layer.weight
+        keep = layer.keep
         quorum = layer.quorum
     }
 }

@@ -47,7 +47,8 @@ struct GraphLowering {
         sampling.seed += sample ?? 0
         let spec = CallSpec(
             model: entry.model, entry: entryIndex, template: role, prompt: entry.prompt ?? layer.prompts[role] ?? "", sample: sample,
-            completions: completions, sampling: sampling, structured: Self.isStructured(role, in: layer))
+            completions: completions, sampling: sampling, structured: Self.isStructured(role, in: layer),
+            logprobs: model.supportsLogprobs && (role == .generate || role == .fuse) ? logprobAlternatives : nil)
         // The server writes a request's completions side by side: one call's time, n times its output.
         nodes.append(
             GraphNode(
@@ -56,6 +57,11 @@ struct GraphLowering {
                 seconds: model.callSeconds(outputTokens: output) * Double(waves), dependencies: dependencies))
         return id
     }
+
+    /// Alternatives per token a candidate-making call asks for: DeepConf's group
+    /// confidence needs the top alternatives, so five when a vote filters on it
+    /// (`keep`); otherwise the chosen tokens' log-probabilities are enough.
+    var logprobAlternatives: Int { pipeline.layers.contains { $0.keep != nil } ? 5 : 0 }
 
     /// Whether a call's reply is asked for as JSON: the layer's structured
     /// output, for the replies a parser reads (executable tests are code, never JSON).

@@ -148,11 +148,14 @@ package struct GraphRenderer: Sendable {
         for (position, layer) in layers.enumerated() {
             if let rule = layer.earlyStop, position > 0, layers[position - 1].kind == .ensemble {
                 let samples = layers[position - 1].entries.reduce(0) { $0 + $1.samples }
-                let fewest = rule.fewestDraws(samples: samples, wave: layer.wave)
+                let fewest = rule.fewestDraws(samples: samples)
                 let saved = samples - fewest
+                let models = layers[position - 1].entries.map { pipeline.models[$0.model].maxInFlight }
+                let inFlight = layer.wave ?? models.max() ?? 1
                 lines.append(
-                    "Layer \(layer.index + 1) (vote, early_stop: \(rule)) draws \(layer.wave) samples at a time: as few as \(fewest) of \(samples) "
-                        + "when they agree (\(saved) call\(saved == 1 ? "" : "s") fewer than the worst case).")
+                    "Layer \(layer.index + 1) (vote, early_stop: \(rule)) keeps \(inFlight) sample\(inFlight == 1 ? "" : "s") in flight and judges "
+                        + "every prefix: as few as \(fewest) of \(samples) when they agree (\(saved) call\(saved == 1 ? "" : "s") fewer than the worst case, "
+                        + "plus those already in flight when it stops).")
             }
             if let quorum = layer.quorum {
                 lines.append(

@@ -53,6 +53,7 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
     case writtenTestsMissing = "E046"
     case writtenTestsMode = "E047"
     case writtenTestsUnused = "W048"
+    case consensusCountsOnly = "W049"
 
     // Budgets
     case budgetExceeded = "E050"
@@ -135,6 +136,7 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
         case .writtenTestsMissing: "a unit-test layer grades written tests, but no write-tests layer writes them"
         case .writtenTestsMode: "a unit-test layer grades written tests in another mode than they were written in"
         case .writtenTestsUnused: "a write-tests layer whose tests are neither shown nor graded"
+        case .consensusCountsOnly: "an early stop by consensus over unweighted votes"
         case .fewVoters: "a vote over fewer than three candidates cannot break a tie by majority"
         case .budgetExceeded: "the worst case of a query exceeds the declared budget"
         case .axisDomain: "a search axis has no values or a malformed domain"

@@ -56,11 +56,14 @@ public struct ChatRequest: Sendable, Hashable, Codable {
     public var schema: ResponseSchema?
     /// Strings that end a completion.
     public var stop: [String]
+    /// Ask for the tokens' log-probabilities, with this many alternatives per
+    /// token (`top_logprobs`; 0 for the chosen tokens alone); nil asks for none.
+    public var logprobs: Int?
 
     /// A request.
     public init(
         model: String, messages: [ChatMessage], temperature: Double = 0.7, topP: Double = 1, maxTokens: Int = 512,
-        seed: Int? = nil, n: Int = 1, schema: ResponseSchema? = nil, stop: [String] = []
+        seed: Int? = nil, n: Int = 1, schema: ResponseSchema? = nil, stop: [String] = [], logprobs: Int? = nil
     ) {
         self.model = model
         self.messages = messages
@@ -71,6 +74,7 @@ public struct ChatRequest: Sendable, Hashable, Codable {
         self.n = n
         self.schema = schema
         self.stop = stop
+        self.logprobs = logprobs
     }
 }
 
@@ -104,13 +108,25 @@ public struct ChatResponse: Sendable, Hashable, Codable {
     /// Why each completion stopped, in the order of `texts`, when the reply said
     /// (nil in cache entries written before batching existed).
     public var finishReasons: [String?]?
+    /// How sure the model was of each completion, in the order of `texts`,
+    /// when the request asked for log-probabilities and the reply carried them.
+    public var confidences: [Confidence?]?
 
     /// A reply.
-    public init(texts: [String], usage: Usage, finishReason: String? = nil, finishReasons: [String?]? = nil) {
+    public init(
+        texts: [String], usage: Usage, finishReason: String? = nil, finishReasons: [String?]? = nil, confidences: [Confidence?]? = nil
+    ) {
         self.texts = texts
         self.usage = usage
         self.finishReason = finishReason
         self.finishReasons = finishReasons
+        self.confidences = confidences
+    }
+
+    /// How sure the model was of completion `index`, when the reply said.
+    public func confidence(of index: Int) -> Confidence? {
+        guard let confidences, index < confidences.count else { return nil }
+        return confidences[index]
     }
 
     /// Why completion `index` stopped.

@@ -128,7 +128,7 @@ public struct HTTPChatProvider: ChatProvider {
                     throw ProviderError.malformedResponse("the stream ended before the reply was complete")
                 }
                 if reply.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ProviderError.emptyContent }
-                return ChatResponse(texts: [reply.text], usage: reply.usage, finishReason: reply.finishReason)
+                return reply.response
             }
             let body = try await response.body.collect(upTo: 32 * 1024 * 1024)
             let decoded = try wire.decode(Data(body.readableBytesView))

@@ -16,7 +16,16 @@ struct StreamedReply {
     var text = ""
     var usage = Usage()
     var finishReason: String?
+    /// The tokens' log-probabilities, when the request asked for them.
+    var logprobs: [TokenLogprob] = []
     var done = false
+
+    /// The reply as a whole.
+    var response: ChatResponse {
+        ChatResponse(
+            texts: [text], usage: usage, finishReason: finishReason,
+            confidences: logprobs.isEmpty ? nil : [Confidence(tokens: logprobs)])
+    }
 }
 
 func jsonObject(_ data: Data) throws -> [String: Any] {
@@ -48,6 +57,10 @@ struct OpenAIWire: WireFormat {
         if let seed = request.seed { body["seed"] = seed }
         if request.n > 1 { body["n"] = request.n }
         if !request.stop.isEmpty { body["stop"] = request.stop }
+        if let alternatives = request.logprobs {
+            body["logprobs"] = true
+            if alternatives > 0 { body["top_logprobs"] = alternatives }
+        }
         if let schema = request.schema {
             let parsed = try JSONSerialization.jsonObject(with: Data(schema.json.utf8))
             body["response_format"] = ["type": "json_schema", "json_schema": ["name": schema.name, "schema": parsed, "strict": true]]
@@ -77,11 +90,13 @@ struct OpenAIWire: WireFormat {
             throw ProviderError.emptyContent
         }
         let usage = object["usage"] as? [String: Any]
+        let confidences = ordered.map { TokenLogprob.parse($0["logprobs"]).flatMap(Confidence.init(tokens:)) }
         return ChatResponse(
             texts: texts,
             usage: Usage(inputTokens: usage?["prompt_tokens"] as? Int ?? 0, outputTokens: usage?["completion_tokens"] as? Int ?? 0),
             finishReason: ordered.first?["finish_reason"] as? String,
-            finishReasons: ordered.count > 1 ? ordered.map { $0["finish_reason"] as? String } : nil)
+            finishReasons: ordered.count > 1 ? ordered.map { $0["finish_reason"] as? String } : nil,
+            confidences: confidences.contains { $0 != nil } ? confidences : nil)
     }
 
     func apply(_ event: SSEParser.Event, to reply: inout StreamedReply) throws -> String? {
@@ -95,6 +110,7 @@ struct OpenAIWire: WireFormat {
         }
         guard let choice = (object["choices"] as? [[String: Any]])?.first else { return nil }
         if let reason = choice["finish_reason"] as? String { reply.finishReason = reason }
+        reply.logprobs += TokenLogprob.parse(choice["logprobs"]) ?? []
         guard let delta = (choice["delta"] as? [String: Any])?["content"] as? String, !delta.isEmpty else { return nil }
         reply.text += delta
         return delta

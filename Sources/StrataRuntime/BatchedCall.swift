@@ -74,7 +74,7 @@ extension LayerContext {
                 query: query, layer: layer.index, operation: operation, model: model.name,
                 sample: samples.lowerBound + slot, seed: requests[slot].seed, candidate: candidate)
             recordCacheHit(cached, event: &event, start: Date())
-            results[slot] = .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
+            results[slot] = .success(CallReply(cached, text: text))
         }
         return results
     }
@@ -94,9 +94,9 @@ extension LayerContext {
                 await cache.store(
                     ChatResponse(
                         texts: [text], usage: Usage(inputTokens: filled == 0 ? response.usage.inputTokens : 0, outputTokens: output),
-                        finishReason: reason), for: keys[slot])
+                        finishReason: reason, confidences: response.confidences.map { _ in [response.confidence(of: index)] }), for: keys[slot])
             }
-            results[slot] = .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(reason)))
+            results[slot] = .success(CallReply(response, text: text, index: index))
             filled += 1
         }
         return filled

@@ -58,9 +58,13 @@ struct GraphPlan: Sendable {
         if graph.layers.count > ensemble + 1, graph.layers[ensemble].kind == .ensemble, graph.layers[ensemble + 1].kind == .vote,
             let rule = graph.layers[ensemble + 1].earlyStop
         {
+            let vote = graph.layers[ensemble + 1]
+            // Unless the pipeline says otherwise, as many samples in flight as the model takes at once.
+            let slots = ensembleCalls.compactMap { graph.nodes[$0].model }.map { graph.models[$0].maxInFlight }.max() ?? 1
             earlyStop = EarlyStopGate(
-                calls: ensembleCalls, wave: max(1, graph.layers[ensemble + 1].wave), rule: rule,
-                extractor: graph.layers[ensemble + 1].extractor ?? .numeric, voteLayer: ensemble + 1)
+                calls: ensembleCalls, wave: max(1, vote.wave ?? slots), rule: rule,
+                counting: VoteCounting(extractor: vote.extractor ?? .numeric, weight: vote.weight ?? .count, keep: nil),
+                voteLayer: ensemble + 1)
         } else {
             earlyStop = nil
         }

@@ -59,6 +59,11 @@ final class LayerContext: Sendable {
 
     func note(_ text: String) {
         ledger.withLock { $0.notes.append(text) }
+        traceNote(text)
+    }
+
+    /// A note in the trace only, not the layer's report.
+    func traceNote(_ text: String) {
         runtime.options.trace?.write(TraceEvent(query: query, layer: layer.index, operation: "note", note: text))
     }
 
@@ -114,7 +119,7 @@ final class LayerContext: Sendable {
         let temperature = retryTemperature ? max(spec.sampling.temperature, 0.5) : spec.sampling.temperature
         return ChatRequest(
             model: model.modelID, messages: messages, temperature: temperature,
-            topP: spec.sampling.topP, maxTokens: maxTokens ?? spec.sampling.maxTokens, seed: seed, schema: schema)
+            topP: spec.sampling.topP, maxTokens: maxTokens ?? spec.sampling.maxTokens, seed: seed, schema: schema, logprobs: spec.logprobs)
     }
 
     /// Where a one-completion request's reply is cached (empty when caching is off).
@@ -144,13 +149,13 @@ final class LayerContext: Sendable {
         {
             recordCacheHit(cached, event: &event, start: start)
             onDelta?(text)
-            return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(cached.finishReason)))
+            return .success(CallReply(cached, text: text))
         }
         switch await send(request, model: spec.model, messages: messages, event: &event, onDelta: onDelta) {
         case .success(let reply):
             guard let text = reply.response.texts.first else { return .failure(.malformedResponse("no text")) }
             if cache.isEnabled { await cache.store(reply.response, for: cacheKey) }
-            return .success(CallReply(text: text, truncated: CallReply.stoppedAtLimit(reply.response.finishReason)))
+            return .success(CallReply(reply.response, text: text))
         case .failure(let failure):
             return .failure(failure)
         }
@@ -159,6 +164,7 @@ final class LayerContext: Sendable {
     /// A reply served from the cache: counted (its tokens as cached ones) and traced, at no cost.
     func recordCacheHit(_ cached: ChatResponse, event: inout TraceEvent, start: Date) {
         event.cacheHit = true
+        event.confidence = cached.confidences
         event.inputTokens = cached.usage.inputTokens
         event.outputTokens = cached.usage.outputTokens
         count {
@@ -189,6 +195,7 @@ final class LayerContext: Sendable {
             event.outputTokens = usage.outputTokens
             event.usd = usd
             event.attempts = reply.record.attempts
+            event.confidence = reply.response.confidences
             event.seconds = Date().timeIntervalSince(start)
             count {
                 $0.calls += 1
@@ -219,6 +226,15 @@ struct CallReply: Sendable {
     var text: String
     /// The model stopped at `max_tokens` (OpenAI `length`, Anthropic `max_tokens`).
     var truncated: Bool
+    /// How sure the model was, when the call asked for log-probabilities.
+    var confidence: Confidence? = nil
+
+    /// Completion `index` of a response.
+    init(_ response: ChatResponse, text: String, index: Int = 0) {
+        self.text = text
+        truncated = Self.stoppedAtLimit(response.finishReason(of: index))
+        confidence = response.confidence(of: index)
+    }
 
     static func stoppedAtLimit(_ finishReason: String?) -> Bool {
         finishReason == "length" || finishReason == "max_tokens"

@@ -169,9 +169,15 @@ struct QueryDriver {
 
     mutating func apply(_ decision: RuleDecision) {
         if let note = decision.note { run.contexts[note.layer].note(note.text) }
+        if let note = decision.traceNote { run.contexts[note.layer].traceNote(note.text) }
         for call in decision.unneeded {
             unneeded.insert(call)
-            if held.remove(call) != nil { ready.append(call) }
+            if held.remove(call) != nil {
+                ready.append(call)
+            } else if outputs[call] != nil {
+                // Arrived before the rule fired, but past the prefix it judged: not counted, so the vote is the same whatever the order of arrival.
+                outputs[call] = .skipped
+            }
         }
         if !decision.unneeded.isEmpty { run.cancel(Set(decision.unneeded)) }
         for call in decision.release where held.remove(call) != nil { ready.append(call) }

@@ -48,14 +48,19 @@ public struct Candidate: Sendable, Hashable, Codable {
     public var testsPassed: Int?
     /// True when the model stopped at `max_tokens`, so the text may end mid-sentence.
     public var truncated: Bool?
+    /// How sure the model that wrote it was, when its model returns log-probabilities.
+    public var confidence: Confidence?
 
     /// A candidate.
-    public init(text: String, origin: String, critique: String? = nil, testsPassed: Int? = nil, truncated: Bool? = nil) {
+    public init(
+        text: String, origin: String, critique: String? = nil, testsPassed: Int? = nil, truncated: Bool? = nil, confidence: Confidence? = nil
+    ) {
         self.text = text
         self.origin = origin
         self.critique = critique
         self.testsPassed = testsPassed
         self.truncated = truncated
+        self.confidence = confidence
     }
 }
 
@@ -172,10 +177,12 @@ package struct TraceEvent: Sendable, Hashable, Codable {
     package var attempts: Int = 0
     package var error: String?
     package var note: String?
+    /// How sure the model was of each completion, when the call asked for log-probabilities.
+    package var confidence: [Confidence?]?
 
     enum CodingKeys: String, CodingKey {
         case query, layer, operation, model, sample, seed, candidate, completions = "n"
         case inputTokens = "input_tokens", outputTokens = "output_tokens", usd, seconds
-        case cacheHit = "cache_hit", attempts, error, note
+        case cacheHit = "cache_hit", attempts, error, note, confidence
     }
 }

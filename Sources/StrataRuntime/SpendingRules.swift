@@ -5,6 +5,9 @@ import StrataCompiler
 struct RuleDecision {
     /// A note for a layer's report and the trace.
     var note: (layer: Int, text: String)?
+    /// A note for the trace alone: what depends on the order replies arrived in,
+    /// which the report leaves out so the same replies give the same report.
+    var traceNote: (layer: Int, text: String)?
     /// Calls no longer wanted: never sent, or cancelled if in flight.
     var unneeded: [Int] = []
     /// Held calls that may now be sent.
@@ -12,11 +15,17 @@ struct RuleDecision {
 }
 
 /// A vote's `early_stop` as the driver applies it: the ensemble's samples are
-/// released a wave at a time, in sample order, until the vote is settled.
+/// released in sample order, up to `wave` past the longest completed prefix —
+/// a sample that completes the prefix makes room for the next at once, so the
+/// model's slots stay busy instead of waiting for a whole wave — and every
+/// prefix that completes is judged in order until the vote is settled.
 struct WaveRelease {
     let gate: EarlyStopGate
     /// Samples released so far (a prefix of `gate.calls`).
     private(set) var released: Int
+    /// The longest prefix judged so far.
+    private var judged = 0
+    private var stopped = false
     private let slotOf: [Int: Int]
 
     init?(_ gate: EarlyStopGate?) {
@@ -26,26 +35,44 @@ struct WaveRelease {
         slotOf = Dictionary(uniqueKeysWithValues: gate.calls.enumerated().map { ($1, $0) })
     }
 
-    /// Whether `id` is a sample that must wait for its wave.
+    /// Whether `id` is a sample that must wait to be released.
     func holds(_ id: Int) -> Bool { slotOf[id].map { $0 >= released } ?? false }
 
-    /// After a node finishes: once the released wave is complete, stop drawing or release the next.
+    /// After a node finishes: judge the prefixes it completed; stop drawing, or release more samples.
     mutating func after(_ id: Int, outputs: [NodeOutput?]) -> RuleDecision? {
-        guard slotOf[id] != nil, released < gate.calls.count,
-            (gate.calls.firstIndex { outputs[$0] == nil } ?? gate.calls.count) >= released
-        else { return nil }
-        let texts = gate.calls[..<released].map { call -> String? in
-            if case .generated(.success(let candidate))? = outputs[call] { return candidate.text }
-            return nil
+        guard !stopped, slotOf[id] != nil else { return nil }
+        let total = gate.calls.count
+        let prefix = gate.calls.firstIndex { outputs[$0] == nil } ?? total
+        while judged < prefix, judged < total - 1 {
+            judged += 1
+            let drawn = gate.calls[..<judged].map { call -> Candidate? in
+                if case .generated(.success(let candidate))? = outputs[call] { return candidate }
+                return nil
+            }
+            guard let reason = gate.settled(drawn, remaining: total - judged) else { continue }
+            stopped = true
+            let rest = gate.calls[judged...]
+            let arrived = rest.filter { outputs[$0] != nil }.count
+            let inFlight = rest.prefix(released - judged).filter { outputs[$0] == nil }.count
+            let tokensAfter = rest.compactMap { call -> Int? in
+                if case .generated(.success(let candidate))? = outputs[call] { return candidate.confidence?.tokens ?? 0 }
+                return nil
+            }.reduce(0, +)
+            released = total
+            return RuleDecision(
+                note: (gate.voteLayer, "early stop after \(judged) of \(total) samples: \(reason)"),
+                traceNote: (
+                    gate.voteLayer,
+                    "early stop: \(inFlight) sample(s) in flight cancelled; \(arrived) arrived after the stop and were not counted"
+                        + (tokensAfter > 0 ? " (\(tokensAfter) tokens)" : "")
+                ),
+                unneeded: Array(rest))
         }
-        if let reason = gate.settled(texts, remaining: gate.calls.count - released) {
-            let decision = RuleDecision(
-                note: (gate.voteLayer, "early stop after \(released) of \(gate.calls.count) samples: \(reason)"),
-                unneeded: Array(gate.calls[released...]))
-            released = gate.calls.count
-            return decision
-        }
-        let next = min(gate.calls.count, released + gate.wave)
+        // At most `wave` samples past the completed prefix: a slow sample at its
+        // head holds the rest back, so a stop never finds more than wave - 1
+        // samples sent past the point it judged.
+        let next = min(total, max(released, prefix + gate.wave))
+        guard next > released else { return nil }
         defer { released = next }
         return RuleDecision(release: Array(gate.calls[released..<next]))
     }

@@ -97,6 +97,7 @@ private struct Decoder {
                         case "n": model.supportsN = parsed
                         case "json_schema": model.supportsJSONSchema = parsed
                         case "seed": model.supportsSeed = parsed
+                        case "logprobs": model.supportsLogprobs = parsed
                         default: model.supportsStreaming = parsed
                         }
                     }
@@ -137,6 +138,42 @@ private struct Decoder {
             }
         }
         syntax.budget = budget
+    }
+
+    /// `early_stop: unbeatable | LEVEL | { window: W } | { consensus: SHARE }`.
+    mutating func decodeEarlyStop(_ value: YAMLNode) -> Located<EarlyStop>? {
+        if value.scalar?.value == "unbeatable" { return Located(.unbeatable, at: value.range) }
+        guard case .mapping = value.content else {
+            return reader.double(value, key: "early_stop", in: 0.5...0.999_999).map { Located(.confidence($0.value), at: value.range) }
+        }
+        var rule: EarlyStop?
+        for (key, keyRange, field) in reader.mapping(value, context: "early_stop", what: "'early_stop'") ?? [] {
+            if rule != nil {
+                reader.report(
+                    .wrongType, "'early_stop' takes one rule; '\(key)' is a second", at: keyRange,
+                    notes: [DiagnosticNote("write one of window or consensus")])
+                continue
+            }
+            switch key {
+            case "window": rule = reader.int(field, key: key, in: 2...10_000).map { .window($0.value) }
+            case "consensus": rule = reader.double(field, key: key, in: 0.5...1).map { .consensus($0.value) }
+            default: break
+            }
+        }
+        return rule.map { Located($0, at: value.range) }
+    }
+
+    /// A share written as a percentage, `50%`, as `keep:` takes it.
+    mutating func decodeShare(_ value: YAMLNode, key: String) -> Located<Double>? {
+        guard let scalar = value.scalar, scalar.value.hasSuffix("%"),
+            let percent = Double(scalar.value.dropLast().trimmingCharacters(in: .whitespaces)), percent > 0, percent <= 100
+        else {
+            reader.report(
+                .wrongType, "'\(key)' must be a percentage between 1% and 100%, such as 50%", at: value.range,
+                notes: [DiagnosticNote("the most confident share of the candidates is counted")])
+            return nil
+        }
+        return Located(percent / 100, at: value.range)
     }
 
     mutating func decodeLayers(_ node: YAMLNode) {
@@ -283,12 +320,9 @@ private struct Decoder {
             case "timeout_s": layer.timeoutSeconds = reader.double(value, key: key, in: 0.1...600)
             case "memory_mb": layer.memoryMB = reader.int(value, key: key, in: 16...65_536)
             case "extractor": layer.extractor = reader.choice(value, key: key, as: AnswerExtractorKind.self)
-            case "early_stop":
-                if value.scalar?.value == "unbeatable" {
-                    layer.earlyStop = Located(.unbeatable, at: value.range)
-                } else if let level = reader.double(value, key: key, in: 0.5...0.999_999) {
-                    layer.earlyStop = Located(.confidence(level.value), at: value.range)
-                }
+            case "early_stop": layer.earlyStop = decodeEarlyStop(value)
+            case "weight": layer.weight = reader.choice(value, key: key, as: VoteWeight.self)
+            case "keep": layer.keep = decodeShare(value, key: key)
             case "wave": layer.wave = reader.int(value, key: key, in: 1...10_000)
             case "show": layer.show = reader.bool(value, key: key)
             default: reader.decodeSampling(key, value, into: &layer.sampling)

@@ -28,44 +28,99 @@ package enum EarlyStop: Sendable, Hashable, Codable, CustomStringConvertible {
     /// answer reaches this level (a Beta posterior over the top two answers'
     /// counts, as in Adaptive-Consistency).
     case confidence(Double)
+    /// Once this many consecutive samples, the last ones drawn, agree
+    /// (Early-Stopping Self-Consistency's window).
+    case window(Int)
+    /// Once the leading answer holds this share of the votes drawn, with at
+    /// least two of them (DeepConf's consensus threshold; with
+    /// `weight: confidence` the shares are of the confidence weights).
+    case consensus(Double)
 
     package var description: String {
         switch self {
         case .unbeatable: "unbeatable"
         case .confidence(let level): "confidence \(level)"
+        case .window(let size): "window \(size)"
+        case .consensus(let share): "consensus \(share)"
         }
     }
 
-    /// Whether a leading answer with `leader` votes against the runner-up's
-    /// `second`, with `remaining` samples not drawn, settles the vote.
-    package func isSettled(leader: Int, second: Int, remaining: Int) -> Bool {
-        if leader > second + remaining { return true }
-        if case .confidence(let level) = self { return Self.majorityProbability(leader: leader, second: second) >= level }
-        return false
+    /// Whether the samples drawn so far settle the vote.
+    package func isSettled(_ tally: VoteTally) -> Bool {
+        // Each sample left weighs at most 1, so this leader cannot be overtaken.
+        if tally.leader > tally.second + Double(tally.remaining) { return true }
+        switch self {
+        case .unbeatable:
+            return false
+        case .confidence(let level):
+            // Weights are rescaled to sum to the samples drawn: confidence moves
+            // votes between answers without adding evidence.
+            let scale = tally.total > 0 ? Double(tally.drawn) / tally.total : 0
+            return Self.majorityProbability(leader: tally.leader * scale, second: tally.second * scale) >= level
+        case .window(let size):
+            return tally.run >= size
+        case .consensus(let share):
+            return tally.leaderCount >= 2 && tally.total > 0 && tally.leader / tally.total >= share
+        }
     }
 
     /// P(p > ½) for p ~ Beta(leader + 1, second + 1): the chance, under a
     /// uniform prior, that the leading answer wins a head-to-head majority
-    /// with the runner-up. For integer parameters it is a binomial sum:
-    /// P(Binomial(leader + second + 1, ½) ≤ leader).
-    package static func majorityProbability(leader: Int, second: Int) -> Double {
-        let n = leader + second + 1
-        var term = 1.0  // C(n, 0)
-        var sum = 0.0
-        for k in 0...leader {
-            if k > 0 { term *= Double(n - k + 1) / Double(k) }
-            sum += term
-        }
-        return sum / pow(2, Double(n))
+    /// with the runner-up. Counts may be fractional (weighted votes).
+    package static func majorityProbability(leader: Double, second: Double) -> Double {
+        IncompleteBeta.regularized(x: 0.5, a: second + 1, b: leader + 1)
     }
 
-    /// The fewest of `samples` a vote drawing `wave` at a time can stop at:
-    /// when every sample drawn agrees.
-    package func fewestDraws(samples: Int, wave: Int) -> Int {
-        var drawn = min(max(1, wave), samples)
-        while drawn < samples, !isSettled(leader: drawn, second: 0, remaining: samples - drawn) { drawn = min(samples, drawn + max(1, wave)) }
+    /// The fewest of `samples` a vote can stop at: when every sample drawn
+    /// agrees, each with full weight.
+    package func fewestDraws(samples: Int) -> Int {
+        var drawn = 1
+        while drawn < samples, !isSettled(VoteTally(unanimous: drawn, remaining: samples - drawn)) { drawn += 1 }
         return drawn
     }
+}
+
+/// The votes of the samples drawn so far, in the shape the rules read.
+package struct VoteTally: Sendable, Hashable {
+    /// The leading answer's votes (weights, with `weight: confidence`).
+    package var leader: Double
+    /// The runner-up's.
+    package var second: Double
+    /// Every readable sample's.
+    package var total: Double
+    /// How many samples voted for the leading answer.
+    package var leaderCount: Int
+    /// Samples drawn (a prefix, in sample order).
+    package var drawn: Int
+    /// How many of the last samples drawn agree with each other.
+    package var run: Int
+    /// Samples not drawn.
+    package var remaining: Int
+
+    package init(leader: Double, second: Double, total: Double, leaderCount: Int, drawn: Int, run: Int, remaining: Int) {
+        self.leader = leader
+        self.second = second
+        self.total = total
+        self.leaderCount = leaderCount
+        self.drawn = drawn
+        self.run = run
+        self.remaining = remaining
+    }
+
+    /// `drawn` samples that all agree, each with full weight.
+    package init(unanimous drawn: Int, remaining: Int) {
+        self.init(
+            leader: Double(drawn), second: 0, total: Double(drawn), leaderCount: drawn, drawn: drawn, run: drawn, remaining: remaining)
+    }
+}
+
+/// How a vote counts its candidates' answers.
+package enum VoteWeight: String, Sendable, Hashable, Codable, CaseIterable {
+    /// One vote per candidate: self-consistency.
+    case count
+    /// Each candidate's vote is its completion's path probability (the
+    /// geometric-mean token probability): RPC's probability-weighted vote.
+    case confidence
 }
 
 /// How a final answer is read out of a response, for voting and scoring.
@@ -166,6 +221,8 @@ package struct ModelSyntax: Sendable {
     package var supportsN: Located<Bool>?
     package var supportsJSONSchema: Located<Bool>?
     package var supportsSeed: Located<Bool>?
+    /// The server returns token log-probabilities on chat completions.
+    package var supportsLogprobs: Located<Bool>?
     package var supportsStreaming: Located<Bool>?
     package var maxInFlight: Located<Int>?
     package var requestsPerMinute: Located<Int>?
@@ -244,6 +301,10 @@ package struct LayerSyntax: Sendable {
     package var extractor: Located<AnswerExtractorKind>?
     package var earlyStop: Located<EarlyStop>?
     package var wave: Located<Int>?
+    /// `vote`: how answers are counted.
+    package var weight: Located<VoteWeight>?
+    /// `vote`: the fraction of candidates, the most confident, counted (DeepConf's offline filter).
+    package var keep: Located<Double>?
     package var quorum: Located<Int>?
 
     package init(kind: LayerKind, kindRange: SourceRange, range: SourceRange) {

@@ -8,7 +8,7 @@ package enum Vocabulary {
         "pipeline": ["strata", "name", "description", "include", "models", "defaults", "budget", "layers"],
         "model": ["provider", "model", "base_url", "api_key_env", "context_window", "price", "capabilities", "limits", "latency"],
         "price": ["input", "output"],
-        "capabilities": ["n", "json_schema", "seed", "streaming"],
+        "capabilities": ["n", "json_schema", "seed", "streaming", "logprobs"],
         "limits": ["max_in_flight", "requests_per_minute", "tokens_per_minute"],
         "latency": ["overhead_ms", "tokens_per_second"],
         "defaults": sampling,
@@ -20,7 +20,8 @@ package enum Vocabulary {
         "critique": ["model", "prompt", "on_malformed", "structured"] + sampling,
         "rank": ["model", "top_k", "prompt", "structured"] + sampling,
         "verify": ["model", "first_k", "on_empty", "prompt", "verdict_prompt", "structured"] + sampling,
-        "vote": ["extractor", "early_stop", "wave"],
+        "vote": ["extractor", "early_stop", "wave", "weight", "keep"],
+        "early_stop": ["window", "consensus"],
         "unit-test": [
             "model", "mode", "tests", "test_source", "top_k", "first_k", "on_empty", "on_failure", "prompt", "judge_prompt", "timeout_s", "memory_mb",
             "structured",

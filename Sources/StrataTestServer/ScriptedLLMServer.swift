@@ -45,6 +45,10 @@ package struct ReceivedRequest: @unchecked Sendable {
 package indirect enum ScriptedReply: Sendable {
     /// A normal completion (in the request's wire format, streamed if asked).
     case text(String, inputTokens: Int = 10, outputTokens: Int = 5)
+    /// A completion whose every token has this log-probability, when the
+    /// request asks for them (OpenAI `logprobs`, with `top_logprobs`
+    /// alternatives below it); a `.text` reply's tokens have -0.05.
+    case scored(String, logprob: Double)
     /// Several choices (OpenAI `n > 1`).
     case texts([String])
     /// Several choices with the request's usage.
@@ -303,6 +307,10 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             } else {
                 write(status: .ok, contentType: "application/json", body: Self.completion([text], request: request, usage: (input, output)), context: context)
             }
+        case .scored(let text, let logprob):
+            write(
+                status: .ok, contentType: "application/json", body: Self.completion([text], request: request, usage: (10, 5), logprob: logprob),
+                context: context)
         case .texts(let texts):
             write(status: .ok, contentType: "application/json", body: Self.completion(texts, request: request, usage: (10, 5 * texts.count)), context: context)
         case .choices(let texts, let input, let output):
@@ -345,7 +353,7 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    static func completion(_ texts: [String], request: ReceivedRequest, usage: (Int, Int)) -> String {
+    static func completion(_ texts: [String], request: ReceivedRequest, usage: (Int, Int), logprob: Double = -0.05) -> String {
         let object: [String: Any]
         if request.isAnthropic {
             object = [
@@ -356,11 +364,36 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         } else {
             object = [
                 "id": "chatcmpl-test", "object": "chat.completion",
-                "choices": texts.enumerated().map { ["index": $0.offset, "message": ["role": "assistant", "content": $0.element], "finish_reason": "stop"] },
+                "choices": texts.enumerated().map { offset, text -> [String: Any] in
+                    var choice: [String: Any] = ["index": offset, "message": ["role": "assistant", "content": text], "finish_reason": "stop"]
+                    if request.body["logprobs"] as? Bool == true {
+                        choice["logprobs"] = Self.logprobs(text, logprob: logprob, alternatives: request.body["top_logprobs"] as? Int ?? 0)
+                    }
+                    return choice
+                },
                 "usage": ["prompt_tokens": usage.0, "completion_tokens": usage.1, "total_tokens": usage.0 + usage.1],
             ]
         }
         return String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+    }
+
+    /// OpenAI's `logprobs` object for a text, a token per word: each chosen
+    /// with `logprob`, and the probability left over spread over the
+    /// alternatives, halving from one to the next (as a real distribution
+    /// would: an unsure token's alternatives are likely, a sure one's are not).
+    static func logprobs(_ text: String, logprob: Double, alternatives: Int) -> [String: Any] {
+        let tokens = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        return [
+            "content": tokens.map { token -> [String: Any] in
+                [
+                    "token": token, "logprob": logprob,
+                    "top_logprobs": (0..<alternatives).map { rank -> [String: Any] in
+                        let rest = max(1e-9, 1 - exp(logprob))
+                        return ["token": rank == 0 ? token : "alt\(rank)", "logprob": rank == 0 ? logprob : log(rest * pow(0.5, Double(rank)))]
+                    },
+                ]
+            }
+        ]
     }
 
     func streamReply(_ text: String, chunks: Int, interval: Double, request: ReceivedRequest, usage: (Int, Int), context: ChannelHandlerContext) {

@@ -510,6 +510,44 @@ import Testing
                 """, [("1️⃣", .outOfRange)])
     }
 
+    @Test func aConfidenceVoteNeedsModelsThatReturnLogprobs() {
+        let sure = """
+            strata: 1
+            models:
+              gpt: { provider: openai, model: gpt-4o-mini, capabilities: { logprobs: true } }
+              blind: { provider: openai, model: gpt-4o }
+
+            """
+        expectDiagnostics(
+            sure + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 3 }, { model: blind, samples: 2 }]
+                  - vote: { weight: 1️⃣confidence, keep: 2️⃣50% }
+                  - fuse: [gpt]
+                """, [("1️⃣", .missingCapability), ("2️⃣", .missingCapability)])
+        expectDiagnostics(
+            sure + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 5 }]
+                  - vote: { weight: confidence, keep: 50%, early_stop: { consensus: 0.9 } }
+                  - fuse: [blind]
+                """, [])
+        expectDiagnostics(
+            sure + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 5 }]
+                  - vote: { early_stop: 1️⃣{ consensus: 0.9 }, keep: 2️⃣half }
+                  - fuse: [blind]
+                """, [("1️⃣", .consensusCountsOnly), ("2️⃣", .wrongType)])
+        expectDiagnostics(
+            sure + """
+                layers:
+                  - ensemble: [{ model: gpt, samples: 5 }]
+                  - vote: { early_stop: { window: 1️⃣1 } }
+                  - fuse: [blind]
+                """, [("1️⃣", .outOfRange)])
+    }
+
     @Test func voteNeedsVoters() {
         expectDiagnostics(
             Self.gpt + """

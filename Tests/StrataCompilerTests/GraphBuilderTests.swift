@@ -171,8 +171,11 @@ let header = """
                 """)
         let table = compiled.render(.cost)
         #expect(compiled.cost.total.calls == 10, "the worst case is still every call")
-        // Unbeatable with waves of 3 over 9 samples: after 3 agreeing votes 6 remain, after 6 only 3 do.
-        #expect(table.contains("Layer 2 (vote, early_stop: unbeatable) draws 3 samples at a time: as few as 6 of 9 when they agree (3 calls fewer"), "\(table)")
+        // Unbeatable over 9 samples, every prefix judged: 5 agreeing votes cannot be overtaken by the 4 left.
+        #expect(
+            table.contains(
+                "Layer 2 (vote, early_stop: unbeatable) keeps 3 samples in flight and judges every prefix: as few as 5 of 9 when they agree (4 calls fewer"),
+            "\(table)")
         #expect(table.contains("still running after 60.0 s answers from its last complete layer"))
         let quorum = try StrataTestSupport.compiled(
             header + """
@@ -182,8 +185,12 @@ let header = """
                 """
         ).render(.cost)
         #expect(quorum.contains("Layer 1 (ensemble) goes on after the first 7 of 9 samples arrive"))
-        #expect(EarlyStop.confidence(0.95).fewestDraws(samples: 7, wave: 2) == 4)
-        #expect(EarlyStop.unbeatable.fewestDraws(samples: 15, wave: 5) == 10)
+        // Every prefix is judged (waves no longer round the stop up): 4 agreeing
+        // samples give P(majority) = 0.969; 8 of 15 cannot be overtaken.
+        #expect(EarlyStop.confidence(0.95).fewestDraws(samples: 7) == 4)
+        #expect(EarlyStop.unbeatable.fewestDraws(samples: 15) == 8)
+        #expect(EarlyStop.window(3).fewestDraws(samples: 8) == 3)
+        #expect(EarlyStop.consensus(0.9).fewestDraws(samples: 8) == 2)
     }
 
     @Test func samplesGoInOneRequestWhereTheModelTakesN() throws {

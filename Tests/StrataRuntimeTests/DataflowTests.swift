@@ -68,22 +68,26 @@ import Testing
 
     @Test func anEarlyStoppingVoteDrawsOnlyTheSamplesItNeeds() async throws {
         let server = try ScriptedLLMServer { request, _ in .text("The answer is 42.") }
-        for (rule, calls) in [("unbeatable", 10), ("0.95", 5)] {
-            server.resetRecords()
-            let rt = try runtime(
-                try pipeline(
-                    """
-                      - ensemble: [{ model: m, samples: 15 }]
-                      - vote: { extractor: numeric, early_stop: \(rule), wave: 5 }
-                    """, server: server))
-            let result = await rt.run(Query(prompt: "What is 6 × 7?"))
-            try await rt.shutdown()
-            #expect(result.answer == "The answer is 42.", "\(result.failure ?? "")")
-            // unbeatable: after 10 votes for 42 the last 5 cannot change the winner;
-            // 0.95: after 5, P(majority) = 63/64 already.
-            #expect(server.requestCount == calls, "\(rule)")
-            #expect(result.usage.calls == calls)
-            #expect(result.layers[1].notes.contains { $0.hasPrefix("early stop after \(calls) of 15 samples") }, "\(result.layers[1].notes)")
+        // unbeatable: after 8 votes for 42 the last 7 cannot change the winner;
+        // 0.95: after 4, P(majority) = 31/32 already; window 3: three in a row agree.
+        for (rule, stop) in [("unbeatable", 8), ("0.95", 4), ("{ window: 3 }", 3)] {
+            for wave in [1, 5] {
+                server.resetRecords()
+                let rt = try runtime(
+                    try pipeline(
+                        """
+                          - ensemble: [{ model: m, samples: 15 }]
+                          - vote: { extractor: numeric, early_stop: \(rule), wave: \(wave) }
+                        """, server: server))
+                let result = await rt.run(Query(prompt: "What is 6 × 7?"))
+                try await rt.shutdown()
+                #expect(result.answer == "The answer is 42.", "\(result.failure ?? "")")
+                #expect(result.layers[1].notes.contains { $0.hasPrefix("early stop after \(stop) of 15 samples") }, "\(result.layers[1].notes)")
+                // One in flight: exactly the samples judged. Five: the stop point is the same, and
+                // at most the four others in flight when it fired were sent besides.
+                #expect((stop...(stop + wave - 1)).contains(server.requestCount), "\(rule), wave \(wave): \(server.requestCount)")
+                #expect(result.layers[0].candidates.count == stop, "samples past the stop are not counted")
+            }
         }
         // Answers that disagree are all drawn, and the vote is the full count's.
         server.setResponder { request, _ in .text("The answer is \((request.seed ?? 0) % 3).") }
@@ -229,7 +233,8 @@ import Testing
             }
             let first = runs[0]
             // first_k stops calls once its answer is known, so how many were sent depends on arrival order.
-            let hasEarlyStop = pipeline.layers.contains { $0.firstK != nil }
+            // So does an early-stopping vote: the samples in flight when it fires were sent.
+            let hasEarlyStop = pipeline.layers.contains { $0.firstK != nil || $0.earlyStop != nil }
             for other in runs.dropFirst() {
                 #expect(other.answer == first.answer, "\(file)")
                 #expect(other.failure == first.failure, "\(file)")

@@ -21,4 +21,33 @@ extension LayerWalk {
             }
         }
     }
+
+    /// A vote that weighs or filters by confidence needs every model that wrote
+    /// its candidates to return log-probabilities (E023); a consensus rule
+    /// that counts agreement alone works, but cannot tell a confident sample
+    /// from a guess (W049).
+    mutating func checkConfidenceSources(_ layer: LayerSyntax, pool: Pool) {
+        guard layer.kind == .vote else { return }
+        let weighted = layer.weight?.value == .confidence
+        let blind = Set(pool.writers).map { resolver.models[$0] }.filter { !$0.supportsLogprobs }.sorted { $0.name < $1.name }
+        for setting in [layer.weight.flatMap { $0.value == .confidence ? ("weight: confidence", $0.range) : nil }, layer.keep.map { ("keep", $0.range) }] {
+            guard let (name, range) = setting, let model = blind.first else { continue }
+            report(
+                .missingCapability,
+                "'\(name)' reads each candidate's confidence, but model '\(model.name)', which wrote them, does not declare log-probabilities",
+                at: range,
+                notes: [
+                    DiagnosticNote(
+                        "declare 'capabilities: { logprobs: true }' on the model if its server returns logprobs (OpenAI, vLLM and llama.cpp's server do)"
+                    )
+                ])
+        }
+        if case .consensus? = layer.earlyStop?.value, !weighted, let rule = layer.earlyStop {
+            report(
+                .consensusCountsOnly, "'early_stop: consensus' counts agreement alone here, so a confident sample weighs no more than a guess",
+                at: rule.range,
+                notes: [DiagnosticNote("add 'weight: confidence' (the models must declare logprobs) to weigh each vote by its path probability")],
+                fixIts: [])
+        }
+    }
 }

@@ -55,7 +55,7 @@ struct GeneratingExecutor: NodeExecutor {
         switch result {
         case .success(let reply):
             if reply.truncated { calls.note("\(origin) stopped at max_tokens (\(spec.sampling.maxTokens))") }
-            return .success(Candidate(text: reply.text, origin: origin, truncated: reply.truncated ? true : nil))
+            return .success(Candidate(text: reply.text, origin: origin, truncated: reply.truncated ? true : nil, confidence: reply.confidence))
         case .failure(let error):
             calls.note("dropped \(origin): \(error)")
             return .failure(FailedCall(reason: "\(origin): \(error)"))

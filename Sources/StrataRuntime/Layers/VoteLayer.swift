@@ -11,26 +11,21 @@ struct VoteExecutor: NodeExecutor {
     }
 
     /// Self-consistency: extracts every candidate's answer, keeps the
-    /// candidates whose answer is most frequent (ties broken by pool order),
-    /// and records the counts. No model calls.
+    /// candidates whose answer has the most votes (ties broken by pool order),
+    /// and records the tally. Votes are counts, or confidence weights; with
+    /// `keep`, only the most confident share votes. No model calls.
     static func select(_ layer: LayerSpec, pool: [Candidate], context: LayerContext) -> [Candidate] {
-        let kind = layer.extractor ?? .numeric
-        let answers = pool.map { AnswerExtractor.extract(kind, from: $0.text) }
-        var counts: [String: Int] = [:]
-        var firstSeen: [String: Int] = [:]
-        for (index, answer) in answers.enumerated() {
-            guard let answer else { continue }
-            counts[answer, default: 0] += 1
-            if firstSeen[answer] == nil { firstSeen[answer] = index }
-        }
-        guard let winner = counts.keys.max(by: { (counts[$0]!, -firstSeen[$0]!) < (counts[$1]!, -firstSeen[$1]!) }) else {
-            context.note("vote (\(kind.rawValue)): no candidate has a readable answer; keeping all \(pool.count)")
+        let counting = VoteCounting(extractor: layer.extractor ?? .numeric, weight: layer.weight ?? .count, keep: layer.keep)
+        let count = counting.count(pool)
+        let kind = counting.extractor.rawValue
+        guard let winner = count.standings.first else {
+            context.note("vote (\(kind)): no candidate has a readable answer; keeping all \(pool.count)")
             return pool
         }
-        let tally = counts.sorted { (counts[$0.key]!, -firstSeen[$0.key]!) > (counts[$1.key]!, -firstSeen[$1.key]!) }
-            .map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-        let unreadable = answers.filter { $0 == nil }.count
-        context.note("vote (\(kind.rawValue)): \(tally)" + (unreadable > 0 ? "; \(unreadable) unreadable" : "") + " → \(winner)")
-        return zip(pool, answers).filter { $0.1 == winner }.map(\.0)
+        var note = "vote (\(kind)\(counting.weight == .confidence ? ", weighted by confidence" : "")): \(counting.describe(count.standings))"
+        if count.unreadable > 0 { note += "; \(count.unreadable) unreadable" }
+        if count.dropped > 0 { note += "; \(count.dropped) of \(pool.count) left out as the least confident (keep)" }
+        context.note(note + " → \(winner.answer)")
+        return zip(pool, count.answers).filter { $0.1 == winner.answer }.map(\.0)
     }
 }
