@@ -3,6 +3,7 @@ import StrataCache
 import StrataCompiler
 import StrataDiagnostics
 import StrataRuntime
+import StrataSyntax
 
 /// Which items of a dataset an evaluation scores: a deterministic split,
 /// named ids, then at most a number of them, in that order.
@@ -131,11 +132,35 @@ public struct EvalJob: Sendable {
                 throw error
             }
             try await runtime.shutdown()
+            let coverage = try await coverage(of: pipeline, results: results, items: selected)
             onEnd(pipeline)
-            runs.append(EvalOutcome.Run(summary: EvalSummary(pipeline: pipeline.name, results: results), results: results))
+            runs.append(EvalOutcome.Run(summary: EvalSummary(pipeline: pipeline.name, results: results), results: results, coverage: coverage))
         }
         let comparison = runs.count == 2 ? PairedComparison(runs[0].results, runs[1].results) : nil
         return EvalOutcome(dataset: dataset.path, scorer: scorer.description, items: selected, runs: runs, comparison: comparison)
+    }
+}
+
+extension EvalJob {
+    /// The coverage curve of a pipeline that draws several samples, from the
+    /// samples its items drew. Not for judge scorers: scoring every sample
+    /// would cost a judge's call each.
+    func coverage(of pipeline: EvaluatedPipeline, results: [ItemResult], items: [DatasetItem]) async throws -> CoverageCurve? {
+        switch scorer {
+        case .judge, .pairwise: return nil
+        default: break
+        }
+        let vote = pipeline.compiled.graph.layers.first { $0.kind == .vote }
+        let extractor: AnswerExtractorKind =
+            vote?.extractor
+            ?? {
+                switch scorer {
+                case .numeric: .numeric
+                case .code: .code
+                default: .exact
+                }
+            }()
+        return try await CoverageCurve.measure(results: results, items: items, scorer: scorer, extractor: extractor, concurrency: concurrency)
     }
 }
 
@@ -147,6 +172,8 @@ public struct EvalOutcome: Sendable {
         public var summary: EvalSummary
         /// Its result on every item.
         public var results: [ItemResult]
+        /// What its samples were worth, when it draws several.
+        public var coverage: CoverageCurve?
     }
 
     /// The dataset's path.
@@ -167,21 +194,26 @@ public struct EvalOutcome: Sendable {
             var scorer: String
             var items: Int
             var runs: [EvalSummary]
+            var coverage: [CoverageCurve?]
             var comparison: PairedComparison?
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let report = Report(dataset: dataset, scorer: scorer, items: items.count, runs: runs.map(\.summary), comparison: comparison)
+        let report = Report(
+            dataset: dataset, scorer: scorer, items: items.count, runs: runs.map(\.summary), coverage: runs.map(\.coverage), comparison: comparison)
         return String(decoding: try encoder.encode(report), as: UTF8.self)
     }
 
     /// The outcome as the text `strata eval` prints.
-    public var text: String { EvalReport.text(runs.map(\.summary), comparison: comparison, dataset: dataset, scorer: scorer) }
+    public var text: String {
+        EvalReport.text(runs.map(\.summary), comparison: comparison, dataset: dataset, scorer: scorer)
+            + runs.compactMap { run in run.coverage.map { EvalReport.coverage($0, pipeline: run.summary.pipeline) } }.joined()
+    }
 
     /// One self-contained HTML page: summary, score-vs-cost plot, per-item drill-down.
     public var html: String {
         HTMLReport.render(
             title: "Strata eval: " + runs.map(\.summary.pipeline).joined(separator: " vs "), dataset: dataset, scorer: scorer,
-            runs: runs.map { HTMLReport.Run(summary: $0.summary, results: $0.results) }, items: items, comparison: comparison)
+            runs: runs.map { HTMLReport.Run(summary: $0.summary, results: $0.results, coverage: $0.coverage) }, items: items, comparison: comparison)
     }
 }

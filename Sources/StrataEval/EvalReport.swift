@@ -35,4 +35,28 @@ package enum EvalReport {
         }
         return out
     }
+
+    /// The coverage curve as a table: pass@k, the votes' accuracy, the verifiers' honesty and the recommended k.
+    package static func coverage(_ curve: CoverageCurve, pipeline: String) -> String {
+        var out = "\ncoverage of \(pipeline)'s samples (\(curve.items) items, no extra calls):\n"
+        let weighted = curve.points.contains { $0.weightedAtK != nil }
+        out += "  k   pass@k  majority@k" + (weighted ? "  weighted@k" : "") + "\n"
+        for point in curve.points {
+            out += String(format: "  %-3d %.3f   %.3f", point.k, point.passAtK, point.majorityAtK)
+            if let value = point.weightedAtK { out += String(format: "       %.3f", value) }
+            out += "\n"
+        }
+        for verifier in curve.verifiers {
+            out += "  layer \(verifier.layer) (\(verifier.kind)) let through \(verifier.passed) candidate(s), \(verifier.passedRight) right"
+            if let precision = verifier.precision { out += String(format: "; precision %.3f", precision) }
+            if let rate = verifier.falsePositiveRate { out += String(format: ", false-positive rate %.3f", rate) }
+            out += "; stopped \(verifier.stopped), \(verifier.stoppedRight) of them right\n"
+        }
+        if let recommendation = curve.recommendation {
+            out += String(
+                format: "  recommended k = %d: majority@k %.3f, %+.3f per extra call; %.0f%% of 200 bootstrap resamples agree\n",
+                recommendation.k, recommendation.accuracy, recommendation.gainPerExtraCall, 100 * recommendation.agreement)
+        }
+        return out
+    }
 }

@@ -9,10 +9,12 @@ package enum HTMLReport {
     package struct Run: Sendable {
         package var summary: EvalSummary
         package var results: [ItemResult]
+        package var coverage: CoverageCurve?
 
-        package init(summary: EvalSummary, results: [ItemResult]) {
+        package init(summary: EvalSummary, results: [ItemResult], coverage: CoverageCurve? = nil) {
             self.summary = summary
             self.results = results
+            self.coverage = coverage
         }
     }
 
@@ -42,7 +44,13 @@ package enum HTMLReport {
                 "<p>Paired on \(comparison.shared) shared items: \(format(comparison.meanA, 3)) vs \(format(comparison.meanB, 3)); "
                 + "only the first right on \(comparison.onlyA), only the second on \(comparison.onlyB); \(escape(comparison.test)) p = \(format(comparison.pValue, 4)).</p>\n"
         }
-        html += "<h2>Score against cost</h2>\n" + plot(runs.map(\.summary)) + "\n<h2>Items</h2>\n"
+        html += "<h2>Score against cost</h2>\n" + plot(runs.map(\.summary)) + "\n"
+        for run in runs {
+            guard let curve = run.coverage else { continue }
+            html += "<h2>Coverage of \(escape(run.summary.pipeline))'s samples</h2>\n" + coveragePlot(curve) + "\n<pre>"
+            html += escape(EvalReport.coverage(curve, pipeline: run.summary.pipeline)) + "</pre>\n"
+        }
+        html += "<h2>Items</h2>\n"
         let byID = Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for run in runs {
             html += "<h3>\(escape(run.summary.pipeline))</h3>\n"
@@ -101,6 +109,36 @@ package enum HTMLReport {
             svg += "<line x1=\"\(cx)\" y1=\"\(y(run.intervalLow))\" x2=\"\(cx)\" y2=\"\(y(run.intervalHigh))\" stroke=\"\(color)\" stroke-width=\"2\"/>"
             svg += "<circle cx=\"\(cx)\" cy=\"\(y(run.mean))\" r=\"5\" fill=\"\(color)\"/>"
             svg += "<text x=\"\(cx + 8)\" y=\"\(y(run.mean) - 6)\" font-size=\"12\" fill=\"\(color)\">\(escape(run.pipeline))</text>\n"
+        }
+        return svg + "</svg>"
+    }
+
+    /// pass@k, majority@k and weighted@k against k (calls): the gap between
+    /// coverage and the votes is what a better selector could still win.
+    static func coveragePlot(_ curve: CoverageCurve) -> String {
+        let width = 640.0, height = 320.0, left = 50.0, right = 130.0, top = 20.0, bottom = 40.0
+        let maxK = Double(max(2, curve.samples))
+        func x(_ k: Int) -> Double { left + Double(k - 1) / (maxK - 1) * (width - left - right) }
+        func y(_ value: Double) -> Double { top + (1 - value) * (height - top - bottom) }
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"coverage\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">\n"
+        svg += "<rect x=\"0\" y=\"0\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"white\"/>\n"
+        for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
+            svg += "<line x1=\"\(left)\" y1=\"\(y(tick))\" x2=\"\(width - right)\" y2=\"\(y(tick))\" stroke=\"#eee\"/>"
+            svg += "<text x=\"\(left - 8)\" y=\"\(y(tick) + 4)\" font-size=\"11\" text-anchor=\"end\">\(format(tick, 2))</text>\n"
+        }
+        for point in curve.points {
+            svg += "<text x=\"\(x(point.k))\" y=\"\(height - bottom + 16)\" font-size=\"11\" text-anchor=\"middle\">\(point.k)</text>"
+        }
+        svg += "<text x=\"\((left + width - right) / 2)\" y=\"\(height - 6)\" font-size=\"12\" text-anchor=\"middle\">k samples (calls)</text>\n"
+        var series: [(String, String, [Double])] = [
+            ("pass@k", "#1f77b4", curve.points.map(\.passAtK)), ("majority@k", "#d62728", curve.points.map(\.majorityAtK)),
+        ]
+        if curve.points.allSatisfy({ $0.weightedAtK != nil }) { series.append(("weighted@k", "#2ca02c", curve.points.map { $0.weightedAtK! })) }
+        for (index, (name, color, values)) in series.enumerated() {
+            let path = zip(curve.points, values).map { "\(x($0.k)),\(y($1))" }.joined(separator: " ")
+            svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(path)\"/>"
+            svg += "<text x=\"\(width - right + 10)\" y=\"\(top + 16 + Double(index) * 18)\" font-size=\"12\" fill=\"\(color)\">\(name)</text>\n"
         }
         return svg + "</svg>"
     }

@@ -275,3 +275,59 @@ let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
         #expect(recorded.map(\.itemID) == ["1"])
     }
 }
+
+/// Coverage curves from the samples an evaluation drew, with no extra calls.
+@Suite struct CoverageTests {
+    /// Item i has i right samples of 4 (sample j answers 7 when j < i, else 9), and a verifier that lets everything through.
+    static func server() throws -> ScriptedLLMServer {
+        try ScriptedLLMServer { request, _ in
+            let text = request.promptText
+            guard !text.lowercased().contains("verdict"), !text.lowercased().contains("reasoning"), !text.contains("[1]"),
+                let range = text.range(of: "item-"), let item = Int(String(text[range.upperBound...].prefix(1))), let seed = request.seed
+            else { return .text(ScriptedLLMServer.defaultAnswer(for: request)) }
+            return .text((seed - 100) % 4 < item ? "The answer is 7." : "The answer is 9.")
+        }
+    }
+
+    @Test func passAtKMajorityAndTheVerifiersHonestyComeFromTheDrawnSamples() async throws {
+        let server = try Self.server()
+        let items = (0..<4).map { DatasetItem(id: "item-\($0)", query: Query(prompt: "item-\($0): what is 3 + 4?"), reference: "7") }
+        let dataset = LoadedDataset(items: items, hash: "coverage", format: .jsonl, path: "coverage.jsonl")
+        let result = PipelineCompiler().compile(
+            source: """
+                strata: 1
+                models:
+                  m: { provider: openai-compatible, model: test-model, base_url: "\(server.baseURL)", capabilities: { json_schema: false } }
+                defaults: { max_tokens: 64, seed: 100, temperature: 0.7 }
+                layers:
+                  - ensemble: [{ model: m, samples: 4 }]
+                  - verify: { model: m, on_empty: keep-all }
+                  - vote: { extractor: numeric }
+                """, path: "coverage.yaml")
+        let pipeline = try #require(result.compiled, "\(result.diagnostics)")
+        let job = EvalJob(
+            pipelines: [EvaluatedPipeline(path: "coverage.yaml", compiled: pipeline, sources: result.sources)], dataset: dataset,
+            scorer: .numeric, store: try RunStore(path: temporaryPath("coverage.sqlite")))
+        let outcome = try await job.run()
+        let sent = server.requestCount
+        let curve = try #require(outcome.runs[0].coverage)
+        #expect(server.requestCount == sent, "the curve costs no calls")
+        #expect(curve.items == 4 && curve.samples == 4)
+        // pass@k = 1 - C(4 - c, k) / C(4, k) averaged over c = 0, 1, 2, 3.
+        #expect(abs(curve.points[0].passAtK - 0.375) < 1e-9)
+        #expect(abs(curve.points[1].passAtK - (0 + 0.5 + 5.0 / 6 + 1) / 4) < 1e-9)
+        #expect(abs(curve.points[3].passAtK - 0.75) < 1e-9)
+        // A vote of all four: 7 wins at 3 and at 2 (a tie goes to the first sample, a 7), loses at 1 and 0.
+        #expect(abs(curve.points[3].majorityAtK - 0.5) < 1e-9)
+        #expect(abs(curve.points[0].majorityAtK - 0.375) < 1e-9)
+        #expect(curve.points.allSatisfy { $0.weightedAtK == nil }, "the samples carried no confidence")
+        let verifier = try #require(curve.verifiers.first)
+        #expect(verifier.layer == 2 && verifier.kind == "verify")
+        #expect(verifier.passed == 16 && verifier.passedRight == 6 && verifier.stopped == 0)
+        #expect(verifier.falsePositiveRate == 1 && abs((verifier.precision ?? 0) - 0.375) < 1e-9)
+        #expect(outcome.text.contains("coverage of"), "\(outcome.text)")
+        #expect(outcome.text.contains("false-positive rate 1.000"))
+        #expect(try outcome.json().contains("\"passAtK\""))
+        #expect(outcome.html.contains("class=\"coverage\""))
+    }
+}
