@@ -11,6 +11,10 @@ enum Explanation {
             for (index, candidate) in report.candidates.enumerated() {
                 var header = "   [\(index + 1)] \(candidate.origin)"
                 if let passed = candidate.testsPassed { header += ", \(passed) tests passed" }
+                if let confidence = candidate.confidence {
+                    header += String(format: ", confidence %.2f", confidence.pathProbability)
+                    if let group = confidence.lowestGroup { header += String(format: " (lowest group %.2f)", group) }
+                }
                 out += header + "\n" + indent(candidate.text, by: "       ") + "\n"
                 if let critique = candidate.critique { out += "       critique: " + critique.replacingOccurrences(of: "\n", with: " ") + "\n" }
             }

@@ -190,6 +190,25 @@ import Testing
         return path
     }
 
+    @Test func explainShowsEachSamplesConfidence() async throws {
+        let server = try ScriptedLLMServer { request, _ in .scored("It is \((request.seed ?? 0) % 2 == 0 ? 42 : 41).", logprob: -0.2) }
+        let directory = try temporaryDirectory()
+        let path = directory.appendingPathComponent("confident.yaml").path
+        try """
+        strata: 1
+        models:
+          m: { provider: openai-compatible, model: test, base_url: "\(server.baseURL)", capabilities: { logprobs: true } }
+        layers:
+          - ensemble: [{ model: m, samples: 3 }]
+          - vote: { weight: confidence, keep: 100% }
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let explained = try await StrataBinary.run(["run", path, "--prompt", "6 × 7?", "--explain", "--cache", "off"], in: directory)
+        #expect(explained.status == 0, "\(explained.stderr)")
+        // exp(-0.2) = 0.82 per vote; the group figure is the token confidence of -0.2 and its alternatives.
+        #expect(explained.stdout.contains("[1] m#0, confidence 0.82 (lowest group"), "\(explained.stdout)")
+        #expect(explained.stdout.contains("vote (numeric, weighted by confidence): 42: 1.64 (2), 41: 0.82 (1)"), "\(explained.stdout)")
+    }
+
     @Test func runPrintsTheAnswerAndExplains() async throws {
         let server = try ScriptedLLMServer()
         let directory = try temporaryDirectory()

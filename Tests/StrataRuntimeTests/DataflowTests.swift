@@ -67,12 +67,12 @@ import Testing
     }
 
     @Test func anEarlyStoppingVoteDrawsOnlyTheSamplesItNeeds() async throws {
-        let server = try ScriptedLLMServer { request, _ in .text("The answer is 42.") }
         // unbeatable: after 8 votes for 42 the last 7 cannot change the winner;
         // 0.95: after 4, P(majority) = 31/32 already; window 3: three in a row agree.
         for (rule, stop) in [("unbeatable", 8), ("0.95", 4), ("{ window: 3 }", 3)] {
             for wave in [1, 5] {
-                server.resetRecords()
+                // A server per run: requests cancelled in flight may reach a server after its run ends.
+                let server = try ScriptedLLMServer { _, _ in .text("The answer is 42.") }
                 let rt = try runtime(
                     try pipeline(
                         """
@@ -89,18 +89,18 @@ import Testing
                 #expect(result.layers[0].candidates.count == stop, "samples past the stop are not counted")
             }
         }
-        // Answers that disagree are all drawn, and the vote is the full count's.
-        server.setResponder { request, _ in .text("The answer is \((request.seed ?? 0) % 3).") }
-        server.resetRecords()
+        // Answers that disagree are all drawn, and the vote is the full count's. (A new server:
+        // requests cancelled in flight above may still reach the old one.)
+        let disagreeing = try ScriptedLLMServer { request, _ in .text("The answer is \((request.seed ?? 0) % 3).") }
         let rt = try runtime(
             try pipeline(
                 """
                   - ensemble: [{ model: m, samples: 6 }]
                   - vote: { extractor: numeric, early_stop: 0.99, wave: 2 }
-                """, server: server))
+                """, server: disagreeing))
         let result = await rt.run(Query(prompt: "q"))
         try await rt.shutdown()
-        #expect(server.requestCount == 6)
+        #expect(disagreeing.requestCount == 6)
         #expect(result.layers[1].candidates.count == 2)
     }
 
