@@ -127,6 +127,20 @@ package struct CheckedLayer: Sendable, Codable {
     package var inputTokens: [CallRole: Int]
     /// Where the layer is written.
     package var range: SourceRange
+    /// `route`: how it chooses, and its branches, each a pipeline of checked layers.
+    package var route: RouteRule? = nil
+    package var branches: [CheckedBranch] = []
+}
+
+/// A route's branch after checking.
+package struct CheckedBranch: Sendable, Codable {
+    package var name: String
+    package var layers: [CheckedLayer]
+
+    package init(name: String, layers: [CheckedLayer]) {
+        self.name = name
+        self.layers = layers
+    }
 }
 
 /// Per-query limits; nil where the pipeline sets none.

@@ -20,6 +20,8 @@ struct LayerDraft {
     var firstK: Int?
     var onFailure: FailurePolicy
     var structured = false
+    /// `route`: its branches, checked.
+    var branches: [CheckedBranch] = []
 
     init(layer: LayerSyntax, index: Int, defaults: Sampling, poolIn: PoolRange) {
         self.layer = layer
@@ -49,6 +51,6 @@ struct LayerDraft {
             earlyStop: kind == .vote ? layer.earlyStop?.value : nil, wave: layer.wave?.value,
             weight: kind == .vote ? layer.weight?.value ?? .count : nil, keep: kind == .vote ? layer.keep?.value : nil,
             quorum: kind == .ensemble ? layer.quorum.map { min($0.value, poolOut.max) } : nil, prompts: prompts, inputTokens: inputTokens,
-            range: layer.range)
+            range: layer.range, route: kind == .route ? layer.routeRule?.value : nil, branches: branches)
     }
 }

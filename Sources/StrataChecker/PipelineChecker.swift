@@ -142,7 +142,15 @@ struct LayerWalk {
         var writers: [Int] = []
     }
 
-    mutating func checkLayers() -> [CheckedLayer]? {
+    /// Checks the layers in order; `noLayersAt` is where an empty list is
+    /// reported (a route's branch), when not at the file's `layers:` key.
+    mutating func checkLayers(noLayersAt: SourceRange? = nil) -> [CheckedLayer]? {
+        if main.layers.isEmpty, let noLayersAt {
+            report(
+                .noLayers, "the branch has no layers", at: noLayersAt,
+                notes: [DiagnosticNote("a branch starts with an ensemble layer, e.g. '[ { ensemble: [ { model: NAME, samples: 3 } ] } ]'")])
+            return nil
+        }
         if main.layers.isEmpty {
             // A file of shared models and defaults (no 'layers:' key) is complete as it is.
             let isModelsFile =
@@ -171,7 +179,8 @@ struct LayerWalk {
         }
         checkCritiquesReadAtEnd(pool: pool)
         checkWrittenTestsUsed()
-        if let last = main.layers.last, resolvable { checkFinalPool(last, pool: pool) }
+        // A route's branches have had their own final pools checked.
+        if let last = main.layers.last, resolvable, last.kind != .route { checkFinalPool(last, pool: pool) }
         if resolvable, let total = Optional(layers.reduce(0) { $0 + Self.worstCaseCalls($1) }), total > PipelineChecker.maxCallsPerQuery {
             report(
                 .tooManyCalls, "the pipeline expands to \(total) calls per query, more than the \(PipelineChecker.maxCallsPerQuery) Strata compiles",

@@ -49,6 +49,20 @@ public struct CostSummary: Sendable, Codable {
             lines[offset].outputTokens += node.outputTokens
             lines[offset].usd += model.usd(input: node.inputTokens, output: node.outputTokens)
         }
+        // A route's calls are its branches': all of a cascade's at worst, the costliest of a match's.
+        for (offset, layer) in pipeline.layers.enumerated() where layer.kind == .route {
+            let branches = (graph.routes[layer.index] ?? []).map(\.cost.total)
+            let chosen: [Line]
+            if case .cascade? = layer.route {
+                chosen = branches
+            } else {
+                chosen = branches.max { ($0.calls, $0.usd) < ($1.calls, $1.usd) }.map { [$0] } ?? []
+            }
+            lines[offset].calls = chosen.reduce(0) { $0 + $1.calls }
+            lines[offset].inputTokens = chosen.reduce(0) { $0 + $1.inputTokens }
+            lines[offset].outputTokens = chosen.reduce(0) { $0 + $1.outputTokens }
+            lines[offset].usd = chosen.reduce(0) { $0 + $1.usd }
+        }
         var previousEnd = 0.0
         for offset in lines.indices {
             lines[offset].latencySeconds = max(0, layerEnd[offset] - previousEnd)

@@ -26,6 +26,8 @@ package enum NodeOperation: String, Sendable, Codable, CaseIterable {
     case vote
     /// The first candidate of the last pool.
     case answer
+    /// Runs the branch a route chooses (each branch a graph of its own) and yields its pool.
+    case route
 
     package var isCall: Bool {
         switch self {
@@ -138,6 +140,8 @@ package struct LayerSpec: Sendable, Codable, Hashable {
     /// How the vote counts answers, and the share of the most confident candidates it counts.
     package var weight: VoteWeight?
     package var keep: Double?
+    /// A route: how it chooses (its branches' graphs are `ExecutionGraph.routes`).
+    package var route: RouteRule?
     /// An ensemble that goes on with the first `quorum` samples to arrive.
     package var quorum: Int?
 
@@ -161,6 +165,7 @@ package struct LayerSpec: Sendable, Codable, Hashable {
         wave = layer.wave
         weight = layer.weight
         keep = layer.keep
+        route = layer.route
         quorum = layer.quorum
     }
 }
@@ -180,7 +185,17 @@ public struct ExecutionGraph: Sendable, Codable {
     package var answer: Int
     /// `budget.latency_s`: when it runs out, the query answers with what it has.
     package var latencyBudget: Double?
+    /// Each route layer's branches (by the layer's `index`), compiled in full:
+    /// the graph keeps every branch, and a query runs the one its route chooses.
+    package var routes: [Int: [RouteBranch]] = [:]
 
     /// The position of the ensemble layer: first, or second after `write-tests`.
     package var ensemblePosition: Int { layers.firstIndex { $0.kind == .ensemble } ?? 0 }
+}
+
+/// One branch of a route, compiled: its name, its graph and its worst case.
+package struct RouteBranch: Sendable, Codable {
+    package var name: String
+    package var graph: ExecutionGraph
+    package var cost: CostSummary
 }

@@ -8,7 +8,7 @@ package enum GraphBuilder {
         builder.buildAll()
         return ExecutionGraph(
             pipeline: pipeline.name ?? pipeline.file, models: pipeline.models, layers: pipeline.layers.map(LayerSpec.init),
-            nodes: builder.nodes, answer: builder.nodes.count - 1, latencyBudget: pipeline.budget.latencySeconds)
+            nodes: builder.nodes, answer: builder.nodes.count - 1, latencyBudget: pipeline.budget.latencySeconds, routes: builder.routes)
     }
 }
 
@@ -17,6 +17,8 @@ package enum GraphBuilder {
 struct GraphLowering {
     let pipeline: CheckedPipeline
     var nodes: [GraphNode] = []
+    /// Route layers' branches, compiled.
+    var routes: [Int: [RouteBranch]] = [:]
 
     init(pipeline: CheckedPipeline) {
         self.pipeline = pipeline

@@ -1,5 +1,6 @@
 import Foundation
 import StrataChecker
+import StrataSyntax
 
 /// The formats `strata compile --emit` writes.
 public enum EmitFormat: String, Sendable, CaseIterable, Codable {
@@ -141,6 +142,36 @@ package struct GraphRenderer: Sendable {
         return out
     }
 
+    /// A route's branches with their worst cases, and what one query spends at least and at most.
+    static func routeLines(layer: Int, rule: RouteRule, branches: [RouteBranch]) -> [String] {
+        func describe(_ cost: CostSummary.Line) -> String {
+            "\(cost.calls) call\(cost.calls == 1 ? "" : "s"), \(cost.inputTokens) / \(cost.outputTokens) tokens, \(String(format: "$%.5f", cost.usd))"
+        }
+        var lines: [String] = []
+        switch rule {
+        case .cascade(let measure, let threshold):
+            lines.append(
+                "Layer \(layer + 1) (route) cascades through \(branches.map(\.name).joined(separator: " → ")): it answers from the first branch whose "
+                    + "answer's \(measure.rawValue) reaches \(threshold), the last one always.")
+            var spent = 0
+            for branch in branches {
+                spent += branch.cost.total.calls
+                lines.append("  branch \(branch.name): \(describe(branch.cost.total)); a query that stops here has sent at most \(spent) calls")
+            }
+            if let first = branches.first {
+                lines.append("  as few as \(first.cost.total.calls) calls per query, at worst \(spent) (every branch)")
+            }
+        case .match(let arms, let otherwise):
+            lines.append(
+                "Layer \(layer + 1) (route) runs one branch per query: "
+                    + arms.map { "\($0.condition.description) → \($0.branch)" }.joined(separator: ", ") + ", else \(otherwise).")
+            for branch in branches { lines.append("  branch \(branch.name): \(describe(branch.cost.total))") }
+            let calls = branches.map(\.cost.total.calls)
+            lines.append("  from \(calls.min() ?? 0) to \(calls.max() ?? 0) calls per query, by the branch chosen")
+        }
+        return lines
+    }
+
     /// What can make a query spend less than the worst case above, and by how much at best.
     func adaptiveLines() -> [String] {
         var lines: [String] = []
@@ -156,6 +187,9 @@ package struct GraphRenderer: Sendable {
                     "Layer \(layer.index + 1) (vote, early_stop: \(rule)) keeps \(inFlight) sample\(inFlight == 1 ? "" : "s") in flight and judges "
                         + "every prefix: as few as \(fewest) of \(samples) when they agree (\(saved) call\(saved == 1 ? "" : "s") fewer than the worst case, "
                         + "plus those already in flight when it stops).")
+            }
+            if let rule = layer.route, let branches = graph.routes[layer.index] {
+                lines.append(contentsOf: Self.routeLines(layer: layer.index, rule: rule, branches: branches))
             }
             if let quorum = layer.quorum {
                 lines.append(

@@ -55,6 +55,12 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
     case writtenTestsUnused = "W048"
     case consensusCountsOnly = "W049"
 
+    // Routes
+    case routePlacement = "E100"
+    case unknownBranch = "E101"
+    case unreachableBranch = "W102"
+    case routeMeasure = "E103"
+
     // Budgets
     case budgetExceeded = "E050"
 
@@ -137,6 +143,10 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
         case .writtenTestsMode: "a unit-test layer grades written tests in another mode than they were written in"
         case .writtenTestsUnused: "a write-tests layer whose tests are neither shown nor graded"
         case .consensusCountsOnly: "an early stop by consensus over unweighted votes"
+        case .routePlacement: "a route is the first layer, and a branch holds no route"
+        case .unknownBranch: "a route names a branch it does not have"
+        case .unreachableBranch: "a route branch no rule can choose, or a match arm that can never fire"
+        case .routeMeasure: "a cascade's measure cannot be read from its branch"
         case .fewVoters: "a vote over fewer than three candidates cannot break a tie by majority"
         case .budgetExceeded: "the worst case of a query exceeds the declared budget"
         case .axisDomain: "a search axis has no values or a malformed domain"

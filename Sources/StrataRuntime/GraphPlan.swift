@@ -38,7 +38,7 @@ struct GraphPlan: Sendable {
             let layer = position[node.layer] ?? 0
             layerOf[node.id] = layer
             switch node.operation {
-            case .collect, .parseCritiques, .selectTopK, .filterVerdicts, .selectByTests, .vote, .showTests:
+            case .collect, .parseCritiques, .selectTopK, .filterVerdicts, .selectByTests, .vote, .showTests, .route:
                 poolNodes[layer] = node.id
             case .generate, .fuse:
                 callCounts[layer] += node.completions

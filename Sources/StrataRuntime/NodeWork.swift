@@ -28,6 +28,8 @@ struct NodeContext: Sendable {
     let modelNames: [String]
     /// Shows tests to every later layer's query (a `write-tests` layer).
     let show: @Sendable (TestSet) -> Void
+    /// A route's branches, each a runtime of its own; empty for other layers.
+    var branches: [(name: String, runtime: PipelineRuntime)] = []
 
     /// The pool the node was given (the first of its inputs that is one).
     var pool: Pool { inputs.lazy.compactMap(\.pool).first ?? .empty }
@@ -72,7 +74,7 @@ protocol NodeExecutor: Sendable {
 enum NodeExecutors {
     static let all: [any NodeExecutor] = [
         GeneratingExecutor(), CritiqueExecutor(), RankExecutor(), VerifyExecutor(), VoteExecutor(), WriteTestsExecutor(), UnitTestExecutor(),
-        AnswerExecutor(),
+        AnswerExecutor(), RouteExecutor(),
     ]
 
     private static let byOperation: [NodeOperation: any NodeExecutor] = Dictionary(
@@ -98,7 +100,8 @@ extension QueryRun {
         let context = NodeContext(
             node: node, layer: runtime.graph.layers[position], inputs: inputs, query: query, messages: queryMessages, calls: contexts[position],
             streamed: plan.streamed[position], layerCalls: plan.callCounts[position], onDelta: isLast ? onDelta : nil,
-            malformedRetries: runtime.options.malformedRetries, modelNames: runtime.graph.models.map(\.name), show: { [self] in show($0) })
+            malformedRetries: runtime.options.malformedRetries, modelNames: runtime.graph.models.map(\.name), show: { [self] in show($0) },
+            branches: runtime.branches[position] ?? [])
         return try await NodeExecutors.executor(for: node.operation).run(context)
     }
 }

@@ -73,6 +73,9 @@ public final class PipelineRuntime: Sendable {
     let schedulerSlots: [Int]
     let client: HTTPClient?
     let plan: GraphPlan
+    /// Each route layer's branches (by the layer's position), each a runtime of
+    /// its own sharing this one's providers, scheduler, cache and trace.
+    let branches: [Int: [(name: String, runtime: PipelineRuntime)]]
     private let state = RuntimeState()
 
     /// A runtime for a compiled pipeline: queries run its graph.
@@ -108,6 +111,15 @@ public final class PipelineRuntime: Sendable {
             scheduler = CallScheduler(limits: limits, clock: options.clock)
             schedulerSlots = Array(limits.indices)
         }
+        var branchOptions = options
+        branchOptions.scheduler = scheduler
+        branchOptions.providers = Dictionary(zip(graph.models.map(\.name), providers), uniquingKeysWith: { first, _ in first })
+        var branches: [Int: [(name: String, runtime: PipelineRuntime)]] = [:]
+        for (position, layer) in graph.layers.enumerated() {
+            guard let routes = graph.routes[layer.index] else { continue }
+            branches[position] = try routes.map { ($0.name, try PipelineRuntime(graph: $0.graph, options: branchOptions)) }
+        }
+        self.branches = branches
     }
 
     /// Closes the HTTP connections. Call when no query is running; a runtime

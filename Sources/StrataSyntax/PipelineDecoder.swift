@@ -1,3 +1,4 @@
+import Foundation
 import StrataDiagnostics
 import StrataYAML
 
@@ -177,11 +178,17 @@ private struct Decoder {
     }
 
     mutating func decodeLayers(_ node: YAMLNode) {
+        syntax.layers = decodeLayerList(node, key: "layers")
+    }
+
+    /// A list of layers: the pipeline's, or a route branch's.
+    mutating func decodeLayerList(_ node: YAMLNode, key: String) -> [LayerSyntax] {
+        var layers: [LayerSyntax] = []
         guard case .sequence(let items) = node.content else {
             reader.report(
-                .wrongType, "'layers' must be a list of layers, not \(node.kindDescription)", at: node.range,
+                .wrongType, "'\(key)' must be a list of layers, not \(node.kindDescription)", at: node.range,
                 notes: [DiagnosticNote("write each layer as a list item: '- ensemble: …'")])
-            return
+            return []
         }
         for item in items {
             guard case .mapping(let pairs) = item.content else {
@@ -225,10 +232,12 @@ private struct Decoder {
             var layer = LayerSyntax(kind: kind, kindRange: pair.key.range, range: item.range)
             switch kind {
             case .ensemble, .fuse: decodeGenerationLayer(pair.value, into: &layer)
+            case .route: decodeRoute(pair.value, into: &layer)
             default: decodeStandaloneLayer(pair.value, into: &layer)
             }
-            syntax.layers.append(layer)
+            layers.append(layer)
         }
+        return layers
     }
 
     /// `ensemble` and `fuse`: a list of entries, or a mapping with `models:` and layer settings.
@@ -353,6 +362,112 @@ extension ValueReader {
             }
         case "seed": sampling.seed = int(value, key: key, in: 0...Int(Int32.max))
         default: break
+        }
+    }
+}
+
+extension Decoder {
+    /// `route: { cascade: {…} | match: […], default: NAME, branches: { NAME: [layers], … } }`.
+    mutating func decodeRoute(_ node: YAMLNode, into layer: inout LayerSyntax) {
+        guard let pairs = reader.mapping(node, context: "route", what: "a 'route' layer") else { return }
+        var cascade: Located<RouteRule>?
+        var arms: [MatchArm]?
+        var otherwise: Located<String>?
+        for (key, keyRange, value) in pairs {
+            switch key {
+            case "cascade":
+                var threshold: Double?
+                var measure = CascadeMeasure.agreement
+                for (field, _, setting) in reader.mapping(value, context: "cascade", what: "'cascade'") ?? [] {
+                    switch field {
+                    case "threshold": threshold = reader.double(setting, key: field, in: 0...1)?.value
+                    default: measure = reader.choice(setting, key: field, as: CascadeMeasure.self)?.value ?? measure
+                    }
+                }
+                if let threshold {
+                    cascade = Located(.cascade(measure: measure, threshold: threshold), at: value.range)
+                } else if case .mapping = value.content {
+                    reader.report(
+                        .missingKey, "a cascade needs 'threshold': how sure a branch's answer must be to stop there", at: keyRange,
+                        notes: [DiagnosticNote("e.g. 'cascade: { threshold: 0.8 }' answers from a branch whose samples agree 80% or more")])
+                }
+            case "match": arms = decodeArms(value)
+            case "default": otherwise = reader.string(value, key: key)
+            default: layer.branches = decodeBranches(value)
+            }
+        }
+        switch (cascade, arms) {
+        case (let cascade?, nil):
+            layer.routeRule = cascade
+        case (nil, let arms?):
+            guard let otherwise else {
+                reader.report(
+                    .missingKey, "a 'match' route needs 'default': the branch for queries no arm matches", at: layer.kindRange,
+                    notes: [DiagnosticNote("add 'default: NAME' naming one of the branches")])
+                return
+            }
+            layer.routeRule = Located(.match(arms: arms, otherwise: otherwise.value), at: otherwise.range)
+        case (_?, _?):
+            reader.report(
+                .wrongType, "a route chooses by 'cascade' or by 'match', not both", at: layer.kindRange,
+                notes: [DiagnosticNote("keep one of the two")])
+        case (nil, nil):
+            reader.report(
+                .missingKey, "the route says neither 'cascade' nor 'match'", at: layer.kindRange,
+                notes: [DiagnosticNote("'cascade: { threshold: 0.8 }' tries the branches in order; 'match:' picks one by the query")])
+        }
+        if !pairs.contains(where: { $0.key == "branches" }) {
+            reader.report(
+                .missingKey, "the route has no 'branches'", at: layer.kindRange,
+                notes: [DiagnosticNote("write 'branches:' with a name per branch and its layers, e.g. 'cheap: [ { ensemble: [local] } ]'")])
+        }
+    }
+
+    mutating func decodeArms(_ node: YAMLNode) -> [MatchArm] {
+        guard case .sequence(let items) = node.content else {
+            reader.report(.wrongType, "'match' must be a list of arms, not \(node.kindDescription)", at: node.range)
+            return []
+        }
+        var arms: [MatchArm] = []
+        for item in items {
+            var condition: MatchArm.Condition?
+            var branch: String?
+            for (key, _, value) in reader.mapping(item, context: "arm", what: "a 'match' arm") ?? [] {
+                switch key {
+                case "regex":
+                    guard let pattern = reader.string(value, key: key) else { continue }
+                    if (try? NSRegularExpression(pattern: pattern.value)) == nil {
+                        reader.report(.unknownValue, "'\(pattern.value)' is not a regular expression", at: value.range)
+                    } else {
+                        condition = .regex(pattern.value)
+                    }
+                case "longer_than": condition = reader.int(value, key: key, in: 0...Int.max).map { .longerThan($0.value) }
+                case "shorter_than": condition = reader.int(value, key: key, in: 1...Int.max).map { .shorterThan($0.value) }
+                default: branch = reader.string(value, key: key)?.value
+                }
+            }
+            guard let condition, let branch else {
+                if case .mapping = item.content {
+                    reader.report(
+                        .missingKey, "a 'match' arm needs a condition (regex, longer_than or shorter_than) and a 'branch'", at: item.range)
+                }
+                continue
+            }
+            arms.append(MatchArm(condition: condition, branch: branch, range: item.range))
+        }
+        return arms
+    }
+
+    mutating func decodeBranches(_ node: YAMLNode) -> [BranchSyntax] {
+        guard case .mapping(let pairs) = node.content else {
+            reader.report(
+                .wrongType, "'branches' must map each branch's name to its layers, not \(node.kindDescription)", at: node.range)
+            return []
+        }
+        return pairs.compactMap { pair in
+            guard let name = pair.key.scalar?.value else { return nil }
+            let layers = decodeLayerList(pair.value, key: name)
+            return BranchSyntax(name: Located(name, at: pair.key.range), layers: layers, range: pair.value.range)
         }
     }
 }

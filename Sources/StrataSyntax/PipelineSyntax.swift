@@ -10,13 +10,15 @@ package enum LayerKind: String, Sendable, Codable, CaseIterable {
     /// Tests written from the query before the ensemble, shown to every later
     /// layer (Archon's unit-test generator) and graded by `test_source: written`.
     case writeTests = "write-tests"
+    /// Chooses, per query, which of its branches (pipelines of their own) answers.
+    case route
 
     /// Layers that make new candidates (and so drop critiques).
     package var makesCandidates: Bool { self == .ensemble || self == .fuse }
     /// Layers that read the critiques attached to candidates.
     package var readsCritiques: Bool { self == .rank || self == .fuse }
-    /// Layers that call no model.
-    package var callsNoModel: Bool { self == .vote }
+    /// Layers that call no model themselves (a route's branches make its calls).
+    package var callsNoModel: Bool { self == .vote || self == .route }
 }
 
 /// When a vote stops drawing the ensemble's samples (`early_stop`).
@@ -111,6 +113,74 @@ package struct VoteTally: Sendable, Hashable {
     package init(unanimous drawn: Int, remaining: Int) {
         self.init(
             leader: Double(drawn), second: 0, total: Double(drawn), leaderCount: drawn, drawn: drawn, run: drawn, remaining: remaining)
+    }
+}
+
+/// How a `route` layer chooses its branch.
+package enum RouteRule: Sendable, Hashable, Codable {
+    /// Run the branches in order, answering from the first whose answer clears
+    /// the threshold (the last always answers): FrugalGPT's cascade.
+    case cascade(measure: CascadeMeasure, threshold: Double)
+    /// The first arm whose condition the query meets names the branch; else the default.
+    case match(arms: [MatchArm], otherwise: String)
+}
+
+/// What a cascade measures of a branch's answer.
+package enum CascadeMeasure: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The share of the branch's first-layer candidates whose answer is the branch's answer.
+    case agreement
+    /// The answer's path probability (its model must declare logprobs).
+    case confidence
+}
+
+/// One arm of a `match` route.
+package struct MatchArm: Sendable, Hashable, Codable {
+    package enum Condition: Sendable, Hashable, Codable, CustomStringConvertible {
+        /// The query's text matches the regular expression.
+        case regex(String)
+        /// The query has more characters than this.
+        case longerThan(Int)
+        /// The query has fewer characters than this.
+        case shorterThan(Int)
+
+        package var description: String {
+            switch self {
+            case .regex(let pattern): "regex \(pattern)"
+            case .longerThan(let count): "longer than \(count) characters"
+            case .shorterThan(let count): "shorter than \(count) characters"
+            }
+        }
+
+        /// Whether a query's text meets it.
+        package func holds(for text: String) -> Bool {
+            switch self {
+            case .regex(let pattern): (try? NSRegularExpression(pattern: pattern))?.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+            case .longerThan(let count): text.count > count
+            case .shorterThan(let count): text.count < count
+            }
+        }
+    }
+    package var condition: Condition
+    package var branch: String
+    package var range: SourceRange
+
+    package init(condition: Condition, branch: String, range: SourceRange) {
+        self.condition = condition
+        self.branch = branch
+        self.range = range
+    }
+}
+
+/// A `route` layer's branch: a name and a pipeline of its own.
+package struct BranchSyntax: Sendable {
+    package var name: Located<String>
+    package var layers: [LayerSyntax]
+    package var range: SourceRange
+
+    package init(name: Located<String>, layers: [LayerSyntax], range: SourceRange) {
+        self.name = name
+        self.layers = layers
+        self.range = range
     }
 }
 
@@ -305,6 +375,9 @@ package struct LayerSyntax: Sendable {
     package var weight: Located<VoteWeight>?
     /// `vote`: the fraction of candidates, the most confident, counted (DeepConf's offline filter).
     package var keep: Located<Double>?
+    /// `route`: how it chooses, and its branches in file order.
+    package var routeRule: Located<RouteRule>?
+    package var branches: [BranchSyntax] = []
     package var quorum: Located<Int>?
 
     package init(kind: LayerKind, kindRange: SourceRange, range: SourceRange) {

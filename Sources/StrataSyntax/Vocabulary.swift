@@ -22,6 +22,9 @@ package enum Vocabulary {
         "verify": ["model", "first_k", "on_empty", "prompt", "verdict_prompt", "structured"] + sampling,
         "vote": ["extractor", "early_stop", "wave", "weight", "keep"],
         "early_stop": ["window", "consensus"],
+        "route": ["cascade", "match", "default", "branches"],
+        "cascade": ["threshold", "measure"],
+        "arm": ["regex", "longer_than", "shorter_than", "branch"],
         "unit-test": [
             "model", "mode", "tests", "test_source", "top_k", "first_k", "on_empty", "on_failure", "prompt", "judge_prompt", "timeout_s", "memory_mb",
             "structured",

@@ -548,6 +548,64 @@ import Testing
                 """, [("1️⃣", .outOfRange)])
     }
 
+    @Test func routesAreCheckedBranchByBranch() {
+        let models = """
+            strata: 1
+            models:
+              gpt: { provider: openai, model: gpt-4o-mini, capabilities: { logprobs: true } }
+              blind: { provider: openai, model: gpt-4o }
+
+            """
+        expectDiagnostics(
+            models + """
+                layers:
+                  - route:
+                      cascade: { threshold: 0.8, measure: confidence }
+                      branches:
+                        quick: [ { ensemble: [gpt] } ]
+                        careful:
+                          - ensemble: [{ model: blind, samples: 5 }]
+                          - vote: {}
+                          - fuse: [gpt]
+                """, [])
+        expectDiagnostics(
+            models + """
+                layers:
+                  - route:
+                      cascade: { threshold: 0.8, measure: confidence }
+                      branches:
+                        1️⃣quick: [ { ensemble: [blind] } ]
+                        careful: [ { ensemble: [gpt] } ]
+                """, [("1️⃣", .routeMeasure)])
+        expectDiagnostics(
+            models + """
+                layers:
+                  - route:
+                      match:
+                        - 1️⃣{ longer_than: 400, branch: carefull }
+                        - 2️⃣{ longer_than: 400, branch: quick }
+                      default: quick
+                      branches:
+                        quick: [ { ensemble: [gpt] } ]
+                        3️⃣careful: [ { ensemble: [gpt] }, { rank: { model: gpt, top_k: 4️⃣3 } } ]
+                        5️⃣spare: [ { ensemble: [blind] } ]
+                """,
+            [
+                ("1️⃣", .unknownBranch), ("2️⃣", .unreachableBranch), ("3️⃣", .unreachableBranch), ("4️⃣", .topKExceedsPool),
+                ("5️⃣", .unreachableBranch),
+            ])
+        expectDiagnostics(
+            models + """
+                layers:
+                  - ensemble: [gpt, blind]
+                  - 1️⃣route:
+                      cascade: { threshold: 0.5 }
+                      branches:
+                        a: [ { ensemble: [gpt] } ]
+                        b: [ { ensemble: [gpt] }, { 2️⃣route: { cascade: { threshold: 0.5 }, branches: { c: [ { ensemble: [gpt] } ] } } } ]
+                """, [("1️⃣", .routePlacement), ("2️⃣", .routePlacement)])
+    }
+
     @Test func voteNeedsVoters() {
         expectDiagnostics(
             Self.gpt + """

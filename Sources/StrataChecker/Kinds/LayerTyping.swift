@@ -42,7 +42,7 @@ struct PromptSizes {
 
 enum LayerTypings {
     static let all: [any LayerTyping] = [
-        EnsembleTyping(), FuseTyping(), CritiqueTyping(), RankTyping(), VerifyTyping(), VoteTyping(), WriteTestsTyping(), UnitTestTyping(),
+        EnsembleTyping(), FuseTyping(), CritiqueTyping(), RankTyping(), VerifyTyping(), VoteTyping(), WriteTestsTyping(), UnitTestTyping(), RouteTyping(),
     ]
 
     private static let byKind: [LayerKind: any LayerTyping] = Dictionary(

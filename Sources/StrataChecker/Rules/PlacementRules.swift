@@ -7,6 +7,15 @@ extension LayerWalk {
     /// without a quorum (E044).
     mutating func checkPlacement(_ layer: LayerSyntax, index: Int, ensembleRange: inout SourceRange?) -> Placement {
         var placement = Placement.placed
+        if layer.kind == .route {
+            guard index == 0 else {
+                report(
+                    .routePlacement, "a route must be the first layer: its branches are pipelines of their own, each with its ensemble",
+                    at: layer.kindRange, notes: [DiagnosticNote("move the layers before it into each branch")])
+                return .misplaced
+            }
+            return placement
+        }
         let writesTestsFirst = main.layers.first?.kind == .writeTests
         let ensembleIndex = writesTestsFirst ? 1 : 0
         if layer.kind == .writeTests {

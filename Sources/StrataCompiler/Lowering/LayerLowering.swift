@@ -16,7 +16,7 @@ protocol LayerLowering: Sendable {
 /// rules): a new kind of layer adds its type here.
 enum LayerLowerings {
     static let all: [any LayerLowering] = [
-        GeneratingLowering(), CritiqueLowering(), RankLowering(), VerifyLowering(), VoteLowering(), WriteTestsLowering(), UnitTestLowering(),
+        GeneratingLowering(), CritiqueLowering(), RankLowering(), VerifyLowering(), VoteLowering(), WriteTestsLowering(), UnitTestLowering(), RouteLowering(),
     ]
 
     private static let byKind: [LayerKind: any LayerLowering] = Dictionary(
