@@ -189,6 +189,18 @@ public struct ExecutionGraph: Sendable, Codable {
     /// the graph keeps every branch, and a query runs the one its route chooses.
     package var routes: [Int: [RouteBranch]] = [:]
 
+    /// The call nodes a query can run at worst: this graph's, and its routes'
+    /// branches' (every branch of a cascade, the costliest of a match).
+    package var worstCaseCallNodes: Int {
+        var count = nodes.filter(\.operation.isCall).count
+        for layer in layers {
+            guard let branches = routes[layer.index] else { continue }
+            let perBranch = branches.map(\.graph.worstCaseCallNodes)
+            if case .cascade? = layer.route { count += perBranch.reduce(0, +) } else { count += perBranch.max() ?? 0 }
+        }
+        return count
+    }
+
     /// The position of the ensemble layer: first, or second after `write-tests`.
     package var ensemblePosition: Int { layers.firstIndex { $0.kind == .ensemble } ?? 0 }
 }

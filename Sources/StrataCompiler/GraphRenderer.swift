@@ -156,10 +156,11 @@ package struct GraphRenderer: Sendable {
             var spent = 0
             for branch in branches {
                 spent += branch.cost.total.calls
-                lines.append("  branch \(branch.name): \(describe(branch.cost.total)); a query that stops here has sent at most \(spent) calls")
+                lines.append(
+                    "  branch \(branch.name): \(describe(branch.cost.total)); a query that stops here has sent at most \(spent) call\(spent == 1 ? "" : "s")")
             }
             if let first = branches.first {
-                lines.append("  as few as \(first.cost.total.calls) calls per query, at worst \(spent) (every branch)")
+                lines.append("  as few as \(first.cost.total.calls) call\(first.cost.total.calls == 1 ? "" : "s") per query, at worst \(spent) (every branch)")
             }
         case .match(let arms, let otherwise):
             lines.append(

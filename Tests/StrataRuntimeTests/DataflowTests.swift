@@ -244,7 +244,7 @@ import Testing
                     #expect(other.usage.calls == first.usage.calls && other.usage.outputTokens == first.usage.outputTokens, "\(file)")
                 }
             }
-            let compiledCalls = result.compiled!.graph.nodes.filter(\.operation.isCall).count
+            let compiledCalls = result.compiled!.graph.worstCaseCallNodes
             if first.failure == nil, !hasEarlyStop, first.layers.allSatisfy({ $0.candidatesIn > 0 || $0.index == 0 }) {
                 // A malformed reply's retries (a critique asked again with a new seed) are the graph's calls asked twice.
                 let retries = first.layers.flatMap(\.notes).filter { $0.contains("retrying with a new seed") }.count
