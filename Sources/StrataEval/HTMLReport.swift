@@ -71,7 +71,8 @@ package enum HTMLReport {
                         "<details><summary>layer \(layer.index + 1): \(escape(layer.kind)) — \(layer.candidatesIn) in → \(layer.candidates.count) out</summary>\n"
                     for note in layer.notes { html += "<p class=\"note\">\(escape(note))</p>\n" }
                     for (index, candidate) in layer.candidates.enumerated() {
-                        html += "<p>[\(index + 1)] \(escape(candidate.origin))</p><pre>\(escape(candidate.text))</pre>\n"
+                        let confidence = candidate.confidence.map { String(format: ", confidence %.2f", $0.pathProbability) } ?? ""
+                        html += "<p>[\(index + 1)] \(escape(candidate.origin))\(confidence)</p><pre>\(escape(candidate.text))</pre>\n"
                         if let critique = candidate.critique { html += "<p class=\"note\">critique: \(escape(critique))</p>\n" }
                     }
                     html += "</details>\n"

@@ -40,7 +40,7 @@ final class LayerContext: Sendable {
         let span = CallSpan(
             layer: layer.index, operation: event.operation, model: model, sample: event.sample, candidate: event.candidate,
             start: start.timeIntervalSince(origin), end: Date().timeIntervalSince(origin), cacheHit: event.cacheHit,
-            error: event.error)
+            error: event.error, confidence: event.confidence?.first??.pathProbability)
         ledger.withLock { $0.spans.append(span) }
     }
 

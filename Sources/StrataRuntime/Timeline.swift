@@ -21,6 +21,8 @@ public struct CallSpan: Sendable, Hashable, Codable {
     public var cacheHit: Bool
     /// Why the call failed, when it did.
     public var error: String?
+    /// The reply's path probability, when the call asked for log-probabilities.
+    public var confidence: Double? = nil
 }
 
 /// Writes call spans in the Chrome trace-event format, which Perfetto
@@ -42,6 +44,7 @@ package enum Timeline {
                 if let sample = span.sample { args["sample"] = sample }
                 if let candidate = span.candidate { args["candidate"] = candidate + 1 }
                 if let error = span.error { args["error"] = error }
+                if let confidence = span.confidence { args["confidence"] = (confidence * 1000).rounded() / 1000 }
                 events.append([
                     "name": span.operation, "cat": "layer \(span.layer + 1)", "ph": "X",
                     "ts": Int((span.start * 1e6).rounded()), "dur": max(1, Int(((span.end - span.start) * 1e6).rounded())),

@@ -102,6 +102,23 @@ import Testing
         #expect(samples.allSatisfy { $0.contains(#""confidence":[{"#) && $0.contains(#""meanLogprob""#) }, "\(samples.first ?? "")")
     }
 
+    @Test func theTimelineCarriesEachCallsConfidence() async throws {
+        let server = try ScriptedLLMServer(responder: Self.splitVote())
+        var options = RuntimeOptions(retry: quickRetry)
+        options.recordTimeline = true
+        let rt = try PipelineRuntime(
+            pipeline: try pipeline(
+                """
+                  - ensemble: [{ model: m, samples: 5 }]
+                  - vote: { weight: confidence }
+                """, server: server, capabilities: Self.logprobs), options: options)
+        let result = await rt.run(Query(prompt: "q"))
+        try await rt.shutdown()
+        let confidences = result.timeline.compactMap(\.confidence).sorted()
+        #expect(confidences.count == 5)
+        #expect(abs(confidences[0] - exp(-2.0)) < 1e-9 && abs(confidences[4] - exp(-0.05)) < 1e-9)
+    }
+
     @Test func aConsensusOfSureSamplesStopsTheDrawing() async throws {
         // Every sample says 42, surely: two agreeing samples hold all the weight.
         let server = try ScriptedLLMServer { _, _ in .scored("It is 42.", logprob: -0.05) }
