@@ -24,6 +24,11 @@ struct CompileCommand: AsyncParsableCommand {
     @Option(help: "How to print diagnostics: text or json.")
     var format: DiagnosticFormat = .text
 
+    @Option(
+        name: .customLong("from-run"),
+        help: "A run store (SQLite) holding evals of this pipeline: --emit cost adds the calls a query made there on average.")
+    var fromRun: String?
+
     @OptionGroup var includes: IncludeOptions
 
     func run() async throws {
@@ -41,7 +46,26 @@ struct CompileCommand: AsyncParsableCommand {
             }
             throw ExitCode(1)
         }
-        try write(compiled.render(emit))
+        try write(compiled.render(emit) + (emit == .cost ? try expectedCost(compiled, sources: result.sources) : ""))
+    }
+
+    /// Low, expected and worst calls per query for a pipeline that can spend
+    /// less than its worst case: the expectation observed in earlier evals (`--from-run`).
+    private func expectedCost(_ compiled: CompiledPipeline, sources: SourceMap) throws -> String {
+        let fewest = compiled.graph.fewestCalls, worst = compiled.graph.worstCaseCallNodes
+        guard fewest < worst else { return "" }
+        var line = "Calls per query: low \(fewest), worst \(worst)"
+        if let fromRun {
+            let identity = PipelineIdentity.of(sources, main: file)
+            if let observed = try RunStore(path: fromRun).observedCalls(pipelineHash: identity) {
+                line += String(format: ", expected %.2f (observed on %d items of earlier evals in %@)", observed.callsPerItem, observed.items, fromRun)
+            } else {
+                line += "; \(fromRun) holds no eval of this pipeline (as written now) to take an expectation from"
+            }
+        } else {
+            line += "; the expectation comes from an eval of it: --from-run RUNSTORE"
+        }
+        return line + ".\n"
     }
 
     private func write(_ text: String) throws {

@@ -134,7 +134,10 @@ public struct EvalJob: Sendable {
             try await runtime.shutdown()
             let coverage = try await coverage(of: pipeline, results: results, items: selected)
             onEnd(pipeline)
-            runs.append(EvalOutcome.Run(summary: EvalSummary(pipeline: pipeline.name, results: results), results: results, coverage: coverage))
+            runs.append(
+                EvalOutcome.Run(
+                    summary: EvalSummary(pipeline: pipeline.name, results: results), results: results, coverage: coverage,
+                    calls: pipeline.compiled.graph.fewestCalls...pipeline.compiled.graph.worstCaseCallNodes))
         }
         let comparison = runs.count == 2 ? PairedComparison(runs[0].results, runs[1].results) : nil
         return EvalOutcome(dataset: dataset.path, scorer: scorer.description, items: selected, runs: runs, comparison: comparison)
@@ -174,6 +177,8 @@ public struct EvalOutcome: Sendable {
         public var results: [ItemResult]
         /// What its samples were worth, when it draws several.
         public var coverage: CoverageCurve?
+        /// The fewest and the most calls one query of it can make (they differ for adaptive pipelines).
+        public var calls: ClosedRange<Int>
     }
 
     /// The dataset's path.
@@ -207,6 +212,11 @@ public struct EvalOutcome: Sendable {
     /// The outcome as the text `strata eval` prints.
     public var text: String {
         EvalReport.text(runs.map(\.summary), comparison: comparison, dataset: dataset, scorer: scorer)
+            + runs.filter { $0.calls.count > 1 }.map { run in
+                String(
+                    format: "\ncalls asked per item by %@: %.2f observed, against %d at least and %d at worst per query\n", run.summary.pipeline,
+                    run.summary.requestedCallsPerItem, run.calls.lowerBound, run.calls.upperBound)
+            }.joined()
             + runs.compactMap { run in run.coverage.map { EvalReport.coverage($0, pipeline: run.summary.pipeline) } }.joined()
     }
 

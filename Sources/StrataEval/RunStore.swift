@@ -155,6 +155,24 @@ public final class RunStore: RunResultStore {
         }
     }
 
+    /// Calls asked per item (cache hits included: the pipeline's cost, not the
+    /// cache's) over every item of every run of the pipeline with this hash;
+    /// nil when there is none.
+    package func observedCalls(pipelineHash: String) throws -> (items: Int, callsPerItem: Double)? {
+        try database.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT results.usage FROM results JOIN runs ON results.run_id = runs.id WHERE runs.pipeline_hash = ?",
+                arguments: [pipelineHash])
+            let usages = rows.compactMap { row -> RunUsage? in
+                let text: String = row["usage"]
+                return try? JSONDecoder().decode(RunUsage.self, from: Data(text.utf8))
+            }
+            guard !usages.isEmpty else { return nil }
+            let calls = usages.reduce(0) { $0 + $1.calls + $1.cacheHits }
+            return (usages.count, Double(calls) / Double(usages.count))
+        }
+    }
+
     /// The results recorded for a run.
     public func results(run: String) async throws -> [ItemResult] {
         try await database.read { db in

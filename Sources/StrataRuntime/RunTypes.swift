@@ -66,7 +66,7 @@ public struct Candidate: Sendable, Hashable, Codable {
 
 /// Calls, tokens, dollars and time, summed.
 public struct RunUsage: Sendable, Hashable, Codable {
-    /// Calls made (cache hits included).
+    /// Calls sent to a model (cache hits are counted apart, in `cacheHits`).
     public var calls = 0
     /// Calls answered from the cache.
     public var cacheHits = 0

@@ -331,6 +331,43 @@ import Testing
     }
 }
 
+/// An adaptive pipeline's cost: low and worst from the compiler, the expectation from an earlier eval.
+@Suite struct ExpectedCostTests {
+    @Test func anEvalGivesTheCostTableItsExpectation() async throws {
+        // Odd items are "easy" (the quick sample is sure), even ones escalate to the careful vote of three.
+        let server = try ScriptedLLMServer { request, _ in
+            let text = request.promptText
+            if text.contains("step by step") { return .scored("It is 42.", logprob: -0.05) }
+            let easy = text.contains("easy")
+            return .scored("It is 42.", logprob: easy ? -0.05 : -2)
+        }
+        let directory = try temporaryDirectory()
+        try """
+        strata: 1
+        models:
+          m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)", capabilities: { logprobs: true } }
+        layers:
+          - route:
+              cascade: { threshold: 0.9, measure: confidence }
+              branches:
+                quick: [ { ensemble: [m] } ]
+                careful: [ { ensemble: [ { model: m, samples: 3, prompt: "Think step by step." } ] }, { vote: {} } ]
+        """.write(to: directory.appendingPathComponent("cascade.yaml"), atomically: true, encoding: .utf8)
+        let dataset = directory.appendingPathComponent("items.jsonl")
+        try (0..<4).map { #"{"id": "\#($0)", "prompt": "\#($0 % 2 == 1 ? "easy" : "hard") question \#($0)", "reference": "42"}"# }
+            .joined(separator: "\n").write(to: dataset, atomically: true, encoding: .utf8)
+        let before = try await StrataBinary.run(["compile", "cascade.yaml"], in: directory)
+        #expect(before.stdout.contains("Calls per query: low 1, worst 4; the expectation comes from an eval of it: --from-run RUNSTORE."), "\(before.stdout)")
+        let eval = try await StrataBinary.run(["eval", "cascade.yaml", "--dataset", dataset.path, "--store", "runs.sqlite"], in: directory)
+        #expect(eval.status == 0, "\(eval.stderr)")
+        // Two easy items at 1 call, two hard ones at 1 + 3.
+        #expect(eval.stdout.contains("calls asked per item by cascade.yaml: 2.50 observed, against 1 at least and 4 at worst per query"), "\(eval.stdout)")
+        let after = try await StrataBinary.run(["compile", "cascade.yaml", "--from-run", "runs.sqlite"], in: directory)
+        #expect(
+            after.stdout.contains("Calls per query: low 1, worst 4, expected 2.50 (observed on 4 items of earlier evals in runs.sqlite)."), "\(after.stdout)")
+    }
+}
+
 /// The eval report, loaded in headless Chromium (Debian's `chromium`).
 @Suite struct EvalReportTests {
     static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
