@@ -23,12 +23,12 @@ enum LiveServer {
     }
 
     /// A pipeline on the live model, with short outputs to keep the suite fast on two cores.
-    static func pipeline(_ layers: String, maxTokens: Int = 48) throws -> CheckedPipeline {
+    static func pipeline(_ layers: String, maxTokens: Int = 48, logprobs: Bool = false) throws -> CheckedPipeline {
         let source = """
             strata: 1
             models:
               live: { provider: openai-compatible, model: local, base_url: "http://127.0.0.1:\(port ?? 8080)/v1", context_window: 4096,
-                      capabilities: { json_schema: true }, limits: { max_in_flight: 4 } }
+                      capabilities: { json_schema: true, logprobs: \(logprobs) }, limits: { max_in_flight: 4 } }
             defaults: { max_tokens: \(maxTokens), temperature: 0.8, seed: 1 }
             layers:
             \(layers)
@@ -79,6 +79,31 @@ struct LiveModelTests {
         #expect(result.layers.map(\.kind) == ["write-tests", "ensemble", "critique", "rank", "verify", "unit-test", "fuse"])
         #expect(result.layers[0].notes.contains("shown to every later layer"))
         #expect(result.answer != nil)
+    }
+
+    @Test func theRealModelsConfidenceWeighsVotesAndDrivesACascade() async throws {
+        // A threshold of 1 is never reached (a path probability is below 1), so the cascade escalates.
+        let runtime = try LiveServer.runtime(
+            try LiveServer.pipeline(
+                """
+                  - route:
+                      cascade: { threshold: 1, measure: confidence }
+                      branches:
+                        quick: [ { ensemble: [live] } ]
+                        careful:
+                          - ensemble: [{ model: live, samples: 3 }]
+                          - vote: { weight: confidence, keep: 67% }
+                """, logprobs: true))
+        let result = await runtime.run(Query(prompt: "What is 6 times 7? Answer with a number."))
+        try await runtime.shutdown()
+        #expect(result.failure == nil, "\(result.failure ?? "")")
+        #expect(result.usage.calls == 4)
+        #expect(result.layers[0].notes.contains { $0.hasPrefix("route: branch quick's confidence is") && $0.contains("→ escalating to careful") })
+        #expect(result.layers[0].notes.contains { $0.contains("careful · layer 2 (vote): vote (numeric") })
+        let answer = try #require(result.layers[0].candidates.first?.confidence, "the real server returned no logprobs")
+        #expect(answer.pathProbability > 0 && answer.pathProbability <= 1)
+        #expect(answer.lowestGroup != nil, "keep asks for the top alternatives")
+        #expect(answer.tokens > 0)
     }
 
     @Test func unitTestExecuteRunsRealModelCode() async throws {
