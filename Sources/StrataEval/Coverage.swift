@@ -30,12 +30,15 @@ public struct CoverageCurve: Sendable, Hashable, Codable {
     public struct VerifierHonesty: Sendable, Hashable, Codable {
         /// The layer's position, from 1, and kind.
         public var layer: Int
+        /// `verify` or `unit-test`.
         public var kind: String
         /// Candidates it let through, and how many of those were right.
         public var passed: Int
+        /// Of those, the right ones.
         public var passedRight: Int
         /// Candidates it stopped, and how many of those were right.
         public var stopped: Int
+        /// Of those, the right ones.
         public var stoppedRight: Int
         /// P(right | let through): its precision.
         public var precision: Double? { passed > 0 ? Double(passedRight) / Double(passed) : nil }
@@ -54,6 +57,7 @@ public struct CoverageCurve: Sendable, Hashable, Codable {
         public var agreement: Double
         /// Majority@k there, and the accuracy each call past k = 1 added on average.
         public var accuracy: Double
+        /// Accuracy added per call past the first, on average up to k.
         public var gainPerExtraCall: Double
     }
 
@@ -61,8 +65,11 @@ public struct CoverageCurve: Sendable, Hashable, Codable {
     public var items: Int
     /// The largest k every one of them reached.
     public var samples: Int
+    /// The figures at k = 1 … `samples`.
     public var points: [Point]
+    /// Every verify and unit-test layer's honesty, in layer order.
     public var verifiers: [VerifierHonesty]
+    /// The k the majority vote is worth.
     public var recommendation: Recommendation?
 
     /// Measures the curve from `results` (their first layer's candidates are
