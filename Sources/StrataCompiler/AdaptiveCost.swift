@@ -19,6 +19,7 @@ extension ExecutionGraph {
             if let branches = routes[layer.index] {
                 let fewest = branches.map(\.graph.fewestCalls)
                 calls = if case .cascade? = layer.route { fewest.first ?? 0 } else { fewest.min() ?? 0 }
+                if classifiers[layer.index] != nil { calls += 1 }
             }
             total += calls
         }

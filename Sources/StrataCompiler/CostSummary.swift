@@ -62,6 +62,14 @@ public struct CostSummary: Sendable, Codable {
             lines[offset].inputTokens = chosen.reduce(0) { $0 + $1.inputTokens }
             lines[offset].outputTokens = chosen.reduce(0) { $0 + $1.outputTokens }
             lines[offset].usd = chosen.reduce(0) { $0 + $1.usd }
+            if let classifier = graph.classifiers[layer.index] {
+                let input = pipeline.budget.queryTokens + TokenEstimate.of(classifier.prompt)
+                let output = classifier.sampling.maxTokens
+                lines[offset].calls += 1
+                lines[offset].inputTokens += input
+                lines[offset].outputTokens += output
+                lines[offset].usd += pipeline.models[classifier.model].usd(input: input, output: output)
+            }
         }
         var previousEnd = 0.0
         for offset in lines.indices {

@@ -188,6 +188,8 @@ public struct ExecutionGraph: Sendable, Codable {
     /// Each route layer's branches (by the layer's `index`), compiled in full:
     /// the graph keeps every branch, and a query runs the one its route chooses.
     package var routes: [Int: [RouteBranch]] = [:]
+    /// A `classify` route's call that rates the query (by the layer's `index`).
+    package var classifiers: [Int: CallSpec] = [:]
 
     /// The call nodes a query can run at worst: this graph's, and its routes'
     /// branches' (every branch of a cascade, the costliest of a match).
@@ -197,6 +199,7 @@ public struct ExecutionGraph: Sendable, Codable {
             guard let branches = routes[layer.index] else { continue }
             let perBranch = branches.map(\.graph.worstCaseCallNodes)
             if case .cascade? = layer.route { count += perBranch.reduce(0, +) } else { count += perBranch.max() ?? 0 }
+            if classifiers[layer.index] != nil { count += 1 }
         }
         return count
     }

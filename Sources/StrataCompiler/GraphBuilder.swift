@@ -8,7 +8,8 @@ package enum GraphBuilder {
         builder.buildAll()
         return ExecutionGraph(
             pipeline: pipeline.name ?? pipeline.file, models: pipeline.models, layers: pipeline.layers.map(LayerSpec.init),
-            nodes: builder.nodes, answer: builder.nodes.count - 1, latencyBudget: pipeline.budget.latencySeconds, routes: builder.routes)
+            nodes: builder.nodes, answer: builder.nodes.count - 1, latencyBudget: pipeline.budget.latencySeconds, routes: builder.routes,
+            classifiers: builder.classifiers)
     }
 }
 
@@ -17,8 +18,9 @@ package enum GraphBuilder {
 struct GraphLowering {
     let pipeline: CheckedPipeline
     var nodes: [GraphNode] = []
-    /// Route layers' branches, compiled.
+    /// Route layers' branches, compiled, and a `classify` route's call.
     var routes: [Int: [RouteBranch]] = [:]
+    var classifiers: [Int: CallSpec] = [:]
 
     init(pipeline: CheckedPipeline) {
         self.pipeline = pipeline

@@ -169,6 +169,13 @@ package struct GraphRenderer: Sendable {
             for branch in branches { lines.append("  branch \(branch.name): \(describe(branch.cost.total))") }
             let calls = branches.map(\.cost.total.calls)
             lines.append("  from \(calls.min() ?? 0) to \(calls.max() ?? 0) calls per query, by the branch chosen")
+        case .classify(_, let table, let otherwise):
+            lines.append(
+                "Layer \(layer + 1) (route) spends one call rating the query, then runs one branch: "
+                    + table.keys.sorted().map { "\($0) → \(table[$0]!)" }.joined(separator: ", ") + ", else \(otherwise).")
+            for branch in branches { lines.append("  branch \(branch.name): \(describe(branch.cost.total))") }
+            let calls = branches.map(\.cost.total.calls)
+            lines.append("  from \(1 + (calls.min() ?? 0)) to \(1 + (calls.max() ?? 0)) calls per query, the rating included")
         }
         return lines
     }

@@ -30,6 +30,8 @@ struct NodeContext: Sendable {
     let show: @Sendable (TestSet) -> Void
     /// A route's branches, each a runtime of its own; empty for other layers.
     var branches: [(name: String, runtime: PipelineRuntime)] = []
+    /// A `classify` route's call that rates the query.
+    var classifier: CallSpec? = nil
 
     /// The pool the node was given (the first of its inputs that is one).
     var pool: Pool { inputs.lazy.compactMap(\.pool).first ?? .empty }
@@ -101,7 +103,7 @@ extension QueryRun {
             node: node, layer: runtime.graph.layers[position], inputs: inputs, query: query, messages: queryMessages, calls: contexts[position],
             streamed: plan.streamed[position], layerCalls: plan.callCounts[position], onDelta: isLast ? onDelta : nil,
             malformedRetries: runtime.options.malformedRetries, modelNames: runtime.graph.models.map(\.name), show: { [self] in show($0) },
-            branches: runtime.branches[position] ?? [])
+            branches: runtime.branches[position] ?? [], classifier: runtime.graph.classifiers[runtime.graph.layers[position].index])
         return try await NodeExecutors.executor(for: node.operation).run(context)
     }
 }

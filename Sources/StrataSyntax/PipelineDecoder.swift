@@ -373,6 +373,7 @@ extension Decoder {
         var cascade: Located<RouteRule>?
         var arms: [MatchArm]?
         var otherwise: Located<String>?
+        var classify: (prompt: String, table: [Int: String], range: SourceRange)?
         for (key, keyRange, value) in pairs {
             switch key {
             case "cascade":
@@ -392,9 +393,26 @@ extension Decoder {
                         notes: [DiagnosticNote("e.g. 'cascade: { threshold: 0.8 }' answers from a branch whose samples agree 80% or more")])
                 }
             case "match": arms = decodeArms(value)
+            case "classify": classify = decodeClassifier(value, into: &layer)
             case "default": otherwise = reader.string(value, key: key)
             default: layer.branches = decodeBranches(value)
             }
+        }
+        if let classify {
+            guard cascade == nil, arms == nil else {
+                reader.report(
+                    .wrongType, "a route chooses by one of 'cascade', 'match' and 'classify'", at: layer.kindRange,
+                    notes: [DiagnosticNote("keep one of them")])
+                return
+            }
+            guard let otherwise else {
+                reader.report(
+                    .missingKey, "a 'classify' route needs 'default': the branch for a rating the table does not list", at: layer.kindRange,
+                    notes: [DiagnosticNote("add 'default: NAME' naming one of the branches")])
+                return
+            }
+            layer.routeRule = Located(.classify(prompt: classify.prompt, table: classify.table, otherwise: otherwise.value), at: otherwise.range)
+            return
         }
         switch (cascade, arms) {
         case (let cascade?, nil):
@@ -421,6 +439,43 @@ extension Decoder {
                 .missingKey, "the route has no 'branches'", at: layer.kindRange,
                 notes: [DiagnosticNote("write 'branches:' with a name per branch and its layers, e.g. 'cheap: [ { ensemble: [local] } ]'")])
         }
+    }
+
+    /// `classify: { model: NAME, prompt: TEXT, table: { 1: NAME, … } }`: the
+    /// model becomes the layer's one entry (a short, cold call), so the checker
+    /// resolves it as it does every layer's.
+    mutating func decodeClassifier(_ node: YAMLNode, into layer: inout LayerSyntax) -> (prompt: String, table: [Int: String], range: SourceRange)? {
+        var prompt = RouteRule.classifyPrompt
+        var table: [Int: String] = [:]
+        var model: Located<String>?
+        for (key, keyRange, value) in reader.mapping(node, context: "classify", what: "'classify'") ?? [] {
+            switch key {
+            case "model": model = reader.string(value, key: key)
+            case "prompt": prompt = reader.string(value, key: key)?.value ?? prompt
+            default:
+                guard case .mapping(let pairs) = value.content else {
+                    reader.report(.wrongType, "'table' maps ratings to branches, e.g. '{ 1: quick, 5: careful }'", at: value.range)
+                    continue
+                }
+                for pair in pairs {
+                    guard let rating = pair.key.scalar.flatMap({ Int($0.value) }), (0...9).contains(rating), let branch = pair.value.scalar?.value else {
+                        reader.report(.wrongType, "a table entry maps a rating from 0 to 9 to a branch's name", at: pair.key.range)
+                        continue
+                    }
+                    table[rating] = branch
+                }
+                if table.isEmpty { reader.report(.missingKey, "the table maps no rating", at: keyRange) }
+            }
+        }
+        guard let model else {
+            reader.report(.missingKey, "'classify' needs the 'model' that rates the query", at: node.range)
+            return nil
+        }
+        var sampling = SamplingSyntax()
+        sampling.temperature = Located(0, at: model.range)
+        sampling.maxTokens = Located(4, at: model.range)
+        layer.entries = [EntrySyntax(model: model, sampling: sampling, range: model.range)]
+        return (prompt, table, node.range)
     }
 
     mutating func decodeArms(_ node: YAMLNode) -> [MatchArm] {

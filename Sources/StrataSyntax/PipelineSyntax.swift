@@ -123,6 +123,15 @@ package enum RouteRule: Sendable, Hashable, Codable {
     case cascade(measure: CascadeMeasure, threshold: Double)
     /// The first arm whose condition the query meets names the branch; else the default.
     case match(arms: [MatchArm], otherwise: String)
+    /// One call (the layer's entry) rates the query; the table maps its rating
+    /// to a branch, and an unreadable or unlisted rating goes to the default.
+    case classify(prompt: String, table: [Int: String], otherwise: String)
+
+    /// The default prompt of a `classify` route.
+    package static let classifyPrompt = """
+        Rate how hard the user's question is to answer correctly, from 1 (trivial: a fact or one step) \
+        to 5 (very hard: many steps, or easy to get wrong). Reply with the digit only.
+        """
 }
 
 /// What a cascade measures of a branch's answer.

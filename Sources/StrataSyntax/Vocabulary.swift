@@ -22,7 +22,8 @@ package enum Vocabulary {
         "verify": ["model", "first_k", "on_empty", "prompt", "verdict_prompt", "structured"] + sampling,
         "vote": ["extractor", "early_stop", "wave", "weight", "keep"],
         "early_stop": ["window", "consensus"],
-        "route": ["cascade", "match", "default", "branches"],
+        "route": ["cascade", "match", "classify", "default", "branches"],
+        "classify": ["model", "prompt", "table"],
         "cascade": ["threshold", "measure"],
         "arm": ["regex", "longer_than", "shorter_than", "branch"],
         "unit-test": [

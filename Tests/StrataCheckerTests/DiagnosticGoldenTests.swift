@@ -604,6 +604,16 @@ import Testing
                         a: [ { ensemble: [gpt] } ]
                         b: [ { ensemble: [gpt] }, { 2️⃣route: { cascade: { threshold: 0.5 }, branches: { c: [ { ensemble: [gpt] } ] } } } ]
                 """, [("1️⃣", .routePlacement), ("2️⃣", .routePlacement)])
+        expectDiagnostics(
+            models + """
+                layers:
+                  - route:
+                      classify: { model: 1️⃣gtp, table: { 1: quick, 5: careful } }
+                      default: 2️⃣carefull
+                      branches:
+                        quick: [ { ensemble: [gpt] } ]
+                        careful: [ { ensemble: [blind] } ]
+                """, [("1️⃣", .undeclaredModel), ("2️⃣", .unknownBranch)])
     }
 
     @Test func voteNeedsVoters() {

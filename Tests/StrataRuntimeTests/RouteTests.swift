@@ -91,3 +91,54 @@ import Testing
         #expect(table.contains("as few as 4 calls per query, at worst 10 (every branch)"))
     }
 }
+
+/// `classify`: one cold call rates the query, and a table picks the branch.
+@Suite struct ClassifyRouteTests {
+    static let layers = """
+          - route:
+              classify: { model: m, table: { 1: quick, 2: quick, 5: careful } }
+              default: careful
+              branches:
+                quick: [ { ensemble: [ { model: m, samples: 1 } ] } ]
+                careful: [ { ensemble: [ { model: m, samples: 3, prompt: "Think step by step." } ] }, { vote: {} } ]
+        """
+
+    @Test func aRatingPicksTheBranchAndAnUnlistedOneTheDefault() async throws {
+        // The rater says 1 for "easy" queries, 5 for "hard" ones, and 3 (not in the table) otherwise.
+        let server = try ScriptedLLMServer { request, _ in
+            let text = request.promptText
+            if text.contains("Rate how hard") {
+                return .text(text.contains("An easy one") ? "1" : text.contains("A hard one") ? "Rating: 5" : "3")
+            }
+            return .text("It is 42.")
+        }
+        let rt = try runtime(try pipeline(Self.layers, server: server))
+        let easy = await rt.run(Query(prompt: "An easy one."))
+        #expect(easy.answer == "It is 42.", "\(easy.failure ?? "")")
+        #expect(easy.usage.calls == 2, "the rating and quick's one sample")
+        #expect(easy.layers[0].notes.first == "route: rated 1 → branch quick")
+        let rater = try #require(server.requests.first { $0.promptText.contains("Rate how hard") })
+        #expect(rater.body["temperature"] as? Double == 0 && rater.body["max_tokens"] as? Int == 4)
+        let hard = await rt.run(Query(prompt: "A hard one."))
+        #expect(hard.usage.calls == 4)
+        #expect(hard.layers[0].notes.first == "route: rated 5 → branch careful")
+        let other = await rt.run(Query(prompt: "Something else."))
+        try await rt.shutdown()
+        #expect(other.layers[0].notes.first == "route: no rating in the table in '3' → the default, branch careful")
+    }
+
+    @Test func theCostCountsTheRatingCall() throws {
+        let server = try ScriptedLLMServer()
+        let compiled = try compiled(
+            """
+            strata: 1
+            models:
+              m: { provider: openai-compatible, model: test-model, base_url: "\(server.baseURL)" }
+            layers:
+            \(Self.layers)
+            """)
+        #expect(compiled.cost.total.calls == 4, "one rating and the costliest branch")
+        #expect(compiled.graph.fewestCalls == 2)
+        #expect(compiled.render(.cost).contains("from 2 to 4 calls per query, the rating included"))
+    }
+}

@@ -15,11 +15,14 @@ struct RouteTyping: LayerTyping {
         walk.checkRoute(layer, &draft)
     }
 
-    /// A cascade can run every branch; a match runs one.
+    /// A cascade can run every branch; a match runs one; a classifier adds its call to one.
     func worstCaseCalls(_ layer: CheckedLayer) -> Int {
         let perBranch = layer.branches.map { $0.layers.reduce(0) { $0 + LayerWalk.worstCaseCalls($1) } }
-        if case .cascade? = layer.route { return perBranch.reduce(0, +) }
-        return perBranch.max() ?? 0
+        switch layer.route {
+        case .cascade?: return perBranch.reduce(0, +)
+        case .classify?: return 1 + (perBranch.max() ?? 0)
+        default: return perBranch.max() ?? 0
+        }
     }
 }
 
@@ -97,11 +100,19 @@ extension LayerWalk {
             }
             checkBranchName(otherwise, at: rule.range, names: names, &draft)
             named.insert(otherwise)
-            for branch in branches where !named.contains(branch.name.value) {
-                report(
-                    .unreachableBranch, "no arm and not the default name branch '\(branch.name.value)': it never runs", at: branch.name.range,
-                    notes: [DiagnosticNote("add an arm that chooses it, or remove it")])
-            }
+            reportUnchosen(branches, named: named)
+        case .classify(_, let table, let otherwise):
+            for rating in table.keys.sorted() { checkBranchName(table[rating]!, at: rule.range, names: names, &draft) }
+            checkBranchName(otherwise, at: rule.range, names: names, &draft)
+            reportUnchosen(branches, named: Set(table.values).union([otherwise]))
+        }
+    }
+
+    private mutating func reportUnchosen(_ branches: [BranchSyntax], named: Set<String>) {
+        for branch in branches where !named.contains(branch.name.value) {
+            report(
+                .unreachableBranch, "nothing in the rule and not the default names branch '\(branch.name.value)': it never runs",
+                at: branch.name.range, notes: [DiagnosticNote("let the rule choose it, or remove it")])
         }
     }
 

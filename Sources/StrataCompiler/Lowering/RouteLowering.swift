@@ -17,7 +17,13 @@ struct RouteLowering: LayerLowering {
         }
         graph.routes[layer.index] = branches
         let seconds = branches.map(\.cost.total.latencySeconds)
-        let worst = if case .cascade? = layer.route { seconds.reduce(0, +) } else { seconds.max() ?? 0 }
+        var worst = if case .cascade? = layer.route { seconds.reduce(0, +) } else { seconds.max() ?? 0 }
+        if case .classify(let prompt, _, _)? = layer.route, let entry = layer.entries.first {
+            graph.classifiers[layer.index] = CallSpec(
+                model: entry.model, entry: 0, template: .generate, prompt: prompt, sample: 0, completions: 1, sampling: entry.sampling,
+                structured: false)
+            worst += graph.pipeline.models[entry.model].callSeconds(outputTokens: entry.sampling.maxTokens)
+        }
         return graph.add(layer.index, .route, dependencies: inputs, seconds: worst)
     }
 }

@@ -12,18 +12,26 @@ struct RouteExecutor: NodeExecutor {
 
     func run(_ context: NodeContext) async throws -> NodeOutput {
         guard let rule = context.layer.route, !context.branches.isEmpty else { throw QueryFailure(reason: "the route has no branches") }
+        let text = context.query.messages.last { $0.role == .user }?.content ?? ""
         switch rule {
         case .match(let arms, let otherwise):
-            let text = context.query.messages.last { $0.role == .user }?.content ?? ""
             let arm = arms.first { $0.condition.holds(for: text) }
             let name = arm?.branch ?? otherwise
             context.calls.note("route: " + (arm.map { "the query is \($0.condition)" } ?? "no arm matched") + " → branch \(name)")
-            guard let branch = context.branches.first(where: { $0.name == name }) else { throw QueryFailure(reason: "no branch '\(name)'") }
-            let result = await Self.run(branch, context)
-            guard result.failure == nil, let pool = result.layers.last?.candidates, !pool.isEmpty else {
-                throw QueryFailure(reason: "branch \(name): \(result.failure ?? "no answer")")
+            return try await Self.answer(from: name, context)
+        case .classify(let prompt, let table, let otherwise):
+            guard let classifier = context.classifier else { throw QueryFailure(reason: "the route has no classifier call") }
+            let reply = await context.calls.call(classifier, messages: [.system(prompt), .user(text)], candidate: nil)
+            let rating = (try? reply.get()).flatMap { $0.first(where: \.isNumber) }.flatMap { Int(String($0)) }
+            if Task.isCancelled { throw CancellationError() }
+            let name = rating.flatMap { table[$0] } ?? otherwise
+            switch (reply, rating) {
+            case (.failure(let error), _): context.calls.note("route: the rating call failed (\(error)) → the default, branch \(name)")
+            case (_, let rating?) where table[rating] != nil: context.calls.note("route: rated \(rating) → branch \(name)")
+            case (.success(let text), _):
+                context.calls.note("route: no rating in the table in '\(text.prefix(40))' → the default, branch \(name)")
             }
-            return .pool(Pool(candidates: pool))
+            return try await Self.answer(from: name, context)
         case .cascade(let measure, let threshold):
             var last: String?
             for (offset, branch) in context.branches.enumerated() {
@@ -50,6 +58,16 @@ struct RouteExecutor: NodeExecutor {
             }
             throw QueryFailure(reason: last ?? "every branch failed")
         }
+    }
+
+    /// The named branch's final pool, or why there is none.
+    static func answer(from name: String, _ context: NodeContext) async throws -> NodeOutput {
+        guard let branch = context.branches.first(where: { $0.name == name }) else { throw QueryFailure(reason: "no branch '\(name)'") }
+        let result = await run(branch, context)
+        guard result.failure == nil, let pool = result.layers.last?.candidates, !pool.isEmpty else {
+            throw QueryFailure(reason: "branch \(name): \(result.failure ?? "no answer")")
+        }
+        return .pool(Pool(candidates: pool))
     }
 
     /// One branch, as a query of its own under this query's id; its usage and notes join the route layer's.
