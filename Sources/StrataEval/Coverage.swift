@@ -72,8 +72,8 @@ public struct CoverageCurve: Sendable, Hashable, Codable {
     /// The k the majority vote is worth.
     public var recommendation: Recommendation?
 
-    /// Measures the curve from `results` (their first layer's candidates are
-    /// the samples), scoring each sample as the evaluation scored answers;
+    /// Measures the curve from `results` (their ensemble layer's candidates
+    /// are the samples), scoring each sample as the evaluation scored answers;
     /// nil when no item has two samples. `extractor` reads the answers votes compare.
     package static func measure(
         results: [ItemResult], items: [DatasetItem], scorer: Scorer, extractor: AnswerExtractorKind, concurrency: Int = 4
@@ -82,7 +82,7 @@ public struct CoverageCurve: Sendable, Hashable, Codable {
         let scored = Scored()
         try await forEachConcurrently(results, limit: concurrency) { result in
             guard let item = byID[result.itemID] else { return }
-            var texts = Set(result.layers.first?.candidates.map(\.text) ?? [])
+            var texts = Set(Self.samples(of: result).map(\.text))
             for (position, layer) in result.layers.enumerated() where position > 0 && Self.isVerifier(layer.kind) {
                 texts.formUnion(result.layers[position - 1].candidates.map(\.text))
             }
@@ -94,7 +94,8 @@ public struct CoverageCurve: Sendable, Hashable, Codable {
             true
         }
         let samples = results.compactMap { result -> ItemSamples? in
-            guard let candidates = result.layers.first?.candidates, candidates.count >= 2 else { return nil }
+            let candidates = Self.samples(of: result)
+            guard candidates.count >= 2 else { return nil }
             return ItemSamples(
                 id: result.itemID, right: candidates.map { scored.right(result.itemID, $0.text) },
                 answers: candidates.map { AnswerExtractor.extract(extractor, from: $0.text) ?? "\u{0}unreadable \($0.origin)" },
@@ -113,6 +114,12 @@ public struct CoverageCurve: Sendable, Hashable, Codable {
     }
 
     static func isVerifier(_ kind: String) -> Bool { kind == "verify" || kind == "unit-test" }
+
+    /// An item's samples: its ensemble layer's candidates (none for a route,
+    /// whose first layer's pool is a branch's answer, not samples).
+    static func samples(of result: ItemResult) -> [Candidate] {
+        result.layers.first { $0.kind == "ensemble" }?.candidates ?? []
+    }
 
     /// Every verify and unit-test layer's let-through and stopped candidates, summed over items.
     static func verifierHonesty(_ results: [ItemResult], right: (String, String) -> Bool) -> [VerifierHonesty] {
