@@ -155,7 +155,7 @@ public struct CoverageCurve: Sendable, Hashable, Codable {
             return (means.firstIndex { $0 >= top - 0.01 } ?? 0) + 1
         }
         let k = best(majority)
-        var generator = SubsetGenerator(seed: 0x5eed_c0de)
+        var generator = SplitMix64(seed: 0x5eed_c0de)
         var same = 0
         for _ in 0..<200 {
             let resample = (0..<majority.count).map { _ in majority[Int(generator.next() % UInt64(majority.count))] }
@@ -176,19 +176,6 @@ private final class Scored: Sendable {
     func right(_ item: String, _ text: String) -> Bool { rights.withLock { $0["\(item)\n\(text)"] } ?? false }
 }
 
-/// SplitMix64: the subsets a curve averages over, the same on every run.
-struct SubsetGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// One item's samples, in the order they were drawn.
 struct ItemSamples {
     var id: String
@@ -202,7 +189,7 @@ struct ItemSamples {
         let correct = right.filter { $0 }.count
         let pass = (1...n).map { k in 1 - Self.chooseRatio(total - correct, total, k) }
         // Votes over k of the samples: every subset when there are few, else 64 seeded draws.
-        var generator = SubsetGenerator(seed: UInt64(truncatingIfNeeded: id.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) }))
+        var generator = SplitMix64(seed: UInt64(truncatingIfNeeded: id.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) }))
         var majority: [Double] = []
         var weighted: [Double] = []
         for k in 1...n {
@@ -232,7 +219,7 @@ struct ItemSamples {
         return ratio
     }
 
-    static func subsets(_ n: Int, _ k: Int, generator: inout SubsetGenerator) -> [[Int]] {
+    static func subsets(_ n: Int, _ k: Int, generator: inout SplitMix64) -> [[Int]] {
         if k == n { return [Array(0..<n)] }
         if k == 1 { return (0..<n).map { [$0] } }
         return (0..<64).map { _ in

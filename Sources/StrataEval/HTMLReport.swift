@@ -91,13 +91,7 @@ package enum HTMLReport {
         let maxCost = max(costs.max() ?? 1, useUSD ? 1e-9 : 1) * 1.1
         func x(_ cost: Double) -> Double { left + cost / maxCost * (width - left - right) }
         func y(_ score: Double) -> Double { top + (1 - score) * (height - top - bottom) }
-        var svg =
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"plot\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">\n"
-        svg += "<rect x=\"0\" y=\"0\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"white\"/>\n"
-        for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
-            svg += "<line x1=\"\(left)\" y1=\"\(y(tick))\" x2=\"\(width - right)\" y2=\"\(y(tick))\" stroke=\"#eee\"/>"
-            svg += "<text x=\"\(left - 8)\" y=\"\(y(tick) + 4)\" font-size=\"11\" text-anchor=\"end\">\(format(tick, 2))</text>\n"
-        }
+        var svg = frame("id=\"plot\"", width: width, height: height, left: left, right: right, y: y)
         svg += "<line x1=\"\(left)\" y1=\"\(y(0))\" x2=\"\(width - right)\" y2=\"\(y(0))\" stroke=\"#888\"/>\n"
         svg +=
             "<text x=\"\((left + width - right) / 2)\" y=\"\(height - 12)\" font-size=\"12\" text-anchor=\"middle\">\(useUSD ? "USD per item" : "model calls per item")</text>\n"
@@ -121,13 +115,7 @@ package enum HTMLReport {
         let maxK = Double(max(2, curve.samples))
         func x(_ k: Int) -> Double { left + Double(k - 1) / (maxK - 1) * (width - left - right) }
         func y(_ value: Double) -> Double { top + (1 - value) * (height - top - bottom) }
-        var svg =
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"coverage\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">\n"
-        svg += "<rect x=\"0\" y=\"0\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"white\"/>\n"
-        for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
-            svg += "<line x1=\"\(left)\" y1=\"\(y(tick))\" x2=\"\(width - right)\" y2=\"\(y(tick))\" stroke=\"#eee\"/>"
-            svg += "<text x=\"\(left - 8)\" y=\"\(y(tick) + 4)\" font-size=\"11\" text-anchor=\"end\">\(format(tick, 2))</text>\n"
-        }
+        var svg = frame("class=\"coverage\"", width: width, height: height, left: left, right: right, y: y)
         for point in curve.points {
             svg += "<text x=\"\(x(point.k))\" y=\"\(height - bottom + 16)\" font-size=\"11\" text-anchor=\"middle\">\(point.k)</text>"
         }
@@ -142,6 +130,20 @@ package enum HTMLReport {
             svg += "<text x=\"\(width - right + 10)\" y=\"\(top + 16 + Double(index) * 18)\" font-size=\"12\" fill=\"\(color)\">\(name)</text>\n"
         }
         return svg + "</svg>"
+    }
+
+    /// An SVG's opening, its white ground, and the score axis from 0 to 1 with its grid lines.
+    static func frame(
+        _ attribute: String, width: Double, height: Double, left: Double, right: Double, y: (Double) -> Double
+    ) -> String {
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" \(attribute) width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">\n"
+        svg += "<rect x=\"0\" y=\"0\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"white\"/>\n"
+        for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
+            svg += "<line x1=\"\(left)\" y1=\"\(y(tick))\" x2=\"\(width - right)\" y2=\"\(y(tick))\" stroke=\"#eee\"/>"
+            svg += "<text x=\"\(left - 8)\" y=\"\(y(tick) + 4)\" font-size=\"11\" text-anchor=\"end\">\(format(tick, 2))</text>\n"
+        }
+        return svg
     }
 
     static func escape(_ text: String) -> String { HTMLPage.escape(text) }
