@@ -103,7 +103,8 @@ extension QueryRun {
             node: node, layer: runtime.graph.layers[position], inputs: inputs, query: query, messages: queryMessages, calls: contexts[position],
             streamed: plan.streamed[position], layerCalls: plan.callCounts[position], onDelta: isLast ? onDelta : nil,
             malformedRetries: runtime.options.malformedRetries, modelNames: runtime.graph.models.map(\.name), show: { [self] in show($0) },
-            branches: runtime.branches[position] ?? [], classifier: runtime.graph.classifiers[runtime.graph.layers[position].index])
+            branches: node.operation == .route ? runtime.branches[position] ?? [] : [],
+            classifier: node.operation == .route ? runtime.graph.classifiers[node.layer] : nil)
         return try await NodeExecutors.executor(for: node.operation).run(context)
     }
 }
