@@ -140,7 +140,7 @@ let package = Package(
         ),
         // What the test targets share: the package root, temporary directories removed
         // at exit, the real binary's runner, compiling pipelines for tests.
-        .target(name: "StrataTestSupport", dependencies: ["Strata", "StrataTestServer"]),
+        .target(name: "StrataTestSupport", dependencies: ["Strata", "StrataSandbox", "StrataTestServer"]),
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
@@ -174,7 +174,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "SearchBenchmark",
-            dependencies: ["Strata", "StrataPostgres"],
+            dependencies: ["Strata", "StrataPostgres", "StrataSandbox"],
             path: "Benchmarks/SearchBenchmark"
         ),
         // Fuzz targets under libFuzzer (scripts/fuzz), or replaying saved inputs: the front end,
@@ -215,7 +215,9 @@ let package = Package(
         // Against a real PostgreSQL (`scripts/test-postgres start`); skipped, visibly, without STRATA_TEST_POSTGRES_URL.
         .testTarget(
             name: "StrataPostgresTests",
-            dependencies: ["Strata", "StrataPostgres", "StrataTestServer", "StrataTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+            dependencies: [
+                "Strata", "StrataPostgres", "StrataSandbox", "StrataTestServer", "StrataTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         // Against the real local model server (`scripts/local-llm start`); skipped, visibly, when it is down.
         .testTarget(
@@ -230,7 +232,7 @@ let package = Package(
         .testTarget(
             name: "StrataCLITests",
             dependencies: [
-                "StrataCLI", "StrataTestServer", "StrataTestSupport",
+                "StrataCLI", "StrataSandbox", "StrataTestServer", "StrataTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -38,6 +38,7 @@
 import Foundation
 import Strata
 import StrataPostgres
+import StrataSandbox
 import Synchronization
 
 struct Options {
@@ -214,16 +215,15 @@ func processRun(optimum: Int, workers: Int, seed: Int, options: Options) async t
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("search-benchmark-\(run)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    var processes: [(process: Process, go: Pipe, output: URL)] = []
+    var processes: [(process: ChildProcess, go: Pipe, output: URL)] = []
     for index in 0..<workers {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        process.arguments = ["--worker-process", "\(run),\(seed),\(index),\(optimum)", "--store", options.store, "--delay", String(options.delay)]
         let output = directory.appendingPathComponent("\(index).out")
         FileManager.default.createFile(atPath: output.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: output)
         let go = Pipe()
-        process.standardInput = go
+        let process = ChildProcess(
+            URL(fileURLWithPath: CommandLine.arguments[0]),
+            arguments: ["--worker-process", "\(run),\(seed),\(index),\(optimum)", "--store", options.store, "--delay", String(options.delay)],
+            input: .pipe(go), output: .handle(try FileHandle(forWritingTo: output)))
         try process.run()
         processes.append((process, go, output))
     }

@@ -4,6 +4,7 @@ import StrataCache
 import StrataDiagnostics
 import StrataProviders
 import StrataRuntime
+import StrataSandbox
 
 /// One item of an evaluation set.
 public struct DatasetItem: Sendable, Hashable, Codable {
@@ -185,20 +186,17 @@ public enum DatasetLoader {
 
     /// Decompresses gzip with the system's `gzip` (no zlib binding needed).
     static func gunzip(_ data: Data, path: String) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: "/usr/bin/gzip") ? "/usr/bin/gzip" : "/bin/gzip")
-        process.arguments = ["-dc"]
         let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        let waitForExit = try process.runWithExitWait()
+        let process = ChildProcess(
+            URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: "/usr/bin/gzip") ? "/usr/bin/gzip" : "/bin/gzip"),
+            arguments: ["-dc"], input: .pipe(input), output: .pipe(output), error: .null)
+        try process.run()
         let writer = Thread {
             input.fileHandleForWriting.write(data); try? input.fileHandleForWriting.close()
         }
         writer.start()
         let result = output.fileHandleForReading.readDataToEndOfFile()
-        waitForExit()
+        process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw DatasetError("\(path): not valid gzip") }
         return result
     }

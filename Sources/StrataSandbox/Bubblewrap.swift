@@ -35,18 +35,14 @@ enum Bubblewrap {
         }
         guard let python else { return "the sandbox needs python3, which is not installed" }
         guard FileManager.default.isExecutableFile(atPath: prlimit) else { return "the sandbox needs prlimit (util-linux)" }
-        let probe = Process()
         let command = prefix(uid: runUID()) + [bwrap] + arguments(directory: nil, tmpBytes: 1 << 20) + [python, "-c", "pass"]
-        probe.executableURL = URL(fileURLWithPath: command[0])
-        probe.arguments = Array(command.dropFirst())
-        probe.environment = environment
         let errors = Pipe()
-        probe.standardOutput = FileHandle.nullDevice
-        probe.standardError = errors
-        let waitForExit: @Sendable () -> Void
-        do { waitForExit = try probe.runWithExitWait() } catch { return "bubblewrap could not be started: \(error)" }
+        let probe = ChildProcess(
+            URL(fileURLWithPath: command[0]), arguments: Array(command.dropFirst()), environment: environment, output: .null,
+            error: .pipe(errors))
+        do { try probe.run() } catch { return "bubblewrap could not be started: \(error)" }
         let said = errors.fileHandleForReading.readDataToEndOfFile()
-        waitForExit()
+        probe.waitUntilExit()
         guard probe.terminationStatus == 0 else {
             let reason = String(decoding: said.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             return "bubblewrap cannot make a sandbox on this machine (user namespaces disabled?): \(reason)"

@@ -13,19 +13,6 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
     }
 }
 
-extension Process {
-    /// Starts the process and returns a wait that blocks without spinning:
-    /// Foundation's `waitUntilExit` on Linux polls its run loop, keeping a
-    /// core busy for as long as the child runs (three such waits at once
-    /// stalled a two-core machine for a minute).
-    package func runWithExitWait() throws -> @Sendable () -> Void {
-        let exited = DispatchSemaphore(value: 0)
-        terminationHandler = { _ in exited.signal() }
-        try run()
-        return { exited.wait() }
-    }
-}
-
 /// Signals the end of a process to async waiters, with a timeout.
 final class ExitSignal: Sendable {
     private struct State {
@@ -117,42 +104,39 @@ final class CappedReader: @unchecked Sendable {
 /// One sandboxed process: its stderr (and its stdout, unless it writes into a
 /// pipe of the caller's) read on threads of their own and capped, its end
 /// signalled, killed as a whole (bwrap's namespace dies with it).
-final class SandboxedProcess: @unchecked Sendable {
-    // Sendable by hand: `process` is configured in init and `start`, before any other thread sees it.
-    let process: Process
+final class SandboxedProcess: Sendable {
+    private let command: [String]
     /// The captured stdout, unless the process writes into the caller's pipe.
     let stdout: CappedReader?
     let stderr: CappedReader
     let exit = ExitSignal()
-    private let capturedOut: Pipe?
+    private let output: Pipe
+    private let capturedOut: Bool
     private let errorPipe = Pipe()
+    private let started = Mutex<ChildProcess?>(nil)
 
     init(command: [String], outputBytes: Int, output: Pipe? = nil) {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.environment = Bubblewrap.environment
-        capturedOut = output == nil ? Pipe() : nil
-        let outPipe = output ?? capturedOut!
-        process.standardOutput = outPipe.fileHandleForWriting
-        process.standardError = errorPipe.fileHandleForWriting
-        stdout = capturedOut.map { CappedReader(handle: $0.fileHandleForReading, cap: outputBytes) }
+        self.command = command
+        capturedOut = output == nil
+        self.output = output ?? Pipe()
+        stdout = capturedOut ? CappedReader(handle: self.output.fileHandleForReading, cap: outputBytes) : nil
         stderr = CappedReader(handle: errorPipe.fileHandleForReading, cap: outputBytes)
     }
 
     func start(input: FileHandle) throws {
-        process.standardInput = input
-        process.terminationHandler = { [exit] _ in exit.fire() }
-        try process.run()
-        // The parent's copies of the write ends close at once: the readers then see EOF when the process ends,
-        // and no process started after this one can inherit them.
-        try? errorPipe.fileHandleForWriting.close()
-        if let capturedOut {
-            try? capturedOut.fileHandleForWriting.close()
-            stdout?.start()
-        }
+        let process = ChildProcess(
+            URL(fileURLWithPath: command[0]), arguments: Array(command.dropFirst()), environment: Bubblewrap.environment,
+            input: .handle(input), output: capturedOut ? .pipe(output) : .handle(output.fileHandleForWriting),
+            error: .pipe(errorPipe))
+        // The parent's copies of the write ends close as it starts: the readers then see EOF when the process ends.
+        try process.run { [exit] _ in exit.fire() }
+        started.withLock { $0 = process }
+        stdout?.start()
         stderr.start()
     }
+
+    /// The exit code, or the signal that ended it; -1 before its end.
+    var terminationStatus: Int32 { started.withLock { $0?.terminationStatus ?? -1 } }
 
     /// Whether the process's output pipes have closed: the sandbox has ended, even when the news of its exit is late.
     var outputClosed: Bool { stderr.isClosed && (stdout?.isClosed ?? true) }
@@ -165,7 +149,6 @@ final class SandboxedProcess: @unchecked Sendable {
     }
 
     func kill() {
-        let pid = process.processIdentifier
-        if pid > 0, process.isRunning { Glibc.kill(pid, SIGKILL) }
+        started.withLock { $0 }?.send(SIGKILL)
     }
 }

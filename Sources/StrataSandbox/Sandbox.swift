@@ -82,7 +82,7 @@ public enum Sandbox {
         let out = await offPool { run.stdout?.finish(within: 1) ?? (data: Data(), truncated: false) }
         let err = await offPool { run.stderr.finish(within: 1) }
         return SandboxResult(
-            exitStatus: finished ? run.process.terminationStatus : -9, stdout: String(decoding: out.data, as: UTF8.self),
+            exitStatus: finished ? run.terminationStatus : -9, stdout: String(decoding: out.data, as: UTF8.self),
             stderr: String(decoding: err.data, as: UTF8.self), timedOut: !finished, outputTruncated: out.truncated || err.truncated,
             seconds: (ContinuousClock.now - started).seconds, isolation: Bubblewrap.description)
     }
@@ -155,7 +155,7 @@ public enum Sandbox {
         // A test whose candidate outran its time counts as timed out, as the whole run would.
         let outran = !finished || details.contains { $0.contains("timed out after") }
         let result = SandboxResult(
-            exitStatus: finished ? tester.process.terminationStatus : -9, stdout: String(decoding: candidateOut.data, as: UTF8.self),
+            exitStatus: finished ? tester.terminationStatus : -9, stdout: String(decoding: candidateOut.data, as: UTF8.self),
             stderr: details.joined(separator: "\n"), timedOut: outran, outputTruncated: candidateOut.truncated || verdictText.truncated,
             seconds: (ContinuousClock.now - started).seconds, isolation: Bubblewrap.description)
         return (passed, result)

@@ -1,4 +1,5 @@
 import Foundation
+import StrataSandbox
 
 /// The real built `strata` binary, run as swift-argument-parser's tests run
 /// their tools: arguments in, status and both output streams out.
@@ -32,22 +33,18 @@ package enum StrataBinary {
         _ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
         executable: URL = url
     ) throws -> Outcome {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory ?? packageRoot
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "NO_COLOR")
         for (key, value) in environment { env[key] = value }
-        process.environment = env
         let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let waitForExit = try process.runWithExitWait()
+        let process = ChildProcess(
+            executable, arguments: arguments, environment: env, directory: directory ?? packageRoot, output: .pipe(out),
+            error: .pipe(err))
+        try process.run()
         // Read both pipes before waiting, so a large output cannot block the child.
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
-        waitForExit()
+        process.waitUntilExit()
         return Outcome(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData, as: UTF8.self))
@@ -55,18 +52,13 @@ package enum StrataBinary {
 
     /// Starts the binary in the background, for tests that signal or race it;
     /// standard error goes to `log` when given, else nowhere.
-    package static func start(_ arguments: [String], in directory: URL, log: URL? = nil) throws -> Process {
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = FileHandle.nullDevice
+    package static func start(_ arguments: [String], in directory: URL, log: URL? = nil) throws -> ChildProcess {
+        var error = ChildProcess.Stream.null
         if let log {
-            FileManager.default.createFile(atPath: log.path, contents: nil)
-            process.standardError = try FileHandle(forWritingTo: log)
-        } else {
-            process.standardError = FileHandle.nullDevice
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            error = try .handle(FileHandle(forWritingTo: log))
         }
+        let process = ChildProcess(url, arguments: arguments, directory: directory, output: .null, error: error)
         try process.run()
         return process
     }

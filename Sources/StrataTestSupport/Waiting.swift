@@ -1,4 +1,5 @@
 import Foundation
+import StrataSandbox
 import Synchronization
 
 /// Waits until `condition` holds, checking every 10 ms, for at most `seconds`;
@@ -13,11 +14,9 @@ package func eventually(within seconds: Double, _ condition: () async -> Bool) a
     return await condition()
 }
 
-/// Waits for a started process to end, looking every 10 ms. (Foundation's
-/// `waitUntilExit` polls its run loop on Linux, keeping a core busy for as
-/// long as the child runs: a few at once stalled the whole suite.)
-package func waitForExit(_ process: Process) async {
-    while process.isRunning { try? await Task.sleep(nanoseconds: 10_000_000) }
+/// Waits for a started process to end, off Swift's cooperative pool.
+package func waitForExit(_ process: ChildProcess) async {
+    await offPool { process.waitUntilExit() }
 }
 
 /// A flag a test server's responder reads while the test flips it.

@@ -1,4 +1,5 @@
 import Foundation
+import StrataSandbox
 import StrataTestServer
 import StrataTestSupport
 import Testing
@@ -148,21 +149,17 @@ import Testing
         let directory = try temporaryDirectory()
         try "strata: 1\nlayers: []\n".write(to: directory.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
         @Sendable func viaTerminal(_ environment: [String: String]) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-            process.arguments = ["-qec", "\(StrataBinary.url.path) check e.yaml", "/dev/null"]
-            process.currentDirectoryURL = directory
             var env = ProcessInfo.processInfo.environment
             env.removeValue(forKey: "NO_COLOR")
             env["TERM"] = "xterm"
             for (key, value) in environment { env[key] = value }
-            process.environment = env
             let out = Pipe()
-            process.standardOutput = out
-            process.standardInput = FileHandle.nullDevice
-            let waitForExit = try process.runWithExitWait()
+            let process = ChildProcess(
+                URL(fileURLWithPath: "/usr/bin/script"), arguments: ["-qec", "\(StrataBinary.url.path) check e.yaml", "/dev/null"],
+                environment: env, directory: directory, input: .null, output: .pipe(out))
+            try process.run()
             let data = out.fileHandleForReading.readDataToEndOfFile()
-            waitForExit()
+            process.waitUntilExit()
             return String(decoding: data, as: UTF8.self)
         }
         let coloured = try await offPool { try viaTerminal([:]) }
@@ -375,18 +372,16 @@ import Testing
     /// The page's DOM after headless Chromium has loaded and laid it out.
     static func renderedDOM(of page: String, profile directory: URL, chromium: String) async throws -> String {
         try await offPool {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: chromium)
-            process.arguments = [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--user-data-dir=\(directory.appendingPathComponent("chromium").path)", "--dump-dom", "file://\(page)",
-            ]
             let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            let waitForExit = try process.runWithExitWait()
+            let process = ChildProcess(
+                URL(fileURLWithPath: chromium),
+                arguments: [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                    "--user-data-dir=\(directory.appendingPathComponent("chromium").path)", "--dump-dom", "file://\(page)",
+                ], output: .pipe(out), error: .null)
+            try process.run()
             let data = out.fileHandleForReading.readDataToEndOfFile()
-            waitForExit()
+            process.waitUntilExit()
             return String(decoding: data, as: UTF8.self)
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataPostgres
+import StrataSandbox
 import StrataTestServer
 import StrataTestSupport
 import Testing
@@ -228,19 +229,17 @@ struct DatabaseOutageTests {
     static let control = packageRoot.appendingPathComponent("scripts/test-postgres").path
 
     static func cluster(_ command: String, port: Int) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: control)
-        process.arguments = [command]
         var environment = ProcessInfo.processInfo.environment
         environment["STRATA_TEST_POSTGRES_PORT"] = String(port)
         environment["STRATA_TEST_POSTGRES_DIR"] = NSTemporaryDirectory() + "strata-postgres-outage-\(port)"
-        process.environment = environment
         // A file, not a pipe: the server it starts inherits the descriptor and would hold a pipe open.
         let output = try temporaryDirectory().appendingPathComponent("out")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        let waitForExit = try process.runWithExitWait()
-        waitForExit()
+        let process = ChildProcess(
+            URL(fileURLWithPath: control), arguments: [command], environment: environment,
+            output: .handle(try FileHandle(forWritingTo: output)))
+        try process.run()
+        process.waitUntilExit()
         return try String(contentsOf: output, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

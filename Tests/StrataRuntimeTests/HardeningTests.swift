@@ -254,16 +254,13 @@ import Testing
         let original = await first.run(Query(prompt: "q"))
         try await first.shutdown()
         // Change bytes inside the stored reply, keeping it valid JSON.
-        let sqlite = Process()
-        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        sqlite.arguments = [
-            "python3", "-c",
-            "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute(\"UPDATE responses SET response = CAST(replace(CAST(response AS TEXT), 'answer', 'ANSWER') AS BLOB)\"); d.commit()",
-            path,
-        ]
-        let waitForExit = try sqlite.runWithExitWait()
-        waitForExit()
-        #expect(sqlite.terminationStatus == 0)
+        let sqlite = try StrataBinary.runBlocking(
+            [
+                "python3", "-c",
+                "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute(\"UPDATE responses SET response = CAST(replace(CAST(response AS TEXT), 'answer', 'ANSWER') AS BLOB)\"); d.commit()",
+                path,
+            ], executable: URL(fileURLWithPath: "/usr/bin/env"))
+        #expect(sqlite.status == 0)
         let warnings = Warnings()
         let second = try runtime(try pipeline(layers, server: server), cache: try ResponseCache(path: path, report: { warnings.add("\($0)") }))
         let again = await second.run(Query(prompt: "q"))

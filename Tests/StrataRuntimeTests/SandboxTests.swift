@@ -262,15 +262,9 @@ import Testing
 }
 
 func processCount(matching token: String) -> String {
-    let ps = Process()
-    ps.executableURL = URL(fileURLWithPath: "/bin/sh")
-    ps.arguments = ["-c", "ps -eo args | grep -v grep | grep -c '\(token)' || true"]
-    let pipe = Pipe()
-    ps.standardOutput = pipe
-    guard let waitForExit = try? ps.runWithExitWait() else { return "" }
-    let count = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    waitForExit()
-    return count
+    let shell = URL(fileURLWithPath: "/bin/sh")
+    let ps = try? StrataBinary.runBlocking(["-c", "ps -eo args | grep -v grep | grep -c '\(token)' || true"], executable: shell)
+    return ps?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
 }
 
 /// A Python string literal (JSON string syntax is valid Python).

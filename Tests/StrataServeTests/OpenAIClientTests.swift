@@ -9,13 +9,8 @@ import Testing
 let officialClientPython: String? = {
     let path = packageRoot.appendingPathComponent(".local-llm/venv/bin/python").path
     guard FileManager.default.isExecutableFile(atPath: path) else { return nil }
-    let probe = Process()
-    probe.executableURL = URL(fileURLWithPath: path)
-    probe.arguments = ["-c", "import openai"]
-    probe.standardError = FileHandle.nullDevice
-    guard let waitForExit = try? probe.runWithExitWait() else { return nil }
-    waitForExit()
-    return probe.terminationStatus == 0 ? path : nil
+    let probe = try? StrataBinary.runBlocking(["-c", "import openai"], executable: URL(fileURLWithPath: path))
+    return probe?.status == 0 ? path : nil
 }()
 
 /// The official `openai` Python package (installed by `scripts/test` into the
@@ -102,19 +97,19 @@ struct OpenAIClientTests {
         let limited = try await client("retried", harness)
         #expect(limited["class"] as? String == "RateLimitError")
         #expect(limited["code"] as? String == "upstream_rate_limited")
-        #expect(harness.logLines.compactMap { $0["client_retry"] as? Int } == [0, 1, 2])
+        #expect(await eventually(within: 5) { harness.logLines.compactMap { $0["client_retry"] as? Int } == [0, 1, 2] })
 
         upstream.setResponder { _, _ in .status(500, message: "boom") }
         let broken = try await client("retried", harness)
         #expect(broken["class"] as? String == "InternalServerError")
         #expect(broken["status"] as? Int == 502)
-        #expect(harness.logLines.count == 6, "the client tried the 502 three times")
+        #expect(await eventually(within: 5) { harness.logLines.count == 6 }, "the client tried the 502 three times")
 
         upstream.setResponder(rejectingVerifier)
         let rejected = try await client("retried", harness, model: "checked")
         #expect(rejected["class"] as? String == "InternalServerError")
         #expect(rejected["code"] as? String == "pipeline_failed")
-        #expect(harness.logLines.count == 7, "x-should-retry: false stops the client's retries")
+        #expect(await eventually(within: 5) { harness.logLines.count == 7 }, "x-should-retry: false stops the client's retries")
     }
 
     @Test func aFailureMidStreamRaisesInTheClient() async throws {
