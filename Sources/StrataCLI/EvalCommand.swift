@@ -62,6 +62,9 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Also write one self-contained HTML page: summary, score-vs-cost plot, per-item drill-down.")
     var report: String?
 
+    @Flag(help: "End with the number of samples the vote is worth, judged from this run's samples (a pilot: use --limit).")
+    var recommendK = false
+
     func validate() throws {
         if data.dataset == nil { throw ValidationError("Missing expected argument '--dataset <dataset>'") }
         // Said before any store is opened or call made.
@@ -90,7 +93,7 @@ struct EvalCommand: AsyncParsableCommand {
             try OutputFile.write(outcome.html, to: report)
             writeError("report written to \(report)")
         }
-        print(format == .json ? try outcome.json() : outcome.text)
+        print(format == .json ? try outcome.json() : outcome.text + (recommendK ? outcome.recommendations : ""))
     }
 
     func selection() throws -> ItemSelection {

@@ -24,6 +24,14 @@ public struct CoverageCurve: Sendable, Hashable, Codable {
         public var majorityAtK: Double
         /// The same vote with each sample weighed by its confidence, when the samples carried one.
         public var weightedAtK: Double?
+        /// With a verify or unit-test layer right after the samples: the accuracy of voting among the k samples
+        /// it let through (among all k when it let none through, as `on_empty: keep-all` does).
+        public var verifiedAtK: Double?
+        /// The same verifier: the chance that a wrong sample of the k gets through it. This is what caps
+        /// resampling against an imperfect verifier ("Inference Scaling fLaws"); it grows with k.
+        public var wrongLetThroughAtK: Double?
+        /// The same verifier: P(the answer voted among the let-through samples is right | it let one through).
+        public var verifiedPrecisionAtK: Double?
     }
 
     /// A verify or unit-test layer's verdicts against the reference scorer.
@@ -99,14 +107,21 @@ public struct CoverageCurve: Sendable, Hashable, Codable {
             return ItemSamples(
                 id: result.itemID, right: candidates.map { scored.right(result.itemID, $0.text) },
                 answers: candidates.map { AnswerExtractor.extract(extractor, from: $0.text) ?? "\u{0}unreadable \($0.origin)" },
-                weights: candidates.allSatisfy { $0.confidence != nil } ? candidates.map { $0.confidence!.pathProbability } : nil)
+                weights: candidates.allSatisfy { $0.confidence != nil } ? candidates.map { $0.confidence!.pathProbability } : nil,
+                verdicts: Self.verdicts(of: result))
         }
         guard let n = samples.map(\.right.count).min() else { return nil }
         let perItem = samples.map { $0.curve(upTo: n) }
+        let verified = perItem.allSatisfy { $0.verified != nil }
         let points = (1...n).map { k in
             let weighted = perItem.allSatisfy { $0.weighted != nil } ? mean(perItem.map { $0.weighted![k - 1] }) : nil
+            // Precision is over the items where the verifier let something through at this k.
+            let precisions = verified ? perItem.compactMap { $0.verified![k - 1].precision } : []
             return Point(
-                k: k, passAtK: mean(perItem.map { $0.pass[k - 1] }), majorityAtK: mean(perItem.map { $0.majority[k - 1] }), weightedAtK: weighted)
+                k: k, passAtK: mean(perItem.map { $0.pass[k - 1] }), majorityAtK: mean(perItem.map { $0.majority[k - 1] }), weightedAtK: weighted,
+                verifiedAtK: verified ? mean(perItem.map { $0.verified![k - 1].accuracy }) : nil,
+                wrongLetThroughAtK: verified ? mean(perItem.map { $0.verified![k - 1].wrongThrough }) : nil,
+                verifiedPrecisionAtK: precisions.isEmpty ? nil : mean(precisions))
         }
         return CoverageCurve(
             items: samples.count, samples: n, points: points,
@@ -114,6 +129,25 @@ public struct CoverageCurve: Sendable, Hashable, Codable {
     }
 
     static func isVerifier(_ kind: String) -> Bool { kind == "verify" || kind == "unit-test" }
+
+    /// Which of the samples the layer right after them let through, when that layer is a verifier.
+    static func verdicts(of result: ItemResult) -> [Bool]? {
+        guard let position = result.layers.firstIndex(where: { $0.kind == "ensemble" }), position + 1 < result.layers.count,
+            isVerifier(result.layers[position + 1].kind)
+        else { return nil }
+        return letThrough(result.layers[position + 1], pool: result.layers[position].candidates)
+    }
+
+    /// Which candidates of `pool` the verifier `layer` judged good: passed on, and neither noted as judged
+    /// incorrect or unverified nor passed on only because none passed (`on_empty: keep-all`).
+    static func letThrough(_ layer: LayerReport, pool: [Candidate]) -> [Bool] {
+        if layer.notes.contains(where: { $0.contains("keeping all") }) { return pool.map { _ in false } }
+        let through = Set(layer.candidates.map { "\($0.origin)\n\($0.text)" })
+        let refused = Set(layer.notes.filter { $0.contains("judged incorrect") || $0.contains("unverified") }.map { $0.prefix { $0 != " " } })
+        return pool.enumerated().map { index, candidate in
+            through.contains("\(candidate.origin)\n\(candidate.text)") && !refused.contains("[\(index + 1)]")
+        }
+    }
 
     /// An item's samples: its ensemble layer's candidates (none for a route,
     /// whose first layer's pool is a branch's answer, not samples).
@@ -126,12 +160,13 @@ public struct CoverageCurve: Sendable, Hashable, Codable {
         var byLayer: [Int: VerifierHonesty] = [:]
         for result in results {
             for (position, layer) in result.layers.enumerated() where position > 0 && isVerifier(layer.kind) {
-                let through = Set(layer.candidates.map { "\($0.origin)\n\($0.text)" })
+                let pool = result.layers[position - 1].candidates
+                let through = letThrough(layer, pool: pool)
                 var honesty =
                     byLayer[layer.index] ?? VerifierHonesty(layer: layer.index + 1, kind: layer.kind, passed: 0, passedRight: 0, stopped: 0, stoppedRight: 0)
-                for candidate in result.layers[position - 1].candidates {
+                for (candidate, passed) in zip(pool, through) {
                     let isRight = right(result.itemID, candidate.text)
-                    if through.contains("\(candidate.origin)\n\(candidate.text)") {
+                    if passed {
                         honesty.passed += 1
                         if isRight { honesty.passedRight += 1 }
                     } else {
@@ -182,9 +217,19 @@ struct ItemSamples {
     var right: [Bool]
     var answers: [String]
     var weights: [Double]?
+    /// Which samples the verifier after them let through, if one did.
+    var verdicts: [Bool]?
 
-    /// pass@k, majority@k and weighted@k for k = 1 … n.
-    func curve(upTo n: Int) -> (pass: [Double], majority: [Double], weighted: [Double]?) {
+    /// At one k, averaged over subsets: voting among the let-through samples, whether a wrong one got through,
+    /// and whether the vote was right when any got through (nil when none ever did).
+    struct Verified {
+        var accuracy: Double
+        var wrongThrough: Double
+        var precision: Double?
+    }
+
+    /// pass@k, majority@k, weighted@k and the verifier's figures for k = 1 … n.
+    func curve(upTo n: Int) -> (pass: [Double], majority: [Double], weighted: [Double]?, verified: [Verified]?) {
         let total = right.count
         let correct = right.filter { $0 }.count
         let pass = (1...n).map { k in 1 - Self.chooseRatio(total - correct, total, k) }
@@ -192,12 +237,24 @@ struct ItemSamples {
         var generator = SplitMix64(seed: UInt64(truncatingIfNeeded: id.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) }))
         var majority: [Double] = []
         var weighted: [Double] = []
+        var verified: [Verified] = []
         for k in 1...n {
             let subsets = Self.subsets(total, k, generator: &generator)
-            majority.append(subsets.map { vote($0, weighted: false) ? 1.0 : 0 }.reduce(0, +) / Double(subsets.count))
-            if weights != nil { weighted.append(subsets.map { vote($0, weighted: true) ? 1.0 : 0 }.reduce(0, +) / Double(subsets.count)) }
+            let share = { (hits: Int) in Double(hits) / Double(subsets.count) }
+            majority.append(share(subsets.filter { vote($0, weighted: false) }.count))
+            if weights != nil { weighted.append(share(subsets.filter { vote($0, weighted: true) }.count)) }
+            if let verdicts {
+                let through = subsets.map { $0.filter { verdicts[$0] } }
+                let rightWhenThrough = through.filter { !$0.isEmpty }.map { vote($0, weighted: false) }
+                verified.append(
+                    Verified(
+                        accuracy: share(zip(subsets, through).filter { vote($1.isEmpty ? $0 : $1, weighted: false) }.count),
+                        wrongThrough: share(through.filter { $0.contains { !right[$0] } }.count),
+                        precision: rightWhenThrough.isEmpty
+                            ? nil : Double(rightWhenThrough.filter { $0 }.count) / Double(rightWhenThrough.count)))
+            }
         }
-        return (pass, majority, weights == nil ? nil : weighted)
+        return (pass, majority, weights == nil ? nil : weighted, verdicts == nil ? nil : verified)
     }
 
     /// Whether the vote over the samples at `indices` picks a right answer (ties go to the earliest sample).
@@ -211,6 +268,20 @@ struct ItemSamples {
         return right[winner.value.first]
     }
 
+    /// The k-subsets of 0..<n in lexicographic order.
+    static func combinations(_ n: Int, _ k: Int) -> [[Int]] {
+        guard k > 0 else { return [[]] }
+        guard k <= n else { return [] }
+        var all: [[Int]] = []
+        var current = Array(0..<k)
+        while true {
+            all.append(current)
+            guard let i = (0..<k).last(where: { current[$0] < n - k + $0 }) else { return all }
+            current[i] += 1
+            for j in (i + 1)..<k { current[j] = current[j - 1] + 1 }
+        }
+    }
+
     /// C(a, k) / C(b, k), the chance that k samples drawn from b all come from a given a.
     static func chooseRatio(_ a: Int, _ b: Int, _ k: Int) -> Double {
         guard a >= k else { return 0 }
@@ -219,9 +290,10 @@ struct ItemSamples {
         return ratio
     }
 
+    /// Every k-subset of n samples when there are at most 64, else 64 seeded draws.
     static func subsets(_ n: Int, _ k: Int, generator: inout SplitMix64) -> [[Int]] {
-        if k == n { return [Array(0..<n)] }
-        if k == 1 { return (0..<n).map { [$0] } }
+        let count = (0..<k).reduce(1.0) { $0 * Double(n - $1) / Double($1 + 1) }
+        if count < 64.5 { return combinations(n, k) }
         return (0..<64).map { _ in
             var pool = Array(0..<n)
             for i in 0..<k { pool.swapAt(i, i + Int(generator.next() % UInt64(n - i))) }

@@ -220,6 +220,26 @@ public struct EvalOutcome: Sendable {
             + runs.compactMap { run in run.coverage.map { EvalReport.coverage($0, pipeline: run.summary.pipeline) } }.joined()
     }
 
+    /// For each run, how many samples its vote is worth, judged from the samples
+    /// it drew (Chen et al., "Are More LLM Calls All You Need?": a vote's accuracy
+    /// need not grow with k), and how sure that is; or why there is nothing to judge.
+    public var recommendations: String {
+        runs.map { run in
+            let name = run.summary.pipeline
+            guard let curve = run.coverage, let recommendation = curve.recommendation else {
+                return "\nno recommended k for \(name): no layer drew two or more samples an item\n"
+            }
+            let drawn = curve.points.last.map(\.majorityAtK) ?? recommendation.accuracy
+            return String(
+                format:
+                    "\nrecommended k for %@: %d samples (drawn: %d). Majority@%d is %.3f against %.3f at %d, for %.0f%% of the calls.\n"
+                    + "  It is the smallest k within 0.01 of the best vote; %.0f%% of 200 bootstrap resamples of the %d items pick it.\n"
+                    + "  To apply it, set the samples of %@'s ensemble layer to %d.\n",
+                name, recommendation.k, curve.samples, recommendation.k, recommendation.accuracy, drawn, curve.samples,
+                100 * Double(recommendation.k) / Double(curve.samples), 100 * recommendation.agreement, curve.items, name, recommendation.k)
+        }.joined()
+    }
+
     /// One self-contained HTML page: summary, score-vs-cost plot, per-item drill-down.
     public var html: String {
         HTMLReport.render(

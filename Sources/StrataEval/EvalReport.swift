@@ -40,10 +40,15 @@ package enum EvalReport {
     package static func coverage(_ curve: CoverageCurve, pipeline: String) -> String {
         var out = "\ncoverage of \(pipeline)'s samples (\(curve.items) items, no extra calls):\n"
         let weighted = curve.points.contains { $0.weightedAtK != nil }
-        out += "  k   pass@k  majority@k" + (weighted ? "  weighted@k" : "") + "\n"
+        let verified = curve.points.contains { $0.verifiedAtK != nil }
+        out += "  k   pass@k  majority@k" + (weighted ? "  weighted@k" : "")
+        out += (verified ? "  verified@k  wrong-through@k  verified-precision@k" : "") + "\n"
         for point in curve.points {
             out += String(format: "  %-3d %.3f   %.3f", point.k, point.passAtK, point.majorityAtK)
             if let value = point.weightedAtK { out += String(format: "       %.3f", value) }
+            if let value = point.verifiedAtK { out += String(format: "       %.3f", value) }
+            if let value = point.wrongLetThroughAtK { out += String(format: "       %.3f", value) }
+            if verified { out += point.verifiedPrecisionAtK.map { String(format: "            %.3f", $0) } ?? "            -" }
             out += "\n"
         }
         for verifier in curve.verifiers {

@@ -108,7 +108,7 @@ package enum HTMLReport {
         return svg + "</svg>"
     }
 
-    /// pass@k, majority@k and weighted@k against k (calls): the gap between
+    /// pass@k, majority@k, weighted@k and a verifier's figures against k (calls): the gap between
     /// coverage and the votes is what a better selector could still win.
     static func coveragePlot(_ curve: CoverageCurve) -> String {
         let width = 640.0, height = 320.0, left = 50.0, right = 130.0, top = 20.0, bottom = 40.0
@@ -124,6 +124,10 @@ package enum HTMLReport {
             ("pass@k", "#1f77b4", curve.points.map(\.passAtK)), ("majority@k", "#d62728", curve.points.map(\.majorityAtK)),
         ]
         if curve.points.allSatisfy({ $0.weightedAtK != nil }) { series.append(("weighted@k", "#2ca02c", curve.points.map { $0.weightedAtK! })) }
+        if curve.points.allSatisfy({ $0.verifiedAtK != nil }) {
+            series.append(("verified@k", "#9467bd", curve.points.map { $0.verifiedAtK! }))
+            series.append(("wrong through@k", "#ff7f0e", curve.points.map { $0.wrongLetThroughAtK ?? 0 }))
+        }
         for (index, (name, color, values)) in series.enumerated() {
             let path = zip(curve.points, values).map { "\(x($0.k)),\(y($1))" }.joined(separator: " ")
             svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(path)\"/>"

@@ -325,6 +325,13 @@ import Testing
         let text = try await StrataBinary.run(["eval", "one.yaml", "--dataset", dataset, "--limit", "5"], in: directory)
         #expect(text.stdout.contains("scored by numeric"))
         #expect(text.stdout.contains("0.200  0.036–0.624 (wilson)"))
+        // A pilot's recommendation: from the three samples already drawn (no calls), and only where there are samples.
+        let pilot = try await StrataBinary.run(
+            ["eval", "three.yaml", "--compare", "one.yaml", "--dataset", dataset, "--limit", "5", "--recommend-k"], in: directory)
+        #expect(pilot.status == 0, "\(pilot.stderr)")
+        #expect(pilot.stdout.contains("recommended k for three.yaml: 1 samples (drawn: 3)"), "\(pilot.stdout)")
+        #expect(pilot.stdout.contains("no recommended k for one.yaml"))
+        #expect(server.requestCount == calls)
     }
 }
 

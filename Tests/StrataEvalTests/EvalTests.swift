@@ -279,9 +279,11 @@ let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
 /// Coverage curves from the samples an evaluation drew, with no extra calls.
 @Suite struct CoverageTests {
     /// Item i has i right samples of 4 (sample j answers 7 when j < i, else 9), and a verifier that lets everything through.
-    static func server() throws -> ScriptedLLMServer {
+    /// `verdict`, when given, answers the verifier's verdict calls from their prompt.
+    static func server(verdict: (@Sendable (String) -> String)? = nil) throws -> ScriptedLLMServer {
         try ScriptedLLMServer { request, _ in
             let text = request.promptText
+            if let verdict, text.contains("[Correct] or [Incorrect]") { return .text(verdict(text)) }
             guard !text.lowercased().contains("verdict"), !text.lowercased().contains("reasoning"), !text.contains("[1]"),
                 let range = text.range(of: "item-"), let item = Int(String(text[range.upperBound...].prefix(1))), let seed = request.seed
             else { return .text(ScriptedLLMServer.defaultAnswer(for: request)) }
@@ -329,5 +331,44 @@ let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
         #expect(outcome.text.contains("false-positive rate 1.000"))
         #expect(try outcome.json().contains("\"passAtK\""))
         #expect(outcome.html.contains("class=\"coverage\""))
+        // A verifier that lets everything through: voting among what it let through is the plain vote, and a
+        // wrong sample gets through whenever one is drawn: P = 1 - C(c, k) / C(4, k) for c right of 4.
+        #expect(curve.points.map(\.verifiedAtK) == curve.points.map(\.majorityAtK))
+        #expect(abs((curve.points[0].wrongLetThroughAtK ?? 0) - 0.625) < 1e-9)
+        #expect(curve.points[3].wrongLetThroughAtK == 1)
+        #expect(outcome.recommendations.contains("recommended k for"), "\(outcome.recommendations)")
+    }
+
+    /// A verifier that stops exactly the wrong samples turns coverage into accuracy: voting among the samples it let
+    /// through is right whenever one of the k is, nothing wrong gets through, and what it lets through is always right.
+    @Test func aPerfectVerifierTurnsPassAtKIntoAccuracy() async throws {
+        let server = try Self.server { $0.contains("The answer is 9.") ? "[Incorrect]" : "[Correct]" }
+        let items = (0..<4).map { DatasetItem(id: "item-\($0)", query: Query(prompt: "item-\($0): what is 3 + 4?"), reference: "7") }
+        let result = PipelineCompiler().compile(
+            source: """
+                strata: 1
+                models:
+                  m: { provider: openai-compatible, model: test-model, base_url: "\(server.baseURL)", capabilities: { json_schema: false } }
+                defaults: { max_tokens: 64, seed: 100, temperature: 0.7 }
+                layers:
+                  - ensemble: [{ model: m, samples: 4 }]
+                  - verify: { model: m, on_empty: keep-all }
+                  - vote: { extractor: numeric }
+                """, path: "perfect.yaml")
+        let pipeline = try #require(result.compiled, "\(result.diagnostics)")
+        let outcome = try await EvalJob(
+            pipelines: [EvaluatedPipeline(path: "perfect.yaml", compiled: pipeline, sources: result.sources)],
+            dataset: LoadedDataset(items: items, hash: "perfect", format: .jsonl, path: "perfect.jsonl"), scorer: .numeric,
+            store: try RunStore(path: temporaryPath("perfect.sqlite"))
+        ).run()
+        let curve = try #require(outcome.runs[0].coverage)
+        for point in curve.points {
+            #expect(abs((point.verifiedAtK ?? -1) - point.passAtK) < 1e-9, "k = \(point.k)")
+            #expect(point.wrongLetThroughAtK == 0)
+            #expect(point.verifiedPrecisionAtK == 1)
+        }
+        #expect(curve.verifiers.first?.falsePositiveRate == 0)
+        #expect(outcome.text.contains("verified@k"), "\(outcome.text)")
+        #expect(outcome.html.contains(">verified@k</text>"))
     }
 }
