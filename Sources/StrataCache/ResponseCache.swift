@@ -157,6 +157,8 @@ public final class ResponseCache: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var canonical = Data("strata-cache-v1\n\(endpoint)\n\(sample)\n".utf8)
+        var request = request
+        request.promptCache = nil
         canonical.append((try? encoder.encode(request)) ?? Data())
         return ContentHash.sha256(canonical)
     }

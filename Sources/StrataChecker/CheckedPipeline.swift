@@ -13,12 +13,16 @@ package struct ResolvedModel: Sendable, Hashable, Codable {
     /// USD per million input / output tokens.
     package var priceInput: Double
     package var priceOutput: Double
+    /// USD per million prompt tokens the provider read from its prompt cache.
+    package var priceCachedInput: Double = 0
     package var supportsN: Bool
     package var supportsJSONSchema: Bool
     package var supportsSeed: Bool
     package var supportsStreaming: Bool
     /// Returns token log-probabilities on chat completions.
     package var supportsLogprobs: Bool = false
+    /// Sends the provider's prompt-cache hints with each call.
+    package var prefixCache: Bool = false
     package var maxInFlight: Int
     package var requestsPerMinute: Int?
     package var tokensPerMinute: Int?
@@ -32,9 +36,10 @@ package struct ResolvedModel: Sendable, Hashable, Codable {
         overheadMs / 1000 + Double(outputTokens) / tokensPerSecond
     }
 
-    /// USD for one call.
-    package func usd(input: Int, output: Int) -> Double {
-        (Double(input) * priceInput + Double(output) * priceOutput) / 1_000_000
+    /// USD for one call, of whose `input` tokens `cachedInput` were read from the provider's prompt cache.
+    package func usd(input: Int, output: Int, cachedInput: Int = 0) -> Double {
+        let cached = min(max(0, cachedInput), input)
+        return (Double(input - cached) * priceInput + Double(cached) * priceCachedInput + Double(output) * priceOutput) / 1_000_000
     }
 }
 

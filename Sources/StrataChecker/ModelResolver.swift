@@ -9,21 +9,26 @@ struct ProviderDefaults {
     var supportsN: Bool
     var supportsJSONSchema: Bool
     var supportsSeed: Bool
+    /// The share of the input price a prompt-cache read costs, by the provider's published discount.
+    var cachedInputShare: Double
+    /// Whether the cache hints go with each call unless the declaration says otherwise.
+    var prefixCache: Bool
 
     static func of(_ provider: Provider) -> ProviderDefaults {
         switch provider {
         case .openai:
             ProviderDefaults(
                 baseURL: "https://api.openai.com/v1", apiKeyEnv: ["OPENAI_API_KEY"], contextWindow: 128_000,
-                supportsN: true, supportsJSONSchema: true, supportsSeed: true)
+                supportsN: true, supportsJSONSchema: true, supportsSeed: true, cachedInputShare: 0.5, prefixCache: true)
         case .anthropic:
             ProviderDefaults(
                 baseURL: "https://api.anthropic.com/v1", apiKeyEnv: ["ANTHROPIC_API_KEY"], contextWindow: 200_000,
-                supportsN: false, supportsJSONSchema: false, supportsSeed: false)
+                // A cache write costs 1.25× the input price: breakpoints only where the user asks for them.
+                supportsN: false, supportsJSONSchema: false, supportsSeed: false, cachedInputShare: 0.1, prefixCache: false)
         case .openaiCompatible:
             ProviderDefaults(
                 baseURL: nil, apiKeyEnv: [], contextWindow: 8_192,
-                supportsN: false, supportsJSONSchema: false, supportsSeed: true)
+                supportsN: false, supportsJSONSchema: false, supportsSeed: true, cachedInputShare: 1, prefixCache: false)
         }
     }
 }
@@ -115,11 +120,12 @@ struct ModelResolver {
                 apiKeyEnv: syntax.apiKeyEnv.isEmpty ? defaults.apiKeyEnv : syntax.apiKeyEnv.map(\.value),
                 contextWindow: syntax.contextWindow?.value ?? defaults.contextWindow,
                 priceInput: syntax.priceInput?.value ?? 0, priceOutput: syntax.priceOutput?.value ?? 0,
+                priceCachedInput: syntax.priceCachedInput?.value ?? (syntax.priceInput?.value ?? 0) * defaults.cachedInputShare,
                 supportsN: syntax.supportsN?.value ?? defaults.supportsN,
                 supportsJSONSchema: syntax.supportsJSONSchema?.value ?? defaults.supportsJSONSchema,
                 supportsSeed: syntax.supportsSeed?.value ?? defaults.supportsSeed,
                 supportsStreaming: syntax.supportsStreaming?.value ?? true,
-                supportsLogprobs: syntax.supportsLogprobs?.value ?? false,
+                supportsLogprobs: syntax.supportsLogprobs?.value ?? false, prefixCache: syntax.prefixCache?.value ?? defaults.prefixCache,
                 maxInFlight: syntax.maxInFlight?.value ?? 8,
                 requestsPerMinute: syntax.requestsPerMinute?.value, tokensPerMinute: syntax.tokensPerMinute?.value,
                 overheadMs: syntax.overheadMs?.value ?? 500, tokensPerSecond: syntax.tokensPerSecond?.value ?? 50))

@@ -59,6 +59,9 @@ public struct ChatRequest: Sendable, Hashable, Codable {
     /// Ask for the tokens' log-probabilities, with this many alternatives per
     /// token (`top_logprobs`; 0 for the chosen tokens alone); nil asks for none.
     public var logprobs: Int?
+    /// How to tell the provider's prompt cache what this call shares with others; nil says nothing.
+    /// It changes where and how fast a reply is made, never what it says, so the response cache ignores it.
+    public var promptCache: PromptCacheHint?
 
     /// A request.
     public init(
@@ -78,22 +81,84 @@ public struct ChatRequest: Sendable, Hashable, Codable {
     }
 }
 
+/// What a call shares with others, for a provider's prompt cache.
+public struct PromptCacheHint: Sendable, Hashable, Codable {
+    /// How the provider is told.
+    public enum Style: String, Sendable, Hashable, Codable {
+        /// OpenAI's `prompt_cache_key`: requests with the same key go where that prefix is cached.
+        case cacheKey
+        /// Anthropic's `cache_control` breakpoint at the end of the shared messages.
+        case breakpoint
+        /// llama.cpp's `cache_prompt`: keep the slot's processed prompt and reuse its longest matching prefix.
+        case cachePrompt
+    }
+
+    /// How the provider is told.
+    public var style: Style
+    /// Names the shared prefix: the same for every call that shares it.
+    public var key: String
+    /// The messages, from the first, that are the shared prefix.
+    public var sharedMessages: Int
+
+    /// A hint.
+    public init(style: Style, key: String, sharedMessages: Int) {
+        self.style = style
+        self.key = key
+        self.sharedMessages = sharedMessages
+    }
+}
+
 /// Token counts a provider reports for one request.
 public struct Usage: Sendable, Hashable, Codable {
     /// Prompt tokens.
     public var inputTokens: Int
     /// Completion tokens.
     public var outputTokens: Int
+    /// Of the prompt tokens, those the provider read from its prompt cache instead of processing them again
+    /// (OpenAI's `prompt_tokens_details.cached_tokens`, Anthropic's `cache_read_input_tokens`, llama.cpp's
+    /// `timings.cache_n`): cheaper on hosted providers, faster everywhere.
+    public var cachedInputTokens: Int
 
     /// Usage.
-    public init(inputTokens: Int = 0, outputTokens: Int = 0) {
+    public init(inputTokens: Int = 0, outputTokens: Int = 0, cachedInputTokens: Int = 0) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
+        self.cachedInputTokens = cachedInputTokens
     }
 
     /// The sum of two usages.
     public static func + (lhs: Usage, rhs: Usage) -> Usage {
-        Usage(inputTokens: lhs.inputTokens + rhs.inputTokens, outputTokens: lhs.outputTokens + rhs.outputTokens)
+        Usage(
+            inputTokens: lhs.inputTokens + rhs.inputTokens, outputTokens: lhs.outputTokens + rhs.outputTokens,
+            cachedInputTokens: lhs.cachedInputTokens + rhs.cachedInputTokens)
+    }
+
+    // Replies cached before this field existed decode with none cached.
+    enum CodingKeys: String, CodingKey { case inputTokens, outputTokens, cachedInputTokens }
+
+    /// Decodes a usage; `cachedInputTokens` may be absent.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        inputTokens = try container.decode(Int.self, forKey: .inputTokens)
+        outputTokens = try container.decode(Int.self, forKey: .outputTokens)
+        cachedInputTokens = try container.decodeIfPresent(Int.self, forKey: .cachedInputTokens) ?? 0
+    }
+
+    /// OpenAI's usage object, with llama.cpp's `timings` where the usage does not say what was cached.
+    static func openAI(_ usage: [String: Any]?, timings: [String: Any]?) -> Usage {
+        let details = usage?["prompt_tokens_details"] as? [String: Any]
+        return Usage(
+            inputTokens: usage?["prompt_tokens"] as? Int ?? 0, outputTokens: usage?["completion_tokens"] as? Int ?? 0,
+            cachedInputTokens: details?["cached_tokens"] as? Int ?? timings?["cache_n"] as? Int ?? 0)
+    }
+
+    /// Anthropic's usage object: its `input_tokens` leaves out what was read from or written to the cache.
+    static func anthropic(_ usage: [String: Any]?) -> Usage {
+        let read = usage?["cache_read_input_tokens"] as? Int ?? 0
+        let written = usage?["cache_creation_input_tokens"] as? Int ?? 0
+        return Usage(
+            inputTokens: (usage?["input_tokens"] as? Int ?? 0) + read + written, outputTokens: usage?["output_tokens"] as? Int ?? 0,
+            cachedInputTokens: read)
     }
 }
 

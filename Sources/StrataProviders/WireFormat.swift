@@ -65,6 +65,11 @@ struct OpenAIWire: WireFormat {
             let parsed = try JSONSerialization.jsonObject(with: Data(schema.json.utf8))
             body["response_format"] = ["type": "json_schema", "json_schema": ["name": schema.name, "schema": parsed, "strict": true]]
         }
+        switch request.promptCache?.style {
+        case .cacheKey?: body["prompt_cache_key"] = request.promptCache?.key
+        case .cachePrompt?: body["cache_prompt"] = true
+        case .breakpoint?, nil: break
+        }
         if stream {
             body["stream"] = true
             body["stream_options"] = ["include_usage": true]
@@ -89,11 +94,10 @@ struct OpenAIWire: WireFormat {
         if texts.allSatisfy({ $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
             throw ProviderError.emptyContent
         }
-        let usage = object["usage"] as? [String: Any]
         let confidences = ordered.map { TokenLogprob.parse($0["logprobs"]).flatMap(Confidence.init(tokens:)) }
         return ChatResponse(
             texts: texts,
-            usage: Usage(inputTokens: usage?["prompt_tokens"] as? Int ?? 0, outputTokens: usage?["completion_tokens"] as? Int ?? 0),
+            usage: .openAI(object["usage"] as? [String: Any], timings: object["timings"] as? [String: Any]),
             finishReason: ordered.first?["finish_reason"] as? String,
             finishReasons: ordered.count > 1 ? ordered.map { $0["finish_reason"] as? String } : nil,
             confidences: confidences.contains { $0 != nil } ? confidences : nil)
@@ -106,7 +110,7 @@ struct OpenAIWire: WireFormat {
         }
         let object = try jsonObject(Data(event.data.utf8))
         if let usage = object["usage"] as? [String: Any] {
-            reply.usage = Usage(inputTokens: usage["prompt_tokens"] as? Int ?? 0, outputTokens: usage["completion_tokens"] as? Int ?? 0)
+            reply.usage = .openAI(usage, timings: object["timings"] as? [String: Any])
         }
         guard let choice = (object["choices"] as? [[String: Any]])?.first else { return nil }
         if let reason = choice["finish_reason"] as? String { reply.finishReason = reason }
@@ -130,14 +134,34 @@ struct AnthropicWire: WireFormat {
     }
 
     func body(_ request: ChatRequest, stream: Bool) throws -> Data {
-        let system = request.messages.filter { $0.role == .system }.map(\.content).joined(separator: "\n\n")
         var body: [String: Any] = [
             "model": request.model,
-            "messages": request.messages.filter { $0.role != .system }.map { ["role": $0.role.rawValue, "content": $0.content] },
             "max_tokens": request.maxTokens,
             "temperature": min(request.temperature, 1),
         ]
-        if !system.isEmpty { body["system"] = system }
+        // A breakpoint marks the last shared message's text block: what comes before it is cached (at most four
+        // breakpoints a request; this sends one).
+        let breakpoint = request.promptCache?.style == .breakpoint ? (request.promptCache?.sharedMessages ?? 0) - 1 : -1
+        var system: [[String: Any]] = []
+        var messages: [[String: Any]] = []
+        for (index, message) in request.messages.enumerated() {
+            if message.role == .system {
+                var block: [String: Any] = ["type": "text", "text": message.content]
+                if index == breakpoint { block["cache_control"] = ["type": "ephemeral"] }
+                system.append(block)
+            } else if index == breakpoint {
+                let block: [String: Any] = ["type": "text", "text": message.content, "cache_control": ["type": "ephemeral"]]
+                messages.append(["role": message.role.rawValue, "content": [block]])
+            } else {
+                messages.append(["role": message.role.rawValue, "content": message.content])
+            }
+        }
+        body["messages"] = messages
+        if breakpoint >= 0 {
+            if !system.isEmpty { body["system"] = system }
+        } else if !system.isEmpty {
+            body["system"] = system.compactMap { $0["text"] as? String }.joined(separator: "\n\n")
+        }
         // Recent models refuse temperature and top_p together; send top_p only when it cuts.
         if request.topP < 1 { body["top_p"] = request.topP; body.removeValue(forKey: "temperature") }
         if !request.stop.isEmpty { body["stop_sequences"] = request.stop }
@@ -152,10 +176,9 @@ struct AnthropicWire: WireFormat {
         }
         let text = content.filter { $0["type"] as? String == "text" }.compactMap { $0["text"] as? String }.joined()
         if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ProviderError.emptyContent }
-        let usage = object["usage"] as? [String: Any]
         return ChatResponse(
             texts: [text],
-            usage: Usage(inputTokens: usage?["input_tokens"] as? Int ?? 0, outputTokens: usage?["output_tokens"] as? Int ?? 0),
+            usage: .anthropic(object["usage"] as? [String: Any]),
             finishReason: object["stop_reason"] as? String)
     }
 
@@ -163,8 +186,9 @@ struct AnthropicWire: WireFormat {
         let object = try jsonObject(Data(event.data.utf8))
         switch object["type"] as? String ?? event.event {
         case "message_start":
-            let usage = (object["message"] as? [String: Any])?["usage"] as? [String: Any]
-            reply.usage.inputTokens = usage?["input_tokens"] as? Int ?? 0
+            let usage = Usage.anthropic((object["message"] as? [String: Any])?["usage"] as? [String: Any])
+            reply.usage.inputTokens = usage.inputTokens
+            reply.usage.cachedInputTokens = usage.cachedInputTokens
         case "content_block_delta":
             guard let delta = object["delta"] as? [String: Any], let text = delta["text"] as? String else { return nil }
             reply.text += text

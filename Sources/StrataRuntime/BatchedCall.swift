@@ -93,7 +93,10 @@ extension LayerContext {
                 let output = response.usage.outputTokens / max(1, usable.count)
                 await cache.store(
                     ChatResponse(
-                        texts: [text], usage: Usage(inputTokens: filled == 0 ? response.usage.inputTokens : 0, outputTokens: output),
+                        texts: [text],
+                        usage: Usage(
+                            inputTokens: filled == 0 ? response.usage.inputTokens : 0, outputTokens: output,
+                            cachedInputTokens: filled == 0 ? response.usage.cachedInputTokens : 0),
                         finishReason: reason, confidences: response.confidences.map { _ in [response.confidence(of: index)] }), for: keys[slot])
             }
             results[slot] = .success(CallReply(response, text: text, index: index))

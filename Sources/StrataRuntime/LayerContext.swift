@@ -3,6 +3,7 @@ import StrataCache
 import StrataChecker
 import StrataCompiler
 import StrataProviders
+import StrataSyntax
 import Synchronization
 
 /// The calls, usage and notes of one layer of one query.
@@ -40,7 +41,8 @@ final class LayerContext: Sendable {
         let span = CallSpan(
             layer: layer.index, operation: event.operation, model: model, sample: event.sample, candidate: event.candidate,
             start: start.timeIntervalSince(origin), end: Date().timeIntervalSince(origin), cacheHit: event.cacheHit,
-            error: event.error, confidence: event.confidence?.first??.pathProbability)
+            error: event.error, confidence: event.confidence?.first??.pathProbability,
+            promptCachedTokens: event.cacheHit ? nil : event.promptCachedTokens, inputTokens: event.cacheHit ? nil : event.inputTokens)
         ledger.withLock { $0.spans.append(span) }
     }
 
@@ -117,9 +119,26 @@ final class LayerContext: Sendable {
         let model = runtime.graph.models[spec.model]
         let seed = model.supportsSeed ? spec.sampling.seed + sampleOffset + seedOffset + querySeed : nil
         let temperature = retryTemperature ? max(spec.sampling.temperature, 0.5) : spec.sampling.temperature
-        return ChatRequest(
+        var request = ChatRequest(
             model: model.modelID, messages: messages, temperature: temperature,
             topP: spec.sampling.topP, maxTokens: maxTokens ?? spec.sampling.maxTokens, seed: seed, schema: schema, logprobs: spec.logprobs)
+        if model.prefixCache { request.promptCache = Self.promptCacheHint(messages, provider: model.provider, samples: spec.template == .generate) }
+        return request
+    }
+
+    /// What a call shares with its siblings: all of an ensemble sample's messages (every sample of the query
+    /// sends them), else the leading context message the prompt renderer puts first; nil when nothing is shared.
+    static func promptCacheHint(_ messages: [ChatMessage], provider: Provider, samples: Bool) -> PromptCacheHint? {
+        let shared = samples ? messages.count : (messages.count > 1 && messages[0].role == .system ? 1 : 0)
+        guard shared > 0 else { return nil }
+        let style: PromptCacheHint.Style =
+            switch provider {
+            case .openai: .cacheKey
+            case .anthropic: .breakpoint
+            case .openaiCompatible: .cachePrompt
+            }
+        let key = ContentHash.sha256(Data(messages.prefix(shared).map { "\($0.role.rawValue)\n\($0.content)" }.joined(separator: "\u{0}").utf8))
+        return PromptCacheHint(style: style, key: String(key.prefix(32)), sharedMessages: shared)
     }
 
     /// Where a one-completion request's reply is cached (empty when caching is off).
@@ -190,9 +209,10 @@ final class LayerContext: Sendable {
                 try await runtime.providers[index].complete(request, onDelta: onDelta)
             }
             let usage = reply.response.usage
-            let usd = model.usd(input: usage.inputTokens, output: usage.outputTokens)
+            let usd = model.usd(input: usage.inputTokens, output: usage.outputTokens, cachedInput: usage.cachedInputTokens)
             event.inputTokens = usage.inputTokens
             event.outputTokens = usage.outputTokens
+            event.promptCachedTokens = usage.cachedInputTokens
             event.usd = usd
             event.attempts = reply.record.attempts
             event.confidence = reply.response.confidences
@@ -202,6 +222,7 @@ final class LayerContext: Sendable {
                 $0.retries += max(0, reply.record.attempts - 1)
                 $0.inputTokens += usage.inputTokens
                 $0.outputTokens += usage.outputTokens
+                $0.promptCachedTokens += usage.cachedInputTokens
                 $0.usd += usd
             }
             record(event, start: start)

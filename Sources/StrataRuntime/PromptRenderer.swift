@@ -13,6 +13,36 @@ enum PromptRenderer {
         return conversation.map { "\($0.role == .user ? "User" : "Assistant"): \($0.content)" }.joined(separator: "\n\n")
     }
 
+    /// The request and the pool in the one wording every call reading them shares (critiques, when the
+    /// candidates carry them, after all the candidates, so that the prefix up to them stays the same).
+    static func context(query: String, pool: [Candidate], critiques: Bool) -> String {
+        var text = "The request:\n\(query)\n\nThe \(pool.count) responses to it, each marked with an identifier in brackets:\n\n"
+        text += candidatesText(pool, critiques: false)
+        let written = pool.enumerated().compactMap { index, candidate in candidate.critique.map { "[\(index + 1)] \($0)" } }
+        if critiques, !written.isEmpty { text += "\n\nCritiques of the responses:\n\n" + written.joined(separator: "\n\n") }
+        return text
+    }
+
+    /// The request and one candidate, as every call about that candidate shares them.
+    static func context(query: String, candidate: String) -> String {
+        "The request:\n\(query)\n\nA response to it:\n\(candidate)"
+    }
+
+    /// A rendered prompt as messages. A template that opens with `{context}`
+    /// sends the context as a system message of its own and the rest as the
+    /// user's (or, with `task` `.system`, as a second system message), so calls
+    /// reading the same context share a byte-identical prefix; any other
+    /// template is one message. `suffix` ends the last one.
+    static func messages(
+        _ template: String, _ values: [String: String], task role: ChatMessage.Role = .user, suffix: String = ""
+    ) -> [ChatMessage] {
+        guard PromptTemplate.opensWithContext(template), let context = values["context"] else {
+            return [ChatMessage(role, render(template, values) + suffix)]
+        }
+        let rest = render(String(template.dropFirst("{context}".count)), values)
+        return [.system(context), ChatMessage(role, String(rest.drop { $0 == "\n" || $0 == " " }) + suffix)]
+    }
+
     /// Candidates as `[i] text`, each followed by its critique when asked.
     static func candidatesText(_ pool: [Candidate], critiques: Bool) -> String {
         pool.enumerated().map { index, candidate in

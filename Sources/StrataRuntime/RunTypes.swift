@@ -82,6 +82,8 @@ public struct RunUsage: Sendable, Hashable, Codable {
     public var cachedInputTokens = 0
     /// Output tokens of the replies served from the cache.
     public var cachedOutputTokens = 0
+    /// Of `inputTokens`, those the providers read from their prompt caches rather than processing them again.
+    public var promptCachedTokens = 0
     /// Failed calls whose last answer was HTTP 429.
     public var rateLimitedCalls = 0
     /// US dollars, at the models' listed prices.
@@ -103,6 +105,7 @@ public struct RunUsage: Sendable, Hashable, Codable {
         sum.outputTokens += rhs.outputTokens
         sum.cachedInputTokens += rhs.cachedInputTokens
         sum.cachedOutputTokens += rhs.cachedOutputTokens
+        sum.promptCachedTokens += rhs.promptCachedTokens
         sum.rateLimitedCalls += rhs.rateLimitedCalls
         sum.usd += rhs.usd
         sum.seconds += rhs.seconds
@@ -171,6 +174,8 @@ package struct TraceEvent: Sendable, Hashable, Codable {
     package var completions: Int?
     package var inputTokens: Int = 0
     package var outputTokens: Int = 0
+    /// Of the input tokens, those the provider read from its prompt cache.
+    package var promptCachedTokens: Int = 0
     package var usd: Double = 0
     package var seconds: Double = 0
     package var cacheHit: Bool = false
@@ -182,7 +187,7 @@ package struct TraceEvent: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case query, layer, operation, model, sample, seed, candidate, completions = "n"
-        case inputTokens = "input_tokens", outputTokens = "output_tokens", usd, seconds
+        case inputTokens = "input_tokens", outputTokens = "output_tokens", promptCachedTokens = "prompt_cached_tokens", usd, seconds
         case cacheHit = "cache_hit", attempts, error, note, confidence
     }
 }

@@ -23,6 +23,10 @@ public struct CallSpan: Sendable, Hashable, Codable {
     public var error: String?
     /// The reply's path probability, when the call asked for log-probabilities.
     public var confidence: Double? = nil
+    /// Of its input tokens, those the provider read from its prompt cache (nil for a reply from Strata's cache).
+    public var promptCachedTokens: Int? = nil
+    /// Its input tokens, as the provider counted them (nil for a reply from Strata's cache).
+    public var inputTokens: Int? = nil
 }
 
 /// Writes call spans in the Chrome trace-event format, which Perfetto
@@ -45,6 +49,8 @@ package enum Timeline {
                 if let candidate = span.candidate { args["candidate"] = candidate + 1 }
                 if let error = span.error { args["error"] = error }
                 if let confidence = span.confidence { args["confidence"] = (confidence * 1000).rounded() / 1000 }
+                if let input = span.inputTokens { args["input_tokens"] = input }
+                if let cached = span.promptCachedTokens { args["prompt_cached_tokens"] = cached }
                 events.append([
                     "name": span.operation, "cat": "layer \(span.layer + 1)", "ph": "X",
                     "ts": Int((span.start * 1e6).rounded()), "dur": max(1, Int(((span.end - span.start) * 1e6).rounded())),

@@ -89,7 +89,11 @@ private struct Decoder {
                     for (priceKey, _, priceValue) in reader.mapping(value, context: "price", what: "'price' (USD per million tokens)") ?? [] {
                         // USD per million tokens: the bound keeps every cost sum finite.
                         let price = reader.double(priceValue, key: priceKey, in: 0...1_000_000)
-                        if priceKey == "input" { model.priceInput = price } else { model.priceOutput = price }
+                        switch priceKey {
+                        case "input": model.priceInput = price
+                        case "cached_input": model.priceCachedInput = price
+                        default: model.priceOutput = price
+                        }
                     }
                 case "capabilities":
                     for (capability, _, flag) in reader.mapping(value, context: "capabilities", what: "'capabilities'") ?? [] {
@@ -99,6 +103,7 @@ private struct Decoder {
                         case "json_schema": model.supportsJSONSchema = parsed
                         case "seed": model.supportsSeed = parsed
                         case "logprobs": model.supportsLogprobs = parsed
+                        case "prefix_cache": model.prefixCache = parsed
                         default: model.supportsStreaming = parsed
                         }
                     }

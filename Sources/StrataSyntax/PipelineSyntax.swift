@@ -297,12 +297,16 @@ package struct ModelSyntax: Sendable {
     package var contextWindow: Located<Int>?
     package var priceInput: Located<Double>?
     package var priceOutput: Located<Double>?
+    /// USD per million prompt tokens read from the provider's prompt cache.
+    package var priceCachedInput: Located<Double>?
     package var supportsN: Located<Bool>?
     package var supportsJSONSchema: Located<Bool>?
     package var supportsSeed: Located<Bool>?
     /// The server returns token log-probabilities on chat completions.
     package var supportsLogprobs: Located<Bool>?
     package var supportsStreaming: Located<Bool>?
+    /// Send the provider's prompt-cache hints (OpenAI `prompt_cache_key`, Anthropic `cache_control`, llama.cpp `cache_prompt`).
+    package var prefixCache: Located<Bool>?
     package var maxInFlight: Located<Int>?
     package var requestsPerMinute: Located<Int>?
     package var tokensPerMinute: Located<Int>?

@@ -95,55 +95,51 @@ extension PromptTemplate {
         role: "ensemble", text: "You are a helpful assistant. Answer the user's request accurately and completely.",
         allowed: [], required: [])
 
+    // The templates that read a pool or a candidate open with `{context}`: the request and the responses, in
+    // one canonical wording that every such call of a query shares byte for byte. The runtime sends it as a
+    // message of its own ahead of the layer's task, so a provider's prompt cache (llama.cpp's slots, OpenAI's
+    // and Anthropic's prefix caches) reads it once: a fuse after a critique reprocesses none of the drafts, a
+    // verdict none of the candidate its reasoning call already read.
+
     package static let critique = PromptTemplate(
         role: "critique",
         text: """
-            I will give you {n} responses to the instruction below, each marked with an identifier in brackets.
-            Evaluate each response: list its strengths and its weaknesses with respect to the instruction, \
-            paying particular attention to correctness.
+            {context}
 
-            Instruction: {query}
-
-            {candidates}
+            Evaluate each of the {n} responses above: list its strengths and its weaknesses with respect to the \
+            request, paying particular attention to correctness.
 
             For every response, in order, write exactly:
             [i] Strengths: <the strengths of response i>
             Weaknesses: <the weaknesses of response i>
             Cover all {n} responses and nothing else.
             """,
-        allowed: ["n", "query", "candidates"], required: ["query", "candidates"])
+        allowed: ["context", "n", "query", "candidates"], required: ["query", "candidates"])
 
     package static let rank = PromptTemplate(
         role: "rank",
         text: """
-            I will give you {n} responses, each marked with an identifier in brackets. \
-            Rank them by how well they answer the instruction: {query}
+            {context}
 
-            {candidates}
-
-            Rank the {n} responses above from best to worst, using their identifiers and the format [] > [], \
-            for example [4] > [2] > [1] > [3]. Include every response exactly once. \
-            Answer with the ranking only, without any explanation.
+            Rank the {n} responses above by how well they answer the request, from best to worst, using their \
+            identifiers and the format [] > [], for example [4] > [2] > [1] > [3]. Include every response exactly \
+            once. Answer with the ranking only, without any explanation.
             """,
-        allowed: ["n", "query", "candidates", "top_k"], required: ["query", "candidates"])
+        allowed: ["context", "n", "query", "candidates", "top_k"], required: ["query", "candidates"])
 
-    /// Sent as the system message, before the query's own conversation, so the
-    /// last thing the fuser reads is the user's request and it answers that.
-    /// (As a user message after the candidates, small models described the
-    /// candidates instead: see the fuse-prompt table in Benchmarks/README.md.)
+    /// Sent as system messages (the context, then this task) before the query's own conversation, so the
+    /// last thing the fuser reads is the user's request and it answers that. (As a user message after the
+    /// candidates, small models described the candidates instead: see the fuse-prompt table in Benchmarks/README.md.)
     package static let fuse = PromptTemplate(
         role: "fuse",
         text: """
-            You answer the user's request. Other assistants have drafted answers to it; some drafts may be wrong, \
-            incomplete or badly formatted. Synthesize what is right in them, fix what is wrong, and write your own \
-            complete answer in the format the request asks for. Never mention the drafts.{length_control}
+            {context}
 
-            The request: {query}
-
-            Drafts:
-            {candidates}
+            You answer the user's request. Other assistants have drafted the responses above; some of them may be \
+            wrong, incomplete or badly formatted. Synthesize what is right in them, fix what is wrong, and write \
+            your own complete answer in the format the request asks for. Never mention the other responses.{length_control}
             """,
-        allowed: ["n", "query", "candidates", "length_control"], required: ["query", "candidates"])
+        allowed: ["context", "n", "query", "candidates", "length_control"], required: ["query", "candidates"])
 
     /// Appended to the fuse prompt by `length_control: true`.
     package static let lengthControlSentence =
@@ -152,30 +148,24 @@ extension PromptTemplate {
     package static let verifyReasoning = PromptTemplate(
         role: "verify",
         text: """
-            Here is an instruction and a candidate response. Reason step by step about whether the response \
-            correctly and completely answers the instruction. Point out every error you find.
+            {context}
 
-            Instruction: {query}
-
-            Response:
-            {candidate}
+            Reason step by step about whether the response above correctly and completely answers the request. \
+            Point out every error you find.
             """,
-        allowed: ["query", "candidate"], required: ["query", "candidate"])
+        allowed: ["context", "query", "candidate"], required: ["query", "candidate"])
 
     package static let verifyVerdict = PromptTemplate(
         role: "verify verdict",
         text: """
-            Instruction: {query}
-
-            Response:
-            {candidate}
+            {context}
 
             Reasoning about the response:
             {reasoning}
 
             Based on the reasoning, is the response correct? End your answer with exactly [Correct] or [Incorrect].
             """,
-        allowed: ["query", "candidate", "reasoning"], required: ["candidate", "reasoning"])
+        allowed: ["context", "query", "candidate", "reasoning"], required: ["candidate", "reasoning"])
 
     // The test writers' templates put the query first and their own instruction last: a query that ends with its
     // own reply format ("Reply with the complete function in one code block", as evaluation wraps HumanEval) was
@@ -216,16 +206,19 @@ extension PromptTemplate {
     package static let judgeTests = PromptTemplate(
         role: "unit-test judge",
         text: """
-            Here are an instruction, a response and a numbered list of unit tests. For each test, decide whether the \
-            response passes it. Answer with one line per test, in order: [1] [Passed] or [1] [Failed], and so on.
-
-            Instruction: {query}
-
-            Response:
-            {candidate}
+            {context}
 
             Unit tests:
             {tests}
+
+            For each unit test above, decide whether the response passes it. Answer with one line per test, in \
+            order: [1] [Passed] or [1] [Failed], and so on.
             """,
-        allowed: ["query", "candidate", "tests"], required: ["candidate", "tests"])
+        allowed: ["context", "query", "candidate", "tests"], required: ["candidate", "tests"])
+
+    /// Whether a template opens with the shared context, which the runtime then sends as a message of its own.
+    package static func opensWithContext(_ text: String) -> Bool { text.hasPrefix("{context}") }
+
+    /// The placeholders `{context}` stands for: a template that uses it has the query and what it reads.
+    package static let contextCovers = ["query", "candidates", "candidate"]
 }

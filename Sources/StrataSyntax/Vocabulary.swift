@@ -7,8 +7,8 @@ package enum Vocabulary {
     package static let contexts: [String: [String]] = [
         "pipeline": ["strata", "name", "description", "include", "models", "defaults", "budget", "layers"],
         "model": ["provider", "model", "base_url", "api_key_env", "context_window", "price", "capabilities", "limits", "latency"],
-        "price": ["input", "output"],
-        "capabilities": ["n", "json_schema", "seed", "streaming", "logprobs"],
+        "price": ["input", "output", "cached_input"],
+        "capabilities": ["n", "json_schema", "seed", "streaming", "logprobs", "prefix_cache"],
         "limits": ["max_in_flight", "requests_per_minute", "tokens_per_minute"],
         "latency": ["overhead_ms", "tokens_per_second"],
         "defaults": sampling,

@@ -17,13 +17,23 @@ package struct ReceivedRequest: @unchecked Sendable {
     /// `anthropic` for `/messages`, `openai` otherwise.
     package var isAnthropic: Bool { path.hasSuffix("/messages") }
     /// All message texts, system prompt included.
-    package var promptText: String {
+    package var promptText: String { messages.map(\.content).joined(separator: "\n") }
+
+    /// The conversation as sent, system prompt first, with Anthropic's content blocks read as their text.
+    package var messages: [(role: String, content: String)] {
+        func text(_ content: Any?) -> String {
+            if let string = content as? String { return string }
+            return (content as? [[String: Any]] ?? []).compactMap { $0["text"] as? String }.joined(separator: "\n\n")
+        }
         let body = body
-        var parts: [String] = []
-        if let system = body["system"] as? String { parts.append(system) }
-        for message in body["messages"] as? [[String: Any]] ?? [] { parts.append(message["content"] as? String ?? "") }
-        return parts.joined(separator: "\n")
+        var parts: [(role: String, content: String)] = []
+        if body["system"] != nil { parts.append(("system", text(body["system"]))) }
+        for message in body["messages"] as? [[String: Any]] ?? [] { parts.append((message["role"] as? String ?? "", text(message["content"]))) }
+        return parts
     }
+
+    /// The prompt as a chat template lays it out, role by role: what a prompt cache compares.
+    package var renderedPrompt: [UInt8] { Array(messages.map { "<|\($0.role)|>\n\($0.content)\n" }.joined().utf8) }
     package var seed: Int? { body["seed"] as? Int }
     /// Completions asked for (OpenAI `n`; 1 when absent).
     package var n: Int { body["n"] as? Int ?? 1 }
@@ -88,6 +98,7 @@ package final class ScriptedLLMServer: @unchecked Sendable {
     private var _inFlight = 0
     private var _maxInFlight = 0
     private var _disconnects = 0
+    private var _promptCache: PromptCacheSimulation?
 
     package private(set) var port: Int = 0
     package var baseURL: String { "http://127.0.0.1:\(port)/v1" }
@@ -127,6 +138,10 @@ package final class ScriptedLLMServer: @unchecked Sendable {
     package var maxInFlight: Int { lock.withLock { _maxInFlight } }
 
     package func setResponder(_ responder: @escaping Responder) { lock.withLock { _responder = responder } }
+    /// From now on, plays OpenAI's prompt cache: a text reply's usage counts the prompt's tokens and reports
+    /// the part an earlier prompt shared as cached (see `PromptCacheSimulation`).
+    package func simulatePromptCache() { lock.withLock { _promptCache = PromptCacheSimulation() } }
+    var promptCache: PromptCacheSimulation? { lock.withLock { _promptCache } }
     package func setLatency(_ latency: Double) { lock.withLock { _latency = latency } }
     package func resetRecords() {
         lock.withLock {
@@ -302,10 +317,14 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     func respond(_ reply: ScriptedReply, to request: ReceivedRequest, context: ChannelHandlerContext) {
         switch reply {
         case .text(let text, let input, let output):
+            let simulated = server.promptCache?.usage(of: request.renderedPrompt)
             if request.stream {
-                streamReply(text, chunks: 3, interval: 0, request: request, usage: (input, output), context: context)
+                streamReply(
+                    text, chunks: 3, interval: 0, request: request, usage: (simulated?.input ?? input, output), cached: simulated?.cached ?? 0,
+                    context: context)
             } else {
-                write(status: .ok, contentType: "application/json", body: Self.completion([text], request: request, usage: (input, output)), context: context)
+                let body = Self.completion([text], request: request, usage: (simulated?.input ?? input, output), cached: simulated?.cached ?? 0)
+                write(status: .ok, contentType: "application/json", body: body, context: context)
             }
         case .scored(let text, let logprob):
             write(
@@ -353,13 +372,14 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    static func completion(_ texts: [String], request: ReceivedRequest, usage: (Int, Int), logprob: Double = -0.05) -> String {
+    static func completion(_ texts: [String], request: ReceivedRequest, usage: (Int, Int), cached: Int = 0, logprob: Double = -0.05) -> String {
         let object: [String: Any]
         if request.isAnthropic {
             object = [
                 "id": "msg_test", "type": "message", "role": "assistant",
                 "content": [["type": "text", "text": texts.first ?? ""]], "stop_reason": "end_turn",
-                "usage": ["input_tokens": usage.0, "output_tokens": usage.1],
+                // Anthropic's input_tokens leave out what was read from the cache.
+                "usage": ["input_tokens": usage.0 - cached, "output_tokens": usage.1, "cache_read_input_tokens": cached],
             ]
         } else {
             object = [
@@ -371,7 +391,10 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
                     }
                     return choice
                 },
-                "usage": ["prompt_tokens": usage.0, "completion_tokens": usage.1, "total_tokens": usage.0 + usage.1],
+                "usage": [
+                    "prompt_tokens": usage.0, "completion_tokens": usage.1, "total_tokens": usage.0 + usage.1,
+                    "prompt_tokens_details": ["cached_tokens": cached],
+                ],
             ]
         }
         return String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
@@ -396,7 +419,9 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         ]
     }
 
-    func streamReply(_ text: String, chunks: Int, interval: Double, request: ReceivedRequest, usage: (Int, Int), context: ChannelHandlerContext) {
+    func streamReply(
+        _ text: String, chunks: Int, interval: Double, request: ReceivedRequest, usage: (Int, Int), cached: Int = 0, context: ChannelHandlerContext
+    ) {
         let headers = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
         let scalars = Array(text)
@@ -405,7 +430,9 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         if pieces.isEmpty { pieces = [""] }
         var events: [String] = []
         if request.isAnthropic {
-            events.append("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":\(usage.0)}}}\n\n")
+            events.append(
+                "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":\(usage.0 - cached),\"cache_read_input_tokens\":\(cached)}}}\n\n"
+            )
             for piece in pieces {
                 let data =
                     (try? JSONSerialization.data(withJSONObject: ["type": "content_block_delta", "delta": ["type": "text_delta", "text": piece]])) ?? Data()
@@ -425,7 +452,7 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
                 events.append(String(event[middle...]))
             }
             events.append(
-                "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":\(usage.0),\"completion_tokens\":\(usage.1)}}\n\n"
+                "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":\(usage.0),\"completion_tokens\":\(usage.1),\"prompt_tokens_details\":{\"cached_tokens\":\(cached)}}}\n\n"
             )
             events.append("data: [DONE]\n\n")
         }

@@ -43,7 +43,7 @@ import Testing
         #expect(result.failure == nil)
         #expect(result.layers[1].candidates.allSatisfy { $0.critique == "Strengths: clear.\nWeaknesses: none found." })
         let fusePrompt = server.requests.last?.promptText ?? ""
-        #expect(fusePrompt.contains("Critique of [1]: Strengths: clear."))
+        #expect(fusePrompt.contains("Critiques of the responses:\n\n[1] Strengths: clear."))
         // Fuse makes new candidates: no critiques carried forward.
         #expect(result.layers[3].candidates.allSatisfy { $0.critique == nil })
     }
@@ -111,7 +111,8 @@ import Testing
             let prompt = request.promptText
             if prompt.contains("[Correct] or [Incorrect]") {
                 return .text(
-                    prompt.contains("Response:\nanswer(seed 100)") || prompt.contains("Response:\nanswer(seed 102)") ? "Fine. [Correct]" : "Wrong. [Incorrect]")
+                    prompt.contains("A response to it:\nanswer(seed 100)") || prompt.contains("A response to it:\nanswer(seed 102)")
+                        ? "Fine. [Correct]" : "Wrong. [Incorrect]")
             }
             return .text(ScriptedLLMServer.defaultAnswer(for: request))
         }

@@ -40,11 +40,19 @@ extension LayerWalk {
                 notes: [DiagnosticNote("this prompt can use: \(template.allowed.map { "{\($0)}" }.joined(separator: ", ")); write '{{' for a literal brace")],
                 fixIts: fixIts)
         }
-        let missing = template.required.filter { !used.contains($0) }
+        let covered = used.contains("context") ? PromptTemplate.contextCovers : []
+        let missing = template.required.filter { !used.contains($0) && !covered.contains($0) }
         if !missing.isEmpty {
             report(
                 .promptPlaceholder, "the \(template.role) prompt must contain \(missing.map { "{\($0)}" }.joined(separator: " and "))", at: override.range,
-                notes: [DiagnosticNote("without it the model never sees what it must work on")])
+                notes: [DiagnosticNote("without it the model never sees what it must work on")]
+                    + (template.allowed.contains("context") && missing.allSatisfy(PromptTemplate.contextCovers.contains)
+                        ? [
+                            DiagnosticNote(
+                                "or open the prompt with {context}: the request and what it reads, worded as every call of the query shares them, so a prompt cache reads them once"
+                            )
+                        ]
+                        : []))
         }
         return override.value
     }

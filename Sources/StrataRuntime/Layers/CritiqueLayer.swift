@@ -19,19 +19,18 @@ struct CritiqueExecutor: NodeExecutor {
     func critique(_ node: NodeContext) async throws -> NodeOutput {
         let pool = node.pool, context = node.calls
         guard !pool.candidates.isEmpty, let spec = node.node.call else { return .skipped }
-        let prompt = PromptRenderer.render(
+        let query = PromptRenderer.queryText(node.messages)
+        let structured = spec.structured
+        let messages = PromptRenderer.messages(
             spec.prompt,
             [
-                "query": PromptRenderer.queryText(node.messages),
-                "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: false),
-                "n": String(pool.candidates.count),
-            ])
-        let structured = spec.structured
-        let message = structured ? prompt + CritiqueReply.format.instruction : prompt
+                "context": PromptRenderer.context(query: query, pool: pool.candidates, critiques: false), "query": query,
+                "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: false), "n": String(pool.candidates.count),
+            ], suffix: structured ? CritiqueReply.format.instruction : "")
         var lastProblem = "no reply"
         for attempt in 0...node.malformedRetries {
             switch await context.call(
-                spec, messages: [.user(message)], candidate: nil, seedOffset: attempt * 1_000_003,
+                spec, messages: messages, candidate: nil, seedOffset: attempt * 1_000_003,
                 schema: structured ? CritiqueReply.format.schema : nil)
             {
             case .success(let text):

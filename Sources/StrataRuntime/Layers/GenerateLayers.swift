@@ -21,15 +21,15 @@ struct GeneratingExecutor: NodeExecutor {
         guard let spec = context.node.call else { return .skipped }
         let messages: [ChatMessage]
         if isFuse {
-            let prompt = PromptRenderer.render(
+            let query = PromptRenderer.queryText(context.messages)
+            let instructions = PromptRenderer.messages(
                 spec.prompt,
                 [
-                    "query": PromptRenderer.queryText(context.messages),
-                    "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true),
-                    "n": String(pool.candidates.count),
+                    "context": PromptRenderer.context(query: query, pool: pool.candidates, critiques: true), "query": query,
+                    "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true), "n": String(pool.candidates.count),
                     "length_control": context.layer.lengthControl ? PromptTemplate.lengthControlSentence : "",
-                ])
-            messages = [.system(prompt)] + context.messages
+                ], task: .system)
+            messages = instructions + context.messages
         } else {
             messages = [.system(spec.prompt)] + context.messages
         }

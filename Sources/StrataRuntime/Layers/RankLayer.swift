@@ -19,16 +19,15 @@ struct RankExecutor: NodeExecutor {
         let pool = node.pool, layer = node.layer, context = node.calls
         guard pool.candidates.count > 1, let spec = node.node.call else { return .skipped }
         let topK = min(layer.topK ?? 1, pool.candidates.count)
-        var prompt = PromptRenderer.render(
+        let query = PromptRenderer.queryText(node.messages)
+        let messages = PromptRenderer.messages(
             spec.prompt,
             [
-                "query": PromptRenderer.queryText(node.messages),
-                "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true),
-                "n": String(pool.candidates.count),
+                "context": PromptRenderer.context(query: query, pool: pool.candidates, critiques: true), "query": query,
+                "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true), "n": String(pool.candidates.count),
                 "top_k": String(topK),
-            ])
-        if spec.structured { prompt += RankingReply.format.instruction }
-        let result = await context.call(spec, messages: [.user(prompt)], candidate: nil, schema: spec.structured ? RankingReply.format.schema : nil)
+            ], suffix: spec.structured ? RankingReply.format.instruction : "")
+        let result = await context.call(spec, messages: messages, candidate: nil, schema: spec.structured ? RankingReply.format.schema : nil)
         if case .failure(.cancelled) = result { throw CancellationError() }
         return .reply(result)
     }

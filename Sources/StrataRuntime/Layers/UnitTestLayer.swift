@@ -38,10 +38,12 @@ struct UnitTestExecutor: NodeExecutor {
         }
         let testsText = tests.judged.enumerated().map { "[\($0.offset + 1)] \($0.element)" }.joined(separator: "\n")
         guard let spec = node.node.call else { return .passed(0) }
-        var prompt = PromptRenderer.render(
-            spec.prompt, ["query": PromptRenderer.queryText(node.query.messages), "candidate": candidate.text, "tests": testsText])
-        if spec.structured { prompt += PassedReply.format.instruction }
-        switch await context.call(spec, messages: [.user(prompt)], candidate: index, schema: spec.structured ? PassedReply.format.schema : nil)
+        let query = PromptRenderer.queryText(node.query.messages)
+        let messages = PromptRenderer.messages(
+            spec.prompt,
+            ["context": PromptRenderer.context(query: query, candidate: candidate.text), "query": query, "candidate": candidate.text, "tests": testsText],
+            suffix: spec.structured ? PassedReply.format.instruction : "")
+        switch await context.call(spec, messages: messages, candidate: index, schema: spec.structured ? PassedReply.format.schema : nil)
         {
         case .success(let text): return .passed(ReplyParsers.passedCount(text, tests: tests.count))
         case .failure(.cancelled): throw CancellationError()

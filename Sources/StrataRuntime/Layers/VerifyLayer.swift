@@ -25,8 +25,10 @@ struct VerifyExecutor: NodeExecutor {
 
     func verifyReasoning(_ node: NodeContext, candidate: Candidate) async throws -> NodeOutput {
         guard let spec = node.node.call else { return .skipped }
-        let prompt = PromptRenderer.render(spec.prompt, ["query": PromptRenderer.queryText(node.messages), "candidate": candidate.text])
-        let result = await node.calls.call(spec, messages: [.user(prompt)], candidate: node.node.candidate)
+        let query = PromptRenderer.queryText(node.messages)
+        let messages = PromptRenderer.messages(
+            spec.prompt, ["context": PromptRenderer.context(query: query, candidate: candidate.text), "query": query, "candidate": candidate.text])
+        let result = await node.calls.call(spec, messages: messages, candidate: node.node.candidate)
         if case .failure(.cancelled) = result { throw CancellationError() }
         return .reasoning(candidate, try? result.get())
     }
@@ -34,12 +36,16 @@ struct VerifyExecutor: NodeExecutor {
     /// The verdict on one candidate, asked again with new seeds while it cannot be read.
     func verdict(_ node: NodeContext, candidate: Candidate, reasoning: String) async throws -> NodeOutput {
         guard let spec = node.node.call else { return .verdict(nil) }
-        var prompt = PromptRenderer.render(
-            spec.prompt, ["query": PromptRenderer.queryText(node.messages), "candidate": candidate.text, "reasoning": reasoning])
-        if spec.structured { prompt += VerdictReply.format.instruction }
+        let query = PromptRenderer.queryText(node.messages)
+        let messages = PromptRenderer.messages(
+            spec.prompt,
+            [
+                "context": PromptRenderer.context(query: query, candidate: candidate.text), "query": query, "candidate": candidate.text,
+                "reasoning": reasoning,
+            ], suffix: spec.structured ? VerdictReply.format.instruction : "")
         for attempt in 0...node.malformedRetries {
             let result = await node.calls.call(
-                spec, messages: [.user(prompt)], candidate: node.node.candidate, seedOffset: attempt * 1_000_003,
+                spec, messages: messages, candidate: node.node.candidate, seedOffset: attempt * 1_000_003,
                 schema: spec.structured ? VerdictReply.format.schema : nil)
             switch result {
             case .success(let text):
