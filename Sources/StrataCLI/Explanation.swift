@@ -34,6 +34,7 @@ enum Explanation {
         if usage.failedCalls > 0 { parts.append("\(usage.failedCalls) failed") }
         if usage.retries > 0 { parts.append("\(usage.retries) retries") }
         parts.append("\(usage.inputTokens) in / \(usage.outputTokens) out tokens")
+        if usage.promptCachedTokens > 0 { parts.append("\(usage.promptCachedTokens) of the input from the prompt cache") }
         parts.append(String(format: "$%.5f", usage.usd))
         parts.append(String(format: "%.1f s", usage.seconds))
         return parts.joined(separator: ", ")

@@ -130,6 +130,10 @@ package struct CheckedLayer: Sendable, Codable {
     package var prompts: [CallRole: String]
     /// Estimated input tokens of one call, by role (worst case).
     package var inputTokens: [CallRole: Int]
+    /// Of a call's input, the shared context: the query and the incoming pool (critiques left out), and the
+    /// query and one candidate. What a prompt cache can serve to a later call that opens with it.
+    package var poolContextTokens: Int = 0
+    package var candidateContextTokens: Int = 0
     /// Where the layer is written.
     package var range: SourceRange
     /// `route`: how it chooses, and its branches, each a pipeline of checked layers.

@@ -14,6 +14,7 @@ struct LayerDraft {
     var resolved = true
     var prompts: [CallRole: String] = [:]
     var inputTokens: [CallRole: Int] = [:]
+    var contextTokens: (pool: Int, candidate: Int) = (0, 0)
     var poolOut: PoolRange
     var candidateTokensOut = 0
     var topK: Int?
@@ -51,6 +52,7 @@ struct LayerDraft {
             earlyStop: kind == .vote ? layer.earlyStop?.value : nil, wave: layer.wave?.value,
             weight: kind == .vote ? layer.weight?.value ?? .count : nil, keep: kind == .vote ? layer.keep?.value : nil,
             quorum: kind == .ensemble ? layer.quorum.map { min($0.value, poolOut.max) } : nil, prompts: prompts, inputTokens: inputTokens,
+            poolContextTokens: contextTokens.pool, candidateContextTokens: contextTokens.candidate,
             range: layer.range, route: kind == .route ? layer.routeRule?.value : nil, branches: branches)
     }
 }

@@ -19,6 +19,11 @@ public struct CostSummary: Sendable, Codable {
         public var usd: Double
         /// Seconds this layer adds to the critical path.
         public var latencySeconds: Double
+        /// Of the input tokens, those an earlier call of the query has already sent as the same prefix: what a
+        /// prompt cache can serve (llama.cpp reuses any length; OpenAI and Anthropic from 1,024 tokens).
+        public var cacheableTokens: Int = 0
+        /// US dollars the cacheable tokens save at the models' cached-input price.
+        public var cacheSavingUSD: Double = 0
     }
 
     /// Per layer, in order.
@@ -36,6 +41,7 @@ public struct CostSummary: Sendable, Codable {
         for (offset, layer) in pipeline.layers.enumerated() { position[layer.index] = offset }
         var finish = [Double](repeating: 0, count: graph.nodes.count)
         var layerEnd = [Double](repeating: 0, count: lines.count)
+        var seen: Set<String> = []
         for node in graph.nodes {
             var start = 0.0
             for dependency in node.dependencies where finish[dependency] > start { start = finish[dependency] }
@@ -48,6 +54,9 @@ public struct CostSummary: Sendable, Codable {
             lines[offset].inputTokens += node.inputTokens
             lines[offset].outputTokens += node.outputTokens
             lines[offset].usd += model.usd(input: node.inputTokens, output: node.outputTokens)
+            let cacheable = Self.cacheableTokens(node, layer: pipeline.layers[offset], previous: offset > 0 ? pipeline.layers[offset - 1] : nil, seen: &seen)
+            lines[offset].cacheableTokens += cacheable
+            lines[offset].cacheSavingUSD += Double(cacheable) * (model.priceInput - model.priceCachedInput) / 1_000_000
         }
         // A route's calls are its branches': all of a cascade's at worst, the costliest of a match's.
         for (offset, layer) in pipeline.layers.enumerated() where layer.kind == .route {
@@ -83,6 +92,29 @@ public struct CostSummary: Sendable, Codable {
             inputTokens: lines.reduce(0) { $0 + $1.inputTokens },
             outputTokens: lines.reduce(0) { $0 + $1.outputTokens },
             usd: lines.reduce(0) { $0 + $1.usd },
-            latencySeconds: finish.last ?? 0)
+            latencySeconds: finish.last ?? 0,
+            cacheableTokens: lines.reduce(0) { $0 + $1.cacheableTokens },
+            cacheSavingUSD: lines.reduce(0) { $0 + $1.cacheSavingUSD })
+    }
+
+    /// What of a call's prompt an earlier call of the same query and model already sent as its opening:
+    /// a sample's whole prompt after the first sample; a verdict's context (its reasoning call read it);
+    /// a pool reader's context when a critique read the same pool before it (the critique keeps its order)
+    /// or an earlier call of its own layer did. `seen` names the contexts already sent, by model.
+    static func cacheableTokens(_ node: GraphNode, layer: CheckedLayer, previous: CheckedLayer?, seen: inout Set<String>) -> Int {
+        guard let model = node.model else { return 0 }
+        let cached: Int
+        switch node.operation {
+        case .generate where layer.kind == .ensemble:
+            cached = seen.insert("sample \(model) \(node.call?.entry ?? 0)").inserted ? 0 : node.inputTokens
+        case .verifyVerdict:
+            cached = layer.candidateContextTokens
+        case .critique, .rank, .fuse, .generate:
+            let readBefore = previous?.kind == .critique && previous?.poolOut == layer.poolIn && previous?.entries.first?.model == model
+            cached = seen.insert("pool \(model) \(layer.index)").inserted && !readBefore ? 0 : layer.poolContextTokens
+        default:
+            cached = 0
+        }
+        return min(cached, node.inputTokens)
     }
 }

@@ -100,17 +100,18 @@ package struct GraphRenderer: Sendable {
     }
 
     func costTable() -> String {
-        let header = ["layer", "kind", "pool", "calls", "input tok", "output tok", "USD", "latency s"]
+        let header = ["layer", "kind", "pool", "calls", "input tok", "cacheable", "output tok", "USD", "latency s"]
         var rows: [[String]] = []
         for (line, layer) in zip(cost.layers, pipeline.layers) {
             rows.append([
                 String(layer.index + 1), line.kind, "\(layer.poolIn) → \(layer.poolOut)", String(line.calls),
-                String(line.inputTokens), String(line.outputTokens), formatUSD(line.usd), formatSeconds(line.latencySeconds),
+                String(line.inputTokens), String(line.cacheableTokens), String(line.outputTokens), formatUSD(line.usd),
+                formatSeconds(line.latencySeconds),
             ])
         }
         let total = cost.total
         rows.append([
-            "", "total", "", String(total.calls), String(total.inputTokens), String(total.outputTokens),
+            "", "total", "", String(total.calls), String(total.inputTokens), String(total.cacheableTokens), String(total.outputTokens),
             formatUSD(total.usd), formatSeconds(total.latencySeconds),
         ])
         var widths = header.map(\.count)
@@ -137,6 +138,11 @@ package struct GraphRenderer: Sendable {
         if let seconds = budget.latencySeconds { budgetParts.append("\(formatSeconds(seconds)) s") }
         out +=
             "\nEstimates assume a query of \(budget.queryTokens) tokens; latency is the critical path, with waves where a model's max_in_flight is exceeded.\n"
+        if total.cacheableTokens > 0 {
+            out += "Cacheable: input an earlier call of the query already sent as the same opening, which a prompt cache serves"
+            out += total.cacheSavingUSD > 0 ? " (saving \(formatUSD(total.cacheSavingUSD)) USD at the cached-input price)" : ""
+            out += "; llama.cpp reuses any length, OpenAI and Anthropic from 1,024 tokens.\n"
+        }
         if !budgetParts.isEmpty { out += "Budget per query: " + budgetParts.joined(separator: ", ") + ".\n" }
         for line in adaptiveLines() { out += line + "\n" }
         return out

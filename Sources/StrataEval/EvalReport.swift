@@ -24,6 +24,11 @@ package enum EvalReport {
         }
         out += line(header) + "\n" + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
         for row in rows { out += line(row) + "\n" }
+        for run in runs where run.promptCachedTokensPerItem > 0 {
+            out += String(
+                format: "%@: %.0f of its %.0f input tokens per item were read from the providers' prompt caches (%.0f%%)\n", run.pipeline,
+                run.promptCachedTokensPerItem, run.inputTokensPerItem, 100 * run.promptCachedTokensPerItem / max(1, run.inputTokensPerItem))
+        }
         for run in runs where !run.failureReasons.isEmpty {
             out += "\nfailures of \(run.pipeline):\n"
             for (reason, count) in run.failureReasons.sorted(by: { $0.value > $1.value }) { out += "  \(count) × \(reason)\n" }

@@ -29,6 +29,8 @@ public struct EvalSummary: Sendable, Codable, Hashable {
     public var inputTokensPerItem: Double
     /// Output tokens per item.
     public var outputTokensPerItem: Double
+    /// Of the input tokens per item, those the providers read from their prompt caches.
+    public var promptCachedTokensPerItem: Double
     /// US dollars per item.
     public var usdPerItem: Double
     /// US dollars in all.
@@ -61,6 +63,7 @@ public struct EvalSummary: Sendable, Codable, Hashable {
         requestedCallsPerItem = Double(results.reduce(0) { $0 + $1.usage.calls + $1.usage.cacheHits }) / n
         inputTokensPerItem = Double(results.reduce(0) { $0 + $1.usage.inputTokens }) / n
         outputTokensPerItem = Double(results.reduce(0) { $0 + $1.usage.outputTokens }) / n
+        promptCachedTokensPerItem = Double(results.reduce(0) { $0 + $1.usage.promptCachedTokens }) / n
         usdTotal = results.reduce(0) { $0 + $1.usage.usd }
         usdPerItem = usdTotal / n
         cacheHits = results.reduce(0) { $0 + $1.usage.cacheHits }

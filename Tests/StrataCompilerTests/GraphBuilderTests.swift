@@ -160,6 +160,37 @@ let header = """
         #expect(abs(total.usd - expectedUSD) < 1e-12)
     }
 
+    /// What a prompt cache can serve: the samples after the first, a fuse's context that the critique before
+    /// it read, a verdict's context that its reasoning call read; the first reader of a pool pays for it.
+    @Test func theCostSaysWhatAPromptCacheCanServe() throws {
+        let pipeline = try compiled(
+            header + """
+                budget: { query_tokens: 100 }
+                layers:
+                  - ensemble: [{ model: m, samples: 3 }]
+                  - critique: { model: m }
+                  - fuse: [m]
+                  - verify: { model: m, on_empty: keep-all }
+                """)
+        let calls = pipeline.graph.nodes.filter(\.operation.isCall)
+        let sample = try #require(calls.first), critique = try #require(calls.first { $0.operation == .critique })
+        let (ensemble, critiqueLine, fuse, verify) = (pipeline.cost.layers[0], pipeline.cost.layers[1], pipeline.cost.layers[2], pipeline.cost.layers[3])
+        #expect(ensemble.cacheableTokens == 2 * sample.inputTokens)
+        #expect(critiqueLine.cacheableTokens == 0)
+        // The critique's whole prompt but its own instruction is the fuse's opening.
+        #expect(fuse.cacheableTokens > critique.inputTokens / 2 && fuse.cacheableTokens < fuse.inputTokens)
+        // One verdict call per candidate reads the reasoning call's context again.
+        let verdicts = calls.filter { $0.operation == .verifyVerdict }
+        #expect(verdicts.count == 1 && verify.cacheableTokens > 100 && verify.cacheableTokens < verdicts[0].inputTokens)
+        #expect(pipeline.cost.total.cacheableTokens == [ensemble, critiqueLine, fuse, verify].reduce(0) { $0 + $1.cacheableTokens })
+        // An openai-compatible server's cached input costs what its input costs, unless its price says otherwise.
+        #expect(pipeline.cost.total.cacheSavingUSD == 0)
+        let discounted = try compiled(
+            header.replacingOccurrences(of: "price: { input: 1, output: 2 }", with: "price: { input: 1, output: 2, cached_input: 0.25 }")
+                + "layers:\n  - ensemble: [{ model: m, samples: 3 }]\n")
+        #expect(abs(discounted.cost.total.cacheSavingUSD - Double(discounted.cost.total.cacheableTokens) * 0.75 / 1_000_000) < 1e-12)
+    }
+
     @Test func theCostTableSaysWhatCanSpendLessThanTheWorstCase() throws {
         let compiled = try compiled(
             header + """

@@ -77,5 +77,6 @@ extension LayerWalk {
         let sizes = PromptSizes(
             rawQuery: rawQuery, query: query, embedded: embedded, candidateTokens: pool.candidateTokens, writtenTests: writtenTests, fixed: fixed)
         for (role, tokens) in typing.inputTokens(draft, sizes) { draft.inputTokens[role] = tokens }
+        draft.contextTokens = (query + embedded - pool.critiqueTokens, query + pool.candidateTokens)
     }
 }
