@@ -94,6 +94,29 @@ public struct RunUsage: Sendable, Hashable, Codable {
     /// Nothing spent.
     public init() {}
 
+    /// Decodes a usage; a field a run store written by an older build lacks is zero.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func count(_ key: CodingKeys) throws -> Int { try container.decodeIfPresent(Int.self, forKey: key) ?? 0 }
+        calls = try count(.calls)
+        cacheHits = try count(.cacheHits)
+        failedCalls = try count(.failedCalls)
+        retries = try count(.retries)
+        inputTokens = try count(.inputTokens)
+        outputTokens = try count(.outputTokens)
+        cachedInputTokens = try count(.cachedInputTokens)
+        cachedOutputTokens = try count(.cachedOutputTokens)
+        promptCachedTokens = try count(.promptCachedTokens)
+        rateLimitedCalls = try count(.rateLimitedCalls)
+        usd = try container.decodeIfPresent(Double.self, forKey: .usd) ?? 0
+        seconds = try container.decodeIfPresent(Double.self, forKey: .seconds) ?? 0
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case calls, cacheHits, failedCalls, retries, inputTokens, outputTokens, cachedInputTokens, cachedOutputTokens, promptCachedTokens
+        case rateLimitedCalls, usd, seconds
+    }
+
     /// The sum of two usages.
     public static func + (lhs: RunUsage, rhs: RunUsage) -> RunUsage {
         var sum = lhs

@@ -200,4 +200,17 @@ import Testing
         #expect(result.layers[2].usage.promptCachedTokens > 0)
         #expect(result.layers[2].usage.inputTokens > result.layers[2].usage.promptCachedTokens, "input counts the cached part too")
     }
+
+    /// Usage stored by a build before cached prompt tokens were counted still reads (a run store, a cached reply).
+    @Test func usageWrittenBeforeCachedTokensWereCountedStillReads() throws {
+        let old = #"{"calls":3,"cacheHits":1,"failedCalls":0,"retries":0,"inputTokens":90,"outputTokens":12,"cachedInputTokens":0,"#
+            + #""cachedOutputTokens":0,"rateLimitedCalls":0,"usd":0.5,"seconds":2}"#
+        let usage = try JSONDecoder().decode(RunUsage.self, from: Data(old.utf8))
+        #expect(usage.calls == 3 && usage.inputTokens == 90 && usage.usd == 0.5 && usage.promptCachedTokens == 0)
+        let reply = try JSONDecoder().decode(Usage.self, from: Data(#"{"inputTokens":7,"outputTokens":2}"#.utf8))
+        #expect(reply.inputTokens == 7 && reply.cachedInputTokens == 0)
+        var again = usage
+        again.promptCachedTokens = 40
+        #expect(try JSONDecoder().decode(RunUsage.self, from: JSONEncoder().encode(again)) == again)
+    }
 }
