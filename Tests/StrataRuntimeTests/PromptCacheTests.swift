@@ -203,7 +203,8 @@ import Testing
 
     /// Usage stored by a build before cached prompt tokens were counted still reads (a run store, a cached reply).
     @Test func usageWrittenBeforeCachedTokensWereCountedStillReads() throws {
-        let old = #"{"calls":3,"cacheHits":1,"failedCalls":0,"retries":0,"inputTokens":90,"outputTokens":12,"cachedInputTokens":0,"#
+        let old =
+            #"{"calls":3,"cacheHits":1,"failedCalls":0,"retries":0,"inputTokens":90,"outputTokens":12,"cachedInputTokens":0,"#
             + #""cachedOutputTokens":0,"rateLimitedCalls":0,"usd":0.5,"seconds":2}"#
         let usage = try JSONDecoder().decode(RunUsage.self, from: Data(old.utf8))
         #expect(usage.calls == 3 && usage.inputTokens == 90 && usage.usd == 0.5 && usage.promptCachedTokens == 0)
