@@ -232,20 +232,26 @@ struct DatabaseOutageTests {
         var environment = ProcessInfo.processInfo.environment
         environment["STRATA_TEST_POSTGRES_PORT"] = String(port)
         environment["STRATA_TEST_POSTGRES_DIR"] = NSTemporaryDirectory() + "strata-postgres-outage-\(port)"
-        // A file, not a pipe: the server it starts inherits the descriptor and would hold a pipe open.
-        let output = try temporaryDirectory().appendingPathComponent("out")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        // Files, not pipes: the server it starts inherits the descriptors and would hold a pipe open.
+        let directory = try temporaryDirectory()
+        let output = directory.appendingPathComponent("out"), errors = directory.appendingPathComponent("err")
+        for file in [output, errors] { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
         let process = ChildProcess(
             URL(fileURLWithPath: control), arguments: [command], environment: environment,
-            output: .handle(try FileHandle(forWritingTo: output)))
+            output: .handle(try FileHandle(forWritingTo: output)), error: .handle(try FileHandle(forWritingTo: errors)))
         try process.run()
         process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let said = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+            throw TestFailure("scripts/test-postgres \(command) on port \(port) exited with \(process.terminationStatus): \(said)")
+        }
         return try String(contentsOf: output, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test(arguments: [("stop", "start"), ("pause", "resume")])
     func workersWaitOutAnOutageAndLoseNothing(_ outage: (begin: String, end: String)) async throws {
-        let port = outage.begin == "stop" ? 55_433 : 55_434
+        // Below the ephemeral range, where no test server's port-0 bind or outgoing connection can hold it (scripts/test-postgres).
+        let port = outage.begin == "stop" ? 25_433 : 25_434
         let admin = try Self.cluster("start", port: port)
         defer { _ = try? Self.cluster("stop", port: port) }
         // A database of its own: the cluster outlives the test run.
