@@ -291,10 +291,9 @@ let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
         }
     }
 
-    @Test func passAtKMajorityAndTheVerifiersHonestyComeFromTheDrawnSamples() async throws {
-        let server = try Self.server()
+    /// Four items, four samples each, a verifier and a vote, evaluated against `server` into a fresh run store.
+    static func evaluate(on server: ScriptedLLMServer, name: String) async throws -> EvalOutcome {
         let items = (0..<4).map { DatasetItem(id: "item-\($0)", query: Query(prompt: "item-\($0): what is 3 + 4?"), reference: "7") }
-        let dataset = LoadedDataset(items: items, hash: "coverage", format: .jsonl, path: "coverage.jsonl")
         let result = PipelineCompiler().compile(
             source: """
                 strata: 1
@@ -305,12 +304,18 @@ let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
                   - ensemble: [{ model: m, samples: 4 }]
                   - verify: { model: m, on_empty: keep-all }
                   - vote: { extractor: numeric }
-                """, path: "coverage.yaml")
+                """, path: "\(name).yaml")
         let pipeline = try #require(result.compiled, "\(result.diagnostics)")
-        let job = EvalJob(
-            pipelines: [EvaluatedPipeline(path: "coverage.yaml", compiled: pipeline, sources: result.sources)], dataset: dataset,
-            scorer: .numeric, store: try RunStore(path: temporaryPath("coverage.sqlite")))
-        let outcome = try await job.run()
+        return try await EvalJob(
+            pipelines: [EvaluatedPipeline(path: "\(name).yaml", compiled: pipeline, sources: result.sources)],
+            dataset: LoadedDataset(items: items, hash: name, format: .jsonl, path: "\(name).jsonl"), scorer: .numeric,
+            store: try RunStore(path: temporaryPath("\(name).sqlite"))
+        ).run()
+    }
+
+    @Test func passAtKMajorityAndTheVerifiersHonestyComeFromTheDrawnSamples() async throws {
+        let server = try Self.server()
+        let outcome = try await Self.evaluate(on: server, name: "coverage")
         let sent = server.requestCount
         let curve = try #require(outcome.runs[0].coverage)
         #expect(server.requestCount == sent, "the curve costs no calls")
@@ -343,24 +348,7 @@ let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
     /// through is right whenever one of the k is, nothing wrong gets through, and what it lets through is always right.
     @Test func aPerfectVerifierTurnsPassAtKIntoAccuracy() async throws {
         let server = try Self.server { $0.contains("The answer is 9.") ? "[Incorrect]" : "[Correct]" }
-        let items = (0..<4).map { DatasetItem(id: "item-\($0)", query: Query(prompt: "item-\($0): what is 3 + 4?"), reference: "7") }
-        let result = PipelineCompiler().compile(
-            source: """
-                strata: 1
-                models:
-                  m: { provider: openai-compatible, model: test-model, base_url: "\(server.baseURL)", capabilities: { json_schema: false } }
-                defaults: { max_tokens: 64, seed: 100, temperature: 0.7 }
-                layers:
-                  - ensemble: [{ model: m, samples: 4 }]
-                  - verify: { model: m, on_empty: keep-all }
-                  - vote: { extractor: numeric }
-                """, path: "perfect.yaml")
-        let pipeline = try #require(result.compiled, "\(result.diagnostics)")
-        let outcome = try await EvalJob(
-            pipelines: [EvaluatedPipeline(path: "perfect.yaml", compiled: pipeline, sources: result.sources)],
-            dataset: LoadedDataset(items: items, hash: "perfect", format: .jsonl, path: "perfect.jsonl"), scorer: .numeric,
-            store: try RunStore(path: temporaryPath("perfect.sqlite"))
-        ).run()
+        let outcome = try await Self.evaluate(on: server, name: "perfect")
         let curve = try #require(outcome.runs[0].coverage)
         for point in curve.points {
             #expect(abs((point.verifiedAtK ?? -1) - point.passAtK) < 1e-9, "k = \(point.k)")
