@@ -28,6 +28,32 @@ enum PromptRenderer {
         "The request:\n\(query)\n\nA response to it:\n\(candidate)"
     }
 
+    /// The prompt of a call that reads the whole pool: `{context}` and
+    /// `{candidates}` each rendered only when the template uses it (a prompt
+    /// of one's own may use either, or both), with `extra` values beside them.
+    static func poolPrompt(
+        _ template: String, query: String, pool: [Candidate], critiques: Bool, extra: [String: String] = [:],
+        task role: ChatMessage.Role = .user, suffix: String = ""
+    ) -> [ChatMessage] {
+        var values = extra
+        values["query"] = query
+        values["n"] = String(pool.count)
+        if template.contains("{context}") { values["context"] = context(query: query, pool: pool, critiques: critiques) }
+        if template.contains("{candidates}") { values["candidates"] = candidatesText(pool, critiques: critiques) }
+        return messages(template, values, task: role, suffix: suffix)
+    }
+
+    /// The prompt of a call about one candidate, `{context}` rendered only when the template uses it.
+    static func candidatePrompt(
+        _ template: String, query: String, candidate: String, extra: [String: String] = [:], suffix: String = ""
+    ) -> [ChatMessage] {
+        var values = extra
+        values["query"] = query
+        values["candidate"] = candidate
+        if template.contains("{context}") { values["context"] = context(query: query, candidate: candidate) }
+        return messages(template, values, suffix: suffix)
+    }
+
     /// A rendered prompt as messages. A template that opens with `{context}`
     /// sends the context as a system message of its own and the rest as the
     /// user's (or, with `task` `.system`, as a second system message), so calls

@@ -19,14 +19,10 @@ struct CritiqueExecutor: NodeExecutor {
     func critique(_ node: NodeContext) async throws -> NodeOutput {
         let pool = node.pool, context = node.calls
         guard !pool.candidates.isEmpty, let spec = node.node.call else { return .skipped }
-        let query = PromptRenderer.queryText(node.messages)
         let structured = spec.structured
-        let messages = PromptRenderer.messages(
-            spec.prompt,
-            [
-                "context": PromptRenderer.context(query: query, pool: pool.candidates, critiques: false), "query": query,
-                "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: false), "n": String(pool.candidates.count),
-            ], suffix: structured ? CritiqueReply.format.instruction : "")
+        let messages = PromptRenderer.poolPrompt(
+            spec.prompt, query: PromptRenderer.queryText(node.messages), pool: pool.candidates, critiques: false,
+            suffix: structured ? CritiqueReply.format.instruction : "")
         var lastProblem = "no reply"
         for attempt in 0...node.malformedRetries {
             switch await context.call(

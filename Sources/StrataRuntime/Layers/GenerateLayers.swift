@@ -21,14 +21,9 @@ struct GeneratingExecutor: NodeExecutor {
         guard let spec = context.node.call else { return .skipped }
         let messages: [ChatMessage]
         if isFuse {
-            let query = PromptRenderer.queryText(context.messages)
-            let instructions = PromptRenderer.messages(
-                spec.prompt,
-                [
-                    "context": PromptRenderer.context(query: query, pool: pool.candidates, critiques: true), "query": query,
-                    "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true), "n": String(pool.candidates.count),
-                    "length_control": context.layer.lengthControl ? PromptTemplate.lengthControlSentence : "",
-                ], task: .system)
+            let instructions = PromptRenderer.poolPrompt(
+                spec.prompt, query: PromptRenderer.queryText(context.messages), pool: pool.candidates, critiques: true,
+                extra: ["length_control": context.layer.lengthControl ? PromptTemplate.lengthControlSentence : ""], task: .system)
             messages = instructions + context.messages
         } else {
             messages = [.system(spec.prompt)] + context.messages

@@ -19,14 +19,9 @@ struct RankExecutor: NodeExecutor {
         let pool = node.pool, layer = node.layer, context = node.calls
         guard pool.candidates.count > 1, let spec = node.node.call else { return .skipped }
         let topK = min(layer.topK ?? 1, pool.candidates.count)
-        let query = PromptRenderer.queryText(node.messages)
-        let messages = PromptRenderer.messages(
-            spec.prompt,
-            [
-                "context": PromptRenderer.context(query: query, pool: pool.candidates, critiques: true), "query": query,
-                "candidates": PromptRenderer.candidatesText(pool.candidates, critiques: true), "n": String(pool.candidates.count),
-                "top_k": String(topK),
-            ], suffix: spec.structured ? RankingReply.format.instruction : "")
+        let messages = PromptRenderer.poolPrompt(
+            spec.prompt, query: PromptRenderer.queryText(node.messages), pool: pool.candidates, critiques: true,
+            extra: ["top_k": String(topK)], suffix: spec.structured ? RankingReply.format.instruction : "")
         let result = await context.call(spec, messages: messages, candidate: nil, schema: spec.structured ? RankingReply.format.schema : nil)
         if case .failure(.cancelled) = result { throw CancellationError() }
         return .reply(result)

@@ -38,10 +38,8 @@ struct UnitTestExecutor: NodeExecutor {
         }
         let testsText = tests.judged.enumerated().map { "[\($0.offset + 1)] \($0.element)" }.joined(separator: "\n")
         guard let spec = node.node.call else { return .passed(0) }
-        let query = PromptRenderer.queryText(node.query.messages)
-        let messages = PromptRenderer.messages(
-            spec.prompt,
-            ["context": PromptRenderer.context(query: query, candidate: candidate.text), "query": query, "candidate": candidate.text, "tests": testsText],
+        let messages = PromptRenderer.candidatePrompt(
+            spec.prompt, query: PromptRenderer.queryText(node.query.messages), candidate: candidate.text, extra: ["tests": testsText],
             suffix: spec.structured ? PassedReply.format.instruction : "")
         switch await context.call(spec, messages: messages, candidate: index, schema: spec.structured ? PassedReply.format.schema : nil)
         {

@@ -25,9 +25,7 @@ struct VerifyExecutor: NodeExecutor {
 
     func verifyReasoning(_ node: NodeContext, candidate: Candidate) async throws -> NodeOutput {
         guard let spec = node.node.call else { return .skipped }
-        let query = PromptRenderer.queryText(node.messages)
-        let messages = PromptRenderer.messages(
-            spec.prompt, ["context": PromptRenderer.context(query: query, candidate: candidate.text), "query": query, "candidate": candidate.text])
+        let messages = PromptRenderer.candidatePrompt(spec.prompt, query: PromptRenderer.queryText(node.messages), candidate: candidate.text)
         let result = await node.calls.call(spec, messages: messages, candidate: node.node.candidate)
         if case .failure(.cancelled) = result { throw CancellationError() }
         return .reasoning(candidate, try? result.get())
@@ -36,13 +34,9 @@ struct VerifyExecutor: NodeExecutor {
     /// The verdict on one candidate, asked again with new seeds while it cannot be read.
     func verdict(_ node: NodeContext, candidate: Candidate, reasoning: String) async throws -> NodeOutput {
         guard let spec = node.node.call else { return .verdict(nil) }
-        let query = PromptRenderer.queryText(node.messages)
-        let messages = PromptRenderer.messages(
-            spec.prompt,
-            [
-                "context": PromptRenderer.context(query: query, candidate: candidate.text), "query": query, "candidate": candidate.text,
-                "reasoning": reasoning,
-            ], suffix: spec.structured ? VerdictReply.format.instruction : "")
+        let messages = PromptRenderer.candidatePrompt(
+            spec.prompt, query: PromptRenderer.queryText(node.messages), candidate: candidate.text, extra: ["reasoning": reasoning],
+            suffix: spec.structured ? VerdictReply.format.instruction : "")
         for attempt in 0...node.malformedRetries {
             let result = await node.calls.call(
                 spec, messages: messages, candidate: node.node.candidate, seedOffset: attempt * 1_000_003,
