@@ -28,6 +28,16 @@ struct StreamedReply {
     }
 }
 
+extension ResponseSchema {
+    /// The schema's text, checked to be JSON, for a request body.
+    var body: JSONBody {
+        get throws {
+            _ = try JSONSerialization.jsonObject(with: Data(json.utf8))
+            return .raw(json)
+        }
+    }
+}
+
 func jsonObject(_ data: Data) throws -> [String: Any] {
     guard let object = try? JSONSerialization.jsonObject(with: data), let dictionary = object as? [String: Any] else {
         let preview = String(decoding: data.prefix(120), as: UTF8.self)
@@ -47,26 +57,25 @@ struct OpenAIWire: WireFormat {
     }
 
     func body(_ request: ChatRequest, stream: Bool) throws -> Data {
-        var body: [String: Any] = [
-            "model": request.model,
-            "messages": request.messages.map { ["role": $0.role.rawValue, "content": $0.content] },
-            "temperature": request.temperature,
-            "top_p": request.topP,
-            "max_tokens": request.maxTokens,
+        var body: [String: JSONBody] = [
+            "model": .string(request.model),
+            "messages": .array(request.messages.map { ["role": .string($0.role.rawValue), "content": .string($0.content)] }),
+            "temperature": .double(request.temperature),
+            "top_p": .double(request.topP),
+            "max_tokens": .int(request.maxTokens),
         ]
-        if let seed = request.seed { body["seed"] = seed }
-        if request.n > 1 { body["n"] = request.n }
-        if !request.stop.isEmpty { body["stop"] = request.stop }
+        if let seed = request.seed { body["seed"] = .int(seed) }
+        if request.n > 1 { body["n"] = .int(request.n) }
+        if !request.stop.isEmpty { body["stop"] = .array(request.stop.map(JSONBody.string)) }
         if let alternatives = request.logprobs {
             body["logprobs"] = true
-            if alternatives > 0 { body["top_logprobs"] = alternatives }
+            if alternatives > 0 { body["top_logprobs"] = .int(alternatives) }
         }
         if let schema = request.schema {
-            let parsed = try JSONSerialization.jsonObject(with: Data(schema.json.utf8))
-            body["response_format"] = ["type": "json_schema", "json_schema": ["name": schema.name, "schema": parsed, "strict": true]]
+            body["response_format"] = ["type": "json_schema", "json_schema": ["name": .string(schema.name), "schema": try schema.body, "strict": true]]
         }
         switch request.promptCache?.style {
-        case .cacheKey?: body["prompt_cache_key"] = request.promptCache?.key
+        case .cacheKey?: body["prompt_cache_key"] = request.promptCache.map { .string($0.key) }
         case .cachePrompt?: body["cache_prompt"] = true
         case .breakpoint?, nil: break
         }
@@ -74,7 +83,7 @@ struct OpenAIWire: WireFormat {
             body["stream"] = true
             body["stream_options"] = ["include_usage": true]
         }
-        return try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        return JSONBody.object(body).data
     }
 
     func decode(_ data: Data) throws -> ChatResponse {
@@ -134,39 +143,44 @@ struct AnthropicWire: WireFormat {
     }
 
     func body(_ request: ChatRequest, stream: Bool) throws -> Data {
-        var body: [String: Any] = [
-            "model": request.model,
-            "max_tokens": request.maxTokens,
-            "temperature": min(request.temperature, 1),
+        var body: [String: JSONBody] = [
+            "model": .string(request.model),
+            "max_tokens": .int(request.maxTokens),
+            "temperature": .double(min(request.temperature, 1)),
         ]
         // A breakpoint marks the last shared message's text block: what comes before it is cached (at most four
         // breakpoints a request; this sends one).
         let breakpoint = request.promptCache?.style == .breakpoint ? (request.promptCache?.sharedMessages ?? 0) - 1 : -1
-        var system: [[String: Any]] = []
-        var messages: [[String: Any]] = []
+        var system: [JSONBody] = []
+        var systemTexts: [String] = []
+        var messages: [JSONBody] = []
         for (index, message) in request.messages.enumerated() {
             if message.role == .system {
-                var block: [String: Any] = ["type": "text", "text": message.content]
+                var block: [String: JSONBody] = ["type": "text", "text": .string(message.content)]
                 if index == breakpoint { block["cache_control"] = ["type": "ephemeral"] }
-                system.append(block)
+                system.append(.object(block))
+                systemTexts.append(message.content)
             } else if index == breakpoint {
-                let block: [String: Any] = ["type": "text", "text": message.content, "cache_control": ["type": "ephemeral"]]
-                messages.append(["role": message.role.rawValue, "content": [block]])
+                let block: JSONBody = ["type": "text", "text": .string(message.content), "cache_control": ["type": "ephemeral"]]
+                messages.append(["role": .string(message.role.rawValue), "content": [block]])
             } else {
-                messages.append(["role": message.role.rawValue, "content": message.content])
+                messages.append(["role": .string(message.role.rawValue), "content": .string(message.content)])
             }
         }
-        body["messages"] = messages
+        body["messages"] = .array(messages)
         if breakpoint >= 0 {
-            if !system.isEmpty { body["system"] = system }
+            if !system.isEmpty { body["system"] = .array(system) }
         } else if !system.isEmpty {
-            body["system"] = system.compactMap { $0["text"] as? String }.joined(separator: "\n\n")
+            body["system"] = .string(systemTexts.joined(separator: "\n\n"))
         }
         // Recent models refuse temperature and top_p together; send top_p only when it cuts.
-        if request.topP < 1 { body["top_p"] = request.topP; body.removeValue(forKey: "temperature") }
-        if !request.stop.isEmpty { body["stop_sequences"] = request.stop }
+        if request.topP < 1 {
+            body["top_p"] = .double(request.topP)
+            body.removeValue(forKey: "temperature")
+        }
+        if !request.stop.isEmpty { body["stop_sequences"] = .array(request.stop.map(JSONBody.string)) }
         if stream { body["stream"] = true }
-        return try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        return JSONBody.object(body).data
     }
 
     func decode(_ data: Data) throws -> ChatResponse {

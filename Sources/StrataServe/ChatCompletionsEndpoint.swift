@@ -88,6 +88,6 @@ struct ChatCompletionsEndpoint: Sendable {
         var headers = costs
         if let ignored = run.request.ignoredHeader { headers[.strataIgnoredParams] = ignored }
         headers[.contentType] = "application/json"
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: ServeJSON.encode(body))))
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.json.bytes)))
     }
 }

@@ -67,27 +67,39 @@ struct CompletionRun: Sendable {
         events.finish()
     }
 
-    /// Runs every choice to the end (non-streamed): the results in choice order, or nil when the request timed out.
+    /// Runs every choice to the end (non-streamed): the results in choice order, and whether the
+    /// request timed out (its runs were then cancelled, and their results say so). No events: the
+    /// choices and the deadline race in one group, without the stream a streamed answer needs.
     func results() async -> (results: [RunResult], timedOut: Bool) {
-        let (events, sink) = AsyncStream.makeStream(of: RunEvent.self)
-        let runner = Task { await start(sink) }
-        var results = [RunResult?](repeating: nil, count: request.n)
-        var timedOut = false
-        await withTaskCancellationHandler {
-            for await event in events {
-                switch event {
-                case .finished(let index, let result): results[index] = result
-                case .timedOut:
-                    timedOut = true
-                    runner.cancel()
-                case .delta, .layer, .tick: continue
+        await withTaskGroup(of: (index: Int, result: RunResult)?.self) { group in
+            for index in 0..<request.n {
+                group.addTask {
+                    let id = request.n > 1 ? "\(requestID)#\(index)" : requestID
+                    return (index, await pipeline.runtime.run(request.query(choice: index), id: id))
                 }
             }
-        } onCancel: {
-            runner.cancel()
+            let deadline = Deadline(seconds: timeout, on: clock)
+            group.addTask {
+                try? await deadline.wait()
+                return nil
+            }
+            var results = [RunResult?](repeating: nil, count: request.n)
+            var finished = 0, timedOut = false
+            while let next = await group.next() {
+                guard let (index, result) = next else {
+                    // The deadline passed, or the request was cancelled (its runs are then cancelled with it).
+                    if !Task.isCancelled, finished < request.n {
+                        timedOut = true
+                        group.cancelAll()
+                    }
+                    continue
+                }
+                results[index] = result
+                finished += 1
+                if finished == request.n { group.cancelAll() }
+            }
+            return (results.compactMap { $0 }, timedOut)
         }
-        await runner.value
-        return (results.compactMap { $0 }, timedOut)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Prometheus
 import StrataRuntime
+import Synchronization
 
 /// The server's Prometheus metrics (`GET /metrics`). Labels are model names
 /// and status codes only: never a key, a prompt or a user.
@@ -32,26 +33,47 @@ final class ServeMetrics: Sendable {
 
     func timeToFirstToken(_ seconds: Double) { firstToken.record(.nanoseconds(Int64(seconds * 1e9))) }
 
+    /// One pipeline's counters, made once: the registry looks a counter up by name and labels under a lock,
+    /// which on every request's path cost more than the counting.
+    private struct PipelineCounters {
+        var callsOK, callsFailed, cacheHits, inputTokens, outputTokens: Counter
+        var usd: Counter
+        var requests: [Int: Counter] = [:]
+    }
+    private let counters = Mutex([String: PipelineCounters]())
+
+    private func makeCounters(_ model: String) -> PipelineCounters {
+        let labels = [("pipeline", model)]
+        return PipelineCounters(
+            callsOK: registry.makeCounter(name: "strata_upstream_calls_total", labels: labels + [("outcome", "ok")], help: "Model calls made."),
+            callsFailed: registry.makeCounter(name: "strata_upstream_calls_total", labels: labels + [("outcome", "failed")], help: "Model calls made."),
+            cacheHits: registry.makeCounter(name: "strata_cache_hits_total", labels: labels, help: "Model calls answered from the cache."),
+            inputTokens: registry.makeCounter(name: "strata_tokens_total", labels: labels + [("direction", "input")], help: "Tokens paid for."),
+            outputTokens: registry.makeCounter(name: "strata_tokens_total", labels: labels + [("direction", "output")], help: "Tokens paid for."),
+            usd: registry.makeCounter(name: "strata_usd_total", labels: labels, help: "Dollars spent on model calls."))
+    }
+
     /// A finished request: its status, and for a pipeline run what it called and spent.
     func finished(model: String, status: Int, seconds: Double, usage: RunUsage?) {
-        registry.makeCounter(
-            name: "strata_requests_total", labels: [("model", model), ("status", String(status))],
-            help: "Requests answered, by model and status."
-        ).increment()
+        let (requests, pipeline) = counters.withLock { counters in
+            var entry = counters[model] ?? makeCounters(model)
+            let requests =
+                entry.requests[status]
+                ?? registry.makeCounter(
+                    name: "strata_requests_total", labels: [("model", model), ("status", String(status))], help: "Requests answered, by model and status.")
+            entry.requests[status] = requests
+            counters[model] = entry
+            return (requests, entry)
+        }
+        requests.increment()
         duration.record(.nanoseconds(Int64(seconds * 1e9)))
         guard let usage else { return }
-        let labels = [("pipeline", model)]
-        registry.makeCounter(name: "strata_upstream_calls_total", labels: labels + [("outcome", "ok")], help: "Model calls made.")
-            .increment(by: Int64(usage.calls - usage.failedCalls))
-        registry.makeCounter(name: "strata_upstream_calls_total", labels: labels + [("outcome", "failed")], help: "Model calls made.")
-            .increment(by: Int64(usage.failedCalls))
-        registry.makeCounter(name: "strata_cache_hits_total", labels: labels, help: "Model calls answered from the cache.")
-            .increment(by: Int64(usage.cacheHits))
-        registry.makeCounter(name: "strata_tokens_total", labels: labels + [("direction", "input")], help: "Tokens paid for.")
-            .increment(by: Int64(usage.inputTokens))
-        registry.makeCounter(name: "strata_tokens_total", labels: labels + [("direction", "output")], help: "Tokens paid for.")
-            .increment(by: Int64(usage.outputTokens))
-        registry.makeCounter(name: "strata_usd_total", labels: labels, help: "Dollars spent on model calls.").increment(by: usage.usd)
+        pipeline.callsOK.increment(by: Int64(usage.calls - usage.failedCalls))
+        pipeline.callsFailed.increment(by: Int64(usage.failedCalls))
+        pipeline.cacheHits.increment(by: Int64(usage.cacheHits))
+        pipeline.inputTokens.increment(by: Int64(usage.inputTokens))
+        pipeline.outputTokens.increment(by: Int64(usage.outputTokens))
+        pipeline.usd.increment(by: usage.usd)
     }
 
     /// The Prometheus text exposition.

@@ -136,10 +136,10 @@ struct StreamedCompletion: Sendable {
     }
 
     static func data(_ chunk: ChatCompletionChunk) -> ByteBuffer {
-        var line = Data("data: ".utf8)
-        line.append(ServeJSON.encode(chunk))
-        line.append(contentsOf: Array("\n\n".utf8))
-        return ByteBuffer(data: line)
+        var line = Array("data: ".utf8)
+        chunk.json.write(into: &line)
+        line += "\n\n".utf8
+        return ByteBuffer(bytes: line)
     }
 
     static func comment(_ text: String) -> ByteBuffer { ByteBuffer(string: ": \(text)\n\n") }
