@@ -166,7 +166,7 @@ let package = Package(
         .executableTarget(
             name: "ServeBenchmark",
             dependencies: [
-                "Strata", "StrataServe", "StrataTestServer",
+                "Strata", "StrataSandbox", "StrataServe", "StrataTestServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -195,7 +195,8 @@ let package = Package(
         .testTarget(
             name: "StrataRuntimeTests",
             dependencies: [
-                "Strata", "StrataSyntax", "StrataChecker", "StrataCompiler", "StrataRuntime", "StrataSandbox", "StrataTestServer", "StrataTestSupport",
+                "Strata", "StrataSyntax", "StrataChecker", "StrataCompiler", "StrataRuntime", "StrataSandbox", "StrataProviders", "StrataTestServer",
+                "StrataTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

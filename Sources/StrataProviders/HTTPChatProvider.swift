@@ -9,6 +9,8 @@ import NIOHTTP1
 public struct HTTPChatProvider: ChatProvider {
     let client: HTTPClient
     let baseURL: String
+    /// The endpoint's port on this machine, when it is on this machine: probed before a call.
+    let loopback: LoopbackListener?
     let wire: any WireFormat
     let keys: KeyRing
     let requiresKey: Bool
@@ -27,6 +29,7 @@ public struct HTTPChatProvider: ChatProvider {
         self.clock = clock
         self.client = client
         self.baseURL = endpoint.baseURL
+        self.loopback = LoopbackListener(baseURL: endpoint.baseURL)
         self.wire = endpoint.api == .anthropic ? AnthropicWire() : OpenAIWire()
         self.keys = KeyRing(variables: endpoint.keyVariables, environment: environment)
         self.requiresKey = endpoint.requiresKey
@@ -47,18 +50,20 @@ public struct HTTPChatProvider: ChatProvider {
         var record = CallRecord()
         if requiresKey, keys.isEmpty { throw ProviderError.missingKey(variables: keys.variables) }
         var attempt = 0
+        let listener = loopback
         while true {
             try Task.checkCancellation()
             record.attempts += 1
             let key = keys.currentKey()
             var retryAfter: Double?
             // On this machine a refused connection is said at once; the HTTP client would retry it until the connect timeout.
-            if let listener = LoopbackListener(baseURL: baseURL), !(await listener.isListening()) {
+            if let listener, !(await listener.isListening()) {
                 record.failures.append(ProviderError.unreachable(host: listener.hostAndPort).description)
                 throw ProviderError.unreachable(host: listener.hostAndPort)
             }
             do {
                 let response = try await send(request, key: key, onDelta: onDelta, retryAfter: &retryAfter)
+                listener?.answered()
                 return ProviderReply(response: response, record: record)
             } catch let error as ProviderError {
                 let redacted = redact(error)
@@ -127,7 +132,7 @@ public struct HTTPChatProvider: ChatProvider {
                 guard reply.done || reply.finishReason != nil else {
                     throw ProviderError.malformedResponse("the stream ended before the reply was complete")
                 }
-                if reply.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ProviderError.emptyContent }
+                if reply.text.allSatisfy(\.isWhitespace) { throw ProviderError.emptyContent }
                 return reply.response
             }
             let body = try await response.body.collect(upTo: 32 * 1024 * 1024)

@@ -100,7 +100,7 @@ struct OpenAIWire: WireFormat {
             }
             texts.append(content)
         }
-        if texts.allSatisfy({ $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
+        if texts.allSatisfy({ $0.allSatisfy(\.isWhitespace) }) {
             throw ProviderError.emptyContent
         }
         let confidences = ordered.map { TokenLogprob.parse($0["logprobs"]).flatMap(Confidence.init(tokens:)) }
@@ -189,7 +189,7 @@ struct AnthropicWire: WireFormat {
             throw ProviderError.malformedResponse("no content in the reply")
         }
         let text = content.filter { $0["type"] as? String == "text" }.compactMap { $0["text"] as? String }.joined()
-        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ProviderError.emptyContent }
+        if text.allSatisfy(\.isWhitespace) { throw ProviderError.emptyContent }
         return ChatResponse(
             texts: [text],
             usage: .anthropic(object["usage"] as? [String: Any]),

@@ -94,7 +94,9 @@ struct ChatCompletionChunk: Sendable {
             var delta: [String: JSONBody] = [:]
             if let role { delta["role"] = .string(role) }
             if let content { delta["content"] = .string(content) }
-            fields["choices"] = [["index": .int(index), "delta": .object(delta), "logprobs": .null, "finish_reason": finishReason.map(JSONBody.string) ?? .null]]
+            fields["choices"] = [
+                ["index": .int(index), "delta": .object(delta), "logprobs": .null, "finish_reason": finishReason.map(JSONBody.string) ?? .null]
+            ]
         }
         if includeUsage { fields["usage"] = usage?.json ?? .null }
         return .object(fields)

@@ -57,6 +57,9 @@ struct StreamedCompletion: Sendable {
         }
     }
 
+    /// Writes the events as they come. What one event says goes out in one write (a choice's
+    /// role and first text; its finish; the last choice's finish, the usage and `[DONE]`), so a
+    /// client reads one packet where it would read several.
     private func stream(into writer: inout any ResponseBodyWriter, state: inout StreamState, connection: ConnectionWatch?) async throws {
         let identity = server.identity(for: run.pipeline)
         let include = run.request.includeUsage
@@ -68,18 +71,19 @@ struct StreamedCompletion: Sendable {
         defer { connection?.remove(token) }
         // A first byte at once: the client knows the request was accepted.
         try await writer.write(Self.comment("strata \(run.pipeline.name): \(run.pipeline.runtime.graph.layers.count) layer(s)"))
-        for await event in events {
+        var pending = ByteBuffer()
+        eventLoop: for await event in events {
             switch event {
             case .tick:
-                try await writer.write(Self.comment("strata working"))
+                pending.writeImmutableBuffer(Self.comment("strata working"))
             case .layer(let index, let report, let count):
                 let choice = run.request.n > 1 ? " (choice \(index))" : ""
-                try await writer.write(Self.comment("strata layer \(report.index + 1)/\(count) \(report.kind) done\(choice)"))
+                pending.writeImmutableBuffer(Self.comment("strata layer \(report.index + 1)/\(count) \(report.kind) done\(choice)"))
             case .delta(let index, let text):
                 guard !text.isEmpty else { continue }
                 if !state.roleSent[index] {
                     state.roleSent[index] = true
-                    try await writer.write(
+                    pending.writeImmutableBuffer(
                         Self.data(ChatCompletionChunk(identity: identity, index: index, role: "assistant", content: "", includeUsage: include)))
                 }
                 if state.firstContent == nil {
@@ -87,52 +91,65 @@ struct StreamedCompletion: Sendable {
                     server.metrics.timeToFirstToken(Date().timeIntervalSince(started))
                 }
                 state.streamed[index] += text
-                try await writer.write(Self.data(ChatCompletionChunk(identity: identity, index: index, content: text, includeUsage: include)))
+                pending.writeImmutableBuffer(Self.data(ChatCompletionChunk(identity: identity, index: index, content: text, includeUsage: include)))
             case .finished(let index, let result):
                 state.usage = state.usage + result.usage
                 guard let answer = result.answer else {
+                    try await flush(&pending, into: &writer)
                     let error = APIError.failed(result.failure ?? "unknown failure", kind: result.failureKind, model: run.pipeline.name)
                     return try await fail(error, into: &writer, state: &state)
                 }
                 state.answers[index] = answer
-                try await close(choice: index, answer: answer, finishReason: result.finishReason, identity: identity, into: &writer, state: &state)
+                close(choice: index, answer: answer, finishReason: result.finishReason, identity: identity, into: &pending, state: &state)
                 state.finished += 1
+                // The last choice: its finish goes out with the usage and the end.
+                if state.finished == run.request.n { break eventLoop }
             case .timedOut:
+                try await flush(&pending, into: &writer)
                 return try await fail(.timeout(after: run.timeout), into: &writer, state: &state)
             }
+            try await flush(&pending, into: &writer)
         }
         if state.finished < run.request.n { throw CancellationError() }
         if include {
             let chunk = ChatCompletionChunk(identity: identity, includeUsage: true, usage: CompletionUsage(usage: state.usage), isUsageChunk: true)
-            try await writer.write(Self.data(chunk))
+            pending.writeImmutableBuffer(Self.data(chunk))
         }
-        try await writer.write(Self.done)
+        pending.writeImmutableBuffer(Self.done)
+        try await flush(&pending, into: &writer)
+    }
+
+    private func flush(_ pending: inout ByteBuffer, into writer: inout any ResponseBodyWriter) async throws {
+        guard pending.readableBytes > 0 else { return }
+        try await writer.write(pending)
+        pending.clear()
     }
 
     /// A choice's last chunks: its text (whole, when nothing streamed), then its finish reason.
     private func close(
-        choice index: Int, answer: String, finishReason: String, identity: CompletionIdentity, into writer: inout any ResponseBodyWriter,
+        choice index: Int, answer: String, finishReason: String, identity: CompletionIdentity, into pending: inout ByteBuffer,
         state: inout StreamState
-    ) async throws {
+    ) {
         let include = run.request.includeUsage
         if !state.roleSent[index] {
             state.roleSent[index] = true
-            try await writer.write(Self.data(ChatCompletionChunk(identity: identity, index: index, role: "assistant", content: "", includeUsage: include)))
+            pending.writeImmutableBuffer(
+                Self.data(ChatCompletionChunk(identity: identity, index: index, role: "assistant", content: "", includeUsage: include)))
         }
         if state.streamed[index].isEmpty {
-            try await writer.write(Self.data(ChatCompletionChunk(identity: identity, index: index, content: answer, includeUsage: include)))
+            pending.writeImmutableBuffer(Self.data(ChatCompletionChunk(identity: identity, index: index, content: answer, includeUsage: include)))
         }
-        try await writer.write(Self.data(ChatCompletionChunk(identity: identity, index: index, finishReason: finishReason, includeUsage: include)))
+        pending.writeImmutableBuffer(Self.data(ChatCompletionChunk(identity: identity, index: index, finishReason: finishReason, includeUsage: include)))
     }
 
     /// A failure after the 200: in-band, then the end of the stream.
     private func fail(_ error: APIError, into writer: inout any ResponseBodyWriter, state: inout StreamState) async throws {
         state.error = error
-        var line = Data("data: ".utf8)
-        line.append(error.json)
-        line.append(contentsOf: Array("\n\n".utf8))
-        try await writer.write(ByteBuffer(data: line))
-        try await writer.write(Self.done)
+        var line = ByteBuffer(string: "data: ")
+        line.writeBytes(error.json)
+        line.writeString("\n\n")
+        line.writeImmutableBuffer(Self.done)
+        try await writer.write(line)
     }
 
     static func data(_ chunk: ChatCompletionChunk) -> ByteBuffer {
