@@ -118,6 +118,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `strata studio`: a read-only web app over the study and run stores.
+        .target(
+            name: "StrataStudio",
+            dependencies: [
+                "StrataChecker", "StrataEval", "StrataRuntime", "StrataSearch",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Study and run stores and the response cache's shared level in PostgreSQL, shared by workers on many machines.
         .target(
             name: "StrataPostgres",
@@ -144,7 +156,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataServe", "StrataPostgres",
+                "Strata", "StrataServe", "StrataStudio", "StrataPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -233,7 +245,7 @@ let package = Package(
         .testTarget(
             name: "StrataCLITests",
             dependencies: [
-                "StrataCLI", "StrataSandbox", "StrataTestServer", "StrataTestSupport",
+                "StrataCLI", "StrataSandbox", "StrataSearch", "StrataStudio", "StrataTestServer", "StrataTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

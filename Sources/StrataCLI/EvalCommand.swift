@@ -136,6 +136,6 @@ struct EvalCommand: AsyncParsableCommand {
 
     /// A runtime for a helper pipeline (judge, baseline), on the evaluated pipelines' response cache.
     func runtime(for path: String, cache: ResponseCache) throws -> PipelineRuntime {
-        try PipelineRuntime(compiled: compiled(path, as: "usable").compiled, options: RuntimeOptions(cache: cache))
+        try PipelineRuntime(compiled: compiled(path, as: "usable").compiled, options: RuntimeOptions(cache: cache, recordTimeline: true))
     }
 }

@@ -135,8 +135,11 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// The keys from `--api-key-env`: never printed.
-    func keys() throws -> [String] {
-        guard let variable = apiKeyEnv else { return [] }
+    func keys() throws -> [String] { try Self.keys(from: apiKeyEnv) }
+
+    /// The comma-separated keys in `variable` (none without one); an unset or empty variable is an error.
+    static func keys(from variable: String?) throws -> [String] {
+        guard let variable else { return [] }
         let keys = (ProcessInfo.processInfo.environment[variable] ?? "").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty }

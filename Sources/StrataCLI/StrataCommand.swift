@@ -8,7 +8,10 @@ struct StrataCommand: AsyncParsableCommand {
         commandName: "strata",
         abstract: "Compile YAML descriptions of LLM systems into checked, concurrent programs.",
         version: StrataVersion.current,
-        subcommands: [CheckCommand.self, CompileCommand.self, RunCommand.self, EvalCommand.self, SearchCommand.self, ServeCommand.self, ImportCommand.self]
+        subcommands: [
+            CheckCommand.self, CompileCommand.self, RunCommand.self, EvalCommand.self, SearchCommand.self, ServeCommand.self, StudioCommand.self,
+            ImportCommand.self,
+        ]
     )
 }
 

@@ -117,7 +117,7 @@ public struct EvalJob: Sendable {
             try await store.begin(
                 key, pipelinePath: pipeline.path, pipelineYAML: pipeline.sources[pipeline.path]?.text ?? "",
                 datasetPath: dataset.path, items: selected.count)
-            let runtime = try PipelineRuntime(compiled: pipeline.compiled, options: RuntimeOptions(cache: cache))
+            let runtime = try PipelineRuntime(compiled: pipeline.compiled, options: RuntimeOptions(cache: cache, recordTimeline: true))
             let evaluator = Evaluator(runtime: runtime, scorer: scorer, store: store, concurrency: concurrency)
             let results: [ItemResult]
             do {

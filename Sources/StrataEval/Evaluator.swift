@@ -162,11 +162,11 @@ package struct Evaluator: Sendable {
         guard let answer = result.answer else {
             return ItemResult(
                 itemID: item.id, answer: nil, failure: result.failure ?? "no answer", score: 0, detail: nil, usage: usage,
-                layers: result.layers)
+                layers: result.layers, timeline: result.timeline)
         }
         let outcome = await scorer.score(answer: answer, item: item)
         return ItemResult(
             itemID: item.id, answer: answer, failure: nil, score: outcome.score, detail: outcome.detail, usage: usage,
-            layers: result.layers)
+            layers: result.layers, timeline: result.timeline)
     }
 }

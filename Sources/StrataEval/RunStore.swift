@@ -19,9 +19,14 @@ public struct ItemResult: Sendable, Hashable, Codable {
     public var usage: RunUsage
     /// What every layer did, for drill-down reports.
     public var layers: [LayerReport]
+    /// Every model call in time (the studio's query view and `--timeline`); empty in stores written before it was kept.
+    public var timeline: [CallSpan]
 
     /// An item's result.
-    public init(itemID: String, answer: String?, failure: String?, score: Double, detail: String?, usage: RunUsage, layers: [LayerReport] = []) {
+    public init(
+        itemID: String, answer: String?, failure: String?, score: Double, detail: String?, usage: RunUsage, layers: [LayerReport] = [],
+        timeline: [CallSpan] = []
+    ) {
         self.itemID = itemID
         self.answer = answer
         self.failure = failure
@@ -29,6 +34,22 @@ public struct ItemResult: Sendable, Hashable, Codable {
         self.detail = detail
         self.usage = usage
         self.layers = layers
+        self.timeline = timeline
+    }
+
+    enum CodingKeys: String, CodingKey { case itemID, answer, failure, score, detail, usage, layers, timeline }
+
+    /// Reads results written before `timeline` was kept.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        itemID = try container.decode(String.self, forKey: .itemID)
+        answer = try container.decodeIfPresent(String.self, forKey: .answer)
+        failure = try container.decodeIfPresent(String.self, forKey: .failure)
+        score = try container.decode(Double.self, forKey: .score)
+        detail = try container.decodeIfPresent(String.self, forKey: .detail)
+        usage = try container.decode(RunUsage.self, forKey: .usage)
+        layers = try container.decodeIfPresent([LayerReport].self, forKey: .layers) ?? []
+        timeline = try container.decodeIfPresent([CallSpan].self, forKey: .timeline) ?? []
     }
 }
 
@@ -110,6 +131,10 @@ public final class RunStore: RunResultStore {
                     );
                     """)
         }
+        // Each item's calls in time, for the studio's query view.
+        migrator.registerMigration("v2-timeline") { db in
+            try db.execute(sql: "ALTER TABLE results ADD COLUMN timeline TEXT")
+        }
         try migrator.migrate(database)
     }
 
@@ -137,19 +162,22 @@ public final class RunStore: RunResultStore {
     public func record(_ result: ItemResult, run: String) async throws {
         let usage = String(decoding: try JSONEncoder().encode(result.usage), as: UTF8.self)
         let layers = String(decoding: try JSONEncoder().encode(result.layers), as: UTF8.self)
+        let timeline = result.timeline.isEmpty ? nil : String(decoding: try JSONEncoder().encode(result.timeline), as: UTF8.self)
         let database = database
-        try await Task { try await Self.insert(result, run: run, usage: usage, layers: layers, into: database) }.value
+        try await Task { try await Self.insert(result, run: run, usage: usage, layers: layers, timeline: timeline, into: database) }.value
     }
 
-    private static func insert(_ result: ItemResult, run: String, usage: String, layers: String, into database: DatabasePool) async throws {
+    private static func insert(
+        _ result: ItemResult, run: String, usage: String, layers: String, timeline: String?, into database: DatabasePool
+    ) async throws {
         try await database.write { db in
             try db.execute(
                 sql: """
-                    INSERT OR IGNORE INTO results (run_id, item_id, answer, failure, score, detail, usage, layers, finished_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT OR IGNORE INTO results (run_id, item_id, answer, failure, score, detail, usage, layers, timeline, finished_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    run, result.itemID, result.answer, result.failure, result.score, result.detail, usage, layers,
+                    run, result.itemID, result.answer, result.failure, result.score, result.detail, usage, layers, timeline,
                     Date().timeIntervalSince1970,
                 ])
         }
@@ -176,14 +204,19 @@ public final class RunStore: RunResultStore {
     /// The results recorded for a run.
     public func results(run: String) async throws -> [ItemResult] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM results WHERE run_id = ? ORDER BY item_id", arguments: [run]).map { row in
-                let usageText: String = row["usage"]
-                let layersText: String = row["layers"]
-                return ItemResult(
-                    itemID: row["item_id"], answer: row["answer"], failure: row["failure"], score: row["score"], detail: row["detail"],
-                    usage: (try? JSONDecoder().decode(RunUsage.self, from: Data(usageText.utf8))) ?? RunUsage(),
-                    layers: (try? JSONDecoder().decode([LayerReport].self, from: Data(layersText.utf8))) ?? [])
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM results WHERE run_id = ? ORDER BY item_id", arguments: [run]).map(Self.item(from:))
         }
+    }
+
+    /// A row of the `results` table as the item it records (shared with the studio, which reads the file read-only).
+    package static func item(from row: Row) -> ItemResult {
+        let usageText: String = row["usage"]
+        let layersText: String = row["layers"]
+        let timelineText: String? = row.hasColumn("timeline") ? row["timeline"] : nil
+        return ItemResult(
+            itemID: row["item_id"], answer: row["answer"], failure: row["failure"], score: row["score"], detail: row["detail"],
+            usage: (try? JSONDecoder().decode(RunUsage.self, from: Data(usageText.utf8))) ?? RunUsage(),
+            layers: (try? JSONDecoder().decode([LayerReport].self, from: Data(layersText.utf8))) ?? [],
+            timeline: timelineText.flatMap { try? JSONDecoder().decode([CallSpan].self, from: Data($0.utf8)) } ?? [])
     }
 }

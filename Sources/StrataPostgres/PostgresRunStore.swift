@@ -33,15 +33,16 @@ package final class PostgresRunStore: RunResultStore {
     package func record(_ result: ItemResult, run: String) async throws {
         let usage = String(decoding: try JSONEncoder().encode(result.usage), as: UTF8.self)
         let layers = String(decoding: try JSONEncoder().encode(result.layers), as: UTF8.self)
+        let timeline = result.timeline.isEmpty ? nil : String(decoding: try JSONEncoder().encode(result.timeline), as: UTF8.self)
         let writer = writer
         // Its own task: cancelling the evaluation after the item finished still records it.
         try await Task { [database, logger] in
             try await database.run { connection in
                 try await connection.query(
                     """
-                    INSERT INTO strata_results (run_id, item_id, answer, failure, score, detail, usage, layers, writer)
+                    INSERT INTO strata_results (run_id, item_id, answer, failure, score, detail, usage, layers, timeline, writer)
                     VALUES (\(run), \(result.itemID), \(result.answer), \(result.failure), \(result.score), \(result.detail), \(usage), \(layers),
-                            \(writer))
+                            \(timeline), \(writer))
                     ON CONFLICT (run_id, item_id) DO NOTHING
                     """, logger: logger)
             }
@@ -51,15 +52,17 @@ package final class PostgresRunStore: RunResultStore {
     package func results(run: String) async throws -> [ItemResult] {
         try await database.run { connection in
             let rows = try await connection.query(
-                "SELECT item_id, answer, failure, score, detail, usage, layers FROM strata_results WHERE run_id = \(run) ORDER BY item_id",
+                "SELECT item_id, answer, failure, score, detail, usage, layers, timeline FROM strata_results WHERE run_id = \(run) ORDER BY item_id",
                 logger: self.logger
             ).collect()
             return try rows.map { row in
-                let (item, answer, failure, score, detail, usage, layers) = try row.decode((String, String?, String?, Double, String?, String, String).self)
+                let (item, answer, failure, score, detail, usage, layers, timeline) = try row.decode(
+                    (String, String?, String?, Double, String?, String, String, String?).self)
                 return ItemResult(
                     itemID: item, answer: answer, failure: failure, score: score, detail: detail,
                     usage: (try? JSONDecoder().decode(RunUsage.self, from: Data(usage.utf8))) ?? RunUsage(),
-                    layers: (try? JSONDecoder().decode([LayerReport].self, from: Data(layers.utf8))) ?? [])
+                    layers: (try? JSONDecoder().decode([LayerReport].self, from: Data(layers.utf8))) ?? [],
+                    timeline: timeline.flatMap { try? JSONDecoder().decode([CallSpan].self, from: Data($0.utf8)) } ?? [])
             }
         }
     }

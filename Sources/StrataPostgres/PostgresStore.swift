@@ -250,5 +250,7 @@ package final class PostgresStore: Sendable {
             """,
             "CREATE INDEX strata_units_trial ON strata_units (study_id, (coalesce(trial, trial_identity)))",
         ],
+        // Each item's calls in time, for the studio's query view.
+        ["ALTER TABLE strata_results ADD COLUMN timeline text"],
     ]
 }

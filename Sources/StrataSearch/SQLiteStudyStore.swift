@@ -56,19 +56,22 @@ public final class SQLiteStudyStore: StudyStore {
     /// The study's finished trials, in the order they finished.
     public func trials(study: String) async throws -> [TrialRecord] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM trials WHERE study_id = ? ORDER BY number", arguments: [study]).map { row in
-                let configuration: String = row["configuration"]
-                let outcome: String? = row["outcome"]
-                return TrialRecord(
-                    number: row["number"],
-                    configuration: try JSONDecoder().decode(Configuration.self, from: Data(configuration.utf8)),
-                    phase: TrialPhase(rawValue: row["phase"]) ?? .dev, fidelity: row["fidelity"],
-                    status: TrialStatus(rawValue: row["status"]) ?? .failed,
-                    outcome: try outcome.map { try JSONDecoder().decode(TrialOutcome.self, from: Data($0.utf8)) },
-                    error: row["error"], objective: row["objective"], staticCalls: row["static_calls"], staticUSD: row["static_usd"],
-                    finishedAt: Date(timeIntervalSince1970: row["finished_at"]))
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM trials WHERE study_id = ? ORDER BY number", arguments: [study]).map(Self.trial(from:))
         }
+    }
+
+    /// A row of the `trials` table as the trial it records (shared with the studio, which reads the file read-only).
+    package static func trial(from row: Row) throws -> TrialRecord {
+        let configuration: String = row["configuration"]
+        let outcome: String? = row["outcome"]
+        return TrialRecord(
+            number: row["number"],
+            configuration: try JSONDecoder().decode(Configuration.self, from: Data(configuration.utf8)),
+            phase: TrialPhase(rawValue: row["phase"]) ?? .dev, fidelity: row["fidelity"],
+            status: TrialStatus(rawValue: row["status"]) ?? .failed,
+            outcome: try outcome.map { try JSONDecoder().decode(TrialOutcome.self, from: Data($0.utf8)) },
+            error: row["error"], objective: row["objective"], staticCalls: row["static_calls"], staticUSD: row["static_usd"],
+            finishedAt: Date(timeIntervalSince1970: row["finished_at"]))
     }
 
     /// Records a finished trial, replacing an earlier record of the same trial.

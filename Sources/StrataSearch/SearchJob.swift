@@ -73,7 +73,7 @@ package struct SearchJob: Sendable {
     var evaluator: DatasetTrialEvaluator {
         DatasetTrialEvaluator(
             dev: data.dev, holdout: data.holdout, datasetHash: data.dataset?.hash ?? "", datasetPath: data.dataset?.path ?? "",
-            split: "\(data.split)", scorer: data.scorer, store: runStore, options: RuntimeOptions(cache: cache),
+            split: "\(data.split)", scorer: data.scorer, store: runStore, options: RuntimeOptions(cache: cache, recordTimeline: true),
             concurrency: concurrency)
     }
 
