@@ -30,6 +30,10 @@ let package = Package(
         // Stores shared by workers on many machines (`--store postgres://…`): the CLI only.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // OpenTelemetry (`--otel`): spans through swift-distributed-tracing, exported over OTLP/HTTP by swift-otel (no gRPC).
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
         // `swift package generate-documentation --target Strata` (CI builds the DocC catalog).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -116,6 +120,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
+        ),
+        // Queries as OpenTelemetry spans and GenAI metrics, through the tracing and metrics APIs only.
+        .target(
+            name: "StrataTelemetry",
+            dependencies: [
+                "StrataRuntime",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // `strata studio`: a read-only web app over the study and run stores.
@@ -156,8 +170,11 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataServe", "StrataStudio", "StrataPostgres",
+                "Strata", "StrataServe", "StrataStudio", "StrataTelemetry", "StrataPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

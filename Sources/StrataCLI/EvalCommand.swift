@@ -38,6 +38,7 @@ struct EvalCommand: AsyncParsableCommand {
 
     @OptionGroup var worker: SharedStoreOptions
 
+    @OptionGroup var telemetry: TelemetryOptions
     @OptionGroup var cacheOptions: CacheOptions
     @OptionGroup var includes: IncludeOptions
 
@@ -86,8 +87,17 @@ struct EvalCommand: AsyncParsableCommand {
             pipelines: pipelines, dataset: dataset, selection: try selection(), scorer: scoring.scorer,
             store: stores.runs, cache: cache, concurrency: concurrency)
         job.shared = stores.sharedItems
+        let telemetry = try self.telemetry.start()
+        job.observer = telemetry?.observer
         let progress = ProgressReporter(total: job.items.count)
-        let outcome = try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })
+        let outcome: EvalOutcome
+        do {
+            outcome = try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })
+        } catch {
+            await telemetry?.shutdown()
+            throw error
+        }
+        await telemetry?.shutdown()
         for helper in scoring.helpers { try await helper.shutdown() }
         if let report {
             try OutputFile.write(outcome.html, to: report)

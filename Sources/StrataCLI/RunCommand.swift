@@ -36,6 +36,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Stream the final answer's tokens as they arrive.")
     var stream = false
 
+    @OptionGroup var telemetry: TelemetryOptions
     @OptionGroup var cacheOptions: CacheOptions
     @OptionGroup var includes: IncludeOptions
 
@@ -73,19 +74,26 @@ struct RunCommand: AsyncParsableCommand {
             writeError("\(pipeline): not run (\(summary(of: result.diagnostics)))")
             throw ExitCode(1)
         }
+        let telemetry = try self.telemetry.start()
         let options = RuntimeOptions(
             cache: try cacheOptions.open(),
             trace: try trace.map { try TraceWriter(path: $0) },
-            recordTimeline: timeline != nil)
+            recordTimeline: timeline != nil, observer: telemetry?.observer)
         let runtime = try PipelineRuntime(compiled: compiled, options: options)
         let interrupt = InterruptHandler()
         let failed: Bool
-        if let prompt {
-            failed = try await interrupt.run { await runOne(prompt, runtime: runtime) }
-        } else {
-            failed = try await interrupt.run { try await runBatch(runtime: runtime) }
+        do {
+            if let prompt {
+                failed = try await interrupt.run { await runOne(prompt, runtime: runtime) }
+            } else {
+                failed = try await interrupt.run { try await runBatch(runtime: runtime) }
+            }
+        } catch {
+            await telemetry?.shutdown()
+            throw error
         }
         try await runtime.shutdown()
+        await telemetry?.shutdown()
         if failed { throw ExitCode(1) }
     }
 

@@ -64,6 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds requests in flight get to finish after SIGTERM or Ctrl-C.")
     var shutdownGrace = 30.0
 
+    @OptionGroup var telemetry: TelemetryOptions
     @OptionGroup var cacheOptions: CacheOptions
     @OptionGroup var includes: IncludeOptions
 
@@ -80,12 +81,16 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let telemetry = try self.telemetry.start()
         let runtimeOptions = RuntimeOptions(
-            cache: try cacheOptions.open(), trace: try trace.map { try TraceWriter(path: $0) }, scheduler: CallScheduler())
+            cache: try cacheOptions.open(), trace: try trace.map { try TraceWriter(path: $0) }, observer: telemetry?.observer,
+            scheduler: CallScheduler())
         let served = try pipelines.map { try load($0, options: runtimeOptions) }
         let server: StrataServer
         do {
-            server = try StrataServer(pipelines: served, options: try serveOptions())
+            var options = try serveOptions()
+            options.tracer = telemetry?.observer.tracer
+            server = try StrataServer(pipelines: served, options: options)
         } catch {
             writeError("error: \(error)")
             throw ExitCode(1)
@@ -96,6 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
             writeError("strata serve: \(names) on http://\(shownHost):\(port)/v1 (Ctrl-C stops)")
         }
         for pipeline in served { try await pipeline.runtime.shutdown() }
+        await telemetry?.shutdown()
         writeError("strata serve: stopped")
     }
 

@@ -83,6 +83,8 @@ public struct EvalJob: Sendable {
     /// With a shared store: the queue that splits each run's items among the
     /// workers running the same job, and this worker (its `unitItems` per range).
     package var shared: (queue: any SharedItemQueue, worker: WorkerOptions)?
+    /// Hears of every query (the OpenTelemetry export).
+    package var observer: (any QueryObserver)?
 
     /// An evaluation.
     public init(
@@ -117,7 +119,7 @@ public struct EvalJob: Sendable {
             try await store.begin(
                 key, pipelinePath: pipeline.path, pipelineYAML: pipeline.sources[pipeline.path]?.text ?? "",
                 datasetPath: dataset.path, items: selected.count)
-            let runtime = try PipelineRuntime(compiled: pipeline.compiled, options: RuntimeOptions(cache: cache, recordTimeline: true))
+            let runtime = try PipelineRuntime(compiled: pipeline.compiled, options: RuntimeOptions(cache: cache, recordTimeline: true, observer: observer))
             let evaluator = Evaluator(runtime: runtime, scorer: scorer, store: store, concurrency: concurrency)
             let results: [ItemResult]
             do {

@@ -34,15 +34,26 @@ final class LayerContext: Sendable {
     /// The layer's calls in time, when the runtime records a timeline.
     var spans: [CallSpan] { ledger.withLock { $0.spans } }
 
-    /// A finished call: its line in the trace and, when the runtime keeps a timeline, its span.
-    func record(_ event: TraceEvent, start: Date) {
+    /// A finished call: its line in the trace and, when the runtime keeps calls in time (a timeline, or
+    /// an observer that exports them), its span.
+    func record(_ event: TraceEvent, start: Date, request: ChatRequest? = nil, finishReason: String? = nil) {
         runtime.options.trace?.write(event)
-        guard runtime.options.recordTimeline, let model = event.model else { return }
-        let span = CallSpan(
+        guard runtime.options.recordsCalls, let model = event.model else { return }
+        var span = CallSpan(
             layer: layer.index, operation: event.operation, model: model, sample: event.sample, candidate: event.candidate,
             start: start.timeIntervalSince(origin), end: Date().timeIntervalSince(origin), cacheHit: event.cacheHit,
             error: event.error, confidence: event.confidence?.first??.pathProbability,
             promptCachedTokens: event.cacheHit ? nil : event.promptCachedTokens, inputTokens: event.cacheHit ? nil : event.inputTokens)
+        span.outputTokens = event.error == nil ? event.outputTokens : nil
+        span.seed = event.seed
+        span.finishReason = finishReason
+        if let request {
+            span.requestModel = request.model
+            span.temperature = request.temperature
+            span.maxTokens = request.maxTokens
+            span.completions = request.n
+            span.provider = runtime.graph.models.first { $0.name == model }?.provider.rawValue
+        }
         ledger.withLock { $0.spans.append(span) }
     }
 
@@ -166,7 +177,7 @@ final class LayerContext: Sendable {
         if cache.isEnabled, let cached = await cache.lookup(cacheKey), let text = cached.texts.first,
             !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
         {
-            recordCacheHit(cached, event: &event, start: start)
+            recordCacheHit(cached, event: &event, start: start, request: request)
             onDelta?(text)
             return .success(CallReply(cached, text: text))
         }
@@ -181,7 +192,7 @@ final class LayerContext: Sendable {
     }
 
     /// A reply served from the cache: counted (its tokens as cached ones) and traced, at no cost.
-    func recordCacheHit(_ cached: ChatResponse, event: inout TraceEvent, start: Date) {
+    func recordCacheHit(_ cached: ChatResponse, event: inout TraceEvent, start: Date, request: ChatRequest? = nil) {
         event.cacheHit = true
         event.confidence = cached.confidences
         event.inputTokens = cached.usage.inputTokens
@@ -191,7 +202,7 @@ final class LayerContext: Sendable {
             $0.cachedInputTokens += cached.usage.inputTokens
             $0.cachedOutputTokens += cached.usage.outputTokens
         }
-        record(event, start: start)
+        record(event, start: start, request: request, finishReason: cached.finishReason)
     }
 
     /// Sends one request (with `n` completions, or one) through the scheduler
@@ -225,7 +236,7 @@ final class LayerContext: Sendable {
                 $0.promptCachedTokens += usage.cachedInputTokens
                 $0.usd += usd
             }
-            record(event, start: start)
+            record(event, start: start, request: request, finishReason: reply.response.finishReason)
             return .success(reply)
         } catch {
             let failure: ProviderError = (error as? ProviderError) ?? (error is CancellationError ? .cancelled : .network(String(describing: error)))
@@ -236,7 +247,7 @@ final class LayerContext: Sendable {
                 $0.failedCalls += 1
                 if case .http(429, _) = failure { $0.rateLimitedCalls += 1 }
             }
-            record(event, start: start)
+            record(event, start: start, request: request)
             return .failure(failure)
         }
     }

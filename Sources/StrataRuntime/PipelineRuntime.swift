@@ -26,6 +26,8 @@ public struct RuntimeOptions: Sendable {
     public var malformedRetries: Int
     /// Whether each query's calls are kept as `RunResult.timeline`.
     public var recordTimeline: Bool
+    /// Hears of every query once it has finished, with its calls in time (an OpenTelemetry export).
+    public var observer: (any QueryObserver)?
     /// A scheduler shared with other runtimes, so a model's limits hold across
     /// every pipeline that calls it (nil: the runtime has its own).
     package var scheduler: CallScheduler?
@@ -36,8 +38,10 @@ public struct RuntimeOptions: Sendable {
     public init(
         cache: ResponseCache = .disabled, trace: TraceWriter? = nil, retry: RetryPolicy = .default, timeouts: Timeouts = Timeouts(),
         providers: [String: any ChatProvider] = [:], environment: [String: String] = ProcessInfo.processInfo.environment,
-        malformedRetries: Int = 2, recordTimeline: Bool = false, scheduler: CallScheduler? = nil, clock: any Clock<Duration> = ContinuousClock()
+        malformedRetries: Int = 2, recordTimeline: Bool = false, observer: (any QueryObserver)? = nil, scheduler: CallScheduler? = nil,
+        clock: any Clock<Duration> = ContinuousClock()
     ) {
+        self.observer = observer
         self.scheduler = scheduler
         self.clock = clock
         self.cache = cache
@@ -49,6 +53,9 @@ public struct RuntimeOptions: Sendable {
         self.malformedRetries = malformedRetries
         self.recordTimeline = recordTimeline
     }
+
+    /// Whether calls are kept in time: for the timeline, or for the observer.
+    var recordsCalls: Bool { recordTimeline || observer != nil }
 }
 
 /// Runs a checked pipeline on queries as its compiled execution graph: every
@@ -113,6 +120,8 @@ public final class PipelineRuntime: Sendable {
         }
         var branchOptions = options
         branchOptions.scheduler = scheduler
+        // A branch's query is part of the route's: only the top-level query is observed.
+        branchOptions.observer = nil
         branchOptions.providers = Dictionary(zip(graph.models.map(\.name), providers), uniquingKeysWith: { first, _ in first })
         var branches: [Int: [(name: String, runtime: PipelineRuntime)]] = [:]
         for (position, layer) in graph.layers.enumerated() {
@@ -147,7 +156,16 @@ public final class PipelineRuntime: Sendable {
         onLayer: (@Sendable (LayerReport) -> Void)? = nil
     ) async -> RunResult {
         let queryID = id ?? "q\(state.nextQuery())"
-        return await QueryRun(runtime: self, query: query, id: queryID, onDelta: onDelta, onLayer: onLayer).drive()
+        guard let observer = options.observer else {
+            return await QueryRun(runtime: self, query: query, id: queryID, onDelta: onDelta, onLayer: onLayer).drive()
+        }
+        // Asked in the caller's task, where its trace context is.
+        let token = observer.queryStarting(id: queryID)
+        let started = Date()
+        let result = await QueryRun(runtime: self, query: query, id: queryID, onDelta: onDelta, onLayer: onLayer).drive()
+        observer.queryFinished(
+            FinishedQuery(id: queryID, pipeline: graph.pipeline, query: query, started: started, ended: Date(), result: result), token: token)
+        return result
     }
 
     /// Whether `run(onDelta:)` streams the answer's text as it is written: the

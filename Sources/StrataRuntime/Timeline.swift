@@ -27,6 +27,20 @@ public struct CallSpan: Sendable, Hashable, Codable {
     public var promptCachedTokens: Int? = nil
     /// Its input tokens, as the provider counted them (nil for a reply from Strata's cache).
     public var inputTokens: Int? = nil
+    /// Its output tokens (a cached reply's as they were when it was first made).
+    public var outputTokens: Int? = nil
+    /// The model's name at its provider (the request's `model`).
+    public var requestModel: String? = nil
+    /// The model's API: `openai`, `anthropic` or `openai-compatible`.
+    public var provider: String? = nil
+    /// The request's sampling temperature, token limit and seed.
+    public var temperature: Double? = nil
+    public var maxTokens: Int? = nil
+    public var seed: Int? = nil
+    /// Completions the request asked for (`n`).
+    public var completions: Int? = nil
+    /// Why the reply ended (`stop`, `length`, …), when it arrived.
+    public var finishReason: String? = nil
 }
 
 /// Writes call spans in the Chrome trace-event format, which Perfetto

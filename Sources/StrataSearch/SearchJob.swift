@@ -48,6 +48,8 @@ package struct SearchJob: Sendable {
     package var settings: SearchSettings
     package var data: SearchData
     package var runStore: any RunResultStore
+    /// Hears of every query (the OpenTelemetry export).
+    package var observer: (any QueryObserver)?
     package var studyStore: any StudyStore
     package var cache: ResponseCache
     package var concurrency: Int
@@ -73,7 +75,7 @@ package struct SearchJob: Sendable {
     var evaluator: DatasetTrialEvaluator {
         DatasetTrialEvaluator(
             dev: data.dev, holdout: data.holdout, datasetHash: data.dataset?.hash ?? "", datasetPath: data.dataset?.path ?? "",
-            split: "\(data.split)", scorer: data.scorer, store: runStore, options: RuntimeOptions(cache: cache, recordTimeline: true),
+            split: "\(data.split)", scorer: data.scorer, store: runStore, options: RuntimeOptions(cache: cache, recordTimeline: true, observer: observer),
             concurrency: concurrency)
     }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import StrataCache
 import StrataProviders
 import StrataRuntime
+import Tracing
 
 /// `POST /v1/chat/completions`: reads the request (no call is made for a
 /// bad one), takes a slot within the server's limits, runs the pipeline,
@@ -15,17 +16,43 @@ struct ChatCompletionsEndpoint: Sendable {
     let server: ServerState
 
     func respond(to request: Request, context: ServeRequestContext) async throws -> Response {
-        let (parsed, pipeline) = try await parse(request, context: context)
-        try await admit(context)
-        let run = CompletionRun(
-            pipeline: pipeline, request: parsed, requestID: context.requestID,
-            timeout: server.options.timeout(latencyBudget: pipeline.runtime.graph.latencyBudget),
-            tickInterval: parsed.stream ? server.options.keepAlive : nil, clock: server.options.clock)
-        if parsed.stream {
-            return StreamedCompletion(server: server, run: run, record: context.record, started: context.startedAt)
-                .response(connection: context.connection)
+        let span = requestSpan(request, context: context)
+        do {
+            let (parsed, pipeline) = try await parse(request, context: context)
+            try await admit(context)
+            var run = CompletionRun(
+                pipeline: pipeline, request: parsed, requestID: context.requestID,
+                timeout: server.options.timeout(latencyBudget: pipeline.runtime.graph.latencyBudget),
+                tickInterval: parsed.stream ? server.options.keepAlive : nil, clock: server.options.clock)
+            run.traceContext = span?.context
+            if parsed.stream {
+                return StreamedCompletion(server: server, run: run, record: context.record, started: context.startedAt, span: span)
+                    .response(connection: context.connection)
+            }
+            let response = try await whole(run, context: context)
+            span?.attributes["http.response.status_code"] = Int(response.status.code)
+            span?.end()
+            return response
+        } catch {
+            if let span {
+                span.attributes["http.response.status_code"] = Int((error as? APIError)?.status.code ?? 500)
+                span.setStatus(SpanStatus(code: .error))
+                span.end()
+            }
+            throw error
         }
-        return try await whole(run, context: context)
+    }
+
+    /// With a tracer: the request's server span, the child of the trace context its headers carry (W3C `traceparent`).
+    private func requestSpan(_ request: Request, context: ServeRequestContext) -> (any Span)? {
+        guard let tracer = server.options.tracer else { return nil }
+        var parent = InstrumentationContext.topLevel
+        tracer.extract(request.headers, into: &parent, using: HeaderExtractor())
+        let span = tracer.startSpan("POST /v1/chat/completions", context: parent, ofKind: .server)
+        span.attributes["http.request.method"] = "POST"
+        span.attributes["url.path"] = request.uri.path
+        span.attributes["strata.request.id"] = context.requestID
+        return span
     }
 
     /// The request body read within its deadline and size, parsed and checked; the pipeline it names.
@@ -89,5 +116,12 @@ struct ChatCompletionsEndpoint: Sendable {
         if let ignored = run.request.ignoredHeader { headers[.strataIgnoredParams] = ignored }
         headers[.contentType] = "application/json"
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.json.bytes)))
+    }
+}
+
+/// Reads trace context (W3C `traceparent`, `tracestate`) from a request's headers.
+struct HeaderExtractor: Extractor {
+    func extract(key: String, from carrier: HTTPFields) -> String? {
+        HTTPField.Name(key).flatMap { carrier[$0] }
     }
 }

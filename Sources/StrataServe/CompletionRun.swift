@@ -1,6 +1,7 @@
 import Foundation
 import StrataProviders
 import StrataRuntime
+import Tracing
 
 /// What a request's pipeline runs report while they go, in arrival order.
 enum RunEvent: Sendable {
@@ -28,17 +29,21 @@ struct CompletionRun: Sendable {
     var tickInterval: Double?
     /// The clock the timeout and the ticks are measured on.
     var clock: any Clock<Duration>
+    /// The request's span, when the server traces: its runs' spans are its children.
+    var traceContext: InstrumentationContext?
 
     /// Runs every choice, sending events to `events` (which ends when all choices have finished or the request timed out).
     func start(_ events: AsyncStream<RunEvent>.Continuation) async {
         let layerCount = pipeline.runtime.graph.layers.count
         await withTaskGroup(of: Bool.self) { group in
             for index in 0..<request.n {
-                group.addTask {
-                    let result = await pipeline.runtime.run(
-                        request.query(choice: index), id: request.n > 1 ? "\(requestID)#\(index)" : requestID,
-                        onDelta: { events.yield(.delta(index: index, text: $0)) },
-                        onLayer: { events.yield(.layer(index: index, report: $0, of: layerCount)) })
+                group.addTask { [traceContext] in
+                    let result = await InstrumentationContext.withValue(traceContext) {
+                        await pipeline.runtime.run(
+                            request.query(choice: index), id: request.n > 1 ? "\(requestID)#\(index)" : requestID,
+                            onDelta: { events.yield(.delta(index: index, text: $0)) },
+                            onLayer: { events.yield(.layer(index: index, report: $0, of: layerCount)) })
+                    }
                     events.yield(.finished(index: index, result: result))
                     return true
                 }
@@ -73,9 +78,9 @@ struct CompletionRun: Sendable {
     func results() async -> (results: [RunResult], timedOut: Bool) {
         await withTaskGroup(of: (index: Int, result: RunResult)?.self) { group in
             for index in 0..<request.n {
-                group.addTask {
+                group.addTask { [traceContext] in
                     let id = request.n > 1 ? "\(requestID)#\(index)" : requestID
-                    return (index, await pipeline.runtime.run(request.query(choice: index), id: id))
+                    return (index, await InstrumentationContext.withValue(traceContext) { await pipeline.runtime.run(request.query(choice: index), id: id) })
                 }
             }
             let deadline = Deadline(seconds: timeout, on: clock)

@@ -1,5 +1,6 @@
 import Foundation
 import StrataChecker
+import Tracing
 
 /// How `strata serve` listens, whom it lets in, and how much it takes on at once.
 public struct ServeOptions: Sendable {
@@ -44,6 +45,9 @@ public struct ServeOptions: Sendable {
     public var shutdownGrace = 30.0
     /// The clock the request, queue and body timeouts and the keep-alives are measured on.
     public var clock: any Clock<Duration> = ContinuousClock()
+    /// With `--otel`: each request becomes a server span, the child of the `traceparent` it came with, and its
+    /// pipeline's spans the children of that.
+    package var tracer: (any Tracer)?
 
     /// The defaults: 127.0.0.1:8000, no keys.
     public init() {}

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import StrataRuntime
+import Tracing
 
 /// A streamed answer, as OpenAI streams: `data:` chunks, the role in each
 /// choice's first delta, one final usage chunk with no choices when the
@@ -15,6 +16,8 @@ struct StreamedCompletion: Sendable {
     /// Where the stream says what it cost and how it ended, for the middleware that logs it once written.
     let record: RequestRecord
     let started: Date
+    /// The request's server span, ended when the stream is.
+    var span: (any Span)? = nil
 
     func response(connection: ConnectionWatch?) -> Response {
         var headers = HTTPFields()
@@ -24,9 +27,13 @@ struct StreamedCompletion: Sendable {
         if let ignored = run.request.ignoredHeader { headers[.strataIgnoredParams] = ignored }
         return Response(
             status: .ok, headers: headers,
-            body: ResponseBody { [record, server] writer in
+            body: ResponseBody { [record, server, span] writer in
                 var state = StreamState(choices: run.request.n)
-                defer { record.used(state.usage) }
+                defer {
+                    record.used(state.usage)
+                    span?.attributes["http.response.status_code"] = state.error.map { Int($0.status.code) } ?? 200
+                    span?.end()
+                }
                 try await stream(into: &writer, state: &state, connection: connection)
                 // A client gone at the end is told apart from a finished stream (it is logged as 499).
                 if connection?.isClosed == true { throw CancellationError() }
