@@ -262,7 +262,8 @@ let package = Package(
         .testTarget(
             name: "StrataCLITests",
             dependencies: [
-                "StrataCLI", "StrataSandbox", "StrataSearch", "StrataStudio", "StrataTestServer", "StrataTestSupport",
+                "Strata", "StrataCLI", "StrataSandbox", "StrataSearch", "StrataStudio", "StrataTestServer", "StrataTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
