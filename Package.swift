@@ -184,7 +184,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "RuntimeBenchmark",
-            dependencies: ["Strata", "StrataTestServer"],
+            dependencies: [
+                "Strata", "StrataTelemetry", "StrataTestServer",
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/RuntimeBenchmark"
         ),
         .executableTarget(
@@ -200,6 +205,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/ServeBenchmark"
+        ),
+        .executableTarget(
+            name: "StudioBenchmark",
+            dependencies: ["Strata", "StrataSandbox", "StrataSearch"],
+            path: "Benchmarks/StudioBenchmark",
+            exclude: ["open.py"]
         ),
         .executableTarget(
             name: "SearchBenchmark",

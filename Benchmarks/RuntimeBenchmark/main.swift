@@ -1,8 +1,12 @@
 // Measures the runtime against the in-process test server (real HTTP on
 // 127.0.0.1) and against a zero-latency in-process provider.
-// Run in release: `swift run -c release RuntimeBenchmark [--quick]`.
+// Run in release: `swift run -c release RuntimeBenchmark [--quick] [--only N]`.
 import Foundation
+import Logging
+import OTel
+import ServiceLifecycle
 import Strata
+import StrataTelemetry
 import StrataTestServer
 
 func peakResidentMegabytes() -> Double {
@@ -272,4 +276,79 @@ if selected(6) {
                 compiled.cost.total.calls, compiled.cost.total.inputTokens, times[times.count / 2]))
     }
     print("6. \(queries) queries of 7 samples → fuse: " + report.joined(separator: "; "))
+}
+
+// 7. Tracing overhead: the per-node cost of queries of 10 samples → verify → fuse against the
+// zero-latency provider, with the OpenTelemetry exporter (spans and GenAI metrics, OTLP/HTTP to
+// an in-process receiver) on and off, in alternating rounds of the same queries.
+if selected(7) {
+    let collector = try ScriptedLLMServer { _, _ in .raw(status: 200, contentType: "application/x-protobuf", body: "") }
+    setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:\(collector.port)", 1)
+    var configuration = OTel.Configuration.default
+    configuration.serviceName = "strata-benchmark"
+    configuration.logs.enabled = false
+    configuration.diagnosticLogLevel = .error
+    let tracing = try OTel.makeTracingBackend(configuration: configuration)
+    let metrics = try OTel.makeMetricsBackend(configuration: configuration)
+    var logger = Logger(label: "benchmark.otel")
+    logger.logLevel = .critical
+    let group = ServiceGroup(services: [tracing.service, metrics.service], gracefulShutdownSignals: [], logger: logger)
+    let exporting = Task { try await group.run() }
+    let source = """
+        strata: 1
+        models:
+          m: { provider: openai-compatible, model: q, base_url: http://127.0.0.1:9/v1, limits: { max_in_flight: 256 } }
+        layers:
+          - ensemble: [{ model: m, samples: 10 }]
+          - verify: { model: m, on_empty: fail }
+          - fuse: [{ model: m, max_tokens: 1 }]
+        """
+    guard let compiled = PipelineCompiler().compile(source: source, path: "traced.yaml").compiled else { print("pipeline did not compile"); exit(1) }
+    let observer = GenAITelemetry(tracer: tracing.factory, metrics: metrics.factory)
+    let plain = try PipelineRuntime(compiled: compiled, options: RuntimeOptions(providers: ["m": Instant()]))
+    let traced = try PipelineRuntime(compiled: compiled, options: RuntimeOptions(providers: ["m": Instant()], observer: observer))
+    let queries = quick ? 300 : 2000
+    func round(_ runtime: PipelineRuntime) async -> (seconds: Double, calls: Int) {
+        let start = now()
+        let calls = await withTaskGroup(of: Int.self) { group in
+            var next = 0, calls = 0
+            for _ in 0..<16 {
+                let index = next
+                next += 1
+                group.addTask { await runtime.run(Query(prompt: "traced \(index)")).usage.calls }
+            }
+            while let finished = await group.next() {
+                calls += finished
+                if next < queries {
+                    let index = next
+                    next += 1
+                    group.addTask { await runtime.run(Query(prompt: "traced \(index)")).usage.calls }
+                }
+            }
+            return calls
+        }
+        return (now() - start, calls)
+    }
+    _ = await round(plain)
+    _ = await round(traced)
+    var off: [Double] = [], on: [Double] = []
+    for index in 0..<(quick ? 3 : 7) {
+        for isTraced in index % 2 == 0 ? [false, true] : [true, false] {
+            let run = await round(isTraced ? traced : plain)
+            let perNode = run.seconds / Double(run.calls) * 1e6
+            if isTraced { on.append(perNode) } else { off.append(perNode) }
+        }
+    }
+    await group.triggerGracefulShutdown()
+    _ = await exporting.result
+    on.sort()
+    off.sort()
+    let exported = collector.requests.filter { $0.path == "/v1/traces" }.count
+    print(
+        String(
+            format:
+                "7. tracing overhead, %d queries × 21 call nodes a round, zero-latency provider: off %.1f µs per node, on %.1f µs (%+.1f%%), medians of %d rounds; %d OTLP trace exports received",
+            queries, off[off.count / 2], on[on.count / 2], (on[on.count / 2] / off[off.count / 2] - 1) * 100, on.count, exported))
+    try await plain.shutdown()
+    try await traced.shutdown()
 }

@@ -54,7 +54,7 @@ package enum HTMLReport {
         let byID = Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for run in runs {
             html += "<h3>\(escape(run.summary.pipeline))</h3>\n"
-            for result in run.results {
+            for result in run.results.sorted(by: { NaturalOrder.precedes($0.itemID, $1.itemID) }) {
                 let item = byID[result.itemID]
                 let verdict = result.score >= 1 ? "right" : "wrong"
                 html +=
@@ -66,6 +66,7 @@ package enum HTMLReport {
                 if let detail = result.detail { html += "<p class=\"note\">\(escape(detail))</p>\n" }
                 html +=
                     "<p class=\"note\">\(result.usage.calls) calls, \(result.usage.inputTokens) / \(result.usage.outputTokens) tokens, \(format(result.usage.seconds, 1)) s</p>\n"
+                if !result.timeline.isEmpty { html += "<p><b>Calls in time</b></p>\n" + CallTimeline.svg(result.timeline) + "\n" }
                 for layer in result.layers {
                     html +=
                         "<details><summary>layer \(layer.index + 1): \(escape(layer.kind)) — \(layer.candidatesIn) in → \(layer.candidates.count) out</summary>\n"
@@ -88,11 +89,15 @@ package enum HTMLReport {
         let width = 640.0, height = 360.0, left = 60.0, right = 20.0, top = 20.0, bottom = 50.0
         let useUSD = runs.contains { $0.usdPerItem > 0 }
         let costs = runs.map { useUSD ? $0.usdPerItem : $0.requestedCallsPerItem }
-        let maxCost = max(costs.max() ?? 1, useUSD ? 1e-9 : 1) * 1.1
-        func x(_ cost: Double) -> Double { left + cost / maxCost * (width - left - right) }
+        let axis = ChartAxis(from: 0, to: max(costs.max() ?? 1, useUSD ? 1e-9 : 1))
+        func x(_ cost: Double) -> Double { axis.position(cost, from: left, to: width - right) }
         func y(_ score: Double) -> Double { top + (1 - score) * (height - top - bottom) }
         var svg = frame("id=\"plot\"", width: width, height: height, left: left, right: right, y: y)
         svg += "<line x1=\"\(left)\" y1=\"\(y(0))\" x2=\"\(width - right)\" y2=\"\(y(0))\" stroke=\"#888\"/>\n"
+        for tick in axis.ticks {
+            svg += "<line x1=\"\(x(tick))\" y1=\"\(y(0))\" x2=\"\(x(tick))\" y2=\"\(y(0) + 4)\" stroke=\"#888\"/>"
+            svg += "<text class=\"x-tick\" x=\"\(x(tick))\" y=\"\(y(0) + 16)\" font-size=\"11\" text-anchor=\"middle\">\(axis.label(tick))</text>\n"
+        }
         svg +=
             "<text x=\"\((left + width - right) / 2)\" y=\"\(height - 12)\" font-size=\"12\" text-anchor=\"middle\">\(useUSD ? "USD per item" : "model calls per item")</text>\n"
         svg +=

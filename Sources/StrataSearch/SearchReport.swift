@@ -62,21 +62,27 @@ package enum SearchReport {
     static func scatter(_ rows: [SearchSummary.Row]) -> String {
         let width = 640.0, height = 320.0, margin = 44.0
         guard !rows.isEmpty else { return "<p>No trials yet.</p>" }
-        let maxCost = Double(rows.map(\.staticCalls).max() ?? 1)
-        let minCost = Double(rows.map(\.staticCalls).min() ?? 0)
-        let scores = rows.map(\.score)
-        let low = min(scores.min() ?? 0, 0), high = max(scores.max() ?? 1, 0.0001)
-        func x(_ cost: Int) -> Double { margin + (Double(cost) - minCost) / max(1, maxCost - minCost) * (width - 2 * margin) }
-        func y(_ score: Double) -> Double { height - margin - (score - low) / max(0.0001, high - low) * (height - 2 * margin) }
+        let costs = ChartAxis(from: Double(rows.map(\.staticCalls).min() ?? 0), to: Double(rows.map(\.staticCalls).max() ?? 1))
+        let scores = ChartAxis(from: min(rows.map(\.score).min() ?? 0, 0), to: max(rows.map(\.score).max() ?? 1, 0.0001))
+        func x(_ cost: Int) -> Double { costs.position(Double(cost), from: margin, to: width - margin) }
+        func y(_ score: Double) -> Double { scores.position(score, from: height - margin, to: margin) }
         var svg =
             "<svg id=\"scatter\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"score against calls per query\">\n"
         svg += "<line x1=\"\(margin)\" y1=\"\(height - margin)\" x2=\"\(width - margin)\" y2=\"\(height - margin)\" stroke=\"#888\"/>"
         svg += "<line x1=\"\(margin)\" y1=\"\(margin)\" x2=\"\(margin)\" y2=\"\(height - margin)\" stroke=\"#888\"/>\n"
         svg += "<text x=\"\(width / 2 - 60)\" y=\"\(height - 8)\">calls per query (worst case)</text>"
         svg += "<text x=\"4\" y=\"\(margin - 10)\">score</text>\n"
-        svg +=
-            "<text x=\"\(margin)\" y=\"\(height - margin + 14)\">\(Int(minCost))</text><text x=\"\(width - margin - 10)\" y=\"\(height - margin + 14)\">\(Int(maxCost))</text>"
-        svg += "<text x=\"4\" y=\"\(y(high) + 4)\">\(format(high, 2))</text><text x=\"4\" y=\"\(y(low) + 4)\">\(format(low, 2))</text>\n"
+        // Tick labels on both axes (the studio's rule).
+        for tick in costs.ticks {
+            let at = costs.position(tick, from: margin, to: width - margin)
+            svg += "<line x1=\"\(at)\" y1=\"\(height - margin)\" x2=\"\(at)\" y2=\"\(height - margin + 4)\" stroke=\"#888\"/>"
+            svg += "<text class=\"x-tick\" x=\"\(at)\" y=\"\(height - margin + 16)\" text-anchor=\"middle\">\(costs.label(tick))</text>\n"
+        }
+        for tick in scores.ticks {
+            let at = scores.position(tick, from: height - margin, to: margin)
+            svg += "<line x1=\"\(margin - 4)\" y1=\"\(at)\" x2=\"\(margin)\" y2=\"\(at)\" stroke=\"#888\"/>"
+            svg += "<text class=\"y-tick\" x=\"\(margin - 6)\" y=\"\(at + 4)\" text-anchor=\"end\">\(scores.label(tick))</text>\n"
+        }
         let front = rows.filter(\.paretoFront).sorted { $0.staticCalls < $1.staticCalls }
         if front.count > 1 {
             svg +=

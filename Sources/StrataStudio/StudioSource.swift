@@ -157,10 +157,3 @@ package final class StudioSource: Sendable {
         return items.sorted { NaturalOrder.precedes($0.itemID, $1.itemID) }
     }
 }
-
-/// Text with its digit runs compared as numbers: q2 before q10.
-package enum NaturalOrder {
-    package static func precedes(_ a: String, _ b: String) -> Bool {
-        a.compare(b, options: [.numeric]) == .orderedAscending
-    }
-}

@@ -126,6 +126,7 @@ import Testing
             let dom = try await EvalReportTests.renderedDOM(of: report, profile: directory, chromium: chromium)
             #expect(dom.contains("<table id=\"leaderboard\">"))
             #expect(dom.contains("id=\"scatter\""))
+            #expect(dom.contains("class=\"x-tick\"") && dom.contains("class=\"y-tick\""), "tick labels on both axes")
             #expect(dom.contains("id=\"graph\""))
         }
     }

@@ -409,9 +409,16 @@ import Testing
         """.write(to: directory.appendingPathComponent("p.yaml"), atomically: true, encoding: .utf8)
         let dataset = packageRoot.appendingPathComponent("Tests/Fixtures/gsm_symbolic-50-seed7.jsonl").path
         let report = directory.appendingPathComponent("report.html").path
-        let outcome = try await StrataBinary.run(["eval", "p.yaml", "--dataset", dataset, "--limit", "4", "--report", report], in: directory)
+        let outcome = try await StrataBinary.run(
+            ["eval", "p.yaml", "--dataset", dataset, "--items", "gsm_symbolic-10,gsm_symbolic-0,gsm_symbolic-2,gsm_symbolic-11", "--report", report],
+            in: directory)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let dom = try await Self.renderedDOM(of: report, profile: directory, chromium: try #require(Self.chromium))
+        // The studio's charts: tick labels on the cost axis, items in natural order, each item's calls in time.
+        #expect(dom.contains("class=\"x-tick\""))
+        let order = ["gsm_symbolic-0", "gsm_symbolic-2", "gsm_symbolic-10", "gsm_symbolic-11"].compactMap { dom.range(of: "</span> \($0)")?.lowerBound }
+        #expect(order.count == 4 && order == order.sorted(), "items in natural order")
+        #expect(dom.components(separatedBy: "class=\"timeline\"").count - 1 == 4)
         #expect(dom.contains("<table id=\"summary\">"))
         #expect(dom.contains("<td>p.yaml</td><td>4</td><td>0.250</td>"))
         #expect(dom.contains("<svg") && dom.contains("id=\"plot\""))
