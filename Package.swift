@@ -136,7 +136,7 @@ let package = Package(
         .target(
             name: "StrataStudio",
             dependencies: [
-                "StrataChecker", "StrataEval", "StrataRuntime", "StrataSearch",
+                "StrataChecker", "StrataEval", "StrataProviders", "StrataRuntime", "StrataSearch",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

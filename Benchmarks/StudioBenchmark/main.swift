@@ -15,7 +15,8 @@ let trials = argument("--trials", 10_000), loads = argument("--loads", 5)
 let root = FileManager.default.currentDirectoryPath
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("studio-benchmark-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(at: directory) }
+let keep = CommandLine.arguments.contains("--keep")
+defer { if !keep { try? FileManager.default.removeItem(at: directory) } }
 
 // The study: five axes (10,000 distinct configurations), objectives that depend on two of them.
 let path = directory.appendingPathComponent("studies.sqlite").path
@@ -88,3 +89,4 @@ print(
         seconds[0], warm.isEmpty ? seconds[0] : warm[warm.count / 2], seconds.max() ?? 0, loads, "\(runs[0]["history_points"] ?? 0)",
         "\(runs[0]["rows"] ?? 0)", "\(runs[0]["shown"] ?? "")"))
 print(String(format: "studio memory: resident %.0f MB now, peak %.0f MB", memory("VmRSS:"), memory("VmHWM:")))
+if keep { print("kept \(path)") }

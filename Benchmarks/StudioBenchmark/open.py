@@ -25,12 +25,12 @@ try:
         WebDriverWait(driver, 120).until(
             lambda d: d.execute_script(
                 "return document.body.dataset.ready === location.hash"
-                " && document.querySelectorAll('#history circle').length > 0"
+                " && document.querySelector('#history[data-points]') !== null"
                 " && document.querySelectorAll('#trials tbody tr').length > 0"))
         seconds = time.monotonic() - started
         print(json.dumps({
             "load": load, "seconds": seconds,
-            "history_points": driver.execute_script("return document.querySelectorAll('#history circle').length"),
+            "history_points": driver.execute_script("return document.querySelector('#history').getAttribute('data-points')"),
             "rows": driver.execute_script("return document.querySelectorAll('#trials tbody tr').length"),
             "shown": driver.find_element(By.ID, "shown").text,
         }), flush=True)

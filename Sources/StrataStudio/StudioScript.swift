@@ -74,7 +74,7 @@ extension StudioAssets {
           const margin = { left: 56, right: 14, top: 10, bottom: 40 };
           const xs = points.map((p) => p.x).concat(lines.flatMap((l) => l.points.map((p) => p.x)));
           const ys = points.map((p) => p.y).concat(lines.flatMap((l) => l.points.map((p) => p.y)));
-          const root = svg("svg", { id, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `${yLabel} against ${xLabel}` });
+          const root = svg("svg", { id, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `${yLabel} against ${xLabel}`, "data-points": points.length });
           if (xs.length === 0) {
             root.append(svg("text", { x: width / 2, y: height / 2, "text-anchor": "middle" }, "no trials yet"));
             return root;
@@ -99,9 +99,15 @@ extension StudioAssets {
           for (const line of lines) {
             root.append(svg("polyline", { class: line.class, points: line.points.map((p) => `${sx(p.x)},${sy(p.y)}`).join(" ") }));
           }
+          // Thousands of points: the plain ones as one path of dots (one element, not thousands), the marked ones as circles.
+          const many = points.length > 1000;
+          const dots = [];
           for (const p of points) {
-            root.append(svg("circle", { class: pointClass(p), cx: sx(p.x), cy: sy(p.y), r: 4, "data-x": p.x, "data-y": p.y }, svg("title", {}, title(p))));
+            const cls = pointClass(p);
+            if (many && cls === "point") { dots.push(`M${sx(p.x).toFixed(1)} ${sy(p.y).toFixed(1)}h0`); continue; }
+            root.append(svg("circle", { class: cls, cx: sx(p.x), cy: sy(p.y), r: 4, "data-x": p.x, "data-y": p.y }, many ? null : svg("title", {}, title(p))));
           }
+          if (dots.length) root.insertBefore(svg("path", { class: "dots", d: dots.join("") }), root.querySelector("circle"));
           return root;
         }
 
@@ -144,6 +150,8 @@ extension StudioAssets {
             id: "studies",
             columns: [
               { key: "name", label: "Study", value: (s) => s.name },
+          // A study store has no end marker: a study that wrote a trial in the last minute is being written.
+          { key: "status", label: "Status", value: (s) => (s.lastFinishedAt && Date.now() / 1000 - s.lastFinishedAt < 60 ? "writing" : "idle") },
               { key: "trials", label: "Trials", value: (s) => s.trials, numeric: true },
               { key: "failed", label: "Failed", value: (s) => s.failed, numeric: true },
               { key: "best", label: "Best objective", value: (s) => s.bestObjective, text: (s) => fixed(s.bestObjective), numeric: true },
@@ -206,11 +214,14 @@ extension StudioAssets {
             return { position: (trial) => at(trial.configuration[dim] ?? "—"), labels: values.map((v) => [v, v]), at };
           });
           const cut = scored.map((s) => s.objective).sort((a, b) => b - a)[Math.max(0, Math.ceil(scored.length * 0.1) - 1)];
-          // Past 1,500 lines the picture is ink: the top tenth is always drawn, an even sample of the rest.
-          const rest = scored.filter((t) => t.objective < cut), every = Math.max(1, Math.ceil(rest.length / 1500));
-          const drawn = scored.filter((t) => t.objective >= cut).concat(rest.filter((_, i) => i % every === 0));
+          // Past 600 lines the picture is ink: the best 300 of the top tenth are always drawn, an even sample of the rest.
+          const rest = scored.filter((t) => t.objective < cut), every = Math.max(1, Math.ceil(rest.length / 300));
+          const top = scored.filter((t) => t.objective >= cut).sort((a, b) => b.objective - a.objective).slice(0, 300);
+          const drawn = rest.filter((_, i) => i % every === 0).concat(top);
+          root.setAttribute("data-lines", drawn.length);
           for (const trial of drawn) {
-            root.append(svg("polyline", { class: "pc-line" + (trial.objective >= cut ? " top" : ""), points: dims.map((_, i) => `${x(i)},${scales[i].position(trial)}`).join(" ") }, svg("title", {}, `trial ${trial.number}: ${fixed(trial.objective)}`)));
+            root.append(svg("polyline", { class: "pc-line" + (trial.objective >= cut ? " top" : ""), points: dims.map((_, i) => `${x(i)},${scales[i].position(trial)}`).join(" ") },
+              drawn.length > 300 ? null : svg("title", {}, `trial ${trial.number}: ${fixed(trial.objective)}`)));
           }
           dims.forEach((dim, i) => {
             const g = svg("g", { class: "axis" });
@@ -229,7 +240,7 @@ extension StudioAssets {
         async function renderStudy(id) {
           const data = await api(`/api/studies/${encodeURIComponent(id)}`);
           const trials = new Map(data.trials.map((t) => [t.identity, t]));
-          const state = { sort: { key: "number", dir: 1 }, filter: "", selected: null, limit: 500, importance: data.importance, study: data.study, axes: data.axes, updates: 0 };
+          const state = { sort: { key: "number", dir: 1 }, filter: "", selected: null, limit: 200, importance: data.importance, study: data.study, axes: data.axes, updates: 0 };
           const live = el("span", { id: "live", class: "live off" }, "connecting…");
           const filter = el("input", { id: "filter", type: "search", placeholder: "filter: text, or axis=value …", oninput: (event) => { state.filter = event.target.value; drawTable(); } });
           const parts = {

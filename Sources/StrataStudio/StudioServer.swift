@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import StrataChecker
 import StrataEval
+import StrataProviders
 
 /// Where and how the studio listens.
 package struct StudioOptions: Sendable {
@@ -46,6 +47,8 @@ package struct StudioServer: Sendable {
 
     /// Runs until the task is cancelled; `onListening` hears the port once it accepts connections.
     package func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let source = source
+        Task { await source.warm() }
         var logger = Logger(label: "strata.studio")
         logger.logLevel = .critical
         let app = Application(
@@ -70,7 +73,7 @@ package struct StudioServer: Sendable {
         router.get("/api/studies/{id}") { _, context in
             let id = try context.parameters.require("id")
             guard let study = try await source.study(id) else { throw HTTPError(.notFound, message: "no study \(id)") }
-            return Self.json(StudyView(study: study, trials: try await source.trials(study: id)))
+            return Self.json(body: StudyView(study: study, trials: try await source.trials(study: id)).json)
         }
         router.get("/api/studies/{id}/trials/{number}") { _, context in
             let id = try context.parameters.require("id"), number = try context.parameters.require("number", as: Int.self)
@@ -125,6 +128,13 @@ package struct StudioServer: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
+    static func json(body: JSONBody) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.bytes)))
+    }
+
     static func json(_ value: some Encodable) -> Response {
         let encoder = JSONEncoder()
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
@@ -161,9 +171,11 @@ struct StudyEvents: Sendable {
                         lastFinished = fresh.map(\.finishedAt.timeIntervalSince1970).max() ?? lastFinished
                         if let summary = try await source.study(study) {
                             let view = StudyView(study: summary, trials: try await source.trials(study: study))
-                            let update = LiveUpdate(study: summary, trials: fresh.map(TrialView.init), importance: view.importance)
-                            let data = (try? JSONEncoder().encode(update)) ?? Data()
-                            try await writer.write(ByteBuffer(string: "event: trials\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
+                            let update: JSONBody = [
+                                "study": StudioJSON.raw(summary), "trials": .array(fresh.map { TrialView($0).json }),
+                                "importance": StudioJSON.raw(view.importance),
+                            ]
+                            try await writer.write(ByteBuffer(string: "event: trials\ndata: \(update.text)\n\n"))
                         }
                         quiet = .zero
                     } else if quiet >= .seconds(15) {
@@ -177,11 +189,6 @@ struct StudyEvents: Sendable {
             })
     }
 
-    struct LiveUpdate: Encodable {
-        var study: StudySummary
-        var trials: [TrialView]
-        var importance: [ParameterImportance.Share]
-    }
 }
 
 /// With keys: a request needs `Authorization: Bearer KEY` or the cookie a

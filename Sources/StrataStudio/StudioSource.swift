@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import StrataEval
 import StrataSearch
+import Synchronization
 
 /// Why a store cannot be shown. Said before the server starts.
 package struct StudioSourceError: Error, CustomStringConvertible {
@@ -48,6 +49,9 @@ package final class StudioSource: Sendable {
     /// The files, as given, for the page's header.
     package let studyPath: String?
     package let runPath: String?
+    /// Trials already decoded, by study and identity, with when each finished: a row's JSON is decoded
+    /// again only when the row changed. Decoding was most of the time a 10,000-trial study took to open.
+    private let decoded = Mutex([String: [String: (finishedAt: Double, trial: TrialRecord)]]())
 
     /// Opens the files; a file that is not a Strata store of either kind is refused.
     package init(studyStore: String?, runStore: String?) throws {
@@ -116,11 +120,30 @@ package final class StudioSource: Sendable {
     /// The study's trials that finished after `since` (seconds since 1970), in order of number.
     package func trials(study: String, finishedAfter since: Double = -1) async throws -> [TrialRecord] {
         guard let studies else { return [] }
-        return try await studies.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM trials WHERE study_id = ? AND finished_at > ? ORDER BY number", arguments: [study, since]
-            ).map(SQLiteStudyStore.trial(from:))
+        let known = decoded.withLock { $0[study] ?? [:] }
+        let (trials, fresh) = try await studies.read { db in
+            var trials: [TrialRecord] = [], fresh: [String: (finishedAt: Double, trial: TrialRecord)] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT * FROM trials WHERE study_id = ? AND finished_at > ? ORDER BY number", arguments: [study, since])
+            while let row = try rows.next() {
+                let identity: String = row["identity"], finishedAt: Double = row["finished_at"]
+                if let cached = known[identity], cached.finishedAt == finishedAt {
+                    trials.append(cached.trial)
+                } else {
+                    let trial = try SQLiteStudyStore.trial(from: row)
+                    trials.append(trial)
+                    fresh[identity] = (finishedAt, trial)
+                }
+            }
+            return (trials, fresh)
         }
+        if !fresh.isEmpty { decoded.withLock { $0[study, default: [:]].merge(fresh) { _, new in new } } }
+        return trials
+    }
+
+    /// Decodes every study's trials once, so the first page to open one does not wait for it.
+    package func warm() async {
+        for study in (try? await studyList()) ?? [] { _ = try? await trials(study: study.id) }
     }
 
     // MARK: Runs

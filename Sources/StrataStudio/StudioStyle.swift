@@ -28,6 +28,7 @@ extension StudioAssets {
         svg text { font-size: 11px; fill: var(--muted); }
         svg .axis line, svg .axis path { stroke: #9aa3b2; }
         svg .point { fill: var(--accent); fill-opacity: .55; }
+        svg .dots { stroke: var(--accent); stroke-opacity: .45; stroke-width: 7; stroke-linecap: round; fill: none; }
         svg .point.best, svg .point.front { fill: var(--good); fill-opacity: .9; }
         svg .best-line, svg .front-line { fill: none; stroke: var(--good); stroke-width: 2; }
         svg .pc-line { fill: none; stroke: var(--accent); stroke-opacity: .25; }

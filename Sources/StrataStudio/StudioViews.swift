@@ -1,5 +1,6 @@
 import Foundation
 import StrataEval
+import StrataProviders
 import StrataRuntime
 import StrataSearch
 
@@ -184,4 +185,42 @@ enum YAMLScalar {
 extension ParameterImportance {
     static let method =
         "first-order variance shares (fANOVA's main effects, estimated from the trials' group means; numeric axes with many values in quintiles)"
+}
+
+/// The study's answers, written by `JSONBody`: a 10,000-trial study is megabytes
+/// of JSON, which `JSONEncoder` took most of half a second to write.
+extension TrialView {
+    var json: JSONBody {
+        var fields: [String: JSONBody] = [
+            "number": .int(number), "identity": .string(identity), "phase": .string(phase), "fidelity": .int(fidelity), "status": .string(status),
+            "configuration": .object(configuration.mapValues(JSONBody.string)), "staticCalls": .int(staticCalls),
+            "staticUSD": .double(staticUSD), "finishedAt": .double(finishedAt),
+        ]
+        if let score { fields["score"] = .double(score) }
+        if let objective { fields["objective"] = .double(objective) }
+        if let issuedCalls { fields["issuedCalls"] = .int(issuedCalls) }
+        if let requestedCalls { fields["requestedCalls"] = .int(requestedCalls) }
+        if let usd { fields["usd"] = .double(usd) }
+        if let seconds { fields["seconds"] = .double(seconds) }
+        if let failures { fields["failures"] = .int(failures) }
+        if let items { fields["items"] = .int(items) }
+        if let error { fields["error"] = .string(error) }
+        return .object(fields)
+    }
+}
+
+extension StudyView {
+    var json: JSONBody {
+        [
+            "study": StudioJSON.raw(study), "axes": .array(axes.map(JSONBody.string)), "trials": .array(trials.map(\.json)),
+            "importance": StudioJSON.raw(importance), "importanceMethod": .string(importanceMethod),
+        ]
+    }
+}
+
+/// A small value as `JSONEncoder` writes it, inside a `JSONBody`.
+enum StudioJSON {
+    static func raw(_ value: some Encodable) -> JSONBody {
+        .raw((try? JSONEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null")
+    }
 }

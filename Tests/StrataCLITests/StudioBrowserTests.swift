@@ -79,7 +79,8 @@ import Testing
         let trials = try await store.trials(study: study)
 
         let home = try await browser.next("home")
-        #expect((home["studies"] as? [[String]])?.first?[1] == String(trials.count))
+        #expect((home["studies"] as? [[String]])?.first?[1] == "writing", "a study written in the last minute")
+        #expect((home["studies"] as? [[String]])?.first?[2] == String(trials.count))
         #expect(home["stores"] as? String == "studies: .strata/studies.sqlite · runs: .strata/runs.sqlite (read-only)")
 
         let page = try await browser.next("study")
