@@ -130,6 +130,9 @@ let package = Package(
                 "StrataRuntime",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // `strata studio`: a read-only web app over the study and run stores.
@@ -172,9 +175,6 @@ let package = Package(
             dependencies: [
                 "Strata", "StrataServe", "StrataStudio", "StrataTelemetry", "StrataPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "OTel", package: "swift-otel"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -186,9 +186,6 @@ let package = Package(
             name: "RuntimeBenchmark",
             dependencies: [
                 "Strata", "StrataTelemetry", "StrataTestServer",
-                .product(name: "OTel", package: "swift-otel"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/RuntimeBenchmark"
         ),

@@ -2,9 +2,6 @@
 // 127.0.0.1) and against a zero-latency in-process provider.
 // Run in release: `swift run -c release RuntimeBenchmark [--quick] [--only N]`.
 import Foundation
-import Logging
-import OTel
-import ServiceLifecycle
 import Strata
 import StrataTelemetry
 import StrataTestServer
@@ -284,16 +281,7 @@ if selected(6) {
 if selected(7) {
     let collector = try ScriptedLLMServer { _, _ in .raw(status: 200, contentType: "application/x-protobuf", body: "") }
     setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:\(collector.port)", 1)
-    var configuration = OTel.Configuration.default
-    configuration.serviceName = "strata-benchmark"
-    configuration.logs.enabled = false
-    configuration.diagnosticLogLevel = .error
-    let tracing = try OTel.makeTracingBackend(configuration: configuration)
-    let metrics = try OTel.makeMetricsBackend(configuration: configuration)
-    var logger = Logger(label: "benchmark.otel")
-    logger.logLevel = .critical
-    let group = ServiceGroup(services: [tracing.service, metrics.service], gracefulShutdownSignals: [], logger: logger)
-    let exporting = Task { try await group.run() }
+    let export = try OTelExport(serviceName: "strata-benchmark")
     let source = """
         strata: 1
         models:
@@ -304,7 +292,7 @@ if selected(7) {
           - fuse: [{ model: m, max_tokens: 1 }]
         """
     guard let compiled = PipelineCompiler().compile(source: source, path: "traced.yaml").compiled else { print("pipeline did not compile"); exit(1) }
-    let observer = GenAITelemetry(tracer: tracing.factory, metrics: metrics.factory)
+    let observer = export.observer
     let plain = try PipelineRuntime(compiled: compiled, options: RuntimeOptions(providers: ["m": Instant()]))
     let traced = try PipelineRuntime(compiled: compiled, options: RuntimeOptions(providers: ["m": Instant()], observer: observer))
     let queries = quick ? 300 : 2000
@@ -339,8 +327,7 @@ if selected(7) {
             if isTraced { on.append(perNode) } else { off.append(perNode) }
         }
     }
-    await group.triggerGracefulShutdown()
-    _ = await exporting.result
+    await export.shutdown()
     on.sort()
     off.sort()
     let exported = collector.requests.filter { $0.path == "/v1/traces" }.count
