@@ -139,7 +139,7 @@ let package = Package(
         .target(
             name: "StrataStudio",
             dependencies: [
-                "StrataChecker", "StrataEval", "StrataProviders", "StrataRuntime", "StrataSearch",
+                "StrataChecker", "StrataEval", "StrataPostgres", "StrataProviders", "StrataRuntime", "StrataSearch",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -254,7 +254,8 @@ let package = Package(
         .testTarget(
             name: "StrataPostgresTests",
             dependencies: [
-                "Strata", "StrataPostgres", "StrataSandbox", "StrataTestServer", "StrataTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "Strata", "StrataPostgres", "StrataSandbox", "StrataStudio", "StrataTestServer", "StrataTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         // Against the real local model server (`scripts/local-llm start`); skipped, visibly, when it is down.

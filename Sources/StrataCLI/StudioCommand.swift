@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StrataPostgres
 import StrataStudio
 
 struct StudioCommand: AsyncParsableCommand {
@@ -15,7 +16,7 @@ struct StudioCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The study store's SQLite file.")
+    @Option(help: "The study store's SQLite file, or postgres://USER@HOST:PORT/DATABASE (its studies and runs, in read-only sessions).")
     var store = ".strata/studies.sqlite"
 
     @Option(help: "The run store's SQLite file.")
@@ -33,11 +34,20 @@ struct StudioCommand: AsyncParsableCommand {
     @Flag(help: "Serve a non-loopback host without keys.")
     var insecureNoAuth = false
 
+    @Option(help: "The variable holding the PostgreSQL password (default PGPASSWORD).")
+    var storePasswordEnv: String?
+
     func run() async throws {
         let source: StudioSource
         do {
-            source = try StudioSource(
-                studyStore: try given(store, default: ".strata/studies.sqlite"), runStore: try given(runs, default: ".strata/runs.sqlite"))
+            if PostgresLocation.isURL(store) {
+                source = try await StudioSource(postgres: try PostgresLocation(url: store, passwordVariable: storePasswordEnv))
+            } else {
+                source = try StudioSource(
+                    studyStore: try given(store, default: ".strata/studies.sqlite"), runStore: try given(runs, default: ".strata/runs.sqlite"))
+            }
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             writeError("error: \(error)")
             throw ExitCode(1)
@@ -59,15 +69,16 @@ struct StudioCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let shownHost = host.contains(":") ? "[\(host)]" : host
+        defer { source.close() }
         try await server.run { port in
             writeError("strata studio: http://\(shownHost):\(port)/ (read-only; Ctrl-C stops)")
         }
     }
 
-    /// A store to open: a default path that does not exist is skipped; a PostgreSQL store is said to be unsupported.
+    /// A store file to open: a default path that does not exist is skipped.
     func given(_ path: String, default defaultPath: String) throws -> String? {
-        if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
-            writeError("error: \(path): the studio reads SQLite stores; a PostgreSQL store is not supported yet")
+        if PostgresLocation.isURL(path) {
+            writeError("error: --runs: a PostgreSQL store holds the runs too; give it as --store")
             throw ExitCode(1)
         }
         if path == defaultPath, !FileManager.default.fileExists(atPath: path) { return nil }

@@ -37,7 +37,25 @@ package final class PostgresStore: Sendable {
         return database
     }
 
-    init(location: PostgresLocation, outageTolerance: Double, onOutage: (@Sendable (String) -> Void)?) {
+    /// Connects to a database a search or an eval wrote, to read it only: nothing is migrated, and every
+    /// session is read-only (`default_transaction_read_only`), so no statement can write. A database
+    /// without Strata's tables is refused.
+    package static func openReadOnly(_ location: PostgresLocation, outageTolerance: Double = 10) async throws -> PostgresStore {
+        let database = PostgresStore(location: location, outageTolerance: outageTolerance, onOutage: nil, readOnly: true)
+        let tables = try await database.run { connection in
+            try await connection.query(
+                "SELECT count(*)::int FROM information_schema.tables WHERE table_name IN ('strata_meta', 'strata_studies', 'strata_runs')",
+                logger: database.logger
+            ).collect().first.map { try $0.decode(Int.self) } ?? 0
+        }
+        guard tables == 3 else {
+            database.close()
+            throw ReadOnlyStoreError(description: "\(location) is not a Strata store: it has no strata_meta, strata_studies and strata_runs tables")
+        }
+        return database
+    }
+
+    init(location: PostgresLocation, outageTolerance: Double, onOutage: (@Sendable (String) -> Void)?, readOnly: Bool = false) {
         self.location = location
         self.outageTolerance = outageTolerance
         self.onOutage = onOutage
@@ -55,6 +73,7 @@ package final class PostgresStore: Sendable {
         // A worker paused or hung inside a transaction (holding the study's proposal lock, say)
         // must not stall every other: the server ends such a session after a minute.
         configuration.options.additionalStartupParameters = [("idle_in_transaction_session_timeout", "60s")]
+        if readOnly { configuration.options.additionalStartupParameters.append(("default_transaction_read_only", "on")) }
         client = PostgresClient(configuration: configuration)
         let client = client
         running = Task { await client.run() }
@@ -253,4 +272,9 @@ package final class PostgresStore: Sendable {
         // Each item's calls in time, for the studio's query view.
         ["ALTER TABLE strata_results ADD COLUMN timeline text"],
     ]
+}
+
+/// Why a store cannot be read.
+package struct ReadOnlyStoreError: Error, CustomStringConvertible {
+    package var description: String
 }

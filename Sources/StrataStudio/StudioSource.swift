@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import StrataEval
+import StrataPostgres
 import StrataSearch
 import Synchronization
 
@@ -41,11 +42,15 @@ package struct RunSummary: Sendable, Codable, Hashable {
 }
 
 /// What the studio reads: a study store and a run store, SQLite files opened
-/// read-only (nothing the studio does can write to them). Either may be
-/// absent; one file holding both kinds of tables is read as both.
+/// read-only, or a PostgreSQL database in read-only sessions (nothing the
+/// studio does can write to them). Either SQLite file may be absent; one
+/// file holding both kinds of tables is read as both.
 package final class StudioSource: Sendable {
     private let studies: DatabaseQueue?
     private let runs: DatabaseQueue?
+    /// A PostgreSQL store: both studies and runs.
+    private let shared: PostgresBrowser?
+    private let database: PostgresStore?
     /// The files, as given, for the page's header.
     package let studyPath: String?
     package let runPath: String?
@@ -72,7 +77,23 @@ package final class StudioSource: Sendable {
         self.runs = runs
         self.studyPath = studies == nil ? nil : studyStore
         self.runPath = runs == nil ? nil : runStore
+        shared = nil
+        database = nil
     }
+
+    /// A PostgreSQL store a search or an eval wrote, read in read-only sessions.
+    package init(postgres location: PostgresLocation) async throws {
+        let database = try await PostgresStore.openReadOnly(location)
+        self.database = database
+        shared = PostgresBrowser(database: database)
+        studies = nil
+        runs = nil
+        studyPath = location.description
+        runPath = location.description
+    }
+
+    /// Closes a PostgreSQL store's connections.
+    package func close() { database?.close() }
 
     private static func openReadOnly(_ path: String) throws -> DatabaseQueue {
         guard FileManager.default.fileExists(atPath: path) else { throw StudioSourceError(description: "\(path): no such file") }
@@ -93,6 +114,13 @@ package final class StudioSource: Sendable {
     // MARK: Studies
 
     package func studyList() async throws -> [StudySummary] {
+        if let shared {
+            return try await shared.studies().map {
+                StudySummary(
+                    id: $0.id, name: $0.name, spacePath: $0.spacePath, settings: $0.settings, createdAt: $0.createdAt, trials: $0.trials,
+                    failed: $0.failed, bestObjective: $0.best, lastFinishedAt: $0.last)
+            }
+        }
         guard let studies else { return [] }
         return try await studies.read { db in
             try Row.fetchAll(
@@ -119,6 +147,7 @@ package final class StudioSource: Sendable {
 
     /// The study's trials that finished after `since` (seconds since 1970), in order of number.
     package func trials(study: String, finishedAfter since: Double = -1) async throws -> [TrialRecord] {
+        if let shared { return try await shared.trials(study: study, finishedAfter: since) }
         guard let studies else { return [] }
         let known = decoded.withLock { $0[study] ?? [:] }
         let (trials, fresh) = try await studies.read { db in
@@ -149,6 +178,13 @@ package final class StudioSource: Sendable {
     // MARK: Runs
 
     package func runList() async throws -> [RunSummary] {
+        if let shared {
+            return try await shared.runs().map {
+                RunSummary(
+                    id: $0.id, pipelinePath: $0.pipelinePath, pipelineYAML: $0.pipelineYAML, datasetPath: $0.datasetPath, scorer: $0.scorer,
+                    selection: $0.selection, items: $0.items, finished: $0.finished, meanScore: $0.mean, createdAt: $0.createdAt)
+            }
+        }
         guard let runs else { return [] }
         return try await runs.read { db in
             try Row.fetchAll(
@@ -173,9 +209,15 @@ package final class StudioSource: Sendable {
 
     /// The run's items, in natural order (q2 before q10).
     package func items(run: String) async throws -> [ItemResult] {
-        guard let runs else { return [] }
-        let items = try await runs.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM results WHERE run_id = ?", arguments: [run]).map(RunStore.item(from:))
+        let items: [ItemResult]
+        if let shared {
+            items = try await shared.items(run: run)
+        } else if let runs {
+            items = try await runs.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM results WHERE run_id = ?", arguments: [run]).map(RunStore.item(from:))
+            }
+        } else {
+            return []
         }
         return items.sorted { NaturalOrder.precedes($0.itemID, $1.itemID) }
     }
