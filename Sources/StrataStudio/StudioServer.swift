@@ -170,10 +170,11 @@ struct StudyEvents: Sendable {
                     if !fresh.isEmpty {
                         lastFinished = fresh.map(\.finishedAt.timeIntervalSince1970).max() ?? lastFinished
                         if let summary = try await source.study(study) {
-                            let view = StudyView(study: summary, trials: try await source.trials(study: study))
+                            // Only the importance needs every trial; the page gets just the new ones.
+                            let importance = StudyView.importance(of: try await source.trials(study: study))
                             let update: JSONBody = [
                                 "study": StudioJSON.raw(summary), "trials": .array(fresh.map { TrialView($0).json }),
-                                "importance": StudioJSON.raw(view.importance),
+                                "importance": StudioJSON.raw(importance),
                             ]
                             try await writer.write(ByteBuffer(string: "event: trials\ndata: \(update.text)\n\n"))
                         }

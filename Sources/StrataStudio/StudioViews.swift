@@ -62,8 +62,13 @@ struct StudyView: Encodable, Sendable {
         self.study = study
         self.trials = trials.map(TrialView.init)
         axes = Set(trials.flatMap(\.configuration.values.keys)).sorted()
-        importance = ParameterImportance.shares(
-            axes: axes,
+        importance = Self.importance(of: trials, axes: axes)
+    }
+
+    /// What each axis explains of the complete development trials' objective.
+    static func importance(of trials: [TrialRecord], axes: [String]? = nil) -> [ParameterImportance.Share] {
+        ParameterImportance.shares(
+            axes: axes ?? Set(trials.flatMap(\.configuration.values.keys)).sorted(),
             trials: trials.compactMap { trial in
                 guard trial.status == .complete, trial.phase == .dev, let objective = trial.objective else { return nil }
                 return (trial.configuration.values.mapValues(\.description), objective)
