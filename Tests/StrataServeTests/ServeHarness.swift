@@ -16,6 +16,7 @@ final class ServeHarness: Sendable {
     let runtimes: [PipelineRuntime]
     let requestLog: String
     let trace: String
+    private let traceWriter: TraceWriter
     private let task: Task<Void, any Error>
     var client: HTTPClient { .shared }
 
@@ -27,9 +28,10 @@ final class ServeHarness: Sendable {
         self.upstream = upstream
         requestLog = temporaryPath("requests.jsonl")
         trace = temporaryPath("trace.jsonl")
+        traceWriter = try TraceWriter(path: trace)
         let shared = RuntimeOptions(
             cache: cache ? try ResponseCache(path: temporaryPath("cache.sqlite"), mode: .readwrite) : .disabled,
-            trace: try TraceWriter(path: trace), retry: quickRetry, timeouts: Timeouts(connect: 10, read: 30, total: 60),
+            trace: traceWriter, retry: quickRetry, timeouts: Timeouts(connect: 10, read: 30, total: 60),
             environment: [:], scheduler: CallScheduler())
         var served: [ServedPipeline] = []
         var runtimes: [PipelineRuntime] = []
@@ -105,9 +107,10 @@ final class ServeHarness: Sendable {
         }
     }
 
-    /// The trace's model-call lines.
+    /// The trace's model-call lines, once every line written so far has reached the file (lines are written off the caller's thread).
     var traceCalls: [[String: Any]] {
-        ((try? String(contentsOfFile: trace, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+        try? traceWriter.flush()
+        return ((try? String(contentsOfFile: trace, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
         }.filter { $0["model"] != nil }
     }
