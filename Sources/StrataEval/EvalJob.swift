@@ -135,6 +135,7 @@ public struct EvalJob: Sendable {
             }
             try await runtime.shutdown()
             let coverage = try await coverage(of: pipeline, results: results, items: selected)
+            if let coverage { try await store.recordCoverage(coverage, run: key.id) }
             onEnd(pipeline)
             runs.append(
                 EvalOutcome.Run(

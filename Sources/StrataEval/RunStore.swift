@@ -91,6 +91,10 @@ public protocol RunResultStore: Sendable {
     func record(_ result: ItemResult, run: String) async throws
     /// The run's results, by item id.
     func results(run: String) async throws -> [ItemResult]
+    /// Keeps the coverage curve an evaluation measured on the run's samples, for the studio; the last one written stays.
+    func recordCoverage(_ curve: CoverageCurve, run: String) async throws
+    /// The run's coverage curve, when an evaluation kept one.
+    func coverage(run: String) async throws -> CoverageCurve?
 }
 
 /// Evaluation runs in SQLite (GRDB, WAL): the pipeline's YAML and hash, the
@@ -134,6 +138,10 @@ public final class RunStore: RunResultStore {
         // Each item's calls in time, for the studio's query view.
         migrator.registerMigration("v2-timeline") { db in
             try db.execute(sql: "ALTER TABLE results ADD COLUMN timeline TEXT")
+        }
+        // The coverage curve an evaluation measured, for the studio's run view.
+        migrator.registerMigration("v3-coverage") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN coverage TEXT")
         }
         try migrator.migrate(database)
     }
@@ -181,6 +189,27 @@ public final class RunStore: RunResultStore {
                     Date().timeIntervalSince1970,
                 ])
         }
+    }
+
+    /// Keeps the run's coverage curve (the whole curve is measured again when a run resumes, so the last one is the full one).
+    public func recordCoverage(_ curve: CoverageCurve, run: String) async throws {
+        let text = String(decoding: try JSONEncoder().encode(curve), as: UTF8.self)
+        try await database.write { db in
+            try db.execute(sql: "UPDATE runs SET coverage = ? WHERE id = ?", arguments: [text, run])
+        }
+    }
+
+    /// The run's coverage curve, when an evaluation kept one.
+    public func coverage(run: String) async throws -> CoverageCurve? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [run]).flatMap(Self.coverage(from:))
+        }
+    }
+
+    /// A `runs` row's coverage curve; nil in stores written before it was kept (shared with the studio).
+    package static func coverage(from row: Row) -> CoverageCurve? {
+        guard row.hasColumn("coverage"), let text: String = row["coverage"] else { return nil }
+        return try? JSONDecoder().decode(CoverageCurve.self, from: Data(text.utf8))
     }
 
     /// Calls asked per item (cache hits included: the pipeline's cost, not the

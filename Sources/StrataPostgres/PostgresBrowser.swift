@@ -86,4 +86,8 @@ package struct PostgresBrowser: Sendable {
     package func items(run: String) async throws -> [ItemResult] {
         try await PostgresRunStore(database: database, writer: "studio").results(run: run)
     }
+
+    package func coverage(run: String) async throws -> CoverageCurve? {
+        try await PostgresRunStore(database: database, writer: "studio").coverage(run: run)
+    }
 }

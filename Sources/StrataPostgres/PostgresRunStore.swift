@@ -66,4 +66,22 @@ package final class PostgresRunStore: RunResultStore {
             }
         }
     }
+
+    package func recordCoverage(_ curve: CoverageCurve, run: String) async throws {
+        let text = String(decoding: try JSONEncoder().encode(curve), as: UTF8.self)
+        try await database.run { connection in
+            try await connection.query("UPDATE strata_runs SET coverage = \(text) WHERE id = \(run)", logger: self.logger)
+        }
+    }
+
+    package func coverage(run: String) async throws -> CoverageCurve? {
+        try await database.run { connection in
+            // Through to_jsonb, a database from before the column existed (the studio migrates nothing) reads as no curve.
+            let rows = try await connection.query(
+                "SELECT to_jsonb(r) ->> 'coverage' FROM strata_runs r WHERE id = \(run)", logger: self.logger
+            ).collect()
+            guard let text = try rows.first?.decode(String?.self) else { return nil }
+            return try? JSONDecoder().decode(CoverageCurve.self, from: Data(text.utf8))
+        }
+    }
 }

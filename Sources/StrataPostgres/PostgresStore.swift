@@ -271,6 +271,8 @@ package final class PostgresStore: Sendable {
         ],
         // Each item's calls in time, for the studio's query view.
         ["ALTER TABLE strata_results ADD COLUMN timeline text"],
+        // The coverage curve an evaluation measured, for the studio's run view.
+        ["ALTER TABLE strata_runs ADD COLUMN coverage text"],
     ]
 }
 

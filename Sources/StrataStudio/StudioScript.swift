@@ -52,11 +52,12 @@ extension StudioAssets {
         const natural = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
         const palette = ["#2f6fdf", "#e07b39", "#1f9d55", "#9b59b6", "#d64545", "#16a2b8", "#8c6d31", "#e377c2", "#7f7f7f", "#bcbd22"];
 
-        // Ticks a person reads: 1, 2 or 5 times a power of ten, about `count` of them.
-        function ticks(low, high, count = 5) {
-          if (!(high > low)) { const pad = Math.abs(low) > 0 ? Math.abs(low) * 0.1 : 1; low -= pad; high += pad; }
+        // Ticks a person reads: 1, 2 or 5 times a power of ten, about `count` of them; whole numbers only for a count (calls, samples).
+        function ticks(low, high, count = 5, integer = false) {
+          if (!(high > low)) { const pad = integer ? 1 : Math.abs(low) > 0 ? Math.abs(low) * 0.1 : 1; low -= pad; high += pad; }
           const raw = (high - low) / count, power = Math.pow(10, Math.floor(Math.log10(raw)));
-          const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) || raw;
+          const nice = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) || raw;
+          const step = integer ? Math.max(1, Math.round(nice)) : nice;
           const values = [];
           // From the tick at or below the lowest value to the one at or above the highest, so every point is between two labels.
           const first = Math.floor(low / step + 1e-9) * step, last = Math.ceil(high / step - 1e-9) * step;
@@ -70,7 +71,7 @@ extension StudioAssets {
         }
 
         // A scatter or line chart with tick labels on both axes.
-        function chart({ id, width = 560, height = 280, xLabel, yLabel, points, lines = [], pointClass = () => "point", title = () => "" }) {
+        function chart({ id, width = 560, height = 280, xLabel, yLabel, points, lines = [], pointClass = () => "point", title = () => "", integerX = false }) {
           const margin = { left: 56, right: 14, top: 10, bottom: 40 };
           const xs = points.map((p) => p.x).concat(lines.flatMap((l) => l.points.map((p) => p.x)));
           const ys = points.map((p) => p.y).concat(lines.flatMap((l) => l.points.map((p) => p.y)));
@@ -79,7 +80,7 @@ extension StudioAssets {
             root.append(svg("text", { x: width / 2, y: height / 2, "text-anchor": "middle" }, "no trials yet"));
             return root;
           }
-          const xt = ticks(Math.min(...xs), Math.max(...xs)), yt = ticks(Math.min(...ys), Math.max(...ys));
+          const xt = ticks(Math.min(...xs), Math.max(...xs), 5, integerX), yt = ticks(Math.min(...ys), Math.max(...ys));
           const sx = (x) => margin.left + ((x - xt.low) / (xt.high - xt.low)) * (width - margin.left - margin.right);
           const sy = (y) => height - margin.bottom - ((y - yt.low) / (yt.high - yt.low)) * (height - margin.top - margin.bottom);
           const axis = svg("g", { class: "axis" });
@@ -97,7 +98,10 @@ extension StudioAssets {
           axis.append(svg("text", { x: 12, y: (margin.top + height - margin.bottom) / 2, transform: `rotate(-90 12 ${(margin.top + height - margin.bottom) / 2})`, "text-anchor": "middle" }, yLabel));
           root.append(axis);
           for (const line of lines) {
-            root.append(svg("polyline", { class: line.class, points: line.points.map((p) => `${sx(p.x)},${sy(p.y)}`).join(" ") }));
+            root.append(svg("polyline", {
+              class: line.class, points: line.points.map((p) => `${sx(p.x)},${sy(p.y)}`).join(" "), "data-series": line.name ?? null,
+              style: line.color ? `fill:none;stroke:${line.color};stroke-width:2` : null,
+            }));
           }
           // Thousands of points: the plain ones as one path of dots (one element, not thousands), the marked ones as circles.
           const many = points.length > 1000;
@@ -380,7 +384,41 @@ extension StudioAssets {
             el("h2", {}, `Run of ${data.run.pipelinePath}`),
             el("p", { id: "run-summary" }, `${data.run.finished} of ${data.run.items} items on ${data.run.datasetPath}, scored ${data.run.scorer}: mean ${fixed(data.mean)}${interval}`),
             el("details", {}, el("summary", {}, "Pipeline"), el("pre", {}, data.run.pipelineYAML)),
+            el("div", { class: "grid" },
+              el("div", { class: "card" }, el("h3", {}, "Accuracy against the calls each item took"), callsAccuracyChart(data.callsAccuracy)),
+              data.coverage ? el("div", { class: "card" }, el("h3", {}, "What the samples were worth: coverage and the votes at k"), coverageChart(data.coverage)) : null),
             el("h3", {}, "Items"), holder);
+        }
+
+        // One point per number of calls: the items that took that many, and their mean score (the point's size says how many).
+        function callsAccuracyChart(groups) {
+          const root = chart({
+            id: "calls-accuracy", xLabel: "calls the item took", yLabel: "mean score", integerX: true,
+            points: groups.map((g) => ({ x: g.calls, y: g.meanScore, group: g })),
+            title: (p) => `${p.group.items} item${p.group.items === 1 ? "" : "s"} took ${p.group.calls} calls: mean score ${fixed(p.group.meanScore)}`,
+          });
+          const most = Math.max(1, ...groups.map((g) => g.items));
+          root.querySelectorAll("circle").forEach((circle, index) => circle.setAttribute("r", (3 + 7 * Math.sqrt(groups[index].items / most)).toFixed(1)));
+          return root;
+        }
+
+        // pass@k above the votes is what a better selector could still win; a vote flat in k says more samples will not pay.
+        function coverageChart(curve) {
+          const series = [
+            ["pass@k (any of k right)", "passAtK"], ["majority vote", "majorityAtK"], ["confidence-weighted vote", "weightedAtK"],
+            ["vote among the verified", "verifiedAtK"], ["wrong let through", "wrongLetThroughAtK"],
+          ].filter(([, key]) => curve.points.some((p) => p[key] !== null && p[key] !== undefined))
+            .map(([name, key], index) => ({ name, key, color: palette[index % palette.length] }));
+          const lines = series.map((s) => ({ name: s.key, color: s.color, points: curve.points.filter((p) => p[s.key] !== null && p[s.key] !== undefined).map((p) => ({ x: p.k, y: p[s.key] })) }));
+          const points = series.flatMap((s, index) => lines[index].points.map((p) => ({ ...p, series: s })));
+          const root = chart({ id: "coverage", xLabel: "samples drawn (k)", yLabel: "share of items", points, lines, integerX: true, title: (p) => `${p.series.name} at k = ${p.x}: ${fixed(p.y)}` });
+          root.querySelectorAll("circle").forEach((circle, index) => { circle.style.fill = points[index].series.color; circle.setAttribute("r", 3); circle.setAttribute("data-series", points[index].series.key); });
+          const recommendation = curve.recommendation
+            ? `The majority vote is worth k = ${curve.recommendation.k} (${(curve.recommendation.agreement * 100).toFixed(0)}% of bootstrap resamples agree): ${fixed(curve.recommendation.accuracy)} accuracy, ${fixed(curve.recommendation.gainPerExtraCall, 4)} gained per extra call.`
+            : "";
+          return el("div", {}, root,
+            el("p", { class: "legend" }, series.map((s) => el("span", {}, el("i", { style: `background:${s.color}` }), s.name))),
+            el("p", { class: "note", id: "coverage-note" }, `${curve.items} items with at least two samples; measured from the samples the run drew, no extra calls. ${recommendation}`));
         }
 
         // ---- One item: layers and the calls in time ----

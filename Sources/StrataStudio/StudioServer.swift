@@ -92,7 +92,7 @@ package struct StudioServer: Sendable {
         router.get("/api/runs/{id}") { _, context in
             let id = try context.parameters.require("id")
             guard let run = try await source.run(id) else { throw HTTPError(.notFound, message: "no run \(id)") }
-            return Self.json(RunView(run: run, items: try await source.items(run: id)))
+            return Self.json(RunView(run: run, items: try await source.items(run: id), coverage: try await source.coverage(run: id)))
         }
         router.get("/api/runs/{id}/items/{item}") { _, context in
             let id = try context.parameters.require("id"), itemID = try context.parameters.require("item")

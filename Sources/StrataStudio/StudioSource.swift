@@ -221,4 +221,13 @@ package final class StudioSource: Sendable {
         }
         return items.sorted { NaturalOrder.precedes($0.itemID, $1.itemID) }
     }
+
+    /// The coverage curve the run's evaluation kept, if any (searches and older stores keep none).
+    package func coverage(run: String) async throws -> CoverageCurve? {
+        if let shared { return try await shared.coverage(run: run) }
+        guard let runs else { return nil }
+        return try await runs.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [run]).flatMap(RunStore.coverage(from:))
+        }
+    }
 }

@@ -106,6 +106,18 @@ struct RunView: Encodable, Sendable {
     /// `wilson` for scores that are all 0 or 1, else `bootstrap`.
     var intervalMethod: String?
     var items: [ItemRow]
+    /// What the run's samples were worth at k = 1 … n, when its evaluation measured it.
+    var coverage: CoverageCurve?
+    /// The items grouped by the calls each one took: an adaptive pipeline (an early-stopping vote, a
+    /// cascade) spends more on some queries than others, and this shows whether the extra calls bought accuracy.
+    var callsAccuracy: [CallsGroup]
+
+    struct CallsGroup: Encodable, Sendable {
+        /// Calls the pipeline asked for (cache hits included: what the item costs without the cache).
+        var calls: Int
+        var items: Int
+        var meanScore: Double
+    }
 
     struct ItemRow: Encodable, Sendable {
         var id: String
@@ -118,8 +130,12 @@ struct RunView: Encodable, Sendable {
         var seconds: Double?
     }
 
-    init(run: RunSummary, items: [ItemResult]) {
+    init(run: RunSummary, items: [ItemResult], coverage: CoverageCurve? = nil) {
         self.run = run
+        self.coverage = coverage
+        callsAccuracy = Dictionary(grouping: items) { $0.usage.calls + $0.usage.cacheHits }
+            .map { calls, group in CallsGroup(calls: calls, items: group.count, meanScore: group.reduce(0) { $0 + $1.score } / Double(group.count)) }
+            .sorted { $0.calls < $1.calls }
         self.items = items.map {
             ItemRow(
                 id: $0.itemID, score: $0.score, answer: $0.answer, failure: $0.failure, calls: $0.usage.calls, cacheHits: $0.usage.cacheHits,

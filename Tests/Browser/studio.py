@@ -125,5 +125,20 @@ try:
             x_ticks=texts("#timeline .x-tick"),
         )
         driver.save_screenshot(f"{shots}/item.png")
+
+    # An evaluation's run: accuracy against calls, and the coverage of its samples.
+    open_view("#/")
+    evaluated = next(r for r in driver.find_elements(By.CSS_SELECTOR, "#runs tbody tr") if "sampled.yaml" in r.text)
+    evaluated.find_elements(By.TAG_NAME, "td")[1].click()
+    wait.until(lambda d: d.execute_script("return document.body.dataset.ready || ''").startswith("#/run/"))
+    wait.until(lambda d: d.find_elements(By.ID, "coverage"))
+    say(
+        "coverage",
+        calls_points=len(driver.find_elements(By.CSS_SELECTOR, "#calls-accuracy circle")),
+        series=[e.get_attribute("data-series") for e in driver.find_elements(By.CSS_SELECTOR, "#coverage polyline")],
+        pass_at_k=[float(e.get_attribute("data-y")) for e in driver.find_elements(By.CSS_SELECTOR, '#coverage circle[data-series="passAtK"]')],
+        note=driver.find_element(By.ID, "coverage-note").text,
+    )
+    driver.save_screenshot(f"{shots}/coverage.png")
 finally:
     driver.quit()

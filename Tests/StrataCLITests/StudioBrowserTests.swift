@@ -1,4 +1,5 @@
 import Foundation
+import StrataEval
 import StrataSandbox
 import StrataSearch
 import StrataStudio
@@ -54,6 +55,18 @@ import Testing
             #expect(outcome.status == 0, "\(outcome.stderr)")
         }
         try await search(trials: 8)
+        // An evaluation of a sampling pipeline keeps its coverage curve beside its run.
+        try """
+        strata: 1
+        models:
+          m: { provider: openai-compatible, model: t, base_url: "\(server.baseURL)" }
+        defaults: { max_tokens: 32 }
+        layers:
+          - ensemble: [{ model: m, samples: 4 }]
+          - vote: { extractor: numeric }
+        """.write(to: directory.appendingPathComponent("sampled.yaml"), atomically: true, encoding: .utf8)
+        let eval = try await StrataBinary.run(["eval", "sampled.yaml", "--dataset", dataset, "--limit", "6"], in: directory)
+        #expect(eval.status == 0, "\(eval.stderr)")
         let storePath = directory.appendingPathComponent(".strata/studies.sqlite").path
         let store = try SQLiteStudyStore(path: storePath)
 
@@ -140,8 +153,24 @@ import Testing
         #expect((item["spans"] as? Int ?? 0) > 0, "the item's calls in time")
         #expect((item["layers"] as? [String])?.first?.contains("ensemble") == true)
         #expect((item["x_ticks"] as? [String])?.isEmpty == false)
+
+        // The evaluation's run: accuracy against calls, and its coverage curve as the store keeps it.
+        let runStore = try RunStore(path: directory.appendingPathComponent(".strata/runs.sqlite").path)
+        let evalRun = try #require(
+            try await StudioSource(studyStore: nil, runStore: directory.appendingPathComponent(".strata/runs.sqlite").path)
+                .runList().first { $0.pipelinePath == "sampled.yaml" })
+        let curve = try #require(try await runStore.coverage(run: evalRun.id), "the eval kept its coverage curve")
+        #expect(curve.samples == 4 && curve.points.count == 4)
+        let results = try await runStore.results(run: evalRun.id)
+        let coverage = try await browser.next("coverage")
+        #expect(coverage["calls_points"] as? Int == Set(results.map { $0.usage.calls + $0.usage.cacheHits }).count)
+        let series = try #require(coverage["series"] as? [String])
+        #expect(series.starts(with: ["passAtK", "majorityAtK"]), "\(series)")
+        let passAtK = try #require(coverage["pass_at_k"] as? [Double])
+        #expect(passAtK.count == 4 && zip(passAtK, curve.points.map(\.passAtK)).allSatisfy { abs($0 - $1) < 1e-9 }, "\(passAtK)")
+        #expect((coverage["note"] as? String)?.contains("\(curve.items) items with at least two samples") == true)
         await browser.finish()
-        for name in ["home", "study", "trial", "live", "run", "item"] {
+        for name in ["home", "study", "trial", "live", "run", "item", "coverage"] {
             #expect(FileManager.default.fileExists(atPath: shots.appendingPathComponent("\(name).png").path), "screenshot \(name)")
         }
     }

@@ -39,6 +39,13 @@ struct StoreContractTests {
         #expect(postgres == sqlite)
     }
 
+    static let curve = try! JSONDecoder().decode(
+        CoverageCurve.self,
+        from: Data(
+            #"""
+            {"items": 2, "samples": 2, "verifiers": [], "points": [{"k": 1, "passAtK": 0.5, "majorityAtK": 0.5}, {"k": 2, "passAtK": 0.75, "majorityAtK": 0.5}]}
+            """#.utf8))
+
     func exercise(_ store: any RunResultStore) async throws -> [ItemResult] {
         let key = RunKey(pipelineHash: "p", datasetHash: "d", scorer: "numeric", selection: "all")
         try await store.begin(key, pipelinePath: "p.yaml", pipelineYAML: "strata: 1", datasetPath: "d.jsonl", items: 3)
@@ -49,6 +56,14 @@ struct StoreContractTests {
         try await store.record(ItemResult(itemID: "a", answer: nil, failure: "timed out", score: 0, detail: "x", usage: usage), run: key.id)
         // First writer wins: a late duplicate (a zombie worker, a takeover) changes nothing.
         try await store.record(ItemResult(itemID: "b", answer: "5", failure: nil, score: 0, detail: nil, usage: RunUsage()), run: key.id)
+        // A coverage curve: none until an evaluation keeps one, then the last one kept (a resumed run measures the whole curve again).
+        #expect(try await store.coverage(run: key.id) == nil)
+        var first = Self.curve
+        first.items = 1
+        try await store.recordCoverage(first, run: key.id)
+        try await store.recordCoverage(Self.curve, run: key.id)
+        #expect(try await store.coverage(run: key.id) == Self.curve)
+        #expect(try await store.coverage(run: "no-such-run") == nil)
         return try await store.results(run: key.id)
     }
 

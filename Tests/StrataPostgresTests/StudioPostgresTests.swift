@@ -47,6 +47,9 @@ struct StudioPostgresTests {
         let runList = try await source.runList()
         #expect(runList.first?.finished == 3 && abs((runList.first?.meanScore ?? 0) - 1.0 / 3) < 1e-9)
         #expect(try await source.items(run: key.id).map(\.itemID) == ["q1", "q2", "q10"])
+        #expect(try await source.coverage(run: key.id) == nil)
+        try await runs.recordCoverage(StoreContractTests.curve, run: key.id)
+        #expect(try await source.coverage(run: key.id) == StoreContractTests.curve)
 
         // The studio's sessions are read-only: even a deliberate write through them fails.
         let readOnly = try await PostgresStore.openReadOnly(try PostgresLocation(url: url))
