@@ -204,6 +204,11 @@ let package = Package(
             path: "Benchmarks/ServeBenchmark"
         ),
         .executableTarget(
+            name: "PromptCacheBenchmark",
+            dependencies: ["Strata", "StrataSyntax", "StrataTestServer"],
+            path: "Benchmarks/PromptCacheBenchmark"
+        ),
+        .executableTarget(
             name: "StudioBenchmark",
             dependencies: ["Strata", "StrataSandbox", "StrataSearch"],
             path: "Benchmarks/StudioBenchmark",

@@ -236,7 +236,7 @@ package final class ScriptedLLMServer: @unchecked Sendable {
     }
 
     /// Candidates are embedded as lines starting `[i]`.
-    static func countCandidates(in prompt: String) -> Int {
+    package static func countCandidates(in prompt: String) -> Int {
         var highest = 0
         for line in prompt.split(separator: "\n") where line.hasPrefix("[") {
             if let close = line.firstIndex(of: "]"), let number = Int(line[line.index(after: line.startIndex)..<close]) {
