@@ -231,7 +231,9 @@ let package = Package(
             dependencies: [
                 "Strata", "StrataTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
+            ],
+            // Read from the source tree by path: the golden files are the test's data, not a bundle's.
+            exclude: ["Golden"]
         ),
         .testTarget(name: "StrataCompilerTests", dependencies: ["Strata", "StrataTestSupport"]),
         .testTarget(
@@ -276,7 +278,7 @@ let package = Package(
         .testTarget(
             name: "StrataCLITests",
             dependencies: [
-                "Strata", "StrataCLI", "StrataSandbox", "StrataSearch", "StrataStudio", "StrataTestServer", "StrataTestSupport",
+                "Strata", "StrataCLI", "StrataEval", "StrataSandbox", "StrataSearch", "StrataStudio", "StrataTestServer", "StrataTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
