@@ -71,8 +71,8 @@ extension StudioAssets {
         }
 
         // A scatter or line chart with tick labels on both axes.
-        function chart({ id, width = 560, height = 280, xLabel, yLabel, points, lines = [], pointClass = () => "point", title = () => "", integerX = false }) {
-          const margin = { left: 56, right: 14, top: 10, bottom: 40 };
+        function chart({ id, width = 560, height = 280, xLabel, yLabel, points, lines = [], pointClass = () => "point", title = () => "", integerX = false, xPad = 0, yDomain = null }) {
+          const margin = { left: 56, right: 14, top: 14, bottom: 40 };
           const xs = points.map((p) => p.x).concat(lines.flatMap((l) => l.points.map((p) => p.x)));
           const ys = points.map((p) => p.y).concat(lines.flatMap((l) => l.points.map((p) => p.y)));
           const root = svg("svg", { id, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `${yLabel} against ${xLabel}`, "data-points": points.length });
@@ -80,7 +80,9 @@ extension StudioAssets {
             root.append(svg("text", { x: width / 2, y: height / 2, "text-anchor": "middle" }, "no trials yet"));
             return root;
           }
-          const xt = ticks(Math.min(...xs), Math.max(...xs), 5, integerX), yt = ticks(Math.min(...ys), Math.max(...ys));
+          // A pad keeps large points off the frame; a domain (scores from 0 to 1) keeps the axis to values that can be.
+          const xt = ticks(Math.min(...xs) - xPad, Math.max(...xs) + xPad, 5, integerX);
+          const yt = yDomain ? ticks(Math.min(yDomain[0], ...ys), Math.max(yDomain[1], ...ys)) : ticks(Math.min(...ys), Math.max(...ys));
           const sx = (x) => margin.left + ((x - xt.low) / (xt.high - xt.low)) * (width - margin.left - margin.right);
           const sy = (y) => height - margin.bottom - ((y - yt.low) / (yt.high - yt.low)) * (height - margin.top - margin.bottom);
           const axis = svg("g", { class: "axis" });
@@ -393,7 +395,7 @@ extension StudioAssets {
         // One point per number of calls: the items that took that many, and their mean score (the point's size says how many).
         function callsAccuracyChart(groups) {
           const root = chart({
-            id: "calls-accuracy", xLabel: "calls the item took", yLabel: "mean score", integerX: true,
+            id: "calls-accuracy", xLabel: "calls the item took", yLabel: "mean score", integerX: true, xPad: 0.5, yDomain: [0, 1],
             points: groups.map((g) => ({ x: g.calls, y: g.meanScore, group: g })),
             title: (p) => `${p.group.items} item${p.group.items === 1 ? "" : "s"} took ${p.group.calls} calls: mean score ${fixed(p.group.meanScore)}`,
           });
