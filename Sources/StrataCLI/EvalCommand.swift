@@ -87,17 +87,11 @@ struct EvalCommand: AsyncParsableCommand {
             pipelines: pipelines, dataset: dataset, selection: try selection(), scorer: scoring.scorer,
             store: stores.runs, cache: cache, concurrency: concurrency)
         job.shared = stores.sharedItems
-        let telemetry = try self.telemetry.start()
-        job.observer = telemetry?.observer
         let progress = ProgressReporter(total: job.items.count)
-        let outcome: EvalOutcome
-        do {
-            outcome = try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })
-        } catch {
-            await telemetry?.shutdown()
-            throw error
+        let outcome = try await telemetry.exporting { telemetry in
+            job.observer = telemetry?.observer
+            return try await job.run(onStart: { progress.start($0.name) }, onItem: progress.finished, onEnd: { _ in progress.close() })
         }
-        await telemetry?.shutdown()
         for helper in scoring.helpers { try await helper.shutdown() }
         if let report {
             try OutputFile.write(outcome.html, to: report)
@@ -146,6 +140,6 @@ struct EvalCommand: AsyncParsableCommand {
 
     /// A runtime for a helper pipeline (judge, baseline), on the evaluated pipelines' response cache.
     func runtime(for path: String, cache: ResponseCache) throws -> PipelineRuntime {
-        try PipelineRuntime(compiled: compiled(path, as: "usable").compiled, options: RuntimeOptions(cache: cache, recordTimeline: true))
+        try PipelineRuntime(compiled: compiled(path, as: "usable").compiled, options: RuntimeOptions(cache: cache))
     }
 }

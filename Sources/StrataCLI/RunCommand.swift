@@ -74,26 +74,22 @@ struct RunCommand: AsyncParsableCommand {
             writeError("\(pipeline): not run (\(summary(of: result.diagnostics)))")
             throw ExitCode(1)
         }
-        let telemetry = try self.telemetry.start()
-        let options = RuntimeOptions(
-            cache: try cacheOptions.open(),
-            trace: try trace.map { try TraceWriter(path: $0) },
-            recordTimeline: timeline != nil, observer: telemetry?.observer)
-        let runtime = try PipelineRuntime(compiled: compiled, options: options)
-        let interrupt = InterruptHandler()
-        let failed: Bool
-        do {
-            if let prompt {
-                failed = try await interrupt.run { await runOne(prompt, runtime: runtime) }
-            } else {
-                failed = try await interrupt.run { try await runBatch(runtime: runtime) }
-            }
-        } catch {
-            await telemetry?.shutdown()
-            throw error
+        let failed = try await telemetry.exporting { telemetry in
+            let options = RuntimeOptions(
+                cache: try cacheOptions.open(),
+                trace: try trace.map { try TraceWriter(path: $0) },
+                recordTimeline: timeline != nil, observer: telemetry?.observer)
+            let runtime = try PipelineRuntime(compiled: compiled, options: options)
+            let interrupt = InterruptHandler()
+            let failed =
+                if let prompt {
+                    try await interrupt.run { await runOne(prompt, runtime: runtime) }
+                } else {
+                    try await interrupt.run { try await runBatch(runtime: runtime) }
+                }
+            try await runtime.shutdown()
+            return failed
         }
-        try await runtime.shutdown()
-        await telemetry?.shutdown()
         if failed { throw ExitCode(1) }
     }
 

@@ -143,19 +143,14 @@ struct SearchCommand: AsyncParsableCommand {
         guard let dataset = searchData.dataset else { throw ValidationError("a search needs --dataset (or --dry-run)") }
         guard !searchData.dev.isEmpty else { throw ValidationError("the search split of \(dataset.path) is empty; raise the dev fraction of --split") }
         var job = try searchJob(plan: plan, settings: settings, data: searchData, stores: stores)
-        let telemetry = try self.telemetry.start()
-        job.observer = telemetry?.observer
         let where_ = stores.database.map { "\($0.location) as worker \(stores.worker.id)" } ?? store
         writeError("\(plan.space.name): \(plan.feasible.count) of \(plan.size) configurations feasible; study \(job.search.study.id) in \(where_)")
         let progress = SearchProgress(feasible: plan.feasible.count, limits: settings.limits)
-        do {
+        try await telemetry.exporting { telemetry in
+            job.observer = telemetry?.observer
             let result = try await job.run { trial, reused in progress.trial(trial, reused: reused) }
             try await report(result, of: job, dataset: dataset.path)
-        } catch {
-            await telemetry?.shutdown()
-            throw error
         }
-        await telemetry?.shutdown()
     }
 
     /// The search and held-out splits of `--dataset` (none for a dry run without it).

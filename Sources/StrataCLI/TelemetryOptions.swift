@@ -23,4 +23,19 @@ struct TelemetryOptions: ParsableArguments {
         guard isEnabled else { return nil }
         return try OTelExport(includesContent: otelContent)
     }
+
+    /// Runs `body` with the exporters (nil without `--otel`), then shuts them down however `body` ends,
+    /// so the spans of a command that failed or was interrupted are sent too.
+    func exporting<T>(_ body: (OTelExport?) async throws -> T) async throws -> T {
+        let export = try start()
+        let value: T
+        do {
+            value = try await body(export)
+        } catch {
+            await export?.shutdown()
+            throw error
+        }
+        await export?.shutdown()
+        return value
+    }
 }
